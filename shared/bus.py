@@ -1,0 +1,177 @@
+"""Bus connection, micro-service registration and the request/subscribe glue every service uses.
+
+The glue does the three things every handler would otherwise repeat: decode the
+envelope (malformed input is logged, counted in
+``paceline_malformed_messages_total`` and dropped), time and count the call,
+and turn a :class:`UserError` into an error reply rather than a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import nats
+import nats.micro
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.micro.request import Request
+from nats.micro.service import EndpointConfig, Service, ServiceConfig
+
+from paceline.shared import codec, metrics
+from paceline.shared.subjects import SERVICE_NAMES
+
+log = structlog.get_logger()
+
+Body = dict[str, Any]
+RequestHandler = Callable[[Body], Awaitable[Body]]
+EventHandler = Callable[[Body, str], Awaitable[None]]
+
+
+class UserError(Exception):
+    """A request the caller got wrong; its message goes back to them verbatim."""
+
+    def __init__(self, message: str, code: str = "bad-request", details: Body | None = None):
+        super().__init__(message)
+        self.code = code
+        self.details = details or {}
+
+
+class RemoteError(Exception):
+    """The service answered a request with an error reply."""
+
+    def __init__(self, message: str, code: str, details: Body | None = None):
+        super().__init__(message)
+        self.code = code
+        self.details = details or {}
+
+
+class BusUnavailable(Exception):
+    """No server, or no service answering on a subject."""
+
+
+async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
+                  retry_forever: bool = True) -> Client:
+    """Connect with reconnects on; services keep retrying, a CLI fails fast."""
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("bus error", error=str(exc))
+
+    async def on_disconnect() -> None:
+        log.warning("bus disconnected")
+
+    async def on_reconnect() -> None:
+        log.info("bus reconnected")
+
+    try:
+        return await nats.connect(
+            url, name=name, connect_timeout=connect_timeout, allow_reconnect=True,
+            max_reconnect_attempts=-1 if retry_forever else 0, reconnect_time_wait=0.25,
+            ping_interval=5, max_outstanding_pings=3,
+            error_cb=on_error, disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,
+        )
+    except Exception as exc:
+        raise BusUnavailable(f"cannot reach the bus at {url}: {exc}") from None
+
+
+async def request(nc: Client, subject: str, kind: str, body: Body | None = None,
+                  timeout: float = 5.0) -> Body:
+    """Send a request envelope and return the reply body; error replies raise RemoteError."""
+    try:
+        msg = await nc.request(subject, codec.encode(kind, body), timeout=timeout)
+    except nats.errors.NoRespondersError:
+        raise BusUnavailable(f"no service answers on {subject}") from None
+    except (nats.errors.TimeoutError, asyncio.TimeoutError):
+        raise BusUnavailable(f"no answer on {subject} within {timeout:g}s") from None
+    if msg.headers and msg.headers.get("Nats-Service-Error-Code") and not msg.data:
+        raise RemoteError(msg.headers.get("Nats-Service-Error", "service error"),
+                          msg.headers["Nats-Service-Error-Code"])
+    reply = codec.decode(msg.data)
+    if reply.kind == "error":
+        raise RemoteError(str(reply.body.get("message", "error")), str(reply.body.get("code", "error")),
+                          reply.body.get("details") or {})
+    return reply.body
+
+
+def count_malformed(service: str, subject: str, exc: Exception) -> None:
+    metrics.MALFORMED.labels(service, subject).inc()
+    log.warning("dropped malformed message", subject=subject, error=str(exc))
+
+
+async def subscribe(nc: Client, service: str, subject: str, handler: EventHandler,
+                    expect: str | tuple[str, ...] | None = None, queue: str = "") -> Any:
+    """Subscribe to events; bad payloads are counted and dropped, handler failures logged."""
+
+    async def on_msg(msg: Msg) -> None:
+        try:
+            env = codec.decode(msg.data, expect)
+        except codec.MalformedMessage as exc:
+            count_malformed(service, msg.subject, exc)
+            return
+        try:
+            await handler(env.body, msg.subject)
+        except codec.MalformedMessage as exc:
+            count_malformed(service, msg.subject, exc)
+        except Exception:
+            log.exception("event handler failed", subject=msg.subject)
+
+    return await nc.subscribe(subject, queue=queue, cb=on_msg)
+
+
+class MicroService:
+    """A NATS micro service (discoverable through ``$SRV.PING``) with Paceline's envelope glue."""
+
+    def __init__(self, nc: Client, service: str, version: str, metadata: dict[str, str] | None = None):
+        self.nc = nc
+        self.service = service
+        self.version = version
+        self.metadata = metadata or {}
+        self._svc: Service | None = None
+        self._pending: list[tuple[str, str, RequestHandler, str | None, str | None]] = []
+
+    def endpoint(self, name: str, subject: str, handler: RequestHandler, kind: str | None = None,
+                 queue_group: str | None = None) -> None:
+        """Register before :meth:`start`; ``kind`` is the request envelope kind expected."""
+        self._pending.append((name, subject, handler, kind, queue_group))
+
+    async def start(self) -> None:
+        self._svc = await nats.micro.add_service(
+            self.nc, ServiceConfig(name=SERVICE_NAMES[self.service], version=self.version,
+                                   description=f"Paceline {self.service}", metadata=self.metadata))
+        for name, subject, handler, kind, queue in self._pending:
+            await self._svc.add_endpoint(EndpointConfig(
+                name=name, subject=subject, handler=self._wrap(name, handler, kind),
+                queue_group=queue or "q"))
+        metrics.UP.labels(self.service).set(1)
+
+    async def stop(self) -> None:
+        metrics.UP.labels(self.service).set(0)
+        if self._svc is not None:
+            await self._svc.stop()
+
+    def _wrap(self, name: str, handler: RequestHandler, kind: str | None) -> Callable[[Request], Awaitable[None]]:
+        async def handle(req: Request) -> None:
+            started = time.perf_counter()
+            outcome = "ok"
+            try:
+                env = codec.decode(req.data, kind)
+                reply = codec.encode("reply", await handler(env.body))
+            except codec.MalformedMessage as exc:
+                count_malformed(self.service, req.subject, exc)
+                outcome = "malformed"
+                reply = codec.encode("error", {"code": "malformed", "message": f"malformed request: {exc}"})
+            except UserError as exc:
+                outcome = "rejected"
+                reply = codec.encode("error", {"code": exc.code, "message": str(exc), "details": exc.details})
+            except Exception as exc:
+                log.exception("request handler failed", endpoint=name)
+                outcome = "error"
+                reply = codec.encode("error", {"code": "internal", "message": f"internal error: {exc}"})
+            metrics.REQUESTS.labels(self.service, name, outcome).inc()
+            metrics.REQUEST_SECONDS.labels(self.service, name).observe(time.perf_counter() - started)
+            await req.respond(reply)
+
+        return handle

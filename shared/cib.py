@@ -1,0 +1,350 @@
+"""The one CIB model: Pacemaker's XML schema held in lxml, with the helpers every service needs.
+
+We keep the document itself as the model (rather than mapping it to classes)
+because a CIB exported by ``cibadmin --query`` must import unchanged, unknown
+elements included. Helpers here encode the schema's conventions once: section
+paths, nvpair sets and their generated ids, option aliases, versions
+(admin_epoch.epoch.num_updates) and referential validation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from lxml import etree
+
+Element = etree._Element
+
+VALIDATE_WITH = "pacemaker-3.9"
+FEATURE_SET = "3.19.0"
+CONFIG_SECTIONS = ("crm_config", "nodes", "resources", "constraints", "rsc_defaults", "op_defaults")
+RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
+CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
+
+#: Cluster options renamed by Pacemaker: new name -> old names still accepted.
+OPTION_ALIASES: dict[str, tuple[str, ...]] = {
+    "fencing-enabled": ("stonith-enabled",),
+    "fencing-action": ("stonith-action",),
+    "fencing-timeout": ("stonith-timeout",),
+    "fencing-max-attempts": ("stonith-max-attempts",),
+    "fencing-watchdog-timeout": ("stonith-watchdog-timeout",),
+    "fencing-reaction": ("stonith-reaction",),
+}
+
+
+class CibError(ValueError):
+    """A CIB that cannot be parsed or fails validation; message is user-facing."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    admin_epoch: int = 0
+    epoch: int = 0
+    num_updates: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.admin_epoch}.{self.epoch}.{self.num_updates}"
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        try:
+            a, e, n = (int(x) for x in text.split("."))
+        except ValueError:
+            raise CibError(f"bad CIB version {text!r}: expected admin_epoch.epoch.num_updates") from None
+        return cls(a, e, n)
+
+
+_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+
+
+def parse(text: str | bytes) -> Element:
+    if isinstance(text, str):
+        text = text.encode()
+    try:
+        root = etree.fromstring(text, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise CibError(f"malformed XML: {exc}") from None
+    return root
+
+
+def parse_cib(text: str | bytes) -> Element:
+    """Parse a whole CIB, adding any missing mandatory section."""
+    root = parse(text)
+    if root.tag != "cib":
+        raise CibError(f"expected a <cib> document, got <{root.tag}>")
+    ensure_sections(root)
+    return root
+
+
+def serialize(el: Element, pretty: bool = True) -> str:
+    return etree.tostring(el, pretty_print=pretty, encoding="unicode")
+
+
+def empty(nodes: Iterable[str] = ()) -> Element:
+    root = etree.Element("cib", {
+        "crm_feature_set": FEATURE_SET, "validate-with": VALIDATE_WITH,
+        "epoch": "0", "num_updates": "0", "admin_epoch": "0"})
+    ensure_sections(root)
+    for i, name in enumerate(nodes, start=1):
+        etree.SubElement(section(root, "nodes"), "node", id=str(i), uname=name)
+    return root
+
+
+def ensure_sections(root: Element) -> None:
+    conf = root.find("configuration")
+    if conf is None:
+        conf = etree.SubElement(root, "configuration")
+        root.insert(0, conf)
+    for i, name in enumerate(CONFIG_SECTIONS[:4]):
+        if conf.find(name) is None:
+            conf.insert(i, etree.Element(name))
+    if root.find("status") is None:
+        etree.SubElement(root, "status")
+
+
+def section(root: Element, name: str, create: bool = True) -> Element | None:
+    """A configuration section (crm_config, nodes, ...) or ``status``."""
+    if name == "status":
+        el = root.find("status")
+        if el is None and create:
+            el = etree.SubElement(root, "status")
+        return el
+    if name not in CONFIG_SECTIONS:
+        raise CibError(f"unknown CIB section {name!r}")
+    conf = root.find("configuration")
+    el = conf.find(name) if conf is not None else None
+    if el is None and create:
+        ensure_sections(root)
+        conf = root.find("configuration")
+        el = conf.find(name)
+        if el is None:
+            el = etree.SubElement(conf, name)
+    return el
+
+
+def version(root: Element) -> Version:
+    def num(attr: str) -> int:
+        try:
+            return int(root.get(attr, "0"))
+        except ValueError:
+            return 0
+
+    return Version(num("admin_epoch"), num("epoch"), num("num_updates"))
+
+
+def set_version(root: Element, v: Version) -> None:
+    root.set("admin_epoch", str(v.admin_epoch))
+    root.set("epoch", str(v.epoch))
+    root.set("num_updates", str(v.num_updates))
+
+
+def stamp_change(root: Element, client: str, user: str = "root", origin: str = "") -> None:
+    """Record who changed the configuration, as crm_mon's "Last change" line shows it."""
+    root.set("cib-last-written", time.strftime("%a %b %d %H:%M:%S %Y", time.localtime()))
+    root.set("update-client", client)
+    root.set("update-user", user)
+    if origin:
+        root.set("update-origin", origin)
+
+
+# ---------------------------------------------------------------- lookups
+
+def iter_ids(root: Element) -> Iterator[tuple[str, Element]]:
+    conf = root.find("configuration")
+    if conf is None:
+        return
+    for el in conf.iter():
+        if isinstance(el.tag, str):
+            ident = el.get("id")
+            if ident is not None:
+                yield ident, el
+
+
+def find_id(root: Element, ident: str) -> Element | None:
+    """Find an element of the configuration by id (references with id-ref are skipped)."""
+    for el in root.iterfind(f"configuration//*[@id='{_xpath_literal_safe(ident)}']"):
+        return el
+    return None
+
+
+def _xpath_literal_safe(ident: str) -> str:
+    if "'" in ident:
+        raise CibError(f"invalid id {ident!r}")
+    return ident
+
+
+def resource_elements(root: Element) -> Iterator[Element]:
+    """Every resource element at any depth (primitives inside groups and clones too)."""
+    res = section(root, "resources", create=False)
+    if res is None:
+        return
+    for el in res.iter(*RESOURCE_TAGS):
+        yield el
+
+
+def find_resource(root: Element, rid: str) -> Element | None:
+    for el in resource_elements(root):
+        if el.get("id") == rid:
+            return el
+    return None
+
+
+def primitives(root: Element) -> Iterator[Element]:
+    res = section(root, "resources", create=False)
+    if res is not None:
+        yield from res.iter("primitive")
+
+
+def node_elements(root: Element) -> list[Element]:
+    nodes = section(root, "nodes", create=False)
+    return [] if nodes is None else list(nodes.iterfind("node"))
+
+
+def node_names(root: Element) -> list[str]:
+    return [n.get("uname") or n.get("id", "") for n in node_elements(root)]
+
+
+def node_by_uname(root: Element, uname: str) -> Element | None:
+    for n in node_elements(root):
+        if n.get("uname") == uname:
+            return n
+    return None
+
+
+def agent_spec(prim: Element) -> str:
+    """``class:provider:type`` (or ``class:type``) as crm shows it."""
+    cls, prov, typ = prim.get("class", ""), prim.get("provider"), prim.get("type", "")
+    return f"{cls}:{prov}:{typ}" if prov else f"{cls}:{typ}"
+
+
+# ---------------------------------------------------------------- nvpairs
+
+def nvset_values(parent: Element | None, set_tag: str = "meta_attributes") -> dict[str, str]:
+    """Merge the plain (rule-less) nvpair sets of one kind under ``parent``; first set wins."""
+    out: dict[str, str] = {}
+    if parent is None:
+        return out
+    for nvset in parent.iterfind(set_tag):
+        if nvset.find("rule") is not None:
+            continue
+        for nv in nvset.iterfind("nvpair"):
+            name = nv.get("name")
+            if name is not None and name not in out:
+                out[name] = nv.get("value", "")
+    return out
+
+
+def set_nvpair(parent: Element, set_tag: str, set_id: str, name: str, value: str | None) -> Element:
+    """Set (or with ``value=None`` remove) a pair, creating the set with crmsh's ids if needed."""
+    nvset = parent.find(set_tag)
+    if nvset is None:
+        if value is None:
+            return parent
+        nvset = etree.SubElement(parent, set_tag, id=set_id)
+    for nv in nvset.iterfind("nvpair"):
+        if nv.get("name") == name:
+            if value is None:
+                nvset.remove(nv)
+            else:
+                nv.set("value", value)
+            return nvset
+    if value is not None:
+        etree.SubElement(nvset, "nvpair", id=f"{nvset.get('id')}-{name}", name=name, value=value)
+    return nvset
+
+
+def cluster_options(root: Element) -> dict[str, str]:
+    """crm_config properties with old option names folded onto the new ones."""
+    out: dict[str, str] = {}
+    crm = section(root, "crm_config", create=False)
+    if crm is not None:
+        for nvset in crm.iterfind("cluster_property_set"):
+            for nv in nvset.iterfind("nvpair"):
+                name = nv.get("name")
+                if name and name not in out:
+                    out[name] = nv.get("value", "")
+    for new, olds in OPTION_ALIASES.items():
+        if new not in out:
+            for old in olds:
+                if old in out:
+                    out[new] = out[old]
+                    break
+    return out
+
+
+def is_true(value: str | None, default: bool = False) -> bool:
+    """Pacemaker's boolean spelling (true/yes/on/y/1 and the opposites)."""
+    if value is None:
+        return default
+    v = value.strip().lower()
+    if v in ("true", "yes", "on", "y", "1"):
+        return True
+    if v in ("false", "no", "off", "n", "0"):
+        return False
+    return default
+
+
+# ---------------------------------------------------------------- status
+
+def node_state(root: Element, uname: str, node_id: str | None = None, create: bool = True) -> Element | None:
+    st = section(root, "status")
+    for ns in st.iterfind("node_state"):
+        if ns.get("uname") == uname:
+            return ns
+    if not create:
+        return None
+    if node_id is None:
+        n = node_by_uname(root, uname)
+        node_id = n.get("id") if n is not None else uname
+    return etree.SubElement(st, "node_state", id=node_id, uname=uname)
+
+
+# ---------------------------------------------------------------- validation
+
+def validate(root: Element) -> list[str]:
+    """Referential problems a configuration must not have; empty when it is sound."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for ident, el in iter_ids(root):
+        if el.get("id-ref") is not None:
+            continue
+        if ident in seen:
+            problems.append(f"duplicate id {ident!r} (a <{seen[ident]}> and a <{el.tag}>)")
+        else:
+            seen[ident] = el.tag
+    resources = {el.get("id") for el in resource_elements(root)}
+    templates = {el.get("id") for el in root.iterfind("configuration/resources/template")}
+    tags = {el.get("id") for el in root.iterfind("configuration/tags/tag")}
+    targets = resources | templates | tags
+    cons = section(root, "constraints", create=False)
+    if cons is not None:
+        for c in cons:
+            if not isinstance(c.tag, str):
+                continue
+            cid = c.get("id", "?")
+            refs = [c.get(a) for a in ("rsc", "with-rsc", "first", "then") if c.get(a) is not None]
+            refs += [r.get("id") for r in c.iter("resource_ref")]
+            for ref in refs:
+                if ref not in targets:
+                    problems.append(f"constraint {cid!r} references unknown resource {ref!r}")
+            if c.tag == "rsc_location" and c.get("rsc") is None and c.get("rsc-pattern") is None \
+                    and c.find("resource_set") is None:
+                problems.append(f"location constraint {cid!r} names no resource")
+    for prim in primitives(root):
+        if not prim.get("type") and prim.get("template") is None:
+            problems.append(f"primitive {prim.get('id')!r} has no agent type")
+        if not prim.get("class") and prim.get("template") is None:
+            problems.append(f"primitive {prim.get('id')!r} has no agent class")
+    return problems
+
+
+def check(root: Element) -> None:
+    problems = validate(root)
+    if problems:
+        raise CibError("; ".join(problems), problems)

@@ -1,0 +1,117 @@
+"""The one config loader: defaults, then a TOML file, then PACELINE_* environment variables.
+
+Every service reads the same :class:`Config`, so one file can describe a node.
+The environment wins over the file because that is how the lab and containers
+override single settings without writing files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "PACELINE_"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the setting and its source."""
+
+
+@dataclass
+class Config:
+    cluster: str = "default"
+    nats_url: str = "nats://127.0.0.1:4222"
+    #: The node this process speaks for (membership, executor; policy's host).
+    node: str = ""
+    log_format: str = "console"  # console | json
+    log_level: str = "info"
+    #: 0 picks a free port; -1 disables the /metrics endpoint.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    #: Where a process writes what it must find again (metrics port file, agent state).
+    state_dir: str = ""
+
+    # membership (corosync's totem, in our terms)
+    heartbeat_interval: float = 0.2
+    token_timeout: float = 1.0
+    expected_votes: int = 0  # 0: number of nodes in the CIB's <nodes>
+    two_node: bool = False
+    wait_for_all: bool = False
+
+    # policy
+    lease_ttl: float = 3.0
+    replan_delay: float = 0.05
+
+    # executor
+    ocf_root: str = "/usr/lib/ocf"
+    lsb_root: str = "/etc/init.d"
+    default_op_timeout: float = 20.0
+
+    # gateway
+    http_port: int = -1  # -1: no HTTP API
+
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def subjects(self):  # imported lazily: subjects validates the cluster name
+        from paceline.shared.subjects import Subjects
+
+        return Subjects(self.cluster)
+
+
+def _coerce(name: str, raw: Any, typ: Any, source: str) -> Any:
+    try:
+        if typ is bool or typ == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        if typ is int or typ == "int":
+            return int(raw)
+        if typ is float or typ == "float":
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {name} must be a {getattr(typ, '__name__', typ)}, got {raw!r}") from None
+
+
+def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None,
+         **overrides: Any) -> Config:
+    """Build the effective config; ``overrides`` (e.g. from command-line flags) win over everything."""
+    env = dict(os.environ if env is None else env)
+    cfg = Config()
+    fields = {f.name: f for f in dataclasses.fields(Config) if f.name != "extra"}
+    path = path or env.get(ENV_PREFIX + "CONFIG")
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p}: {exc}") from None
+        for key, value in data.items():
+            name = key.replace("-", "_")
+            if name in fields:
+                setattr(cfg, name, _coerce(name, value, fields[name].type, str(p)))
+            else:
+                cfg.extra[name] = value
+    for name, f in fields.items():
+        value = env.get(ENV_PREFIX + name.upper())
+        if value is not None:
+            setattr(cfg, name, _coerce(name, value, f.type, ENV_PREFIX + name.upper()))
+    for name, value in overrides.items():
+        if value is not None:
+            if name not in fields:
+                raise ConfigError(f"unknown setting {name!r}")
+            setattr(cfg, name, _coerce(name, value, fields[name].type, "command line"))
+    cfg.subjects  # noqa: B018 - validates the cluster name early
+    return cfg

@@ -1,0 +1,224 @@
+"""Operation history in the CIB status section, exactly as Pacemaker records it.
+
+The executor writes these records, the scheduler reads them back, and
+``paceline simulate -S`` fabricates them, so the format is defined once here:
+``lrm_resource``/``lrm_rsc_op`` elements, their ids (``RSC_last_0``,
+``RSC_last_failure_0``, ``RSC_monitor_INTERVAL``), transition keys, the
+parameter digest, and the small patch language the cib-store applies to one
+node's status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from paceline.shared.cib import FEATURE_SET, Element
+
+# OCF exit codes (OCF 1.1) --------------------------------------------------
+OCF_SUCCESS = 0
+OCF_ERR_GENERIC = 1
+OCF_ERR_ARGS = 2
+OCF_ERR_UNIMPLEMENTED = 3
+OCF_ERR_PERM = 4
+OCF_ERR_INSTALLED = 5
+OCF_ERR_CONFIGURED = 6
+OCF_NOT_RUNNING = 7
+OCF_RUNNING_PROMOTED = 8
+OCF_FAILED_PROMOTED = 9
+OCF_DEGRADED = 190
+OCF_DEGRADED_PROMOTED = 191
+
+RC_TEXT = {
+    0: "ok", 1: "error", 2: "invalid parameter", 3: "unimplemented feature", 4: "insufficient privileges",
+    5: "not installed", 6: "not configured", 7: "not running", 8: "promoted", 9: "promoted (failed)",
+    190: "OCF_DEGRADED", 191: "OCF_DEGRADED_PROMOTED",
+}
+
+# Pacemaker's execution status (op-status) ----------------------------------
+EXEC_PENDING = -1
+EXEC_DONE = 0
+EXEC_CANCELLED = 1
+EXEC_TIMEOUT = 2
+EXEC_NOT_SUPPORTED = 3
+EXEC_ERROR = 4
+EXEC_ERROR_HARD = 5
+EXEC_ERROR_FATAL = 6
+EXEC_NOT_INSTALLED = 7
+
+EXEC_TEXT = {
+    -1: "pending", 0: "complete", 1: "Cancelled", 2: "Timed Out", 3: "NOT SUPPORTED", 4: "Error",
+    5: "Hard error", 6: "Fatal error", 7: "Not installed",
+}
+
+
+def op_key(rsc: str, task: str, interval_ms: int) -> str:
+    return f"{rsc}_{task}_{interval_ms}"
+
+
+def record_id(rsc: str, task: str, interval_ms: int, failed: bool = False) -> str:
+    """Pacemaker keeps one record per recurring op and one "last" (plus "last failure") otherwise."""
+    if failed:
+        return f"{rsc}_last_failure_0"
+    if interval_ms > 0:
+        return f"{rsc}_{task}_{interval_ms}"
+    return f"{rsc}_last_0"
+
+
+def params_digest(params: Mapping[str, str]) -> str:
+    """Digest of the definition an operation ran with; a change means the resource must restart."""
+    text = "".join(f'{k}="{params[k]}" ' for k in sorted(params))
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class OpResult:
+    """What the executor learned from running one operation."""
+
+    rsc: str
+    task: str
+    interval_ms: int
+    rc: int
+    op_status: int = EXEC_DONE
+    call_id: int = 0
+    exec_ms: int = 0
+    queue_ms: int = 0
+    exit_reason: str = ""
+    digest: str = ""
+    transition_key: str = ""
+    node: str = ""
+    last_rc_change: int = 0
+    expected_rc: int = OCF_SUCCESS
+
+    @property
+    def failed(self) -> bool:
+        return self.op_status != EXEC_DONE or self.rc != self.expected_rc
+
+    def attrs(self, record: str) -> dict[str, str]:
+        magic = f"{self.op_status}:{self.rc};{self.transition_key}" if self.transition_key else ""
+        out = {
+            "id": record, "operation_key": op_key(self.rsc, self.task, self.interval_ms),
+            "operation": self.task, "crm-debug-origin": "paceline-executor",
+            "crm_feature_set": FEATURE_SET, "transition-key": self.transition_key,
+            "transition-magic": magic, "exit-reason": self.exit_reason, "on_node": self.node,
+            "call-id": str(self.call_id), "rc-code": str(self.rc), "op-status": str(self.op_status),
+            "interval": str(self.interval_ms),
+            "last-rc-change": str(self.last_rc_change or int(time.time())),
+            "exec-time": str(self.exec_ms), "queue-time": str(self.queue_ms),
+        }
+        if self.digest:
+            out["op-digest"] = self.digest
+        return out
+
+    def to_body(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> OpResult:
+        return cls(**{k: body[k] for k in cls.__dataclass_fields__ if k in body})
+
+
+def result_ops(result: OpResult, agent: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The status patch that records one result (and its failure, with fail counts)."""
+    ops: list[dict[str, Any]] = [{"op": "lrm_op", "rsc": result.rsc, "agent": dict(agent),
+                                  "record": result.attrs(record_id(result.rsc, result.task,
+                                                                   result.interval_ms))}]
+    if result.failed and not (result.task == "stop" and result.op_status == EXEC_CANCELLED):
+        ops.append({"op": "lrm_op", "rsc": result.rsc, "agent": dict(agent),
+                    "record": result.attrs(record_id(result.rsc, result.task, result.interval_ms, True))})
+        key = f"{result.rsc}#{result.task}_{result.interval_ms}"
+        ops.append({"op": "attr_incr", "name": f"fail-count-{key}"})
+        ops.append({"op": "attr", "name": f"last-failure-{key}", "value": str(int(time.time()))})
+    return ops
+
+
+# ---------------------------------------------------------------- status patch
+
+class PatchError(ValueError):
+    pass
+
+
+def _child(parent: Element, tag: str, ident: str | None = None, **attrs: str) -> Element:
+    for el in parent.iterfind(tag):
+        if ident is None or el.get("id") == ident:
+            return el
+    el = etree.SubElement(parent, tag)
+    if ident is not None:
+        el.set("id", ident)
+    for k, v in attrs.items():
+        el.set(k, v)
+    return el
+
+
+def _attr_set(ns: Element) -> Element:
+    ta = _child(ns, "transient_attributes", ns.get("id"))
+    return _child(ta, "instance_attributes", f"status-{ns.get('id')}")
+
+
+def apply_status_ops(ns: Element, ops: Iterable[Mapping[str, Any]]) -> None:
+    """Apply a status patch to one ``node_state`` element (raises PatchError on a bad op)."""
+    for op in ops:
+        kind = op.get("op")
+        if kind == "node_state":
+            for k, v in dict(op.get("attrs", {})).items():
+                if v is None:
+                    ns.attrib.pop(k, None)
+                else:
+                    ns.set(str(k), str(v))
+        elif kind == "lrm_op":
+            rsc, record = op.get("rsc"), dict(op.get("record", {}))
+            if not rsc or not record.get("id"):
+                raise PatchError("lrm_op needs rsc and record.id")
+            agent = dict(op.get("agent", {}))
+            lrm = _child(ns, "lrm", ns.get("id"))
+            lrs = _child(lrm, "lrm_resources")
+            lr = _child(lrs, "lrm_resource", rsc)
+            for k in ("type", "class", "provider"):
+                if agent.get(k):
+                    lr.set(k, agent[k])
+            rec = _child(lr, "lrm_rsc_op", record["id"])
+            rec.attrib.clear()
+            for k, v in record.items():
+                rec.set(k, str(v))
+        elif kind == "lrm_delete":
+            lrs = ns.find("lrm/lrm_resources")
+            if lrs is not None:
+                for lr in lrs.iterfind("lrm_resource"):
+                    if lr.get("id") == op.get("rsc"):
+                        lrs.remove(lr)
+        elif kind == "lrm_clear":
+            lrm = ns.find("lrm")
+            if lrm is not None:
+                ns.remove(lrm)
+        elif kind in ("attr", "attr_incr"):
+            name = op.get("name")
+            if not name:
+                raise PatchError(f"{kind} needs a name")
+            attrs = _attr_set(ns)
+            nv = next((x for x in attrs.iterfind("nvpair") if x.get("name") == name), None)
+            if kind == "attr_incr":
+                current = int(nv.get("value", "0")) if nv is not None and nv.get("value", "").isdigit() else 0
+                value: str | None = str(current + int(op.get("by", 1)))
+            else:
+                value = op.get("value")
+            if value is None:
+                if nv is not None:
+                    attrs.remove(nv)
+            elif nv is None:
+                etree.SubElement(attrs, "nvpair", id=f"{attrs.get('id')}-{name}", name=name, value=str(value))
+            else:
+                nv.set("value", str(value))
+        elif kind == "attr_clear_prefix":
+            prefixes = tuple(op.get("prefixes", ()))
+            attrs = ns.find("transient_attributes/instance_attributes")
+            if attrs is not None:
+                for nv in list(attrs.iterfind("nvpair")):
+                    if (nv.get("name") or "").startswith(prefixes):
+                        attrs.remove(nv)
+        else:
+            raise PatchError(f"unknown status op {kind!r}")

