@@ -8,7 +8,6 @@ and turn a :class:`UserError` into an error reply rather than a crash.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,7 +19,6 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service, ServiceConfig
-
 from paceline.shared import codec, metrics
 from paceline.shared.subjects import SERVICE_NAMES
 
@@ -84,7 +82,7 @@ async def request(nc: Client, subject: str, kind: str, body: Body | None = None,
         msg = await nc.request(subject, codec.encode(kind, body), timeout=timeout)
     except nats.errors.NoRespondersError:
         raise BusUnavailable(f"no service answers on {subject}") from None
-    except (nats.errors.TimeoutError, asyncio.TimeoutError):
+    except (TimeoutError, nats.errors.TimeoutError):
         raise BusUnavailable(f"no answer on {subject} within {timeout:g}s") from None
     if msg.headers and msg.headers.get("Nats-Service-Error-Code") and not msg.data:
         raise RemoteError(msg.headers.get("Nats-Service-Error", "service error"),
@@ -152,7 +150,8 @@ class MicroService:
         if self._svc is not None:
             await self._svc.stop()
 
-    def _wrap(self, name: str, handler: RequestHandler, kind: str | None) -> Callable[[Request], Awaitable[None]]:
+    def _wrap(self, name: str, handler: RequestHandler,
+              kind: str | None) -> Callable[[Request], Awaitable[None]]:
         async def handle(req: Request) -> None:
             started = time.perf_counter()
             outcome = "ok"

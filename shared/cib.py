@@ -184,8 +184,7 @@ def resource_elements(root: Element) -> Iterator[Element]:
     res = section(root, "resources", create=False)
     if res is None:
         return
-    for el in res.iter(*RESOURCE_TAGS):
-        yield el
+    yield from res.iter(*RESOURCE_TAGS)
 
 
 def find_resource(root: Element, rid: str) -> Element | None:

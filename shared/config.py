@@ -80,7 +80,8 @@ def _coerce(name: str, raw: Any, typ: Any, source: str) -> Any:
             return float(raw)
         return str(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{source}: {name} must be a {getattr(typ, '__name__', typ)}, got {raw!r}") from None
+        kind = getattr(typ, "__name__", typ)
+        raise ConfigError(f"{source}: {name} must be a {kind}, got {raw!r}") from None
 
 
 def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None,

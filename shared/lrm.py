@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-
 from paceline.shared.cib import FEATURE_SET, Element
 
 # OCF exit codes (OCF 1.1) --------------------------------------------------

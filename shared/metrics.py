@@ -16,7 +16,8 @@ REQUESTS = Counter("paceline_requests_total", "Requests handled, by endpoint and
                    ["service", "endpoint", "outcome"])
 REQUEST_SECONDS = Histogram("paceline_request_duration_seconds", "Time spent handling a request",
                             ["service", "endpoint"],
-                            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+                            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                     0.5, 1, 2.5, 5, 10))
 MALFORMED = Counter("paceline_malformed_messages_total",
                     "Messages dropped because they could not be decoded", ["service", "subject"])
 

@@ -7,6 +7,7 @@ under a directory we own, on a free loopback port, and is stopped with SIGTERM
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -112,7 +113,5 @@ def _terminate_pid(pid: int, timeout: float) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from paceline.shared.natsserver import NatsServer
 
 SHARED = Path(os.environ.get("PACELINE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
