@@ -1,0 +1,87 @@
+"""How one CIB document is spread over KV keys, and put back together.
+
+The configuration lives in one key, each node's ``node_state`` in its own key
+(``status.<node>``) so executors on different nodes never contend, and the
+quorum/DC facts the DC maintains in ``cluster``. num_updates is derived rather
+than stored: it is how far the newest key revision is past the configuration's
+revision, which is monotonic within an epoch and restarts at 0 when the
+configuration changes - the same contract Pacemaker gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lxml import etree
+from paceline.shared import cib
+
+CONFIG_KEY = "configuration"
+CLUSTER_KEY = "cluster"
+STATUS_PREFIX = "status."
+#: Root attributes the DC owns (written through the "cluster" key, not the configuration).
+CLUSTER_ATTRS = ("have-quorum", "dc-uuid")
+
+
+def status_key(node: str) -> str:
+    return STATUS_PREFIX + node
+
+
+@dataclass
+class Snapshot:
+    """Everything read from the bucket, with the revision of each key."""
+
+    config: cib.Element
+    config_rev: int
+    statuses: dict[str, tuple[cib.Element, int]] = field(default_factory=dict)
+    cluster: dict[str, str] = field(default_factory=dict)
+    cluster_rev: int = 0
+
+    @property
+    def num_updates(self) -> int:
+        newest = max([self.config_rev, self.cluster_rev, *(r for _, r in self.statuses.values())])
+        return newest - self.config_rev
+
+    @property
+    def version(self) -> cib.Version:
+        v = cib.version(self.config)
+        return cib.Version(v.admin_epoch, v.epoch, self.num_updates)
+
+    def assemble(self) -> cib.Element:
+        root = etree.fromstring(etree.tostring(self.config))
+        cib.ensure_sections(root)
+        cib.set_version(root, self.version)
+        for k in CLUSTER_ATTRS:
+            if k in self.cluster:
+                root.set(k, self.cluster[k])
+        status = cib.section(root, "status")
+        order = {n: i for i, n in enumerate(cib.node_names(root))}
+        for node in sorted(self.statuses, key=lambda n: (order.get(n, len(order)), n)):
+            status.append(etree.fromstring(etree.tostring(self.statuses[node][0])))
+        return root
+
+
+def config_document(root: cib.Element) -> bytes:
+    """The configuration key's value: the <cib> root (attributes) and <configuration>, no status."""
+    doc = etree.Element("cib", {k: v for k, v in root.attrib.items()
+                                if k not in CLUSTER_ATTRS and k != "num_updates"})
+    conf = root.find("configuration")
+    doc.append(etree.fromstring(etree.tostring(conf)) if conf is not None else etree.Element("configuration"))
+    cib.ensure_sections(doc)
+    doc.remove(doc.find("status"))
+    return etree.tostring(doc)
+
+
+def split_status(root: cib.Element) -> dict[str, cib.Element]:
+    out = {}
+    status = root.find("status")
+    if status is not None:
+        for ns in status.iterfind("node_state"):
+            name = ns.get("uname") or ns.get("id")
+            if name:
+                out[name] = ns
+    return out
+
+
+def cluster_document(attrs: Mapping[str, str]) -> bytes:
+    return etree.tostring(etree.Element("cluster", {k: v for k, v in attrs.items() if v is not None}))

@@ -1,0 +1,219 @@
+"""The CIB held in a JetStream KV bucket, every write a compare-and-set on the key's revision.
+
+Writers read a key, change it, and write it back only if nobody wrote in
+between (``update(last=revision)``); on a lost race a merge-style change
+(patch, modify) is re-applied to the fresh value, while a whole-document
+replace with an expected version is refused so the caller can decide. A change
+that fails validation raises before anything is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+from paceline.cib_store import layout
+from paceline.shared import cib, lrm
+
+MAX_RETRIES = 50
+HISTORY = 64
+
+
+class Conflict(Exception):
+    """The CIB changed since the version the caller based its change on."""
+
+
+@dataclass
+class WriteResult:
+    old: cib.Version
+    new: cib.Version
+    scope: str
+    node: str = ""
+
+
+class CibStore:
+    def __init__(self, js: JetStreamContext, bucket: str):
+        self.js = js
+        self.bucket = bucket
+        self.kv: KeyValue | None = None
+
+    async def open(self) -> None:
+        try:
+            self.kv = await self.js.key_value(self.bucket)
+        except BucketNotFoundError:
+            self.kv = await self.js.create_key_value(bucket=self.bucket, history=HISTORY)
+        try:
+            await self.kv.create(layout.CONFIG_KEY, layout.config_document(cib.empty()))
+        except KeyWrongLastSequenceError:
+            pass  # already initialised (possibly by another instance just now)
+
+    # ------------------------------------------------------------ reading
+    async def _get(self, key: str) -> tuple[bytes | None, int]:
+        assert self.kv is not None
+        try:
+            entry = await self.kv.get(key)
+        except (KeyNotFoundError, KeyDeletedError):
+            return None, 0
+        return entry.value, entry.revision
+
+    async def read(self) -> layout.Snapshot:
+        assert self.kv is not None
+        value, rev = await self._get(layout.CONFIG_KEY)
+        config = cib.parse(value) if value else etree.fromstring(layout.config_document(cib.empty()))
+        snap = layout.Snapshot(config=config, config_rev=rev)
+        try:
+            keys = await self.kv.keys()
+        except Exception:  # nats-py raises NoKeysError (a NotFoundError) on an empty filter
+            keys = []
+        for key in keys:
+            if key.startswith(layout.STATUS_PREFIX):
+                v, r = await self._get(key)
+                if v:
+                    snap.statuses[key[len(layout.STATUS_PREFIX):]] = (cib.parse(v), r)
+            elif key == layout.CLUSTER_KEY:
+                v, r = await self._get(key)
+                if v:
+                    snap.cluster = dict(cib.parse(v).attrib)
+                    snap.cluster_rev = r
+        return snap
+
+    async def query(self) -> tuple[cib.Element, cib.Version]:
+        snap = await self.read()
+        return snap.assemble(), snap.version
+
+    # ------------------------------------------------------------ config writes
+    async def _write_config(self, change: Callable[[cib.Element], cib.Element],
+                            expected: str | None, client: str) -> WriteResult:
+        for _ in range(MAX_RETRIES):
+            snap = await self.read()
+            old = snap.version
+            if expected is not None and str(old) != expected:
+                raise Conflict(f"the CIB is at version {old}, not {expected}: re-read and try again")
+            current = snap.assemble()
+            new_root = change(current)
+            cib.ensure_sections(new_root)
+            cib.check(new_root)
+            ver = cib.version(new_root)
+            epoch = max(old.epoch + 1, ver.epoch if ver.admin_epoch > old.admin_epoch else 0)
+            cib.set_version(new_root, cib.Version(max(old.admin_epoch, ver.admin_epoch), epoch, 0))
+            cib.stamp_change(new_root, client)
+            try:
+                assert self.kv is not None
+                await self.kv.update(layout.CONFIG_KEY, layout.config_document(new_root), last=snap.config_rev)
+            except KeyWrongLastSequenceError:
+                if expected is not None:
+                    raise Conflict("the CIB changed while this change was being written; try again") from None
+                continue
+            return WriteResult(old, cib.Version(cib.version(new_root).admin_epoch, epoch, 0), "configuration")
+        raise Conflict("too much contention writing the configuration")
+
+    async def replace(self, xml: str, expected: str | None = None, client: str = "cibadmin") -> WriteResult:
+        """Replace the whole configuration (a status section in ``xml`` is applied node by node)."""
+        incoming = cib.parse_cib(xml)
+        cib.check(incoming)
+        result = await self._write_config(lambda _current: incoming, expected, client)
+        for node, ns in layout.split_status(incoming).items():
+            await self._write_status(node, lambda el, src=ns: src)
+        return result
+
+    async def modify(self, section: str, xml: str, client: str = "cibadmin") -> WriteResult:
+        """Replace one configuration section (crm_config, nodes, resources, constraints, ...)."""
+        if section not in cib.CONFIG_SECTIONS:
+            raise cib.CibError(f"unknown section {section!r}; one of {', '.join(cib.CONFIG_SECTIONS)}")
+        new_section = cib.parse(xml)
+        if new_section.tag != section:
+            raise cib.CibError(f"expected a <{section}> element, got <{new_section.tag}>")
+
+        def change(current: cib.Element) -> cib.Element:
+            conf = current.find("configuration")
+            old = conf.find(section)
+            copy = etree.fromstring(etree.tostring(new_section))
+            if old is None:
+                conf.append(copy)
+            else:
+                conf.replace(old, copy)
+            return current
+
+        return await self._write_config(change, None, client)
+
+    async def erase(self, client: str = "cibadmin") -> WriteResult:
+        """Empty the configuration but keep the node list, as ``crm configure erase`` does."""
+
+        def change(current: cib.Element) -> cib.Element:
+            conf = current.find("configuration")
+            for name in ("crm_config", "resources", "constraints", "rsc_defaults", "op_defaults"):
+                el = conf.find(name)
+                if el is not None:
+                    for child in list(el):
+                        el.remove(child)
+            return current
+
+        return await self._write_config(change, None, client)
+
+    # ------------------------------------------------------------ status writes
+    async def _write_status(self, node: str, change: Callable[[cib.Element], cib.Element]) -> WriteResult:
+        assert self.kv is not None
+        key = layout.status_key(node)
+        for _ in range(MAX_RETRIES):
+            value, rev = await self._get(key)
+            config_value, config_rev = await self._get(layout.CONFIG_KEY)
+            config = cib.parse(config_value) if config_value else cib.empty()
+            if value:
+                ns = cib.parse(value)
+            else:
+                n = cib.node_by_uname(config, node)
+                ns = etree.Element("node_state", id=n.get("id") if n is not None else node, uname=node)
+            ns = change(ns)
+            ver = cib.version(config)
+            try:
+                new_rev = (await self.kv.update(key, etree.tostring(ns), last=rev) if rev
+                           else await self.kv.create(key, etree.tostring(ns)))
+            except KeyWrongLastSequenceError:
+                continue
+            return WriteResult(cib.Version(ver.admin_epoch, ver.epoch, max(0, rev - config_rev)),
+                               cib.Version(ver.admin_epoch, ver.epoch, new_rev - config_rev), "status", node)
+        raise Conflict(f"too much contention writing the status of {node}")
+
+    async def patch(self, node: str, ops: Sequence[Mapping[str, Any]]) -> WriteResult:
+        """Apply a status patch (paceline.shared.lrm's language) to one node's status."""
+
+        def change(ns: cib.Element) -> cib.Element:
+            lrm.apply_status_ops(ns, ops)
+            return ns
+
+        # Validate the ops on a scratch element first, so a bad patch writes nothing.
+        lrm.apply_status_ops(etree.Element("node_state", id="probe", uname=node), ops)
+        return await self._write_status(node, change)
+
+    async def set_cluster(self, attrs: Mapping[str, str | None]) -> WriteResult | None:
+        """Record quorum and DC facts; a write only happens when something changed."""
+        assert self.kv is not None
+        for _ in range(MAX_RETRIES):
+            value, rev = await self._get(layout.CLUSTER_KEY)
+            current = dict(cib.parse(value).attrib) if value else {}
+            wanted = dict(current)
+            for k, v in attrs.items():
+                if v is None:
+                    wanted.pop(k, None)
+                else:
+                    wanted[k] = v
+            if wanted == current and rev:
+                return None
+            try:
+                doc = layout.cluster_document(wanted)
+                if rev:
+                    await self.kv.update(layout.CLUSTER_KEY, doc, last=rev)
+                else:
+                    await self.kv.create(layout.CLUSTER_KEY, doc)
+            except KeyWrongLastSequenceError:
+                await asyncio.sleep(0)
+                continue
+            snap = await self.read()
+            return WriteResult(snap.version, snap.version, "cluster")
+        raise Conflict("too much contention writing the cluster facts")
