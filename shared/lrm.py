@@ -221,3 +221,29 @@ def apply_status_ops(ns: Element, ops: Iterable[Mapping[str, Any]]) -> None:
                         attrs.remove(nv)
         else:
             raise PatchError(f"unknown status op {kind!r}")
+
+
+def status_diff(old: Element, new: Element) -> list[dict[str, Any]]:
+    """The patch that turns one node's status ``old`` into ``new`` for what crm commands change.
+
+    Commands such as ``resource cleanup`` edit a copy of the CIB; sending only
+    the difference (dropped resource histories, changed transient attributes)
+    keeps concurrent executor writes to the same node intact.
+    """
+    ops: list[dict[str, Any]] = []
+    new_rscs = {lr.get("id") for lr in new.iterfind("lrm/lrm_resources/lrm_resource")}
+    for lr in old.iterfind("lrm/lrm_resources/lrm_resource"):
+        if lr.get("id") not in new_rscs:
+            ops.append({"op": "lrm_delete", "rsc": lr.get("id")})
+
+    def attrs(ns: Element) -> dict[str, str]:
+        return {nv.get("name"): nv.get("value", "")
+                for nv in ns.iterfind("transient_attributes/instance_attributes/nvpair")}
+
+    before, after = attrs(old), attrs(new)
+    for name in before.keys() - after.keys():
+        ops.append({"op": "attr", "name": name, "value": None})
+    for name, value in after.items():
+        if before.get(name) != value:
+            ops.append({"op": "attr", "name": name, "value": value})
+    return ops

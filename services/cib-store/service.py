@@ -65,8 +65,9 @@ class CibService:
         xml = codec.field(body, "xml", str)
         expected = codec.field(body, "expected_version", (str, type(None)), None)
         client = codec.field(body, "client", str, "cibadmin")
-        return await self._changed(await self._guard("configuration", self.store.replace(xml, expected, client)),
-                                   client)
+        with_status = codec.field(body, "with_status", bool, False)
+        write = self.store.replace(xml, expected, client, with_status)
+        return await self._changed(await self._guard("configuration", write), client)
 
     async def modify(self, body: dict[str, Any]) -> dict[str, Any]:
         section = codec.field(body, "section", str)

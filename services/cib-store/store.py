@@ -37,6 +37,12 @@ class WriteResult:
     node: str = ""
 
 
+def _same_configuration(current: cib.Version, expected: str) -> bool:
+    """Writers base configuration changes on admin_epoch.epoch; status updates in between do not conflict."""
+    want = cib.Version.parse(expected)
+    return (current.admin_epoch, current.epoch) == (want.admin_epoch, want.epoch)
+
+
 class CibStore:
     def __init__(self, js: JetStreamContext, bucket: str):
         self.js = js
@@ -93,8 +99,8 @@ class CibStore:
         for _ in range(MAX_RETRIES):
             snap = await self.read()
             old = snap.version
-            if expected is not None and str(old) != expected:
-                raise Conflict(f"the CIB is at version {old}, not {expected}: re-read and try again")
+            if expected is not None and not _same_configuration(old, expected):
+                raise Conflict(f"the configuration is at version {old}, not {expected}: re-read and try again")
             current = snap.assemble()
             new_root = change(current)
             cib.ensure_sections(new_root)
@@ -113,13 +119,15 @@ class CibStore:
             return WriteResult(old, cib.Version(cib.version(new_root).admin_epoch, epoch, 0), "configuration")
         raise Conflict("too much contention writing the configuration")
 
-    async def replace(self, xml: str, expected: str | None = None, client: str = "cibadmin") -> WriteResult:
-        """Replace the whole configuration (a status section in ``xml`` is applied node by node)."""
+    async def replace(self, xml: str, expected: str | None = None, client: str = "cibadmin",
+                      with_status: bool = False) -> WriteResult:
+        """Replace the configuration; with ``with_status`` (an imported CIB) also each node's status."""
         incoming = cib.parse_cib(xml)
         cib.check(incoming)
         result = await self._write_config(lambda _current: incoming, expected, client)
-        for node, ns in layout.split_status(incoming).items():
-            await self._write_status(node, lambda el, src=ns: src)
+        if with_status:
+            for node, ns in layout.split_status(incoming).items():
+                await self._write_status(node, lambda el, src=ns: src)
         return result
 
     async def modify(self, section: str, xml: str, client: str = "cibadmin") -> WriteResult:

@@ -50,7 +50,8 @@ async def test_replace_query_patch_and_events(nats_server, tmp_path):
         assert reply["version"] == "0.1.0"
         # a stale expected version is refused and changes nothing
         with pytest.raises(bus.RemoteError) as err:
-            await bus.request(nc, S.cib("replace"), "replace", {"xml": cib.serialize(new), "expected_version": "0.0.0"})
+            await bus.request(nc, S.cib("replace"), "replace",
+                              {"xml": cib.serialize(new), "expected_version": "0.0.0"})
         assert err.value.code == "conflict"
         reply = await bus.request(nc, S.cib("patch"), "patch", {"node": "primary", "client": "test", "ops": [
             {"op": "node_state", "attrs": {"in_ccm": "true", "crmd": "online"}},

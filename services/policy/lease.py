@@ -1,0 +1,105 @@
+"""The DC lease: one policy instance at a time holds it, in a JetStream KV key, by compare-and-set.
+
+The value names the holder and a term that grows with every change of holder;
+actions carry the term, and executors refuse older terms, so a deposed DC
+cannot act after a newer one took over. A lease can be taken when it lapsed
+(not renewed within its TTL) or, faster, when membership says the holder's
+node is gone - the same fact Pacemaker's election acts on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import msgpack
+from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+LEASE_KEY = "dc"
+
+
+@dataclass
+class LeaseState:
+    holder: str
+    term: int
+    renewed: float
+    ttl: float
+    revision: int = 0
+
+    def lapsed(self, now: float) -> bool:
+        return now - self.renewed > self.ttl
+
+
+class Lease:
+    def __init__(self, js: JetStreamContext, bucket: str, holder: str, ttl: float):
+        self.js = js
+        self.bucket = bucket
+        self.holder = holder
+        self.ttl = ttl
+        self.kv: KeyValue | None = None
+        self.state: LeaseState | None = None  # what we last read or wrote
+
+    async def open(self) -> None:
+        try:
+            self.kv = await self.js.key_value(self.bucket)
+        except BucketNotFoundError:
+            self.kv = await self.js.create_key_value(bucket=self.bucket, history=5)
+
+    @property
+    def held(self) -> bool:
+        return self.state is not None and self.state.holder == self.holder
+
+    @property
+    def term(self) -> int:
+        return self.state.term if self.state else 0
+
+    async def read(self) -> LeaseState | None:
+        assert self.kv is not None
+        try:
+            entry = await self.kv.get(LEASE_KEY)
+        except (KeyNotFoundError, KeyDeletedError):
+            return None
+        data = msgpack.unpackb(entry.value)
+        return LeaseState(data["holder"], int(data["term"]), float(data["renewed"]), float(data["ttl"]),
+                          entry.revision)
+
+    def _value(self, term: int) -> bytes:
+        return msgpack.packb({"holder": self.holder, "term": term, "renewed": time.time(), "ttl": self.ttl})
+
+    async def acquire_or_renew(self, live_holders: Collection[str] | None = None) -> bool:
+        """One campaign step; True while we hold the lease afterwards.
+
+        ``live_holders``: names membership currently counts as alive; a holder
+        outside it may be replaced at once instead of waiting for the TTL.
+        """
+        assert self.kv is not None
+        current = await self.read()
+        try:
+            if current is None:
+                rev = await self.kv.create(LEASE_KEY, self._value(1))
+                self.state = LeaseState(self.holder, 1, time.time(), self.ttl, rev)
+                return True
+            holder_gone = live_holders is not None and current.holder not in live_holders
+            if current.holder == self.holder or current.lapsed(time.time()) or holder_gone:
+                term = current.term if current.holder == self.holder else current.term + 1
+                rev = await self.kv.update(LEASE_KEY, self._value(term), last=current.revision)
+                self.state = LeaseState(self.holder, term, time.time(), self.ttl, rev)
+                return True
+        except KeyWrongLastSequenceError:
+            pass  # someone else wrote first; read again next round
+        self.state = await self.read()
+        return self.held
+
+    async def release(self) -> None:
+        """Step down on shutdown so a successor need not wait for the TTL."""
+        if self.kv is None or not self.held or self.state is None:
+            return
+        try:
+            data = {"holder": "", "term": self.state.term, "renewed": 0.0, "ttl": self.ttl}
+            await self.kv.update(LEASE_KEY, msgpack.packb(data), last=self.state.revision)
+        except Exception:  # the bus may be gone; the TTL then does the job
+            pass
+        self.state = None

@@ -1,0 +1,222 @@
+"""policy: the DC. Holds the lease, turns every relevant change into a new plan, and executes it.
+
+Thin glue: the decisions are the scheduler's (a pure function, run in a worker
+thread so lease renewals never stall behind a big plan), the execution is the
+transition engine's. This module only decides *when* to plan: on CIB changes,
+membership changes and failed operations, coalescing bursts of events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from paceline.policy.engine import TransitionEngine
+from paceline.policy.graph import Action, Graph
+from paceline.policy.lease import Lease
+from paceline.policy.scheduler import schedule
+from paceline.shared import bus, cib, codec
+from paceline.shared.lrm import OpResult
+from paceline.shared.runtime import ServiceContext
+from prometheus_client import Counter, Gauge, Histogram
+
+IS_DC = Gauge("paceline_policy_is_dc", "1 while this instance holds the DC lease")
+TERM = Gauge("paceline_policy_dc_term", "Term of the DC lease as this instance last saw it")
+TRANSITIONS = Counter("paceline_policy_transitions_total", "Transitions run, by outcome", ["outcome"])
+TRANSITION_SECONDS = Histogram("paceline_policy_transition_duration_seconds", "Wall time of one transition")
+SCHEDULER_SECONDS = Histogram("paceline_policy_scheduler_duration_seconds", "Time the scheduler took for one plan",
+                              buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+ACTIONS = Counter("paceline_policy_actions_total", "Actions dispatched, by task and outcome", ["task", "outcome"])
+
+
+class Policy:
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+        self.s = ctx.subjects
+        self.me = ctx.cfg.node or f"policy-{id(self):x}"
+        self.lease = Lease(ctx.nc.jetstream(), self.s.lease_bucket, self.me, ctx.cfg.lease_ttl)
+        self.views: dict[str, dict[str, Any]] = {}  # node -> latest membership view it published
+        self.wake = asyncio.Event()
+        self.engine = TransitionEngine(self.dispatch)
+        self.transition_id = 0
+        self.running = False
+        self.log = ctx.log
+
+    # ---------------------------------------------------------------- membership
+    def view(self) -> dict[str, Any] | None:
+        """The view of our own node when we have one, else the newest view anyone published."""
+        if self.ctx.cfg.node:
+            return self.views.get(self.ctx.cfg.node)
+        return max(self.views.values(), key=lambda v: v.get("ring_id", 0), default=None)
+
+    def eligible(self) -> bool:
+        view = self.view()
+        if not self.ctx.cfg.node:
+            return True
+        return view is not None and self.ctx.cfg.node in view.get("members", [])
+
+    async def on_view(self, body: dict[str, Any], subject: str) -> None:
+        node = str(body.get("node") or subject.rsplit(".", 1)[-1])
+        codec.field(body, "members", list)
+        old = self.views.get(node)
+        if old is None or body.get("ring_id", 0) >= old.get("ring_id", 0):
+            self.views[node] = body
+        self.trigger(abort=True)
+
+    async def fetch_view(self) -> None:
+        if not self.ctx.cfg.node:
+            return
+        with contextlib.suppress(bus.BusUnavailable, bus.RemoteError, codec.MalformedMessage):
+            body = await bus.request(self.ctx.nc, self.s.membership_query(self.ctx.cfg.node), "query", timeout=1)
+            if "members" in body:
+                self.views[self.ctx.cfg.node] = body
+
+    # ---------------------------------------------------------------- triggers
+    def trigger(self, abort: bool = False) -> None:
+        if abort and self.running:
+            self.engine.abort()
+        self.wake.set()
+
+    async def on_cib_changed(self, body: dict[str, Any], subject: str) -> None:
+        codec.field(body, "scope", str)
+        expected = body.get("client") == "executor" and body.get("scope") == "status"
+        self.trigger(abort=not expected)
+
+    async def on_executor_event(self, body: dict[str, Any], subject: str) -> None:
+        result = OpResult.from_body(body)
+        if result.failed:
+            self.trigger(abort=True)
+
+    # ---------------------------------------------------------------- DC duties
+    async def campaign_loop(self) -> None:
+        was_dc = False
+        while not self.ctx.stopping.is_set():
+            try:
+                if self.eligible():
+                    view = self.view()
+                    live = set(view.get("members", [])) if view else None
+                    is_dc = await self.lease.acquire_or_renew(live)
+                else:
+                    if self.lease.held:
+                        await self.lease.release()
+                    self.lease.state = await self.lease.read()
+                    is_dc = False
+            except Exception as exc:  # bus trouble: we cannot prove we are DC
+                self.log.warning("lease step failed", error=str(exc))
+                is_dc = False
+            TERM.set(self.lease.term)
+            IS_DC.set(1 if is_dc else 0)
+            if is_dc and not was_dc:
+                self.log.info("became DC", term=self.lease.term)
+                await self.ctx.nc.publish(self.s.dc, codec.encode("dc", {"node": self.me, "term": self.lease.term}))
+                self.trigger()
+            elif was_dc and not is_dc:
+                self.log.warning("lost the DC lease", holder=self.lease.state.holder if self.lease.state else "")
+                self.engine.abort()
+            was_dc = is_dc
+            interval = self.ctx.cfg.lease_ttl / 3 if is_dc else min(0.25, self.ctx.cfg.lease_ttl / 4)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.ctx.stopping.wait(), interval)
+
+    async def record_cluster_facts(self, root: cib.Element) -> None:
+        view = self.view()
+        node = cib.node_by_uname(root, self.me)
+        attrs = {"dc-uuid": node.get("id") if node is not None else self.me}
+        if view is not None:
+            attrs["have-quorum"] = "1" if view.get("quorate") else "0"
+        if all(root.get(k) == v for k, v in attrs.items()):
+            return
+        await bus.request(self.ctx.nc, self.s.cib("cluster"), "cluster", {"attrs": attrs, "client": "policy"})
+
+    async def plan_loop(self) -> None:
+        while not self.ctx.stopping.is_set():
+            await self.wake.wait()
+            self.wake.clear()
+            if not self.lease.held:
+                continue
+            await asyncio.sleep(self.ctx.cfg.replan_delay)  # let a burst of events settle
+            self.wake.clear()
+            try:
+                await self.plan_once()
+            except (bus.BusUnavailable, bus.RemoteError) as exc:
+                self.log.warning("planning failed, will retry", error=str(exc))
+                await asyncio.sleep(0.2)
+                self.wake.set()
+            except Exception:
+                self.log.exception("planning failed")
+                await asyncio.sleep(0.5)
+                self.wake.set()
+
+    async def plan_once(self) -> None:
+        reply = await bus.request(self.ctx.nc, self.s.cib("query"), "query")
+        root = cib.parse_cib(reply["xml"])
+        await self.record_cluster_facts(root)
+        if root.get("have-quorum") is None and self.view() is not None:
+            root.set("have-quorum", "1" if self.view().get("quorate") else "0")
+        started = time.perf_counter()
+        result = await asyncio.to_thread(schedule, root)
+        SCHEDULER_SECONDS.observe(time.perf_counter() - started)
+        graph: Graph = result.graph
+        if not graph.actions:
+            return
+        self.transition_id += 1
+        graph.transition_id = self.transition_id
+        self.log.info("transition", id=graph.transition_id, actions=len(graph.actions), cib=reply["version"],
+                      summary=[line.strip() for line in result.summary])
+        await self.ctx.nc.publish(self.s.transition, codec.encode("transition", {
+            "term": self.lease.term, "cib_version": reply["version"], **graph.to_body()}))
+        self.running = True
+        try:
+            outcome = await self.engine.run(graph)
+        finally:
+            self.running = False
+        TRANSITION_SECONDS.observe(outcome.seconds)
+        kind = "complete" if outcome.ok else ("aborted" if outcome.aborted else "failed")
+        TRANSITIONS.labels(kind).inc()
+        for action, error in outcome.failed:
+            self.log.warning("action failed", action=action.key, node=action.node, error=error)
+        self.wake.set()  # results are in the CIB: plan again until nothing is left to do
+
+    async def dispatch(self, action: Action) -> OpResult:
+        if not self.lease.held:
+            raise RuntimeError("no longer DC")
+        body = {**action.to_body(), "term": self.lease.term, "transition": self.transition_id}
+        timeout = action.timeout_ms / 1000 + 5
+        try:
+            reply = await bus.request(self.ctx.nc, self.s.executor_action(action.node or ""), "action", body,
+                                      timeout=timeout)
+        except Exception:
+            ACTIONS.labels(action.task, "undelivered").inc()
+            raise
+        result = OpResult.from_body(reply)
+        ok = not result.failed and result.rc == action.expected_rc
+        ACTIONS.labels(action.task, "ok" if ok else "failed").inc()
+        return result
+
+
+async def run(ctx: ServiceContext) -> None:
+    policy = Policy(ctx)
+    await policy.lease.open()
+    s = ctx.subjects
+    await bus.subscribe(ctx.nc, "policy", s.views, policy.on_view, expect="membership.view")
+    await bus.subscribe(ctx.nc, "policy", s.cib_changed, policy.on_cib_changed, expect="cib.changed")
+    await bus.subscribe(ctx.nc, "policy", s.executor_events, policy.on_executor_event, expect="op.result")
+    svc = bus.MicroService(ctx.nc, "policy", "0.1.0", metadata={"node": ctx.cfg.node})
+
+    async def status(_body: dict[str, Any]) -> dict[str, Any]:
+        state = policy.lease.state
+        return {"node": policy.me, "is_dc": policy.lease.held, "term": policy.lease.term,
+                "holder": state.holder if state else "", "transition": policy.transition_id}
+
+    svc.endpoint("status", s.policy(f"status.{policy.me}"), status, kind="query")
+    await svc.start()
+    await policy.fetch_view()
+    tasks = [asyncio.create_task(policy.campaign_loop()), asyncio.create_task(policy.plan_loop())]
+    await ctx.stopping.wait()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await policy.lease.release()
+    await svc.stop()
