@@ -1,0 +1,51 @@
+"""``paceline lab ...`` argument handling (the work is in :mod:`paceline.gateway.lab`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from paceline.gateway.lab import Lab, LabError, default_dir
+
+
+def run_lab(argv: list[str], lab_dir: str | None) -> int:
+    p = argparse.ArgumentParser(prog="paceline lab", description="a Paceline cluster of real processes on this machine")
+    p.add_argument("--dir", default=lab_dir, help="lab directory (default $PACELINE_LAB or ~/.paceline/lab)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="start the bus and every service")
+    up.add_argument("--nodes", default="primary,secondary", help="comma-separated node names")
+    up.add_argument("--cluster", default="lab")
+    up.add_argument("--token-timeout", type=float, help="membership token timeout in seconds (default 1.0)")
+    sub.add_parser("status", help="the lab's processes")
+    k = sub.add_parser("kill", help="crash a node: SIGKILL its processes and the services it runs")
+    k.add_argument("node")
+    r = sub.add_parser("revive", help="start a killed node again")
+    r.add_argument("node")
+    sub.add_parser("down", help="stop everything")
+    args = p.parse_args(argv)
+    directory = Path(args.dir) if args.dir else default_dir()
+    try:
+        if args.cmd == "up":
+            lab = Lab(dir=directory, cluster=args.cluster)
+            if args.token_timeout:
+                lab.settings["PACELINE_TOKEN_TIMEOUT"] = str(args.token_timeout)
+            lab.up([n.strip() for n in args.nodes.split(",") if n.strip()])
+            print(lab.describe())
+            return 0
+        lab = Lab.load(directory)
+        if args.cmd == "status":
+            print(lab.describe())
+        elif args.cmd == "kill":
+            lab.kill(args.node)
+            print(f"node {args.node} killed")
+        elif args.cmd == "revive":
+            lab.revive(args.node)
+            print(f"node {args.node} is back")
+        elif args.cmd == "down":
+            lab.down()
+            print(f"lab in {directory} stopped")
+        return 0
+    except LabError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1

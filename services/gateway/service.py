@@ -1,0 +1,118 @@
+"""gateway: the front door. Runs crm commands against the live CIB and renders status.
+
+A crm command is applied to a private copy of the CIB the gateway just read,
+and written back with the configuration version it was based on. If another
+writer got in first the command is simply re-run on the fresh CIB; if it is
+wrong the user gets crm's one-line error and nothing is written.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from paceline.gateway import status as status_view
+from paceline.gateway.crm import Context, CrmError, execute_script
+from paceline.shared import bus, cib, codec, lrm
+from paceline.shared.runtime import ServiceContext
+from prometheus_client import Counter
+
+COMMANDS = Counter("paceline_gateway_crm_commands_total", "crm commands run, by outcome", ["outcome"])
+MAX_ATTEMPTS = 5
+
+
+class Gateway:
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+        self.s = ctx.subjects
+
+    async def read(self) -> tuple[cib.Element, str]:
+        reply = await bus.request(self.ctx.nc, self.s.cib("query"), "query")
+        return cib.parse_cib(reply["xml"]), reply["version"]
+
+    async def crm(self, body: dict[str, Any]) -> dict[str, Any]:
+        lines = codec.field(body, "lines", list)
+        if not all(isinstance(line, str) for line in lines):
+            raise codec.MalformedMessage("lines must be strings")
+        local = codec.field(body, "node", str, "")
+        for _attempt in range(MAX_ATTEMPTS):
+            root, version = await self.read()
+            work = copy.deepcopy(root)
+            ctx = Context(local_node=local or None,
+                          resource_status=lambda rsc, r=root: self.resource_status(r, rsc))
+            try:
+                outcome = execute_script(work, lines, ctx)
+            except CrmError as exc:
+                COMMANDS.labels("rejected").inc()
+                raise bus.UserError(str(exc), code="crm") from None
+            if not outcome.changed:
+                COMMANDS.labels("ok").inc()
+                return {"output": outcome.output, "changed": False, "version": version}
+            try:
+                new_version = await self.write(root, work, version)
+            except bus.RemoteError as exc:
+                if exc.code == "conflict":
+                    continue
+                COMMANDS.labels("rejected").inc()
+                raise bus.UserError(str(exc), code=exc.code) from None
+            COMMANDS.labels("ok").inc()
+            return {"output": outcome.output, "changed": True, "version": new_version}
+        COMMANDS.labels("conflict").inc()
+        raise bus.UserError("the CIB kept changing under this command; try again", code="conflict")
+
+    async def write(self, before: cib.Element, after: cib.Element, version: str) -> str:
+        """Write back what a command changed: configuration by version, status as per-node patches."""
+        new_version = version
+        conf_before, conf_after = before.find("configuration"), after.find("configuration")
+        if cib.serialize(conf_before) != cib.serialize(conf_after):
+            reply = await bus.request(self.ctx.nc, self.s.cib("replace"), "replace", {
+                "xml": cib.serialize(after, pretty=False), "expected_version": version, "client": "crm"})
+            new_version = reply["version"]
+        old_states = {ns.get("uname"): ns for ns in before.iterfind("status/node_state")}
+        for ns in after.iterfind("status/node_state"):
+            old = old_states.get(ns.get("uname"))
+            ops = lrm.status_diff(old, ns) if old is not None else []
+            if ops:
+                reply = await bus.request(self.ctx.nc, self.s.cib("patch"), "patch",
+                                          {"node": ns.get("uname"), "ops": ops, "client": "crm"})
+                new_version = reply["version"]
+        return new_version
+
+    def resource_status(self, root: cib.Element, rsc: str | None) -> str:
+        from paceline.policy.scheduler import unpack
+
+        state = unpack(root)
+        return describe_resources(state, rsc)
+
+    async def status(self, body: dict[str, Any]) -> dict[str, Any]:
+        root, version = await self.read()
+        return {"text": status_view.render(root), "version": version}
+
+
+def describe_resources(state: Any, rsc: str | None) -> str:
+    """crm's `resource status` lines: "resource R is running on: N" / "is NOT running"."""
+    lines = []
+    for res in state.resources.values() if isinstance(state.resources, dict) else state.resources:
+        rid = getattr(res, "id", None)
+        if rsc is not None and rid != rsc:
+            continue
+        if getattr(res, "children", None):
+            continue
+        nodes = list(getattr(res, "running_on", None) or getattr(res, "current_nodes", None) or [])
+        if nodes:
+            lines.append(f"resource {rid} is running on: {' '.join(nodes)}")
+        else:
+            lines.append(f"resource {rid} is NOT running")
+    if rsc is not None and not lines:
+        raise bus.UserError(f"resource {rsc} does not exist", code="crm")
+    return "\n".join(lines)
+
+
+async def run(ctx: ServiceContext) -> None:
+    gw = Gateway(ctx)
+    svc = bus.MicroService(ctx.nc, "gateway", "0.1.0", metadata={"cluster": ctx.cfg.cluster})
+    svc.endpoint("crm", ctx.subjects.gateway("crm"), gw.crm, kind="crm")
+    svc.endpoint("status", ctx.subjects.gateway("status"), gw.status, kind="status")
+    await svc.start()
+    await ctx.stopping.wait()
+    await svc.stop()
