@@ -1,0 +1,41 @@
+"""The DC lease over a real JetStream KV: one holder, terms grow on takeover, lapse and membership loss."""
+
+import asyncio
+
+import nats
+import pytest
+
+from paceline.policy.lease import Lease
+
+pytestmark = pytest.mark.integration
+
+
+async def test_one_holder_and_takeovers(nats_server):
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    a, b = Lease(js, "lease", "a", ttl=0.5), Lease(js, "lease", "b", ttl=0.5)
+    await a.open()
+    await b.open()
+    assert await a.acquire_or_renew() and a.term == 1
+    assert not await b.acquire_or_renew() and b.state.holder == "a"
+    assert await a.acquire_or_renew() and a.term == 1  # renewal keeps the term
+    # membership says a's node is gone: b takes over at once with a higher term
+    assert await b.acquire_or_renew(live_holders={"b"}) and b.term == 2
+    assert not await a.acquire_or_renew(live_holders={"a", "b"}) and a.state.holder == "b"
+    # b stops renewing: after the TTL a may take over
+    await asyncio.sleep(0.6)
+    assert await a.acquire_or_renew() and a.term == 3
+    await a.release()
+    assert await b.acquire_or_renew() and b.term == 4
+    await nc.close()
+
+
+async def test_racing_candidates_get_one_winner(nats_server):
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    leases = [Lease(js, "lease", f"n{i}", ttl=5) for i in range(5)]
+    for lease in leases:
+        await lease.open()
+    won = await asyncio.gather(*(lease.acquire_or_renew() for lease in leases))
+    assert sum(won) == 1
+    await nc.close()
