@@ -1,0 +1,107 @@
+"""Bad input against a live cluster: one clear line, exit status 1, nothing changed; bad bus messages dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import urllib.request
+from pathlib import Path
+
+import nats
+import pytest
+from paceline.gateway.lab import Lab
+from paceline.shared import codec
+from paceline.shared.subjects import Subjects
+
+pytestmark = pytest.mark.e2e
+
+
+def cib_xml(lab) -> str:
+    out = lab.paceline("configure", "show", "xml")
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.parametrize("words, needle", [
+    (["configure", "primitive", "p1", "nosuchclass:heartbeat:Dummy"], "nosuchclass"),
+    (["configure", "location", "l1", "ghost", "100:", "primary"], "ghost"),
+    (["configure", "location", "l2", "d0", "lots:", "primary"], "lots"),
+    (["configure", "primitive", "d0", "ocf:paceline:Dummy"], "d0"),
+    (["configure", "frobnicate", "x"], "frobnicate"),
+])
+def test_wrong_crm_command_changes_nothing_and_says_what(lab, words, needle):
+    setup = lab.paceline("configure", "primitive", "d0", "ocf:paceline:Dummy", "meta", "target-role=Stopped")
+    assert setup.returncode in (0, 1)  # exists already after the first parameter set
+    before = cib_xml(lab)
+    out = lab.paceline(*words)
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    after = cib_xml(lab)
+    strip = re.compile(r'(num_updates|epoch|cib-last-written)="[^"]*"')
+    assert strip.sub("", after) == strip.sub("", before)
+
+
+def metrics_of(path: Path) -> str:
+    port = path.read_text().strip()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        return resp.read().decode()
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_malformed_messages_are_counted_and_services_keep_serving(lab):
+    state = Lab.load(lab.dir)
+    s = Subjects(state.cluster)
+    targets = {  # service -> (subject it listens on, its metrics port file)
+        "cib-store": (s.cib("patch"), state.dir / "services" / "cib-store" / "cib-store.metrics-port"),
+        "gateway": (s.gateway("crm"), state.dir / "services" / "gateway" / "gateway.metrics-port"),
+        "membership": (s.heartbeat("intruder"), state.node_dir("primary") / "membership.metrics-port"),
+        "executor": (s.executor_action("primary"), state.node_dir("primary") / "executor.metrics-port"),
+        "policy": (s.cib_changed, state.node_dir("primary") / "policy.metrics-port"),
+    }
+    before = {svc: sample(metrics_of(port), "paceline_malformed_messages_total", service=svc)
+              for svc, (_, port) in targets.items()}
+
+    async def send_garbage() -> None:
+        nc = await nats.connect(state.nats_url)
+        for subject, _ in targets.values():
+            for junk in (b"\x00\xff not msgpack", codec.encode("wrong-kind", {"x": 1})):
+                await nc.publish(subject, junk)
+        await nc.flush()
+        await asyncio.sleep(0.5)
+        await nc.close()
+
+    asyncio.run(send_garbage())
+    for svc, (_, port) in targets.items():
+        text = metrics_of(port)
+        assert sample(text, "paceline_malformed_messages_total", service=svc) >= before[svc] + 2, svc
+        assert sample(text, "paceline_up", service=svc) == 1.0, svc
+    status = lab.paceline("status")
+    assert status.returncode == 0 and "partition with quorum" in status.stdout
+
+
+def test_every_service_exports_its_metrics(lab):
+    state = Lab.load(lab.dir)
+    expected = {
+        state.dir / "services" / "cib-store" / "cib-store.metrics-port": ["paceline_cib_writes_total"],
+        state.dir / "services" / "gateway" / "gateway.metrics-port": ["paceline_requests_total"],
+        state.node_dir("primary") / "membership.metrics-port": ["paceline_membership_members",
+                                                               "paceline_membership_quorate"],
+        state.node_dir("primary") / "executor.metrics-port": ["paceline_executor_operations_total"],
+        state.node_dir("primary") / "policy.metrics-port": ["paceline_policy_dc_term",
+                                                           "paceline_policy_transitions_total"],
+    }
+    for port_file, names in expected.items():
+        text = metrics_of(port_file)
+        assert ("paceline_up" in text and "paceline_request_duration_seconds" in text) or "membership" in str(
+            port_file) or "policy" in str(port_file)
+        for name in names:
+            assert name in text, (port_file, name)
