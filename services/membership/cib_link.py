@@ -1,0 +1,147 @@
+"""Membership's conversation with the cib-store: read the declared nodes, write node_state entries.
+
+The store may be down, restarting or not yet started when membership runs
+(membership starts first on a booting node), so nothing here may block the
+heartbeats: writes are kept as "desired state per node" and a background task
+flushes them, retrying with backoff. Keeping only the latest wish per node
+makes retries idempotent and lets a newer wish (the peer came back) replace an
+older one (the peer was lost) that was never delivered. Before each write the
+owner is asked whether the wish still holds, because a view can go stale while
+the bus was unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from enum import Enum
+
+import structlog
+from nats.aio.client import Client
+from paceline.membership.node_state import CibNodes, node_state_ops, recorded_online
+from paceline.shared import bus, cib
+from paceline.shared.subjects import Subjects
+
+CLIENT = "membership"
+
+
+class Decision(Enum):
+    WRITE = "write"
+    DROP = "drop"
+    DEFER = "defer"
+
+
+#: ``(uname, online) -> Decision``: asked right before a write is sent.
+Decider = Callable[[str, bool], Decision]
+
+
+class CibLink:
+    def __init__(self, nc: Client, subjects: Subjects, node: str, log: structlog.BoundLogger,
+                 on_nodes: Callable[[CibNodes], None], decide: Decider,
+                 request_timeout: float = 2.0, retry_min: float = 0.2, retry_max: float = 5.0):
+        self.nc = nc
+        self.subjects = subjects
+        self.node = node
+        self.log = log
+        self.on_nodes = on_nodes
+        self.decide = decide
+        self.request_timeout = request_timeout
+        self.retry_min = retry_min
+        self.retry_max = retry_max
+        self.nodes: CibNodes | None = None
+        self._pending: dict[str, bool] = {}
+        self._wake = asyncio.Event()
+        self._refresh_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._unreachable_logged = False
+
+    # ------------------------------------------------------------ reading
+    async def refresh(self, timeout: float | None = None) -> bool:
+        """Re-read <nodes>; returns False (and keeps the last known nodes) if the store cannot answer.
+
+        Also notices when our own node_state no longer says we are a member
+        (a CIB imported with its status section overwrites it) and rewrites it.
+        """
+        async with self._refresh_lock:
+            try:
+                reply = await bus.request(self.nc, self.subjects.cib("query"), "query", {},
+                                          timeout=timeout or self.request_timeout)
+                root = cib.parse_cib(str(reply.get("xml", "")))
+            except (bus.BusUnavailable, bus.RemoteError, cib.CibError) as exc:
+                self._note_unreachable(f"cannot read the CIB: {exc}")
+                return False
+            self._unreachable_logged = False
+            nodes = CibNodes.from_root(root)
+            changed = nodes != self.nodes
+            self.nodes = nodes
+        if not recorded_online(root, self.node):
+            self.want(self.node, True)
+        if changed:
+            self.on_nodes(nodes)
+        return True
+
+    # ------------------------------------------------------------ writing
+    def want(self, uname: str, online: bool) -> None:
+        """Ask for ``uname``'s node_state to be written up or down; the newest wish wins."""
+        self._pending[uname] = online
+        self._wake.set()
+
+    @property
+    def pending(self) -> dict[str, bool]:
+        return dict(self._pending)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="membership-cib-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        delay = self.retry_min
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if await self._flush():
+                delay = self.retry_min
+                continue
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.retry_max)
+            self._wake.set()
+
+    async def _flush(self) -> bool:
+        """Send every pending wish; False when something must be retried later."""
+        if self.nodes is None and not await self.refresh():
+            return False
+        assert self.nodes is not None
+        complete = True
+        for uname, online in list(self._pending.items()):
+            decision = self.decide(uname, online)
+            if decision is Decision.DEFER:
+                complete = False
+                continue
+            if decision is Decision.WRITE:
+                ops = node_state_ops(self.nodes.node_id(uname), uname, online)
+                try:
+                    await bus.request(self.nc, self.subjects.cib("patch"), "patch",
+                                      {"node": uname, "ops": ops, "client": CLIENT},
+                                      timeout=self.request_timeout)
+                except (bus.BusUnavailable, bus.RemoteError) as exc:
+                    self._note_unreachable(f"cannot write node_state of {uname}: {exc}")
+                    return False
+                self._unreachable_logged = False
+                self.log.info("node_state written", uname=uname, online=online)
+            if self._pending.get(uname) == online:  # unless a newer wish arrived meanwhile
+                del self._pending[uname]
+        return complete
+
+    def _note_unreachable(self, message: str) -> None:
+        """Warn once per outage, not once per retry."""
+        if not self._unreachable_logged:
+            self.log.warning(message)
+            self._unreachable_logged = True
+        else:
+            self.log.debug(message)

@@ -1,0 +1,65 @@
+"""What membership writes into the CIB status: ``node_state`` attributes, with Pacemaker's values.
+
+The scheduler decides whether a node is online from exactly these attributes
+(in_ccm, crmd, join, expected; see scheduler-semantics §4), so membership must
+write the same spellings Pacemaker's controller does: a member is
+``in_ccm="true" crmd="online" join="member" expected="member"``, a lost peer
+``in_ccm="false" crmd="offline" join="down" expected="down"`` — which the
+scheduler reads as "cleanly down" rather than as a node to fence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from paceline.shared import cib
+
+ONLINE = {"in_ccm": "true", "crmd": "online", "join": "member", "expected": "member"}
+OFFLINE = {"in_ccm": "false", "crmd": "offline", "join": "down", "expected": "down"}
+ORIGIN = "paceline-membership"
+
+
+@dataclass(frozen=True)
+class CibNodes:
+    """The part of the CIB membership cares about: the declared nodes and their ids."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_xml(cls, xml: str) -> CibNodes:
+        return cls.from_root(cib.parse_cib(xml))
+
+    @classmethod
+    def from_root(cls, root: cib.Element) -> CibNodes:
+        ids: dict[str, str] = {}
+        for el in cib.node_elements(root):
+            uname = el.get("uname") or el.get("id")
+            if uname:
+                ids[uname] = el.get("id") or uname
+        return cls(ids=ids)
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    def node_id(self, uname: str) -> str:
+        """The id of the node's <node> entry; the uname itself for a node the CIB does not declare.
+
+        Pacemaker keys node_state by the cluster-layer node id; for a node that
+        is not (yet) in <nodes> the uname is the only stable name we have.
+        """
+        return self.ids.get(uname, uname)
+
+
+def recorded_online(root: cib.Element, uname: str) -> bool:
+    """Whether the CIB status already says what a live member's own entry must say."""
+    ns = cib.node_state(root, uname, create=False)
+    return ns is not None and all(ns.get(k) == v for k, v in ONLINE.items())
+
+
+def node_state_ops(node_id: str, uname: str, online: bool) -> list[dict[str, Any]]:
+    """The status-patch ops (paceline.shared.lrm.apply_status_ops) marking a node up or down."""
+    attrs = {"id": node_id, "uname": uname, **(ONLINE if online else OFFLINE),
+             "crm-debug-origin": ORIGIN}
+    return [{"op": "node_state", "attrs": attrs}]

@@ -1,0 +1,218 @@
+"""The membership process: heartbeats on the bus, the tracker's verdicts published as views.
+
+Everything that decides lives in tracker.py and quorum.py; this module only
+feeds them (received heartbeats, the clock, the CIB's node list) and carries
+their results out (view events, the query endpoint, metrics, node_state
+writes).
+
+Bus outages: nats-py reconnects by itself and restores subscriptions, so the
+process simply keeps ticking. While the bus is down, peers age out of the view
+exactly as in a real partition; nothing is published (a view delivered late
+from a reconnect buffer would be stale), and the current view is published
+again once the bus is back. Offline writes for lost peers wait until the bus
+has been up for a whole token timeout, so that a view formed while we were
+the ones cut off never marks healthy peers down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from nats.aio.client import Client
+from paceline.membership import metrics
+from paceline.membership.cib_link import CibLink, Decision
+from paceline.membership.heartbeat import KIND as HEARTBEAT_KIND
+from paceline.membership.heartbeat import Heartbeat, new_incarnation
+from paceline.membership.node_state import CibNodes
+from paceline.membership.quorum import QuorumCalculator, QuorumSettings
+from paceline.membership.tracker import MembershipChange, MembershipTracker
+from paceline.membership.view import KIND as VIEW_KIND
+from paceline.membership.view import MembershipView
+from paceline.shared import bus, codec, config
+from paceline.shared.runtime import ServiceContext
+from paceline.shared.subjects import check_token
+
+VERSION = "0.1.0"
+#: How long start() waits for the CIB before publishing a first view without it.
+INITIAL_CIB_WAIT = 2.0
+
+
+class MembershipService:
+    def __init__(self, nc: Client, cfg: config.Config, log: structlog.BoundLogger,
+                 clock: Callable[[], float] = time.monotonic):
+        try:
+            check_token(cfg.node, "node name")
+        except ValueError as exc:  # it becomes a subject token; a dot would hide our heartbeats
+            raise config.ConfigError(str(exc)) from None
+        if cfg.heartbeat_interval <= 0 or cfg.token_timeout <= cfg.heartbeat_interval:
+            raise config.ConfigError(
+                f"token_timeout ({cfg.token_timeout:g}s) must exceed heartbeat_interval "
+                f"({cfg.heartbeat_interval:g}s), and both must be positive")
+        self.nc = nc
+        self.cfg = cfg
+        self.node = cfg.node
+        self.subjects = cfg.subjects
+        self.log = log
+        self.clock = clock
+        self.incarnation = new_incarnation()
+        self.tracker = MembershipTracker(self.node, self.incarnation, cfg.token_timeout)
+        self.quorum = QuorumCalculator(QuorumSettings.from_config(cfg))
+        self.cib = CibLink(nc, self.subjects, self.node, log, on_nodes=self._on_cib_nodes, decide=self.write_decision)
+        self.view: MembershipView | None = None
+        self._seq = 0
+        self._bus_up_since: float | None = None
+        self._unpublished = False
+        self._micro = bus.MicroService(nc, "membership", VERSION, metadata={"node": self.node})
+        self._subs: list[Any] = []
+        self._loop: asyncio.Task[None] | None = None
+        self._impostors: set[str] = set()
+        self._publishing: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.cib_changed,
+                                              self._on_cib_changed, expect="cib.changed"))
+        # Best effort: knowing the declared nodes before the first view lets it
+        # carry a real quorum verdict instead of "not known yet".
+        await self.cib.refresh(timeout=INITIAL_CIB_WAIT)
+        self._apply(self.tracker.form())
+        self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.heartbeats,
+                                              self._on_heartbeat, expect=HEARTBEAT_KIND))
+        self._micro.endpoint("query", self.subjects.membership_query(self.node), self._on_query,
+                             kind="query", queue_group=f"membership-{self.node}")
+        await self._micro.start()
+        self.cib.start()
+        self._loop = asyncio.create_task(self._heartbeat_loop(), name="membership-heartbeat")
+        self.log.info("membership started", incarnation=self.incarnation,
+                      heartbeat_interval=self.cfg.heartbeat_interval, token_timeout=self.cfg.token_timeout)
+
+    async def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        await self.cib.stop()
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        with contextlib.suppress(Exception):
+            await self._micro.stop()
+
+    # ------------------------------------------------------------ inputs
+    async def _heartbeat_loop(self) -> None:
+        # Ticking finer than the heartbeat keeps loss detection close to the token
+        # timeout instead of up to one heartbeat interval late.
+        step = min(self.cfg.heartbeat_interval, self.cfg.token_timeout / 10)
+        next_beat = self.clock()
+        while True:
+            now = self.clock()
+            if not self.nc.is_connected:
+                self._bus_up_since = None
+            elif now >= next_beat:
+                if self._bus_up_since is None:
+                    self._bus_up_since = now
+                next_beat = now + self.cfg.heartbeat_interval
+                await self._send_heartbeat()
+                if self._unpublished:
+                    await self._publish_view(self.view)
+            change = self.tracker.tick(now)
+            if change is not None:
+                self._apply(change)
+            await asyncio.sleep(step)
+
+    async def _send_heartbeat(self) -> None:
+        self._seq += 1
+        hb = Heartbeat(node=self.node, incarnation=self.incarnation, ring_id=self.tracker.ring_id,
+                       seq=self._seq, votes=self.tracker.votes)
+        try:
+            await self.nc.publish(self.subjects.heartbeat(self.node), codec.encode(HEARTBEAT_KIND, hb.to_body()))
+        except Exception as exc:  # the connection can drop between the check and the publish
+            self.log.debug("heartbeat not sent", error=str(exc))
+
+    async def _on_heartbeat(self, body: dict[str, Any], subject: str) -> None:
+        hb = Heartbeat.from_body(body, subject)
+        if self.tracker.is_duplicate_of_self(hb):
+            if hb.incarnation not in self._impostors:
+                self._impostors.add(hb.incarnation)
+                self.log.error("another process heartbeats as this node", incarnation=hb.incarnation)
+            return
+        change = self.tracker.observe(hb, self.clock())
+        if change is not None:
+            self._apply(change)
+
+    async def _on_cib_changed(self, body: dict[str, Any], subject: str) -> None:
+        if codec.field(body, "scope", str, "") == "configuration":
+            await self.cib.refresh()
+
+    async def _on_query(self, body: dict[str, Any]) -> dict[str, Any]:
+        assert self.view is not None  # set in start() before the endpoint can be reached
+        return self.view.to_body()
+
+    def _on_cib_nodes(self, nodes: CibNodes) -> None:
+        """The declared nodes changed: quorum may differ, and our own node_state id may too."""
+        self.cib.want(self.node, True)
+        if self.view is not None:
+            self._apply(MembershipChange(ring_id=self.view.ring_id, members=self.view.members))
+
+    # ------------------------------------------------------------ outputs
+    def _apply(self, change: MembershipChange) -> None:
+        nodes = self.cib.nodes
+        state = self.quorum.evaluate(self.tracker.total_votes, nodes.count if nodes else None,
+                                     len(self.tracker.ever_seen))
+        view = MembershipView(node=self.node, incarnation=self.incarnation, ring_id=change.ring_id,
+                              members=change.members, quorum=state, joined=change.joined,
+                              lost=change.lost, restarted=change.restarted)
+        if view.same_state(self.view):
+            return
+        self.view = view
+        metrics.record(view)
+        self.log.info("membership view", ring_id=view.ring_id, members=list(view.members),
+                      quorate=state.quorate, joined=list(change.joined), lost=list(change.lost),
+                      restarted=list(change.restarted))
+        self.cib.want(self.node, True)
+        for peer in change.lost:
+            self.cib.want(peer, False)
+        self._unpublished = True
+        task = asyncio.get_running_loop().create_task(self._publish_view(view))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def _publish_view(self, view: MembershipView | None) -> None:
+        """Publish one view; when the bus is down it is left for the heartbeat loop to republish."""
+        if view is None or not self.nc.is_connected:
+            return
+        try:
+            await self.nc.publish(self.subjects.view(self.node), codec.encode(VIEW_KIND, view.to_body()))
+        except Exception as exc:
+            self.log.debug("view not published", error=str(exc))
+            return
+        if view is self.view:
+            self._unpublished = False
+
+    def write_decision(self, uname: str, online: bool) -> Decision:
+        """Whether a node_state wish made earlier still holds now that the write can be sent."""
+        if online:
+            return Decision.WRITE if uname == self.node else Decision.DROP
+        if uname in self.tracker.peers or uname == self.node:
+            return Decision.DROP  # it came back before we could write it down
+        if self._bus_up_since is None or self.clock() - self._bus_up_since < self.cfg.token_timeout:
+            return Decision.DEFER
+        return Decision.WRITE
+
+
+async def run(ctx: ServiceContext) -> None:
+    try:
+        svc = MembershipService(ctx.nc, ctx.cfg, ctx.log)
+    except config.ConfigError as exc:
+        ctx.log.error("cannot start", error=str(exc))
+        raise SystemExit(2) from None
+    await svc.start()
+    try:
+        await ctx.stopping.wait()
+    finally:
+        await svc.stop()

@@ -1,0 +1,94 @@
+"""The membership service in-process over a real nats-server: CIB store late, stale wishes, config errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import nats
+import pytest
+import structlog
+from paceline.cib_store.service import run as run_cib_store
+from paceline.membership.cib_link import Decision
+from paceline.membership.heartbeat import Heartbeat
+from paceline.membership.service import MembershipService
+from paceline.membership.service import run as run_membership
+from paceline.shared import bus, cib, codec, config
+from paceline.shared.subjects import Subjects
+
+from tests.servicekit import running
+
+pytestmark = pytest.mark.integration
+S = Subjects("default")
+LOG = structlog.get_logger()
+
+
+async def test_starts_before_the_cib_store_and_catches_up(nats_server, tmp_path):
+    async with running("membership", run_membership, nats_server.url, tmp_path / "m", node="n1") as ctx:
+        view = await bus.request(ctx.nc, S.membership_query("n1"), "query", {})
+        # No CIB yet: the expected vote count is unknown, so never quorate.
+        assert view["members"] == ["n1"] and view["quorate"] is False
+        async with running("cib-store", run_cib_store, nats_server.url, tmp_path / "c") as store:
+            await bus.request(store.nc, S.cib("replace"), "replace",
+                              {"xml": cib.serialize(cib.empty(["n0", "n1"]))})
+            deadline = time.monotonic() + 10
+            while True:
+                reply = await bus.request(store.nc, S.cib("query"), "query", {})
+                ns = cib.node_state(cib.parse_cib(reply["xml"]), "n1", create=False)
+                if (ns is not None and ns.get("crmd") == "online") or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
+            assert ns is not None and (ns.get("id"), ns.get("in_ccm"), ns.get("join")) == ("2", "true", "member")
+            view = await bus.request(ctx.nc, S.membership_query("n1"), "query", {})
+            assert (view["expected_votes"], view["quorum"], view["quorate"]) == (2, 2, False)
+
+
+async def test_wishes_are_checked_against_the_present_before_writing(nats_server):
+    now = [100.0]
+    nc = await nats.connect(nats_server.url)
+    try:
+        svc = MembershipService(nc, config.load(env={}, node="n1"), LOG, clock=lambda: now[0])
+        assert svc.write_decision("n1", True) is Decision.WRITE
+        assert svc.write_decision("n2", True) is Decision.DROP  # a peer writes its own entry
+        assert svc.write_decision("n2", False) is Decision.DEFER  # bus not seen up yet
+        svc._bus_up_since = now[0]
+        now[0] += 0.5
+        assert svc.write_decision("n2", False) is Decision.DEFER  # our view may still be stale
+        now[0] += 1.0
+        assert svc.write_decision("n2", False) is Decision.WRITE
+        svc.tracker.observe(Heartbeat("n2", "i", 0, 1), now[0])
+        assert svc.write_decision("n2", False) is Decision.DROP  # it came back meanwhile
+    finally:
+        await nc.close()
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"node": "a.b"}, "node name"),
+    ({"node": "n1", "token_timeout": 0.1}, "token_timeout"),
+])
+async def test_unusable_settings_are_one_clear_error(nats_server, settings, message):
+    nc = await nats.connect(nats_server.url)
+    try:
+        with pytest.raises(config.ConfigError, match=message):
+            MembershipService(nc, config.load(env={}, **settings), LOG)
+    finally:
+        await nc.close()
+
+
+async def test_a_restarted_peer_is_reported_as_restarted(nats_server, tmp_path):
+    async with running("membership", run_membership, nats_server.url, tmp_path, node="n1",
+                       expected_votes=2) as ctx:
+        views: list[dict] = []
+
+        async def on_view(msg) -> None:
+            views.append(codec.decode(msg.data).body)
+
+        await ctx.nc.subscribe(S.view("n1"), cb=on_view)
+        for incarnation in ("first", "second"):
+            body = Heartbeat("n2", incarnation, 0, 1).to_body()
+            await ctx.nc.publish(S.heartbeat("n2"), codec.encode("heartbeat", body))
+            await ctx.nc.flush()
+            await asyncio.sleep(0.2)
+        assert [v["joined"] for v in views] == [["n2"], []]
+        assert views[1]["restarted"] == ["n2"] and views[1]["ring_id"] > views[0]["ring_id"]
+        assert all(v["quorate"] for v in views)
