@@ -8,6 +8,7 @@ and turn a :class:`UserError` into an error reply rather than a crash.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -128,25 +129,43 @@ class MicroService:
         self.version = version
         self.metadata = metadata or {}
         self._svc: Service | None = None
-        self._pending: list[tuple[str, str, RequestHandler, str | None, str | None]] = []
+        self._pending: list[tuple[str, str, RequestHandler, str | None, str | None, bool]] = []
+        self._tasks: set[asyncio.Task] = set()
 
     def endpoint(self, name: str, subject: str, handler: RequestHandler, kind: str | None = None,
-                 queue_group: str | None = None) -> None:
-        """Register before :meth:`start`; ``kind`` is the request envelope kind expected."""
-        self._pending.append((name, subject, handler, kind, queue_group))
+                 queue_group: str | None = None, concurrent: bool = False) -> None:
+        """Register before :meth:`start`; ``kind`` is the request envelope kind expected.
+
+        NATS delivers a subscription's messages one at a time; ``concurrent``
+        handles each request in its own task instead, for endpoints where one
+        slow request (an agent running for its whole timeout) must not hold up
+        the others.
+        """
+        self._pending.append((name, subject, handler, kind, queue_group, concurrent))
 
     async def start(self) -> None:
         self._svc = await nats.micro.add_service(
             self.nc, ServiceConfig(name=SERVICE_NAMES[self.service], version=self.version,
                                    description=f"Paceline {self.service}", metadata=self.metadata))
-        for name, subject, handler, kind, queue in self._pending:
+        for name, subject, handler, kind, queue, concurrent in self._pending:
+            wrapped = self._wrap(name, handler, kind)
             await self._svc.add_endpoint(EndpointConfig(
-                name=name, subject=subject, handler=self._wrap(name, handler, kind),
+                name=name, subject=subject, handler=self._spawner(wrapped) if concurrent else wrapped,
                 queue_group=queue or "q"))
         metrics.UP.labels(self.service).set(1)
 
+    def _spawner(self, handle: Callable[[Request], Awaitable[None]]) -> Callable[[Request], Awaitable[None]]:
+        async def spawn(req: Request) -> None:
+            task = asyncio.create_task(handle(req))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        return spawn
+
     async def stop(self) -> None:
         metrics.UP.labels(self.service).set(0)
+        for task in list(self._tasks):
+            task.cancel()
         if self._svc is not None:
             await self._svc.stop()
 

@@ -22,6 +22,8 @@ FEATURE_SET = "3.19.0"
 CONFIG_SECTIONS = ("crm_config", "nodes", "resources", "constraints", "rsc_defaults", "op_defaults")
 RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
 CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
+#: Elements whose ``id`` attribute names another object instead of defining one (sets, tags).
+REFERENCE_TAGS = ("resource_ref", "obj_ref")
 
 #: Cluster options renamed by Pacemaker: new name -> old names still accepted.
 OPTION_ALIASES: dict[str, tuple[str, ...]] = {
@@ -160,7 +162,7 @@ def iter_ids(root: Element) -> Iterator[tuple[str, Element]]:
     if conf is None:
         return
     for el in conf.iter():
-        if isinstance(el.tag, str):
+        if isinstance(el.tag, str) and el.tag not in REFERENCE_TAGS:
             ident = el.get("id")
             if ident is not None:
                 yield ident, el
@@ -169,7 +171,8 @@ def iter_ids(root: Element) -> Iterator[tuple[str, Element]]:
 def find_id(root: Element, ident: str) -> Element | None:
     """Find an element of the configuration by id (references with id-ref are skipped)."""
     for el in root.iterfind(f"configuration//*[@id='{_xpath_literal_safe(ident)}']"):
-        return el
+        if el.tag not in REFERENCE_TAGS:
+            return el
     return None
 
 

@@ -184,6 +184,12 @@ def apply_status_ops(ns: Element, ops: Iterable[Mapping[str, Any]]) -> None:
             rec.attrib.clear()
             for k, v in record.items():
                 rec.set(k, str(v))
+        elif kind == "lrm_op_delete":
+            for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
+                if lr.get("id") == op.get("rsc"):
+                    for rec in lr.iterfind("lrm_rsc_op"):
+                        if rec.get("id") == op.get("id"):
+                            lr.remove(rec)
         elif kind == "lrm_delete":
             lrs = ns.find("lrm/lrm_resources")
             if lrs is not None:

@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         opts = parse_globals(argv)
         return dispatch(opts)
     except CliError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:
+            print(f"ERROR: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -124,7 +125,7 @@ def dispatch(opts: Options) -> int:
             raise CliError(f"unknown command {head!r}; expected one of: status, {', '.join(CRM_LEVELS)}, "
                            "simulate, lab (see paceline --help)")
         lines.append(shlex.join(words))
-    return run_crm(opts, lines)
+    return run_crm(opts, lines, script=bool(opts.script))
 
 
 def read_script(path: str) -> list[str]:
@@ -151,17 +152,18 @@ def load_file(path: str):
         raise CliError(f"CIB file {path}: {exc}") from None
 
 
-def run_crm(opts: Options, lines: list[str]) -> int:
+def run_crm(opts: Options, lines: list[str], script: bool) -> int:
     if opts.cib_file:
-        return run_crm_file(opts, lines)
-    reply = asyncio.run(_live_request(opts, "crm", {"lines": lines, "node": local_node(opts)}))
+        return run_crm_file(opts, lines, script)
+    reply = asyncio.run(_live_request(opts, "crm", {"lines": lines, "node": local_node(opts), "script": script}))
     if reply.get("output"):
         print(reply["output"].rstrip("\n"))
     return 0
 
 
-def run_crm_file(opts: Options, lines: list[str]) -> int:
-    from paceline.gateway.crm import Context, CrmError, execute_script
+def run_crm_file(opts: Options, lines: list[str], script: bool) -> int:
+    from paceline.gateway.agents import local_catalog
+    from paceline.gateway.crm import Context, CrmError, CrmScriptError, execute, execute_script
     from paceline.gateway.service import describe_resources
     from paceline.policy.scheduler import unpack
     from paceline.shared import cib
@@ -169,10 +171,14 @@ def run_crm_file(opts: Options, lines: list[str]) -> int:
     path = opts.cib_file
     assert path is not None
     root = load_file(path)
-    ctx = Context(local_node=local_node(opts),
+    catalog = local_catalog()
+    ctx = Context(local_node=local_node(opts), agent_known=catalog.known, agent_meta=catalog.meta,
                   resource_status=lambda rsc: describe_resources(unpack(root), rsc))
+    failure: CrmError | None = None
     try:
-        outcome = execute_script(root, lines, ctx)
+        outcome = execute_script(root, lines, ctx) if script else execute(root, lines[0], ctx)
+    except CrmScriptError as exc:  # like crm -f: the lines that worked stay applied
+        failure, outcome = exc, exc.outcome
     except CrmError as exc:
         raise CliError(str(exc)) from None
     if outcome.changed:
@@ -184,6 +190,8 @@ def run_crm_file(opts: Options, lines: list[str]) -> int:
         tmp.replace(path)
     if outcome.output:
         print(outcome.output.rstrip("\n"))
+    if failure is not None:
+        raise CliError(str(failure))
     return 0
 
 

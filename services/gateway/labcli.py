@@ -11,18 +11,21 @@ from paceline.gateway.lab import Lab, LabError, default_dir
 
 def run_lab(argv: list[str], lab_dir: str | None) -> int:
     p = argparse.ArgumentParser(prog="paceline lab", description="a Paceline cluster of real processes on this machine")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--dir", default=argparse.SUPPRESS,
+                       help="lab directory (default $PACELINE_LAB or ~/.paceline/lab)")
     p.add_argument("--dir", default=lab_dir, help="lab directory (default $PACELINE_LAB or ~/.paceline/lab)")
     sub = p.add_subparsers(dest="cmd", required=True)
-    up = sub.add_parser("up", help="start the bus and every service")
+    up = sub.add_parser("up", help="start the bus and every service", parents=[where])
     up.add_argument("--nodes", default="primary,secondary", help="comma-separated node names")
     up.add_argument("--cluster", default="lab")
     up.add_argument("--token-timeout", type=float, help="membership token timeout in seconds (default 1.0)")
-    sub.add_parser("status", help="the lab's processes")
-    k = sub.add_parser("kill", help="crash a node: SIGKILL its processes and the services it runs")
+    sub.add_parser("status", parents=[where], help="the lab's processes")
+    k = sub.add_parser("kill", parents=[where], help="crash a node: SIGKILL its processes and the services it runs")
     k.add_argument("node")
-    r = sub.add_parser("revive", help="start a killed node again")
+    r = sub.add_parser("revive", parents=[where], help="start a killed node again")
     r.add_argument("node")
-    sub.add_parser("down", help="stop everything")
+    sub.add_parser("down", parents=[where], help="stop everything")
     args = p.parse_args(argv)
     directory = Path(args.dir) if args.dir else default_dir()
     try:

@@ -12,7 +12,8 @@ import copy
 from typing import Any
 
 from paceline.gateway import status as status_view
-from paceline.gateway.crm import Context, CrmError, execute_script
+from paceline.gateway.agents import AgentCatalog, referenced_agents
+from paceline.gateway.crm import Context, CrmError, CrmScriptError, execute, execute_script
 from paceline.shared import bus, cib, codec, lrm
 from paceline.shared.runtime import ServiceContext
 from prometheus_client import Counter
@@ -35,28 +36,37 @@ class Gateway:
         if not all(isinstance(line, str) for line in lines):
             raise codec.MalformedMessage("lines must be strings")
         local = codec.field(body, "node", str, "")
+        script = codec.field(body, "script", bool, len(lines) != 1)
+        if not lines:
+            raise bus.UserError("no command given", code="crm")
         for _attempt in range(MAX_ATTEMPTS):
             root, version = await self.read()
+            catalog = await self.catalog(root, lines)
             work = copy.deepcopy(root)
-            ctx = Context(local_node=local or None,
+            ctx = Context(local_node=local or None, agent_known=catalog.known, agent_meta=catalog.meta,
                           resource_status=lambda rsc, r=root: self.resource_status(r, rsc))
+            failure: CrmError | None = None
             try:
-                outcome = execute_script(work, lines, ctx)
+                outcome = execute_script(work, lines, ctx) if script else execute(work, lines[0], ctx)
+            except CrmScriptError as exc:  # like crm -f: the lines that worked are kept
+                failure, outcome = exc, exc.outcome
             except CrmError as exc:
                 COMMANDS.labels("rejected").inc()
                 raise bus.UserError(str(exc), code="crm") from None
-            if not outcome.changed:
-                COMMANDS.labels("ok").inc()
-                return {"output": outcome.output, "changed": False, "version": version}
-            try:
-                new_version = await self.write(root, work, version)
-            except bus.RemoteError as exc:
-                if exc.code == "conflict":
-                    continue
+            new_version = version
+            if outcome.changed:
+                try:
+                    new_version = await self.write(root, work, version)
+                except bus.RemoteError as exc:
+                    if exc.code == "conflict":
+                        continue
+                    COMMANDS.labels("rejected").inc()
+                    raise bus.UserError(str(exc), code=exc.code) from None
+            if failure is not None:
                 COMMANDS.labels("rejected").inc()
-                raise bus.UserError(str(exc), code=exc.code) from None
+                raise bus.UserError(str(failure), code="crm", details={"output": outcome.output})
             COMMANDS.labels("ok").inc()
-            return {"output": outcome.output, "changed": True, "version": new_version}
+            return {"output": outcome.output, "changed": outcome.changed, "version": new_version}
         COMMANDS.labels("conflict").inc()
         raise bus.UserError("the CIB kept changing under this command; try again", code="conflict")
 
@@ -77,6 +87,37 @@ class Gateway:
                                           {"node": ns.get("uname"), "ops": ops, "client": "crm"})
                 new_version = reply["version"]
         return new_version
+
+    async def catalog(self, root: cib.Element, lines: list[str]) -> AgentCatalog:
+        """Agents the nodes' executors have, and the meta-data of those the command names."""
+        wanted = referenced_agents(lines)
+        if not wanted:
+            return AgentCatalog(None, lambda *_: None)
+        listing: dict[str, Any] = {"ocf": {}, "lsb": []}
+        answered: list[str] = []
+        for node in cib.node_names(root):
+            try:
+                have = await bus.request(self.ctx.nc, self.s.executor("agents", node), "agents", timeout=1)
+            except (bus.BusUnavailable, bus.RemoteError):
+                continue
+            answered.append(node)
+            for provider, types in have.get("ocf", {}).items():
+                listing["ocf"][provider] = sorted(set(listing["ocf"].get(provider, [])) | set(types))
+            listing["lsb"] = sorted(set(listing["lsb"]) | set(have.get("lsb", [])))
+        metas: dict[tuple[str, str, str], str | None] = {}
+        probe = AgentCatalog(listing if answered else None, lambda *_: None)
+        for key in wanted:
+            if not probe.known(*key):
+                continue
+            for node in answered:
+                agent = {"class": key[0], "provider": key[1], "type": key[2]}
+                try:
+                    metas[key] = (await bus.request(self.ctx.nc, self.s.executor("metadata", node), "metadata",
+                                                    {"agent": agent}, timeout=10))["xml"]
+                    break
+                except (bus.BusUnavailable, bus.RemoteError):
+                    continue
+        return AgentCatalog(listing if answered else None, lambda c, p, t: metas.get((c, p, t)))
 
     def resource_status(self, root: cib.Element, rsc: str | None) -> str:
         from paceline.policy.scheduler import unpack

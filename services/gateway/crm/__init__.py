@@ -1,1 +1,15 @@
-"""Paceline."""
+"""The crm language (crmsh's grammar) applied to a CIB.
+
+``execute(cib_root, line, ctx)`` applies one top-level command line
+("configure ...", "node ...", "resource ...") in place and returns an
+``Outcome``; a user error raises ``CrmError`` (one line) and leaves the CIB
+untouched. ``execute_script`` runs many lines like ``crm -f FILE``.
+"""
+
+from paceline.gateway.crm.context import AgentMeta, Context, Outcome
+from paceline.gateway.crm.dispatch import execute, execute_script
+from paceline.gateway.crm.errors import CrmError, CrmScriptError
+from paceline.gateway.crm.words import split_words
+
+__all__ = ["AgentMeta", "Context", "CrmError", "CrmScriptError", "Outcome", "execute", "execute_script",
+           "split_words"]

@@ -1,0 +1,35 @@
+"""``python -m paceline.executor`` / ``paceline-executor``: the executor of one node."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from paceline.executor.runner import AgentRunner
+from paceline.executor.service import Executor
+from paceline.executor.standards import AgentPaths
+from paceline.shared.runtime import ServiceContext, service_main
+
+
+def build(ctx: ServiceContext) -> Executor:
+    cfg = ctx.cfg
+    paths = AgentPaths(ocf_root=Path(cfg.ocf_root), lsb_root=Path(cfg.lsb_root))
+    runner = AgentRunner(paths, rsctmp=ctx.state_dir / "run", default_timeout=cfg.default_op_timeout)
+    return Executor(ctx.nc, ctx.subjects, cfg.node, runner, ctx.state_dir, ctx.log)
+
+
+async def run(ctx: ServiceContext) -> None:
+    executor = build(ctx)
+    try:
+        if await executor.start(ctx.stopping):
+            await ctx.stopping.wait()
+    finally:
+        await executor.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    return service_main("executor", run, argv, needs_node=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

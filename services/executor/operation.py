@@ -1,0 +1,103 @@
+"""One operation as the DC asks for it, checked field by field, and its result in Pacemaker's terms."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from paceline.executor.standards import AgentRef
+from paceline.shared import codec
+from paceline.shared.lrm import OpResult
+
+#: The transition key's last field; Pacemaker puts the DC's UUID there.
+KEY_ORIGIN = "paceline"
+
+
+def _str_map(body: dict[str, Any], name: str) -> dict[str, str]:
+    raw = codec.field(body, name, dict, {})
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not isinstance(value, (str, int, float, bool)):
+            raise codec.MalformedMessage(f"field {name!r} must map names to scalar values")
+        out[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out
+
+
+def _non_negative(body: dict[str, Any], name: str, default: Any = ...) -> int:
+    value = codec.field(body, name, int, default)
+    if value < 0:
+        raise codec.MalformedMessage(f"field {name!r} must not be negative")
+    return value
+
+
+@dataclass(frozen=True)
+class Operation:
+    task: str
+    rsc: str
+    node: str
+    agent: AgentRef
+    interval_ms: int = 0
+    timeout_ms: int = 0
+    params: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+    expected_rc: int = 0
+    digest: str = ""
+    action_id: int = 0
+    term: int = 0
+    transition: int = 0
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Operation:
+        """Parse an action request (raises codec.MalformedMessage on any missing or mistyped field)."""
+        task = codec.field(body, "task", str)
+        rsc = codec.field(body, "rsc", str)
+        if not task or not rsc:
+            raise codec.MalformedMessage("task and rsc must not be empty")
+        return cls(
+            task=task, rsc=rsc, node=codec.field(body, "node", str),
+            agent=AgentRef.from_body(codec.field(body, "agent", dict)),
+            interval_ms=_non_negative(body, "interval_ms", 0),
+            timeout_ms=_non_negative(body, "timeout_ms", 0),
+            params=_str_map(body, "params"), meta=_str_map(body, "meta"),
+            expected_rc=codec.field(body, "expected_rc", int, 0),
+            digest=codec.field(body, "digest", str, ""),
+            action_id=_non_negative(body, "id"),
+            term=_non_negative(body, "term"),
+            transition=_non_negative(body, "transition"),
+        )
+
+    @property
+    def recurring(self) -> bool:
+        return self.interval_ms > 0
+
+    @property
+    def transition_key(self) -> str:
+        """``ACTION:TRANSITION:EXPECTED_RC:ORIGIN``, the scheduler reads the expected rc from it."""
+        return f"{self.action_id}:{self.transition}:{self.expected_rc}:{KEY_ORIGIN}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.rsc}_{self.task}_{self.interval_ms}"
+
+
+@dataclass(frozen=True)
+class AgentOutcome:
+    """What running the agent told us, before it gets a call id and a place in the CIB."""
+
+    rc: int
+    op_status: int
+    exit_reason: str = ""
+    exec_ms: int = 0
+    output: str = ""
+    #: The end of the agent's stderr, logged when the operation failed (sysadmins look there first).
+    errors: str = ""
+
+
+def make_result(op: Operation, outcome: AgentOutcome, *, call_id: int, queue_ms: int = 0,
+                last_rc_change: int | None = None) -> OpResult:
+    return OpResult(
+        rsc=op.rsc, task=op.task, interval_ms=op.interval_ms, rc=outcome.rc, op_status=outcome.op_status,
+        call_id=call_id, exec_ms=outcome.exec_ms, queue_ms=queue_ms, exit_reason=outcome.exit_reason,
+        digest=op.digest, transition_key=op.transition_key, node=op.node,
+        last_rc_change=last_rc_change or int(time.time()), expected_rc=op.expected_rc)

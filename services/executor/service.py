@@ -1,0 +1,227 @@
+"""The executor of one node: runs what the DC asks, records it in the CIB, then answers.
+
+Ordering matters: the result goes into the node's CIB status *before* the reply,
+so the DC's next plan already sees it. Actions carry the DC's lease term, and
+the executor refuses any action older than the newest term it has seen (the
+fencing token that keeps a deposed DC from acting). Operations on one resource
+run one at a time, as in Pacemaker; different resources run in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+from nats.aio.client import Client
+from paceline.executor import failcounts, metrics, standards
+from paceline.executor.operation import AgentOutcome, Operation, make_result
+from paceline.executor.recurring import RecurringMonitors
+from paceline.executor.runner import AgentRunner
+from paceline.executor.standards import AgentRef
+from paceline.shared import bus, cib, codec, lrm
+from paceline.shared.subjects import Subjects
+
+VERSION = "0.1.0"
+#: How long to keep trying to record a result before telling the DC it could not be recorded.
+RECORD_PATIENCE = 3.0
+#: Tasks that end the life of a resource instance and with it its recurring monitors.
+CANCELLING_TASKS = ("start", "stop", "migrate_to", "migrate_from", "delete")
+
+
+class TermStore:
+    """The highest DC term seen, kept on disk so that a restarted executor still refuses old DCs."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.term = int(path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            self.term = 0
+
+    def admit(self, term: int) -> None:
+        """Accept ``term`` (raising it if newer) or refuse it as stale."""
+        if term < self.term:
+            raise bus.UserError(f"action from DC term {term} refused: term {self.term} has been seen",
+                                code="stale-term", details={"term": term, "current": self.term})
+        if term > self.term:
+            self.term = term
+            with contextlib.suppress(OSError):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.write_text(f"{term}\n")
+
+
+class Executor:
+    def __init__(self, nc: Client, subjects: Subjects, node: str, runner: AgentRunner, state_dir: Path,
+                 log: Any = None):
+        self.nc = nc
+        self.subjects = subjects
+        self.node = node
+        self.runner = runner
+        self.log = log or structlog.get_logger().bind(service="executor", node=node)
+        self.terms = TermStore(state_dir / "executor.term")
+        self.start_failure_is_fatal = True
+        self.monitors = RecurringMonitors(self._run_repeat, self._record)
+        self._call_ids = itertools.count(1)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._epochs: dict[str, int] = {}
+        self._service: bus.MicroService | None = None
+        self._cib_sub: Any = None
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self, stopping: asyncio.Event | None = None) -> bool:
+        """Forget earlier history, learn the cluster options, then serve actions (False: stopped first)."""
+        if not await self._clear_history(stopping or asyncio.Event()):
+            return False
+        await self.refresh_options()
+        self._cib_sub = await bus.subscribe(self.nc, "executor", self.subjects.cib_changed,
+                                            self._on_cib_changed, expect="cib.changed")
+        self._service = bus.MicroService(self.nc, "executor", VERSION, metadata={"node": self.node})
+        self._service.endpoint("action", self.subjects.executor_action(self.node), self.handle_action,
+                               kind="action", concurrent=True)
+        self._service.endpoint("metadata", self.subjects.executor("metadata", self.node), self.handle_metadata,
+                               kind="metadata")
+        self._service.endpoint("agents", self.subjects.executor("agents", self.node), self.handle_agents,
+                               kind="agents")
+        await self._service.start()
+        self.log.info("serving actions", subject=self.subjects.executor_action(self.node),
+                      term=self.terms.term)
+        return True
+
+    async def stop(self) -> None:
+        """Stop serving; the resources keep running (a restarted executor probes them again)."""
+        if self._service is not None:
+            await self._service.stop()
+        if self._cib_sub is not None:
+            with contextlib.suppress(Exception):
+                await self._cib_sub.unsubscribe()
+        await self.monitors.cancel_all()
+
+    async def _clear_history(self, stopping: asyncio.Event) -> bool:
+        """The executor has no memory of operations run before it started, so neither may the CIB.
+
+        Actions are not served before this succeeds: a result recorded first would be wiped.
+        """
+        while not stopping.is_set():
+            try:
+                await self._patch([{"op": "lrm_clear"}])
+                return True
+            except (bus.BusUnavailable, bus.RemoteError) as exc:
+                self.log.warning("cannot clear this node's history yet; retrying", error=str(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), 0.5)
+        return False
+
+    async def refresh_options(self) -> None:
+        """Read start-failure-is-fatal, which decides how a failed start is counted."""
+        try:
+            reply = await bus.request(self.nc, self.subjects.cib("query"), "query", {})
+            root = cib.parse_cib(str(reply.get("xml", "")))
+        except (bus.BusUnavailable, bus.RemoteError, cib.CibError, ValueError) as exc:
+            self.log.warning("cannot read cluster options; keeping the previous ones", error=str(exc))
+            return
+        self.start_failure_is_fatal = cib.is_true(
+            cib.cluster_options(root).get("start-failure-is-fatal"), default=True)
+
+    async def _on_cib_changed(self, body: dict[str, Any], _subject: str) -> None:
+        if body.get("scope") in ("configuration", "cluster"):
+            await self.refresh_options()
+
+    # ------------------------------------------------------------ actions
+    async def handle_action(self, body: dict[str, Any]) -> dict[str, Any]:
+        op = Operation.from_body(body)
+        if op.node != self.node:
+            raise bus.UserError(f"action for node {op.node!r} sent to the executor of {self.node!r}",
+                                code="wrong-node")
+        self.terms.admit(op.term)
+        if op.task == "cancel":
+            return await self._cancel(op)
+        if op.task in CANCELLING_TASKS:
+            await self._end_instance(op.rsc)
+        elif op.recurring:
+            await self.monitors.cancel(op.rsc, op.task, op.interval_ms)
+        epoch = self._epochs.get(op.rsc, 0)
+        if op.task == "delete":
+            return await self._delete(op)
+        result = await self._run(op)
+        await self._record(op, result)
+        if op.recurring and self._epochs.get(op.rsc, 0) == epoch and result.op_status not in (
+                lrm.EXEC_NOT_INSTALLED, lrm.EXEC_NOT_SUPPORTED):
+            self.monitors.schedule(op, result)
+        return result.to_body()
+
+    async def handle_metadata(self, body: dict[str, Any]) -> dict[str, Any]:
+        """An installed agent's meta-data, for ``ra info`` and parameter checks in the gateway."""
+        ref = AgentRef.from_body(codec.field(body, "agent", dict))
+        try:
+            return {"xml": await self.runner.metadata(ref)}
+        except standards.NotInstalled as exc:
+            raise bus.UserError(str(exc), code="not-installed") from None
+        except (standards.UnsupportedStandard, RuntimeError) as exc:
+            raise bus.UserError(str(exc), code="no-metadata") from None
+
+    async def handle_agents(self, body: dict[str, Any]) -> dict[str, Any]:
+        return standards.list_agents(self.runner.paths)
+
+    async def _end_instance(self, rsc: str) -> None:
+        # The epoch tells a monitor request still in flight that its resource has moved on.
+        self._epochs[rsc] = self._epochs.get(rsc, 0) + 1
+        await self.monitors.cancel(rsc)
+
+    async def _cancel(self, op: Operation) -> dict[str, Any]:
+        """Stop a recurring operation (the DC names it by the operation meta and the interval)."""
+        task = op.meta.get("operation") or op.meta.get("op") or "monitor"
+        await self.monitors.cancel(op.rsc, task, op.interval_ms)
+        return self._bookkeeping_done(op)
+
+    async def _delete(self, op: Operation) -> dict[str, Any]:
+        """Forget a resource's history on this node (cleanup); the DC then probes it again."""
+        await self._patch([{"op": "lrm_delete", "rsc": op.rsc}])
+        return self._bookkeeping_done(op)
+
+    def _bookkeeping_done(self, op: Operation) -> dict[str, Any]:
+        """The reply to an action the executor carries out itself, without an agent."""
+        result = make_result(op, AgentOutcome(lrm.OCF_SUCCESS, lrm.EXEC_DONE), call_id=next(self._call_ids))
+        metrics.observe(result)
+        return result.to_body()
+
+    async def _run(self, op: Operation, repeat: bool = False) -> lrm.OpResult:
+        """Run under the resource's lock; ``repeat`` runs of a healthy monitor log only at debug level."""
+        queued = time.monotonic()
+        async with self._locks.setdefault(op.rsc, asyncio.Lock()):
+            queue_ms = int((time.monotonic() - queued) * 1000)
+            outcome = await self.runner.run(op)
+        result = make_result(op, outcome, call_id=next(self._call_ids), queue_ms=queue_ms)
+        metrics.observe(result)
+        log = self.log.warning if result.failed else self.log.debug if repeat else self.log.info
+        log("operation done", op=op.key, rc=result.rc, status=lrm.EXEC_TEXT.get(result.op_status),
+            exec_ms=result.exec_ms, reason=result.exit_reason or None, term=op.term,
+            stderr=(outcome.errors.strip() or None) if result.failed else None)
+        return result
+
+    async def _record(self, op: Operation, result: lrm.OpResult) -> None:
+        """Write the result into this node's status, then tell subscribers about it."""
+        ops = failcounts.status_ops(result, op.agent.record(), op.meta, self.start_failure_is_fatal)
+        deadline = time.monotonic() + RECORD_PATIENCE
+        while True:
+            try:
+                await self._patch(ops)
+                break
+            except (bus.BusUnavailable, bus.RemoteError) as exc:
+                if time.monotonic() >= deadline:
+                    raise bus.UserError(f"{op.key} ran (rc {result.rc}) but could not be recorded: {exc}",
+                                        code="cib-unavailable", details={"result": result.to_body()}) from None
+                await asyncio.sleep(0.1)
+        await self.nc.publish(self.subjects.executor_event(self.node),
+                              codec.encode("op.result", result.to_body()))
+
+    async def _patch(self, ops: list[dict[str, Any]]) -> None:
+        await bus.request(self.nc, self.subjects.cib("patch"), "patch",
+                          {"node": self.node, "ops": ops, "client": "executor"})
+
+    async def _run_repeat(self, op: Operation) -> lrm.OpResult:
+        return await self._run(op, repeat=True)

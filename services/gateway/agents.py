@@ -1,0 +1,88 @@
+"""What agents exist and which parameters they declare, for crm's checks on ``primitive``.
+
+crmsh refuses an agent that is not installed, a missing required parameter
+and a parameter the agent does not declare. The answers come from the
+executors (live: each node knows what it has installed) or from this machine
+(``--cib-file``). Where nothing can be known - a provider with no agents here
+at all - the catalog says "cannot tell" and crm accepts the definition, as
+crmsh does for agents it cannot look up.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from paceline.executor import standards
+from paceline.gateway.crm import AgentMeta
+from paceline.shared import config
+
+AGENT_WORD = re.compile(r"(?<![\w@])(ocf|lsb|service|systemd|stonith):([\w.+-]+)(?::([\w.+-]+))?")
+
+MetaFetch = Callable[[str, str, str], "str | None"]
+
+
+def referenced_agents(lines: Iterable[str]) -> set[tuple[str, str, str]]:
+    """Agent specs (class, provider, type) named in crm command lines, to look up ahead of time."""
+    found = set()
+    for line in lines:
+        for cls, a, b in AGENT_WORD.findall(line):
+            found.add((cls, a, b) if b else (cls, "", a))
+    return found
+
+
+class AgentCatalog:
+    def __init__(self, listing: dict[str, Any] | None, fetch_meta: MetaFetch):
+        self.listing = listing
+        self.fetch_meta = fetch_meta
+        self._meta: dict[tuple[str, str, str], AgentMeta | None] = {}
+
+    def known(self, cls: str, provider: str | None, kind: str) -> bool | None:
+        if self.listing is None:
+            return None
+        if cls == "ocf":
+            types = self.listing.get("ocf", {}).get(provider or "")
+            return None if types is None else kind in types
+        if cls == "lsb":
+            lsb = self.listing.get("lsb") or []
+            return (kind in lsb) if lsb else None
+        return None  # systemd, service and stonith cannot be checked here yet
+
+    def meta(self, cls: str, provider: str | None, kind: str) -> AgentMeta | None:
+        key = (cls, provider or "", kind)
+        if key not in self._meta:
+            xml = self.fetch_meta(*key) if self.known(*key) else None
+            try:
+                self._meta[key] = AgentMeta.from_xml(xml) if xml else None
+            except Exception:  # an agent printing garbage as meta-data: skip the parameter check
+                self._meta[key] = None
+        return self._meta[key]
+
+
+def local_catalog(cfg: config.Config | None = None) -> AgentCatalog:
+    """The agents installed on this machine (and Paceline's bundled ones)."""
+    cfg = cfg or config.load()
+    from pathlib import Path
+
+    paths = standards.AgentPaths(Path(cfg.ocf_root), Path(cfg.lsb_root))
+
+    def fetch(cls: str, provider: str, kind: str) -> str | None:
+        ref = standards.AgentRef(cls, provider, kind)
+        if ref.is_lsb:
+            return standards.lsb_metadata(kind)
+        try:
+            path = standards.locate(ref, paths)
+        except (standards.NotInstalled, standards.UnsupportedStandard):
+            return None
+        env = dict(os.environ, OCF_ROOT=str(paths.ocf_root))
+        try:
+            proc = subprocess.run([str(path), "meta-data"], capture_output=True, text=True, timeout=10, env=env,
+                                  stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout if proc.returncode == 0 else None
+
+    return AgentCatalog(standards.list_agents(paths), fetch)

@@ -1,0 +1,130 @@
+"""execute / execute_script: run crm command lines against a CIB, all or nothing per line.
+
+Each line runs on a deep copy of the CIB; only when it succeeds and leaves no
+new validation problem is the copy's content moved into the caller's tree. So
+a failing line never leaves a half-applied change behind, and the caller's
+root element stays the same object.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from lxml import etree
+from paceline.gateway.crm import configure, nodes, resource_level
+from paceline.gateway.crm.context import Context, Outcome
+from paceline.gateway.crm.errors import CrmError, CrmScriptError
+from paceline.gateway.crm.words import split_words
+from paceline.shared import cib
+from paceline.shared.cib import Element
+
+Level = Callable[[Element, list[str], Context], str]
+LEVELS: dict[str, Level] = {
+    "configure": configure.configure,
+    "node": nodes.node,
+    "resource": resource_level.resource,
+}
+_READ_ONLY = {"configure": configure.READ_ONLY, "node": nodes.READ_ONLY, "resource": resource_level.READ_ONLY}
+#: Level navigation words of crmsh scripts; changes here are applied at once, so these do nothing.
+_NOOP = frozenset(("commit", "cd", "end", "up", "back", "refresh"))
+_QUIT = frozenset(("quit", "exit", "bye"))
+
+
+def execute(root: Element, line: str, ctx: Context | None = None) -> Outcome:
+    """Apply one top-level command line to ``root`` in place; on CrmError ``root`` is untouched."""
+    return _run(root, split_words(line), ctx or Context())
+
+
+def _run(root: Element, words: list[str], ctx: Context) -> Outcome:
+    if not words:
+        raise CrmError("empty command")
+    level = LEVELS.get(words[0])
+    if level is None:
+        raise CrmError(f"unknown command or level {words[0]!r} (expected one of {', '.join(LEVELS)})")
+    if len(words) > 1 and words[1] in _READ_ONLY[words[0]]:
+        return Outcome(level(root, words[1:], ctx), changed=False)
+    work = copy.deepcopy(root)
+    cib.ensure_sections(work)
+    before = set(cib.validate(root))
+    output = level(work, words[1:], ctx)
+    new_problems = [p for p in cib.validate(work) if p not in before]
+    if new_problems:
+        raise CrmError(f"{' '.join(words[:2])}: {'; '.join(new_problems)}")
+    changed = _content(work) != _content(root)
+    if changed:
+        _adopt(root, work)
+    return Outcome(output, changed)
+
+
+def _content(root: Element) -> bytes:
+    return b"".join(etree.tostring(child) for child in root)
+
+
+def _adopt(root: Element, work: Element) -> None:
+    root[:] = list(work)
+    root.attrib.clear()
+    root.attrib.update(dict(work.attrib))
+
+
+def logical_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """(first line number, text) with ``\\``-continued lines joined, blanks and comments dropped."""
+    out: list[tuple[int, str]] = []
+    pending: list[str] = []
+    start = 0
+    for n, raw in enumerate(lines, start=1):
+        text = raw.rstrip("\n")
+        if not pending:
+            start = n
+            if not text.strip() or text.lstrip().startswith("#"):
+                continue
+        if text.rstrip().endswith("\\"):
+            pending.append(text.rstrip()[:-1])
+            continue
+        pending.append(text)
+        out.append((start, " ".join(p.strip() for p in pending)))
+        pending = []
+    if pending:
+        out.append((start, " ".join(p.strip() for p in pending)))
+    return out
+
+
+def execute_script(root: Element, lines: list[str], ctx: Context | None = None) -> Outcome:
+    """Run lines like ``crm -f FILE``: a failing line is reported and the next one still runs.
+
+    Lines may be top-level commands ("configure primitive ...") or, after a
+    line holding only a level name ("configure"), commands of that level, as
+    in crmsh scripts. Raises CrmScriptError (listing every failed line as
+    "line N: ...") after the last line if any failed; the successful lines
+    have then been applied to ``root``.
+    """
+    ctx = ctx or Context()
+    outputs: list[str] = []
+    errors: list[str] = []
+    changed = False
+    level: str | None = None
+    for number, text in logical_lines(lines):
+        try:
+            words = split_words(text)
+            if words[0] in _QUIT:
+                break
+            if words[0] in _NOOP:
+                if words[0] in ("end", "up", "back") or words[1:] == [".."]:
+                    level = None
+                continue
+            if words[0] in LEVELS and len(words) == 1:
+                level = words[0]
+                continue
+            if level is not None:  # inside a level, "node ..." is that level's command, as in crmsh
+                words = [level, *words]
+            out = _run(root, words, ctx)
+        except CrmError as exc:
+            errors.append(f"line {number}: {exc}")
+            continue
+        changed = changed or out.changed
+        if out.output:
+            outputs.append(out.output)
+    outcome = Outcome("\n".join(outputs), changed)
+    if errors:
+        raise CrmScriptError(errors, outcome)
+    return outcome

@@ -1,0 +1,148 @@
+"""The ``node`` level: standby/online, maintenance/ready, node attributes and utilization.
+
+Permanent node attributes live in ``nodes/node/instance_attributes`` (id
+``<node-id>-instance_attributes``, ``num-`` prefixed for numeric node ids, as
+Pacemaker's tools write them); ``lifetime=reboot`` ones live in the node's
+transient attributes in the status section, where they vanish with a restart.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+from paceline.gateway.crm import show
+from paceline.gateway.crm.context import Context
+from paceline.gateway.crm.errors import CrmError
+from paceline.gateway.crm.options import node_set_id
+from paceline.gateway.crm.words import Words
+from paceline.shared import cib
+from paceline.shared.cib import Element
+
+_LIFETIMES = ("forever", "reboot")
+
+
+def find_node(root: Element, words: Words, uname: str) -> Element:
+    node = cib.node_by_uname(root, uname)
+    if node is None:
+        node = next((n for n in cib.node_elements(root) if n.get("id") == uname), None)
+    if node is None:
+        raise words.error(f"no node {uname!r} (known: {', '.join(cib.node_names(root)) or 'none'})")
+    return node
+
+
+def transient_set(root: Element, node: Element, create: bool) -> Element | None:
+    """The node's status-section attribute set (``status-<node-id>``), where reboot-lifetime values go."""
+    uname = node.get("uname") or node.get("id")
+    ns = cib.node_state(root, uname, node.get("id"), create=create)
+    if ns is None:
+        return None
+    ta = ns.find("transient_attributes")
+    if ta is None:
+        if not create:
+            return None
+        ta = etree.SubElement(ns, "transient_attributes", id=node.get("id"))
+    attrs = ta.find("instance_attributes")
+    if attrs is None and create:
+        attrs = etree.SubElement(ta, "instance_attributes", id=f"status-{node.get('id')}")
+    return attrs
+
+
+def _set_node_attr(root: Element, node: Element, name: str, value: str | None, lifetime: str = "forever") -> None:
+    if lifetime == "reboot":
+        nvset = transient_set(root, node, create=value is not None)
+        if nvset is not None:
+            cib.set_nvpair(nvset.getparent(), "instance_attributes", nvset.get("id"), name, value)
+        return
+    cib.set_nvpair(node, "instance_attributes", node_set_id(node, "instance_attributes"), name, value)
+
+
+def _flag(name: str, value: str):
+    """standby/online/maintenance/ready: one node attribute, on the named node or the local one."""
+
+    def handler(root: Element, words: Words, ctx: Context) -> str:
+        lifetime = "forever"
+        uname = None
+        for word in words.rest():
+            if word in _LIFETIMES:
+                lifetime = word
+            elif uname is None:
+                uname = word
+            else:
+                raise words.unexpected(word, "[NODE] [forever|reboot]")
+        uname = uname or ctx.local_node
+        if not uname:
+            raise words.error("no node named and no local node known")
+        _set_node_attr(root, find_node(root, words, uname), name, value, lifetime)
+        return ""
+
+    return handler
+
+
+def _attribute_command(kind: str):
+    """attribute / utilization / status-attr NODE set|delete|show NAME [VALUE]."""
+
+    def handler(root: Element, words: Words, ctx: Context) -> str:
+        node = find_node(root, words, words.take("node name"))
+        verb = words.take("set, delete or show")
+        name = words.take("attribute name")
+        value = words.take("value") if verb == "set" else None
+        words.end()
+        if verb not in ("set", "delete", "show"):
+            raise words.unexpected(verb, "set, delete or show")
+        if kind == "status-attr":
+            nvset = transient_set(root, node, create=verb == "set")
+            parent, tag, set_id = (nvset.getparent() if nvset is not None else None,
+                                   "instance_attributes", f"status-{node.get('id')}")
+        else:
+            tag = "utilization" if kind == "utilization" else "instance_attributes"
+            parent, set_id = node, node_set_id(node, tag)
+        if verb == "show":
+            values = cib.nvset_values(parent, tag)
+            if name not in values:
+                raise words.error(f"node {node.get('uname')!r} has no {kind} {name!r}")
+            scope = "status" if kind == "status-attr" else "nodes"
+            return f"scope={scope}  name={name} value={values[name]}"
+        if parent is not None:
+            cib.set_nvpair(parent, tag, set_id, name, value)
+        return ""
+
+    return handler
+
+
+def delete_node(root: Element, words: Words, ctx: Context) -> str:
+    node = find_node(root, words, words.take("node name"))
+    words.end()
+    node.getparent().remove(node)
+    ns = cib.node_state(root, node.get("uname") or node.get("id"), create=False)
+    if ns is not None:
+        ns.getparent().remove(ns)
+    return ""
+
+
+def show_nodes(root: Element, words: Words, ctx: Context) -> str:
+    names = words.rest()
+    nodes = [find_node(root, words, n) for n in names] if names else cib.node_elements(root)
+    return "\n".join(show.show_node(n) for n in nodes)
+
+
+COMMANDS = {
+    "standby": _flag("standby", "on"),
+    "online": _flag("standby", "off"),
+    "maintenance": _flag("maintenance", "on"),
+    "ready": _flag("maintenance", "off"),
+    "attribute": _attribute_command("attribute"),
+    "utilization": _attribute_command("utilization"),
+    "status-attr": _attribute_command("status-attr"),
+    "delete": delete_node,
+    "show": show_nodes,
+    "list": show_nodes,
+}
+READ_ONLY = frozenset(("show", "list"))
+
+
+def node(root: Element, args: list[str], ctx: Context) -> str:
+    if not args:
+        raise CrmError(f"node: missing command (one of {', '.join(sorted(COMMANDS))})")
+    handler = COMMANDS.get(args[0])
+    if handler is None:
+        raise CrmError(f"node: unknown command {args[0]!r} (expected one of {', '.join(sorted(COMMANDS))})")
+    return handler(root, Words(f"node {args[0]}", args[1:]), ctx)

@@ -1,0 +1,120 @@
+"""What happens to constraints and tags when the thing they name moves or goes away.
+
+crmsh keeps the configuration consistent for the user: a resource that joins a
+group hands its constraints to the group, a deleted group hands them to its
+first member, and a deleted resource takes its "hanging" constraints and tag
+entries with it. Each change is reported as one INFO line, as crmsh prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lxml import etree
+from paceline.shared import cib
+from paceline.shared.cib import Element
+
+_REF_ATTRS = ("rsc", "with-rsc", "first", "then")
+_KIND = {"rsc_location": "location", "rsc_colocation": "colocation", "rsc_order": "order",
+         "rsc_ticket": "rsc_ticket"}
+
+
+def constraints(root: Element) -> list[Element]:
+    cons = cib.section(root, "constraints", create=False)
+    return [] if cons is None else [c for c in cons if isinstance(c.tag, str)]
+
+
+def tags_section(root: Element, create: bool = False) -> Element | None:
+    conf = root.find("configuration")
+    tags = conf.find("tags")
+    if tags is None and create:
+        tags = etree.SubElement(conf, "tags")
+    return tags
+
+
+def tag_elements(root: Element) -> list[Element]:
+    tags = tags_section(root)
+    return [] if tags is None else list(tags.iterfind("tag"))
+
+
+def _label(c: Element) -> str:
+    return f"{_KIND.get(c.tag, c.tag)}:{c.get('id')}"
+
+
+def constraint_refs(c: Element) -> Iterator[str]:
+    for attr in _REF_ATTRS:
+        if c.get(attr) is not None:
+            yield c.get(attr)
+    for ref in c.iter("resource_ref"):
+        yield ref.get("id")
+
+
+def referencing(root: Element, rid: str) -> list[Element]:
+    """Constraints that name ``rid``."""
+    return [c for c in constraints(root) if rid in constraint_refs(c)]
+
+
+def repoint(root: Element, old: str, new: str, tags: bool = False) -> list[str]:
+    """Make constraints (and with ``tags`` also tag entries) that name ``old`` name ``new``."""
+    notes: list[str] = []
+    for c in constraints(root):
+        hit = False
+        for attr in _REF_ATTRS:
+            if c.get(attr) == old:
+                c.set(attr, new)
+                hit = True
+        for rset in c.iter("resource_set"):
+            seen: set[str] = set()
+            for ref in list(rset.iterfind("resource_ref")):
+                if ref.get("id") == old:
+                    ref.set("id", new)
+                    hit = True
+                if ref.get("id") in seen:
+                    rset.remove(ref)
+                seen.add(ref.get("id"))
+        if not hit:
+            continue
+        if c.tag in ("rsc_colocation", "rsc_order") and c.find("resource_set") is None \
+                and len(set(constraint_refs(c))) < 2:
+            c.getparent().remove(c)
+            notes.append(f"INFO: {_label(c)} would constrain {new} with itself; deleted")
+        else:
+            notes.append(f"INFO: modified {_label(c)} from {old} to {new}")
+    if tags:
+        for tag in tag_elements(root):
+            for ref in tag.iterfind("obj_ref"):
+                if ref.get("id") == old:
+                    ref.set("id", new)
+    return notes
+
+
+def drop_references(root: Element, rid: str) -> list[str]:
+    """Remove what would hang once ``rid`` is gone: constraints naming it, its set and tag entries."""
+    notes: list[str] = []
+    for c in constraints(root):
+        if any(c.get(attr) == rid for attr in _REF_ATTRS):
+            c.getparent().remove(c)
+            notes.append(f"INFO: hanging {_label(c)} deleted")
+            continue
+        touched = False
+        for rset in list(c.iter("resource_set")):
+            for ref in list(rset.iterfind("resource_ref")):
+                if ref.get("id") == rid:
+                    rset.remove(ref)
+                    touched = True
+            if rset.find("resource_ref") is None:
+                rset.getparent().remove(rset)
+        if touched and c.find("resource_set") is None and c.get("rsc") is None:
+            c.getparent().remove(c)
+            notes.append(f"INFO: hanging {_label(c)} deleted")
+        elif touched:
+            notes.append(f"INFO: {_label(c)} no longer names {rid}")
+    for tag in tag_elements(root):
+        for ref in list(tag.iterfind("obj_ref")):
+            if ref.get("id") == rid:
+                tag.remove(ref)
+        if tag.find("obj_ref") is None:
+            tag.getparent().remove(tag)
+            notes.append(f"INFO: empty tag:{tag.get('id')} deleted")
+            notes += drop_references(root, tag.get("id"))
+    return notes
