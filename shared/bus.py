@@ -54,13 +54,15 @@ class BusUnavailable(Exception):
 
 async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
                   retry_forever: bool = True) -> Client:
-    """Connect with reconnects on; services keep retrying, a CLI fails fast."""
+    """Connect with reconnects on; services keep retrying (and say so), a CLI fails fast and quietly."""
 
     async def on_error(exc: Exception) -> None:
-        log.warning("bus error", error=str(exc))
+        if retry_forever:
+            log.warning("bus error", error=str(exc))
 
     async def on_disconnect() -> None:
-        log.warning("bus disconnected")
+        if retry_forever:
+            log.warning("bus disconnected")
 
     async def on_reconnect() -> None:
         log.info("bus reconnected")

@@ -7,6 +7,7 @@ CIB (the same view of the cluster the DC plans with); this module adds the
 
 from __future__ import annotations
 
+import re
 import textwrap
 import time
 from typing import Any
@@ -15,6 +16,7 @@ from paceline.policy.scheduler import render_status, unpack
 from paceline.shared import cib
 
 VERSION = "0.1.0"
+SECTION = re.compile(r"^\* (\S.*:)$")
 
 
 def _dc_line(root: cib.Element) -> str:
@@ -61,6 +63,7 @@ def _disabled(root: cib.Element, prim: cib.Element) -> bool:
 
 
 def render(root: cib.Element, now: float | None = None) -> str:
+    """crm_mon's page: the scheduler's lists lose one level of nesting (crm_simulate indents them)."""
     state = unpack(root)
-    body = textwrap.dedent("\n".join(render_status(state)))
-    return "\n".join(summary(root, state, now)) + "\n\n" + body.rstrip("\n") + "\n"
+    body = [SECTION.sub(r"\1", line) for line in textwrap.dedent("\n".join(render_status(state))).splitlines()]
+    return "\n".join(summary(root, state, now)) + "\n\n" + "\n".join(body).rstrip("\n") + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -310,5 +311,8 @@ def main() -> int:
         return 1
     finally:
         story.teardown()
+    shutil.rmtree(lab_dir, ignore_errors=True)
+    if story.docroot is not None:
+        shutil.rmtree(story.docroot, ignore_errors=True)
     print(f"The whole story ran in {time.monotonic() - started:.1f}s; every step had the expected result.")
     return 0

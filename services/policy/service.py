@@ -120,12 +120,16 @@ class Policy:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.ctx.stopping.wait(), interval)
 
-    async def record_cluster_facts(self, root: cib.Element) -> None:
-        view = self.view()
+    def cluster_facts(self, root: cib.Element) -> dict[str, str]:
+        """What the DC asserts about the cluster: itself as DC, and quorum as its membership view says."""
         node = cib.node_by_uname(root, self.me)
         attrs = {"dc-uuid": node.get("id") if node is not None else self.me}
+        view = self.view()
         if view is not None:
             attrs["have-quorum"] = "1" if view.get("quorate") else "0"
+        return attrs
+
+    async def record_cluster_facts(self, root: cib.Element, attrs: dict[str, str]) -> None:
         if all(root.get(k) == v for k, v in attrs.items()):
             return
         await bus.request(self.ctx.nc, self.s.cib("cluster"), "cluster", {"attrs": attrs, "client": "policy"})
@@ -152,9 +156,10 @@ class Policy:
     async def plan_once(self) -> None:
         reply = await bus.request(self.ctx.nc, self.s.cib("query"), "query")
         root = cib.parse_cib(reply["xml"])
-        await self.record_cluster_facts(root)
-        if root.get("have-quorum") is None and self.view() is not None:
-            root.set("have-quorum", "1" if self.view().get("quorate") else "0")
+        facts = self.cluster_facts(root)
+        await self.record_cluster_facts(root, facts)
+        for name, value in facts.items():  # plan with what we just asserted, not the copy read before it
+            root.set(name, value)
         started = time.perf_counter()
         result = await asyncio.to_thread(schedule, root)
         SCHEDULER_SECONDS.observe(time.perf_counter() - started)
