@@ -34,11 +34,7 @@ from paceline.shared.subjects import Subjects
 async def started_on(nc, s: Subjects) -> dict[str, list[str]]:
     root = cib.parse_cib((await bus.request(nc, s.cib("query"), "query"))["xml"])
     state = unpack(root)
-    out: dict[str, list[str]] = {}
-    for rid in ("webip", "webserver"):
-        res = state.resources.get(rid) if isinstance(state.resources, dict) else None
-        out[rid] = list(getattr(res, "running_on", []) or []) if res is not None else []
-    return out
+    return {rid: list(state.by_id[rid].active_on) for rid in ("webip", "webserver")}
 
 
 async def wait_started(nc, s: Subjects, node: str, timeout: float = 30) -> float:
@@ -65,7 +61,7 @@ async def measure(lab: Lab, story: Story, runs: int) -> tuple[list[float], list[
             t1 = await wait_started(nc, s, survivor)
             node_loss.append(t1 - t0)
             print(f"run {i + 1}: node loss ({holder} killed) -> started on {survivor} in {t1 - t0:.3f}s", flush=True)
-            lab.revive(holder)
+            await asyncio.to_thread(lab.revive, holder)
             await asyncio.sleep(1.0)
         for i in range(runs):
             where = await started_on(nc, s)

@@ -132,20 +132,15 @@ class Gateway:
 
 def describe_resources(state: Any, rsc: str | None) -> str:
     """crm's `resource status` lines: "resource R is running on: N" / "is NOT running"."""
+    if rsc is not None and rsc not in state.by_id:
+        raise CrmError(f"resource status: no resource {rsc!r}")
+    wanted = state.by_id[rsc].primitives() if rsc is not None else state.primitives()
     lines = []
-    for res in state.resources.values() if isinstance(state.resources, dict) else state.resources:
-        rid = getattr(res, "id", None)
-        if rsc is not None and rid != rsc:
-            continue
-        if getattr(res, "children", None):
-            continue
-        nodes = list(getattr(res, "running_on", None) or getattr(res, "current_nodes", None) or [])
-        if nodes:
-            lines.append(f"resource {rid} is running on: {' '.join(nodes)}")
+    for prim in wanted:
+        if prim.active_on:
+            lines.append(f"resource {prim.id} is running on: {' '.join(prim.active_on)}")
         else:
-            lines.append(f"resource {rid} is NOT running")
-    if rsc is not None and not lines:
-        raise bus.UserError(f"resource {rsc} does not exist", code="crm")
+            lines.append(f"resource {prim.id} is NOT running")
     return "\n".join(lines)
 
 
