@@ -174,7 +174,7 @@ def apply_status_ops(ns: Element, ops: Iterable[Mapping[str, Any]]) -> None:
             if not rsc or not record.get("id"):
                 raise PatchError("lrm_op needs rsc and record.id")
             agent = dict(op.get("agent", {}))
-            lrm = _child(ns, "lrm", ns.get("id"))
+            lrm = _child(ns, "lrm") if ns.find("lrm") is not None else _child(ns, "lrm", ns.get("id"))
             lrs = _child(lrm, "lrm_resources")
             lr = _child(lrs, "lrm_resource", rsc)
             for k in ("type", "class", "provider"):

@@ -4,7 +4,6 @@ import asyncio
 
 import nats
 import pytest
-
 from paceline.policy.lease import Lease
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,423 @@
+"""Actions and orderings: what must happen for the assignment to become true, and in which order.
+
+Every action is optional or required, runnable or not. Creation marks the
+obvious ones (a moving resource's stop and start are required); orderings
+then propagate those flags until nothing changes, which is how a restart of
+one resource drags the resources ordered after it, and how an action that
+cannot run blocks what depends on it. The Transition Summary and the graph
+are both read off the final flags.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from paceline.policy.scheduler.digests import definition_change
+from paceline.policy.scheduler.model import ClusterState, Ordering, Resource, Role
+from paceline.policy.scheduler.placement import counted_active, current_node
+from paceline.policy.scheduler.scores import INF
+
+# Ordering flags
+IMPLIES_THEN = 1        # a required first makes then required
+IMPLIES_FIRST = 2       # a required then makes first required
+BLOCKS = 4              # an unrunnable first makes then unrunnable
+INTERMEDIATE_STOP = 8   # stop -> start of one resource: a required or unrunnable start needs the stop
+ASYMMETRIC = 16         # an unrunnable first makes then required and unrunnable (with exceptions)
+PROBE_BLOCKS = 32       # an unrunnable probe blocks the start of a resource not active anywhere
+
+_INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
+            "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted"}
+_OVERWRITING_REASONS = ("node availability", "no quorum", "quorum freeze")
+
+
+@dataclass(eq=False)
+class Act:
+    id: int
+    task: str
+    rsc: Resource | None
+    node: str | None
+    interval_ms: int = 0
+    optional: bool = True
+    runnable: bool = True
+    pseudo: bool = False
+    reason: str | None = None
+    expected_rc: int = 0
+    fence_reason: str = ""
+    after: list[tuple[Act, int]] = field(default_factory=list)    # (then, flags) where self is first
+    before: list[tuple[Act, int]] = field(default_factory=list)   # (first, flags) where self is then
+
+    @property
+    def required(self) -> bool:
+        return not self.optional
+
+    def set_reason(self, text: str, overwrite: bool = False) -> None:
+        if self.reason is None or overwrite:
+            self.reason = text
+
+    def describe(self) -> str:
+        rid = self.rsc.id if self.rsc else ""
+        return f"{rid}_{self.task}_{self.interval_ms}@{self.node}"
+
+
+class ActionBuilder:
+    def __init__(self, state: ClusterState):
+        self.state = state
+        self.actions: list[Act] = []
+        self.by_rsc: dict[str, list[Act]] = {}
+        self.fences: dict[str, Act] = {}
+        self.reloads: dict[str, Act] = {}
+        self.orderings: list[tuple[Act, Act, int]] = []
+
+    # ---------------------------------------------------------------- creation
+
+    def new(self, task: str, rsc: Resource | None, node: str | None, **kw: object) -> Act:
+        act = Act(id=len(self.actions), task=task, rsc=rsc, node=node, **kw)  # type: ignore[arg-type]
+        self.actions.append(act)
+        if rsc is not None:
+            self.by_rsc.setdefault(rsc.id, []).append(act)
+        return act
+
+    def find(self, rsc: Resource, task: str, node: str | None = None, interval: int = 0) -> list[Act]:
+        return [a for a in self.by_rsc.get(rsc.id, ()) if a.task == task and a.interval_ms == interval
+                and (node is None or a.node == node)]
+
+    def order(self, first: Act, then: Act, flags: int) -> None:
+        if first is then:
+            return
+        first.after.append((then, flags))
+        then.before.append((first, flags))
+        self.orderings.append((first, then, flags))
+
+    def build(self) -> list[Act]:
+        state = self.state
+        self._fencing()
+        for top in state.resources:
+            if top.is_group:
+                self._group_pseudo(top)
+            for prim in top.primitives():
+                self._primitive(prim)
+        for top in state.resources:
+            if top.is_group:
+                self._group_orderings(top)
+        for o in state.orderings:
+            self._user_ordering(o)
+        self._anti_colocation_orderings()
+        self._fence_orderings()
+        self._propagate()
+        self._block_colocation_dependents()
+        return self.actions
+
+    def _fencing(self) -> None:
+        state = self.state
+        managed = any(r.managed for r in state.primitives())
+        unpack_order = [n for n in state.nodes.values() if n.unclean and n.fence_at_unpack]
+        later = [n for n in state.nodes.values() if n.unclean and not n.fence_at_unpack]
+        for node in unpack_order + later:
+            can = managed and state.can_fence(node)
+            act = self.new("stonith", None, node.name, optional=not can, runnable=can,
+                           fence_reason=node.fence_reason or "node is unclean")
+            self.fences[node.name] = act
+
+    def _node_ok(self, node: str | None) -> bool:
+        if node is None:
+            return False
+        n = self.state.nodes.get(node)
+        return n is not None and n.online and not n.unclean and not n.pending
+
+    def _primitive(self, rsc: Resource) -> None:
+        state = self.state
+        target = rsc.assigned
+        next_role = rsc.next_role or (Role.STARTED if target else Role.STOPPED)
+        active = list(rsc.active_on)
+        counted = counted_active(state, rsc)
+        multiply = len(counted) > 1
+        current = current_node(state, rsc)
+        moving = current is not None and target is not None and current != target
+        restart = rsc.failed and rsc.stop_if_failed
+        start_required_anyway = restart or (multiply and rsc.multiple_active == "stop_start")
+        change = definition_change(state, rsc, target) if target is not None and target in active else None
+        changed = change == "restart"
+        if changed:
+            start_required_anyway = True
+        stops: list[Act] = []
+        for node in active:
+            fenced = node in self.fences and self.fences[node].runnable
+            required = target is None or node != target or start_required_anyway or next_role == Role.STOPPED
+            if multiply and rsc.multiple_active == "stop_unexpected" and node == target:
+                required = False
+            stop = self.new("stop", rsc, node, optional=not required, pseudo=fenced)
+            if target is None:
+                stop.set_reason("node availability")
+            elif multiply and rsc.multiple_active == "stop_unexpected" and node != target:
+                stop.set_reason("being multiply active")
+            if not fenced and not self._node_ok(node):
+                stop.runnable = False
+            if not rsc.managed:
+                stop.optional = True
+                stop.runnable = False
+            stops.append(stop)
+        start: Act | None = None
+        if target is not None and next_role >= Role.STARTED:
+            required = target not in active or start_required_anyway or moving
+            start = self.new("start", rsc, target, optional=not required)
+            if changed and rsc.managed:
+                start.set_reason("resource definition change")
+            self._start_runnability(rsc, start)
+            if change == "reload" and rsc.managed and start.optional:
+                reload = self.new("reload-agent", rsc, target, optional=False)
+                reload.runnable = start.runnable
+                self.reloads[rsc.id] = reload
+                self.order(start, reload, 0)
+            for stop in stops:
+                self.order(stop, start, IMPLIES_THEN | INTERMEDIATE_STOP)
+            self._recurring(rsc, target, start)
+        elif stops:
+            # A resource that stops keeps an (unrunnable) start so orderings can still see it.
+            start = self.new("start", rsc, None, optional=True, runnable=False)
+            for stop in stops:
+                self.order(stop, start, IMPLIES_THEN | INTERMEDIATE_STOP)
+        self._probes(rsc, start)
+
+    def _start_runnability(self, rsc: Resource, start: Act) -> None:
+        state = self.state
+        if not self._node_ok(start.node):
+            start.runnable = False
+            return
+        if not rsc.managed:
+            start.optional = True
+            start.runnable = False
+            return
+        if rsc.requires != "nothing" and not state.quorate and state.no_quorum_policy != "ignore":
+            if state.no_quorum_policy == "freeze":
+                if not rsc.active_on:
+                    start.runnable = False
+                    start.set_reason("quorum freeze", overwrite=True)
+            else:
+                start.runnable = False
+                start.set_reason("no quorum", overwrite=True)
+
+    def _recurring(self, rsc: Resource, node: str, start: Act) -> None:
+        seen: set[tuple[str, int]] = set()
+        for op in rsc.ops:
+            if op.name != "monitor" or op.interval_ms <= 0 or not op.enabled:
+                continue
+            if (op.name, op.interval_ms) in seen:
+                continue
+            seen.add((op.name, op.interval_ms))
+            role = (op.role or "").lower()
+            if role in ("stopped", "promoted", "master"):
+                continue
+            already = op.interval_ms in rsc.active_monitors.get(node, set())
+            mon = self.new("monitor", rsc, node, interval_ms=op.interval_ms,
+                           optional=already and start.optional)
+            if not start.runnable:
+                mon.runnable = False
+            self.order(start, mon, IMPLIES_THEN | BLOCKS)
+
+    def _probes(self, rsc: Resource, start: Act | None) -> None:
+        state = self.state
+        if not state.probes_enabled or rsc.orphan:
+            return
+        exclusive = "exclusive" in rsc.discovery.values()
+        for node in state.nodes.values():
+            if not node.online or node.unclean or node.name in rsc.known_on:
+                continue
+            mode = rsc.discovery.get(node.name, "always")
+            if mode == "never" or (exclusive and mode != "exclusive"):
+                continue
+            probe = self.new("monitor", rsc, node.name, optional=False, expected_rc=7)
+            if node.pending:
+                probe.runnable = False
+            if start is not None:
+                self.order(probe, start, 0 if rsc.active_on else PROBE_BLOCKS)
+
+    # ---------------------------------------------------------------- groups
+
+    def _group_pseudo(self, group: Resource) -> None:
+        for task in ("start", "running", "stop", "stopped"):
+            self.new(task, group, None, optional=True, pseudo=True)
+
+    def _group_orderings(self, group: Resource) -> None:
+        g = {t: self.find(group, t)[0] for t in ("start", "running", "stop", "stopped")}
+        self.order(g["stop"], g["stopped"], BLOCKS)
+        self.order(g["stopped"], g["start"], 0)
+        self.order(g["start"], g["running"], BLOCKS)
+        prev: Resource | None = None
+        for member in group.children:
+            for start in self.find(member, "start"):
+                self.order(g["start"], start, IMPLIES_FIRST)
+                self.order(start, g["running"], IMPLIES_THEN | BLOCKS)
+            for stop in self.find(member, "stop"):
+                self.order(g["stop"], stop, IMPLIES_FIRST)
+                self.order(stop, g["stopped"], IMPLIES_THEN)
+            if prev is not None:
+                for first in self.find(prev, "start"):
+                    for then in self.find(member, "start"):
+                        self.order(first, then, IMPLIES_THEN | BLOCKS)
+                for first in self.find(member, "stop"):
+                    for then in self.find(prev, "stop"):
+                        self.order(first, then, IMPLIES_FIRST)
+            prev = member
+
+    # ---------------------------------------------------------------- user orderings
+
+    def _first_actions(self, rsc: Resource, task: str) -> list[Act]:
+        if rsc.is_group:
+            completion = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
+            found = self.find(rsc, completion.get(task, task))
+            return found
+        found = self.find(rsc, task)
+        if found:
+            return found
+        if task == "stop" and not rsc.active_on:
+            return []
+        if task in ("start", "stop"):
+            return [self.new(task, rsc, None, optional=True, runnable=False)]
+        return []
+
+    def _then_actions(self, rsc: Resource, task: str) -> list[Act]:
+        if rsc.is_group:
+            out = self.find(rsc, task)
+            for member in rsc.children:
+                out.extend(self.find(member, task))
+            return out
+        return self.find(rsc, task)
+
+    def _user_ordering(self, o: Ordering) -> None:
+        if o.kind == "Serialize":
+            return
+        if o.kind == "Optional":
+            flags = 0
+        elif not o.symmetrical:
+            flags = ASYMMETRIC
+        else:
+            flags = IMPLIES_THEN | (BLOCKS if o.first_action in ("start", "promote") else 0)
+        self._connect(o.first, o.first_action, o.then, o.then_action, flags)
+        if o.symmetrical and o.kind != "Serialize":
+            inv_first = _INVERSE.get(o.then_action)
+            inv_then = _INVERSE.get(o.first_action)
+            if inv_first and inv_then:
+                self._connect(o.then, inv_first, o.first, inv_then,
+                              IMPLIES_FIRST if o.kind == "Mandatory" else 0)
+
+    def _connect(self, first_rsc: Resource, first_task: str, then_rsc: Resource, then_task: str,
+                 flags: int) -> None:
+        firsts = self._first_actions(first_rsc, first_task)
+        thens = self._then_actions(then_rsc, then_task)
+        for first in firsts:
+            for then in thens:
+                self.order(first, then, flags)
+
+    def _anti_colocation_orderings(self) -> None:
+        """-INFINITY colocations: stop one before starting the other on the same node."""
+        for c in self.state.colocations:
+            if c.score > -INF:
+                continue
+            for a, b in ((c.primary, c.dependent), (c.dependent, c.primary)):
+                for stop in self._then_actions(a, "stop"):
+                    for start in self._then_actions(b, "start"):
+                        if stop.node is not None and stop.node == start.node:
+                            self.order(stop, start, 0)
+
+    def _fence_orderings(self) -> None:
+        for node, fence in self.fences.items():
+            if not fence.runnable:
+                # Resources that need fencing cannot start elsewhere until this node is fenced.
+                for act in self.actions:
+                    if act.task == "start" and act.rsc is not None and node in act.rsc.active_on \
+                            and act.rsc.requires in ("fencing", "unfencing"):
+                        self.order(fence, act, BLOCKS)
+                continue
+            for act in self.actions:
+                if act.task == "stop" and act.node == node and act.pseudo:
+                    self.order(fence, act, IMPLIES_THEN)
+                elif act.task == "start" and act.rsc is not None and \
+                        act.rsc.requires in ("fencing", "unfencing"):
+                    self.order(fence, act, 0)
+
+    # ---------------------------------------------------------------- propagation
+
+    def _propagate(self) -> None:
+        queue: deque[Act] = deque(reversed(self.actions))
+        queued = set(a.id for a in self.actions)
+        while queue:
+            act = queue.popleft()
+            queued.discard(act.id)
+            for then, flags in act.after:
+                changed_then, changed_first = self._update(act, then, flags)
+                if changed_then and then.id not in queued:
+                    queue.append(then)
+                    queued.add(then.id)
+                if changed_first and act.id not in queued:
+                    queue.append(act)
+                    queued.add(act.id)
+            for first, flags in act.before:
+                changed_then, changed_first = self._update(first, act, flags)
+                if changed_first and first.id not in queued:
+                    queue.append(first)
+                    queued.add(first.id)
+                if changed_then and act.id not in queued:
+                    queue.append(act)
+                    queued.add(act.id)
+
+    def _update(self, first: Act, then: Act, flags: int) -> tuple[bool, bool]:
+        changed_then = changed_first = False
+        same_rsc = first.rsc is then.rsc
+        if flags & IMPLIES_THEN and first.required and then.optional and first.runnable:
+            then.optional = False
+            if not same_rsc and first.rsc is not None:
+                then.set_reason(f"required {first.rsc.id} {first.task}")
+            changed_then = True
+        if flags & BLOCKS and not first.runnable and then.runnable:
+            then.runnable = False
+            if not same_rsc and first.rsc is not None:
+                then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
+            changed_then = True
+        if flags & PROBE_BLOCKS and not first.runnable and then.runnable:
+            then.runnable = False
+            changed_then = True
+        if flags & IMPLIES_FIRST and then.required and first.optional:
+            first.optional = False
+            changed_first = True
+        if flags & INTERMEDIATE_STOP and first.optional and (then.required or not then.runnable):
+            first.optional = False
+            changed_first = True
+        if flags & (IMPLIES_THEN | IMPLIES_FIRST | INTERMEDIATE_STOP) and first.task == "stop" \
+                and not first.runnable and then.runnable and first.rsc is not None and first.rsc.blocked:
+            then.runnable = False
+            if not same_rsc:
+                then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
+            changed_then = True
+        if flags & ASYMMETRIC and not first.runnable and then.runnable:
+            exempt = then.optional and (
+                (then.task == "stop" and then.rsc is not None and not then.rsc.active_on)
+                or (then.task == "start" and then.rsc is not None and then.rsc.active_on == [then.node]))
+            if not exempt:
+                then.runnable = False
+                then.optional = False
+                if first.rsc is not None and not same_rsc:
+                    then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
+                changed_then = True
+        return changed_then, changed_first
+
+    def _block_colocation_dependents(self) -> None:
+        """A dependent mandatorily colocated with a primary that cannot start cannot start either."""
+        changed = False
+        for c in self.state.colocations:
+            if c.score < INF:
+                continue
+            primary_starts = [a for p in c.primary.primitives() for a in self.find(p, "start")]
+            if not primary_starts or any(a.runnable and a.node is not None for a in primary_starts):
+                continue
+            if all(not p.active_on for p in c.primary.primitives()) and \
+                    all(a.node is None for a in primary_starts):
+                continue
+            for dep in c.dependent.primitives():
+                for start in self.find(dep, "start"):
+                    if start.runnable and start.node is not None:
+                        start.runnable = False
+                        start.set_reason(f"colocation with {c.primary.id}")
+                        changed = True
+        if changed:
+            self._propagate()

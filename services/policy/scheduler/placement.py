@@ -1,0 +1,402 @@
+"""Where each resource goes: allowed-node scores, colocation arithmetic and node choice.
+
+This follows Pacemaker's assignment algorithm closely (see
+docs/scheduler-semantics.md sections 7-11) because sysadmins compare our
+decisions with crm_simulate's: location scores and stickiness fill each
+resource's allowed table, resources are assigned depth-first through their
+colocations, and ties go to the node with fewer resources, then the current
+node, then the name. Score lines are recorded as ``crm_simulate -s`` prints them.
+"""
+
+from __future__ import annotations
+
+from paceline.policy.scheduler.history import effective_fail_count
+from paceline.policy.scheduler.model import ClusterState, Colocation, Resource, Role
+from paceline.policy.scheduler.scores import INF, add_scores, format_score, parse_score
+from paceline.policy.scheduler.unpack import add_colocation, insert_colocation
+from paceline.shared import cib
+
+_DISCOVERY_RANK = {"always": 0, "never": 1, "exclusive": 2}
+
+
+def current_node(state: ClusterState, rsc: Resource) -> str | None:
+    """The node a primitive counts as running on: the first clean one, any one if it requires fencing."""
+    for name in rsc.active_on:
+        if rsc.requires in ("fencing", "unfencing") or not state.nodes[name].unclean:
+            return name
+    return None
+
+
+def counted_active(state: ClusterState, rsc: Resource) -> list[str]:
+    return [n for n in rsc.active_on
+            if rsc.requires in ("fencing", "unfencing") or not state.nodes[n].unclean]
+
+
+class Placer:
+    def __init__(self, state: ClusterState):
+        self.state = state
+        self.score_lines: list[str] = []
+
+    # ---------------------------------------------------------------- tables
+
+    def run(self) -> list[str]:
+        state = self.state
+        everything = [r for top in state.resources for r in _walk(top)]
+        for rsc in everything:
+            rsc.allowed = {n.name: n.base_score for n in state.nodes.values()} if state.symmetric else {}
+        for prim in state.primitives():
+            if len(counted_active(state, prim)) > 1:
+                if prim.multiple_active == "stop_only":
+                    prim.unpack_scores.append((None, -INF))
+                elif prim.multiple_active == "block":
+                    prim.managed = False
+                    prim.blocked = True
+        for rsc in everything:
+            for node, score in rsc.unpack_scores:
+                self.add_location(rsc, node, score)
+        self._apply_node_health()
+        for loc in state.locations:
+            if loc.role is not None and loc.role >= Role.PROMOTED:
+                continue
+            for node, score in loc.node_scores:
+                self.apply_location(loc.rsc, node, score)
+                for prim in loc.rsc.primitives():
+                    mode = prim.discovery.get(node, "always")
+                    if _DISCOVERY_RANK.get(loc.discovery, 0) > _DISCOVERY_RANK[mode]:
+                        prim.discovery[node] = loc.discovery
+        for prim in state.primitives():
+            self._apply_stickiness(prim)
+        for prim in state.primitives():
+            self._apply_fail_limit(prim)
+        for prim in state.primitives():
+            if "exclusive" in prim.discovery.values():
+                for node in state.nodes:
+                    if prim.discovery.get(node) != "exclusive":
+                        prim.allowed[node] = -INF
+        for top in state.resources:
+            if top.is_group:
+                self._group_internal_colocations(top)
+        for top in state.resources:
+            self.assign(top)
+        return self.score_lines
+
+    def _apply_node_health(self) -> None:
+        """Node health attributes (``#health-*``) become a location score on every resource."""
+        options = self.state.options
+        strategy = (options.get("node-health-strategy") or "none").lower()
+        if strategy == "none":
+            return
+        colors = {"red": parse_score(options.get("node-health-red", "-INFINITY")),
+                  "yellow": parse_score(options.get("node-health-yellow", "0")),
+                  "green": parse_score(options.get("node-health-green", "0"))}
+        if strategy == "migrate-on-red":
+            colors = {"red": -INF, "yellow": 0, "green": 0}
+        elif strategy == "only-green":
+            colors = {"red": -INF, "yellow": -INF, "green": 0}
+        base = parse_score(options.get("node-health-base", "0")) if strategy == "progressive" else 0
+        for node in self.state.nodes.values():
+            health = base
+            for name, value in node.attrs.items():
+                if name.startswith("#health-"):
+                    health = add_scores(health, colors.get(value.lower(), parse_score(value, 0)))
+            if health == 0:
+                continue
+            for top in self.state.resources:
+                if health < 0 and cib.is_true(top.meta.get("allow-unhealthy-nodes"), False):
+                    continue
+                self.apply_location(top, node.name, health)
+
+    def add_location(self, rsc: Resource, node: str | None, score: int) -> None:
+        """Pacemaker's resource_location: create the entry with the score, or add to it."""
+        targets = list(self.state.nodes) if node is None else [node]
+        for name in targets:
+            rsc.allowed[name] = add_scores(rsc.allowed[name], score) if name in rsc.allowed else score
+
+    def apply_location(self, rsc: Resource, node: str, score: int) -> None:
+        if rsc.is_group:
+            self.add_location(rsc, node, score)
+            for i, member in enumerate(rsc.children):
+                if i == 0:
+                    self.apply_location(member, node, score)
+                elif node not in member.allowed:
+                    member.allowed[node] = 0
+            return
+        self.add_location(rsc, node, score)
+
+    def _apply_stickiness(self, rsc: Resource) -> None:
+        if not rsc.managed or rsc.stickiness == 0 or len(rsc.active_on) != 1:
+            return
+        node = rsc.active_on[0]
+        if not self.state.symmetric and node not in rsc.allowed:
+            return
+        if rsc.stickiness < 1:
+            return
+        self.add_location(rsc, node, rsc.stickiness)
+
+    def _apply_fail_limit(self, rsc: Resource) -> None:
+        if rsc.migration_threshold == 0 or rsc.ignore_failure:
+            return
+        for node in self.state.nodes.values():
+            if effective_fail_count(self.state, rsc, node) >= rsc.migration_threshold:
+                self.add_location(rsc, node.name, -INF)
+
+    def _group_internal_colocations(self, group: Resource) -> None:
+        for prev, member in zip(group.children, group.children[1:], strict=False):
+            add_colocation(self.state, Colocation(id="#group-members", dependent=member, primary=prev,
+                                                  score=INF, influence=member.critical))
+
+    # ---------------------------------------------------------------- helpers
+
+    def available(self, node: str) -> bool:
+        n = self.state.nodes.get(node)
+        return n is not None and n.available
+
+    def any_available(self, table: dict[str, int]) -> bool:
+        return any(score >= 0 and self.available(n) for n, score in table.items())
+
+    def attr(self, node: str, name: str) -> str | None:
+        n = self.state.nodes.get(node)
+        return None if n is None else n.attrs.get(name)
+
+    def _show(self, prefix: str, rsc: Resource) -> None:
+        for node in self.state.nodes:
+            if node in rsc.allowed:
+                self.score_lines.append(
+                    f"{prefix}: {rsc.id} allocation score on {node}: {format_score(rsc.allowed[node])}")
+
+    # ---------------------------------------------------------------- lists
+
+    @staticmethod
+    def _merge(dest: list[Colocation], addition: list[Colocation], by_primary: bool) -> None:
+        """Add a parent's list into a member's, reproducing Pacemaker HEAD's head-repeat quirk."""
+        if not addition:
+            return
+        if not dest:
+            dest.extend(addition)
+            return
+        for _ in addition:
+            insert_colocation(dest, addition[0], by_primary)
+
+    def this_with(self, rsc: Resource) -> list[Colocation]:
+        out = list(rsc.this_with)
+        parent = rsc.parent
+        if parent is not None and parent.children and rsc is parent.children[0]:
+            self._merge(out, parent.this_with, by_primary=True)
+        return out
+
+    def with_this(self, rsc: Resource) -> list[Colocation]:
+        out = list(rsc.with_this)
+        parent = rsc.parent
+        if parent is not None and parent.children and rsc is parent.children[-1]:
+            self._merge(out, parent.with_this, by_primary=False)
+        return out
+
+    @staticmethod
+    def is_active(rsc: Resource) -> bool:
+        return any(p.active_on for p in rsc.primitives())
+
+    def has_influence(self, c: Colocation) -> bool:
+        return c.influence or not self.is_active(c.primary)
+
+    # ---------------------------------------------------------------- assignment
+
+    def assign(self, rsc: Resource) -> str | None:
+        return self._assign_group(rsc) if rsc.is_group else self._assign_primitive(rsc)
+
+    def _assign_group(self, group: Resource) -> str | None:
+        if group.assign_done:
+            return group.assigned
+        if group.assigning:
+            return None
+        group.assigning = True
+        self._show("pcmk__group_assign", group)
+        for member in group.children:
+            self._show("pcmk__group_assign", member)
+        first: str | None = None
+        for member in group.children:
+            node = self._assign_primitive(member)
+            if first is None:
+                first = node
+        group.next_role = group.children[0].next_role
+        group.assigned = first
+        group.assigning = False
+        group.assign_done = True
+        return first
+
+    def _assign_primitive(self, rsc: Resource) -> str | None:
+        parent = rsc.parent
+        if parent is not None and not parent.assigning and not parent.assign_done:
+            self._assign_group(parent)
+            return rsc.assigned
+        if rsc.assign_done:
+            return rsc.assigned
+        if rsc.assigning:
+            return None
+        rsc.assigning = True
+        this_with = self.this_with(rsc)
+        with_this = self.with_this(rsc)
+        for c in this_with:
+            if c.mandatory:
+                self._apply_this_with(c, rsc)
+        for c in with_this:
+            if c.mandatory:
+                self._add_dependent_scores(c, rsc)
+        for c in this_with:
+            if not c.mandatory:
+                self._apply_this_with(c, rsc)
+        for c in with_this:
+            if not c.mandatory:
+                self._add_dependent_scores(c, rsc)
+        state = self.state
+        if rsc.next_role == Role.STOPPED:
+            self.add_location(rsc, None, -INF)
+        if not rsc.orphan:
+            self._show("pcmk__primitive_assign", rsc)
+        if state.fencing_enabled and not state.have_fencing:
+            rsc.managed = False
+        if not rsc.managed:
+            chosen = current_node(state, rsc)
+            if rsc.next_role is None:
+                rsc.next_role = rsc.role if chosen else Role.STOPPED
+        elif state.stop_all:
+            chosen = None
+        else:
+            chosen = self._best_node(rsc)
+        self._commit(rsc, chosen)
+        rsc.assigning = False
+        return chosen
+
+    def _commit(self, rsc: Resource, node: str | None) -> None:
+        rsc.assigned = node
+        rsc.assign_done = True
+        if node is not None:
+            self.state.nodes[node].num_resources += 1
+        elif rsc.next_role is None or rsc.next_role > Role.STOPPED:
+            rsc.next_role = Role.STOPPED
+            rsc.next_role_reason = "no node"
+
+    def _best_node(self, rsc: Resource) -> str | None:
+        if not rsc.allowed:
+            return None
+        current = current_node(self.state, rsc)
+        nodes = self.state.nodes
+
+        def key(name: str) -> tuple:
+            score = rsc.allowed[name] if self.available(name) else -INF
+            return (-score, nodes[name].num_resources, 0 if name == current else 1, name.encode())
+
+        best = min(rsc.allowed, key=key)
+        best_score = rsc.allowed[best]
+        if best_score > 0 and self.available(best) and current is not None and current != best \
+                and self.available(current) and rsc.allowed.get(current) == best_score:
+            best = current
+        if rsc.allowed[best] < 0 or not self.available(best):
+            return None
+        return best
+
+    def _apply_this_with(self, c: Colocation, rsc: Resource) -> None:
+        archive = None
+        if (c.dependent_role is not None and c.dependent_role >= Role.PROMOTED) or -INF < c.score < 0:
+            archive = dict(rsc.allowed)
+        primary = c.primary
+        if not primary.assign_done:
+            self.assign(primary)
+        target = primary
+        if primary.is_group:
+            target = primary.children[-1] if c.score >= INF else primary.children[0]
+        self._apply_coloc_to_scores(rsc, target, c)
+        if archive is not None and not self.any_available(rsc.allowed):
+            rsc.allowed = archive
+
+    def _apply_coloc_to_scores(self, rsc: Resource, primary: Resource, c: Colocation) -> None:
+        if not primary.assign_done or rsc.assign_done:
+            return
+        if c.primary_role is not None and (primary.next_role or primary.role) != c.primary_role:
+            return
+        pnode = primary.assigned
+        if pnode is None and c.score < 0:
+            return
+        value = self.attr(pnode, c.node_attribute) if pnode is not None else None
+        work = dict(rsc.allowed)
+        for node, score in work.items():
+            if pnode is None:
+                work[node] = add_scores(-c.score, score)
+            elif _same(self.attr(node, c.node_attribute), value):
+                if c.score < INF:
+                    work[node] = add_scores(c.score, score)
+            elif c.score >= INF:
+                work[node] = -INF
+        if c.mandatory or self.any_available(work):
+            rsc.allowed = work
+
+    def _add_dependent_scores(self, c: Colocation, primary: Resource) -> None:
+        if not self.has_influence(c):
+            return
+        result = self._add_colocated(c.dependent, primary, rsc_table=primary.allowed, c=c,
+                                     factor=c.score / INF)
+        if result is not None:
+            primary.allowed = result
+
+    def _add_colocated(self, source: Resource, target: Resource, rsc_table: dict[str, int], c: Colocation,
+                       factor: float) -> dict[str, int] | None:
+        """Fold ``source``'s preferences into a copy of the table; None means "roll this step back"."""
+        if source.merging:
+            return rsc_table
+        if source.is_group:
+            source.merging = True
+            try:
+                return self._add_colocated(source.children[0], target, rsc_table, c, factor)
+            finally:
+                source.merging = False
+        source.merging = True
+        try:
+            work = dict(rsc_table)
+            self._add_matching(work, source, c, factor)
+            if self.any_available(work):
+                for c2 in self.with_this(source):
+                    if not self.has_influence(c2):
+                        continue
+                    result = self._add_colocated(c2.dependent, target, work, c2, factor * c2.score / INF)
+                    if result is not None:
+                        work = result
+            else:
+                return None
+            return work
+        finally:
+            source.merging = False
+
+    def _add_matching(self, work: dict[str, int], source: Resource, c: Colocation, factor: float) -> None:
+        attr = c.node_attribute
+        for node in list(work):
+            value = self.attr(node, attr)
+            best = -INF
+            for other, score in source.allowed.items():
+                if score > best and self.available(other) and _same(self.attr(other, attr), value):
+                    best = score
+            if factor < 0 and best < 0:
+                primary = c.primary
+                if primary.stickiness >= -best or not self.has_influence(c) or \
+                        not _allowed_on_one(c.dependent):
+                    continue
+            delta_f = factor * best
+            delta = int(delta_f - 0.5) if delta_f < 0 else int(delta_f + 0.5)
+            if delta == 0 and best != 0 and factor != 0:
+                delta = 1 if factor > 0 else -1
+            work[node] = add_scores(delta, work[node])
+
+
+def _allowed_on_one(rsc: Resource) -> bool:
+    return sum(1 for score in rsc.allowed.values() if score >= 0) == 1
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.lower() == b.lower()
+
+
+def _walk(rsc: Resource) -> list[Resource]:
+    out = [rsc]
+    for child in rsc.children:
+        out.extend(_walk(child))
+    return out

@@ -1,0 +1,103 @@
+"""The "Transition Summary" lines, worded and aligned exactly as crm_simulate prints them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paceline.policy.scheduler.actions import Act, ActionBuilder
+from paceline.policy.scheduler.model import ClusterState, Resource, Role
+from paceline.policy.scheduler.placement import current_node
+
+
+@dataclass
+class Line:
+    verb: str
+    rsc: str
+    details: str
+    action: Act | None
+    reason: str | None
+
+
+def _reason_text(action: Act | None, reason: str | None) -> str:
+    blocked = action is not None and not action.runnable
+    if reason:
+        return f"  due to {reason}" + (" (blocked)" if blocked else "")
+    return "  blocked" if blocked else ""
+
+
+def _pick(b: ActionBuilder, rsc: Resource, task: str, node: str | None) -> Act | None:
+    found = b.find(rsc, task, node) if node is not None else b.find(rsc, task)
+    return found[0] if found else None
+
+
+def _primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> list[Line]:
+    if not rsc.managed:
+        return []
+    current = current_node(state, rsc)
+    nxt = rsc.assigned
+    if current is None and nxt is None:
+        return []
+    orig_role = rsc.role if rsc.active_on else Role.STOPPED
+    if rsc.active_on and orig_role == Role.STOPPED:
+        orig_role = Role.STARTED
+    next_role = rsc.next_role or (Role.STARTED if nxt else Role.STOPPED)
+    if nxt is None:
+        next_role = Role.STOPPED
+    start = _pick(b, rsc, "start", nxt) if nxt else None
+    stop = _pick(b, rsc, "stop", current) if current else None
+    moving = current is not None and nxt is not None and current != nxt
+    if orig_role == next_role:
+        reload = b.reloads.get(rsc.id)
+        if reload is not None and start is not None and start.optional and reload.required:
+            return [Line("Reload", rsc.id, nxt or "", start, start.reason)]
+        if start is None or start.optional:
+            return []
+        if not start.runnable:
+            reason = stop.reason if stop is not None and stop.reason else start.reason
+            return [Line("Stop", rsc.id, current or "", stop, reason)] if current else []
+        if moving:
+            verb = "Recover" if rsc.failed else "Move"
+            return [Line(verb, rsc.id, f"{current} -> {nxt}", stop, stop.reason if stop else None)]
+        if rsc.failed:
+            return [Line("Recover", rsc.id, nxt or "", stop, stop.reason if stop else None)]
+        return [Line("Restart", rsc.id, nxt or "", start, start.reason)]
+    if stop is not None and (next_role == Role.STOPPED or (start is not None and not start.runnable)):
+        lines = []
+        for node in rsc.active_on:
+            node_stop = _pick(b, rsc, "stop", node)
+            if node_stop is None:
+                continue
+            reason = node_stop.reason or (start.reason if start is not None else None)
+            lines.append(Line("Stop", rsc.id, node, node_stop, reason))
+        return lines
+    if rsc.failed and rsc.stop_if_failed and current is not None:
+        details = f"{current} -> {nxt}" if moving else (nxt or current)
+        return [Line("Recover", rsc.id, details, stop, start.reason if start else None)]
+    if moving:
+        return [Line("Move", rsc.id, f"{current} -> {nxt}", stop, stop.reason if stop else None)]
+    if stop is not None and stop.required and start is not None:
+        return [Line("Restart", rsc.id, nxt or "", start, start.reason)]
+    if orig_role == Role.STOPPED and next_role > Role.STOPPED and start is not None:
+        return [Line("Start", rsc.id, nxt or "", start, start.reason)]
+    return []
+
+
+def summary_lines(state: ClusterState, b: ActionBuilder) -> list[str]:
+    out: list[str] = []
+    fences = [a for a in b.actions if a.task == "stonith" and a.required]
+    for act in reversed(fences):
+        op = "off" if state.fencing_action == "off" else "reboot"
+        out.append(f"  * Fence ({op}) {act.node} '{act.fence_reason}'")
+    lines: list[Line] = []
+    for top in state.resources:
+        for prim in top.primitives():
+            lines.extend(_primitive_lines(state, b, prim))
+    rsc_w = 5
+    for line in lines:
+        if len(line.rsc) > rsc_w:
+            rsc_w = len(line.rsc) + 2
+    det_w = max([5] + [len(line.details) for line in lines])
+    for line in lines:
+        out.append(f"  * {line.verb:<8}   {line.rsc:<{rsc_w}}   ( {line.details:>{det_w}} )"
+                   f"{_reason_text(line.action, line.reason)}")
+    return out

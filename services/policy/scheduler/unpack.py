@@ -1,0 +1,558 @@
+"""CIB -> ClusterState: options, nodes and their online state, resources, constraints.
+
+The resource history in ``<status>`` is read by :mod:`history`; this module
+prepares everything it needs (which nodes are online, which resources exist)
+and then calls it, so ``unpack`` returns a state that fully describes the
+cluster as Pacemaker would see it before placement.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from lxml import etree
+from paceline.policy.scheduler import history
+from paceline.policy.scheduler.model import (
+    ClusterState,
+    Colocation,
+    Location,
+    Node,
+    OpDef,
+    Ordering,
+    Resource,
+    Role,
+    node_sort_key,
+)
+from paceline.policy.scheduler.rules import RuleContext, evaluate, nvsets, rule_score
+from paceline.policy.scheduler.scores import INF, parse_score
+from paceline.policy.scheduler.timespec import interval_ms
+from paceline.shared import cib
+
+Element = etree._Element
+
+DEFAULT_TIMEOUT_MS = 20000
+_ID_REF_SETS = ("meta_attributes", "instance_attributes")
+
+
+def unpack(root: Element, now: float | None = None) -> ClusterState:
+    if now is None:
+        now, given = _effective_now(root)
+    else:
+        given = False
+    options = _options(root, now)
+    fencing_enabled = cib.is_true(options.get("fencing-enabled"), True)
+    quorate = cib.is_true(root.get("have-quorum"), False)
+    state = ClusterState(
+        nodes={}, resources=[], by_id={}, options=options, now=now, quorate=quorate,
+        fencing_enabled=fencing_enabled, have_fencing=cib.is_true(options.get("have-watchdog"), False),
+        no_quorum_policy="stop", symmetric=cib.is_true(options.get("symmetric-cluster"), True),
+        stop_orphans=cib.is_true(options.get("stop-removed-resources",
+                                             options.get("stop-orphan-resources")), True),
+        maintenance_mode=cib.is_true(options.get("maintenance-mode"), False),
+        stop_all=cib.is_true(options.get("stop-all-resources"), False),
+        probes_enabled=cib.is_true(options.get("enable-startup-probes"), True),
+        fencing_action=options.get("fencing-action", "reboot") or "reboot",
+        dc_uuid=root.get("dc-uuid"), execution_date_given=given)
+    state.no_quorum_policy = _no_quorum_policy(options.get("no-quorum-policy", "stop"), state, root)
+    _unpack_nodes(root, state)
+    _unpack_resources(root, state)
+    _node_states(root, state)
+    if not state.quorate and state.no_quorum_policy == "fence":
+        for node in state.nodes.values():
+            if node.online:
+                node.mark_unclean("cluster does not have quorum")
+    history.unpack_history(root, state)
+    _unpack_constraints(root, state)
+    return state
+
+
+def _effective_now(root: Element) -> tuple[float, bool]:
+    stamp = root.get("execution-date")
+    if stamp:
+        try:
+            return float(int(stamp)), True
+        except ValueError:
+            pass
+    return time.time(), False
+
+
+def _options(root: Element, now: float) -> dict[str, str]:
+    crm = cib.section(root, "crm_config", create=False)
+    out: dict[str, str] = {}
+    if crm is not None:
+        blocks = list(crm.iterfind("cluster_property_set"))
+        blocks.sort(key=lambda b: (b.get("id") != "cib-bootstrap-options", -parse_score(b.get("score"), 0)))
+        ctx = RuleContext(now=now)
+        for block in blocks:
+            rule = block.find("rule")
+            if rule is not None and not evaluate(rule, ctx):
+                continue
+            for nv in block.iterfind("nvpair"):
+                name = nv.get("name")
+                if name and name not in out:
+                    out[name] = nv.get("value", "")
+    for new, olds in cib.OPTION_ALIASES.items():
+        if new not in out:
+            for old in olds:
+                if old in out:
+                    out[new] = out[old]
+                    break
+    if "stop-removed-resources" not in out and "stop-orphan-resources" in out:
+        out["stop-removed-resources"] = out["stop-orphan-resources"]
+    return out
+
+
+def _no_quorum_policy(value: str, state: ClusterState, root: Element) -> str:
+    value = (value or "stop").lower()
+    if value in ("ignore", "freeze", "demote"):
+        return value
+    if value in ("fence", "suicide"):
+        if state.fencing_enabled and (state.quorate or root.get("no-quorum-panic") is not None):
+            return "fence"
+        return "stop"
+    return "stop"
+
+
+# ------------------------------------------------------------------ nodes
+
+def _unpack_nodes(root: Element, state: ClusterState) -> None:
+    startup_fencing = state.fencing_enabled and cib.is_true(state.options.get("startup-fencing"), True)
+    nodes: list[Node] = []
+    for el in cib.node_elements(root):
+        if (el.get("type") or "member") not in ("member", "normal", ""):
+            continue
+        name = el.get("uname") or el.get("id", "")
+        node = Node(name=name, id=el.get("id", name), base_score=parse_score(el.get("score"), 0),
+                    kind="cluster")
+        node.attrs = {"#uname": name, "#id": node.id, "#kind": "cluster",
+                      "#is_dc": "true" if state.dc_uuid is not None and node.id == state.dc_uuid else "false"}
+        cluster_name = state.options.get("cluster-name")
+        if cluster_name:
+            node.attrs["#cluster-name"] = cluster_name
+        node.attrs.update(nvsets(el, "instance_attributes", RuleContext(node_attrs=node.attrs, now=state.now)))
+        if "site-name" in node.attrs:
+            node.attrs["#site-name"] = node.attrs["site-name"]
+        elif cluster_name:
+            node.attrs["#site-name"] = cluster_name
+        if startup_fencing:
+            node.unclean = True
+            node.fence_reason = None
+        nodes.append(node)
+    nodes.sort(key=lambda n: node_sort_key(n.name))
+    state.nodes = {n.name: n for n in nodes}
+
+
+def _state_flag(value: str | None, true_word: str) -> int:
+    """in_ccm/crmd: a word, or an epoch "since" stamp; -1 when absent."""
+    if value is None:
+        return -1
+    if value == true_word or (value.lower() in ("true", "yes", "1") and true_word == "true"):
+        return 1
+    if value.isdigit():
+        return 1 if int(value) > 0 else 0
+    return 0
+
+
+def _node_states(root: Element, state: ClusterState) -> None:
+    status = root.find("status")
+    if status is None:
+        return
+    by_id = {n.id: n for n in state.nodes.values()}
+    for ns in status.iterfind("node_state"):
+        node = by_id.get(ns.get("id", "")) or state.nodes.get(ns.get("uname", ""))
+        if node is None or node.seen:
+            continue
+        node.seen = True
+        transient = ns.find("transient_attributes")
+        if transient is not None:
+            node.attrs.update(nvsets(transient, "instance_attributes",
+                                     RuleContext(node_attrs=node.attrs, now=state.now)))
+        node.unclean = False
+        node.fence_reason = None
+        node.expected_up = ns.get("expected") == "member"
+        node.shutdown = (node.attrs.get("shutdown") or "0") != "0"
+        if state.fencing_enabled:
+            _online_with_fencing(ns, node)
+        else:
+            _online_without_fencing(ns, node)
+        if cib.is_true(node.attrs.get("standby")):
+            node.standby = True
+        if cib.is_true(node.attrs.get("maintenance")):
+            node.maintenance = True
+    for node in state.nodes.values():
+        # Nodes never seen still have their configured attributes.
+        if not node.seen and cib.is_true(node.attrs.get("standby")):
+            node.standby = True
+
+
+def _online_without_fencing(ns: Element, node: Node) -> None:
+    member = _state_flag(ns.get("in_ccm"), "true") > 0
+    crmd = _state_flag(ns.get("crmd"), "online") > 0
+    join = ns.get("join", "down")
+    if member and crmd and join == "member":
+        node.online = True
+    elif member and not crmd and node.expected_up:
+        node.online = False
+        node.unclean = True
+        node.fence_reason = "peer is unexpectedly down"
+    elif member and crmd:
+        node.online = False
+        node.pending = join == "pending"
+    else:
+        node.online = False
+
+
+def _online_with_fencing(ns: Element, node: Node) -> None:
+    member_flag = _state_flag(ns.get("in_ccm"), "true")
+    member = member_flag > 0
+    crmd = _state_flag(ns.get("crmd"), "online") > 0
+    join = ns.get("join", "down")
+    expected = ns.get("expected")
+    node.online = member
+    if node.shutdown:
+        node.online = crmd
+        return
+    if member_flag < 0:
+        node.mark_unclean("peer has not been seen by the cluster")
+        return
+    if join == "banned":
+        node.mark_unclean("peer failed Pacemaker membership criteria")
+        return
+    if cib.is_true(node.attrs.get("terminate")):
+        if member or crmd:
+            node.mark_unclean("fencing was requested")
+        return
+    if expected != "member":
+        if member or crmd:
+            node.pending = True
+        else:
+            node.online = False
+        return
+    if not member:
+        node.mark_unclean("peer is no longer part of the cluster")
+        return
+    if not crmd:
+        node.mark_unclean("peer process is no longer available")
+        return
+    if join == "member":
+        return
+    if join in ("pending", "down"):
+        node.pending = True
+        return
+    node.mark_unclean("peer was in an unknown state")
+
+
+# ------------------------------------------------------------------ resources
+
+def _resolve_refs(root: Element) -> dict[str, Element]:
+    return {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")
+            and el.get("id-ref") is None}
+
+
+def _unpack_resources(root: Element, state: ClusterState) -> None:
+    resources = cib.section(root, "resources", create=False)
+    conf = root.find("configuration")
+    rsc_defaults = conf.find("rsc_defaults") if conf is not None else None
+    op_defaults = conf.find("op_defaults") if conf is not None else None
+    state.op_defaults = [op_defaults] if op_defaults is not None else []
+    any_unfencing = root.find(".//nvpair[@name='requires'][@value='unfencing']") is not None or \
+        root.find(".//nvpair[@name='provides'][@value='unfencing']") is not None
+    order = 0
+    top: list[Resource] = []
+    if resources is None:
+        return
+    for el in resources:
+        if not isinstance(el.tag, str) or el.tag not in ("primitive", "group"):
+            continue
+        rsc = _unpack_one(el, None, state, rsc_defaults, op_defaults, any_unfencing)
+        if rsc is None:
+            continue
+        rsc.doc_index = order
+        order += 1
+        top.append(rsc)
+    top.sort(key=lambda r: -r.priority)   # stable: CIB order among equal priorities
+    state.resources = top
+
+
+def _explicit_meta(el: Element, state: ClusterState) -> dict[str, str]:
+    return nvsets(el, "meta_attributes", RuleContext(now=state.now))
+
+
+def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_defaults: Element | None,
+                op_defaults: Element | None, any_unfencing: bool) -> Resource | None:
+    rid = el.get("id", "")
+    agent = {k: el.get(k, "") for k in ("class", "provider", "type") if el.get(k)}
+    meta: dict[str, str] = dict(_explicit_meta(el, state))
+    ancestor = parent
+    ancestors_el = el.getparent()
+    while ancestor is not None and ancestors_el is not None:
+        for k, v in _explicit_meta(ancestors_el, state).items():
+            meta.setdefault(k, v)
+        ancestor = ancestor.parent
+        ancestors_el = ancestors_el.getparent()
+    ctx = RuleContext(now=state.now, agent=agent if el.tag == "primitive" else None)
+    for k, v in nvsets(rsc_defaults, "meta_attributes", ctx).items():
+        meta.setdefault(k, v)
+    meta = {k: v for k, v in meta.items() if v != "#default"}
+    rsc = Resource(id=rid, kind=el.tag, parent=parent, agent=agent, meta=meta)
+    _parse_meta(rsc, state, any_unfencing)
+    state.by_id[rid] = rsc
+    if el.tag == "group":
+        for child in el.iterfind("primitive"):
+            member = _unpack_one(child, rsc, state, rsc_defaults, op_defaults, any_unfencing)
+            if member is not None:
+                rsc.children.append(member)
+        if not rsc.children:
+            del state.by_id[rid]
+            state.warnings.append(f"group {rid} has no members; ignored")
+            return None
+        return rsc
+    if agent.get("class") == "stonith":
+        state.have_fencing = True
+    _parse_params(el, rsc, state)
+    rsc.ops = _parse_ops(el, rsc, state, op_defaults)
+    return rsc
+
+
+def _parse_meta(rsc: Resource, state: ClusterState, any_unfencing: bool) -> None:
+    meta = rsc.meta
+    rsc.priority = parse_score(meta.get("priority"), 0)
+    stick = meta.get("resource-stickiness")
+    rsc.stickiness = parse_score(stick, 0) if stick not in (None, "default") else 0
+    threshold = meta.get("migration-threshold")
+    if threshold is None:
+        rsc.migration_threshold = INF
+    else:
+        value = parse_score(threshold, -1)
+        rsc.migration_threshold = INF if value < 0 else value
+    rsc.failure_timeout_ms = interval_ms(meta.get("failure-timeout")) if meta.get("failure-timeout") else 0
+    rsc.managed = cib.is_true(meta.get("is-managed"), True)
+    if cib.is_true(meta.get("maintenance"), False) or state.maintenance_mode:
+        rsc.managed = False
+        rsc.maintenance = True
+    role = Role.parse(meta.get("target-role"))
+    if role is not None and role != Role.STARTED:
+        rsc.target_role = role if role in (Role.STOPPED, Role.STARTED) else None
+        if role in (Role.UNPROMOTED, Role.PROMOTED):
+            rsc.target_role = None
+    rsc.multiple_active = meta.get("multiple-active", "stop_start")
+    rsc.critical = cib.is_true(meta.get("critical"), True)
+    requires = meta.get("requires")
+    if requires in ("nothing", "quorum", "fencing", "unfencing"):
+        rsc.requires = requires
+    elif rsc.agent.get("class") == "stonith":
+        rsc.requires = "quorum"
+    elif any_unfencing:
+        rsc.requires = "unfencing"
+    elif state.fencing_enabled:
+        rsc.requires = "fencing"
+    elif state.no_quorum_policy == "ignore":
+        rsc.requires = "nothing"
+    else:
+        rsc.requires = "quorum"
+
+
+def _param_sources(el: Element) -> list[Element]:
+    out = [el]
+    parent = el.getparent()
+    while parent is not None and parent.tag in ("group", "clone"):
+        out.append(parent)
+        parent = parent.getparent()
+    return out
+
+
+def _parse_params(el: Element, rsc: Resource, state: ClusterState) -> None:
+    sources = _param_sources(el)
+    has_rules = any(s.find("instance_attributes/rule") is not None for s in sources)
+
+    def collect(node_attrs: dict[str, str] | None) -> dict[str, str]:
+        out: dict[str, str] = {}
+        ctx = RuleContext(node_attrs=node_attrs, now=state.now, agent=rsc.agent)
+        for src in sources:
+            for k, v in nvsets(src, "instance_attributes", ctx).items():
+                out.setdefault(k, v)
+        return out
+
+    rsc.params = collect(None)
+    if has_rules:
+        rsc.node_params = {n.name: collect(n.attrs) for n in state.nodes.values()}
+
+
+def _parse_ops(el: Element, rsc: Resource, state: ClusterState, op_defaults: Element | None) -> list[OpDef]:
+    ops_el = el.find("operations")
+    out: list[OpDef] = []
+    if ops_el is None:
+        return out
+    for op in ops_el.iterfind("op"):
+        name = op.get("name", "")
+        ms = interval_ms(op.get("interval", "0"))
+        op_meta = nvsets(op, "meta_attributes", RuleContext(now=state.now))
+        ctx = RuleContext(now=state.now, agent=rsc.agent, op=(name, ms))
+        defaults = nvsets(op_defaults, "meta_attributes", ctx)
+
+        def pick(key: str, op_meta: dict[str, str] = op_meta, defaults: dict[str, str] = defaults,
+                 op: Element = op) -> str | None:
+            if op.get(key) is not None:
+                return op.get(key)
+            if key in op_meta:
+                return op_meta[key]
+            return defaults.get(key)
+
+        timeout = pick("timeout")
+        meta = {k: v for k, v in op_meta.items()}
+        out.append(OpDef(
+            name=name, interval_ms=ms,
+            timeout_ms=interval_ms(timeout) if timeout else DEFAULT_TIMEOUT_MS,
+            role=pick("role"), on_fail=pick("on-fail"),
+            enabled=cib.is_true(pick("enabled"), True), meta=meta,
+            params=nvsets(op, "instance_attributes", ctx), op_id=op.get("id", "")))
+    return out
+
+
+def op_timeout_ms(state: ClusterState, rsc: Resource, task: str, interval: int) -> int:
+    """Timeout of an action: its op definition, else op_defaults, else 20 s."""
+    for op in rsc.ops:
+        if op.name == task and op.interval_ms == interval:
+            return op.timeout_ms
+    if state.op_defaults:
+        ctx = RuleContext(now=state.now, agent=rsc.agent, op=(task, interval))
+        value = nvsets(state.op_defaults[0], "meta_attributes", ctx).get("timeout")
+        if value:
+            return interval_ms(value)
+    return DEFAULT_TIMEOUT_MS
+
+
+# ------------------------------------------------------------------ constraints
+
+def _unpack_constraints(root: Element, state: ClusterState) -> None:
+    cons = cib.section(root, "constraints", create=False)
+    if cons is None:
+        return
+    for el in cons:
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "rsc_order":
+            _unpack_order(el, state)
+        elif el.tag == "rsc_colocation":
+            _unpack_colocation(el, state)
+        elif el.tag == "rsc_location":
+            _unpack_location(el, state)
+
+
+def _resolve_rsc(state: ClusterState, rid: str | None) -> Resource | None:
+    if rid is None:
+        return None
+    return state.by_id.get(rid)
+
+
+def _unpack_order(el: Element, state: ClusterState) -> None:
+    first = _resolve_rsc(state, el.get("first"))
+    then = _resolve_rsc(state, el.get("then"))
+    if first is None or then is None:
+        state.warnings.append(f"order {el.get('id')} references an unknown resource; ignored")
+        return
+    kind = el.get("kind")
+    if kind is None:
+        score = el.get("score")
+        kind = "Mandatory" if score is None or parse_score(score, 0) != 0 else "Optional"
+    if kind not in ("Mandatory", "Optional", "Serialize"):
+        state.warnings.append(f"order {el.get('id')}: invalid kind {kind!r}, using Mandatory")
+        kind = "Mandatory"
+    symmetrical = cib.is_true(el.get("symmetrical"), kind != "Serialize")
+    first_action = el.get("first-action") or "start"
+    then_action = el.get("then-action") or first_action
+    state.orderings.append(Ordering(id=el.get("id", ""), first=first, then=then, first_action=first_action,
+                                    then_action=then_action, kind=kind,
+                                    symmetrical=symmetrical and kind != "Serialize"))
+
+
+def colocation_sort_key(other: Resource) -> tuple:
+    return (-other.priority, -other.variant_rank, other.id)
+
+
+def insert_colocation(lst: list[Colocation], coloc: Colocation, by_primary: bool) -> None:
+    """Keep Pacemaker's list order: by the other side's priority/variant/id, new entries first among equals."""
+    key = colocation_sort_key(coloc.primary if by_primary else coloc.dependent)
+    for i, existing in enumerate(lst):
+        other_existing = existing.primary if by_primary else existing.dependent
+        if colocation_sort_key(other_existing) >= key:
+            lst.insert(i, coloc)
+            return
+    lst.append(coloc)
+
+
+def add_colocation(state: ClusterState, coloc: Colocation) -> None:
+    state.colocations.append(coloc)
+    insert_colocation(coloc.dependent.this_with, coloc, by_primary=True)
+    insert_colocation(coloc.primary.with_this, coloc, by_primary=False)
+
+
+def _unpack_colocation(el: Element, state: ClusterState) -> None:
+    dependent = _resolve_rsc(state, el.get("rsc"))
+    primary = _resolve_rsc(state, el.get("with-rsc"))
+    if dependent is None or primary is None:
+        state.warnings.append(f"colocation {el.get('id')} references an unknown resource; ignored")
+        return
+    score = parse_score(el.get("score"), 0)
+    if score == 0:
+        return
+    influence = el.get("influence")
+    add_colocation(state, Colocation(
+        id=el.get("id", ""), dependent=dependent, primary=primary, score=score,
+        dependent_role=_role_filter(el.get("rsc-role")), primary_role=_role_filter(el.get("with-rsc-role")),
+        node_attribute=el.get("node-attribute") or "#uname",
+        influence=cib.is_true(influence, True) if influence is not None else dependent.critical))
+
+
+def _role_filter(text: str | None) -> Role | None:
+    role = Role.parse(text)
+    return None if role in (None, Role.STARTED) else role
+
+
+def _unpack_location(el: Element, state: ClusterState) -> None:
+    targets: list[tuple[Resource, tuple[str, ...]]] = []
+    rid = el.get("rsc")
+    if rid is not None:
+        rsc = _resolve_rsc(state, rid)
+        if rsc is None:
+            state.warnings.append(f"location {el.get('id')} references unknown resource {rid}; ignored")
+            return
+        targets.append((rsc, ()))
+    elif el.get("rsc-pattern") is not None:
+        pattern = el.get("rsc-pattern", "")
+        invert = pattern.startswith("!")
+        regex = re.compile(pattern[1:] if invert else pattern)
+        for rsc in list(state.by_id.values()):
+            m = regex.search(rsc.id)
+            if invert and m is None:
+                targets.append((rsc, ()))
+            elif not invert and m is not None:
+                targets.append((rsc, (m.group(0), *[g or "" for g in m.groups()])))
+    else:
+        return
+    discovery = el.get("resource-discovery") or "always"
+    role = _role_filter(el.get("role"))
+    for rsc, subs in targets:
+        scores: list[tuple[str, int]] = []
+        node_name = el.get("node")
+        if node_name is not None:
+            if node_name not in state.nodes:
+                continue
+            scores.append((node_name, parse_score(el.get("score"), 0)))
+        else:
+            rule = el.find("rule")
+            if rule is None:
+                continue
+            rule_role = _role_filter(rule.get("role"))
+            role = role or rule_role
+            for node in state.nodes.values():
+                ctx = RuleContext(node_attrs=node.attrs, now=state.now, agent=rsc.agent,
+                                  params=rsc.params_on(node.name), meta=rsc.meta, submatches=subs)
+                if not evaluate(rule, ctx):
+                    continue
+                score = rule_score(rule, node.attrs, subs)
+                if score is not None:
+                    scores.append((node.name, score))
+        state.locations.append(Location(id=el.get("id", ""), rsc=rsc, node_scores=scores, role=role,
+                                        discovery=discovery))

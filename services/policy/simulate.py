@@ -1,0 +1,167 @@
+"""``paceline simulate``: run the scheduler offline on a CIB file, like ``crm_simulate``.
+
+It prints the same sections as crm_simulate ("Current cluster status:",
+"Transition Summary:", "Executing Cluster Transition:", "Revised Cluster
+Status:") so Pacemaker's regression cases can be replayed against Paceline
+and sysadmins can ask "what would the cluster do?" before changing anything.
+With -S every action of the transition is assumed to succeed; its results are
+recorded with paceline.shared.lrm exactly as the executor would record them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from collections.abc import Sequence
+
+from lxml import etree
+from paceline.policy.graph import Action, Graph
+from paceline.policy.scheduler import ScheduleResult, render_status, schedule, unpack
+from paceline.policy.scheduler.timespec import format_datetime, parse_datetime
+from paceline.shared import cib, lrm
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="paceline simulate",
+                                 description="Show what the scheduler would do with a CIB.")
+    ap.add_argument("-x", "--xml-file", required=True, help="CIB file to read")
+    ap.add_argument("-S", "--simulate", action="store_true", help="apply the transition, show the result")
+    ap.add_argument("-R", "--run", action="store_true", help="same as -S")
+    ap.add_argument("-s", "--show-scores", action="store_true", help="show allocation scores")
+    ap.add_argument("-t", "--set-datetime", help="evaluate as of this date/time (ISO 8601)")
+    ap.add_argument("-G", "--save-graph", metavar="FILE", help="write the transition graph as XML")
+    ap.add_argument("-Q", "--quiet", action="store_true", help="do not show the cluster status")
+    ap.add_argument("--output-as", choices=("text", "json"), default="text")
+    return ap
+
+
+class UsageError(Exception):
+    """A problem with the user's input; printed as one line."""
+
+
+def _load(path: str) -> etree._Element:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return cib.parse_cib(data)
+    except cib.CibError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def action_label(action: Action, fencing_action: str = "reboot") -> str:
+    """How crm_simulate names an action in "Executing Cluster Transition"."""
+    if action.task == "stonith":
+        return f"Fencing {action.node} ({action.meta.get('fencing-action', fencing_action)})"
+    if action.pseudo:
+        return f"Pseudo action:   {action.rsc}_{action.task}_{action.interval_ms}"
+    task = f"{action.task}={action.interval_ms}" if action.interval_ms else action.task
+    return f"Resource action: {action.rsc:<15} {task} on {action.node}"
+
+
+def execution_order(graph: Graph) -> list[Action]:
+    """Waves of ready actions, as the transition engine would fire them."""
+    done: set[int] = set()
+    pending = list(graph.actions)
+    order: list[Action] = []
+    while pending:
+        ready = [a for a in pending if all(i in done for i in a.inputs)]
+        if not ready:          # a cycle: run the rest in id order rather than hang
+            ready = pending[:]
+        for a in ready:
+            done.add(a.id)
+            order.append(a)
+        pending = [a for a in pending if a.id not in done]
+    return order
+
+
+def apply_transition(root: etree._Element, graph: Graph, now: float) -> etree._Element:
+    """A copy of the CIB with every action of the graph recorded as a success."""
+    revised = copy.deepcopy(root)
+    call_id = 1000
+    for action in execution_order(graph):
+        if action.task == "stonith":
+            ns = cib.node_state(revised, action.node or "", create=True)
+            lrm.apply_status_ops(ns, [{"op": "node_state", "attrs": {
+                "in_ccm": "false", "crmd": "offline", "join": "down", "expected": "down"}},
+                {"op": "lrm_clear"}])
+            transient = ns.find("transient_attributes")
+            if transient is not None:
+                ns.remove(transient)
+            continue
+        if action.pseudo or not action.rsc or not action.node:
+            continue
+        call_id += 1
+        result = lrm.OpResult(rsc=action.rsc, task=action.task, interval_ms=action.interval_ms,
+                              rc=action.expected_rc, call_id=call_id, digest=action.digest,
+                              transition_key=f"{action.id}:1:{action.expected_rc}:paceline-simulate",
+                              node=action.node, last_rc_change=int(now), expected_rc=action.expected_rc)
+        ns = cib.node_state(revised, action.node, create=True)
+        lrm.apply_status_ops(ns, lrm.result_ops(result, action.agent))
+    return revised
+
+
+def _text_report(args: argparse.Namespace, root: etree._Element, result: ScheduleResult,
+                 now: float) -> list[str]:
+    out: list[str] = []
+    state = result.state
+    if state.execution_date_given and not args.set_datetime:
+        out.append(f"Using the original execution date of: {format_datetime(state.now)}")
+    if not args.quiet:
+        out += ["Current cluster status:", *render_status(state, failed_actions=False), ""]
+    if args.show_scores:
+        out += ["Allocation scores:", *result.scores, ""]
+    out += ["Transition Summary:", *result.summary, ""]
+    if args.simulate or args.run:
+        out.append("Executing Cluster Transition:")
+        out += [f"  * {action_label(a, state.fencing_action)}" for a in execution_order(result.graph)]
+        revised = unpack(apply_transition(root, result.graph, now), now)
+        if state.execution_date_given and not args.set_datetime:
+            out += ["", f"Using the original execution date of: {format_datetime(state.now)}"]
+        out += ["", "Revised Cluster Status:", *render_status(revised, failed_actions=False)]
+    return out
+
+
+def run(argv: Sequence[str]) -> tuple[int, str, str]:
+    """Everything ``main`` does, returned as (exit status, stdout text, stderr text) instead of printed."""
+    args = _parser().parse_args(list(argv))
+    try:
+        root = _load(args.xml_file)
+        now = None
+        if args.set_datetime:
+            try:
+                now = parse_datetime(args.set_datetime)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        result = schedule(root, now)
+    except UsageError as exc:
+        return 1, "", f"paceline simulate: {exc}\n"
+    now = result.state.now
+    if args.save_graph:
+        try:
+            with open(args.save_graph, "w") as fh:
+                fh.write(result.graph.to_xml())
+        except OSError as exc:
+            return 1, "", f"paceline simulate: cannot write {args.save_graph}: {exc.strerror}\n"
+    if args.output_as == "json":
+        doc: dict = {"summary": result.summary, "scores": result.scores, "graph": result.graph.to_body(),
+                     "status": render_status(result.state)}
+        if args.simulate or args.run:
+            doc["revised_status"] = render_status(unpack(apply_transition(root, result.graph, now), now))
+        return 0, json.dumps(doc, indent=2) + "\n", ""
+    return 0, "\n".join(_text_report(args, root, result, now)) + "\n", ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    code, out, err = run(sys.argv[1:] if argv is None else argv)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
