@@ -33,6 +33,8 @@ OPTION_ALIASES: dict[str, tuple[str, ...]] = {
     "fencing-max-attempts": ("stonith-max-attempts",),
     "fencing-watchdog-timeout": ("stonith-watchdog-timeout",),
     "fencing-reaction": ("stonith-reaction",),
+    "stop-removed-resources": ("stop-orphan-resources",),
+    "stop-removed-actions": ("stop-orphan-actions",),
 }
 
 
@@ -242,6 +244,19 @@ def nvset_values(parent: Element | None, set_tag: str = "meta_attributes") -> di
     return out
 
 
+def put_nvpair(nvset: Element, name: str, value: str | None) -> None:
+    """Set (or with None remove) a pair inside this very set; new nvpair ids are ``<set>-<name>``."""
+    for nv in nvset.iterfind("nvpair"):
+        if nv.get("name") == name:
+            if value is None:
+                nvset.remove(nv)
+            else:
+                nv.set("value", value)
+            return
+    if value is not None:
+        etree.SubElement(nvset, "nvpair", id=f"{nvset.get('id')}-{name}", name=name, value=value)
+
+
 def set_nvpair(parent: Element, set_tag: str, set_id: str, name: str, value: str | None) -> Element:
     """Set (or with ``value=None`` remove) a pair, creating the set with crmsh's ids if needed."""
     nvset = parent.find(set_tag)
@@ -249,15 +264,7 @@ def set_nvpair(parent: Element, set_tag: str, set_id: str, name: str, value: str
         if value is None:
             return parent
         nvset = etree.SubElement(parent, set_tag, id=set_id)
-    for nv in nvset.iterfind("nvpair"):
-        if nv.get("name") == name:
-            if value is None:
-                nvset.remove(nv)
-            else:
-                nv.set("value", value)
-            return nvset
-    if value is not None:
-        etree.SubElement(nvset, "nvpair", id=f"{nvset.get('id')}-{name}", name=name, value=value)
+    put_nvpair(nvset, name, value)
     return nvset
 
 
@@ -271,13 +278,18 @@ def cluster_options(root: Element) -> dict[str, str]:
                 name = nv.get("name")
                 if name and name not in out:
                     out[name] = nv.get("value", "")
-    for new, olds in OPTION_ALIASES.items():
-        if new not in out:
-            for old in olds:
-                if old in out:
-                    out[new] = out[old]
-                    break
+    fold_option_aliases(out)
     return out
+
+
+def fold_option_aliases(options: dict[str, str]) -> None:
+    """Give each renamed option its new name too, so both spellings of a CIB read the same."""
+    for new, olds in OPTION_ALIASES.items():
+        if new not in options:
+            for old in olds:
+                if old in options:
+                    options[new] = options[old]
+                    break
 
 
 def is_true(value: str | None, default: bool = False) -> bool:

@@ -163,7 +163,7 @@ def run_crm(opts: Options, lines: list[str], script: bool) -> int:
 
 def run_crm_file(opts: Options, lines: list[str], script: bool) -> int:
     from paceline.gateway.agents import local_catalog
-    from paceline.gateway.crm import Context, CrmError, CrmScriptError, execute, execute_script
+    from paceline.gateway.crm import Context, CrmError, run_lines
     from paceline.gateway.service import describe_resources
     from paceline.policy.scheduler import unpack
     from paceline.shared import cib
@@ -174,11 +174,8 @@ def run_crm_file(opts: Options, lines: list[str], script: bool) -> int:
     catalog = local_catalog()
     ctx = Context(local_node=local_node(opts), agent_known=catalog.known, agent_meta=catalog.meta,
                   resource_status=lambda rsc: describe_resources(unpack(root), rsc))
-    failure: CrmError | None = None
     try:
-        outcome = execute_script(root, lines, ctx) if script else execute(root, lines[0], ctx)
-    except CrmScriptError as exc:  # like crm -f: the lines that worked stay applied
-        failure, outcome = exc, exc.outcome
+        outcome, failure = run_lines(root, lines, ctx, script)
     except CrmError as exc:
         raise CliError(str(exc)) from None
     if outcome.changed:

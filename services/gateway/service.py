@@ -13,7 +13,7 @@ from typing import Any
 
 from paceline.gateway import status as status_view
 from paceline.gateway.agents import AgentCatalog, referenced_agents
-from paceline.gateway.crm import Context, CrmError, CrmScriptError, execute, execute_script
+from paceline.gateway.crm import Context, CrmError, run_lines
 from paceline.shared import bus, cib, codec, lrm
 from paceline.shared.runtime import ServiceContext
 from prometheus_client import Counter
@@ -45,11 +45,8 @@ class Gateway:
             work = copy.deepcopy(root)
             ctx = Context(local_node=local or None, agent_known=catalog.known, agent_meta=catalog.meta,
                           resource_status=lambda rsc, r=root: self.resource_status(r, rsc))
-            failure: CrmError | None = None
             try:
-                outcome = execute_script(work, lines, ctx) if script else execute(work, lines[0], ctx)
-            except CrmScriptError as exc:  # like crm -f: the lines that worked are kept
-                failure, outcome = exc, exc.outcome
+                outcome, failure = run_lines(work, lines, ctx, script)
             except CrmError as exc:
                 COMMANDS.labels("rejected").inc()
                 raise bus.UserError(str(exc), code="crm") from None

@@ -128,3 +128,17 @@ def execute_script(root: Element, lines: list[str], ctx: Context | None = None) 
     if errors:
         raise CrmScriptError(errors, outcome)
     return outcome
+
+
+def run_lines(root: Element, lines: list[str], ctx: Context, script: bool) -> tuple[Outcome, CrmError | None]:
+    """Run one command, or a script like ``crm -f``; a script's failed lines come back with what did work.
+
+    A single command either applies or raises; a script keeps the effect of
+    the lines that worked (crmsh's behaviour) and returns the error with them.
+    """
+    if not script:
+        return execute(root, lines[0], ctx), None
+    try:
+        return execute_script(root, lines, ctx), None
+    except CrmScriptError as exc:
+        return exc.outcome, exc

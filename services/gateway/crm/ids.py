@@ -44,17 +44,7 @@ def named_set(parent: Element, tag: str, set_id: str, create: bool = True) -> El
     return etree.SubElement(parent, tag, id=set_id)
 
 
-def put_pair(nvset: Element, name: str, value: str | None) -> None:
-    """Set (or with None remove) a pair inside this very set; nvpair ids are ``<set>-<name>``."""
-    for nv in nvset.iterfind("nvpair"):
-        if nv.get("name") == name:
-            if value is None:
-                nvset.remove(nv)
-            else:
-                nv.set("value", value)
-            return
-    if value is not None:
-        etree.SubElement(nvset, "nvpair", id=f"{nvset.get('id')}-{name}", name=name, value=value)
+put_pair = cib.put_nvpair
 
 
 def ensure_set(owner: Element, tag: str, set_id: str) -> Element:

@@ -191,12 +191,16 @@ def rule_score(rule: Element, node_attrs: Mapping[str, str], submatches: tuple[s
     return parse_score(rule.get("score"), default=0)
 
 
-def nvsets(parent: Element | None, set_tag: str, ctx: RuleContext) -> dict[str, str]:
-    """Merge nvpair sets whose rules pass, highest set score first, first value wins."""
+def nvsets(parent: Element | None, set_tag: str, ctx: RuleContext, first: str | None = None) -> dict[str, str]:
+    """Merge nvpair sets whose rules pass, highest set score first, first value wins.
+
+    ``first`` names a set that goes before all others whatever its score, as
+    Pacemaker does with ``cib-bootstrap-options`` among cluster property sets.
+    """
     if parent is None:
         return {}
-    blocks = [b for b in parent.iterfind(set_tag)]
-    blocks.sort(key=lambda b: -parse_score(b.get("score"), 0))
+    blocks = list(parent.iterfind(set_tag))
+    blocks.sort(key=lambda b: (b.get("id") != first, -parse_score(b.get("score"), 0)))
     out: dict[str, str] = {}
     for block in blocks:
         rule = block.find("rule")

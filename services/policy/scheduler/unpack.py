@@ -79,27 +79,8 @@ def _effective_now(root: Element) -> tuple[float, bool]:
 
 def _options(root: Element, now: float) -> dict[str, str]:
     crm = cib.section(root, "crm_config", create=False)
-    out: dict[str, str] = {}
-    if crm is not None:
-        blocks = list(crm.iterfind("cluster_property_set"))
-        blocks.sort(key=lambda b: (b.get("id") != "cib-bootstrap-options", -parse_score(b.get("score"), 0)))
-        ctx = RuleContext(now=now)
-        for block in blocks:
-            rule = block.find("rule")
-            if rule is not None and not evaluate(rule, ctx):
-                continue
-            for nv in block.iterfind("nvpair"):
-                name = nv.get("name")
-                if name and name not in out:
-                    out[name] = nv.get("value", "")
-    for new, olds in cib.OPTION_ALIASES.items():
-        if new not in out:
-            for old in olds:
-                if old in out:
-                    out[new] = out[old]
-                    break
-    if "stop-removed-resources" not in out and "stop-orphan-resources" in out:
-        out["stop-removed-resources"] = out["stop-orphan-resources"]
+    out = nvsets(crm, "cluster_property_set", RuleContext(now=now), first="cib-bootstrap-options")
+    cib.fold_option_aliases(out)
     return out
 
 
