@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -106,6 +107,8 @@ def main() -> int:
     finally:
         if (lab_dir / "lab.json").exists():
             Lab.load(lab_dir).down()
+        story.teardown()
+        shutil.rmtree(lab_dir, ignore_errors=True)
     token = lab.settings.get("PACELINE_TOKEN_TIMEOUT", "1.0 (default)")
     print(f"\nmembership token timeout {token}s, heartbeat 0.2s, {args.runs} runs each")
     print(f"node loss -> group started on survivor: median {statistics.median(node_loss):.3f}s "

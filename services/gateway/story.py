@@ -298,6 +298,8 @@ class Story:
     def teardown(self) -> None:
         if (self.lab_dir / "lab.json").exists():
             self.run("lab", "down", "--dir", str(self.lab_dir), ok=False, quiet=True)
+        if self.docroot is not None:
+            shutil.rmtree(self.docroot, ignore_errors=True)
 
 
 def main() -> int:
@@ -312,7 +314,5 @@ def main() -> int:
     finally:
         story.teardown()
     shutil.rmtree(lab_dir, ignore_errors=True)
-    if story.docroot is not None:
-        shutil.rmtree(story.docroot, ignore_errors=True)
     print(f"The whole story ran in {time.monotonic() - started:.1f}s; every step had the expected result.")
     return 0
