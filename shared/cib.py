@@ -306,6 +306,12 @@ def is_true(value: str | None, default: bool = False) -> bool:
 
 # ---------------------------------------------------------------- status
 
+#: node_state attributes as Pacemaker's controller writes them for a cluster member and for a
+#: node that left cleanly (the scheduler reads the latter as "down", not as a node to fence).
+NODE_STATE_MEMBER = {"in_ccm": "true", "crmd": "online", "join": "member", "expected": "member"}
+NODE_STATE_DOWN = {"in_ccm": "false", "crmd": "offline", "join": "down", "expected": "down"}
+
+
 def node_state(root: Element, uname: str, node_id: str | None = None, create: bool = True) -> Element | None:
     st = section(root, "status")
     for ns in st.iterfind("node_state"):

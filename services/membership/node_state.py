@@ -15,8 +15,8 @@ from typing import Any
 
 from paceline.shared import cib
 
-ONLINE = {"in_ccm": "true", "crmd": "online", "join": "member", "expected": "member"}
-OFFLINE = {"in_ccm": "false", "crmd": "offline", "join": "down", "expected": "down"}
+ONLINE = cib.NODE_STATE_MEMBER
+OFFLINE = cib.NODE_STATE_DOWN
 ORIGIN = "paceline-membership"
 
 

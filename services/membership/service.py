@@ -146,7 +146,12 @@ class MembershipService:
             self._apply(change)
 
     async def _on_cib_changed(self, body: dict[str, Any], subject: str) -> None:
-        if codec.field(body, "scope", str, "") == "configuration":
+        scope = codec.field(body, "scope", str, "")
+        # Our own node_state written by someone other than us or our executor (a new DC marking nodes it
+        # cannot see, an import) may now say we are down: re-read, and refresh() rewrites it if so.
+        overwritten = (scope == "status" and body.get("node") == self.node
+                       and body.get("client") not in ("membership", "executor"))
+        if scope == "configuration" or overwritten:
             await self.cib.refresh()
 
     async def _on_query(self, body: dict[str, Any]) -> dict[str, Any]:

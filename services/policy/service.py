@@ -16,6 +16,7 @@ from typing import Any
 from paceline.policy.engine import TransitionEngine
 from paceline.policy.graph import Action, Graph
 from paceline.policy.lease import Lease
+from paceline.policy.recheck import next_recheck
 from paceline.policy.scheduler import schedule
 from paceline.shared import bus, cib, codec
 from paceline.shared.lrm import OpResult
@@ -38,10 +39,13 @@ class Policy:
         self.me = ctx.cfg.node or f"policy-{id(self):x}"
         self.lease = Lease(ctx.nc.jetstream(), self.s.lease_bucket, self.me, ctx.cfg.lease_ttl)
         self.views: dict[str, dict[str, Any]] = {}  # node -> latest membership view it published
+        self.view_changed: dict[str, float] = {}  # node -> when its view's members last changed
         self.wake = asyncio.Event()
         self.engine = TransitionEngine(self.dispatch)
         self.transition_id = 0
         self.running = False
+        self.recheck_in: float | None = None  # seconds until a plan is due without any event
+        self.check_unseen_nodes = False  # a new DC first marks nodes it cannot see as down
         self.log = ctx.log
 
     # ---------------------------------------------------------------- membership
@@ -63,6 +67,8 @@ class Policy:
         old = self.views.get(node)
         if old is None or body.get("ring_id", 0) >= old.get("ring_id", 0):
             self.views[node] = body
+            if old is None or old.get("members") != body.get("members"):
+                self.view_changed[node] = time.monotonic()
         self.trigger(abort=True)
 
     async def fetch_view(self) -> None:
@@ -110,6 +116,7 @@ class Policy:
             IS_DC.set(1 if is_dc else 0)
             if is_dc and not was_dc:
                 self.log.info("became DC", term=self.lease.term)
+                self.check_unseen_nodes = True
                 await self.ctx.nc.publish(self.s.dc, codec.encode("dc", {"node": self.me, "term": self.lease.term}))
                 self.trigger()
             elif was_dc and not is_dc:
@@ -134,9 +141,36 @@ class Policy:
             return
         await bus.request(self.ctx.nc, self.s.cib("cluster"), "cluster", {"attrs": attrs, "client": "policy"})
 
+    def view_settled_in(self) -> float:
+        """Seconds until our view is old enough that every live peer would have been heard from."""
+        settle = self.ctx.cfg.token_timeout + 2 * self.ctx.cfg.heartbeat_interval
+        since = self.view_changed.get(self.ctx.cfg.node or "", 0.0)
+        return max(0.0, since + settle - time.monotonic())
+
+    async def mark_unseen_down(self, root: cib.Element) -> bool:
+        """Nodes the CIB still shows online but no member can see (the whole cluster restarted while they
+        were gone, so no survivor saw them leave) are recorded as down, as Pacemaker's new DC does.
+
+        Only once our own view has settled: just after start-up, peers we have not heard from yet are
+        alive. Returns False when it is too early to tell.
+        """
+        view = self.view()
+        if view is None or self.view_settled_in() > 0:
+            return False
+        members = set(view.get("members", []))
+        for ns in root.iterfind("status/node_state"):
+            uname = ns.get("uname")
+            if uname and uname not in members and ns.get("crmd") == "online":
+                self.log.info("marking unseen node down", node=uname)
+                await bus.request(self.ctx.nc, self.s.cib("patch"), "patch", {
+                    "node": uname, "client": "policy",
+                    "ops": [{"op": "node_state", "attrs": dict(cib.NODE_STATE_DOWN)}]})
+        return True
+
     async def plan_loop(self) -> None:
         while not self.ctx.stopping.is_set():
-            await self.wake.wait()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.recheck_in)
             self.wake.clear()
             if not self.lease.held:
                 continue
@@ -156,13 +190,19 @@ class Policy:
     async def plan_once(self) -> None:
         reply = await bus.request(self.ctx.nc, self.s.cib("query"), "query")
         root = cib.parse_cib(reply["xml"])
+        if self.check_unseen_nodes and await self.mark_unseen_down(root):
+            self.check_unseen_nodes = False
         facts = self.cluster_facts(root)
         await self.record_cluster_facts(root, facts)
         for name, value in facts.items():  # plan with what we just asserted, not the copy read before it
             root.set(name, value)
         started = time.perf_counter()
-        result = await asyncio.to_thread(schedule, root)
+        now = time.time()
+        result = await asyncio.to_thread(schedule, root, now)
         SCHEDULER_SECONDS.observe(time.perf_counter() - started)
+        self.recheck_in = next_recheck(result.state, now)
+        if self.check_unseen_nodes:
+            self.recheck_in = min(self.recheck_in, self.view_settled_in() + 0.05)
         graph: Graph = result.graph
         if not graph.actions:
             return
