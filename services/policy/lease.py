@@ -10,7 +10,7 @@ node is gone - the same fact Pacemaker's election acts on.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgpack
@@ -69,11 +69,11 @@ class Lease:
     def _value(self, term: int) -> bytes:
         return msgpack.packb({"holder": self.holder, "term": term, "renewed": time.time(), "ttl": self.ttl})
 
-    async def acquire_or_renew(self, live_holders: Collection[str] | None = None) -> bool:
+    async def acquire_or_renew(self, holder_gone: Callable[[str], bool] | None = None) -> bool:
         """One campaign step; True while we hold the lease afterwards.
 
-        ``live_holders``: names membership currently counts as alive; a holder
-        outside it may be replaced at once instead of waiting for the TTL.
+        ``holder_gone(name)``: whether membership knows the holder's node is
+        gone; such a holder is replaced at once instead of after the TTL.
         """
         assert self.kv is not None
         current = await self.read()
@@ -82,8 +82,8 @@ class Lease:
                 rev = await self.kv.create(LEASE_KEY, self._value(1))
                 self.state = LeaseState(self.holder, 1, time.time(), self.ttl, rev)
                 return True
-            holder_gone = live_holders is not None and current.holder not in live_holders
-            if current.holder == self.holder or current.lapsed(time.time()) or holder_gone:
+            gone = holder_gone is not None and current.holder != self.holder and holder_gone(current.holder)
+            if current.holder == self.holder or current.lapsed(time.time()) or gone:
                 term = current.term if current.holder == self.holder else current.term + 1
                 rev = await self.kv.update(LEASE_KEY, self._value(term), last=current.revision)
                 self.state = LeaseState(self.holder, term, time.time(), self.ttl, rev)

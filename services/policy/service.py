@@ -40,6 +40,7 @@ class Policy:
         self.lease = Lease(ctx.nc.jetstream(), self.s.lease_bucket, self.me, ctx.cfg.lease_ttl)
         self.views: dict[str, dict[str, Any]] = {}  # node -> latest membership view it published
         self.view_changed: dict[str, float] = {}  # node -> when its view's members last changed
+        self.seen: set[str] = set()  # every node our own node's views have ever listed
         self.wake = asyncio.Event()
         self.engine = TransitionEngine(self.dispatch)
         self.transition_id = 0
@@ -69,6 +70,8 @@ class Policy:
             self.views[node] = body
             if old is None or old.get("members") != body.get("members"):
                 self.view_changed[node] = time.monotonic()
+            if node == self.ctx.cfg.node:
+                self.seen.update(body.get("members", []))
         self.trigger(abort=True)
 
     async def fetch_view(self) -> None:
@@ -78,6 +81,8 @@ class Policy:
             body = await bus.request(self.ctx.nc, self.s.membership_query(self.ctx.cfg.node), "query", timeout=1)
             if "members" in body:
                 self.views[self.ctx.cfg.node] = body
+                self.view_changed[self.ctx.cfg.node] = time.monotonic()
+                self.seen.update(body.get("members", []))
 
     # ---------------------------------------------------------------- triggers
     def trigger(self, abort: bool = False) -> None:
@@ -101,9 +106,7 @@ class Policy:
         while not self.ctx.stopping.is_set():
             try:
                 if self.eligible():
-                    view = self.view()
-                    live = set(view.get("members", [])) if view else None
-                    is_dc = await self.lease.acquire_or_renew(live)
+                    is_dc = await self.lease.acquire_or_renew(self.known_gone)
                 else:
                     if self.lease.held:
                         await self.lease.release()
@@ -141,6 +144,16 @@ class Policy:
             return
         await bus.request(self.ctx.nc, self.s.cib("cluster"), "cluster", {"attrs": attrs, "client": "policy"})
 
+    def known_gone(self, node: str) -> bool:
+        """Membership says ``node`` is gone: it was a member and was lost, or our view has settled without
+        it. Just after start-up a peer not yet heard from is presumed alive."""
+        view = self.view()
+        if view is None:
+            return False
+        if node in view.get("members", []):
+            return False
+        return node in self.seen or self.view_settled_in() == 0
+
     def view_settled_in(self) -> float:
         """Seconds until our view is old enough that every live peer would have been heard from."""
         settle = self.ctx.cfg.token_timeout + 2 * self.ctx.cfg.heartbeat_interval
@@ -154,13 +167,11 @@ class Policy:
         Only once our own view has settled: just after start-up, peers we have not heard from yet are
         alive. Returns False when it is too early to tell.
         """
-        view = self.view()
-        if view is None or self.view_settled_in() > 0:
+        if self.view() is None or self.view_settled_in() > 0:
             return False
-        members = set(view.get("members", []))
         for ns in root.iterfind("status/node_state"):
             uname = ns.get("uname")
-            if uname and uname not in members and ns.get("crmd") == "online":
+            if uname and ns.get("crmd") == "online" and self.known_gone(uname):
                 self.log.info("marking unseen node down", node=uname)
                 await bus.request(self.ctx.nc, self.s.cib("patch"), "patch", {
                     "node": uname, "client": "policy",

@@ -100,6 +100,9 @@ class ActionBuilder:
         for top in state.resources:
             if top.is_group:
                 self._group_orderings(top)
+        for prim in state.primitives():
+            if prim.launcher is not None:
+                self._launcher_orderings(prim)
         for o in state.orderings:
             self._user_ordering(o)
         self._anti_colocation_orderings()
@@ -143,7 +146,8 @@ class ActionBuilder:
         stops: list[Act] = []
         for node in active:
             fenced = node in self.fences and self.fences[node].runnable
-            required = target is None or node != target or start_required_anyway or next_role == Role.STOPPED
+            required = target is None or node != target or start_required_anyway or next_role == Role.STOPPED \
+                or node in rsc.restart_on
             if multiply and rsc.multiple_active == "stop_unexpected" and node == target:
                 required = False
             stop = self.new("stop", rsc, node, optional=not required, pseudo=fenced)
@@ -217,7 +221,7 @@ class ActionBuilder:
 
     def _probes(self, rsc: Resource, start: Act | None) -> None:
         state = self.state
-        if not state.probes_enabled or rsc.orphan:
+        if not state.probes_enabled or rsc.orphan or rsc.launcher is not None:
             return
         exclusive = "exclusive" in rsc.discovery.values()
         for node in state.nodes.values():
@@ -259,6 +263,13 @@ class ActionBuilder:
                     for then in self.find(prev, "stop"):
                         self.order(first, then, IMPLIES_FIRST)
             prev = member
+
+    def _launcher_orderings(self, rsc: Resource) -> None:
+        """A launched resource starts after its launcher and stops before it."""
+        launcher = rsc.launcher
+        assert launcher is not None
+        self._connect(launcher, "start", rsc, "start", IMPLIES_THEN | BLOCKS)
+        self._connect(rsc, "stop", launcher, "stop", 0)
 
     # ---------------------------------------------------------------- user orderings
 

@@ -137,13 +137,15 @@ def on_fail_for(state: ClusterState, rsc: Resource, task: str, interval: int) ->
         value = "ignore"
     if value == "migrate":
         value = "ban"
-    if value == "restart-container":
-        value = "restart"
+    if value == "restart-container" and rsc.launcher is None:
+        value = ""
+    if not value and rsc.launcher is not None:
+        value = "restart-container"
     if task == "stop" and value in ("standby", "demote", "stop"):
         value = ""
     if value == "fence" and not state.fencing_enabled:
         value = "stop"
-    if value not in ("ignore", "block", "fence", "standby", "ban", "stop", "restart", "demote"):
+    if value not in ("ignore", "block", "fence", "standby", "ban", "stop", "restart", "demote", "restart-container"):
         value = ("fence" if state.fencing_enabled else "block") if task == "stop" else "restart"
     return value
 
@@ -276,6 +278,13 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
             rsc.ignore_failure = True
             role = _role_after_success(op, 0 if rc not in (8, 9) else 8, role)
             continue
+        if configured == "restart-container" and op.task == "stop":
+            # Restarting the launcher stops whatever it launched, so the failed stop counts as done.
+            rsc.ignore_failure = True
+            role = _role_after_success(op, 0, role)
+            if on_fail_rank(on_fail) <= on_fail_rank("restart"):
+                on_fail = configured
+            continue
         if action == "ignore" and (hard or fatal) and not node.unclean:
             action = "restart"
         if on_fail_rank(action) > on_fail_rank(on_fail):
@@ -368,6 +377,8 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
         node.standby = True
     elif on_fail == "fence":
         node.mark_unclean(f"{rsc.id} failed there")
+    elif on_fail == "restart-container" and rsc.launcher is not None:
+        rsc.launcher.restart_on.add(node.name)
     if not active:
         return
     if node.name not in rsc.active_on:

@@ -156,6 +156,10 @@ class Resource:
     critical: bool = True
     orphan: bool = False
     doc_index: int = 0
+    # ---- launcher (``container`` meta attribute): a resource that runs inside another one
+    launcher: Resource | None = None
+    launched: list[Resource] = field(default_factory=list)
+    restart_on: set[str] = field(default_factory=set)      # nodes where a launched rsc's failure restarts us
     # ---- state from history
     role: Role = Role.STOPPED
     active_on: list[str] = field(default_factory=list)     # unpack order

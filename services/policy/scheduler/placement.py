@@ -11,7 +11,7 @@ node, then the name. Score lines are recorded as ``crm_simulate -s`` prints them
 from __future__ import annotations
 
 from paceline.policy.scheduler.history import effective_fail_count
-from paceline.policy.scheduler.model import ClusterState, Colocation, Resource, Role
+from paceline.policy.scheduler.model import ClusterState, Colocation, Node, Resource, Role
 from paceline.policy.scheduler.scores import INF, add_scores, format_score, parse_score
 from paceline.policy.scheduler.unpack import add_colocation, insert_colocation
 from paceline.shared import cib
@@ -76,6 +76,10 @@ class Placer:
         for top in state.resources:
             if top.is_group:
                 self._group_internal_colocations(top)
+        for prim in state.primitives():
+            if prim.launcher is not None:
+                add_colocation(state, Colocation(id="#resource-with-launcher", dependent=prim,
+                                                 primary=prim.launcher, score=INF, influence=True))
         for top in state.resources:
             self.assign(top)
         return self.score_lines
@@ -137,7 +141,7 @@ class Placer:
         if rsc.migration_threshold == 0 or rsc.ignore_failure:
             return
         for node in self.state.nodes.values():
-            if effective_fail_count(self.state, rsc, node) >= rsc.migration_threshold:
+            if failures_counted(self.state, rsc, node) >= rsc.migration_threshold:
                 self.add_location(rsc, node.name, -INF)
 
     def _group_internal_colocations(self, group: Resource) -> None:
@@ -383,6 +387,14 @@ class Placer:
             if delta == 0 and best != 0 and factor != 0:
                 delta = 1 if factor > 0 else -1
             work[node] = add_scores(delta, work[node])
+
+
+def failures_counted(state: ClusterState, rsc: Resource, node: Node) -> int:
+    """Failures weighed against migration-threshold: a launcher also carries what it launched."""
+    total = effective_fail_count(state, rsc, node)
+    for launched in rsc.launched:
+        total = add_scores(total, effective_fail_count(state, launched, node))
+    return total
 
 
 def _allowed_on_one(rsc: Resource) -> bool:

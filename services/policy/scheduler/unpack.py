@@ -254,6 +254,28 @@ def _unpack_resources(root: Element, state: ClusterState) -> None:
         top.append(rsc)
     top.sort(key=lambda r: -r.priority)   # stable: CIB order among equal priorities
     state.resources = top
+    _link_launchers(state)
+
+
+def _link_launchers(state: ClusterState) -> None:
+    """Resolve ``container`` meta attributes: a primitive launched inside another primitive.
+
+    The launched resource must run where its launcher runs, start after it and
+    stop before it, and a failure of the launched resource restarts the
+    launcher. A launcher that is missing, a group, or the resource itself is
+    ignored (a group's ``container`` is inherited by every member, including
+    the launcher itself when it is a member).
+    """
+    for rsc in list(state.by_id.values()):
+        name = rsc.meta.get("container")
+        if rsc.is_group or not name or name == rsc.id:
+            continue
+        launcher = state.by_id.get(name)
+        if launcher is None or launcher.is_group:
+            state.warnings.append(f"resource {rsc.id}: launcher {name} is not a primitive; ignored")
+            continue
+        rsc.launcher = launcher
+        launcher.launched.append(rsc)
 
 
 def _explicit_meta(el: Element, state: ClusterState) -> dict[str, str]:

@@ -1,0 +1,73 @@
+"""The DC role on a lab cluster: takeover when the DC's node dies, and what a new DC cleans up."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import pytest
+from paceline.gateway.lab import Lab
+from paceline.shared import bus, cib
+from paceline.shared.subjects import Subjects
+
+pytestmark = pytest.mark.e2e
+
+
+def status(lab) -> str:
+    out = lab.paceline("status")
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def wait_for(lab, what: str, check, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    text = status(lab)
+    while not check(text):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting until {what}:\n{text}")
+        time.sleep(0.2)
+        text = status(lab)
+    return text
+
+
+def dc_of(text: str) -> str:
+    m = re.search(r"Current DC: (\S+)", text)
+    assert m, text
+    return m.group(1)
+
+
+async def dc_term(state: Lab, node: str) -> int:
+    nc = await bus.connect(state.nats_url, "test", retry_forever=False)
+    try:
+        reply = await bus.request(nc, Subjects(state.cluster).policy(f"status.{node}"), "query")
+        return int(reply["term"])
+    finally:
+        await nc.close()
+
+
+async def mark_online(state: Lab, node: str) -> None:
+    nc = await bus.connect(state.nats_url, "test", retry_forever=False)
+    try:
+        await bus.request(nc, Subjects(state.cluster).cib("patch"), "patch", {
+            "node": node, "client": "test", "ops": [{"op": "node_state", "attrs": dict(cib.NODE_STATE_MEMBER)}]})
+    finally:
+        await nc.close()
+
+
+def test_dc_takeover_and_stale_node_cleanup(lab):
+    first = dc_of(wait_for(lab, "a DC is elected", lambda t: "Current DC: NONE" not in t))
+    state = Lab.load(lab.dir)
+    term = asyncio.run(dc_term(state, first))
+    # A node the CIB says is online although nothing runs there: a leftover from before a full restart.
+    assert lab.paceline("configure", "node", "ghost").returncode == 0
+    asyncio.run(mark_online(state, "ghost"))
+    wait_for(lab, "the stale entry shows online", lambda t: "ghost" in t and "OFFLINE" not in t)
+    survivor = "secondary" if first == "primary" else "primary"
+    assert lab.paceline("lab", "kill", first).returncode == 0
+    text = wait_for(lab, f"{survivor} is DC", lambda t: dc_of(t) == survivor)
+    assert asyncio.run(dc_term(Lab.load(lab.dir), survivor)) > term
+    text = wait_for(lab, "the new DC marks the ghost down", lambda t: re.search(r"OFFLINE: \[.*ghost", t))
+    assert first in re.search(r"OFFLINE: \[(.*)\]", text).group(1)
+    assert lab.paceline("lab", "revive", first).returncode == 0
+    wait_for(lab, "both nodes online again", lambda t: re.search(r"Online: \[ primary secondary \]", t))
