@@ -102,7 +102,7 @@ class Subjects:
 
     # gateway ----------------------------------------------------------
     def gateway(self, endpoint: str) -> str:
-        """Request subjects of the gateway: crm, status."""
+        """Request subjects of the gateway: crm, status, cib, commit, agents."""
         return f"{self.prefix}.gateway.{endpoint}"
 
     # JetStream --------------------------------------------------------

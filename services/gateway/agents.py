@@ -1,11 +1,13 @@
-"""What agents exist and which parameters they declare, for crm's checks on ``primitive``.
+"""What agents exist and what their meta-data says: for crm's checks on ``primitive`` and the ``ra`` level.
 
 crmsh refuses an agent that is not installed, a missing required parameter
 and a parameter the agent does not declare. The answers come from the
 executors (live: each node knows what it has installed) or from this machine
 (``--cib-file``). Where nothing can be known - a provider with no agents here
 at all - the catalog says "cannot tell" and crm accepts the definition, as
-crmsh does for agents it cannot look up.
+crmsh does for agents it cannot look up. Both the listing and the meta-data
+are fetched lazily and only once, because asking every executor costs a round
+trip per node and most commands need neither.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from paceline.shared import config
 AGENT_WORD = re.compile(r"(?<![\w@])(ocf|lsb|service|systemd|stonith):([\w.+-]+)(?::([\w.+-]+))?")
 
 MetaFetch = Callable[[str, str, str], "str | None"]
+ListingFetch = Callable[[], "dict[str, Any] | None"]
+_UNSET = object()
 
 
 def referenced_agents(lines: Iterable[str]) -> set[tuple[str, str, str]]:
@@ -34,27 +38,54 @@ def referenced_agents(lines: Iterable[str]) -> set[tuple[str, str, str]]:
     return found
 
 
+def merge_listings(listings: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """One listing of what any node has: the union of the executors' ``{"ocf": {...}, "lsb": [...]}``."""
+    merged: dict[str, Any] = {"ocf": {}, "lsb": []}
+    for have in listings:
+        for provider, types in (have.get("ocf") or {}).items():
+            merged["ocf"][provider] = sorted(set(merged["ocf"].get(provider, [])) | set(types))
+        merged["lsb"] = sorted(set(merged["lsb"]) | set(have.get("lsb") or []))
+    return merged
+
+
 class AgentCatalog:
-    def __init__(self, listing: dict[str, Any] | None, fetch_meta: MetaFetch):
-        self.listing = listing
+    """Installed agents and their meta-data; also the ``AgentSource`` the crm ``ra`` level reads."""
+
+    def __init__(self, listing: dict[str, Any] | ListingFetch | None, fetch_meta: MetaFetch):
+        self._listing: Any = listing if not callable(listing) else _UNSET
+        self._list_fn: ListingFetch | None = listing if callable(listing) else None
         self.fetch_meta = fetch_meta
         self._meta: dict[tuple[str, str, str], AgentMeta | None] = {}
+        self._xml: dict[tuple[str, str, str], str | None] = {}
+
+    def listing(self) -> dict[str, Any] | None:
+        """``{"ocf": {provider: [types]}, "lsb": [names]}``, or None when no executor answered."""
+        if self._listing is _UNSET:
+            self._listing = self._list_fn() if self._list_fn else None
+        return self._listing
 
     def known(self, cls: str, provider: str | None, kind: str) -> bool | None:
-        if self.listing is None:
+        listing = self.listing()
+        if listing is None:
             return None
         if cls == "ocf":
-            types = self.listing.get("ocf", {}).get(provider or "")
+            types = listing.get("ocf", {}).get(provider or "")
             return None if types is None else kind in types
         if cls == "lsb":
-            lsb = self.listing.get("lsb") or []
+            lsb = listing.get("lsb") or []
             return (kind in lsb) if lsb else None
         return None  # systemd, service and stonith cannot be checked here yet
+
+    def metadata_xml(self, cls: str, provider: str | None, kind: str) -> str | None:
+        key = (cls, provider or "", kind)
+        if key not in self._xml:
+            self._xml[key] = self.fetch_meta(*key) if self.known(*key) is not False else None
+        return self._xml[key]
 
     def meta(self, cls: str, provider: str | None, kind: str) -> AgentMeta | None:
         key = (cls, provider or "", kind)
         if key not in self._meta:
-            xml = self.fetch_meta(*key) if self.known(*key) else None
+            xml = self.metadata_xml(*key) if self.known(*key) else None
             try:
                 self._meta[key] = AgentMeta.from_xml(xml) if xml else None
             except Exception:  # an agent printing garbage as meta-data: skip the parameter check
@@ -85,4 +116,4 @@ def local_catalog(cfg: config.Config | None = None) -> AgentCatalog:
             return None
         return proc.stdout if proc.returncode == 0 else None
 
-    return AgentCatalog(standards.list_agents(paths), fetch)
+    return AgentCatalog(lambda: standards.list_agents(paths), fetch)

@@ -10,26 +10,30 @@ User errors print one line and exit 1; nothing ever prompts.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shlex
 import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 USAGE = """\
-usage: paceline [--cib-file FILE] [-f FILE] [--nats-url URL] [--lab DIR] [--node NODE] COMMAND ...
+usage: paceline [--cib-file FILE] [-f FILE] [-y] [--strict] [--nats-url URL] [--lab DIR] [--node NODE] [COMMAND ...]
 
-commands:
-  status                          cluster status in crm_mon's layout
-  configure SUBCOMMAND ...        primitive, group, location, colocation, order, property,
-                                  rsc_defaults, op_defaults, monitor, delete, show, verify, ...
+  paceline                        the interactive shell (levels configure, node, resource, ra, status)
+  status [--output-as text|json|xml] [--watch]
+                                  cluster status in crm_mon's layout, or for tools; --watch redraws on changes
+  configure SUBCOMMAND ...        primitive, group, clone, ms, location, colocation, order, property,
+                                  rsc_defaults, op_defaults, monitor, delete, rename, show, verify, ...
   node standby|online [NODE]      and the rest of crmsh's node level
-  resource start|stop|migrate|unmigrate|status|cleanup RSC ...
+  resource start|stop|restart|migrate|unmigrate|ban|cleanup|status RSC ...
+  ra classes|list CLASS|providers TYPE|info AGENT|validate AGENT k=v ...
   simulate -x FILE [-S] [-s]      the scheduler offline, like crm_simulate
   lab up --nodes A,B | status | kill NODE | revive NODE | down
 
+-f FILE runs one command a line (as typed at the top level; '-' is stdin); nothing ever prompts
+when stdin is not a terminal, -y answers yes. Exit status: 1 on errors, 2 on warnings with --strict.
 A lab started with 'paceline lab up' is found automatically ($PACELINE_LAB or ~/.paceline/lab);
 $PACELINE_NATS_URL points at any cluster's bus.
 """
@@ -50,6 +54,7 @@ class Options:
     node: str | None = None
     cluster: str | None = None
     yes: bool = False
+    strict: bool = False
     words: list[str] = field(default_factory=list)
 
 
@@ -70,6 +75,8 @@ def parse_globals(argv: list[str]) -> Options:
             setattr(opts, takes_value[name], value)
         elif arg in ("-y", "--yes"):
             opts.yes = True
+        elif arg == "--strict":
+            opts.strict = True
         elif arg in ("-h", "--help"):
             opts.words = ["help"]
             return opts
@@ -97,9 +104,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def dispatch(opts: Options) -> int:
     words = opts.words
-    if not words and not opts.script:
-        print(USAGE, end="")
-        return 0
     head = words[0] if words else ""
     if head in ("help", "--help"):
         print(USAGE, end="")
@@ -117,15 +121,18 @@ def dispatch(opts: Options) -> int:
         return simulate(words[1:])
     if head == "status":
         return show_status(opts, words[1:])
-    lines = []
     if opts.script:
-        lines += read_script(opts.script)
-    if words:
-        if head not in CRM_LEVELS:
-            raise CliError(f"unknown command {head!r}; expected one of: status, {', '.join(CRM_LEVELS)}, "
-                           "simulate, lab (see paceline --help)")
-        lines.append(shlex.join(words))
-    return run_crm(opts, lines, script=bool(opts.script))
+        if words:
+            raise CliError(f"-f {opts.script} runs a file of commands; unexpected {' '.join(words)!r} after it")
+        return run_shell(opts, script=read_script(opts.script))
+    if not words or (len(words) == 1 and head in CRM_LEVELS):
+        if not sys.stdin.isatty():
+            return run_shell(opts, script=[*words, *sys.stdin.read().splitlines()])
+        return run_shell(opts, level=head)
+    if head not in CRM_LEVELS:
+        raise CliError(f"unknown command {head!r}; expected one of: status, {', '.join(CRM_LEVELS)}, "
+                       "simulate, lab (see paceline --help)")
+    return run_crm(opts, shlex.join(words))
 
 
 def read_script(path: str) -> list[str]:
@@ -139,105 +146,145 @@ def local_node(opts: Options) -> str:
     return opts.node or os.environ.get("PACELINE_NODE") or socket.gethostname()
 
 
-# ------------------------------------------------------------------ offline (CIB file)
+def report(output: str, strict: bool) -> int:
+    """Print a command's output: WARNING lines on stderr (exit 2 with --strict), the rest on stdout."""
+    warned = False
+    for line in output.rstrip("\n").splitlines():
+        if line.startswith("WARNING:"):
+            warned = True
+            print(line, file=sys.stderr)
+        else:
+            print(line)
+    return 2 if warned and strict else 0
 
-def load_file(path: str):
-    from paceline.shared import cib
 
-    try:
-        return cib.parse_cib(Path(path).read_bytes())
-    except FileNotFoundError:
-        raise CliError(f"CIB file {path} does not exist") from None
-    except cib.CibError as exc:
-        raise CliError(f"CIB file {path}: {exc}") from None
+def run_shell(opts: Options, script: list[str] | None = None, level: str = "") -> int:
+    """The shell engine: interactive on a terminal, or a script (never prompting)."""
+    from paceline.gateway.crm import CrmError
+    from paceline.gateway.shell import Shell
 
-
-def run_crm(opts: Options, lines: list[str], script: bool) -> int:
+    client = None
     if opts.cib_file:
-        return run_crm_file(opts, lines, script)
-    reply = asyncio.run(_live_request(opts, "crm", {"lines": lines, "node": local_node(opts), "script": script}))
-    if reply.get("output"):
-        print(reply["output"].rstrip("\n"))
-    return 0
+        from paceline.gateway.backends import FileBackend
 
+        backend: Any = FileBackend(opts.cib_file, local_node(opts))
+    else:
+        from paceline.gateway.backends import LiveBackend
 
-def run_crm_file(opts: Options, lines: list[str], script: bool) -> int:
-    from paceline.gateway.agents import local_catalog
-    from paceline.gateway.crm import Context, CrmError, run_lines
-    from paceline.gateway.service import describe_resources
-    from paceline.policy.scheduler import unpack
-    from paceline.shared import cib
-
-    path = opts.cib_file
-    assert path is not None
-    root = load_file(path)
-    catalog = local_catalog()
-    ctx = Context(local_node=local_node(opts), agent_known=catalog.known, agent_meta=catalog.meta,
-                  resource_status=lambda rsc: describe_resources(unpack(root), rsc))
+        client = gateway_client(opts)
+        backend = LiveBackend(client, local_node(opts))
+    shell = Shell(backend, interactive=script is None, yes=opts.yes, strict=opts.strict)
     try:
-        outcome, failure = run_lines(root, lines, ctx, script)
-    except CrmError as exc:
-        raise CliError(str(exc)) from None
-    if outcome.changed:
-        v = cib.version(root)
-        cib.set_version(root, cib.Version(v.admin_epoch, v.epoch + 1, 0))
-        cib.stamp_change(root, "crm")
-        tmp = Path(path).with_name(Path(path).name + ".tmp")
-        tmp.write_text(cib.serialize(root))
-        tmp.replace(path)
-    if outcome.output:
-        print(outcome.output.rstrip("\n"))
-    if failure is not None:
-        raise CliError(str(failure))
-    return 0
-
-
-# ------------------------------------------------------------------ live (the bus)
-
-def nats_url(opts: Options) -> tuple[str, str]:
-    """The bus to talk to, and the cluster name: flag, environment, or the running lab."""
-    url = opts.nats_url or os.environ.get("PACELINE_NATS_URL")
-    cluster = opts.cluster or os.environ.get("PACELINE_CLUSTER")
-    if url:
-        return url, cluster or "default"
-    from paceline.gateway.lab import Lab, LabError
-
-    try:
-        lab = Lab.load(Path(opts.lab) if opts.lab else None)
-    except LabError as exc:
-        raise CliError(f"no cluster to talk to: {exc}; or set PACELINE_NATS_URL") from None
-    return lab.nats_url, cluster or lab.cluster
-
-
-async def _live_request(opts: Options, endpoint: str, body: dict) -> dict:
-    from paceline.shared import bus
-    from paceline.shared.subjects import Subjects
-
-    url, cluster = nats_url(opts)
-    try:
-        nc = await bus.connect(url, "paceline-cli", retry_forever=False, connect_timeout=2)
-    except bus.BusUnavailable as exc:
-        raise CliError(str(exc)) from None
-    try:
-        return await bus.request(nc, Subjects(cluster).gateway(endpoint), endpoint, body, timeout=30)
-    except bus.RemoteError as exc:
-        raise CliError(str(exc)) from None
-    except bus.BusUnavailable as exc:
-        raise CliError(f"{exc} (is the gateway running?)") from None
+        if script is not None:
+            return shell.run_script(script)
+        if level:
+            try:
+                shell.enter(level)
+            except CrmError as exc:
+                raise CliError(str(exc)) from None
+        return shell.loop()
     finally:
-        await nc.close()
+        if client is not None:
+            client.close()
+
+
+# ------------------------------------------------------------------ one-shot commands
+
+def run_crm(opts: Options, line: str) -> int:
+    """One command line, applied at once: to the CIB file, or by the gateway (no lxml imported here)."""
+    if opts.cib_file:
+        from paceline.gateway.backends import FileBackend
+        from paceline.gateway.crm import CrmError
+
+        try:
+            output, _ = FileBackend(opts.cib_file, local_node(opts)).run_lines([line], script=False)
+        except CrmError as exc:
+            raise CliError(str(exc)) from None
+        return report(output, opts.strict)
+    words = shlex.split(line)
+    if words[:2] == ["resource", "restart"] and len(words) > 2:
+        return restart_live(opts, words[2:])
+    reply = live_request(opts, "crm", {"lines": [line], "node": local_node(opts), "script": False})
+    return report(reply.get("output") or "", opts.strict)
+
+
+def restart_live(opts: Options, rscs: list[str]) -> int:
+    from paceline.gateway.client import ClientError
+    from paceline.gateway.restart import restart
+
+    client = gateway_client(opts)
+    try:
+        return report(restart(client, rscs, local_node(opts)), opts.strict)
+    except ClientError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        client.close()
+
+
+def gateway_client(opts: Options) -> Any:
+    from paceline.gateway.client import ClientError, GatewayClient, find_bus
+
+    try:
+        url, cluster = find_bus(opts.nats_url, opts.cluster, opts.lab)
+    except ClientError as exc:
+        raise CliError(str(exc)) from None
+    return GatewayClient(url, cluster)
+
+
+def live_request(opts: Options, endpoint: str, body: dict) -> dict:
+    from paceline.gateway.client import ClientError
+
+    client = gateway_client(opts)
+    try:
+        return client.request(endpoint, body)
+    except ClientError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        client.close()
+
+
+def parse_status_args(args: list[str]) -> tuple[str, bool]:
+    fmt, watch = "text", False
+    i = 0
+    while i < len(args):
+        name, eq, value = args[i].partition("=")
+        if name in ("--output-as", "-o", "--as-xml"):
+            if name == "--as-xml":
+                value = "xml"
+            elif not eq:
+                i += 1
+                if i >= len(args):
+                    raise CliError(f"status: {name} needs a value (text, json or xml)")
+                value = args[i]
+            if value not in ("text", "json", "xml"):
+                raise CliError(f"status: unknown output format {value!r}; expected text, json or xml")
+            fmt = value
+        elif args[i] in ("--watch", "-w"):
+            watch = True
+        else:
+            raise CliError(f"status: unexpected {args[i]!r}; expected --output-as text|json|xml or --watch")
+        i += 1
+    return fmt, watch
 
 
 def show_status(opts: Options, args: list[str]) -> int:
-    if args:
-        raise CliError(f"status takes no arguments here, got {' '.join(args)!r}")
-    if opts.cib_file:
-        from paceline.gateway.status import render
+    fmt, watch = parse_status_args(args)
+    if watch:
+        if opts.cib_file:
+            raise CliError("status --watch needs a live cluster (it redraws on changes from the bus)")
+        from paceline.gateway.watch import watch_status
 
-        print(render(load_file(opts.cib_file)), end="")
+        return watch_status(gateway_client(opts), fmt)
+    if opts.cib_file:
+        from paceline.gateway.backends import FileBackend
+        from paceline.gateway.crm import CrmError
+
+        try:
+            print(FileBackend(opts.cib_file, local_node(opts)).status(fmt), end="")
+        except CrmError as exc:
+            raise CliError(str(exc)) from None
         return 0
-    reply = asyncio.run(_live_request(opts, "status", {}))
-    print(reply["text"], end="")
+    print(live_request(opts, "status", {"format": fmt})["text"], end="")
     return 0
 
 

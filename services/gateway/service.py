@@ -1,18 +1,25 @@
-"""gateway: the front door. Runs crm commands against the live CIB and renders status.
+"""gateway: the front door. Runs crm commands against the live CIB, commits staged sessions, renders status.
 
 A crm command is applied to a private copy of the CIB the gateway just read,
 and written back with the configuration version it was based on. If another
 writer got in first the command is simply re-run on the fresh CIB; if it is
-wrong the user gets crm's one-line error and nothing is written.
+wrong the user gets crm's one-line error and nothing is written. An
+interactive session's staged configuration arrives whole at ``commit`` and is
+written only if the configuration is still the version the session started
+from - a conflict is reported, never overwritten. The crm code runs in a
+worker thread so that it may ask the executors (agents, meta-data) lazily,
+only when a command needs them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from paceline.gateway import status as status_view
-from paceline.gateway.agents import AgentCatalog, referenced_agents
+from paceline.gateway.agents import AgentCatalog, merge_listings
 from paceline.gateway.crm import Context, CrmError, run_lines
 from paceline.shared import bus, cib, codec, lrm
 from paceline.shared.runtime import ServiceContext
@@ -20,6 +27,7 @@ from prometheus_client import Counter
 
 COMMANDS = Counter("paceline_gateway_crm_commands_total", "crm commands run, by outcome", ["outcome"])
 MAX_ATTEMPTS = 5
+T = TypeVar("T")
 
 
 class Gateway:
@@ -31,6 +39,7 @@ class Gateway:
         reply = await bus.request(self.ctx.nc, self.s.cib("query"), "query")
         return cib.parse_cib(reply["xml"]), reply["version"]
 
+    # ------------------------------------------------------------ crm lines
     async def crm(self, body: dict[str, Any]) -> dict[str, Any]:
         lines = codec.field(body, "lines", list)
         if not all(isinstance(line, str) for line in lines):
@@ -39,14 +48,13 @@ class Gateway:
         script = codec.field(body, "script", bool, len(lines) != 1)
         if not lines:
             raise bus.UserError("no command given", code="crm")
+        loop = asyncio.get_running_loop()
         for _attempt in range(MAX_ATTEMPTS):
             root, version = await self.read()
-            catalog = await self.catalog(root, lines)
             work = copy.deepcopy(root)
-            ctx = Context(local_node=local or None, agent_known=catalog.known, agent_meta=catalog.meta,
-                          resource_status=lambda rsc, r=root: self.resource_status(r, rsc))
+            ctx = self.context(root, local, loop)
             try:
-                outcome, failure = run_lines(work, lines, ctx, script)
+                outcome, failure = await asyncio.to_thread(run_lines, work, lines, ctx, script)
             except CrmError as exc:
                 COMMANDS.labels("rejected").inc()
                 raise bus.UserError(str(exc), code="crm") from None
@@ -67,6 +75,19 @@ class Gateway:
         COMMANDS.labels("conflict").inc()
         raise bus.UserError("the CIB kept changing under this command; try again", code="conflict")
 
+    def context(self, root: cib.Element, local: str, loop: asyncio.AbstractEventLoop) -> Context:
+        """What crm may learn beyond the CIB; bus questions are bridged from the worker thread to ``loop``."""
+        nodes = cib.node_names(root)
+
+        def blocking(coro: Awaitable[T]) -> T:
+            return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=30)  # type: ignore[arg-type]
+
+        catalog = AgentCatalog(lambda: blocking(self.agent_listing(nodes)),
+                               lambda c, p, t: blocking(self.agent_metadata(nodes, c, p, t)))
+        return Context(local_node=local or None, agent_known=catalog.known, agent_meta=catalog.meta,
+                       resource_status=lambda rsc: describe_resources(_unpack(root), rsc), agents=catalog,
+                       explain=lambda rsc: explain_resource(root, rsc))
+
     async def write(self, before: cib.Element, after: cib.Element, version: str) -> str:
         """Write back what a command changed: configuration by version, status as per-node patches."""
         new_version = version
@@ -85,46 +106,90 @@ class Gateway:
                 new_version = reply["version"]
         return new_version
 
-    async def catalog(self, root: cib.Element, lines: list[str]) -> AgentCatalog:
-        """Agents the nodes' executors have, and the meta-data of those the command names."""
-        wanted = referenced_agents(lines)
-        if not wanted:
-            return AgentCatalog(None, lambda *_: None)
-        listing: dict[str, Any] = {"ocf": {}, "lsb": []}
-        answered: list[str] = []
-        for node in cib.node_names(root):
-            try:
-                have = await bus.request(self.ctx.nc, self.s.executor("agents", node), "agents", timeout=1)
-            except (bus.BusUnavailable, bus.RemoteError):
-                continue
-            answered.append(node)
-            for provider, types in have.get("ocf", {}).items():
-                listing["ocf"][provider] = sorted(set(listing["ocf"].get(provider, [])) | set(types))
-            listing["lsb"] = sorted(set(listing["lsb"]) | set(have.get("lsb", [])))
-        metas: dict[tuple[str, str, str], str | None] = {}
-        probe = AgentCatalog(listing if answered else None, lambda *_: None)
-        for key in wanted:
-            if not probe.known(*key):
-                continue
-            for node in answered:
-                agent = {"class": key[0], "provider": key[1], "type": key[2]}
-                try:
-                    metas[key] = (await bus.request(self.ctx.nc, self.s.executor("metadata", node), "metadata",
-                                                    {"agent": agent}, timeout=10))["xml"]
-                    break
-                except (bus.BusUnavailable, bus.RemoteError):
-                    continue
-        return AgentCatalog(listing if answered else None, lambda c, p, t: metas.get((c, p, t)))
-
-    def resource_status(self, root: cib.Element, rsc: str | None) -> str:
-        from paceline.policy.scheduler import unpack
-
-        state = unpack(root)
-        return describe_resources(state, rsc)
-
-    async def status(self, body: dict[str, Any]) -> dict[str, Any]:
+    # ------------------------------------------------------------ sessions (the interactive shell)
+    async def cib_copy(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The whole CIB and its version: the working copy an interactive configure session stages on."""
         root, version = await self.read()
-        return {"text": status_view.render(root), "version": version}
+        return {"xml": cib.serialize(root, pretty=False), "version": version}
+
+    async def commit(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Write a session's configuration as one CIB version, only on top of the version it started from."""
+        xml = codec.field(body, "xml", str)
+        expected = codec.field(body, "expected_version", str)
+        try:
+            reply = await bus.request(self.ctx.nc, self.s.cib("replace"), "replace",
+                                      {"xml": xml, "expected_version": expected, "client": "crm"})
+        except bus.RemoteError as exc:
+            if exc.code == "conflict":
+                raise bus.UserError(f"commit: the configuration changed since this session read it (version "
+                                    f"{expected}); nothing was written - 'refresh' and make the changes again",
+                                    code="conflict") from None
+            raise bus.UserError(f"commit: {exc}", code=exc.code) from None
+        COMMANDS.labels("ok").inc()
+        return {"version": reply["version"], "changed": reply.get("changed", True)}
+
+    # ------------------------------------------------------------ agents (the executors know)
+    async def agent_listing(self, nodes: list[str]) -> dict[str, Any] | None:
+        replies = await asyncio.gather(*(self._ask(self.s.executor("agents", n), "agents", {}) for n in nodes))
+        answered = [r for r in replies if r is not None]
+        return merge_listings(answered) if answered else None
+
+    async def agent_metadata(self, nodes: list[str], cls: str, provider: str, kind: str) -> str | None:
+        agent = {"class": cls, "provider": provider, "type": kind}
+        for node in nodes:
+            reply = await self._ask(self.s.executor("metadata", node), "metadata", {"agent": agent}, timeout=10)
+            if reply is not None:
+                return reply["xml"]
+        return None
+
+    async def _ask(self, subject: str, kind: str, body: dict[str, Any], timeout: float = 1) -> dict | None:
+        try:
+            return await bus.request(self.ctx.nc, subject, kind, body, timeout=timeout)
+        except (bus.BusUnavailable, bus.RemoteError):
+            return None
+
+    async def agents(self, body: dict[str, Any]) -> dict[str, Any]:
+        root, _ = await self.read()
+        listing = await self.agent_listing(cib.node_names(root))
+        if listing is None:
+            raise bus.UserError("no executor answered; the installed agents cannot be listed", code="unavailable")
+        return listing
+
+    async def metadata(self, body: dict[str, Any]) -> dict[str, Any]:
+        agent = codec.field(body, "agent", dict)
+        key = [str(agent.get(k) or "") for k in ("class", "provider", "type")]
+        root, _ = await self.read()
+        xml = await self.agent_metadata(cib.node_names(root), *key)
+        if xml is None:
+            raise bus.UserError(f"no node has agent {':'.join(k for k in key if k)}", code="not-installed")
+        return {"xml": xml}
+
+    # ------------------------------------------------------------ status
+    async def status(self, body: dict[str, Any]) -> dict[str, Any]:
+        fmt = codec.field(body, "format", str, "text")
+        if fmt not in status_view.FORMATS:
+            raise bus.UserError(f"unknown output format {fmt!r}; one of {', '.join(status_view.FORMATS)}",
+                                code="bad-request")
+        root, version = await self.read()
+        return {"text": status_view.render_as(root, fmt), "version": version}
+
+
+def _unpack(root: cib.Element) -> Any:
+    from paceline.policy.scheduler import unpack
+
+    return unpack(root)
+
+
+def explain_resource(root: cib.Element, rsc: str) -> str:
+    """``resource why``: the scheduler's per-node score breakdown for one resource."""
+    try:
+        from paceline.policy.scheduler import explain  # type: ignore[attr-defined]
+    except ImportError:
+        raise CrmError("resource why: this scheduler cannot explain its placement yet") from None
+    try:
+        return explain(root, rsc).text()
+    except KeyError:
+        raise CrmError(f"resource why: no resource {rsc!r}") from None
 
 
 def describe_resources(state: Any, rsc: str | None) -> str:
@@ -144,8 +209,12 @@ def describe_resources(state: Any, rsc: str | None) -> str:
 async def run(ctx: ServiceContext) -> None:
     gw = Gateway(ctx)
     svc = bus.MicroService(ctx.nc, "gateway", "0.1.0", metadata={"cluster": ctx.cfg.cluster})
-    svc.endpoint("crm", ctx.subjects.gateway("crm"), gw.crm, kind="crm")
-    svc.endpoint("status", ctx.subjects.gateway("status"), gw.status, kind="status")
+    svc.endpoint("crm", ctx.subjects.gateway("crm"), gw.crm, kind="crm", concurrent=True)
+    svc.endpoint("status", ctx.subjects.gateway("status"), gw.status, kind="status", concurrent=True)
+    svc.endpoint("cib", ctx.subjects.gateway("cib"), gw.cib_copy, kind="cib", concurrent=True)
+    svc.endpoint("commit", ctx.subjects.gateway("commit"), gw.commit, kind="commit", concurrent=True)
+    svc.endpoint("agents", ctx.subjects.gateway("agents"), gw.agents, kind="agents", concurrent=True)
+    svc.endpoint("metadata", ctx.subjects.gateway("metadata"), gw.metadata, kind="metadata", concurrent=True)
     await svc.start()
     await ctx.stopping.wait()
     await svc.stop()

@@ -1,59 +1,40 @@
-"""``paceline status``: crm_mon's layout, built from the CIB alone.
+"""``paceline status``: crm_mon's layout built from the CIB alone, and the same facts as JSON or XML for tools.
 
 The node and resource sections come from the scheduler's own unpacking of the
 CIB (the same view of the cluster the DC plans with); this module adds the
 "Cluster Summary" header crm_mon prints: stack, DC and quorum, times, counts.
+``facts`` gathers everything once, so the text, JSON and XML views can never
+disagree; the JSON shape is documented in the gateway README.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 import time
 from typing import Any
 
+from lxml import etree
 from paceline.policy.scheduler import render_status, unpack
+from paceline.policy.scheduler.model import Role
 from paceline.shared import cib
+from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
 
 VERSION = "0.1.0"
 SECTION = re.compile(r"^\* (\S.*:)$")
+FORMATS = ("text", "json", "xml")
+_TIME = "%a %b %d %H:%M:%S %Y"
 
 
-def _dc_line(root: cib.Element) -> str:
+def _dc_name(root: cib.Element) -> str | None:
     dc_id = root.get("dc-uuid")
-    name = None
-    if dc_id:
-        for n in cib.node_elements(root):
-            if n.get("id") == dc_id:
-                name = n.get("uname")
-        name = name or dc_id
-    quorum = "partition with quorum" if cib.is_true(root.get("have-quorum")) else "partition WITHOUT quorum"
-    return f"Current DC: {name} (version {VERSION}) - {quorum}" if name else "Current DC: NONE"
+    if not dc_id:
+        return None
+    return next((n.get("uname") for n in cib.node_elements(root) if n.get("id") == dc_id), None) or dc_id
 
 
-def summary(root: cib.Element, state: Any, now: float | None = None) -> list[str]:
-    now = now or time.time()
-    n_res = sum(1 for _ in cib.primitives(root))
-    disabled = sum(1 for p in cib.primitives(root) if _disabled(root, p))
-    blocked = ""
-    res_line = f"{n_res} resource instances configured"
-    if disabled:
-        res_line += f" ({disabled} DISABLED)"
-    change = root.get("cib-last-written") or time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(now))
-    who = f" by {root.get('update-user', 'root')} via {root.get('update-client', 'cibadmin')}"
-    origin = root.get("update-origin")
-    return [
-        "Cluster Summary:",
-        "  * Stack: paceline (NATS)",
-        f"  * {_dc_line(root)}",
-        f"  * Last updated: {time.strftime('%a %b %d %H:%M:%S %Y', time.localtime(now))}",
-        f"  * Last change:  {change}{who}" + (f" on {origin}" if origin else ""),
-        f"  * {len(cib.node_elements(root))} nodes configured",
-        f"  * {res_line}{blocked}",
-    ]
-
-
-def _disabled(root: cib.Element, prim: cib.Element) -> bool:
+def _disabled(prim: cib.Element) -> bool:
     el: cib.Element | None = prim
     while el is not None and el.tag in cib.RESOURCE_TAGS:
         if cib.nvset_values(el).get("target-role", "").lower() == "stopped":
@@ -62,8 +43,145 @@ def _disabled(root: cib.Element, prim: cib.Element) -> bool:
     return False
 
 
+def summary_facts(root: cib.Element, now: float) -> dict[str, Any]:
+    prims = list(cib.primitives(root))
+    dc = _dc_name(root)
+    return {
+        "stack": "paceline (NATS)",
+        "dc": {"name": dc, "version": VERSION, "quorum": cib.is_true(root.get("have-quorum"))} if dc else None,
+        "last_updated": time.strftime(_TIME, time.localtime(now)),
+        "last_change": {"time": root.get("cib-last-written") or time.strftime(_TIME, time.localtime(now)),
+                        "user": root.get("update-user", "root"), "client": root.get("update-client", "cibadmin"),
+                        "origin": root.get("update-origin") or None},
+        "nodes_configured": len(cib.node_elements(root)),
+        "resources_configured": len(prims),
+        "resources_disabled": sum(1 for p in prims if _disabled(p)),
+        "version": cib.version(root).__str__(),
+    }
+
+
+def _node_facts(state: Any, dc: str | None) -> list[dict[str, Any]]:
+    out = []
+    for node in state.nodes.values():
+        out.append({"name": node.name, "id": node.id, "online": node.online, "standby": node.standby,
+                    "maintenance": node.maintenance, "unclean": node.unclean, "pending": node.pending,
+                    "is_dc": node.name == dc,
+                    "resources_running": sum(1 for p in state.primitives() if node.name in p.active_on)})
+    return out
+
+
+def _resource_facts(rsc: Any) -> dict[str, Any]:
+    if rsc.is_group:
+        return {"id": rsc.id, "type": "group", "disabled": rsc.target_role == Role.STOPPED,
+                "children": [_resource_facts(c) for c in rsc.children]}
+    cls, prov, typ = rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", "")
+    return {"id": rsc.id, "type": "primitive", "agent": f"{cls}:{prov}:{typ}" if prov else f"{cls}:{typ}",
+            "role": (rsc.role.text if rsc.active_on else "Stopped"), "active_on": list(rsc.active_on),
+            "failed": rsc.failed, "managed": rsc.managed, "maintenance": rsc.maintenance,
+            "disabled": rsc.target_role == Role.STOPPED, "orphan": rsc.orphan}
+
+
+def _failure_facts(state: Any) -> list[dict[str, Any]]:
+    return [{"resource": f.rsc, "operation": f.task, "interval_ms": f.interval_ms, "node": f.node, "rc": f.rc,
+             "rc_text": RC_TEXT.get(f.rc, "error"), "status": EXEC_TEXT.get(f.op_status, "Error"),
+             "exit_reason": f.exit_reason, "call_id": f.call_id, "last_rc_change": f.last_rc_change}
+            for f in state.failed_ops]
+
+
+def facts(root: cib.Element, now: float | None = None, state: Any = None) -> dict[str, Any]:
+    """Everything ``paceline status`` shows, as plain data (the ``--output-as json`` document)."""
+    now = now or time.time()
+    state = state if state is not None else unpack(root)
+    summary = summary_facts(root, now)
+    dc = summary["dc"]["name"] if summary["dc"] else None
+    return {"summary": summary, "nodes": _node_facts(state, dc),
+            "resources": [_resource_facts(r) for r in state.resources if not (r.orphan and not r.active_on)],
+            "failed_actions": _failure_facts(state)}
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    dc = summary["dc"]
+    quorum = "partition with quorum" if dc and dc["quorum"] else "partition WITHOUT quorum"
+    dc_line = f"Current DC: {dc['name']} (version {dc['version']}) - {quorum}" if dc else "Current DC: NONE"
+    change = summary["last_change"]
+    res_line = f"{summary['resources_configured']} resource instances configured"
+    if summary["resources_disabled"]:
+        res_line += f" ({summary['resources_disabled']} DISABLED)"
+    return [
+        "Cluster Summary:",
+        f"  * Stack: {summary['stack']}",
+        f"  * {dc_line}",
+        f"  * Last updated: {summary['last_updated']}",
+        f"  * Last change:  {change['time']} by {change['user']} via {change['client']}"
+        + (f" on {change['origin']}" if change["origin"] else ""),
+        f"  * {summary['nodes_configured']} nodes configured",
+        f"  * {res_line}",
+    ]
+
+
 def render(root: cib.Element, now: float | None = None) -> str:
     """crm_mon's page: the scheduler's lists lose one level of nesting (crm_simulate indents them)."""
     state = unpack(root)
+    summary = summary_facts(root, now or time.time())
     body = [SECTION.sub(r"\1", line) for line in textwrap.dedent("\n".join(render_status(state))).splitlines()]
-    return "\n".join(summary(root, state, now)) + "\n\n" + "\n".join(body).rstrip("\n") + "\n"
+    return "\n".join(summary_lines(summary)) + "\n\n" + "\n".join(body).rstrip("\n") + "\n"
+
+
+def _xml_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _xml_resource(parent: etree._Element, rsc: dict[str, Any]) -> None:
+    if rsc["type"] == "group":
+        el = etree.SubElement(parent, "group", id=rsc["id"], number_resources=str(len(rsc["children"])),
+                              disabled=_xml_value(rsc["disabled"]))
+        for child in rsc["children"]:
+            _xml_resource(el, child)
+        return
+    el = etree.SubElement(parent, "resource", id=rsc["id"], resource_agent=rsc["agent"], role=rsc["role"],
+                          active=_xml_value(bool(rsc["active_on"])), failed=_xml_value(rsc["failed"]),
+                          managed=_xml_value(rsc["managed"]), maintenance=_xml_value(rsc["maintenance"]),
+                          disabled=_xml_value(rsc["disabled"]), nodes_running_on=str(len(rsc["active_on"])))
+    for node in rsc["active_on"]:
+        etree.SubElement(el, "node", name=node)
+
+
+def render_xml(data: dict[str, Any]) -> str:
+    """crm_mon's ``--output-as xml`` element names (summary, nodes, resources, failures) over ``facts``."""
+    top = etree.Element("paceline-status", version=VERSION)
+    summary = etree.SubElement(top, "summary")
+    s = data["summary"]
+    etree.SubElement(summary, "stack", type=s["stack"])
+    dc = s["dc"]
+    etree.SubElement(summary, "current_dc", present=_xml_value(dc is not None),
+                     **({"name": dc["name"], "version": dc["version"], "with_quorum": _xml_value(dc["quorum"])}
+                        if dc else {}))
+    etree.SubElement(summary, "last_update", time=s["last_updated"])
+    change = s["last_change"]
+    etree.SubElement(summary, "last_change", time=change["time"], user=change["user"], client=change["client"],
+                     origin=change["origin"] or "")
+    etree.SubElement(summary, "nodes_configured", number=str(s["nodes_configured"]))
+    etree.SubElement(summary, "resources_configured", number=str(s["resources_configured"]),
+                     disabled=str(s["resources_disabled"]))
+    nodes = etree.SubElement(top, "nodes")
+    for n in data["nodes"]:
+        etree.SubElement(nodes, "node", **{k: _xml_value(v) for k, v in n.items()})
+    resources = etree.SubElement(top, "resources")
+    for rsc in data["resources"]:
+        _xml_resource(resources, rsc)
+    failures = etree.SubElement(top, "failures")
+    for f in data["failed_actions"]:
+        etree.SubElement(failures, "failure", **{k: _xml_value(v) for k, v in f.items()})
+    return etree.tostring(top, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
+
+
+def render_as(root: cib.Element, fmt: str, now: float | None = None) -> str:
+    """The status page in one of ``FORMATS``."""
+    if fmt == "text":
+        return render(root, now)
+    data = facts(root, now)
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+    if fmt == "xml":
+        return render_xml(data)
+    raise ValueError(f"unknown output format {fmt!r}; one of {', '.join(FORMATS)}")

@@ -22,10 +22,18 @@ def show_command(root: Element, words: Words, ctx: Context) -> str:
     idents = words.rest()
     if idents and idents[0] == "xml":
         return _show_xml(root, words, idents[1:])
+    types = [i[5:] for i in idents if i.startswith("type:")]
+    idents = [i for i in idents if not i.startswith("type:")]
+    unknown_types = [t for t in types if t not in show.OBJECT_TYPES]
+    if unknown_types:
+        raise words.unexpected(f"type:{unknown_types[0]}", "type: one of " + ", ".join(show.OBJECT_TYPES))
     known = {ident for ident, _ in show.objects(root)}
     for ident in idents:
         if ident not in known:
             raise words.error(f"object {ident!r} does not exist")
+    if types:
+        return "\n".join(text for ident, text in show.objects(root)
+                         if show.object_type(text) in types and (not idents or ident in idents))
     return show.show(root, idents)
 
 

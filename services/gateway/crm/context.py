@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
 AgentKnown = Callable[[str, "str | None", str], "bool | None"]
 AgentMetaSource = Callable[[str, "str | None", str], "AgentMeta | None"]
 ResourceStatus = Callable[["str | None"], str]
+Explain = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,16 @@ class Context:
     (None: cannot tell). ``agent_meta`` optionally gives an agent's declared
     parameters so missing required / undeclared parameters are refused as
     crmsh does. ``resource_status(rsc)`` renders ``resource status``.
+    ``agents`` (an ``ra.AgentSource``: ``listing()``, ``metadata_xml(...)``)
+    answers the ``ra`` level; ``explain(rsc)`` renders ``resource why``.
     """
 
     local_node: str = ""
     agent_known: AgentKnown | None = None
     resource_status: ResourceStatus | None = None
     agent_meta: AgentMetaSource | None = None
+    agents: Any = None
+    explain: Explain | None = None
 
 
 @dataclass

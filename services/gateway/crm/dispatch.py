@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable
 
 from lxml import etree
-from paceline.gateway.crm import configure, nodes, resource_level
+from paceline.gateway.crm import configure, nodes, ra, resource_level
 from paceline.gateway.crm.context import Context, Outcome
 from paceline.gateway.crm.errors import CrmError, CrmScriptError
 from paceline.gateway.crm.words import split_words
@@ -24,8 +24,10 @@ LEVELS: dict[str, Level] = {
     "configure": configure.configure,
     "node": nodes.node,
     "resource": resource_level.resource,
+    "ra": ra.ra,
 }
-_READ_ONLY = {"configure": configure.READ_ONLY, "node": nodes.READ_ONLY, "resource": resource_level.READ_ONLY}
+_READ_ONLY = {"configure": configure.READ_ONLY, "node": nodes.READ_ONLY, "resource": resource_level.READ_ONLY,
+              "ra": ra.READ_ONLY}
 #: Level navigation words of crmsh scripts; changes here are applied at once, so these do nothing.
 _NOOP = frozenset(("commit", "cd", "end", "up", "back", "refresh"))
 _QUIT = frozenset(("quit", "exit", "bye"))
@@ -33,10 +35,10 @@ _QUIT = frozenset(("quit", "exit", "bye"))
 
 def execute(root: Element, line: str, ctx: Context | None = None) -> Outcome:
     """Apply one top-level command line to ``root`` in place; on CrmError ``root`` is untouched."""
-    return _run(root, split_words(line), ctx or Context())
+    return run_words(root, split_words(line), ctx or Context())
 
 
-def _run(root: Element, words: list[str], ctx: Context) -> Outcome:
+def run_words(root: Element, words: list[str], ctx: Context) -> Outcome:
     if not words:
         raise CrmError("empty command")
     level = LEVELS.get(words[0])
@@ -51,17 +53,17 @@ def _run(root: Element, words: list[str], ctx: Context) -> Outcome:
     new_problems = [p for p in cib.validate(work) if p not in before]
     if new_problems:
         raise CrmError(f"{' '.join(words[:2])}: {'; '.join(new_problems)}")
-    changed = _content(work) != _content(root)
+    changed = content(work) != content(root)
     if changed:
-        _adopt(root, work)
+        adopt(root, work)
     return Outcome(output, changed)
 
 
-def _content(root: Element) -> bytes:
+def content(root: Element) -> bytes:
     return b"".join(etree.tostring(child) for child in root)
 
 
-def _adopt(root: Element, work: Element) -> None:
+def adopt(root: Element, work: Element) -> None:
     root[:] = list(work)
     root.attrib.clear()
     root.attrib.update(dict(work.attrib))
@@ -117,7 +119,7 @@ def execute_script(root: Element, lines: list[str], ctx: Context | None = None) 
                 continue
             if level is not None:  # inside a level, "node ..." is that level's command, as in crmsh
                 words = [level, *words]
-            out = _run(root, words, ctx)
+            out = run_words(root, words, ctx)
         except CrmError as exc:
             errors.append(f"line {number}: {exc}")
             continue

@@ -11,9 +11,8 @@ from __future__ import annotations
 from lxml import etree
 from paceline.gateway.crm import show
 from paceline.gateway.crm.context import Context
-from paceline.gateway.crm.errors import CrmError
 from paceline.gateway.crm.options import node_set_id
-from paceline.gateway.crm.words import Words
+from paceline.gateway.crm.words import Words, run_command
 from paceline.shared import cib
 from paceline.shared.cib import Element
 
@@ -124,6 +123,44 @@ def show_nodes(root: Element, words: Words, ctx: Context) -> str:
     return "\n".join(show.show_node(n) for n in nodes)
 
 
+def node_status(root: Element, words: Words, ctx: Context) -> str:
+    """What the cluster knows of each node's membership, from its node_state."""
+    names = words.rest()
+    nodes = [find_node(root, words, n) for n in names] if names else cib.node_elements(root)
+    lines = []
+    for n in nodes:
+        uname = n.get("uname") or n.get("id")
+        ns = cib.node_state(root, uname, n.get("id"), create=False)
+        facts = {k: ns.get(k) for k in ("in_ccm", "crmd", "join", "expected")} if ns is not None else {}
+        shown = " ".join(f"{k}={v}" for k, v in facts.items() if v is not None) or "never seen"
+        lines.append(f"{uname}({n.get('id')}): {shown}")
+    return "\n".join(lines)
+
+
+def clearstate(root: Element, words: Words, ctx: Context) -> str:
+    """Forget a node's operation history and transient attributes (after it was fenced by hand)."""
+    node = find_node(root, words, words.take("node name"))
+    words.end()
+    ns = cib.node_state(root, node.get("uname") or node.get("id"), node.get("id"), create=False)
+    if ns is None:
+        return ""
+    for path in ("lrm/lrm_resources/lrm_resource", "transient_attributes/instance_attributes/nvpair"):
+        for el in list(ns.iterfind(path)):
+            el.getparent().remove(el)
+    return f"INFO: state of node {node.get('uname')} cleared"
+
+
+def fence(root: Element, words: Words, ctx: Context) -> str:
+    """Record a fencing request for a node; refused when no stonith resource could carry it out."""
+    node = find_node(root, words, words.take("node name"))
+    words.end()
+    if not any(p.get("class") == "stonith" for p in cib.primitives(root)):
+        raise words.error("fencing is not available: no stonith resource is configured "
+                          "(configure one, e.g. primitive fence1 stonith:...)")
+    _set_node_attr(root, node, "paceline-fence-request", "requested", "reboot")
+    return f"INFO: fencing of node {node.get('uname')} requested"
+
+
 COMMANDS = {
     "standby": _flag("standby", "on"),
     "online": _flag("standby", "off"),
@@ -135,14 +172,12 @@ COMMANDS = {
     "delete": delete_node,
     "show": show_nodes,
     "list": show_nodes,
+    "status": node_status,
+    "clearstate": clearstate,
+    "fence": fence,
 }
-READ_ONLY = frozenset(("show", "list"))
+READ_ONLY = frozenset(("show", "list", "status"))
 
 
 def node(root: Element, args: list[str], ctx: Context) -> str:
-    if not args:
-        raise CrmError(f"node: missing command (one of {', '.join(sorted(COMMANDS))})")
-    handler = COMMANDS.get(args[0])
-    if handler is None:
-        raise CrmError(f"node: unknown command {args[0]!r} (expected one of {', '.join(sorted(COMMANDS))})")
-    return handler(root, Words(f"node {args[0]}", args[1:]), ctx)
+    return run_command("node", COMMANDS, root, args, ctx)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lxml import etree
 from paceline.gateway.crm import references
+from paceline.gateway.crm.cluster_options import unknown_option_warning
 from paceline.gateway.crm.constraints import require_target
 from paceline.gateway.crm.context import Context
 from paceline.gateway.crm.ids import named_set, put_pair, sanitize_id
@@ -46,7 +47,9 @@ def option_set_command(kind: str):
         nvset = named_set(cib.section(root, section_name), tag, set_id)
         for name, value in pairs:
             put_pair(nvset, name, value)
-        return ""
+        if kind != "property":
+            return ""
+        return "\n".join(w for w in (unknown_option_warning(name) for name, _ in pairs) if w)
 
     handler.__doc__ = f"configure {kind}: name=value pairs into {section_name}/{tag} {default_id!r}."
     return handler

@@ -12,10 +12,9 @@ from __future__ import annotations
 from lxml import etree
 from paceline.gateway.crm import references
 from paceline.gateway.crm.context import Context
-from paceline.gateway.crm.errors import CrmError
 from paceline.gateway.crm.ids import ensure_set, put_pair
 from paceline.gateway.crm.lifetime import expiry, parse_duration
-from paceline.gateway.crm.words import INFINITY, Words
+from paceline.gateway.crm.words import INFINITY, Words, run_command
 from paceline.shared import cib
 from paceline.shared.cib import Element
 
@@ -288,6 +287,15 @@ def status(root: Element, words: Words, ctx: Context) -> str:
     return "\n".join(ctx.resource_status(rid) for rid in rids)
 
 
+def why(root: Element, words: Words, ctx: Context) -> str:
+    """The scheduler's per-node score breakdown for one resource."""
+    el = _one(root, words)
+    words.end()
+    if ctx.explain is None:
+        raise words.error("needs the scheduler's view of a cluster (no explanation source)")
+    return ctx.explain(el.get("id"))
+
+
 COMMANDS = {
     "start": _meta_flag("target-role", "Started"),
     "stop": _meta_flag("target-role", "Stopped"),
@@ -312,14 +320,11 @@ COMMANDS = {
     "status": status,
     "show": status,
     "list": status,
+    "locate": status,
+    "why": why,
 }
-READ_ONLY = frozenset(("status", "show", "list"))
+READ_ONLY = frozenset(("status", "show", "list", "locate", "why"))
 
 
 def resource(root: Element, args: list[str], ctx: Context) -> str:
-    if not args:
-        raise CrmError(f"resource: missing command (one of {', '.join(sorted(COMMANDS))})")
-    handler = COMMANDS.get(args[0])
-    if handler is None:
-        raise CrmError(f"resource: unknown command {args[0]!r} (expected one of {', '.join(sorted(COMMANDS))})")
-    return handler(root, Words(f"resource {args[0]}", args[1:]), ctx)
+    return run_command("resource", COMMANDS, root, args, ctx)

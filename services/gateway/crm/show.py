@@ -223,6 +223,16 @@ def objects(root: Element) -> Iterator[tuple[str, str]]:
             yield nvset.get("id"), _joined(f"{word} {nvset.get('id')}:", lines)
 
 
+#: What ``show type:TYPE`` accepts: the first word of each object's line.
+OBJECT_TYPES = ("node", "primitive", "group", "clone", "ms", "tag", "location", "colocation", "order",
+                "property", "rsc_defaults", "op_defaults")
+
+
+def object_type(text: str) -> str:
+    """The type of an object from its ``show`` line (``primitive d1 ...`` -> ``primitive``)."""
+    return text.split(" ", 1)[0]
+
+
 def show(root: Element, idents: list[str]) -> str:
     """The whole configuration, or only the named objects; unknown names are the caller's error."""
     wanted = set(idents)

@@ -114,3 +114,13 @@ class Words:
 
     def unexpected(self, word: str, expected: str) -> CrmError:
         return self.error(f"unexpected {word!r}, expected {expected}")
+
+
+def run_command(level: str, commands: dict, root: object, args: list[str], ctx: object) -> str:
+    """Dispatch ``args`` within one level: the first word picks the handler, errors say what exists."""
+    if not args:
+        raise CrmError(f"{level}: missing command (one of {', '.join(sorted(commands))})")
+    handler = commands.get(args[0])
+    if handler is None:
+        raise CrmError(f"{level}: unknown command {args[0]!r} (expected one of {', '.join(sorted(commands))})")
+    return handler(root, Words(f"{level} {args[0]}", args[1:]), ctx)

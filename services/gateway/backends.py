@@ -1,0 +1,166 @@
+"""Where a shell session's commands go: the live cluster (through the gateway) or a CIB file.
+
+Both give the same five things: the CIB with its version (a configure
+session's working copy), running one crm line at once (node and resource
+levels, one-shot lines), committing a staged configuration only on top of the
+version it started from, the status page, and the agent catalog.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Protocol
+
+from paceline.gateway.agents import AgentCatalog, local_catalog
+from paceline.gateway.client import ClientError, GatewayClient
+from paceline.gateway.crm import Context, CrmError, run_lines
+from paceline.shared import cib
+
+
+class Backend(Protocol):
+    name: str
+    local_node: str
+
+    def load(self) -> tuple[cib.Element, str]: ...
+
+    def run(self, line: str) -> str: ...
+
+    def commit(self, work: cib.Element, base_version: str) -> str: ...
+
+    def status(self, fmt: str = "text") -> str: ...
+
+    def catalog(self) -> AgentCatalog: ...
+
+    def context(self, root: cib.Element) -> Context: ...
+
+
+def _same_configuration(a: str, b: str) -> bool:
+    return cib.Version.parse(a).epoch == cib.Version.parse(b).epoch and \
+        cib.Version.parse(a).admin_epoch == cib.Version.parse(b).admin_epoch
+
+
+class LiveBackend:
+    """The cluster, through the gateway's ``cib``, ``crm``, ``commit``, ``status`` and ``agents`` endpoints."""
+
+    name = "live"
+
+    def __init__(self, client: GatewayClient, local_node: str):
+        self.client = client
+        self.local_node = local_node
+        self._catalog: AgentCatalog | None = None
+
+    def load(self) -> tuple[cib.Element, str]:
+        reply = self._ask("cib")
+        return cib.parse_cib(reply["xml"]), reply["version"]
+
+    def run(self, line: str) -> str:
+        return self._ask("crm", {"lines": [line], "node": self.local_node, "script": False}).get("output", "")
+
+    def commit(self, work: cib.Element, base_version: str) -> str:
+        return self._ask("commit", {"xml": cib.serialize(work, pretty=False), "expected_version": base_version})[
+            "version"]
+
+    def status(self, fmt: str = "text") -> str:
+        return self._ask("status", {"format": fmt})["text"]
+
+    def catalog(self) -> AgentCatalog:
+        if self._catalog is None:
+            self._catalog = AgentCatalog(self._listing, self._metadata)
+        return self._catalog
+
+    def _listing(self) -> dict[str, Any] | None:
+        try:
+            return self._ask("agents")
+        except CrmError:
+            return None
+
+    def _metadata(self, cls: str, provider: str, kind: str) -> str | None:
+        try:
+            return self._ask("metadata", {"agent": {"class": cls, "provider": provider, "type": kind}})["xml"]
+        except CrmError:
+            return None
+
+    def context(self, root: cib.Element) -> Context:
+        catalog = self.catalog()
+        return Context(local_node=self.local_node, agent_known=catalog.known, agent_meta=catalog.meta,
+                       agents=catalog)
+
+    def _ask(self, endpoint: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            return self.client.request(endpoint, body)
+        except ClientError as exc:
+            raise CrmError(str(exc)) from None
+
+
+class FileBackend:
+    """A CIB file: read for every command, written atomically (temporary file, then rename)."""
+
+    def __init__(self, path: str, local_node: str):
+        self.path = Path(path)
+        self.name = self.path.name
+        self.local_node = local_node
+        self._catalog: AgentCatalog | None = None
+
+    def load(self) -> tuple[cib.Element, str]:
+        try:
+            root = cib.parse_cib(self.path.read_bytes())
+        except FileNotFoundError:
+            raise CrmError(f"CIB file {self.path} does not exist") from None
+        except cib.CibError as exc:
+            raise CrmError(f"CIB file {self.path}: {exc}") from None
+        return root, str(cib.version(root))
+
+    def save(self, root: cib.Element) -> str:
+        v = cib.version(root)
+        cib.set_version(root, cib.Version(v.admin_epoch, v.epoch + 1, 0))
+        cib.stamp_change(root, "crm")
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(cib.serialize(root))
+        tmp.replace(self.path)
+        return str(cib.version(root))
+
+    def run_lines(self, lines: list[str], script: bool) -> tuple[str, CrmError | None]:
+        """Lines applied to the file; a script keeps what worked (crmsh's ``-f``) and returns the failure."""
+        root, _ = self.load()
+        outcome, failure = run_lines(root, lines, self.context(root), script)
+        if outcome.changed:
+            self.save(root)
+        return outcome.output, failure
+
+    def run(self, line: str) -> str:
+        output, _ = self.run_lines([line], script=False)
+        return output
+
+    def commit(self, work: cib.Element, base_version: str) -> str:
+        current, version = self.load()
+        if not _same_configuration(version, base_version):
+            raise CrmError(f"commit: {self.path} changed since this session read it (version {base_version}, "
+                           f"now {version}); nothing was written - 'refresh' and make the changes again")
+        new = copy.deepcopy(work)
+        status = new.find("status")
+        if status is not None:
+            new.remove(status)
+        current_status = current.find("status")
+        if current_status is not None:
+            new.append(current_status)
+        return self.save(new)
+
+    def status(self, fmt: str = "text") -> str:
+        from paceline.gateway.status import render_as
+
+        return render_as(self.load()[0], fmt)
+
+    def catalog(self) -> AgentCatalog:
+        if self._catalog is None:
+            self._catalog = local_catalog()
+        return self._catalog
+
+    def context(self, root: cib.Element) -> Context:
+        from paceline.gateway.service import describe_resources, explain_resource
+        from paceline.policy.scheduler import unpack
+
+        catalog = self.catalog()
+        return Context(local_node=self.local_node, agent_known=catalog.known, agent_meta=catalog.meta,
+                       resource_status=lambda rsc: describe_resources(unpack(root), rsc), agents=catalog,
+                       explain=lambda rsc: explain_resource(root, rsc))
