@@ -29,13 +29,13 @@ def find_bus(nats_url: str | None, cluster: str | None, lab_dir: str | None) -> 
     cluster = cluster or os.environ.get("PACELINE_CLUSTER")
     if url:
         return url, cluster or "default"
-    from paceline.gateway.lab import Lab, LabError
+    from paceline.gateway.labfile import NoLab, bus_of
 
     try:
-        lab = Lab.load(Path(lab_dir) if lab_dir else None)
-    except LabError as exc:
+        lab_url, lab_cluster = bus_of(Path(lab_dir) if lab_dir else None)
+    except NoLab as exc:
         raise ClientError(f"no cluster to talk to: {exc}; or set PACELINE_NATS_URL") from None
-    return lab.nats_url, cluster or lab.cluster
+    return lab_url, cluster or lab_cluster
 
 
 class GatewayClient:
