@@ -50,6 +50,10 @@ class Config:
     ocf_root: str = "/usr/lib/ocf"
     lsb_root: str = "/etc/init.d"
     default_op_timeout: float = 20.0
+    #: More OCF roots searched before the bundled agents (``:``-separated; ``{node}`` is this node's name).
+    extra_ocf_roots: str = ""
+    #: Where fence agents (class ``stonith``) are installed.
+    fence_agent_dir: str = "/usr/sbin"
 
     # gateway
     http_port: int = -1  # -1: no HTTP API

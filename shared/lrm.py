@@ -75,6 +75,27 @@ def params_digest(params: Mapping[str, str]) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
+#: Never part of Pacemaker's parameter digest (bookkeeping the controller adds to an operation).
+DIGEST_EXCLUDED = frozenset(("id", "crm_feature_set", "op-digest", "on_node", "on_node_uuid", "pcmk_external_ip"))
+_ATTR_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;",
+                 **{c: f"&#x{c:02X};" for c in (*range(0x20), 0x7F)}}
+
+
+def pacemaker_digest(params: Mapping[str, str], timeout_ms: int | None = None) -> str:
+    """``op-digest`` exactly as Pacemaker's controller records it, so an imported CIB keeps its resources.
+
+    The md5 of ``" <parameters a="1" b="2"/>\\n"``: instance attributes sorted
+    bytewise, values XML-escaped, ``CRM_meta_*`` dropped - except that a
+    recurring operation keeps ``CRM_meta_timeout`` (pass ``timeout_ms``), so
+    changing a monitor's timeout reschedules it.
+    """
+    kept = {k: str(v) for k, v in params.items() if k not in DIGEST_EXCLUDED and not k.startswith("CRM_meta_")}
+    if timeout_ms is not None:
+        kept["CRM_meta_timeout"] = str(timeout_ms)
+    attrs = "".join(f' {k}="{kept[k].translate(_ATTR_ESCAPES)}"' for k in sorted(kept, key=str.encode))
+    return hashlib.md5(f" <parameters{attrs}/>\n".encode(), usedforsecurity=False).hexdigest()
+
+
 @dataclass
 class OpResult:
     """What the executor learned from running one operation."""

@@ -99,8 +99,12 @@ class MicroService:
 
     async def stop(self) -> None:
         metrics.UP.labels(self.service).set(0)
-        for task in list(self._tasks):
+        # Requests still running (an agent mid-start) are cancelled and awaited, so that whatever they
+        # spawned is gone before the service exits rather than finishing behind its back.
+        pending = list(self._tasks)
+        for task in pending:
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         if self._svc is not None:
             await self._svc.stop()
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from paceline.executor.standards import AgentRef
-from paceline.shared import codec
+from paceline.policy.scheduler.timespec import interval_ms
+from paceline.shared import codec, lrm
 from paceline.shared.lrm import OpResult
 
 #: The transition key's last field; Pacemaker puts the DC's UUID there.
 KEY_ORIGIN = "paceline"
 
 
-def _str_map(body: dict[str, Any], name: str) -> dict[str, str]:
+def scalar_map(body: dict[str, Any], name: str) -> dict[str, str]:
     raw = codec.field(body, name, dict, {})
     out: dict[str, str] = {}
     for key, value in raw.items():
@@ -59,13 +61,34 @@ class Operation:
             agent=AgentRef.from_body(codec.field(body, "agent", dict)),
             interval_ms=_non_negative(body, "interval_ms", 0),
             timeout_ms=_non_negative(body, "timeout_ms", 0),
-            params=_str_map(body, "params"), meta=_str_map(body, "meta"),
+            params=scalar_map(body, "params"), meta=scalar_map(body, "meta"),
             expected_rc=codec.field(body, "expected_rc", int, 0),
             digest=codec.field(body, "digest", str, ""),
             action_id=_non_negative(body, "id"),
             term=_non_negative(body, "term"),
             transition=_non_negative(body, "transition"),
         )
+
+    def to_body(self) -> dict[str, Any]:
+        """The request body this operation was parsed from (``from_body`` reads it back)."""
+        return {"task": self.task, "rsc": self.rsc, "node": self.node, "agent": self.agent.record(),
+                "interval_ms": self.interval_ms, "timeout_ms": self.timeout_ms, "params": dict(self.params),
+                "meta": dict(self.meta), "expected_rc": self.expected_rc, "digest": self.digest,
+                "id": self.action_id, "term": self.term, "transition": self.transition}
+
+    def with_changes(self, **changes: Any) -> Operation:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def start_delay_ms(self) -> int:
+        """The op's ``start-delay`` (Pacemaker waits this long before running it, e.g. a first monitor)."""
+        raw = self.meta.get("start-delay") or self.meta.get("start_delay")
+        return interval_ms(raw) if raw else 0
+
+    @property
+    def pacemaker_digest(self) -> str:
+        """The op-digest Pacemaker's controller would record (recurring ops include their timeout)."""
+        return lrm.pacemaker_digest(self.params, self.timeout_ms if self.recurring else None)
 
     @property
     def recurring(self) -> bool:
@@ -99,5 +122,5 @@ def make_result(op: Operation, outcome: AgentOutcome, *, call_id: int, queue_ms:
     return OpResult(
         rsc=op.rsc, task=op.task, interval_ms=op.interval_ms, rc=outcome.rc, op_status=outcome.op_status,
         call_id=call_id, exec_ms=outcome.exec_ms, queue_ms=queue_ms, exit_reason=outcome.exit_reason,
-        digest=op.digest, transition_key=op.transition_key, node=op.node,
+        digest=op.pacemaker_digest, transition_key=op.transition_key, node=op.node,
         last_rc_change=last_rc_change or int(time.time()), expected_rc=op.expected_rc)

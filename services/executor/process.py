@@ -87,14 +87,21 @@ def _read(f: IO[bytes]) -> str:
 
 
 async def run(argv: Sequence[str], env: Mapping[str, str], timeout: float,
-              cwd: str | None = None, grace: float = KILL_GRACE) -> ProcessOutcome:
-    """Run ``argv`` to completion or until ``timeout`` seconds pass; cancellation also kills the group."""
+              cwd: str | None = None, grace: float = KILL_GRACE, stdin: bytes | None = None) -> ProcessOutcome:
+    """Run ``argv`` to completion or until ``timeout`` seconds pass; cancellation also kills the group.
+
+    ``stdin`` (fence agents read their arguments there) is given through a file, like the output.
+    """
     started = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, contextlib.ExitStack() as stack:
+        given: IO[bytes] | int = asyncio.subprocess.DEVNULL
+        if stdin is not None:
+            given = stack.enter_context(tempfile.TemporaryFile())
+            given.write(stdin)
+            given.seek(0)
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv, env=dict(env), cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err,
-                start_new_session=True)
+                *argv, env=dict(env), cwd=cwd, stdin=given, stdout=out, stderr=err, start_new_session=True)
         except OSError as exc:
             raise SpawnError(exc.errno, f"cannot execute {argv[0]}: {exc.strerror}") from None
         timed_out = False

@@ -40,10 +40,18 @@ def _changed(old: OpResult, new: OpResult) -> bool:
 class RecurringMonitors:
     """The recurring operations of one node, keyed by (resource, task, interval)."""
 
-    def __init__(self, run_once: RunOnce, report: Report):
+    def __init__(self, run_once: RunOnce, report: Report, on_change: Callable[[list[Operation]], None] | None = None):
         self._run_once = run_once
         self._report = report
+        self._on_change = on_change
         self._monitors: dict[tuple[str, str, int], _Monitor] = {}
+
+    def operations(self) -> list[Operation]:
+        return [self._monitors[k].op for k in sorted(self._monitors)]
+
+    def _changed_schedule(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self.operations())
 
     def __len__(self) -> int:
         return len(self._monitors)
@@ -63,6 +71,7 @@ class RecurringMonitors:
         RECURRING_MONITORS.inc()
         if old is not None:
             RECURRING_MONITORS.dec()
+        self._changed_schedule()
 
     async def cancel(self, rsc: str, task: str | None = None, interval_ms: int | None = None) -> int:
         """Stop the matching monitors and wait until none of their agent runs is left; returns how many."""
@@ -70,10 +79,11 @@ class RecurringMonitors:
                 if k[0] == rsc and (task is None or k[1] == task) and (interval_ms is None or k[2] == interval_ms)]
         return await self._cancel_keys(keys)
 
-    async def cancel_all(self) -> int:
-        return await self._cancel_keys(list(self._monitors))
+    async def cancel_all(self, forget: bool = True) -> int:
+        """Stop every monitor; ``forget=False`` (executor shutdown) keeps them in the saved schedule."""
+        return await self._cancel_keys(list(self._monitors), forget)
 
-    async def _cancel_keys(self, keys: list[tuple[str, str, int]]) -> int:
+    async def _cancel_keys(self, keys: list[tuple[str, str, int]], forget: bool = True) -> int:
         tasks = []
         for key in keys:
             mon = self._monitors.pop(key)
@@ -81,6 +91,8 @@ class RecurringMonitors:
             if mon.task is not None:
                 mon.task.cancel()
                 tasks.append(mon.task)
+        if keys and forget:
+            self._changed_schedule()
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t

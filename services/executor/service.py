@@ -18,10 +18,13 @@ from typing import Any
 
 import structlog
 from nats.aio.client import Client
-from paceline.executor import failcounts, metrics, standards
-from paceline.executor.operation import AgentOutcome, Operation, make_result
+from paceline.executor import failcounts, fencing, limits, metrics, standards
+from paceline.executor.catalog import AgentCatalog
+from paceline.executor.limits import ActionLimit
+from paceline.executor.operation import AgentOutcome, Operation, make_result, scalar_map
 from paceline.executor.recurring import RecurringMonitors
 from paceline.executor.runner import AgentRunner
+from paceline.executor.schedule import ScheduleStore
 from paceline.executor.standards import AgentRef
 from paceline.shared import bus, cib, codec, lrm
 from paceline.shared.subjects import Subjects
@@ -65,7 +68,10 @@ class Executor:
         self.log = log or structlog.get_logger().bind(service="executor", node=node)
         self.terms = TermStore(state_dir / "executor.term")
         self.start_failure_is_fatal = True
-        self.monitors = RecurringMonitors(self._run_repeat, self._record)
+        self.schedule = ScheduleStore(state_dir / "recurring.json")
+        self.monitors = RecurringMonitors(self._run_repeat, self._record, on_change=self.schedule.save)
+        self.limit = ActionLimit()
+        self.catalog = AgentCatalog(runner)
         self._call_ids = itertools.count(1)
         self._locks: dict[str, asyncio.Lock] = {}
         self._epochs: dict[str, int] = {}
@@ -78,6 +84,7 @@ class Executor:
         if not await self._clear_history(stopping or asyncio.Event()):
             return False
         await self.refresh_options()
+        await self._resume_schedule()
         self._cib_sub = await bus.subscribe(self.nc, "executor", self.subjects.cib_changed,
                                             self._on_cib_changed, expect="cib.changed")
         self._service = bus.MicroService(self.nc, "executor", VERSION, metadata={"node": self.node})
@@ -87,6 +94,8 @@ class Executor:
                                kind="metadata")
         self._service.endpoint("agents", self.subjects.executor("agents", self.node), self.handle_agents,
                                kind="agents")
+        self._service.endpoint("fence", self.subjects.executor("fence", self.node), self.handle_fence,
+                               kind="fence", concurrent=True)
         await self._service.start()
         self.log.info("serving actions", subject=self.subjects.executor_action(self.node),
                       term=self.terms.term)
@@ -99,7 +108,41 @@ class Executor:
         if self._cib_sub is not None:
             with contextlib.suppress(Exception):
                 await self._cib_sub.unsubscribe()
-        await self.monitors.cancel_all()
+        await self.monitors.cancel_all(forget=False)
+
+    async def _resume_schedule(self) -> None:
+        """Probe each resource that had recurring operations before a restart; resume those still running.
+
+        The probe goes into the (just cleared) history as Pacemaker's would, so
+        the DC sees the resource where it is instead of probing or restarting it;
+        the first run of each resumed monitor is recorded too, so the DC does not
+        schedule it again.
+        """
+        saved = self.schedule.load()
+        resumed = []
+        for rsc in sorted({op.rsc for op in saved}):
+            ops = [op for op in saved if op.rsc == rsc]
+            probe_op = ops[0].with_changes(task="monitor", interval_ms=0, expected_rc=lrm.OCF_NOT_RUNNING,
+                                           meta={k: v for k, v in ops[0].meta.items() if k != "start-delay"})
+            probe = await self._run(probe_op)
+            running = probe.rc in (lrm.OCF_SUCCESS, lrm.OCF_RUNNING_PROMOTED) and probe.op_status == lrm.EXEC_DONE
+            if running:  # found running where it was left: what the probe expected, not a failure
+                probe_op = probe_op.with_changes(expected_rc=probe.rc)
+                probe.expected_rc, probe.transition_key = probe.rc, probe_op.transition_key
+            with contextlib.suppress(bus.UserError):
+                await self._record(probe_op, probe)
+            if not running:
+                self.log.info("not resuming monitors of a resource that is not running", rsc=rsc, rc=probe.rc)
+                continue
+            for op in ops:
+                first = await self._run(op)
+                with contextlib.suppress(bus.UserError):
+                    await self._record(op, first)
+                self.monitors.schedule(op, first)
+                resumed.append(op.key)
+        self.schedule.save(self.monitors.operations())
+        if resumed:
+            self.log.info("resumed recurring operations after a restart", ops=resumed)
 
     async def _clear_history(self, stopping: asyncio.Event) -> bool:
         """The executor has no memory of operations run before it started, so neither may the CIB.
@@ -124,8 +167,18 @@ class Executor:
         except (bus.BusUnavailable, bus.RemoteError, cib.CibError, ValueError) as exc:
             self.log.warning("cannot read cluster options; keeping the previous ones", error=str(exc))
             return
-        self.start_failure_is_fatal = cib.is_true(
-            cib.cluster_options(root).get("start-failure-is-fatal"), default=True)
+        options = cib.cluster_options(root)
+        self.start_failure_is_fatal = cib.is_true(options.get("start-failure-is-fatal"), default=True)
+        await self.limit.resize(limits.effective_limit(options.get(limits.OPTION), self._node_attribute(
+            root, limits.OPTION)))
+
+    def _node_attribute(self, root: cib.Element, name: str) -> str | None:
+        for node in cib.node_elements(root):
+            if node.get("uname") == self.node:
+                for nv in node.iterfind("instance_attributes/nvpair"):
+                    if nv.get("name") == name:
+                        return nv.get("value")
+        return None
 
     async def _on_cib_changed(self, body: dict[str, Any], _subject: str) -> None:
         if body.get("scope") in ("configuration", "cluster"):
@@ -147,7 +200,10 @@ class Executor:
         epoch = self._epochs.get(op.rsc, 0)
         if op.task == "delete":
             return await self._delete(op)
-        result = await self._run(op)
+        if op.start_delay_ms:
+            await asyncio.sleep(op.start_delay_ms / 1000)
+        async with self.limit.slot():
+            result = await self._run(op)
         await self._record(op, result)
         if op.recurring and self._epochs.get(op.rsc, 0) == epoch and result.op_status not in (
                 lrm.EXEC_NOT_INSTALLED, lrm.EXEC_NOT_SUPPORTED):
@@ -158,14 +214,42 @@ class Executor:
         """An installed agent's meta-data, for ``ra info`` and parameter checks in the gateway."""
         ref = AgentRef.from_body(codec.field(body, "agent", dict))
         try:
-            return {"xml": await self.runner.metadata(ref)}
+            xml, info = await self.catalog.metadata(ref)
         except standards.NotInstalled as exc:
             raise bus.UserError(str(exc), code="not-installed") from None
-        except (standards.UnsupportedStandard, RuntimeError) as exc:
+        except (standards.UnsupportedStandard, RuntimeError, ValueError) as exc:
             raise bus.UserError(str(exc), code="no-metadata") from None
+        return {"xml": xml, "info": info}
 
     async def handle_agents(self, body: dict[str, Any]) -> dict[str, Any]:
-        return standards.list_agents(self.runner.paths)
+        """Everything installed (``ra classes``/``list``); with ``type``, also the providers of that OCF type."""
+        listing = dict(await self.catalog.listing())
+        kind = codec.field(body, "type", str, "")
+        if kind:
+            listing["providers"] = await self.catalog.providers(kind)
+        return listing
+
+    async def handle_fence(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Run one fencing action of a device on this node (the DC's fencer asks; term-checked)."""
+        ref = AgentRef.from_body(codec.field(body, "agent", dict))
+        action = codec.field(body, "action", str)
+        target = codec.field(body, "target", str, "") or None
+        params = scalar_map(body, "params")
+        timeout_ms = codec.field(body, "timeout_ms", int, 0) or self.runner.timeout_ms(
+            Operation(task=action, rsc=ref.type, node=self.node, agent=ref))
+        self.terms.admit(codec.field(body, "term", int))
+        if ref.standard != "stonith" or action not in fencing.FENCE_ACTIONS:
+            raise bus.UserError(f"not a fencing request: {ref.spec} {action}", code="bad-request")
+        try:
+            path = standards.locate(ref, self.runner.paths)
+        except standards.NotInstalled as exc:
+            raise bus.UserError(str(exc), code="not-installed") from None
+        async with self.limit.slot():
+            outcome = await self.runner.fence(path, action, params, timeout_ms, target)
+        self.log.warning("fencing action done", device=ref.type, action=action, target=target, rc=outcome.rc,
+                         status=lrm.EXEC_TEXT.get(outcome.op_status))
+        return {"rc": outcome.rc, "op_status": outcome.op_status, "exit_reason": outcome.exit_reason,
+                "output": outcome.output}
 
     async def _end_instance(self, rsc: str) -> None:
         # The epoch tells a monitor request still in flight that its resource has moved on.

@@ -18,6 +18,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from paceline.shared import codec
+from paceline.shared.cib import FEATURE_SET
 from paceline.shared.lrm import OCF_ERR_GENERIC, OCF_ERR_INSTALLED, OCF_ERR_PERM, OCF_NOT_RUNNING, OCF_SUCCESS
 
 BUNDLED_ROOT = Path(__file__).resolve().parent / "agents"
@@ -25,6 +26,8 @@ OCF_VERSION = ("1", "1")
 EXIT_REASON_PREFIX = "ocf-exit-reason:"
 #: Pacemaker keeps exit reasons short; a whole stack trace does not belong in the CIB.
 EXIT_REASON_MAX = 128
+#: The monitor depth (OCF 1.1, section "Check levels"), an op parameter rather than a resource one.
+CHECK_LEVEL = "OCF_CHECK_LEVEL"
 
 #: LSB scripts know these actions; anything else is "unimplemented" for them.
 LSB_ACTIONS = {"start": "start", "stop": "stop", "monitor": "status", "status": "status",
@@ -39,7 +42,11 @@ class NotInstalled(Exception):
 
 
 class UnsupportedStandard(Exception):
-    """A resource class this executor cannot run (e.g. stonith: fencing is not its job)."""
+    """A resource class this executor does not know."""
+
+
+#: The resource classes this executor runs (crmsh's ``ra classes``).
+CLASSES = ("lsb", "ocf", "service", "stonith", "systemd")
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ class AgentRef:
 
     @property
     def is_lsb(self) -> bool:
-        # Pacemaker's "service" class means systemd-or-LSB; LSB is the part we can run.
+        # Pacemaker's "service" class means LSB when an init script exists (checked first), else systemd.
         return self.standard in ("lsb", "service")
 
 
@@ -84,6 +91,33 @@ class AgentPaths:
     ocf_root: Path
     lsb_root: Path
     bundled_root: Path = BUNDLED_ROOT
+    #: Searched after ``ocf_root`` and before the bundled agents, each laid out like an OCF root.
+    extra_ocf_roots: tuple[Path, ...] = ()
+    fence_dir: Path = Path("/usr/sbin")
+
+    @property
+    def ocf_bases(self) -> list[Path]:
+        """Where ``PROVIDER/TYPE`` is looked up, in order of precedence."""
+        return ([self.ocf_root / "resource.d"] + [r / "resource.d" for r in self.extra_ocf_roots]
+                + [self.bundled_root / "ocf"])
+
+    @property
+    def fence_dirs(self) -> list[Path]:
+        return [self.fence_dir, self.bundled_root / "stonith"]
+
+    def watched_dirs(self) -> list[Path]:
+        """Directories whose modification time tells that agents were added or removed."""
+        dirs = [self.lsb_root, *self.fence_dirs]
+        for base in self.ocf_bases:
+            dirs.append(base)
+            if base.is_dir():
+                dirs.extend(p for p in base.iterdir() if p.is_dir())
+        return dirs
+
+
+def parse_roots(text: str, node: str) -> tuple[Path, ...]:
+    """The ``extra_ocf_roots`` setting: ``:``-separated directories, ``{node}`` replaced by the node name."""
+    return tuple(Path(part.replace("{node}", node)) for part in text.split(":") if part.strip())
 
 
 def _safe_name(name: str) -> bool:
@@ -94,24 +128,32 @@ def _executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
-def locate(ref: AgentRef, paths: AgentPaths) -> Path:
-    """The executable for an agent; NotInstalled (with the places looked at) when there is none."""
-    if ref.standard == "ocf":
-        if not (_safe_name(ref.provider) and _safe_name(ref.type)):
-            raise NotInstalled(f"{ref.spec} is not a valid agent name")
-        candidates = [paths.ocf_root / "resource.d" / ref.provider / ref.type,
-                      paths.bundled_root / "ocf" / ref.provider / ref.type]
-    elif ref.is_lsb:
-        if not _safe_name(ref.type):
-            raise NotInstalled(f"{ref.spec} is not a valid agent name")
-        candidates = [paths.lsb_root / ref.type]
-    else:
-        raise UnsupportedStandard(f"resource class {ref.standard!r} is not supported by this executor")
+def _first_executable(ref: AgentRef, candidates: list[Path]) -> Path:
     for path in candidates:
         if _executable(path):
             return path
     where = " or ".join(str(p) for p in candidates)
     raise NotInstalled(f"{ref.spec} is not installed (no executable {where})")
+
+
+def locate(ref: AgentRef, paths: AgentPaths) -> Path:
+    """The executable of an ocf, lsb/service or stonith agent; NotInstalled (with the places looked at).
+
+    ``systemd`` units have no executable of their own (see :mod:`paceline.executor.systemd`).
+    """
+    names = (ref.provider, ref.type) if ref.standard == "ocf" else (ref.type,)
+    if ref.standard not in CLASSES:
+        raise UnsupportedStandard(f"resource class {ref.standard!r} is not supported by this executor "
+                                  f"(supported: {', '.join(CLASSES)})")
+    if not all(_safe_name(n) for n in names):
+        raise NotInstalled(f"{ref.spec} is not a valid agent name")
+    if ref.standard == "ocf":
+        return _first_executable(ref, [base / ref.provider / ref.type for base in paths.ocf_bases])
+    if ref.standard == "stonith":
+        return _first_executable(ref, [d / ref.type for d in paths.fence_dirs])
+    if ref.standard == "systemd":
+        raise NotInstalled(f"{ref.spec} is a systemd unit, not an executable")
+    return _first_executable(ref, [paths.lsb_root / ref.type])
 
 
 def meta_env_name(name: str) -> str:
@@ -135,10 +177,14 @@ def ocf_environment(ref: AgentRef, *, instance: str, task: str, params: Mapping[
     functions = paths.ocf_root / "lib" / "heartbeat"
     if functions.is_dir():
         env["OCF_FUNCTIONS_DIR"] = str(functions)
+    env["OCF_RESKEY_crm_feature_set"] = FEATURE_SET
     for name, value in params.items():
-        env[f"OCF_RESKEY_{name}"] = str(value)
+        # Pacemaker passes this one op parameter under its own name: it is the OCF depth of a monitor.
+        env[name if name == CHECK_LEVEL else f"OCF_RESKEY_{name}"] = str(value)
     for name, value in meta.items():
         env[meta_env_name(name)] = str(value)
+    if CHECK_LEVEL not in env and meta.get(CHECK_LEVEL):
+        env[CHECK_LEVEL] = str(meta[CHECK_LEVEL])
     # Set last: the operation's own values beat anything copied from the resource's meta.
     env[meta_env_name("name")] = task
     env[meta_env_name("interval")] = str(interval_ms)
@@ -175,24 +221,38 @@ def exit_reason(stderr: str) -> str:
     return reason[:EXIT_REASON_MAX]
 
 
-def list_agents(paths: AgentPaths) -> dict[str, Any]:
-    """Installed agents by standard: ``{"ocf": {provider: [types]}, "lsb": [names]}`` (crmsh's ``ra list``)."""
+def _executables(directory: Path, prefix: str = "") -> set[str]:
+    if not directory.is_dir():
+        return set()
+    return {a.name for a in directory.iterdir()
+            if a.name.startswith(prefix) and not a.name.startswith(".") and _executable(a)}
+
+
+def list_agents(paths: AgentPaths, systemd_units: list[str] | None = None) -> dict[str, Any]:
+    """Installed agents by class (crmsh's ``ra list``).
+
+    ``{"ocf": {provider: [types]}, "lsb": [...], "stonith": [...], "systemd": [...], "service": [...]}``;
+    fence agents are the ``fence_*`` executables, as Pacemaker's fencer lists them.
+    """
     ocf: dict[str, set[str]] = {}
-    for base in (paths.ocf_root / "resource.d", paths.bundled_root / "ocf"):
-        if not base.is_dir():
-            continue
-        for provider in base.iterdir():
-            if provider.is_dir():
-                found = {a.name for a in provider.iterdir() if _executable(a) and not a.name.startswith(".")}
-                ocf.setdefault(provider.name, set()).update(found)
-    lsb = sorted(a.name for a in paths.lsb_root.iterdir() if _executable(a)) if paths.lsb_root.is_dir() else []
-    return {"ocf": {p: sorted(t) for p, t in sorted(ocf.items())}, "lsb": lsb}
+    for base in paths.ocf_bases:
+        if base.is_dir():
+            for provider in base.iterdir():
+                if provider.is_dir():
+                    ocf.setdefault(provider.name, set()).update(_executables(provider))
+    lsb = sorted(_executables(paths.lsb_root))
+    stonith: set[str] = set()
+    for d in paths.fence_dirs:
+        stonith |= _executables(d, "fence_")
+    systemd = sorted(systemd_units or [])
+    return {"ocf": {p: sorted(t) for p, t in sorted(ocf.items())}, "lsb": lsb, "stonith": sorted(stonith),
+            "systemd": systemd, "service": sorted(set(lsb) | set(systemd))}
 
 
-def lsb_metadata(name: str) -> str:
-    """LSB scripts have no meta-data action; describe one the way an OCF agent would (no parameters)."""
+def lsb_metadata(name: str, kind: str = "LSB init script") -> str:
+    """LSB scripts and systemd units have no meta-data action; describe one as an OCF agent would (no parameters)."""
     name = escape(name, {'"': "&quot;"})
     actions = "".join(f'<action name="{a}" timeout="15s"/>' for a in ("start", "stop", "status", "monitor"))
     return (f'<?xml version="1.0"?><resource-agent name="{name}" version="0.1"><version>1.1</version>'
-            f'<longdesc lang="en">LSB init script {name}</longdesc><shortdesc lang="en">{name}</shortdesc>'
+            f'<longdesc lang="en">{kind} {name}</longdesc><shortdesc lang="en">{name}</shortdesc>'
             f"<parameters/><actions>{actions}</actions></resource-agent>")

@@ -6,6 +6,13 @@ membership, executor and policy process. ``kill`` is a node crash: SIGKILL of
 the node's processes and of the services its agents started, and its volatile
 run directory (like /run after a reboot) is wiped. Everything it started is
 recorded in ``lab.json`` so later commands, and ``down``, find it again.
+
+``up --netns`` (root only) gives every node its own network namespace on a lab
+bridge (see :mod:`paceline.gateway.netns`): nats-server and the cluster-wide
+services run in the hub namespace, each node's services in the node's
+namespace, and ``paceline`` reaches the bus through a loopback forwarder. A
+killed node loses its namespace and with it every address it held, as a
+rebooted machine would; ``revive`` builds it again.
 """
 
 from __future__ import annotations
@@ -20,14 +27,19 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
+from paceline.gateway import netns
+from paceline.gateway.netns import NetnsError, NetnsPlan
+from paceline.gateway.netns_bus import HubNatsServer, wait_listening
 from paceline.shared import bus, cib
-from paceline.shared.natsserver import NatsServer
+from paceline.shared.natsserver import NatsServer, NatsServerError, free_port
 from paceline.shared.subjects import Subjects, check_token
 
 NODE_SERVICES = ("membership", "executor", "policy")
 CLUSTER_SERVICES = ("cib-store", "gateway")
+FORWARDER = "netns-forward"
 MODULES = {"membership": "paceline.membership", "executor": "paceline.executor", "policy": "paceline.policy",
            "cib-store": "paceline.cib_store", "gateway": "paceline.gateway"}
 
@@ -41,16 +53,21 @@ def default_dir() -> Path:
     return Path(env) if env else Path.home() / ".paceline" / "lab"
 
 
+def _running(pid: int) -> bool:
+    """A process that exists and is not a zombie (killed, waiting to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _alive(pid: int | None) -> bool:
     """True only for a live process that is one of ours (never signal a recycled pid)."""
-    if not pid:
+    if not pid or not _running(pid):
         return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return False
-    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
         return False
     return b"paceline" in cmdline or b"nats-server" in cmdline or b"http.server" in cmdline
 
@@ -73,6 +90,20 @@ def _wait_gone(pids: list[int], timeout: float) -> list[int]:
     return [p for p in pids if _alive(p)]
 
 
+def _kill_namespace(namespace: str) -> None:
+    """SIGKILL every process in one of the lab's namespaces: only the lab and its agents run there."""
+    pids = netns.pids_in(namespace)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 5
+    while pids and time.monotonic() < deadline:
+        pids = [p for p in pids if _running(p)]
+        time.sleep(0.02)
+
+
 @dataclass
 class Lab:
     dir: Path
@@ -83,6 +114,8 @@ class Lab:
     nats_http_port: int = 0
     procs: dict[str, int] = field(default_factory=dict)  # "svc" or "node/svc" -> pid
     settings: dict[str, str] = field(default_factory=dict)
+    netns: dict[str, Any] = field(default_factory=dict)  # NetnsPlan.to_json() of a netns lab, else empty
+    hub_nats_port: int = 0  # nats-server's port inside the hub namespace (netns lab only)
 
     # ------------------------------------------------------------ persistence
     @property
@@ -107,28 +140,54 @@ class Lab:
     def node_dir(self, node: str) -> Path:
         return self.dir / "nodes" / node
 
+    # ------------------------------------------------------------ network (netns lab)
+    @property
+    def plan(self) -> NetnsPlan | None:
+        return NetnsPlan.from_json(self.netns) if self.netns else None
+
+    def namespace_of(self, node: str = "") -> str | None:
+        """Where a node's services (or, for no node, the cluster-wide ones) run; None outside a netns lab."""
+        plan = self.plan
+        if plan is None:
+            return None
+        return plan.namespace(node) if node else plan.hub
+
+    def bus_url(self, node: str = "") -> str:
+        """The bus as seen from where the service runs: the hub's bridge address from a node namespace."""
+        plan = self.plan
+        if plan is None:
+            return self.nats_url
+        host = plan.hub_address if node else "127.0.0.1"
+        return f"nats://{host}:{self.hub_nats_port}"
+
     # ------------------------------------------------------------ processes
-    def env(self) -> dict[str, str]:
+    def env(self, node: str = "") -> dict[str, str]:
         env = dict(os.environ)
-        env.update({"PACELINE_CLUSTER": self.cluster, "PACELINE_NATS_URL": self.nats_url,
+        env.update({"PACELINE_CLUSTER": self.cluster, "PACELINE_NATS_URL": self.bus_url(node),
                     "PACELINE_EXPECTED_VOTES": str(len(self.nodes)), "PACELINE_LOG_FORMAT": "json"})
         env.update(self.settings)
         return env
+
+    def launch(self, name: str, argv: list[str], env: dict[str, str], namespace: str | None = None) -> int:
+        """Start one detached process (inside ``namespace`` if given) with its log under logs/; record its pid."""
+        log_dir = self.dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        if namespace:
+            argv = netns.exec_argv(namespace, argv)
+        with open(log_dir / f"{name.replace('/', '-')}.log", "ab") as log:
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=env, start_new_session=True)
+        self.procs[name] = proc.pid
+        return proc.pid
 
     def spawn(self, service: str, node: str = "") -> int:
         name = f"{node}/{service}" if node else service
         state = self.node_dir(node) if node else self.dir / "services" / service
         state.mkdir(parents=True, exist_ok=True)
-        log_dir = self.dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", MODULES[service], "--state-dir", str(state), "--metrics-port", "0"]
         if node:
             argv += ["--node", node]
-        with open(log_dir / f"{name.replace('/', '-')}.log", "ab") as log:
-            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=self.env(), start_new_session=True)
-        self.procs[name] = proc.pid
-        return proc.pid
+        return self.launch(name, argv, self.env(node), self.namespace_of(node))
 
     def node_pids(self, node: str) -> list[int]:
         return [self.procs[f"{node}/{s}"] for s in NODE_SERVICES if f"{node}/{s}" in self.procs]
@@ -144,9 +203,12 @@ class Lab:
         return pids
 
     # ------------------------------------------------------------ commands
-    def up(self, nodes: list[str], timeout: float = 30.0) -> None:
-        for n in nodes:
-            check_token(n, "node name")
+    def up(self, nodes: list[str], timeout: float = 30.0, with_netns: bool = False) -> None:
+        try:
+            for n in nodes:
+                check_token(n, "node name")
+        except ValueError as exc:
+            raise LabError(str(exc)) from None
         if len(set(nodes)) != len(nodes) or not nodes:
             raise LabError("give one or more distinct node names, e.g. --nodes primary,secondary")
         if self.state_file.exists():
@@ -156,11 +218,21 @@ class Lab:
                 running = None
             if running is not None and _alive(running.nats_pid):
                 raise LabError(f"a lab is already running in {self.dir} (stop it with: paceline lab down)")
+        plan = self._plan_network(nodes) if with_netns else None
         self.dir.mkdir(parents=True, exist_ok=True)
         self.nodes = list(nodes)
-        server = NatsServer(store_dir=self.dir / "jetstream").start(log_file=self.dir / "nats.log", detach=True)
-        self.nats_url, self.nats_pid, self.nats_http_port = server.url, server.pid or 0, server.http_port
         self.procs = {}
+        if plan is None:
+            server = NatsServer(store_dir=self.dir / "jetstream").start(log_file=self.dir / "nats.log", detach=True)
+            self.nats_url, self.nats_pid, self.nats_http_port = server.url, server.pid or 0, server.http_port
+        else:
+            self.netns = plan.to_json()
+            self.save()  # recorded before anything exists, so that down() can remove a half-built network
+            try:
+                self._start_network(plan)
+            except (NetnsError, NatsServerError, OSError):
+                self.down()
+                raise
         self.save()
         for svc in CLUSTER_SERVICES:
             self.spawn(svc)
@@ -170,6 +242,31 @@ class Lab:
             self.start_node(node)
         self.save()
         asyncio.run(self.wait_ready(timeout))
+
+    def _plan_network(self, nodes: list[str]) -> NetnsPlan:
+        netns.require_support()
+        plan = NetnsPlan(self.cluster, tuple(nodes))
+        taken = sorted(set(plan.namespaces()) & netns.existing_namespaces())
+        if taken:
+            raise LabError(f"network namespace {taken[0]} exists already: another netns lab of cluster "
+                           f"{self.cluster!r} is running (stop it, or pick another name with --cluster)")
+        return plan
+
+    def _start_network(self, plan: NetnsPlan) -> None:
+        """Hub and node namespaces, nats-server in the hub, and the root namespace's forwarder to it."""
+        netns.run(plan.hub_setup())
+        for node in plan.nodes:
+            netns.run(plan.node_setup(node))
+        server = HubNatsServer(store_dir=self.dir / "jetstream", namespace=plan.hub)
+        server.start(log_file=self.dir / "nats.log", detach=True)
+        self.nats_pid, self.nats_http_port, self.hub_nats_port = server.pid or 0, server.http_port, server.port
+        self.save()
+        port = free_port()
+        self.launch(FORWARDER, [sys.executable, "-m", "paceline.gateway.netns_forward", "--listen", str(port),
+                                "--netns", plan.hub, "--target", f"127.0.0.1:{server.port}"], dict(os.environ))
+        self.nats_url = f"nats://127.0.0.1:{port}"
+        self.save()
+        wait_listening(port)
 
     def start_node(self, node: str) -> None:
         run = self.node_dir(node) / "run"
@@ -236,7 +333,12 @@ class Lab:
             raise LabError(f"no node {node!r} in this lab (nodes: {', '.join(self.nodes)})")
         for pid in self.node_pids(node) + self.resource_pids(node):
             _signal(pid, signal.SIGKILL)
+        plan = self.plan
+        if plan is not None:
+            _kill_namespace(plan.namespace(node))
         _wait_gone(self.node_pids(node), 5)
+        if plan is not None:
+            netns.run(plan.node_teardown(node), ignore_errors=True)  # its addresses, floating ones too, vanish
         shutil.rmtree(self.node_dir(node) / "run", ignore_errors=True)
         for svc in NODE_SERVICES:
             self.procs.pop(f"{node}/{svc}", None)
@@ -247,6 +349,10 @@ class Lab:
             raise LabError(f"no node {node!r} in this lab (nodes: {', '.join(self.nodes)})")
         if any(_alive(p) for p in self.node_pids(node)):
             raise LabError(f"node {node} is running (kill it first: paceline lab kill {node})")
+        plan = self.plan
+        if plan is not None:
+            netns.run(plan.node_teardown(node), ignore_errors=True)
+            netns.run(plan.node_setup(node))
         self.start_node(node)
         self.save()
         asyncio.run(self.wait_ready(timeout, [node]))
@@ -265,13 +371,26 @@ class Lab:
         _signal(self.nats_pid, signal.SIGTERM)
         if _wait_gone([self.nats_pid], 10):
             _signal(self.nats_pid, signal.SIGKILL)
+        plan = self.plan
+        if plan is not None:
+            for namespace in plan.namespaces():
+                _kill_namespace(namespace)
+            for node in plan.nodes:
+                netns.run(plan.node_teardown(node), ignore_errors=True)
+            netns.run(plan.hub_teardown(), ignore_errors=True)
         self.procs = {}
         self.state_file.unlink(missing_ok=True)
 
     def describe(self) -> str:
         lines = [f"lab {self.dir}  cluster {self.cluster}  bus {self.nats_url}"
                  f" ({'up' if _alive(self.nats_pid) else 'DOWN'}, pid {self.nats_pid})"]
-        for name in list(CLUSTER_SERVICES) + [f"{n}/{s}" for n in self.nodes for s in NODE_SERVICES]:
+        plan = self.plan
+        if plan is not None:
+            lines.append(f"  (a forwarder to nats-server at {self.bus_url()} in netns {plan.hub},"
+                         f" {self.bus_url(plan.nodes[0])} from the nodes)")
+            lines += plan.describe()
+        cluster_wide = list(CLUSTER_SERVICES) + ([FORWARDER] if plan is not None else [])
+        for name in cluster_wide + [f"{n}/{s}" for n in self.nodes for s in NODE_SERVICES]:
             pid = self.procs.get(name)
             state = "running" if _alive(pid) else "stopped"
             port_file = (self.node_dir(name.split("/")[0]) if "/" in name else self.dir / "services" / name) / \
@@ -279,5 +398,7 @@ class Lab:
             metrics = ""
             if state == "running" and port_file.exists():
                 metrics = f"  metrics http://127.0.0.1:{port_file.read_text().strip()}/metrics"
+                namespace = self.namespace_of(name.split("/")[0] if "/" in name else "")
+                metrics += f" (in netns {namespace})" if namespace else ""
             lines.append(f"  {name:<22} {state:<8} pid {pid or '-'}{metrics}")
         return "\n".join(lines)

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from paceline.gateway.lab import Lab, LabError, default_dir
+from paceline.gateway.netns import NetnsError
+from paceline.shared.natsserver import NatsServerError
 
 
 def run_lab(argv: list[str], lab_dir: str | None) -> int:
@@ -20,6 +22,8 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
     up.add_argument("--nodes", default="primary,secondary", help="comma-separated node names")
     up.add_argument("--cluster", default="lab")
     up.add_argument("--token-timeout", type=float, help="membership token timeout in seconds (default 1.0)")
+    up.add_argument("--netns", action="store_true",
+                    help="root only: each node in its own network namespace on a lab bridge (10.213.0.0/24)")
     sub.add_parser("status", parents=[where], help="the lab's processes")
     k = sub.add_parser("kill", parents=[where], help="crash a node: SIGKILL its processes and the services it runs")
     k.add_argument("node")
@@ -33,7 +37,7 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
             lab = Lab(dir=directory, cluster=args.cluster)
             if args.token_timeout:
                 lab.settings["PACELINE_TOKEN_TIMEOUT"] = str(args.token_timeout)
-            lab.up([n.strip() for n in args.nodes.split(",") if n.strip()])
+            lab.up([n.strip() for n in args.nodes.split(",") if n.strip()], with_netns=args.netns)
             print(lab.describe())
             return 0
         lab = Lab.load(directory)
@@ -49,6 +53,6 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
             lab.down()
             print(f"lab in {directory} stopped")
         return 0
-    except LabError as exc:
+    except (LabError, NetnsError, NatsServerError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1

@@ -55,6 +55,10 @@ class CibLink:
         self._refresh_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._unreachable_logged = False
+        # Our node's operation history in the CIB is from before this process started (a reboot or a
+        # rejoin): it goes with the first "online" write, in the same patch, so the DC never sees the
+        # node back with stale history - the executor reports what really runs by probing.
+        self._joined = False
 
     # ------------------------------------------------------------ reading
     async def refresh(self, timeout: float | None = None) -> bool:
@@ -125,6 +129,9 @@ class CibLink:
                 continue
             if decision is Decision.WRITE:
                 ops = node_state_ops(self.nodes.node_id(uname), uname, online)
+                rejoin = uname == self.node and online and not self._joined
+                if rejoin:
+                    ops.append({"op": "lrm_clear"})
                 try:
                     await bus.request(self.nc, self.subjects.cib("patch"), "patch",
                                       {"node": uname, "ops": ops, "client": CLIENT},
@@ -133,6 +140,7 @@ class CibLink:
                     self._note_unreachable(f"cannot write node_state of {uname}: {exc}")
                     return False
                 self._unreachable_logged = False
+                self._joined = self._joined or rejoin
                 self.log.info("node_state written", uname=uname, online=online)
             if self._pending.get(uname) == online:  # unless a newer wish arrived meanwhile
                 del self._pending[uname]

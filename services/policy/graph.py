@@ -71,12 +71,17 @@ class Graph:
                    transition_id=int(body.get("transition_id", 0)))
 
     def to_xml(self) -> str:
+        """Pacemaker's transition graph layout: one synapse per action, its inputs as triggers.
+
+        Fencing is a ``crm_event``, ordering-only actions are ``pseudo_event``s,
+        everything else an ``rsc_op``; a trigger names its input with the same tag.
+        """
         root = etree.Element("transition_graph", transition_id=str(self.transition_id))
+        tags = {a.id: _xml_tag(a) for a in self.actions}
         for i, a in enumerate(self.actions):
             syn = etree.SubElement(root, "synapse", id=str(i))
             act = etree.SubElement(syn, "action_set")
-            tag = "pseudo_event" if a.pseudo else "rsc_op"
-            el = etree.SubElement(act, tag, id=str(a.id), operation=a.task, operation_key=a.key)
+            el = etree.SubElement(act, tags[a.id], id=str(a.id), operation=a.task, operation_key=a.key)
             if a.node:
                 el.set("on_node", a.node)
             if a.rsc and not a.pseudo:
@@ -87,10 +92,20 @@ class Graph:
             attrs = etree.SubElement(el, "attributes", CRM_meta_timeout=str(a.timeout_ms))
             if a.interval_ms:
                 attrs.set("CRM_meta_interval", str(a.interval_ms))
+            if a.task == "stonith":
+                attrs.set("CRM_meta_stonith_action", a.meta.get("fencing-action", "reboot"))
+            elif a.is_probe and not a.pseudo:
+                attrs.set("CRM_meta_op_target_rc", str(a.expected_rc))
             for k, v in sorted(a.params.items()):
                 attrs.set(k, v)
             inputs = etree.SubElement(syn, "inputs")
             for dep in a.inputs:
                 trig = etree.SubElement(inputs, "trigger")
-                etree.SubElement(trig, "rsc_op", id=str(dep))
+                etree.SubElement(trig, tags.get(dep, "rsc_op"), id=str(dep))
         return etree.tostring(root, pretty_print=True, encoding="unicode")
+
+
+def _xml_tag(action: Action) -> str:
+    if action.task == "stonith":
+        return "crm_event"
+    return "pseudo_event" if action.pseudo else "rsc_op"

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from lxml import etree
 from paceline.policy.graph import Action, Graph
-from paceline.policy.scheduler import ScheduleResult, render_status, schedule, unpack
+from paceline.policy.scheduler import ScheduleResult, explain, render_status, schedule, unpack
 from paceline.policy.scheduler.timespec import format_datetime, parse_datetime
 from paceline.shared import cib, lrm
 
@@ -28,12 +28,13 @@ def _parser() -> argparse.ArgumentParser:
                                  description="Show what the scheduler would do with a CIB.")
     ap.add_argument("-x", "--xml-file", required=True, help="CIB file to read")
     ap.add_argument("-S", "--simulate", action="store_true", help="apply the transition, show the result")
-    ap.add_argument("-R", "--run", action="store_true", help="same as -S")
+    ap.add_argument("-R", "--run", action="store_true", help="compute the transition only (the default)")
     ap.add_argument("-s", "--show-scores", action="store_true", help="show allocation scores")
     ap.add_argument("-t", "--set-datetime", help="evaluate as of this date/time (ISO 8601)")
     ap.add_argument("-G", "--save-graph", metavar="FILE", help="write the transition graph as XML")
     ap.add_argument("-Q", "--quiet", action="store_true", help="do not show the cluster status")
     ap.add_argument("--output-as", choices=("text", "json"), default="text")
+    ap.add_argument("--explain", metavar="RSC", help="list every contribution to RSC's score on every node")
     return ap
 
 
@@ -116,7 +117,7 @@ def _text_report(args: argparse.Namespace, root: etree._Element, result: Schedul
     if args.show_scores:
         out += ["Allocation scores:", *result.scores, ""]
     out += ["Transition Summary:", *result.summary, ""]
-    if args.simulate or args.run:
+    if args.simulate:
         out.append("Executing Cluster Transition:")
         out += [f"  * {action_label(a, state.fencing_action)}" for a in execution_order(result.graph)]
         revised = unpack(apply_transition(root, result.graph, now), now)
@@ -137,6 +138,8 @@ def run(argv: Sequence[str]) -> tuple[int, str, str]:
                 now = parse_datetime(args.set_datetime)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
+        if args.explain is not None:
+            return _explain(root, args.explain, now, args.output_as)
         result = schedule(root, now)
     except UsageError as exc:
         return 1, "", f"paceline simulate: {exc}\n"
@@ -148,12 +151,22 @@ def run(argv: Sequence[str]) -> tuple[int, str, str]:
         except OSError as exc:
             return 1, "", f"paceline simulate: cannot write {args.save_graph}: {exc.strerror}\n"
     if args.output_as == "json":
-        doc: dict = {"summary": result.summary, "scores": result.scores, "graph": result.graph.to_body(),
-                     "status": render_status(result.state)}
-        if args.simulate or args.run:
+        doc: dict = {"summary": result.summary, "actions": [a.to_body() for a in execution_order(result.graph)],
+                     "scores": result.scores, "graph": result.graph.to_body(), "status": render_status(result.state)}
+        if args.simulate:
             doc["revised_status"] = render_status(unpack(apply_transition(root, result.graph, now), now))
         return 0, json.dumps(doc, indent=2) + "\n", ""
     return 0, "\n".join(_text_report(args, root, result, now)) + "\n", ""
+
+
+def _explain(root: etree._Element, rsc: str, now: float | None, output_as: str) -> tuple[int, str, str]:
+    try:
+        ex = explain(root, rsc, now)
+    except KeyError:
+        return 1, "", f"paceline simulate: no resource {rsc!r} in the CIB\n"
+    if output_as == "json":
+        return 0, json.dumps(ex.to_dict(), indent=2) + "\n", ""
+    return 0, ex.text(), ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

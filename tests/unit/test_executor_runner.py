@@ -101,7 +101,7 @@ async def test_hung_agent_times_out_as_pacemaker_records_it(roots, tmp_path):
 
 
 async def test_unsupported_class(roots, tmp_path):
-    out = await _runner(roots, tmp_path).run(_op(agent={"class": "stonith", "type": "fence_xvm"}))
+    out = await _runner(roots, tmp_path).run(_op(agent={"class": "heartbeat", "type": "IPaddr"}))
     assert (out.rc, out.op_status) == (lrm.OCF_ERR_UNIMPLEMENTED, lrm.EXEC_NOT_SUPPORTED)
 
 

@@ -8,35 +8,68 @@ policy service and ``paceline simulate`` share it unchanged.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lxml import etree
 from paceline.policy.graph import Graph
 from paceline.policy.scheduler.actions import Act, ActionBuilder
 from paceline.policy.scheduler.graph_build import to_graph
+from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.model import ClusterState
-from paceline.policy.scheduler.placement import Placer
+from paceline.policy.scheduler.placement import Placer, ScoreDump
 from paceline.policy.scheduler.status_view import render_status
 from paceline.policy.scheduler.summary import summary_lines
 from paceline.policy.scheduler.unpack import unpack
 
-__all__ = ["ScheduleResult", "render_status", "schedule", "unpack"]
+if TYPE_CHECKING:
+    from paceline.policy.scheduler.explain import Explanation
+
+__all__ = ["ScheduleResult", "explain", "render_status", "schedule", "unpack"]
 
 
 @dataclass
 class ScheduleResult:
     graph: Graph
     summary: list[str]
-    scores: list[str]
+    score_dump: ScoreDump
     state: ClusterState
     actions: list[Act] = field(default_factory=list)
 
+    @property
+    def scores(self) -> list[str]:
+        """The ``crm_simulate -s`` allocation score lines."""
+        return self.score_dump.lines()
 
-def schedule(cib_root: etree._Element, now: float | None = None) -> ScheduleResult:
-    state = unpack(cib_root, now)
-    scores = Placer(state).run()
-    builder = ActionBuilder(state)
-    actions = builder.build()
-    summary = summary_lines(state, builder)
-    graph = to_graph(state, actions)
-    return ScheduleResult(graph=graph, summary=summary, scores=scores, state=state, actions=actions)
+
+def schedule(cib_root: etree._Element, now: float | None = None, ledger: Ledger | None = None) -> ScheduleResult:
+    """Plan one transition; a ``ledger`` (see :mod:`ledger`) records why the watched resources score as they do.
+
+    The cyclic garbage collector is paused meanwhile: a large cluster allocates
+    hundreds of thousands of long-lived objects (actions point at each other),
+    and repeated full collections over them would cost more than the planning.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        state = unpack(cib_root, now)
+        score_dump = Placer(state, ledger).run()
+        builder = ActionBuilder(state)
+        actions = builder.build()
+        summary = summary_lines(state, builder)
+        graph = to_graph(state, actions, builder.probes_before)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return ScheduleResult(graph=graph, summary=summary, score_dump=score_dump, state=state, actions=actions)
+
+
+def explain(cib_root: etree._Element, rsc_id: str, now: float | None = None) -> Explanation:
+    """Why ``rsc_id`` scores as it does on every node (raises KeyError for an unknown resource).
+
+    Imported on use: explain.py builds on ``schedule`` and the live scheduler never needs it.
+    """
+    from paceline.policy.scheduler.explain import explain as _explain
+
+    return _explain(cib_root, rsc_id, now)

@@ -24,14 +24,13 @@ IMPLIES_FIRST = 2       # a required then makes first required
 BLOCKS = 4              # an unrunnable first makes then unrunnable
 INTERMEDIATE_STOP = 8   # stop -> start of one resource: a required or unrunnable start needs the stop
 ASYMMETRIC = 16         # an unrunnable first makes then required and unrunnable (with exceptions)
-PROBE_BLOCKS = 32       # an unrunnable probe blocks the start of a resource not active anywhere
 
 _INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
             "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted"}
 _OVERWRITING_REASONS = ("node availability", "no quorum", "quorum freeze")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Act:
     id: int
     task: str
@@ -67,15 +66,24 @@ class ActionBuilder:
         self.by_rsc: dict[str, list[Act]] = {}
         self.fences: dict[str, Act] = {}
         self.reloads: dict[str, Act] = {}
-        self.orderings: list[tuple[Act, Act, int]] = []
+        # Probes only ever order a start after them and never change flags after creation, so they are
+        # kept out of the ordering graph that propagation walks (a fresh cluster has one per resource
+        # per node): start action id -> the probes it waits for.
+        self.probes_before: dict[int, list[Act]] = {}
 
     # ---------------------------------------------------------------- creation
 
-    def new(self, task: str, rsc: Resource | None, node: str | None, **kw: object) -> Act:
-        act = Act(id=len(self.actions), task=task, rsc=rsc, node=node, **kw)  # type: ignore[arg-type]
+    def new(self, task: str, rsc: Resource | None, node: str | None, interval_ms: int = 0, optional: bool = True,
+            runnable: bool = True, pseudo: bool = False, expected_rc: int = 0, fence_reason: str = "") -> Act:
+        act = Act(len(self.actions), task, rsc, node, interval_ms, optional, runnable, pseudo, None, expected_rc,
+                  fence_reason, [], [])
         self.actions.append(act)
         if rsc is not None:
-            self.by_rsc.setdefault(rsc.id, []).append(act)
+            acts = self.by_rsc.get(rsc.id)
+            if acts is None:
+                self.by_rsc[rsc.id] = [act]
+            else:
+                acts.append(act)
         return act
 
     def find(self, rsc: Resource, task: str, node: str | None = None, interval: int = 0) -> list[Act]:
@@ -87,7 +95,6 @@ class ActionBuilder:
             return
         first.after.append((then, flags))
         then.before.append((first, flags))
-        self.orderings.append((first, then, flags))
 
     def build(self) -> list[Act]:
         state = self.state
@@ -230,11 +237,12 @@ class ActionBuilder:
             mode = rsc.discovery.get(node.name, "always")
             if mode == "never" or (exclusive and mode != "exclusive"):
                 continue
-            probe = self.new("monitor", rsc, node.name, optional=False, expected_rc=7)
-            if node.pending:
-                probe.runnable = False
+            probe = self.new("monitor", rsc, node.name, optional=False, expected_rc=7, runnable=not node.pending)
             if start is not None:
-                self.order(probe, start, 0 if rsc.active_on else PROBE_BLOCKS)
+                self.probes_before.setdefault(start.id, []).append(probe)
+                if node.pending and not rsc.active_on:
+                    # A resource active nowhere cannot start until every node has been probed.
+                    start.runnable = False
 
     # ---------------------------------------------------------------- groups
 
@@ -247,6 +255,9 @@ class ActionBuilder:
         self.order(g["stop"], g["stopped"], BLOCKS)
         self.order(g["stopped"], g["start"], 0)
         self.order(g["start"], g["running"], BLOCKS)
+        if any(not self.find(member, "start") for member in group.children):
+            # A group is started only when every member can be: one that will not start keeps it from running.
+            g["start"].runnable = False
         prev: Resource | None = None
         for member in group.children:
             for start in self.find(member, "start"):
@@ -384,9 +395,6 @@ class ActionBuilder:
             then.runnable = False
             if not same_rsc and first.rsc is not None:
                 then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
-            changed_then = True
-        if flags & PROBE_BLOCKS and not first.runnable and then.runnable:
-            then.runnable = False
             changed_then = True
         if flags & IMPLIES_FIRST and then.required and first.optional:
             first.optional = False

@@ -7,41 +7,10 @@ Paceline's own ``paceline.shared.lrm.params_digest`` that our executor records.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 from paceline.policy.scheduler.model import ClusterState, HistoryOp, Resource
-from paceline.shared.lrm import params_digest
-
-_DROPPED = {"id", "crm_feature_set", "op-digest", "on_node", "on_node_uuid", "pcmk_external_ip"}
-
-
-def _escape(value: str) -> str:
-    out = []
-    for ch in value:
-        if ch == "&":
-            out.append("&amp;")
-        elif ch == "<":
-            out.append("&lt;")
-        elif ch == ">":
-            out.append("&gt;")
-        elif ch == '"':
-            out.append("&quot;")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"&#x{ord(ch):02X};")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def pacemaker_digest(params: Mapping[str, str]) -> str:
-    keys = sorted((k for k in params if k not in _DROPPED and not k.startswith("CRM_meta_")),
-                  key=lambda k: k.encode())
-    if not keys:
-        text = " <parameters/>\n"
-    else:
-        text = " <parameters " + " ".join(f'{k}="{_escape(params[k])}"' for k in keys) + "/>\n"
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+from paceline.shared.lrm import pacemaker_digest, params_digest
 
 
 def op_params(rsc: Resource, node: str | None, task: str, interval: int) -> dict[str, str]:

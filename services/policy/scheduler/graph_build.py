@@ -5,7 +5,7 @@ from __future__ import annotations
 from paceline.policy.graph import Action, Graph
 from paceline.policy.scheduler.actions import Act
 from paceline.policy.scheduler.digests import op_params
-from paceline.policy.scheduler.model import ClusterState
+from paceline.policy.scheduler.model import ClusterState, Resource
 from paceline.policy.scheduler.unpack import op_timeout_ms
 from paceline.shared.lrm import params_digest
 
@@ -14,7 +14,34 @@ def included(act: Act) -> bool:
     return act.required and act.runnable
 
 
-def _graph_action(state: ClusterState, act: Act, new_id: int) -> Action:
+class _OpDetails:
+    """Parameters, meta, timeout and digest of one (resource, task, interval[, node]), computed once.
+
+    A fresh cluster has a probe of every resource on every node: the details
+    only differ per node when instance attributes have node rules.
+    """
+
+    def __init__(self, state: ClusterState):
+        self.state = state
+        self.cache: dict[tuple, tuple[dict[str, str], dict[str, str], int, str]] = {}
+
+    def get(self, rsc: Resource, node: str | None, task: str, interval: int) -> tuple[dict[str, str], dict[str, str],
+                                                                                     int, str]:
+        key = (rsc.id, task, interval, node if rsc.node_params else None)
+        found = self.cache.get(key)
+        if found is None:
+            params = op_params(rsc, node, task, interval)
+            meta = dict(rsc.meta)
+            for op in rsc.ops:
+                if op.name == task and op.interval_ms == interval:
+                    meta.update(op.meta)
+                    break
+            found = (params, meta, op_timeout_ms(self.state, rsc, task, interval), params_digest(params))
+            self.cache[key] = found
+        return found
+
+
+def _graph_action(state: ClusterState, details: _OpDetails, act: Act, new_id: int) -> Action:
     if act.task == "stonith":
         return Action(id=new_id, task="stonith", node=act.node,
                       meta={"fencing-action": state.fencing_action, "reason": act.fence_reason})
@@ -22,24 +49,24 @@ def _graph_action(state: ClusterState, act: Act, new_id: int) -> Action:
     assert rsc is not None
     if act.pseudo or rsc.is_group:
         return Action(id=new_id, task=act.task, rsc=rsc.id, node=act.node, pseudo=True)
-    params = op_params(rsc, act.node, act.task, act.interval_ms)
-    meta = {k: v for k, v in rsc.meta.items()}
-    for op in rsc.ops:
-        if op.name == act.task and op.interval_ms == act.interval_ms:
-            meta.update(op.meta)
-            break
+    params, meta, timeout, digest = details.get(rsc, act.node, act.task, act.interval_ms)
+    # The dicts are shared between actions of one resource: the graph is read-only once built.
     return Action(id=new_id, task=act.task, rsc=rsc.id, node=act.node, interval_ms=act.interval_ms,
-                  timeout_ms=op_timeout_ms(state, rsc, act.task, act.interval_ms), agent=dict(rsc.agent),
-                  params=params, meta=meta, expected_rc=act.expected_rc, digest=params_digest(params))
+                  timeout_ms=timeout, agent=rsc.agent, params=params, meta=meta, expected_rc=act.expected_rc,
+                  digest=digest)
 
 
-def to_graph(state: ClusterState, actions: list[Act]) -> Graph:
+def to_graph(state: ClusterState, actions: list[Act], probes_before: dict[int, list[Act]] | None = None) -> Graph:
+    """The required, runnable actions with their inputs (``probes_before``: probes a start waits for)."""
+    probes_before = probes_before or {}
     chosen = [a for a in actions if included(a)]
     new_ids = {a.id: i for i, a in enumerate(chosen)}
     memo: dict[int, set[int]] = {}
 
     def included_inputs(act: Act, seen: set[int]) -> set[int]:
         """Inputs of ``act``, looking through actions left out of the graph."""
+        if not act.before:
+            return set()
         if act.id in memo:
             return memo[act.id]
         out: set[int] = set()
@@ -54,8 +81,13 @@ def to_graph(state: ClusterState, actions: list[Act]) -> Graph:
         return out
 
     graph = Graph()
+    details = _OpDetails(state)
     for act in chosen:
-        ga = _graph_action(state, act, new_ids[act.id])
-        ga.inputs = sorted(included_inputs(act, {act.id}))
+        ga = _graph_action(state, details, act, new_ids[act.id])
+        inputs = included_inputs(act, {act.id})
+        probes = probes_before.get(act.id)
+        if probes:
+            inputs = inputs | {new_ids[p.id] for p in probes if p.id in new_ids}
+        ga.inputs = sorted(inputs)
         graph.actions.append(ga)
     return graph

@@ -48,28 +48,29 @@ def _expected_rc(key: str | None) -> int | None:
 
 
 def parse_op(el: Element, index: int) -> HistoryOp | None:
-    task = el.get("operation", "")
-    rc = el.get("rc-code")
-    status = el.get("op-status")
+    a = dict(el.attrib)          # one copy: lxml attribute lookups one by one cost more
+    task = a.get("operation", "")
+    rc = a.get("rc-code")
+    status = a.get("op-status")
     if rc is None or status is None:
         return None
     try:
         rc_i, status_i = int(rc), int(status)
     except ValueError:
         return None
-    interval = _int(el.get("interval"), 0)
-    expected = _expected_rc(el.get("transition-key"))
+    interval = _int(a.get("interval"), 0)
+    expected = _expected_rc(a.get("transition-key"))
     if expected is None:
         expected = lrm.OCF_NOT_RUNNING if task == "monitor" and interval == 0 and rc_i == 7 else 0
     return HistoryOp(
-        id=el.get("id", ""), task=task, interval_ms=interval, rc=rc_i, op_status=status_i,
-        call_id=_int(el.get("call-id"), -1), expected_rc=expected,
-        last_rc_change=_int(el.get("last-rc-change"), _int(el.get("last-run"), 0)),
-        digest=el.get("op-digest"), restart_digest=el.get("op-restart-digest"),
-        secure_digest=el.get("op-secure-digest"), doc_index=index, exit_reason=el.get("exit-reason", ""),
-        exec_ms=_int(el.get("exec-time")), queue_ms=_int(el.get("queue-time")),
-        transition_magic=el.get("transition-magic", ""), secure_params=el.get("op-secure-params"),
-        force_restart=el.get("op-force-restart"))
+        id=a.get("id", ""), task=task, interval_ms=interval, rc=rc_i, op_status=status_i,
+        call_id=_int(a.get("call-id"), -1), expected_rc=expected,
+        last_rc_change=_int(a.get("last-rc-change"), _int(a.get("last-run"), 0)),
+        digest=a.get("op-digest"), restart_digest=a.get("op-restart-digest"),
+        secure_digest=a.get("op-secure-digest"), doc_index=index, exit_reason=a.get("exit-reason", ""),
+        exec_ms=_int(a.get("exec-time")), queue_ms=_int(a.get("queue-time")),
+        transition_magic=a.get("transition-magic", ""), secure_params=a.get("op-secure-params"),
+        force_restart=a.get("op-force-restart"))
 
 
 def sort_ops(ops: list[HistoryOp]) -> list[HistoryOp]:
@@ -128,10 +129,10 @@ def on_fail_for(state: ClusterState, rsc: Resource, task: str, interval: int) ->
         if op.name == task and op.interval_ms == interval:
             value = op.on_fail
             break
-    if value is None and state.op_defaults:
-        from paceline.policy.scheduler.rules import RuleContext, nvsets
+    if value is None:
+        from paceline.policy.scheduler.rules import RuleContext
         ctx = RuleContext(now=state.now, agent=rsc.agent, op=(task, interval))
-        value = nvsets(state.op_defaults[0], "meta_attributes", ctx).get("on-fail")
+        value = state.op_defaults.get(ctx).get("on-fail")
     value = (value or "").lower()
     if value == "nothing":
         value = "ignore"
@@ -202,7 +203,7 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState) -> Resource
     orphan.requires = "fencing" if state.fencing_enabled else "quorum"
     orphan.doc_index = len(state.resources)
     if state.stop_orphans:
-        orphan.unpack_scores.append((None, -INF))
+        orphan.unpack_scores.append((None, -INF, "removed from the configuration"))
     state.by_id[orphan_id] = orphan
     state.resources.append(orphan)
     return orphan
@@ -239,7 +240,7 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
         if is_probe and (rc in (lrm.OCF_ERR_INSTALLED, lrm.OCF_ERR_ARGS)
                          or op.op_status == lrm.EXEC_NOT_INSTALLED):
             role = Role.STOPPED
-            rsc.unpack_scores.append((node.name, -INF))
+            rsc.unpack_scores.append((node.name, -INF, "probe found the agent not installed or misconfigured"))
             on_fail = _clear(on_fail)
             continue
         status = op.op_status
@@ -290,14 +291,14 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
         if on_fail_rank(action) > on_fail_rank(on_fail):
             on_fail = action
         if op.task == "stop":
-            rsc.unpack_scores.append((node.name, -INF))
+            rsc.unpack_scores.append((node.name, -INF, "stop failed here"))
             if rc in (3, 5, 2, 4) and not state.can_fence(node):
                 rsc.managed = False
                 rsc.blocked = True
         if hard:
-            rsc.unpack_scores.append((node.name, -INF))
+            rsc.unpack_scores.append((node.name, -INF, "hard error here"))
         elif fatal:
-            rsc.unpack_scores.append((None, -INF))
+            rsc.unpack_scores.append((None, -INF, "fatal error"))
         if op.task == "promote" or rc in (8, 9):
             role = Role.PROMOTED
         elif role < Role.STARTED:
@@ -369,7 +370,7 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
         rsc.managed = False
         rsc.blocked = True
     elif on_fail == "ban":
-        rsc.unpack_scores.append((node.name, -INF))
+        rsc.unpack_scores.append((node.name, -INF, "on-fail=ban after a failure here"))
     elif on_fail == "stop":
         rsc.next_role = Role.STOPPED
         rsc.next_role_reason = "on-fail=stop"
@@ -393,4 +394,4 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
     if node.maintenance:
         rsc.managed = False
     if not rsc.managed:
-        rsc.unpack_scores.append((node.name, INF))
+        rsc.unpack_scores.append((node.name, INF, "unmanaged: stays where it runs"))

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from paceline.policy.scheduler.rules import NvsetMemo
 from paceline.policy.scheduler.scores import INF
 
 
@@ -173,7 +174,8 @@ class Resource:
     pending_task: dict[str, str] = field(default_factory=dict)   # node -> pending task
     history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops
     active_monitors: dict[str, set[int]] = field(default_factory=dict)  # node -> intervals
-    unpack_scores: list[tuple[str | None, int]] = field(default_factory=list)   # (node|None=all, score)
+    # (node or None for every node, score, why): bans and pins found while reading the history
+    unpack_scores: list[tuple[str | None, int, str]] = field(default_factory=list)
     # ---- placement
     allowed: dict[str, int] = field(default_factory=dict)
     assigned: str | None = None
@@ -263,7 +265,7 @@ class ClusterState:
     colocations: list[Colocation] = field(default_factory=list)
     orderings: list[Ordering] = field(default_factory=list)
     failed_ops: list[FailedOp] = field(default_factory=list)
-    op_defaults: list = field(default_factory=list)     # raw <op_defaults> element (or empty)
+    op_defaults: NvsetMemo = field(default_factory=lambda: NvsetMemo(None, "meta_attributes"))
     warnings: list[str] = field(default_factory=list)
 
     def primitives(self) -> list[Resource]:

@@ -11,6 +11,7 @@ node, then the name. Score lines are recorded as ``crm_simulate -s`` prints them
 from __future__ import annotations
 
 from paceline.policy.scheduler.history import effective_fail_count
+from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.model import ClusterState, Colocation, Node, Resource, Role
 from paceline.policy.scheduler.scores import INF, add_scores, format_score, parse_score
 from paceline.policy.scheduler.unpack import add_colocation, insert_colocation
@@ -32,34 +33,55 @@ def counted_active(state: ClusterState, rsc: Resource) -> list[str]:
             if rsc.requires in ("fencing", "unfencing") or not state.nodes[n].unclean]
 
 
+class ScoreDump:
+    """Allocation score tables in the order they were printed, formatted on demand (a large cluster has
+    resources x nodes lines that a live transition never needs)."""
+
+    def __init__(self, node_order: list[str]):
+        self.node_order = node_order
+        self.tables: list[tuple[str, str, dict[str, int]]] = []
+
+    def lines(self) -> list[str]:
+        return [f"{prefix}: {rid} allocation score on {node}: {format_score(table[node])}"
+                for prefix, rid, table in self.tables for node in self.node_order if node in table]
+
+
 class Placer:
-    def __init__(self, state: ClusterState):
+    def __init__(self, state: ClusterState, ledger: Ledger | None = None):
         self.state = state
-        self.score_lines: list[str] = []
+        self.score_dump = ScoreDump(list(state.nodes))
+        self.ledger = ledger
+        # Node state does not change while resources are placed: look it up in flat dicts.
+        self._available = {name: node.available for name, node in state.nodes.items()}
+        self._attrs = {name: node.attrs for name, node in state.nodes.items()}
+        self._keys: dict[str, dict[str, str | None]] = {}     # attribute -> node -> comparable value
 
     # ---------------------------------------------------------------- tables
 
-    def run(self) -> list[str]:
+    def run(self) -> ScoreDump:
         state = self.state
         everything = [r for top in state.resources for r in _walk(top)]
         for rsc in everything:
             rsc.allowed = {n.name: n.base_score for n in state.nodes.values()} if state.symmetric else {}
+            if self.ledger is not None and self.ledger.watches(rsc.id):
+                for node, score in rsc.allowed.items():
+                    self.ledger.note(rsc.id, node, "symmetric cluster (node score)", None, score)
         for prim in state.primitives():
             if len(counted_active(state, prim)) > 1:
                 if prim.multiple_active == "stop_only":
-                    prim.unpack_scores.append((None, -INF))
+                    prim.unpack_scores.append((None, -INF, "multiple-active=stop_only"))
                 elif prim.multiple_active == "block":
                     prim.managed = False
                     prim.blocked = True
         for rsc in everything:
-            for node, score in rsc.unpack_scores:
-                self.add_location(rsc, node, score)
+            for node, score, why in rsc.unpack_scores:
+                self.add_location(rsc, node, score, why)
         self._apply_node_health()
         for loc in state.locations:
             if loc.role is not None and loc.role >= Role.PROMOTED:
                 continue
             for node, score in loc.node_scores:
-                self.apply_location(loc.rsc, node, score)
+                self.apply_location(loc.rsc, node, score, f"location {loc.id}")
                 for prim in loc.rsc.primitives():
                     mode = prim.discovery.get(node, "always")
                     if _DISCOVERY_RANK.get(loc.discovery, 0) > _DISCOVERY_RANK[mode]:
@@ -72,7 +94,7 @@ class Placer:
             if "exclusive" in prim.discovery.values():
                 for node in state.nodes:
                     if prim.discovery.get(node) != "exclusive":
-                        prim.allowed[node] = -INF
+                        self._set(prim, node, -INF, "resource-discovery=exclusive names other nodes")
         for top in state.resources:
             if top.is_group:
                 self._group_internal_colocations(top)
@@ -82,7 +104,7 @@ class Placer:
                                                  primary=prim.launcher, score=INF, influence=True))
         for top in state.resources:
             self.assign(top)
-        return self.score_lines
+        return self.score_dump
 
     def _apply_node_health(self) -> None:
         """Node health attributes (``#health-*``) become a location score on every resource."""
@@ -108,24 +130,35 @@ class Placer:
             for top in self.state.resources:
                 if health < 0 and cib.is_true(top.meta.get("allow-unhealthy-nodes"), False):
                     continue
-                self.apply_location(top, node.name, health)
+                self.apply_location(top, node.name, health, "node health")
 
-    def add_location(self, rsc: Resource, node: str | None, score: int) -> None:
+    def add_location(self, rsc: Resource, node: str | None, score: int, why: str) -> None:
         """Pacemaker's resource_location: create the entry with the score, or add to it."""
         targets = list(self.state.nodes) if node is None else [node]
+        allowed = rsc.allowed
         for name in targets:
-            rsc.allowed[name] = add_scores(rsc.allowed[name], score) if name in rsc.allowed else score
+            self._set(rsc, name, add_scores(allowed[name], score) if name in allowed else score, why)
 
-    def apply_location(self, rsc: Resource, node: str, score: int) -> None:
+    def _set(self, rsc: Resource, node: str, score: int, why: str) -> None:
+        if self.ledger is not None and self.ledger.watches(rsc.id):
+            self.ledger.note(rsc.id, node, why, rsc.allowed.get(node), score)
+        rsc.allowed[node] = score
+
+    def _replace_table(self, rsc: Resource, table: dict[str, int], why: str) -> None:
+        if self.ledger is not None and self.ledger.watches(rsc.id):
+            self.ledger.note_tables(rsc.id, why, rsc.allowed, table)
+        rsc.allowed = table
+
+    def apply_location(self, rsc: Resource, node: str, score: int, why: str) -> None:
         if rsc.is_group:
-            self.add_location(rsc, node, score)
+            self.add_location(rsc, node, score, why)
             for i, member in enumerate(rsc.children):
                 if i == 0:
-                    self.apply_location(member, node, score)
+                    self.apply_location(member, node, score, f"{why} (on group {rsc.id})")
                 elif node not in member.allowed:
-                    member.allowed[node] = 0
+                    self._set(member, node, 0, f"{why} (on group {rsc.id}, later member)")
             return
-        self.add_location(rsc, node, score)
+        self.add_location(rsc, node, score, why)
 
     def _apply_stickiness(self, rsc: Resource) -> None:
         if not rsc.managed or rsc.stickiness == 0 or len(rsc.active_on) != 1:
@@ -135,14 +168,16 @@ class Placer:
             return
         if rsc.stickiness < 1:
             return
-        self.add_location(rsc, node, rsc.stickiness)
+        self.add_location(rsc, node, rsc.stickiness, f"resource-stickiness={rsc.stickiness} (active here)")
 
     def _apply_fail_limit(self, rsc: Resource) -> None:
         if rsc.migration_threshold == 0 or rsc.ignore_failure:
             return
         for node in self.state.nodes.values():
-            if failures_counted(self.state, rsc, node) >= rsc.migration_threshold:
-                self.add_location(rsc, node.name, -INF)
+            failures = failures_counted(self.state, rsc, node)
+            if failures >= rsc.migration_threshold:
+                self.add_location(rsc, node.name, -INF,
+                                  f"{failures} failures reached migration-threshold={rsc.migration_threshold}")
 
     def _group_internal_colocations(self, group: Resource) -> None:
         for prev, member in zip(group.children, group.children[1:], strict=False):
@@ -152,21 +187,33 @@ class Placer:
     # ---------------------------------------------------------------- helpers
 
     def available(self, node: str) -> bool:
-        n = self.state.nodes.get(node)
-        return n is not None and n.available
+        return self._available.get(node, False)
 
     def any_available(self, table: dict[str, int]) -> bool:
-        return any(score >= 0 and self.available(n) for n, score in table.items())
+        avail = self._available
+        return any(score >= 0 and avail.get(n, False) for n, score in table.items())
 
     def attr(self, node: str, name: str) -> str | None:
-        n = self.state.nodes.get(node)
-        return None if n is None else n.attrs.get(name)
+        attrs = self._attrs.get(node)
+        return None if attrs is None else attrs.get(name)
+
+    def _attr_keys(self, name: str) -> dict[str, str | None]:
+        """Every node's value of one attribute as colocation compares it (case-insensitively); None when unset."""
+        keys = self._keys.get(name)
+        if keys is None:
+            keys = {}
+            for node, attrs in self._attrs.items():
+                value = attrs.get(name)
+                keys[node] = None if value is None else value.lower()
+            self._keys[name] = keys
+        return keys
+
+    def _attr_key(self, node: str, name: str) -> str | None:
+        return self._attr_keys(name).get(node)
 
     def _show(self, prefix: str, rsc: Resource) -> None:
-        for node in self.state.nodes:
-            if node in rsc.allowed:
-                self.score_lines.append(
-                    f"{prefix}: {rsc.id} allocation score on {node}: {format_score(rsc.allowed[node])}")
+        """Snapshot the table as ``crm_simulate -s`` would print it now; formatted only if someone asks."""
+        self.score_dump.tables.append((prefix, rsc.id, dict(rsc.allowed)))
 
     # ---------------------------------------------------------------- lists
 
@@ -253,7 +300,7 @@ class Placer:
                 self._add_dependent_scores(c, rsc)
         state = self.state
         if rsc.next_role == Role.STOPPED:
-            self.add_location(rsc, None, -INF)
+            self.add_location(rsc, None, -INF, f"must stop ({rsc.next_role_reason or 'target-role=Stopped'})")
         if not rsc.orphan:
             self._show("pcmk__primitive_assign", rsc)
         if state.fencing_enabled and not state.have_fencing:
@@ -310,7 +357,7 @@ class Placer:
             target = primary.children[-1] if c.score >= INF else primary.children[0]
         self._apply_coloc_to_scores(rsc, target, c)
         if archive is not None and not self.any_available(rsc.allowed):
-            rsc.allowed = archive
+            self._replace_table(rsc, archive, f"colocation {c.id} undone: it left no node available")
 
     def _apply_coloc_to_scores(self, rsc: Resource, primary: Resource, c: Colocation) -> None:
         if not primary.assign_done or rsc.assign_done:
@@ -320,18 +367,20 @@ class Placer:
         pnode = primary.assigned
         if pnode is None and c.score < 0:
             return
-        value = self.attr(pnode, c.node_attribute) if pnode is not None else None
+        value = self._attr_key(pnode, c.node_attribute) if pnode is not None else None
         work = dict(rsc.allowed)
         for node, score in work.items():
             if pnode is None:
                 work[node] = add_scores(-c.score, score)
-            elif _same(self.attr(node, c.node_attribute), value):
+            elif self._attr_key(node, c.node_attribute) == value:
                 if c.score < INF:
                     work[node] = add_scores(c.score, score)
             elif c.score >= INF:
                 work[node] = -INF
         if c.mandatory or self.any_available(work):
-            rsc.allowed = work
+            where = f"on {pnode}" if pnode is not None else "not placed"
+            self._replace_table(rsc, work, f"colocation {c.id} with {c.primary.id} "
+                                           f"(score {format_score(c.score)}; {primary.id} {where})")
 
     def _add_dependent_scores(self, c: Colocation, primary: Resource) -> None:
         if not self.has_influence(c):
@@ -339,7 +388,8 @@ class Placer:
         result = self._add_colocated(c.dependent, primary, rsc_table=primary.allowed, c=c,
                                      factor=c.score / INF)
         if result is not None:
-            primary.allowed = result
+            self._replace_table(primary, result, f"colocation {c.id}: {c.dependent.id} follows it "
+                                                 f"(score {format_score(c.score)}, its preferences weighed)")
 
     def _add_colocated(self, source: Resource, target: Resource, rsc_table: dict[str, int], c: Colocation,
                        factor: float) -> dict[str, int] | None:
@@ -369,14 +419,24 @@ class Placer:
         finally:
             source.merging = False
 
+    def _best_by_value(self, source: Resource, attr: str) -> dict[str | None, int]:
+        """The best score ``source`` has on an available node, per value of the colocation's node attribute."""
+        best: dict[str | None, int] = {}
+        avail = self._available
+        keys = self._attr_keys(attr)
+        for other, score in source.allowed.items():
+            if score > -INF and avail.get(other, False):
+                key = keys.get(other)
+                if score > best.get(key, -INF):
+                    best[key] = score
+        return best
+
     def _add_matching(self, work: dict[str, int], source: Resource, c: Colocation, factor: float) -> None:
         attr = c.node_attribute
+        best_by_value = self._best_by_value(source, attr)
+        keys = self._attr_keys(attr)
         for node in list(work):
-            value = self.attr(node, attr)
-            best = -INF
-            for other, score in source.allowed.items():
-                if score > best and self.available(other) and _same(self.attr(other, attr), value):
-                    best = score
+            best = best_by_value.get(keys.get(node), -INF)
             if factor < 0 and best < 0:
                 primary = c.primary
                 if primary.stickiness >= -best or not self.has_influence(c) or \
@@ -399,12 +459,6 @@ def failures_counted(state: ClusterState, rsc: Resource, node: Node) -> int:
 
 def _allowed_on_one(rsc: Resource) -> bool:
     return sum(1 for score in rsc.allowed.values() if score >= 0) == 1
-
-
-def _same(a: str | None, b: str | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.lower() == b.lower()
 
 
 def _walk(rsc: Resource) -> list[Resource]:

@@ -197,7 +197,7 @@ def nvsets(parent: Element | None, set_tag: str, ctx: RuleContext, first: str | 
     ``first`` names a set that goes before all others whatever its score, as
     Pacemaker does with ``cib-bootstrap-options`` among cluster property sets.
     """
-    if parent is None:
+    if parent is None or len(parent) == 0:
         return {}
     blocks = list(parent.iterfind(set_tag))
     blocks.sort(key=lambda b: (b.get("id") != first, -parse_score(b.get("score"), 0)))
@@ -211,3 +211,26 @@ def nvsets(parent: Element | None, set_tag: str, ctx: RuleContext, first: str | 
             if name is not None and name not in out:
                 out[name] = nv.get("value", "")
     return out
+
+
+class NvsetMemo:
+    """``nvsets`` of one element, computed once when none of its sets has a rule.
+
+    rsc_defaults and op_defaults are merged for every resource and every
+    operation; without rules the result cannot depend on the context, so a
+    large cluster should not pay for it thousands of times. Callers must not
+    modify the returned dict.
+    """
+
+    def __init__(self, parent: Element | None, set_tag: str):
+        self.parent = parent
+        self.set_tag = set_tag
+        self.static = parent is None or next(parent.iter("rule"), None) is None
+        self._value: dict[str, str] | None = None
+
+    def get(self, ctx: RuleContext) -> dict[str, str]:
+        if not self.static:
+            return nvsets(self.parent, self.set_tag, ctx)
+        if self._value is None:
+            self._value = nvsets(self.parent, self.set_tag, ctx)
+        return self._value

@@ -24,7 +24,7 @@ from paceline.policy.scheduler.model import (
     Role,
     node_sort_key,
 )
-from paceline.policy.scheduler.rules import RuleContext, evaluate, nvsets, rule_score
+from paceline.policy.scheduler.rules import NvsetMemo, RuleContext, evaluate, nvsets, rule_score
 from paceline.policy.scheduler.scores import INF, parse_score
 from paceline.policy.scheduler.timespec import interval_ms
 from paceline.shared import cib
@@ -154,7 +154,7 @@ def _node_states(root: Element, state: ClusterState) -> None:
         node.expected_up = ns.get("expected") == "member"
         node.shutdown = (node.attrs.get("shutdown") or "0") != "0"
         if state.fencing_enabled:
-            _online_with_fencing(ns, node)
+            _online_with_fencing(ns, node, _pending_too_long(ns, state))
         else:
             _online_without_fencing(ns, node)
         if cib.is_true(node.attrs.get("standby")):
@@ -184,7 +184,17 @@ def _online_without_fencing(ns: Element, node: Node) -> None:
         node.online = False
 
 
-def _online_with_fencing(ns: Element, node: Node) -> None:
+def _pending_too_long(ns: Element, state: ClusterState) -> bool:
+    """node-pending-timeout: a node that joined the membership (``in_ccm`` is the epoch it joined)
+    but never joined the controller within the timeout is fenced."""
+    timeout_ms = interval_ms(state.options.get("node-pending-timeout") or "0")
+    since = ns.get("in_ccm") or ""
+    if timeout_ms <= 0 or not since.isdigit() or int(since) <= 0:
+        return False
+    return state.now >= int(since) + timeout_ms / 1000
+
+
+def _online_with_fencing(ns: Element, node: Node, pending_too_long: bool = False) -> None:
     member_flag = _state_flag(ns.get("in_ccm"), "true")
     member = member_flag > 0
     crmd = _state_flag(ns.get("crmd"), "online") > 0
@@ -205,7 +215,9 @@ def _online_with_fencing(ns: Element, node: Node) -> None:
             node.mark_unclean("fencing was requested")
         return
     if expected != "member":
-        if member or crmd:
+        if pending_too_long:
+            node.mark_unclean("peer pending timed out on joining the process group")
+        elif member or crmd:
             node.pending = True
         else:
             node.online = False
@@ -236,7 +248,8 @@ def _unpack_resources(root: Element, state: ClusterState) -> None:
     conf = root.find("configuration")
     rsc_defaults = conf.find("rsc_defaults") if conf is not None else None
     op_defaults = conf.find("op_defaults") if conf is not None else None
-    state.op_defaults = [op_defaults] if op_defaults is not None else []
+    state.op_defaults = NvsetMemo(op_defaults, "meta_attributes")
+    defaults = NvsetMemo(rsc_defaults, "meta_attributes")
     any_unfencing = root.find(".//nvpair[@name='requires'][@value='unfencing']") is not None or \
         root.find(".//nvpair[@name='provides'][@value='unfencing']") is not None
     order = 0
@@ -246,7 +259,7 @@ def _unpack_resources(root: Element, state: ClusterState) -> None:
     for el in resources:
         if not isinstance(el.tag, str) or el.tag not in ("primitive", "group"):
             continue
-        rsc = _unpack_one(el, None, state, rsc_defaults, op_defaults, any_unfencing)
+        rsc = _unpack_one(el, None, state, defaults, any_unfencing)
         if rsc is None:
             continue
         rsc.doc_index = order
@@ -282,28 +295,28 @@ def _explicit_meta(el: Element, state: ClusterState) -> dict[str, str]:
     return nvsets(el, "meta_attributes", RuleContext(now=state.now))
 
 
-def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_defaults: Element | None,
-                op_defaults: Element | None, any_unfencing: bool) -> Resource | None:
+def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_defaults: NvsetMemo,
+                any_unfencing: bool, inherited: dict[str, str] | None = None) -> Resource | None:
+    """One resource; ``inherited`` holds the meta attributes explicitly set on its ancestors, nearest first."""
     rid = el.get("id", "")
     agent = {k: el.get(k, "") for k in ("class", "provider", "type") if el.get(k)}
-    meta: dict[str, str] = dict(_explicit_meta(el, state))
-    ancestor = parent
-    ancestors_el = el.getparent()
-    while ancestor is not None and ancestors_el is not None:
-        for k, v in _explicit_meta(ancestors_el, state).items():
-            meta.setdefault(k, v)
-        ancestor = ancestor.parent
-        ancestors_el = ancestors_el.getparent()
+    explicit = _explicit_meta(el, state)
+    meta: dict[str, str] = dict(explicit)
+    for k, v in (inherited or {}).items():
+        meta.setdefault(k, v)
     ctx = RuleContext(now=state.now, agent=agent if el.tag == "primitive" else None)
-    for k, v in nvsets(rsc_defaults, "meta_attributes", ctx).items():
+    for k, v in rsc_defaults.get(ctx).items():
         meta.setdefault(k, v)
     meta = {k: v for k, v in meta.items() if v != "#default"}
     rsc = Resource(id=rid, kind=el.tag, parent=parent, agent=agent, meta=meta)
     _parse_meta(rsc, state, any_unfencing)
     state.by_id[rid] = rsc
     if el.tag == "group":
+        for_members = dict(explicit)
+        for k, v in (inherited or {}).items():
+            for_members.setdefault(k, v)
         for child in el.iterfind("primitive"):
-            member = _unpack_one(child, rsc, state, rsc_defaults, op_defaults, any_unfencing)
+            member = _unpack_one(child, rsc, state, rsc_defaults, any_unfencing, for_members)
             if member is not None:
                 rsc.children.append(member)
         if not rsc.children:
@@ -314,7 +327,7 @@ def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_d
     if agent.get("class") == "stonith":
         state.have_fencing = True
     _parse_params(el, rsc, state)
-    rsc.ops = _parse_ops(el, rsc, state, op_defaults)
+    rsc.ops = _parse_ops(el, rsc, state)
     return rsc
 
 
@@ -367,7 +380,8 @@ def _param_sources(el: Element) -> list[Element]:
 
 def _parse_params(el: Element, rsc: Resource, state: ClusterState) -> None:
     sources = _param_sources(el)
-    has_rules = any(s.find("instance_attributes/rule") is not None for s in sources)
+    has_rules = any(child.tag == "instance_attributes" and child.find("rule") is not None
+                    for src in sources for child in src)
 
     def collect(node_attrs: dict[str, str] | None) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -382,7 +396,10 @@ def _parse_params(el: Element, rsc: Resource, state: ClusterState) -> None:
         rsc.node_params = {n.name: collect(n.attrs) for n in state.nodes.values()}
 
 
-def _parse_ops(el: Element, rsc: Resource, state: ClusterState, op_defaults: Element | None) -> list[OpDef]:
+OP_IDENTITY = ("id", "name", "interval", "timeout")
+
+
+def _parse_ops(el: Element, rsc: Resource, state: ClusterState) -> list[OpDef]:
     ops_el = el.find("operations")
     out: list[OpDef] = []
     if ops_el is None:
@@ -392,7 +409,7 @@ def _parse_ops(el: Element, rsc: Resource, state: ClusterState, op_defaults: Ele
         ms = interval_ms(op.get("interval", "0"))
         op_meta = nvsets(op, "meta_attributes", RuleContext(now=state.now))
         ctx = RuleContext(now=state.now, agent=rsc.agent, op=(name, ms))
-        defaults = nvsets(op_defaults, "meta_attributes", ctx)
+        defaults = state.op_defaults.get(ctx)
 
         def pick(key: str, op_meta: dict[str, str] = op_meta, defaults: dict[str, str] = defaults,
                  op: Element = op) -> str | None:
@@ -403,7 +420,10 @@ def _parse_ops(el: Element, rsc: Resource, state: ClusterState, op_defaults: Ele
             return defaults.get(key)
 
         timeout = pick("timeout")
-        meta = {k: v for k, v in op_meta.items()}
+        # Everything the <op> says beyond its identity reaches the agent as CRM_meta_* (start-delay,
+        # on-fail, OCF_CHECK_LEVEL, ...), as Pacemaker passes it; meta_attributes win over attributes.
+        meta = {k: v for k, v in op.attrib.items() if k not in OP_IDENTITY}
+        meta.update(op_meta)
         out.append(OpDef(
             name=name, interval_ms=ms,
             timeout_ms=interval_ms(timeout) if timeout else DEFAULT_TIMEOUT_MS,
@@ -418,11 +438,10 @@ def op_timeout_ms(state: ClusterState, rsc: Resource, task: str, interval: int) 
     for op in rsc.ops:
         if op.name == task and op.interval_ms == interval:
             return op.timeout_ms
-    if state.op_defaults:
-        ctx = RuleContext(now=state.now, agent=rsc.agent, op=(task, interval))
-        value = nvsets(state.op_defaults[0], "meta_attributes", ctx).get("timeout")
-        if value:
-            return interval_ms(value)
+    ctx = RuleContext(now=state.now, agent=rsc.agent, op=(task, interval))
+    value = state.op_defaults.get(ctx).get("timeout")
+    if value:
+        return interval_ms(value)
     return DEFAULT_TIMEOUT_MS
 
 

@@ -1,0 +1,252 @@
+"""Why a resource goes where it goes: every contribution to its score on every node.
+
+Pacemaker's allocation scores are the most opaque part of it for its users:
+``crm_simulate -s`` prints only the sums. ``explain`` runs the very same
+scheduling pass with a :class:`~paceline.policy.scheduler.ledger.Ledger`
+watching one resource (and a group's members), then lists per node each step
+that changed the score -- node score, history bans, location constraints,
+stickiness, failure bans, colocations in either direction, target-role -- the
+node's own state, the final score and the node chosen. ``paceline simulate
+--explain RSC`` prints :meth:`Explanation.text`; the shell's ``resource why``
+calls :func:`explain` directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from paceline.policy.scheduler import schedule
+from paceline.policy.scheduler.ledger import Entry, Ledger
+from paceline.policy.scheduler.model import ClusterState, Node, Resource, Role
+from paceline.policy.scheduler.placement import current_node, failures_counted
+from paceline.policy.scheduler.rules import RuleContext, nvsets
+from paceline.policy.scheduler.scores import INF, format_score
+from paceline.shared import cib
+
+
+def node_condition(node: Node) -> str:
+    """Why a node can or cannot take resources, in the words crm_mon uses."""
+    if node.unclean:
+        return "unclean"
+    if not node.online:
+        return "offline"
+    if node.pending:
+        return "pending"
+    if node.shutdown:
+        return "shutting down"
+    if node.maintenance:
+        return "maintenance"
+    if node.standby:
+        return "standby"
+    return "available"
+
+
+@dataclass
+class NodeScores:
+    node: str
+    condition: str
+    contributions: list[Entry]
+    score: int | None              # None: the resource has no entry for the node (never allowed there)
+    failures: int = 0
+
+    @property
+    def usable(self) -> bool:
+        return self.condition == "available" and self.score is not None and self.score >= 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "condition": self.condition, "score": _score_or_none(self.score),
+                "usable": self.usable, "failures": self.failures,
+                "contributions": [{"source": e.source, "before": _score_or_none(e.before),
+                                   "after": format_score(e.after), "change": _change(e)}
+                                  for e in self.contributions]}
+
+
+@dataclass
+class ResourceScores:
+    """One resource's table: a primitive, or a group's own table."""
+
+    id: str
+    kind: str
+    agent: str
+    running_on: list[str]
+    assigned: str | None
+    managed: bool
+    nodes: list[NodeScores]
+    notes: list[str] = field(default_factory=list)
+    action: str | None = None          # its Transition Summary line, if any
+    utilization: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "agent": self.agent, "running_on": self.running_on,
+                "assigned": self.assigned, "managed": self.managed, "action": self.action, "notes": self.notes,
+                "utilization": self.utilization, "nodes": [n.to_dict() for n in self.nodes]}
+
+
+@dataclass
+class Explanation:
+    resource: str
+    kind: str
+    parts: list[ResourceScores]
+    placement_strategy: str = "default"
+    node_utilization: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"resource": self.resource, "kind": self.kind, "placement_strategy": self.placement_strategy,
+                "node_utilization": self.node_utilization, "parts": [p.to_dict() for p in self.parts]}
+
+    def text(self) -> str:
+        lines: list[str] = []
+        for part in self.parts:
+            lines += _part_lines(part)
+            lines.append("")
+        if any(p.utilization for p in self.parts):
+            lines.append(f"placement-strategy={self.placement_strategy}; node capacities:")
+            for node, caps in self.node_utilization.items():
+                text = ", ".join(f"{k}={v}" for k, v in caps.items()) or "none declared"
+                lines.append(f"  {node}: {text}")
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def explain(cib_root: etree._Element, rsc_id: str, now: float | None = None) -> Explanation:
+    """Schedule ``cib_root`` watching ``rsc_id``; raises KeyError when the CIB has no such resource."""
+    watched = _watch_set(cib_root, rsc_id)
+    ledger = Ledger(watched=watched)
+    result = schedule(cib_root, now, ledger)
+    state = result.state
+    rsc = state.by_id.get(rsc_id)
+    if rsc is None:
+        raise KeyError(f"no resource {rsc_id!r} in the CIB")
+    actions = _summary_by_rsc(result.summary)
+    members = [rsc, *rsc.children] if rsc.is_group else [rsc]
+    parts = [_resource_scores(state, ledger, m, actions.get(m.id), cib_root) for m in members]
+    strategy = state.options.get("placement-strategy", "default") or "default"
+    capacities = {}
+    if any(p.utilization for p in parts):
+        for el in cib.node_elements(cib_root):
+            name = el.get("uname") or el.get("id", "")
+            capacities[name] = nvsets(el, "utilization", RuleContext(now=state.now))
+    return Explanation(resource=rsc.id, kind=rsc.kind, parts=parts, placement_strategy=strategy,
+                       node_utilization=capacities)
+
+
+def _watch_set(root: etree._Element, rsc_id: str) -> set[str]:
+    el = cib.find_resource(root, rsc_id)
+    if el is None:
+        # A removed resource only exists in the status section; the scheduler still knows it.
+        return {rsc_id}
+    return {rsc_id, *(child.get("id", "") for child in el.iterfind("primitive"))}
+
+
+def _summary_by_rsc(summary: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in summary:
+        words = line.split()
+        if len(words) >= 3 and words[0] == "*" and not words[1].startswith("Fence"):
+            out.setdefault(words[2], " ".join(words[1:]))
+    return out
+
+
+def _resource_scores(state: ClusterState, ledger: Ledger, rsc: Resource, action: str | None,
+                     root: etree._Element) -> ResourceScores:
+    entries = ledger.entries.get(rsc.id, [])
+    nodes = []
+    for node in state.nodes.values():
+        mine = [e for e in entries if e.node == node.name]
+        failures = 0 if rsc.is_group else failures_counted(state, rsc, node)
+        nodes.append(NodeScores(node=node.name, condition=node_condition(node), contributions=mine,
+                                score=rsc.allowed.get(node.name), failures=failures))
+    running = sorted({n for p in rsc.primitives() for n in p.active_on})
+    agent = ":".join(x for x in (rsc.agent.get("class"), rsc.agent.get("provider"), rsc.agent.get("type")) if x)
+    el = cib.find_resource(root, rsc.id)
+    utilization = nvsets(el, "utilization", RuleContext(now=state.now)) if el is not None else {}
+    part = ResourceScores(id=rsc.id, kind=rsc.kind, agent=agent, running_on=running, assigned=rsc.assigned,
+                          managed=rsc.managed, nodes=nodes, action=action, utilization=utilization)
+    part.notes = _notes(state, rsc, nodes)
+    return part
+
+
+def _notes(state: ClusterState, rsc: Resource, nodes: list[NodeScores]) -> list[str]:
+    notes: list[str] = []
+    if rsc.parent is not None:
+        position = rsc.parent.children.index(rsc)
+        if position == 0:
+            notes.append(f"first member of group {rsc.parent.id}: the group's constraints apply here, and "
+                         f"later members' preferences are added to it")
+        else:
+            prev = rsc.parent.children[position - 1]
+            notes.append(f"member {position + 1} of group {rsc.parent.id}: must run with {prev.id}")
+    if rsc.is_group:
+        notes.append(f"group of {', '.join(c.id for c in rsc.children)}: members are placed in order, "
+                     f"each with the one before it")
+    if rsc.launcher is not None:
+        notes.append(f"launched by {rsc.launcher.id}: runs where it runs")
+    if rsc.launched:
+        notes.append(f"launches {', '.join(r.id for r in rsc.launched)}: their failures count against it")
+    if not rsc.managed:
+        why = "maintenance" if rsc.maintenance else "blocked after a failure" if rsc.blocked else "is-managed=false"
+        notes.append(f"unmanaged ({why}): the cluster leaves it where it is")
+    if state.fencing_enabled and not state.have_fencing:
+        notes.append("fencing is enabled but no fencing device is configured: nothing is started or stopped")
+    if state.stop_all:
+        notes.append("stop-all-resources=true: nothing runs")
+    if rsc.next_role == Role.STOPPED and rsc.next_role_reason not in ("", "no node"):
+        notes.append(f"must stop: {rsc.next_role_reason}")
+    if not rsc.is_group and rsc.migration_threshold not in (0, INF):
+        counted = [f"{n.node}: {n.failures}" for n in nodes if n.failures]
+        notes.append(f"migration-threshold={rsc.migration_threshold}" +
+                     (f" (failures {', '.join(counted)})" if counted else ""))
+    notes.append(_choice(state, rsc, nodes))
+    return notes
+
+
+def _choice(state: ClusterState, rsc: Resource, nodes: list[NodeScores]) -> str:
+    if rsc.assigned is None:
+        if not rsc.managed:
+            return "not placed: unmanaged and not running"
+        usable = [n for n in nodes if n.usable]
+        return "not placed: " + ("it must stop" if usable else "no available node has a score of 0 or more")
+    best = rsc.allowed.get(rsc.assigned, 0)
+    tied = [n.node for n in nodes if n.usable and n.score == best]
+    text = f"goes to {rsc.assigned} (score {format_score(best)})"
+    if len(tied) > 1 and not rsc.is_group:
+        current = current_node(state, rsc)
+        text += (f"; tie with {', '.join(t for t in tied if t != rsc.assigned)} broken by fewer resources "
+                 f"placed, then the current node ({current or 'none'}), then the node name")
+    return text
+
+
+def _change(e: Entry) -> str:
+    if e.before is None:
+        return f"= {format_score(e.after)}"
+    if abs(e.before) >= INF or abs(e.after) >= INF:
+        return f"{format_score(e.before)} -> {format_score(e.after)}"
+    delta = e.after - e.before
+    return f"+{delta}" if delta >= 0 else str(delta)
+
+
+def _score_or_none(score: int | None) -> str | None:
+    return None if score is None else format_score(score)
+
+
+def _part_lines(part: ResourceScores) -> list[str]:
+    where = f"running on {', '.join(part.running_on)}" if part.running_on else "not running"
+    head = f"{part.id}" + (f" ({part.agent})" if part.agent else f" ({part.kind})") + f": {where}"
+    lines = [head]
+    if part.action:
+        lines.append(f"  transition: {part.action}")
+    for note in part.notes:
+        lines.append(f"  {note}")
+    if part.utilization:
+        lines.append("  utilization: " + ", ".join(f"{k}={v}" for k, v in part.utilization.items()))
+    width = max([len(n.node) for n in part.nodes] + [4])
+    for n in part.nodes:
+        marker = "  <- chosen" if n.node == part.assigned else ""
+        final = "not allowed (no entry)" if n.score is None else format_score(n.score)
+        usable = "" if n.usable or n.score is None else (
+            "; unusable: node " + n.condition if n.condition != "available" else "; unusable: negative")
+        lines.append(f"  {n.node:<{width}}  [{n.condition}]  final {final}{usable}{marker}")
+        for e in n.contributions:
+            lines.append(f"      {_change(e):>22}  {e.source}")
+    return lines
