@@ -31,6 +31,7 @@ from typing import Any
 
 from lxml import etree
 from paceline.gateway import netns
+from paceline.gateway.labfile import default_dir
 from paceline.gateway.netns import NetnsError, NetnsPlan
 from paceline.gateway.netns_bus import HubNatsServer, wait_listening
 from paceline.shared import bus, cib
@@ -46,11 +47,6 @@ MODULES = {"membership": "paceline.membership", "executor": "paceline.executor",
 
 class LabError(Exception):
     """A lab command that cannot be carried out; the message says why and what to do."""
-
-
-def default_dir() -> Path:
-    env = os.environ.get("PACELINE_LAB")
-    return Path(env) if env else Path.home() / ".paceline" / "lab"
 
 
 def _running(pid: int) -> bool:

@@ -363,25 +363,23 @@ class ActionBuilder:
     def _propagate(self) -> None:
         queue: deque[Act] = deque(reversed(self.actions))
         queued = set(a.id for a in self.actions)
+
+        def push(changed: bool, action) -> None:
+            if changed and action.id not in queued:
+                queue.append(action)
+                queued.add(action.id)
+
         while queue:
             act = queue.popleft()
             queued.discard(act.id)
             for then, flags in act.after:
                 changed_then, changed_first = self._update(act, then, flags)
-                if changed_then and then.id not in queued:
-                    queue.append(then)
-                    queued.add(then.id)
-                if changed_first and act.id not in queued:
-                    queue.append(act)
-                    queued.add(act.id)
+                push(changed_then, then)
+                push(changed_first, act)
             for first, flags in act.before:
                 changed_then, changed_first = self._update(first, act, flags)
-                if changed_first and first.id not in queued:
-                    queue.append(first)
-                    queued.add(first.id)
-                if changed_then and act.id not in queued:
-                    queue.append(act)
-                    queued.add(act.id)
+                push(changed_first, first)
+                push(changed_then, act)
 
     def _update(self, first: Act, then: Act, flags: int) -> tuple[bool, bool]:
         changed_then = changed_first = False
