@@ -65,14 +65,19 @@ class Policy:
     async def on_view(self, body: dict[str, Any], subject: str) -> None:
         node = str(body.get("node") or subject.rsplit(".", 1)[-1])
         codec.field(body, "members", list)
-        old = self.views.get(node)
-        if old is None or body.get("ring_id", 0) >= old.get("ring_id", 0):
-            self.views[node] = body
-            if old is None or old.get("members") != body.get("members"):
-                self.view_changed[node] = time.monotonic()
-            if node == self.ctx.cfg.node:
-                self.seen.update(body.get("members", []))
+        self.record_view(node, body)
         self.trigger(abort=True)
+
+    def record_view(self, node: str, body: dict[str, Any]) -> None:
+        """Keep a node's newest view, when its members changed, and every node our own views listed."""
+        old = self.views.get(node)
+        if old is not None and body.get("ring_id", 0) < old.get("ring_id", 0):
+            return
+        self.views[node] = body
+        if old is None or old.get("members") != body.get("members"):
+            self.view_changed[node] = time.monotonic()
+        if node == self.ctx.cfg.node:
+            self.seen.update(body.get("members", []))
 
     async def fetch_view(self) -> None:
         if not self.ctx.cfg.node:
@@ -80,9 +85,7 @@ class Policy:
         with contextlib.suppress(bus.BusUnavailable, bus.RemoteError, codec.MalformedMessage):
             body = await bus.request(self.ctx.nc, self.s.membership_query(self.ctx.cfg.node), "query", timeout=1)
             if "members" in body:
-                self.views[self.ctx.cfg.node] = body
-                self.view_changed[self.ctx.cfg.node] = time.monotonic()
-                self.seen.update(body.get("members", []))
+                self.record_view(self.ctx.cfg.node, body)
 
     # ---------------------------------------------------------------- triggers
     def trigger(self, abort: bool = False) -> None:
