@@ -182,10 +182,8 @@ def _unpack(root: cib.Element) -> Any:
 
 def explain_resource(root: cib.Element, rsc: str) -> str:
     """``resource why``: the scheduler's per-node score breakdown for one resource."""
-    try:
-        from paceline.policy.scheduler import explain  # type: ignore[attr-defined]
-    except ImportError:
-        raise CrmError("resource why: this scheduler cannot explain its placement yet") from None
+    from paceline.policy.scheduler import explain
+
     try:
         return explain(root, rsc).text()
     except KeyError:
