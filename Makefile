@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	# pip does not byte-compile an editable install's sources; do it once, as a packaged install would.
+	$(PY) -m compileall -q shared services >/dev/null
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -6,7 +6,9 @@ the same run (Pacemaker through ``pcmk_oracle.py``, which only renames the
 option names Debian's 2.1.5 does not know). For each shape it reports:
 
 * wall time and peak memory (``ru_maxrss`` of the process tree) of
-  ``paceline simulate -x CIB -R`` and of ``crm_simulate -x CIB -R``;
+  ``paceline simulate -x CIB -R`` (the median of --runs runs, so one slow
+  start does not decide the ratio) and of ``crm_simulate -x CIB -R`` (run once
+  per shape: it takes half a minute and more);
 * the in-process ``schedule()`` call alone (CIB already parsed; best of N);
 * whether both printed the same Transition Summary.
 
@@ -16,7 +18,7 @@ it is stopped after --timeout seconds), and 1k/2k/4k/8k resources on 16 nodes
 (settled, one node lost) for the growth exponent, fitted by least squares on
 log(time) against log(resources) and compared with n log n over the same range.
 
-    .venv/bin/python bench/scheduler.py [--timeout 120] [--no-pacemaker] [--quick]
+    .venv/bin/python bench/scheduler.py [--timeout 120] [--runs 5] [--no-pacemaker] [--quick]
 
 Results: a table on stdout and bench/results/scheduler.json.
 """
@@ -62,8 +64,9 @@ class Shape:
 
 @dataclass
 class Run:
-    seconds: float | None           # None: did not finish within the timeout
+    seconds: float | None           # None: did not finish within the timeout; the median of several runs
     max_rss_mb: float
+    spread: tuple[float, float] | None = None   # fastest and slowest of several runs
     summary_lines: int | None = None
     summary: list[str] = field(default_factory=list, repr=False)
 
@@ -146,6 +149,15 @@ def timed(argv: list[str], timeout: float | None) -> Run:
     return Run(seconds=elapsed, max_rss_mb=usage.ru_maxrss / 1024, summary_lines=len(summary), summary=summary)
 
 
+def timed_median(argv: list[str], runs: int) -> Run:
+    """``timed`` ``runs`` times: the median wall time, the largest peak memory, the first run's summary."""
+    all_runs = [timed(argv, None) for _ in range(max(1, runs))]
+    seconds = sorted(r.seconds or 0.0 for r in all_runs)
+    first = all_runs[0]
+    return Run(seconds=statistics.median(seconds), max_rss_mb=max(r.max_rss_mb for r in all_runs),
+               spread=(seconds[0], seconds[-1]), summary_lines=first.summary_lines, summary=first.summary)
+
+
 def in_process(path: Path, repeat: int) -> tuple[float, int]:
     """Best-of-``repeat`` time of the scheduler call alone, and the number of graph actions.
 
@@ -175,13 +187,13 @@ def _in_process_child(path: Path, repeat: int) -> int:
 
 
 def measure(shape: Shape, shared: Path, workdir: Path, timeout: float, with_pacemaker: bool,
-            repeat: int) -> Result:
+            repeat: int, runs: int) -> Result:
     path = workdir / f"{shape.name}.xml"
     with open(path, "wb") as fh:
         subprocess.run([sys.executable, str(shared / "bench" / "gen_cib.py"), *shape.gen_args()], stdout=fh,
                        check=True)
     sched, actions = in_process(path, repeat)
-    mine = timed([*PACELINE, "-x", str(path), "-R"], None)
+    mine = timed_median([*PACELINE, "-x", str(path), "-R"], runs)
     result = Result(shape=shape.name, nodes=shape.nodes, resources=shape.resources, actions=actions,
                     schedule_seconds=sched, paceline=mine)
     if with_pacemaker and shape.pacemaker:
@@ -190,6 +202,19 @@ def measure(shape: Shape, shared: Path, workdir: Path, timeout: float, with_pace
         if theirs.seconds is not None:
             result.same_summary = theirs.summary == mine.summary
     return result
+
+
+def precompile() -> None:
+    """Byte-compile Paceline's sources first, as an installed package is.
+
+    The editable install runs from the source tree, which pip does not
+    byte-compile; with PYTHONDONTWRITEBYTECODE set, every timed start would
+    compile the scheduler anew (about 30 ms) - a cost no installed system pays.
+    """
+    import compileall
+
+    for folder in ("shared", "services"):
+        compileall.compile_dir(str(REPO / folder), quiet=1)
 
 
 def growth_exponent(points: list[tuple[int, float]]) -> float:
@@ -234,6 +259,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds crm_simulate may run per shape")
     ap.add_argument("--no-pacemaker", action="store_true", help="do not run crm_simulate")
     ap.add_argument("--repeat", type=int, default=3, help="in-process runs per shape (best is kept)")
+    ap.add_argument("--runs", type=int, default=5, help="paceline simulate -R runs per shape (median is kept)")
     ap.add_argument("--quick", action="store_true", help="smaller shapes, for a smoke test")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "scheduler.json")
     ap.add_argument("--in-process", type=Path, help=argparse.SUPPRESS)
@@ -247,6 +273,7 @@ def main() -> int:
     if not a.no_pacemaker and not with_pacemaker:
         print("scheduler bench: crm_simulate not installed (pacemaker-cli-utils); timing Paceline only",
               file=sys.stderr)
+    precompile()
     scale = 10 if a.quick else 1
     headline = [Shape(f"16x{2000 // scale}-failover", 16, 2000 // scale, running=True, offline=1),
                 Shape(f"32x{4000 // scale}-fresh", 32, 4000 // scale)]
@@ -256,10 +283,10 @@ def main() -> int:
     growth_results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="paceline-bench-") as tmp:
         for shape in headline:
-            results.append(measure(shape, a.shared, Path(tmp), a.timeout, with_pacemaker, a.repeat))
+            results.append(measure(shape, a.shared, Path(tmp), a.timeout, with_pacemaker, a.repeat, a.runs))
             print(f"measured {shape.name}", file=sys.stderr)
         for shape in growth_shapes:
-            growth_results.append(measure(shape, a.shared, Path(tmp), a.timeout, False, a.repeat))
+            growth_results.append(measure(shape, a.shared, Path(tmp), a.timeout, False, a.repeat, a.runs))
             print(f"measured {shape.name}", file=sys.stderr)
     sched_exp = growth_exponent([(r.resources, r.schedule_seconds) for r in growth_results])
     proc_exp = growth_exponent([(r.resources, r.paceline.seconds or 0.0) for r in growth_results])
@@ -284,7 +311,8 @@ def main() -> int:
 def _run_dict(run: Run | None) -> dict | None:
     if run is None:
         return None
-    return {"seconds": run.seconds, "max_rss_mb": round(run.max_rss_mb, 1), "summary_lines": run.summary_lines}
+    return {"seconds": run.seconds, "max_rss_mb": round(run.max_rss_mb, 1), "summary_lines": run.summary_lines,
+            "spread": run.spread}
 
 
 if __name__ == "__main__":

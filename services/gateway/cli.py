@@ -56,6 +56,7 @@ class Options:
     yes: bool = False
     strict: bool = False
     words: list[str] = field(default_factory=list)
+    console: bool = False   # run as the ``paceline`` process itself (not called in-process): may exit directly
 
 
 def parse_globals(argv: list[str]) -> Options:
@@ -88,9 +89,11 @@ def parse_globals(argv: list[str]) -> Options:
 
 
 def main(argv: list[str] | None = None) -> int:
+    console = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         opts = parse_globals(argv)
+        opts.console = console
         return dispatch(opts)
     except CliError as exc:
         for line in str(exc).splitlines() or [""]:
@@ -118,7 +121,7 @@ def dispatch(opts: Options) -> int:
     if head == "simulate":
         from paceline.policy.simulate import main as simulate
 
-        return simulate(words[1:])
+        return simulate(words[1:], exit_fast=opts.console)
     if head == "status":
         return show_status(opts, words[1:])
     if opts.script:

@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 
 
-@dataclass
+@dataclass(slots=True)
 class Action:
     id: int
     task: str                      # start, stop, monitor, promote, ..., or a pseudo task
@@ -47,7 +47,7 @@ class Action:
             f"Cluster action:  {self.task} on {self.node}"
 
     def to_body(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Action:

@@ -9,7 +9,7 @@ moment, so the DC sets a timer for it.
 
 from __future__ import annotations
 
-from paceline.policy.scheduler import history
+from paceline.policy.scheduler import history, locks
 from paceline.policy.scheduler.model import ClusterState
 from paceline.policy.scheduler.timespec import interval_ms
 
@@ -31,4 +31,7 @@ def next_recheck(state: ClusterState, now: float) -> float:
                 expiry = last + rsc.failure_timeout_ms / 1000 + EXPIRY_MARGIN
                 if expiry > now:
                     due = min(due, expiry)
+    for expiry in locks.expiries(state):
+        if expiry + EXPIRY_MARGIN > now:
+            due = min(due, expiry + EXPIRY_MARGIN)
     return max(0.0, due - now)

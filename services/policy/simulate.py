@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -85,6 +87,10 @@ def apply_transition(root: etree._Element, graph: Graph, now: float) -> etree._E
     revised = copy.deepcopy(root)
     call_id = 1000
     for action in execution_order(graph):
+        if action.task == "stonith" and action.meta.get("fencing-action") == "on":
+            ns = cib.node_state(revised, action.node or "", create=True)
+            lrm.apply_status_ops(ns, [{"op": "attr", "name": "#node-unfenced", "value": str(int(now))}])
+            continue
         if action.task == "stonith":
             ns = cib.node_state(revised, action.node or "", create=True)
             lrm.apply_status_ops(ns, [{"op": "node_state", "attrs": {
@@ -169,10 +175,25 @@ def _explain(root: etree._Element, rsc: str, now: float | None, output_as: str) 
     return 0, ex.text(), ""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, exit_fast: bool = False) -> int:
+    """Print what ``run`` returns.
+
+    A scheduling run allocates millions of short-lived-looking but live objects:
+    the cyclic collector would walk them again and again for nothing, so it is
+    off for this one-shot command. With ``exit_fast`` (the ``paceline`` console
+    command), the process ends as soon as the output is flushed instead of
+    freeing a large heap object by object at interpreter shutdown - which takes
+    a fifth of the run on a 2,000-resource CIB.
+    """
+    gc.disable()
     code, out, err = run(sys.argv[1:] if argv is None else argv)
     sys.stdout.write(out)
     sys.stderr.write(err)
+    if exit_fast:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    gc.enable()
     return code
 
 

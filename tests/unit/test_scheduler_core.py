@@ -161,6 +161,16 @@ def test_group_members_are_colocated_and_ordered():
     assert a_start.id in b_start.inputs and b_start.id in c_start.inputs
 
 
+def test_member_inserted_before_an_unmanaged_running_member_cannot_start():
+    group = '<group id="g">' + prim("a") + prim("new") + prim("c", {"is-managed": "false"}) + "</group>"
+    status = both_online(running("a") + running("c"))
+    result = run(cib(group, status))
+    assert folded(result) == ["* Start new ( node1 ) due to unrunnable c stop (blocked)"]
+    managed = '<group id="g">' + prim("a") + prim("new") + prim("c") + "</group>"
+    result = run(cib(managed, status))
+    assert folded(result) == ["* Start new ( node1 )", "* Restart c ( node1 ) due to required new start"]
+
+
 def test_group_stops_in_reverse_order():
     group = '<group id="g">' + prim("a") + prim("b") + "</group>"
     status = both_online(running("a") + running("b"))
@@ -169,6 +179,17 @@ def test_group_stops_in_reverse_order():
     assert folded(result) == ["* Move a ( node1 -> node2 )", "* Move b ( node1 -> node2 )"]
     by_key = {(a.rsc, a.task): a for a in result.graph.actions if a.node == "node1"}
     assert by_key[("b", "stop")].id in by_key[("a", "stop")].inputs
+
+
+def test_banned_group_takes_along_what_a_later_member_is_colocated_with():
+    # b (second member) must run with r; the group is banned from node1 where all three run.
+    group = '<group id="g">' + prim("a") + prim("b") + "</group>"
+    cons = ('<rsc_colocation id="c" rsc="b" with-rsc="r" score="INFINITY"/>'
+            '<rsc_location id="ban" rsc="g" node="node1" score="-INFINITY"/>')
+    status = both_online(running("r") + running("a") + running("b"))
+    result = run(cib(prim("r") + group, status, cons, nodes=("node1", "node2", "node3")))
+    assert folded(result) == ["* Move r ( node1 -> node2 )", "* Move a ( node1 -> node2 )",
+                              "* Move b ( node1 -> node2 )"]
 
 
 def test_colocation_and_anti_colocation():
@@ -281,6 +302,24 @@ def test_changed_parameters_restart_resource():
     assert folded(result) == ["* Restart r1 ( node1 ) due to resource definition change"]
     same = lrm_rsc("r1", op("r1", "start", call=1, digest=params_digest({"ip": "10.0.0.2"})))
     assert folded(run(cib(prim("r1", params=params), both_online(same)))) == []
+
+
+def _reloadable_start(rsc: str, old_params: dict[str, str], status: int, call: int) -> str:
+    """A start recorded with a restart digest over no parameter: a change to the others is reloadable."""
+    return lrm_rsc(rsc, f'<lrm_rsc_op id="{rsc}_last_0" operation="start" interval="0" rc-code="0" '
+                        f'op-status="{status}" call-id="{call}" transition-key="1:1:0:test" '
+                        f'op-digest="{params_digest(old_params)}" op-force-restart=" dummy " '
+                        f'op-restart-digest="{params_digest({})}"/>')
+
+
+def test_reloadable_change_reloads_but_a_pending_start_is_stopped_and_started_again():
+    params = '<instance_attributes id="r1-ia"><nvpair id="r1-ip" name="ip" value="10.0.0.2"/></instance_attributes>'
+    done = _reloadable_start("r1", {"ip": "10.0.0.1"}, status=0, call=1)
+    assert folded(run(cib(prim("r1", params=params), both_online(done)))) == ["* Reload r1 ( node1 )"]
+    pending = _reloadable_start("r1", {"ip": "10.0.0.1"}, status=-1, call=-1)
+    result = run(cib(prim("r1", params=params), both_online(pending)))
+    assert folded(result) == ["* Restart r1 ( node1 )"]
+    assert any(line.strip().endswith("Starting node1") for line in render_status(result.state))
 
 
 def test_probe_finding_resource_active_is_respected():

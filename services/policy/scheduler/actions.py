@@ -11,7 +11,7 @@ are both read off the final flags.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from paceline.policy.scheduler.digests import definition_change
 from paceline.policy.scheduler.model import ClusterState, Ordering, Resource, Role
@@ -43,8 +43,11 @@ class Act:
     reason: str | None = None
     expected_rc: int = 0
     fence_reason: str = ""
-    after: list[tuple[Act, int]] = field(default_factory=list)    # (then, flags) where self is first
-    before: list[tuple[Act, int]] = field(default_factory=list)   # (first, flags) where self is then
+    fence_op: str = ""           # a fencing action other than the cluster's fencing-action ("on": unfencing)
+    # Orderings: (then, flags) where self is first, and (first, flags) where self is then. An empty tuple
+    # until the first ordering arrives: most actions of a large cluster (its probes) never get one.
+    after: list[tuple[Act, int]] | tuple[()] = ()
+    before: list[tuple[Act, int]] | tuple[()] = ()
 
     @property
     def required(self) -> bool:
@@ -66,6 +69,7 @@ class ActionBuilder:
         self.by_rsc: dict[str, list[Act]] = {}
         self.fences: dict[str, Act] = {}
         self.reloads: dict[str, Act] = {}
+        self.unfences: dict[str, Act] = {}
         # Probes only ever order a start after them and never change flags after creation, so they are
         # kept out of the ordering graph that propagation walks (a fresh cluster has one per resource
         # per node): start action id -> the probes it waits for.
@@ -76,7 +80,7 @@ class ActionBuilder:
     def new(self, task: str, rsc: Resource | None, node: str | None, interval_ms: int = 0, optional: bool = True,
             runnable: bool = True, pseudo: bool = False, expected_rc: int = 0, fence_reason: str = "") -> Act:
         act = Act(len(self.actions), task, rsc, node, interval_ms, optional, runnable, pseudo, None, expected_rc,
-                  fence_reason, [], [])
+                  fence_reason)
         self.actions.append(act)
         if rsc is not None:
             acts = self.by_rsc.get(rsc.id)
@@ -93,8 +97,14 @@ class ActionBuilder:
     def order(self, first: Act, then: Act, flags: int) -> None:
         if first is then:
             return
-        first.after.append((then, flags))
-        then.before.append((first, flags))
+        if first.after:
+            first.after.append((then, flags))
+        else:
+            first.after = [(then, flags)]
+        if then.before:
+            then.before.append((first, flags))
+        else:
+            then.before = [(first, flags)]
 
     def build(self) -> list[Act]:
         state = self.state
@@ -147,6 +157,10 @@ class ActionBuilder:
         restart = rsc.failed and rsc.stop_if_failed
         start_required_anyway = restart or (multiply and rsc.multiple_active == "stop_start")
         change = definition_change(state, rsc, target) if target is not None and target in active else None
+        # No agent reload of a start still in flight: stop it instead (the start follows the stop).
+        stop_in_place = change == "reload" and rsc.pending_task.get(target) == "start"
+        if stop_in_place:
+            change = None
         changed = change == "restart"
         if changed:
             start_required_anyway = True
@@ -154,7 +168,7 @@ class ActionBuilder:
         for node in active:
             fenced = node in self.fences and self.fences[node].runnable
             required = target is None or node != target or start_required_anyway or next_role == Role.STOPPED \
-                or node in rsc.restart_on
+                or node in rsc.restart_on or stop_in_place
             if multiply and rsc.multiple_active == "stop_unexpected" and node == target:
                 required = False
             stop = self.new("stop", rsc, node, optional=not required, pseudo=fenced)
@@ -189,6 +203,9 @@ class ActionBuilder:
             for stop in stops:
                 self.order(stop, start, IMPLIES_THEN | INTERMEDIATE_STOP)
         self._probes(rsc, start)
+        if start is not None and start.node is not None and rsc.managed and self._needs_unfencing(rsc):
+            # After the probes, as Pacemaker creates them first: a probe's need names the unfencing.
+            self.order(self._unfence(start.node, f"required by {rsc.id} start"), start, IMPLIES_THEN)
 
     def _start_runnability(self, rsc: Resource, start: Act) -> None:
         state = self.state
@@ -231,18 +248,51 @@ class ActionBuilder:
         if not state.probes_enabled or rsc.orphan or rsc.launcher is not None:
             return
         exclusive = "exclusive" in rsc.discovery.values()
+        discovery = rsc.discovery
+        known_on = rsc.known_on
+        probes: list[Act] = []
         for node in state.nodes.values():
-            if not node.online or node.unclean or node.name in rsc.known_on:
+            if not node.online or node.unclean or node.name in known_on:
                 continue
-            mode = rsc.discovery.get(node.name, "always")
-            if mode == "never" or (exclusive and mode != "exclusive"):
-                continue
-            probe = self.new("monitor", rsc, node.name, optional=False, expected_rc=7, runnable=not node.pending)
-            if start is not None:
-                self.probes_before.setdefault(start.id, []).append(probe)
-                if node.pending and not rsc.active_on:
-                    # A resource active nowhere cannot start until every node has been probed.
-                    start.runnable = False
+            if discovery:
+                mode = discovery.get(node.name, "always")
+                if mode == "never" or (exclusive and mode != "exclusive"):
+                    continue
+            probe = self.new("monitor", rsc, node.name, 0, False, not node.pending, False, 7)
+            probes.append(probe)
+            if self._needs_unfencing(rsc):
+                self.order(self._unfence(node.name, f"required by {rsc.id} monitor"), probe, 0)
+            if start is not None and node.pending and not rsc.active_on:
+                # A resource active nowhere cannot start until every node has been probed.
+                start.runnable = False
+        if start is not None and probes:
+            self.probes_before.setdefault(start.id, []).extend(probes)
+
+    # ---------------------------------------------------------------- unfencing
+
+    def _needs_unfencing(self, rsc: Resource) -> bool:
+        """Fence devices (once any provides unfencing) and requires=unfencing resources wait for it."""
+        is_device = rsc.agent.get("class") == "stonith"
+        return (is_device and self.state.unfencing) or (not is_device and rsc.requires == "unfencing")
+
+    def _unfence(self, node: str, reason: str) -> Act:
+        """The node's "on" fencing action: ordered before the resource action that needs it.
+
+        Optional while the node has been unfenced before (``#node-unfenced``):
+        making it required would unfence the node, and so restart everything on
+        it, whenever a resource is added. A node never unfenced needs it.
+        """
+        act = self.unfences.get(node)
+        if act is None:
+            n = self.state.nodes[node]
+            act = self.new("stonith", None, node, runnable=self.state.can_fence(n) and n.online,
+                           fence_reason="")
+            act.fence_op = "on"
+            self.unfences[node] = act
+        if (self.state.nodes[node].attrs.get("#node-unfenced") or "0") == "0" and act.optional:
+            act.optional = False
+            act.fence_reason = reason
+        return act
 
     # ---------------------------------------------------------------- groups
 
@@ -273,6 +323,13 @@ class ActionBuilder:
                 for first in self.find(member, "stop"):
                     for then in self.find(prev, "stop"):
                         self.order(first, then, IMPLIES_FIRST)
+                if member.active_on and not prev.active_on:
+                    # A member added in the middle of a running group: the later members must stop before it
+                    # starts (the usual stop-restart chain says nothing here), and a later member that cannot
+                    # stop (unmanaged) keeps it from starting.
+                    for first in self.find(member, "stop"):
+                        for then in self.find(prev, "start"):
+                            self.order(first, then, IMPLIES_FIRST | BLOCKS)
             prev = member
 
     def _launcher_orderings(self, rsc: Resource) -> None:
@@ -361,8 +418,9 @@ class ActionBuilder:
     # ---------------------------------------------------------------- propagation
 
     def _propagate(self) -> None:
-        queue: deque[Act] = deque(reversed(self.actions))
-        queued = set(a.id for a in self.actions)
+        # Actions without orderings (most probes) can neither change nor be changed by propagation.
+        queue: deque[Act] = deque(a for a in reversed(self.actions) if a.after or a.before)
+        queued = set(a.id for a in queue)
 
         def push(changed: bool, action) -> None:
             if changed and action.id not in queued:

@@ -56,15 +56,13 @@ def definition_change(state: ClusterState, rsc: Resource, node: str) -> str | No
     ops = rsc.history.get(node, [])
     last_start = None
     for i, op in enumerate(ops):
-        if op.task in ("start", "migrate_from") and op.op_status == 0:
+        if op.task in ("start", "migrate_from"):
             last_start = i
     if last_start is None:
         return None
     result = None
     for op in ops[last_start:]:
         if op.interval_ms != 0 or op.task not in ("start", "monitor", "promote", "migrate_from"):
-            continue
-        if op.op_status != 0:
             continue
         verdict = check_op(rsc, node, op)
         if verdict == "restart":

@@ -44,29 +44,27 @@ class _OpDetails:
 def _graph_action(state: ClusterState, details: _OpDetails, act: Act, new_id: int) -> Action:
     if act.task == "stonith":
         return Action(id=new_id, task="stonith", node=act.node,
-                      meta={"fencing-action": state.fencing_action, "reason": act.fence_reason})
+                      meta={"fencing-action": act.fence_op or state.fencing_action, "reason": act.fence_reason})
     rsc = act.rsc
     assert rsc is not None
     if act.pseudo or rsc.is_group:
         return Action(id=new_id, task=act.task, rsc=rsc.id, node=act.node, pseudo=True)
     params, meta, timeout, digest = details.get(rsc, act.node, act.task, act.interval_ms)
+    # Positional, in field order (this runs once per probe: tens of thousands of times on a large cluster).
     # The dicts are shared between actions of one resource: the graph is read-only once built.
-    return Action(id=new_id, task=act.task, rsc=rsc.id, node=act.node, interval_ms=act.interval_ms,
-                  timeout_ms=timeout, agent=rsc.agent, params=params, meta=meta, expected_rc=act.expected_rc,
-                  digest=digest)
+    return Action(new_id, act.task, rsc.id, act.node, act.interval_ms, timeout, rsc.agent, params, meta, False,
+                  act.expected_rc, [], digest)
 
 
 def to_graph(state: ClusterState, actions: list[Act], probes_before: dict[int, list[Act]] | None = None) -> Graph:
     """The required, runnable actions with their inputs (``probes_before``: probes a start waits for)."""
     probes_before = probes_before or {}
-    chosen = [a for a in actions if included(a)]
+    chosen = [a for a in actions if not a.optional and a.runnable]
     new_ids = {a.id: i for i, a in enumerate(chosen)}
     memo: dict[int, set[int]] = {}
 
     def included_inputs(act: Act, seen: set[int]) -> set[int]:
         """Inputs of ``act``, looking through actions left out of the graph."""
-        if not act.before:
-            return set()
         if act.id in memo:
             return memo[act.id]
         out: set[int] = set()
@@ -75,19 +73,21 @@ def to_graph(state: ClusterState, actions: list[Act], probes_before: dict[int, l
                 continue
             if first.id in new_ids:
                 out.add(new_ids[first.id])
-            else:
+            elif first.before:
                 out |= included_inputs(first, seen | {first.id})
         memo[act.id] = out
         return out
 
     graph = Graph()
     details = _OpDetails(state)
-    for act in chosen:
-        ga = _graph_action(state, details, act, new_ids[act.id])
-        inputs = included_inputs(act, {act.id})
+    append = graph.actions.append
+    for new_id, act in enumerate(chosen):
+        ga = _graph_action(state, details, act, new_id)
         probes = probes_before.get(act.id)
-        if probes:
-            inputs = inputs | {new_ids[p.id] for p in probes if p.id in new_ids}
-        ga.inputs = sorted(inputs)
-        graph.actions.append(ga)
+        if act.before or probes:
+            inputs = included_inputs(act, {act.id}) if act.before else set()
+            if probes:
+                inputs = inputs | {new_ids[p.id] for p in probes if p.id in new_ids}
+            ga.inputs = sorted(inputs)
+        append(ga)
     return graph

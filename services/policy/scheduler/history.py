@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from lxml import etree
+from paceline.policy.scheduler import locks
 from paceline.policy.scheduler.model import (
     ClusterState,
     FailedOp,
@@ -109,6 +110,16 @@ def fail_count(state: ClusterState, rsc: Resource, node: Node) -> tuple[int, int
     if node.fail_index is None:
         node.fail_index = _fail_index(node)
     return node.fail_index.get(rsc.id, (0, 0))
+
+
+def has_fail_counts(state: ClusterState, rsc: Resource) -> bool:
+    """Whether any node records a failure of ``rsc`` (most resources of a healthy cluster: none)."""
+    for node in state.nodes.values():
+        if node.fail_index is None:
+            node.fail_index = _fail_index(node)
+        if rsc.id in node.fail_index:
+            return True
+    return False
 
 
 def effective_fail_count(state: ClusterState, rsc: Resource, node: Node) -> int:
@@ -218,6 +229,7 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
         return
     ops = sort_ops(ops)
     rsc.history[node.name] = ops
+    locks.unpack_lock(lr.get("shutdown-lock"), rsc, node, state)
     role = Role.UNKNOWN
     on_fail = "ignore"
     last_failure_key = None
@@ -231,9 +243,10 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
         if op.op_status == lrm.EXEC_PENDING:
             if op.task in ("start", "migrate_from"):
                 role = max(role, Role.STARTED)
-                rsc.pending_task[node.name] = op.task
             elif op.task == "promote":
                 role = Role.PROMOTED
+            if not (op.task == "monitor" and op.interval_ms == 0):   # a pending probe is never shown
+                rsc.pending_task.setdefault(node.name, op.task)
             continue
         rc = {lrm.OCF_DEGRADED: 0, lrm.OCF_DEGRADED_PROMOTED: 8}.get(op.rc, op.rc)
         is_probe = op.task == "monitor" and op.interval_ms == 0

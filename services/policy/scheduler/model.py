@@ -172,6 +172,8 @@ class Resource:
     next_role: Role | None = None
     next_role_reason: str = ""
     pending_task: dict[str, str] = field(default_factory=dict)   # node -> pending task
+    lock_node: str | None = None        # shutdown lock: held for this node (see scheduler/locks.py)
+    lock_time: float = 0.0
     history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops
     active_monitors: dict[str, set[int]] = field(default_factory=dict)  # node -> intervals
     # (node or None for every node, score, why): bans and pins found while reading the history
@@ -259,6 +261,7 @@ class ClusterState:
     stop_all: bool = False
     probes_enabled: bool = True
     fencing_action: str = "reboot"
+    unfencing: bool = False        # a fence device provides unfencing: nodes are unfenced before use
     dc_uuid: str | None = None
     execution_date_given: bool = False
     locations: list[Location] = field(default_factory=list)

@@ -10,7 +10,8 @@ node, then the name. Score lines are recorded as ``crm_simulate -s`` prints them
 
 from __future__ import annotations
 
-from paceline.policy.scheduler.history import effective_fail_count
+from paceline.policy.scheduler import locks
+from paceline.policy.scheduler.history import effective_fail_count, has_fail_counts
 from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.model import ClusterState, Colocation, Node, Resource, Role
 from paceline.policy.scheduler.scores import INF, add_scores, format_score, parse_score
@@ -77,6 +78,8 @@ class Placer:
             for node, score, why in rsc.unpack_scores:
                 self.add_location(rsc, node, score, why)
         self._apply_node_health()
+        for rsc, node in locks.lock_bans(state):
+            self.add_location(rsc, node, -INF, f"shutdown-lock: waits for {rsc.lock_node}")
         for loc in state.locations:
             if loc.role is not None and loc.role >= Role.PROMOTED:
                 continue
@@ -173,6 +176,8 @@ class Placer:
     def _apply_fail_limit(self, rsc: Resource) -> None:
         if rsc.migration_threshold == 0 or rsc.ignore_failure:
             return
+        if not has_fail_counts(self.state, rsc) and not any(has_fail_counts(self.state, x) for x in rsc.launched):
+            return
         for node in self.state.nodes.values():
             failures = failures_counted(self.state, rsc, node)
             if failures >= rsc.migration_threshold:
@@ -233,6 +238,7 @@ class Placer:
         parent = rsc.parent
         if parent is not None and parent.children and rsc is parent.children[0]:
             self._merge(out, parent.this_with, by_primary=True)
+            self._add_member_colocations(out, parent, rsc, this_with=True)
         return out
 
     def with_this(self, rsc: Resource) -> list[Colocation]:
@@ -240,7 +246,27 @@ class Placer:
         parent = rsc.parent
         if parent is not None and parent.children and rsc is parent.children[-1]:
             self._merge(out, parent.with_this, by_primary=False)
+            self._add_member_colocations(out, parent, rsc, this_with=False)
         return out
+
+    @staticmethod
+    def _add_member_colocations(out: list[Colocation], group: Resource, rsc: Resource, this_with: bool) -> None:
+        """The other members' own colocations also place a (collocated) group as a whole.
+
+        The first member decides where the group goes (its later members follow
+        it), so it must already weigh what a later member is colocated with;
+        symmetrically the last member answers for colocations with any member.
+        Only explicit (user) constraints count: the internal member chain is
+        what makes the members follow each other in the first place.
+        """
+        if group.is_group and not cib.is_true(group.meta.get("collocated"), True):
+            return
+        for member in group.children:
+            if member is rsc:
+                continue
+            for c in (member.this_with if this_with else member.with_this):
+                if not c.id.startswith("#"):
+                    insert_colocation(out, c, by_primary=this_with)
 
     @staticmethod
     def is_active(rsc: Resource) -> bool:
@@ -331,12 +357,13 @@ class Placer:
             return None
         current = current_node(self.state, rsc)
         nodes = self.state.nodes
-
-        def key(name: str) -> tuple:
-            score = rsc.allowed[name] if self.available(name) else -INF
-            return (-score, nodes[name].num_resources, 0 if name == current else 1, name.encode())
-
-        best = min(rsc.allowed, key=key)
+        avail = self._available
+        # Highest score on an available node first; the tie-breaks (fewest resources, the current node, the
+        # name) only among the nodes sharing it - usually one on a settled cluster.
+        top = max((score if avail.get(name, False) else -INF) for name, score in rsc.allowed.items())
+        tied = [name for name, score in rsc.allowed.items() if (score if avail.get(name, False) else -INF) == top]
+        best = tied[0] if len(tied) == 1 else min(
+            tied, key=lambda name: (nodes[name].num_resources, 0 if name == current else 1, name.encode()))
         best_score = rsc.allowed[best]
         if best_score > 0 and self.available(best) and current is not None and current != best \
                 and self.available(current) and rsc.allowed.get(current) == best_score:
@@ -419,21 +446,42 @@ class Placer:
         finally:
             source.merging = False
 
-    def _best_by_value(self, source: Resource, attr: str) -> dict[str | None, int]:
+    def _best_by_value(self, source: Resource, c: Colocation) -> dict[str | None, int]:
         """The best score ``source`` has on an available node, per value of the colocation's node attribute."""
         best: dict[str | None, int] = {}
         avail = self._available
-        keys = self._attr_keys(attr)
-        for other, score in source.allowed.items():
+        keys = self._attr_keys(c.node_attribute)
+        for other, score in self._table_with_group_locations(source, c).items():
             if score > -INF and avail.get(other, False):
                 key = keys.get(other)
                 if score > best.get(key, -INF):
                     best[key] = score
         return best
 
+    def _table_with_group_locations(self, source: Resource, c: Colocation) -> dict[str, int]:
+        """``source``'s table, plus its group's location scores if those never reached it.
+
+        A group's locations land on its first member only (the rest follow
+        through the member chain). When a later member is itself the dependent
+        of a user colocation, its primary must not be drawn to a node the group
+        is banned from, so the group's locations are weighed here as if they
+        were the member's own.
+        """
+        group = source.parent
+        if (c.dependent is not source or c.id.startswith("#") or group is None or not group.is_group
+                or source is group.children[0]):
+            return source.allowed
+        table = dict(source.allowed)
+        for loc in self.state.locations:
+            if loc.rsc is not group or (loc.role is not None and loc.role >= Role.PROMOTED):
+                continue
+            for node, score in loc.node_scores:
+                table[node] = add_scores(table[node], score) if node in table else score
+        return table
+
     def _add_matching(self, work: dict[str, int], source: Resource, c: Colocation, factor: float) -> None:
         attr = c.node_attribute
-        best_by_value = self._best_by_value(source, attr)
+        best_by_value = self._best_by_value(source, c)
         keys = self._attr_keys(attr)
         for node in list(work):
             best = best_by_value.get(keys.get(node), -INF)

@@ -199,8 +199,9 @@ def nvsets(parent: Element | None, set_tag: str, ctx: RuleContext, first: str | 
     """
     if parent is None or len(parent) == 0:
         return {}
-    blocks = list(parent.iterfind(set_tag))
-    blocks.sort(key=lambda b: (b.get("id") != first, -parse_score(b.get("score"), 0)))
+    blocks = [child for child in parent if child.tag == set_tag]
+    if len(blocks) > 1:
+        blocks.sort(key=lambda b: (b.get("id") != first, -parse_score(b.get("score"), 0)))
     out: dict[str, str] = {}
     for block in blocks:
         rule = block.find("rule")

@@ -51,6 +51,11 @@ def _agent(rsc: Resource) -> str:
     return f"{cls}:{prov}:{typ}" if prov else f"{cls}:{typ}"
 
 
+#: What crm_mon shows instead of the role while one of these operations is still in flight.
+_PENDING_WORDS = {"start": "Starting", "stop": "Stopping", "migrate_to": "Migrating", "migrate_from": "Migrating",
+                  "promote": "Promoting", "demote": "Demoting"}
+
+
 def _primitive_line(rsc: Resource, state: ClusterState, indent: str) -> str:
     flags: list[str] = []
     if rsc.target_role == Role.STOPPED:
@@ -63,13 +68,18 @@ def _primitive_line(rsc: Resource, state: ClusterState, indent: str) -> str:
         flags.append("failure ignored")
     nodes = rsc.active_on
     if not nodes:
-        text = "Stopped"
+        text = "Stopped" if rsc.lock_node is None else f"Stopped {rsc.lock_node}"
+        if rsc.lock_node is not None:
+            flags.insert(0, "LOCKED")
     else:
-        word = "FAILED" if rsc.failed else rsc.role.text if rsc.role > Role.STOPPED else "Started"
+        word = "FAILED" if rsc.failed else _PENDING_WORDS.get(rsc.pending_task.get(nodes[0], "")) or (
+            rsc.role.text if rsc.role > Role.STOPPED else "Started")
         if rsc.orphan:
             word = "ORPHANED " + word
         if len(nodes) == 1:
             text = f"{word} {nodes[0]}"
+            if rsc.lock_node == nodes[0]:
+                flags.insert(0, "LOCKED")
             if state.nodes[nodes[0]].unclean:
                 flags.insert(0, "UNCLEAN")
         else:

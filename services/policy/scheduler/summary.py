@@ -86,7 +86,7 @@ def summary_lines(state: ClusterState, b: ActionBuilder) -> list[str]:
     out: list[str] = []
     fences = [a for a in b.actions if a.task == "stonith" and a.required]
     for act in reversed(fences):
-        op = "off" if state.fencing_action == "off" else "reboot"
+        op = act.fence_op or ("off" if state.fencing_action == "off" else "reboot")
         out.append(f"  * Fence ({op}) {act.node} '{act.fence_reason}'")
     lines: list[Line] = []
     for top in state.resources:

@@ -326,6 +326,8 @@ def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_d
         return rsc
     if agent.get("class") == "stonith":
         state.have_fencing = True
+        if (meta.get("provides") or "").lower() == "unfencing" and state.fencing_enabled:
+            state.unfencing = True
     _parse_params(el, rsc, state)
     rsc.ops = _parse_ops(el, rsc, state)
     return rsc
