@@ -49,7 +49,7 @@ def _expected_rc(key: str | None) -> int | None:
 
 
 def parse_op(el: Element, index: int) -> HistoryOp | None:
-    a = dict(el.attrib)          # one copy: lxml attribute lookups one by one cost more
+    a = dict(el.items())         # one copy: lxml attribute lookups one by one cost more
     task = a.get("operation", "")
     rc = a.get("rc-code")
     status = a.get("op-status")
