@@ -374,3 +374,19 @@ def test_bad_cib_is_a_clear_error(bad):
     from paceline.shared.cib import CibError
     with pytest.raises(CibError):
         parse_cib(bad)
+
+
+def test_a_failure_under_old_parameters_no_longer_bans_the_node():
+    def failed_start(ip: str) -> str:
+        digest = params_digest({"ip": ip})
+        return lrm_rsc("r1", f'<lrm_rsc_op id="r1_last_failure_0" operation="start" interval="0" rc-code="1" '
+                             f'op-status="4" call-id="2" transition-key="1:1:0:test" op-digest="{digest}"/>',
+                       f'<lrm_rsc_op id="r1_last_0" operation="stop" interval="0" rc-code="0" op-status="0" '
+                       f'call-id="3" transition-key="1:1:0:test" op-digest="{digest}"/>')
+    params = '<instance_attributes id="r1-ia"><nvpair id="r1-ip" name="ip" value="10.0.0.2"/></instance_attributes>'
+    constraints = '<rsc_location id="pref" rsc="r1" node="node1" score="100"/>'
+    banned = {"fail-count-r1#start_0": "INFINITY"}
+    same = both_online(failed_start("10.0.0.2"), attrs=banned)
+    assert folded(run(cib(prim("r1", params=params), same, constraints))) == ["* Start r1 ( node2 )"]
+    fixed = both_online(failed_start("10.0.0.1"), attrs=banned)
+    assert folded(run(cib(prim("r1", params=params), fixed, constraints))) == ["* Start r1 ( node1 )"]

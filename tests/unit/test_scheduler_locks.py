@@ -65,7 +65,7 @@ def test_without_shutdown_lock_the_resource_recovers_elsewhere():
 
 
 def test_a_node_shutting_down_keeps_its_resources_locked_to_it():
-    shutting = '<nvpair id="s2-sd" name="shutdown" value="%d"/>' % (NOW - 5)
+    shutting = f'<nvpair id="s2-sd" name="shutdown" value="{NOW - 5}"/>'
     result = run(cluster(ONLINE, history("r1", None, last="start"), node2_attrs=shutting))
     assert folded(result) == ["* Stop r1 ( node2 ) due to node availability"]
     assert result.state.by_id["r1"].lock_node == "node2"

@@ -12,6 +12,7 @@ import re
 
 from lxml import etree
 from paceline.policy.scheduler import locks
+from paceline.policy.scheduler.digests import check_op
 from paceline.policy.scheduler.model import (
     ClusterState,
     FailedOp,
@@ -220,6 +221,13 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState) -> Resource
     return orphan
 
 
+def _failed_with_old_definition(rsc: Resource, node: Node, op: HistoryOp) -> bool:
+    """The last failure ran with parameters since changed: its fail count is to be cleared, not held against
+    the node (the sysadmin presumably fixed what made it fail)."""
+    return (op.id.endswith("_last_failure_0") and op.task in ("start", "monitor") and op.interval_ms == 0
+            and check_op(rsc, node.name, op) is not None)
+
+
 def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, state: ClusterState) -> None:
     rsc = _find_or_orphan(lr, bool(op_elements), state)
     if rsc is None:
@@ -230,6 +238,8 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
     ops = sort_ops(ops)
     rsc.history[node.name] = ops
     locks.unpack_lock(lr.get("shutdown-lock"), rsc, node, state)
+    if any(_failed_with_old_definition(rsc, node, op) for op in ops):
+        rsc.fail_cleared.add(node.name)
     role = Role.UNKNOWN
     on_fail = "ignore"
     last_failure_key = None

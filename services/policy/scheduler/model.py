@@ -172,6 +172,7 @@ class Resource:
     next_role: Role | None = None
     next_role_reason: str = ""
     pending_task: dict[str, str] = field(default_factory=dict)   # node -> pending task
+    fail_cleared: set[str] = field(default_factory=set)   # nodes whose fail count is being cleared
     lock_node: str | None = None        # shutdown lock: held for this node (see scheduler/locks.py)
     lock_time: float = 0.0
     history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops

@@ -179,6 +179,8 @@ class Placer:
         if not has_fail_counts(self.state, rsc) and not any(has_fail_counts(self.state, x) for x in rsc.launched):
             return
         for node in self.state.nodes.values():
+            if node.name in rsc.fail_cleared:
+                continue
             failures = failures_counted(self.state, rsc, node)
             if failures >= rsc.migration_threshold:
                 self.add_location(rsc, node.name, -INF,
