@@ -189,12 +189,15 @@ class Resource:
     this_with: list[Colocation] = field(default_factory=list)
     with_this: list[Colocation] = field(default_factory=list)
 
-    @property
-    def is_group(self) -> bool:
-        return self.kind == "group"
+    is_group: bool = field(init=False, repr=False, default=False)   # kind == "group", asked very often
+
+    def __post_init__(self) -> None:
+        self.is_group = self.kind == "group"
 
     def primitives(self) -> list[Resource]:
-        return [m for c in self.children for m in c.primitives()] if self.is_group else [self]
+        if not self.is_group:
+            return [self]
+        return [m for c in self.children for m in c.primitives()]
 
     def top(self) -> Resource:
         return self.parent.top() if self.parent is not None else self
@@ -271,9 +274,16 @@ class ClusterState:
     failed_ops: list[FailedOp] = field(default_factory=list)
     op_defaults: NvsetMemo = field(default_factory=lambda: NvsetMemo(None, "meta_attributes"))
     warnings: list[str] = field(default_factory=list)
+    _primitives: tuple[tuple[int, int], list[Resource]] | None = field(default=None, repr=False, compare=False)
 
     def primitives(self) -> list[Resource]:
-        return [p for r in self.resources for p in r.primitives()]
+        """Every primitive in assignment order (a fresh list; cached while the resource list is unchanged)."""
+        key = (id(self.resources), len(self.resources))
+        cached = self._primitives
+        if cached is None or cached[0] != key:
+            cached = (key, [p for r in self.resources for p in r.primitives()])
+            self._primitives = cached
+        return list(cached[1])
 
     def can_fence(self, node: Node | None = None) -> bool:
         """Without quorum only nodes in our own membership may be fenced."""
