@@ -81,6 +81,11 @@ class Subjects:
         """Each transition graph the DC starts executing."""
         return f"{self.prefix}.policy.transition"
 
+    @property
+    def fenced(self) -> str:
+        """Each fencing attempt the DC made: target, device(s), action, result, executing node."""
+        return f"{self.prefix}.policy.fenced"
+
     def policy(self, endpoint: str) -> str:
         return f"{self.prefix}.policy.{endpoint}"
 

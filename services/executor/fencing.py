@@ -51,6 +51,21 @@ def stdin_args(params: Mapping[str, str], action: str, target: str | None = None
     return "\n".join(lines) + "\n"
 
 
+def with_port(params: Mapping[str, str], target: str, port: str) -> dict[str, str]:
+    """Device parameters that hand the agent ``port`` (``pcmk_host_map``'s name for ``target``) as the plug.
+
+    The port goes in as the device's own host argument and the automatic one is
+    switched off, so :func:`stdin_args` still adds ``nodename=<target>``.
+    """
+    out = dict(params)
+    if port and port != target:
+        host_arg = out.get("pcmk_host_argument", DEFAULT_HOST_ARGUMENT)
+        if host_arg != "none":
+            out[host_arg] = port
+        out["pcmk_host_argument"] = "none"
+    return out
+
+
 def monitor_rc(code: int) -> int:
     """A device check (``monitor``/``validate-all``) either works or is a generic error."""
     return OCF_SUCCESS if code == 0 else OCF_ERR_GENERIC

@@ -34,6 +34,8 @@ VERSION = "0.1.0"
 RECORD_PATIENCE = 3.0
 #: Tasks that end the life of a resource instance and with it its recurring monitors.
 CANCELLING_TASKS = ("start", "stop", "migrate_to", "migrate_from", "delete")
+#: Tasks after which a successful result means the resource runs here (a probe finding it running too).
+ACTIVATING_TASKS = ("start", "migrate_from", "promote", "demote")
 
 
 class TermStore:
@@ -75,6 +77,7 @@ class Executor:
         self._call_ids = itertools.count(1)
         self._locks: dict[str, asyncio.Lock] = {}
         self._epochs: dict[str, int] = {}
+        self.active: dict[str, Operation] = {}  # resources this executor started (or found running), by id
         self._service: bus.MicroService | None = None
         self._cib_sub: Any = None
 
@@ -96,6 +99,8 @@ class Executor:
                                kind="agents")
         self._service.endpoint("fence", self.subjects.executor("fence", self.node), self.handle_fence,
                                kind="fence", concurrent=True)
+        self._service.endpoint("reset", self.subjects.executor("reset", self.node), self.handle_reset,
+                               kind="reset")
         await self._service.start()
         self.log.info("serving actions", subject=self.subjects.executor_action(self.node),
                       term=self.terms.term)
@@ -134,6 +139,7 @@ class Executor:
             if not running:
                 self.log.info("not resuming monitors of a resource that is not running", rsc=rsc, rc=probe.rc)
                 continue
+            self.active[rsc] = ops[0]
             for op in ops:
                 first = await self._run(op)
                 with contextlib.suppress(bus.UserError):
@@ -204,6 +210,7 @@ class Executor:
             await asyncio.sleep(op.start_delay_ms / 1000)
         async with self.limit.slot():
             result = await self._run(op)
+        self._track(op, result)
         await self._record(op, result)
         if op.recurring and self._epochs.get(op.rsc, 0) == epoch and result.op_status not in (
                 lrm.EXEC_NOT_INSTALLED, lrm.EXEC_NOT_SUPPORTED):
@@ -235,6 +242,9 @@ class Executor:
         action = codec.field(body, "action", str)
         target = codec.field(body, "target", str, "") or None
         params = scalar_map(body, "params")
+        port = codec.field(body, "port", str, "")
+        if target and port:
+            params = fencing.with_port(params, target, port)
         timeout_ms = codec.field(body, "timeout_ms", int, 0) or self.runner.timeout_ms(
             Operation(task=action, rsc=ref.type, node=self.node, agent=ref))
         self.terms.admit(codec.field(body, "term", int))
@@ -251,6 +261,36 @@ class Executor:
         return {"rc": outcome.rc, "op_status": outcome.op_status, "exit_reason": outcome.exit_reason,
                 "output": outcome.output}
 
+    async def handle_reset(self, body: dict[str, Any]) -> dict[str, Any]:
+        """This node was fenced while its services live on (a lab has no real power switch): emulate the
+        power cut. Every resource it runs is stopped with its agent, its monitors and saved schedule are
+        dropped, and its history is cleared, so the node comes back as from a reboot with nothing running.
+        """
+        await self.monitors.cancel_all(forget=True)
+        self.schedule.save([])
+        stopped = []
+        for rsc, op in sorted(self.active.items()):
+            await self._end_instance(rsc)
+            result = await self._run(op.with_changes(task="stop", interval_ms=0, expected_rc=lrm.OCF_SUCCESS))
+            stopped.append({"rsc": rsc, "rc": result.rc})
+        self.active.clear()
+        await self._patch([{"op": "lrm_clear"}])
+        self.log.warning("fenced: stopped everything and forgot it", stopped=[s["rsc"] for s in stopped])
+        return {"stopped": stopped}
+
+    def _track(self, op: Operation, result: lrm.OpResult) -> None:
+        """Keep :attr:`active` in step: what a reset after fencing must stop."""
+        if result.op_status != lrm.EXEC_DONE:
+            return
+        running = result.rc in (lrm.OCF_SUCCESS, lrm.OCF_RUNNING_PROMOTED)
+        if op.task in ACTIVATING_TASKS and running:
+            self.active[op.rsc] = op
+        elif op.task == "monitor" and running:
+            self.active.setdefault(op.rsc, op)
+        elif (op.task == "stop" and result.rc == lrm.OCF_SUCCESS) or (
+                op.task == "monitor" and result.rc == lrm.OCF_NOT_RUNNING):
+            self.active.pop(op.rsc, None)
+
     async def _end_instance(self, rsc: str) -> None:
         # The epoch tells a monitor request still in flight that its resource has moved on.
         self._epochs[rsc] = self._epochs.get(rsc, 0) + 1
@@ -264,6 +304,7 @@ class Executor:
 
     async def _delete(self, op: Operation) -> dict[str, Any]:
         """Forget a resource's history on this node (cleanup); the DC then probes it again."""
+        self.active.pop(op.rsc, None)
         await self._patch([{"op": "lrm_delete", "rsc": op.rsc}])
         return self._bookkeeping_done(op)
 

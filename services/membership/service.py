@@ -40,6 +40,8 @@ from paceline.shared.subjects import check_token
 VERSION = "0.1.0"
 #: How long start() waits for the CIB before publishing a first view without it.
 INITIAL_CIB_WAIT = 2.0
+#: How long a fenced node's executor may take to stop everything it runs.
+RESET_TIMEOUT = 120.0
 
 
 class MembershipService:
@@ -72,6 +74,7 @@ class MembershipService:
         self._loop: asyncio.Task[None] | None = None
         self._impostors: set[str] = set()
         self._publishing: set[asyncio.Task[None]] = set()
+        self.powered_off = False  # fenced while alive: silent until the emulated reboot (or for good, "off")
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -83,6 +86,8 @@ class MembershipService:
         self._apply(self.tracker.form())
         self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.heartbeats,
                                               self._on_heartbeat, expect=HEARTBEAT_KIND))
+        self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.fenced, self._on_fenced,
+                                              expect="fenced"))
         self._micro.endpoint("query", self.subjects.membership_query(self.node), self._on_query,
                              kind="query", queue_group=f"membership-{self.node}")
         await self._micro.start()
@@ -111,6 +116,9 @@ class MembershipService:
         next_beat = self.clock()
         while True:
             now = self.clock()
+            if self.powered_off:
+                await asyncio.sleep(step)
+                continue
             if not self.nc.is_connected:
                 self._bus_up_since = None
             elif now >= next_beat:
@@ -142,17 +150,53 @@ class MembershipService:
                 self.log.error("another process heartbeats as this node", incarnation=hb.incarnation)
             return
         change = self.tracker.observe(hb, self.clock())
-        if change is not None:
+        if change is not None and not self.powered_off:  # while off, peers are noted but nothing is said
             self._apply(change)
 
     async def _on_cib_changed(self, body: dict[str, Any], subject: str) -> None:
         scope = codec.field(body, "scope", str, "")
+        if self.powered_off:
+            return
         # Our own node_state written by someone other than us or our executor (a new DC marking nodes it
         # cannot see, an import) may now say we are down: re-read, and refresh() rewrites it if so.
         overwritten = (scope == "status" and body.get("node") == self.node
                        and body.get("client") not in ("membership", "executor"))
         if scope == "configuration" or overwritten:
             await self.cib.refresh()
+
+    async def _on_fenced(self, body: dict[str, Any], subject: str) -> None:
+        """This node was fenced while its processes live on (no real power switch in a lab): act as if
+        the power was cut. Go silent at once (before the DC's "fenced" record can make us rewrite our
+        node_state), have the executor stop and forget everything, then - for a reboot - come back as a
+        freshly booted node with a new incarnation. After ``off`` the node stays silent until its
+        services are restarted, as a powered-off machine stays off until someone turns it on.
+        """
+        action = codec.field(body, "action", str, "")
+        if body.get("target") != self.node or body.get("result") != "ok" or action not in ("off", "reboot"):
+            return
+        if self.powered_off:
+            return
+        self.powered_off = True
+        self.log.warning("this node was fenced: emulating the power cut", action=action, by=body.get("by"),
+                         device=body.get("device"))
+        try:
+            await bus.request(self.nc, self.subjects.executor("reset", self.node), "reset", {},
+                              timeout=RESET_TIMEOUT)
+        except (bus.BusUnavailable, bus.RemoteError) as exc:
+            self.log.warning("the executor did not confirm that everything stopped", error=str(exc))
+        if action == "off":
+            self.log.warning("powered off by fencing: this node stays out of the cluster until restarted")
+            return
+        # Back with a new incarnation, so peers see a restarted node. The peers heard meanwhile stay in
+        # our view: a view of this node alone would tell its policy that the DC's node is gone.
+        self._impostors.add(self.incarnation)  # our own heartbeats still in flight are from "before the boot"
+        self.incarnation = self.tracker.incarnation = new_incarnation()
+        self.powered_off = False
+        self.log.info("rejoining after the emulated reboot", incarnation=self.incarnation)
+        change = self.tracker.tick(self.clock())
+        if change is not None:
+            self._apply(change)
+        self.cib.want(self.node, True)  # the DC recorded us down while we were silent
 
     async def _on_query(self, body: dict[str, Any]) -> dict[str, Any]:
         assert self.view is not None  # set in start() before the endpoint can be reached
@@ -201,6 +245,8 @@ class MembershipService:
 
     def write_decision(self, uname: str, online: bool) -> Decision:
         """Whether a node_state wish made earlier still holds now that the write can be sent."""
+        if self.powered_off:
+            return Decision.DROP  # a powered-off node writes nothing; it wishes again when it is back
         if online:
             return Decision.WRITE if uname == self.node else Decision.DROP
         if uname in self.tracker.peers or uname == self.node:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from paceline.policy.engine import TransitionEngine
+from paceline.policy.fencer import Fencer
 from paceline.policy.graph import Action, Graph
 from paceline.policy.lease import Lease
 from paceline.policy.recheck import next_recheck
@@ -43,6 +44,7 @@ class Policy:
         self.seen: set[str] = set()  # every node our own node's views have ever listed
         self.wake = asyncio.Event()
         self.engine = TransitionEngine(self.dispatch)
+        self.fencer = Fencer(ctx.nc, self.s, self.me, lambda: self.lease.term, self.members, ctx.log)
         self.transition_id = 0
         self.running = False
         self.recheck_in: float | None = None  # seconds until a plan is due without any event
@@ -238,9 +240,18 @@ class Policy:
             self.log.warning("action failed", action=action.key, node=action.node, error=error)
         self.wake.set()  # results are in the CIB: plan again until nothing is left to do
 
+    def members(self) -> list[str]:
+        """The nodes our membership view says are up (where fence agents may run)."""
+        view = self.view()
+        return list(view.get("members", [])) if view else ([self.ctx.cfg.node] if self.ctx.cfg.node else [])
+
     async def dispatch(self, action: Action) -> OpResult:
         if not self.lease.held:
             raise RuntimeError("no longer DC")
+        if action.task == "stonith":  # the victim cannot run it: the fencer picks a device and a node
+            result = await self.fencer.fence(action)
+            ACTIONS.labels(action.task, "failed" if result.failed else "ok").inc()
+            return result
         body = {**action.to_body(), "term": self.lease.term, "transition": self.transition_id}
         timeout = action.timeout_ms / 1000 + 5
         try:

@@ -13,6 +13,7 @@ from paceline.gateway.crm import show
 from paceline.gateway.crm.context import Context
 from paceline.gateway.crm.options import node_set_id
 from paceline.gateway.crm.words import Words, run_command
+from paceline.policy import fencing
 from paceline.shared import cib
 from paceline.shared.cib import Element
 
@@ -150,15 +151,48 @@ def clearstate(root: Element, words: Words, ctx: Context) -> str:
     return f"INFO: state of node {node.get('uname')} cleared"
 
 
+#: Words that confirm a fencing request on the command line (a script is never asked).
+CONFIRM_WORDS = ("-y", "--yes", "--force")
+
+
+def fence_question(uname: str) -> str:
+    """What a terminal asks before ``node fence`` (the client appends ``-y`` when the answer is yes)."""
+    return (f"Fencing {uname} cuts its power (a reboot by default) and restarts every resource it runs on "
+            f"other nodes. Fence {uname} now")
+
+
+def needs_confirmation(words: list[str]) -> str | None:
+    """The question to ask before running ``words`` (a node-level command line), or None."""
+    if len(words) >= 2 and words[0] == "fence" and not any(w in CONFIRM_WORDS for w in words[1:]):
+        return fence_question(words[1])
+    return None
+
+
 def fence(root: Element, words: Words, ctx: Context) -> str:
-    """Record a fencing request for a node; refused when no stonith resource could carry it out."""
-    node = find_node(root, words, words.take("node name"))
-    words.end()
-    if not any(p.get("class") == "stonith" for p in cib.primitives(root)):
-        raise words.error("fencing is not available: no stonith resource is configured "
-                          "(configure one, e.g. primitive fence1 stonith:...)")
-    _set_node_attr(root, node, "paceline-fence-request", "requested", "reboot")
-    return f"INFO: fencing of node {node.get('uname')} requested"
+    """Ask the cluster to fence a node, as crmsh does: its transient ``terminate`` attribute becomes true
+    and the DC's scheduler fences it. Refused when fencing is off or no device can fence the node, and
+    unless confirmed (``-y``): fencing cuts a node's power."""
+    uname = words.take("node name")
+    extra = words.rest()
+    for word in extra:
+        if word not in CONFIRM_WORDS:
+            raise words.unexpected(word, "NODE [-y]")
+    node = find_node(root, words, uname)
+    uname = node.get("uname") or uname
+    if not fencing.fencing_enabled(cib.cluster_options(root)):
+        raise words.error(f"fencing is not available: stonith-enabled is false, so {uname} cannot be fenced "
+                          "(set it with: configure property stonith-enabled=true)")
+    if not fencing.plan(root, uname).levels:
+        configured = [d.id for d in fencing.fence_devices(root)]
+        why = (f"none of the fence devices ({', '.join(configured)}) can fence {uname} (check pcmk_host_list/"
+               "pcmk_host_map, fencing-topology and target-role)") if configured else \
+            "no fence device is configured (configure one, e.g. primitive fence1 stonith:fence_ipmilan params ...)"
+        raise words.error(f"fencing is not available: {why}")
+    if not extra:
+        raise words.error(f"fencing {uname} cuts its power and moves its resources; confirm with -y "
+                          f"(node fence {uname} -y)")
+    _set_node_attr(root, node, "terminate", "true", "reboot")
+    return f"INFO: fencing of node {uname} requested"
 
 
 COMMANDS = {

@@ -1,0 +1,193 @@
+"""Fencing on a lab cluster: ``node fence`` and a crashed node, carried out by the DC through fence_paceline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from paceline.cib_store import layout
+from paceline.gateway.lab import Lab
+from paceline.shared import bus, codec
+from paceline.shared.subjects import Subjects
+
+pytestmark = pytest.mark.e2e
+
+
+def ok(lab, *words: str) -> str:
+    out = lab.paceline(*words)
+    assert out.returncode == 0, f"{words}: {out.stdout}{out.stderr}"
+    return out.stdout
+
+
+def status_json(lab) -> dict:
+    return json.loads(ok(lab, "status", "--output-as", "json"))
+
+
+def running_on(lab, rsc: str) -> list[str]:
+    return next((r["active_on"] for r in status_json(lab)["resources"] if r["id"] == rsc), [])
+
+
+def wait_for(what: str, check, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting until {what}")
+        time.sleep(0.2)
+
+
+def online(lab, node: str) -> bool:
+    return any(n["name"] == node and n["online"] for n in status_json(lab)["nodes"])
+
+
+def dc_of(lab) -> str:
+    m = re.search(r"Current DC: (\S+)", ok(lab, "status"))
+    assert m and m.group(1) != "NONE"
+    return m.group(1)
+
+
+class BusRecorder:
+    """Records, in arrival order, every fencing event and every operation result published on the bus."""
+
+    def __init__(self, url: str, cluster: str):
+        self.subjects = Subjects(cluster)
+        self.url = url
+        self.events: list[tuple[str, dict]] = []
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        nc = await bus.connect(self.url, "fencing-test", retry_forever=False)
+
+        async def keep(msg) -> None:
+            env = codec.decode(msg.data)
+            self.events.append((env.kind, env.body))
+
+        await nc.subscribe(self.subjects.fenced, cb=keep)
+        await nc.subscribe(self.subjects.executor_events, cb=keep)
+        await nc.flush()
+        self._ready.set()
+        await self._stop.wait()
+        await nc.close()
+
+    def __enter__(self) -> BusRecorder:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._loop is not None and self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def fenced(self, target: str) -> list[dict]:
+        return [body for kind, body in self.events if kind == "fenced" and body["target"] == target]
+
+    def index(self, predicate) -> int:
+        return next(i for i, (kind, body) in enumerate(self.events) if predicate(kind, body))
+
+
+async def status_history(state: Lab, node: str) -> list[etree._Element]:
+    """Every stored version of a node's status (the KV keeps a history per key)."""
+    nc = await bus.connect(state.nats_url, "fencing-test", retry_forever=False)
+    try:
+        kv = await nc.jetstream().key_value(Subjects(state.cluster).cib_bucket)
+        return [etree.fromstring(e.value) for e in await kv.history(layout.status_key(node)) if e.value]
+    finally:
+        await nc.close()
+
+
+def fence_log(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+@pytest.fixture(scope="module")
+def fencing_lab(lab, tmp_path_factory):
+    """Fencing on, one fence_paceline device for both nodes, and two sticky Dummy resources."""
+    work = tmp_path_factory.mktemp("fence")
+    for words in (["property", "stonith-enabled=true", "no-quorum-policy=ignore"],
+                  ["rsc_defaults", "resource-stickiness=100"],
+                  ["primitive", "fencer", "stonith:fence_paceline", "params", "hosts=primary,secondary",
+                   f"state_dir={work / 'power'}", f"log={work / 'fence.log'}", "log_caller=true",
+                   "op", "monitor", "interval=5s"]):
+        ok(lab, "configure", *words)
+    lab.fence_log = work / "fence.log"
+    return lab
+
+
+def place_on(lab, node: str, *rscs: str) -> None:
+    """Start resources on ``node`` and leave them there by stickiness alone."""
+    for rsc in rscs:
+        ok(lab, "configure", "primitive", rsc, "ocf:paceline:Dummy", "op", "monitor", "interval=2s")
+        ok(lab, "configure", "location", f"pin-{rsc}", rsc, "200:", node)
+    for rsc in rscs:
+        wait_for(f"{rsc} runs on {node}", lambda r=rsc: running_on(lab, r) == [node])
+        ok(lab, "configure", "delete", f"pin-{rsc}")
+
+
+def test_node_fence_reboots_the_node_from_the_other_one(fencing_lab):
+    lab = fencing_lab
+    dc = dc_of(lab)
+    victim = "secondary" if dc == "primary" else "primary"
+    place_on(lab, victim, "fd1", "fd2")
+    refused = lab.paceline("node", "fence", victim)  # a script is never asked: it must say -y
+    assert refused.returncode == 1 and "confirm with -y" in refused.stderr and "Traceback" not in refused.stderr
+    state = Lab.load(lab.dir)
+    with BusRecorder(state.nats_url, state.cluster) as rec:
+        assert "fencing of node" in ok(lab, "node", "fence", victim, "-y")
+        event = wait_for("the DC reports the fencing", lambda: rec.fenced(victim))[0]
+        wait_for(f"{victim} is back online", lambda: online(lab, victim))
+        # Recovered: started again after the fencing (the emulated reboot comes back at once, so the
+        # scheduler may place one of them on the rebooted node again), and running exactly once.
+        fenced_at = rec.index(lambda kind, body: kind == "fenced")
+        for rsc in ("fd1", "fd2"):
+            wait_for(f"{rsc} started again", lambda r=rsc: [
+                body for kind, body in rec.events[fenced_at:] if kind == "op.result" and body["rsc"] == r
+                and body["task"] == "start" and body["rc"] == 0])
+            wait_for(f"{rsc} runs on one node", lambda r=rsc: len(running_on(lab, r)) == 1)
+    assert event["result"] == "ok" and event["action"] == "reboot" and event["by"] == dc
+    assert event["device"] == "fencer" and event["dc"] == dc
+    executor_pid = state.procs[f"{dc}/executor"]
+    assert [line for line in fence_log(lab.fence_log) if f" reboot {victim} by-pid={executor_pid}" in line]
+    history = asyncio.run(status_history(state, victim))
+    fenced = [i for i, ns in enumerate(history) if ns.get("crm-debug-origin") == "paceline-fencer"]
+    assert fenced, "the victim was never recorded as fenced"
+    down = history[fenced[-1]]
+    assert (down.get("crmd"), down.get("in_ccm"), down.get("join"), down.get("expected")) == (
+        "offline", "false", "down", "down")
+    assert down.find("lrm") is None and not down.findall(".//nvpair")  # no history, no terminate
+    assert any(ns.get("crmd") == "online" for ns in history[fenced[-1] + 1:])
+
+
+def test_a_crashed_node_is_fenced_before_its_resources_start_elsewhere(fencing_lab):
+    lab = fencing_lab
+    dc = dc_of(lab)
+    victim = "secondary" if dc == "primary" else "primary"
+    place_on(lab, victim, "cd1")
+    state = Lab.load(lab.dir)
+    before = len(fence_log(lab.fence_log))
+    with BusRecorder(state.nats_url, state.cluster) as rec:
+        ok(lab, "lab", "kill", victim)
+        wait_for("cd1 runs on the survivor", lambda: running_on(lab, "cd1") == [dc], timeout=30)
+        fenced_at = rec.index(lambda kind, body: kind == "fenced" and body["target"] == victim
+                              and body["result"] == "ok")
+        started_at = rec.index(lambda kind, body: kind == "op.result" and body["rsc"] == "cd1"
+                               and body["task"] == "start" and body["node"] == dc)
+    assert fenced_at < started_at, "cd1 started elsewhere before its node was fenced"
+    new_lines = fence_log(lab.fence_log)[before:]
+    assert any(f" reboot {victim} by-pid={state.procs[f'{dc}/executor']}" in line for line in new_lines)
+    text = ok(lab, "status")
+    assert re.search(rf"OFFLINE: \[ {victim} \]", text), text
+    ok(lab, "lab", "revive", victim)
