@@ -1,24 +1,33 @@
-"""Wall time of one-shot ``paceline`` commands against a running lab (median of N runs each).
+"""Wall time of one-shot ``paceline`` commands against a lab (median of N runs each).
 
-    paceline lab up --nodes primary,secondary
-    .venv/bin/python bench/cli.py [--runs 20] [--lab DIR]
+    .venv/bin/python bench/cli.py [--runs 20] [--lab DIR] [--no-compare]
 
 Measures ``paceline configure primitive ...`` (target < 300 ms; crmsh takes
 about 1.7 s) and ``paceline status`` (target < 200 ms), each a fresh process
-as a sysadmin or a script would run it. The primitives it creates are stopped
-ones and are deleted again at the end.
+as a sysadmin or a script would run it. Without ``--lab`` (and no lab running
+at ``$PACELINE_LAB``) it starts a two-node lab in a temporary directory and
+stops it at the end. Unless ``--no-compare``, every run is repeated with
+``PACELINE_QUICKBUS=0`` (requests through nats-py and asyncio, as before the
+quick client existed), interleaved so both see the same machine load, and the
+ratio of the medians is printed. The primitives it creates are stopped ones and
+are deleted again at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+
+TARGETS = {"configure primitive": 0.300, "status": 0.200}
 
 
 def paceline() -> list[str]:
@@ -35,25 +44,66 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+@contextlib.contextmanager
+def lab_env(lab: str | None) -> Iterator[dict[str, str]]:
+    """The environment that points ``paceline`` at a lab: the given one, a running one, or a fresh one."""
+    env = dict(os.environ)
+    env.pop("PACELINE_NATS_URL", None)
+    if lab:
+        env["PACELINE_LAB"] = lab
+    running = subprocess.run([*paceline(), "lab", "status"], capture_output=True, env=env).returncode == 0
+    if running:
+        yield env
+        return
+    with tempfile.TemporaryDirectory(prefix="paceline-bench-") as tmp:
+        env["PACELINE_LAB"] = tmp
+        up = subprocess.run([*paceline(), "lab", "up", "--nodes", "primary,secondary"], capture_output=True,
+                            text=True, env=env, timeout=120)
+        try:
+            if up.returncode != 0:
+                sys.exit(f"lab up failed: {up.stderr.strip()}")
+            yield env
+        finally:
+            subprocess.run([*paceline(), "lab", "down"], capture_output=True, env=env, timeout=60)
+
+
+def report(name: str, samples: list[float], baseline: list[float]) -> None:
+    median = statistics.median(samples)
+    target = TARGETS[name]
+    verdict = "ok" if median < target else "over target"
+    line = (f"{name:<20} median {median * 1000:6.0f} ms  min {min(samples) * 1000:6.0f} ms  "
+            f"max {max(samples) * 1000:6.0f} ms  (target < {target * 1000:.0f} ms: {verdict})")
+    if baseline:
+        before = statistics.median(baseline)
+        line += f"\n{'':<20} via nats-py {before * 1000:6.0f} ms  -> {before / median:.2f}x faster"
+    print(line)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--lab", help="lab directory (default: $PACELINE_LAB or ~/.paceline/lab)")
+    ap.add_argument("--lab", help="lab directory (default: $PACELINE_LAB, or a fresh lab in a temporary directory)")
+    ap.add_argument("--no-compare", action="store_true", help="skip the PACELINE_QUICKBUS=0 baseline runs")
     args = ap.parse_args()
-    env = dict(os.environ)
-    if args.lab:
-        env["PACELINE_LAB"] = args.lab
+    samples: dict[str, list[float]] = {name: [] for name in TARGETS}
+    baseline: dict[str, list[float]] = {name: [] for name in TARGETS}
     tag = uuid.uuid4().hex[:6]
-    ids = [f"bench{tag}{i}" for i in range(args.runs)]
-    configure = [timed([*paceline(), "configure", "primitive", rid, "ocf:paceline:Dummy", "meta",
-                        "target-role=Stopped"], env) for rid in ids]
-    status = [timed([*paceline(), "status"], env) for _ in range(args.runs)]
-    subprocess.run([*paceline(), "configure", "delete", *ids], capture_output=True, env=env)
-    for name, samples, target in (("configure primitive", configure, 0.300), ("status", status, 0.200)):
-        median = statistics.median(samples)
-        verdict = "ok" if median < target else "over target"
-        print(f"{name:<20} median {median * 1000:6.0f} ms  min {min(samples) * 1000:6.0f} ms  "
-              f"max {max(samples) * 1000:6.0f} ms  (target < {target * 1000:.0f} ms: {verdict})")
+    ids: list[str] = []
+    with lab_env(args.lab) as env:
+        variants = [(samples, env)]
+        if not args.no_compare:
+            variants.append((baseline, {**env, "PACELINE_QUICKBUS": "0"}))
+        for _run in range(args.runs):
+            for into, variant_env in variants:
+                rid = f"bench{tag}{len(ids)}"
+                ids.append(rid)
+                into["configure primitive"].append(timed(
+                    [*paceline(), "configure", "primitive", rid, "ocf:paceline:Dummy", "meta", "target-role=Stopped"],
+                    variant_env))
+                into["status"].append(timed([*paceline(), "status"], variant_env))
+        subprocess.run([*paceline(), "configure", "delete", *ids], capture_output=True, env=env)
+    for name in TARGETS:
+        report(name, samples[name], baseline[name])
     return 0
 
 

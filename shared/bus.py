@@ -8,11 +8,12 @@ one-shot CLI does not pay for metrics and logging it never needs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nats
-from nats.aio.client import Client
 from paceline.shared import codec
+
+if TYPE_CHECKING:  # nats-py (and asyncio) cost ~80 ms to import: loaded only when a connection is made
+    from nats.aio.client import Client
 
 _SERVICE_SIDE = ("MicroService", "subscribe", "count_malformed")
 
@@ -70,6 +71,8 @@ async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
     async def on_reconnect() -> None:
         _log().info("bus reconnected")
 
+    import nats
+
     try:
         return await nats.connect(
             url, name=name, connect_timeout=connect_timeout, allow_reconnect=True,
@@ -84,16 +87,22 @@ async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
 async def request(nc: Client, subject: str, kind: str, body: Body | None = None,
                   timeout: float = 5.0) -> Body:
     """Send a request envelope and return the reply body; error replies raise RemoteError."""
+    import nats.errors
+
     try:
         msg = await nc.request(subject, codec.encode(kind, body), timeout=timeout)
     except nats.errors.NoRespondersError:
         raise BusUnavailable(f"no service answers on {subject}") from None
     except (TimeoutError, nats.errors.TimeoutError):
         raise BusUnavailable(f"no answer on {subject} within {timeout:g}s") from None
-    if msg.headers and msg.headers.get("Nats-Service-Error-Code") and not msg.data:
-        raise RemoteError(msg.headers.get("Nats-Service-Error", "service error"),
-                          msg.headers["Nats-Service-Error-Code"])
-    reply = codec.decode(msg.data)
+    return reply_body(msg.headers, msg.data)
+
+
+def reply_body(headers: dict[str, str] | None, data: bytes) -> Body:
+    """The body of a reply envelope, whichever client fetched it; error replies raise RemoteError."""
+    if headers and headers.get("Nats-Service-Error-Code") and not data:
+        raise RemoteError(headers.get("Nats-Service-Error", "service error"), headers["Nats-Service-Error-Code"])
+    reply = codec.decode(data)
     if reply.kind == "error":
         raise RemoteError(str(reply.body.get("message", "error")), str(reply.body.get("code", "error")),
                           reply.body.get("details") or {})

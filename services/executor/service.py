@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 from nats.aio.client import Client
-from paceline.executor import failcounts, fencing, limits, metrics, standards
+from paceline.executor import failcounts, fencing, limits, metrics, standards, validation
 from paceline.executor.catalog import AgentCatalog
 from paceline.executor.limits import ActionLimit
 from paceline.executor.operation import AgentOutcome, Operation, make_result, scalar_map
@@ -101,6 +101,8 @@ class Executor:
                                kind="fence", concurrent=True)
         self._service.endpoint("reset", self.subjects.executor("reset", self.node), self.handle_reset,
                                kind="reset")
+        self._service.endpoint("validate", self.subjects.executor("validate", self.node), self.handle_validate,
+                               kind="validate", concurrent=True)
         await self._service.start()
         self.log.info("serving actions", subject=self.subjects.executor_action(self.node),
                       term=self.terms.term)
@@ -227,6 +229,15 @@ class Executor:
         except (standards.UnsupportedStandard, RuntimeError, ValueError) as exc:
             raise bus.UserError(str(exc), code="no-metadata") from None
         return {"xml": xml, "info": info}
+
+    async def handle_validate(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Run an agent's ``validate-all`` with the given parameters (``ra validate``); nothing is recorded."""
+        ref = AgentRef.from_body(codec.field(body, "agent", dict))
+        params = scalar_map(body, "params")
+        rsc = codec.field(body, "rsc", str, "")
+        timeout_ms = codec.field(body, "timeout_ms", int, 0)
+        async with self.limit.slot():
+            return await validation.validate(self.runner, ref, params, self.node, rsc, timeout_ms)
 
     async def handle_agents(self, body: dict[str, Any]) -> dict[str, Any]:
         """Everything installed (``ra classes``/``list``); with ``type``, also the providers of that OCF type."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,6 +25,8 @@ AGENT_WORD = re.compile(r"(?<![\w@])(ocf|lsb|service|systemd|stonith):([\w.+-]+)
 
 MetaFetch = Callable[[str, str, str], "str | None"]
 ListingFetch = Callable[[], "dict[str, Any] | None"]
+#: ``(class, provider, type, params, rsc)`` -> the ``validate-all`` verdict (see ``ra.AgentSource.validate``).
+Validator = Callable[[str, str, str, "dict[str, str]", str], "dict[str, Any] | None"]
 _UNSET = object()
 
 
@@ -51,10 +52,12 @@ def merge_listings(listings: Iterable[dict[str, Any]]) -> dict[str, Any]:
 class AgentCatalog:
     """Installed agents and their meta-data; also the ``AgentSource`` the crm ``ra`` level reads."""
 
-    def __init__(self, listing: dict[str, Any] | ListingFetch | None, fetch_meta: MetaFetch):
+    def __init__(self, listing: dict[str, Any] | ListingFetch | None, fetch_meta: MetaFetch,
+                 validator: Validator | None = None):
         self._listing: Any = listing if not callable(listing) else _UNSET
         self._list_fn: ListingFetch | None = listing if callable(listing) else None
         self.fetch_meta = fetch_meta
+        self.validator = validator
         self._meta: dict[tuple[str, str, str], AgentMeta | None] = {}
         self._xml: dict[tuple[str, str, str], str | None] = {}
 
@@ -82,6 +85,11 @@ class AgentCatalog:
             self._xml[key] = self.fetch_meta(*key) if self.known(*key) is not False else None
         return self._xml[key]
 
+    def validate(self, cls: str, provider: str | None, kind: str, params: dict[str, str],
+                 rsc: str = "") -> dict[str, Any] | None:
+        """The agent's own verdict on ``params`` (its ``validate-all``); None when nothing can run it."""
+        return self.validator(cls, provider or "", kind, dict(params), rsc) if self.validator else None
+
     def meta(self, cls: str, provider: str | None, kind: str) -> AgentMeta | None:
         key = (cls, provider or "", kind)
         if key not in self._meta:
@@ -94,26 +102,41 @@ class AgentCatalog:
 
 
 def local_catalog(cfg: config.Config | None = None) -> AgentCatalog:
-    """The agents installed on this machine (and Paceline's bundled ones)."""
+    """The agents installed on this machine (and Paceline's bundled ones).
+
+    Meta-data and ``validate-all`` go through the executor's own runner, so an
+    agent is called offline exactly as a node's executor would call it (OCF
+    environment, fence agents' stdin protocol, timeouts).
+    """
     cfg = cfg or config.load()
     from pathlib import Path
 
     paths = standards.AgentPaths(Path(cfg.ocf_root), Path(cfg.lsb_root))
+
+    def on_runner(use: Callable[[Any], Any]) -> Any:
+        """Run one coroutine of an AgentRunner made for it, with a scratch HA_RSCTMP."""
+        import asyncio
+        import tempfile
+
+        from paceline.executor.runner import AgentRunner
+
+        with tempfile.TemporaryDirectory(prefix="paceline-agent-") as rsctmp:
+            return asyncio.run(use(AgentRunner(paths, Path(rsctmp), cfg.default_op_timeout)))
 
     def fetch(cls: str, provider: str, kind: str) -> str | None:
         ref = standards.AgentRef(cls, provider, kind)
         if ref.is_lsb:
             return standards.lsb_metadata(kind)
         try:
-            path = standards.locate(ref, paths)
-        except (standards.NotInstalled, standards.UnsupportedStandard):
+            return on_runner(lambda runner: runner.metadata(ref))
+        except (standards.NotInstalled, standards.UnsupportedStandard, RuntimeError):
             return None
-        env = dict(os.environ, OCF_ROOT=str(paths.ocf_root))
-        try:
-            proc = subprocess.run([str(path), "meta-data"], capture_output=True, text=True, timeout=10, env=env,
-                                  stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return proc.stdout if proc.returncode == 0 else None
 
-    return AgentCatalog(lambda: standards.list_agents(paths), fetch)
+    def validate(cls: str, provider: str, kind: str, params: dict[str, str], rsc: str) -> dict[str, Any]:
+        from paceline.executor import validation
+
+        node = cfg.node or os.uname().nodename
+        return on_runner(lambda runner: validation.validate(
+            runner, standards.AgentRef(cls, provider, kind), params, node, rsc))
+
+    return AgentCatalog(lambda: standards.list_agents(paths), fetch, validate)

@@ -34,6 +34,12 @@ class Backend(Protocol):
 
     def context(self, root: cib.Element) -> Context: ...
 
+    def close(self) -> None: ...
+
+
+class CommitConflict(CrmError):
+    """The configuration moved on since the version a commit was based on; nothing was written."""
+
 
 def _same_configuration(a: str, b: str) -> bool:
     return cib.Version.parse(a).epoch == cib.Version.parse(b).epoch and \
@@ -58,8 +64,12 @@ class LiveBackend:
         return self._ask("crm", {"lines": [line], "node": self.local_node, "script": False}).get("output", "")
 
     def commit(self, work: cib.Element, base_version: str) -> str:
-        return self._ask("commit", {"xml": cib.serialize(work, pretty=False), "expected_version": base_version})[
-            "version"]
+        try:
+            reply = self.client.request("commit", {"xml": cib.serialize(work, pretty=False),
+                                                   "expected_version": base_version})
+        except ClientError as exc:
+            raise (CommitConflict if exc.code == "conflict" else CrmError)(str(exc)) from None
+        return reply["version"]
 
     def status(self, fmt: str = "text") -> str:
         return self._ask("status", {"format": fmt})["text"]
@@ -85,6 +95,9 @@ class LiveBackend:
         catalog = self.catalog()
         return Context(local_node=self.local_node, agent_known=catalog.known, agent_meta=catalog.meta,
                        agents=catalog)
+
+    def close(self) -> None:
+        self.client.close()
 
     def _ask(self, endpoint: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
@@ -132,11 +145,15 @@ class FileBackend:
         output, _ = self.run_lines([line], script=False)
         return output
 
+    def close(self) -> None:
+        """Nothing held open: the file is read and written whole by every command."""
+
     def commit(self, work: cib.Element, base_version: str) -> str:
         current, version = self.load()
         if not _same_configuration(version, base_version):
-            raise CrmError(f"commit: {self.path} changed since this session read it (version {base_version}, "
-                           f"now {version}); nothing was written - 'refresh' and make the changes again")
+            raise CommitConflict(f"commit: {self.path} changed since this session read it (version "
+                                 f"{base_version}, now {version}); nothing was written - 'refresh' and make the "
+                                 "changes again")
         new = copy.deepcopy(work)
         status = new.find("status")
         if status is not None:

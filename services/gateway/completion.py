@@ -29,6 +29,7 @@ class Completer:
     def __init__(self, shell: Shell):
         self.shell = shell
         self._cib: Any = None
+        self._cib_source: Any = None   # the backend it was read from (``cib use`` switches backends)
         self._read_at = 0.0
         self.matches: list[str] = []
 
@@ -37,8 +38,10 @@ class Completer:
         session = self.shell.session
         if session is not None:
             return session.work
-        if self._cib is None or time.monotonic() - self._read_at > CACHE_SECONDS:
-            self._cib, _ = self.shell.backend.load()
+        backend = self.shell.backend
+        if self._cib is None or self._cib_source is not backend or time.monotonic() - self._read_at > CACHE_SECONDS:
+            self._cib, _ = backend.load()
+            self._cib_source = backend
             self._read_at = time.monotonic()
         return self._cib
 
@@ -86,6 +89,8 @@ class Completer:
             return self.resource_ids()
         if level == "ra":
             return ["ocf", "lsb"] if cmd == "list" else self.agents()
+        if level == "cib" and len(before) == 1:
+            return self.shell.cib.candidates(cmd)
         return []
 
     def configure_args(self, cmd: str, args: list[str], text: str) -> list[str]:

@@ -27,6 +27,8 @@ from prometheus_client import Counter
 
 COMMANDS = Counter("paceline_gateway_crm_commands_total", "crm commands run, by outcome", ["outcome"])
 MAX_ATTEMPTS = 5
+#: How long ``ra validate`` waits for an executor's ``validate-all`` (agents advise 20 s for it).
+VALIDATE_TIMEOUT = 25.0
 T = TypeVar("T")
 
 
@@ -83,7 +85,9 @@ class Gateway:
             return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=30)  # type: ignore[arg-type]
 
         catalog = AgentCatalog(lambda: blocking(self.agent_listing(nodes)),
-                               lambda c, p, t: blocking(self.agent_metadata(nodes, c, p, t)))
+                               lambda c, p, t: blocking(self.agent_metadata(nodes, c, p, t)),
+                               lambda c, p, t, params, rsc: blocking(self.agent_validate(nodes, local, c, p, t,
+                                                                                         params, rsc)))
         return Context(local_node=local or None, agent_known=catalog.known, agent_meta=catalog.meta,
                        resource_status=lambda rsc: describe_resources(_unpack(root), rsc), agents=catalog,
                        explain=lambda rsc: explain_resource(root, rsc))
@@ -141,6 +145,19 @@ class Gateway:
             if reply is not None:
                 return reply["xml"]
         return None
+
+    async def agent_validate(self, nodes: list[str], local: str, cls: str, provider: str, kind: str,
+                             params: dict[str, str], rsc: str) -> dict[str, Any] | None:
+        """``validate-all`` on the command's own node when it is a cluster node (as ``crm_resource --validate``
+        runs where it is typed), else - or where the agent is missing - on the next node that has it."""
+        body = {"agent": {"class": cls, "provider": provider, "type": kind}, "params": params, "rsc": rsc}
+        not_installed = None
+        for node in sorted(nodes, key=lambda n: n != local):
+            reply = await self._ask(self.s.executor("validate", node), "validate", body, timeout=VALIDATE_TIMEOUT)
+            if reply is not None and reply.get("op_status") != lrm.EXEC_NOT_INSTALLED:
+                return reply
+            not_installed = not_installed or reply
+        return not_installed
 
     async def _ask(self, subject: str, kind: str, body: dict[str, Any], timeout: float = 1) -> dict | None:
         try:

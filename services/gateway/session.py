@@ -25,6 +25,19 @@ from paceline.shared import cib
 ERASED = ("crm_config", "resources", "constraints", "rsc_defaults", "op_defaults", "tags")
 
 
+def commit_configuration(backend: Backend, work: cib.Element, base_version: str) -> str:
+    """Write ``work``'s configuration as one version, only on top of ``base_version``; the new version.
+
+    The one commit path for staged changes, whether they were staged in a
+    configure session or in a shadow CIB: a configuration that fails
+    validation is refused here, a conflict (``CommitConflict``) by the backend.
+    """
+    problems = cib.validate(work)
+    if problems:
+        raise CrmError(f"commit: {len(problems)} problem(s), nothing written: {'; '.join(problems)}")
+    return backend.commit(work, base_version)
+
+
 class ConfigureSession:
     def __init__(self, backend: Backend):
         self.backend = backend
@@ -59,10 +72,7 @@ class ConfigureSession:
     def commit(self) -> str:
         if not self.dirty:
             return "INFO: nothing to commit"
-        problems = cib.validate(self.work)
-        if problems:
-            raise CrmError(f"commit: {len(problems)} problem(s), nothing written: {'; '.join(problems)}")
-        version = self.backend.commit(self.work, self.version)
+        version = commit_configuration(self.backend, self.work, self.version)
         self.refresh()
         return f"INFO: committed as version {version}"
 

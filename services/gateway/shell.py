@@ -3,7 +3,8 @@
 ``paceline`` alone on a terminal opens ``paceline(live)# `` (or
 ``paceline(FILE)# `` on a CIB file). Levels are crmsh's: ``configure`` stages
 changes until ``commit``; ``node``, ``resource`` and ``ra`` act at once;
-``status`` prints the cluster page. The same engine runs scripts (``-f FILE``,
+``status`` prints the cluster page; ``cib`` manages shadow CIBs and switches
+every level to one (the prompt shows its name). The same engine runs scripts (``-f FILE``,
 or commands piped on stdin): there nothing ever prompts - leaving the
 configure level with uncommitted changes is refused unless ``-y`` says yes -
 and every error names its line. Exit status: 1 if any command failed, 2 if
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
+from paceline.gateway import cib_level
 from paceline.gateway.backends import Backend
 from paceline.gateway.crm import CrmError, resource_level, split_words
 from paceline.gateway.crm import configure as configure_level
@@ -34,7 +36,7 @@ LEVEL_COMMANDS: dict[str, tuple[str, ...]] = {
     "node": tuple(sorted(node_level.COMMANDS)),
     "resource": tuple(sorted(resource_level.COMMANDS)),
     "ra": tuple(sorted(ra_level.COMMANDS)),
-    "cib": (),
+    "cib": tuple(sorted(cib_level.COMMANDS)),
 }
 NAVIGATION = ("cd", "..", "up", "end", "back", "ls", "help", "quit", "exit", "bye")
 UP = ("..", "up", "end", "back")
@@ -48,7 +50,13 @@ HELP = {
     "resource": "resource commands act at once: start, stop, restart, migrate, ban, clear, cleanup, ...",
     "ra": "resource agents the nodes have: classes, list CLASS [PROVIDER], providers TYPE, info AGENT, validate",
     "status": "the cluster page in crm_mon's layout",
-    "cib": "shadow CIBs are not available yet",
+    "cib": "shadow CIBs - a change prepared in a file (shadow.NAME in $CIB_shadow_dir or ~/.paceline/shadow):\n"
+           "new NAME [withstatus] [force] [empty]  copy the CIB into a shadow and use it\n"
+           "use [NAME|live]  work on that shadow (every level) or on the cluster again\n"
+           "commit [NAME] [force]  write the shadow's configuration as one version (refused if the\n"
+           "    configuration changed since the shadow was copied, unless forced)\n"
+           "diff [NAME], reset NAME, delete NAME, list, import FILE NAME [force]\n"
+           "one-shot commands use a shadow with CIB_shadow=NAME paceline ...",
 }
 
 
@@ -56,8 +64,9 @@ class Shell:
     """One session: the current level, the staged configure session, and the error/warning tally."""
 
     def __init__(self, backend: Backend, *, interactive: bool, yes: bool = False, strict: bool = False,
-                 out: TextIO | None = None, err: TextIO | None = None, ask: Callable[[str], str] = input):
-        self.backend = backend
+                 out: TextIO | None = None, err: TextIO | None = None, ask: Callable[[str], str] = input,
+                 shadow: str | None = None):
+        self.cib = cib_level.CibLevel(backend, backend.local_node, current=shadow)
         self.interactive = interactive
         self.yes = yes
         self.strict = strict
@@ -71,6 +80,11 @@ class Shell:
         self.line_no: int | None = None
 
     # ------------------------------------------------------------ output
+    @property
+    def backend(self) -> Backend:
+        """Where commands go: the shadow CIB in use (``cib use``), else the cluster or the CIB file."""
+        return self.cib.backend()
+
     @property
     def prompt(self) -> str:
         return f"paceline({self.backend.name}){self.level}# "
@@ -149,19 +163,20 @@ class Shell:
         elif len(words) == 1:
             self.enter(head)
         elif head == "cib":
-            raise CrmError("cib: shadow CIBs are not available yet")
+            self.emit(self.cib.execute(words[1:]))
         else:  # a one-shot command at the top level acts at once, as in crmsh
             self.emit(self.backend.run(shlex.join(words)))
         return True
 
     def enter(self, level: str) -> None:
-        if level == "cib":
-            raise CrmError("cib: shadow CIBs are not available yet")
         if level == "configure" and self.session is None:
             self.session = ConfigureSession(self.backend)
         self.level = level
 
     def in_level(self, level: str, words: list[str]) -> None:
+        if level == "cib":
+            self.emit(self.cib.execute(words))
+            return
         if level != "configure":
             self.emit(self.backend.run(shlex.join([level, *words])))
             return

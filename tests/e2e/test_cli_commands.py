@@ -112,6 +112,8 @@ def test_ra_commands(lab):
     assert "valid" in ok(lab, "ra", "validate", "ocf:paceline:Dummy", "fake=1")
     bad = lab.paceline("ra", "validate", "ocf:paceline:Dummy", "bogus=1")
     assert bad.returncode == 1 and "bogus" in bad.stderr
+    refused = lab.paceline("ra", "validate", "ocf:paceline:IPaddr")   # the agent's own validate-all, on a node
+    assert refused.returncode == 1 and "OCF_ERR_CONFIGURED (rc 6, not configured)" in refused.stderr
 
 
 def test_status_watch_redraws_on_change(lab):
