@@ -242,6 +242,7 @@ def run_cib(opts: Options, args: list[str]) -> int:
 
 def run_crm(opts: Options, line: str) -> int:
     """One command line, applied at once: to the shadow or CIB file, or by the gateway (no lxml imported here)."""
+    line = confirmed(opts, line)
     offline = offline_backend(opts)
     if offline is not None:
         from paceline.gateway.crm import CrmError
@@ -256,6 +257,30 @@ def run_crm(opts: Options, line: str) -> int:
         return restart_live(opts, words[2:])
     reply = live_request(opts, "crm", {"lines": [line], "node": local_node(opts), "script": False})
     return report(reply.get("output") or "", opts.strict)
+
+
+def confirmed(opts: Options, line: str) -> str:
+    """The line with ``-y`` added when it needs confirming and got it (-y, or a yes on the terminal).
+
+    A script is never asked: its line goes unchanged and is refused with a hint to add -y.
+    """
+    from paceline.gateway.confirm import needs_confirmation
+
+    words = shlex.split(line)
+    question = needs_confirmation(words[0], words[1:]) if words else None
+    if question is None:
+        return line
+    if opts.yes:
+        return shlex.join([*words, "-y"])
+    if sys.stdin.isatty():
+        try:
+            answer = input(f"{question} (y/n)? ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() in ("y", "yes"):
+            return shlex.join([*words, "-y"])
+        raise CliError(f"{words[0]} {words[1]}: not confirmed; nothing done")
+    return line
 
 
 def restart_live(opts: Options, rscs: list[str]) -> int:

@@ -22,6 +22,7 @@ from typing import TextIO
 
 from paceline.gateway import cib_level
 from paceline.gateway.backends import Backend
+from paceline.gateway.confirm import needs_confirmation
 from paceline.gateway.crm import CrmError, resource_level, split_words
 from paceline.gateway.crm import configure as configure_level
 from paceline.gateway.crm import nodes as node_level
@@ -165,7 +166,7 @@ class Shell:
         elif head == "cib":
             self.emit(self.cib.execute(words[1:]))
         else:  # a one-shot command at the top level acts at once, as in crmsh
-            self.emit(self.backend.run(shlex.join(words)))
+            self.run_confirmed(head, words[1:])
         return True
 
     def enter(self, level: str) -> None:
@@ -178,7 +179,7 @@ class Shell:
             self.emit(self.cib.execute(words))
             return
         if level != "configure":
-            self.emit(self.backend.run(shlex.join([level, *words])))
+            self.run_confirmed(level, words)
             return
         assert self.session is not None
         if words[0] == "refresh":
@@ -204,6 +205,17 @@ class Shell:
         self.session = None if self.level == "configure" else self.session
         self.level = ""
         return True
+
+    def run_confirmed(self, level: str, words: list[str]) -> None:
+        """Run a live or file command, asking first when it needs confirming (a "yes" becomes ``-y``)."""
+        question = needs_confirmation(level, words)
+        if question is not None:
+            if self.confirm(question):
+                words = [*words, "-y"]
+            elif self.interactive:
+                self.emit(f"{level} {words[0]}: not confirmed; nothing done")
+                return
+        self.emit(self.backend.run(shlex.join([level, *words])))
 
     def confirm(self, question: str) -> bool:
         """-y says yes; a script is never asked (no); a terminal is asked."""

@@ -129,3 +129,31 @@ def test_status_as_json_and_xml(cib_file, capsys):
     assert cli.main(["--cib-file", str(cib_file), "status", "--output-as=xml"]) == 0
     assert '<resource id="d1"' in capsys.readouterr().out
     assert cli.main(["--cib-file", str(cib_file), "status", "--output-as", "yaml"]) == 1
+
+
+def _fence_ready(path) -> None:
+    sh, _out, err = shell(path)
+    sh.run_line("configure property stonith-enabled=true")
+    sh.run_line("configure primitive f stonith:fence_x params pcmk_host_list=primary,secondary")
+    assert sh.exit_code() == 0, err.getvalue()
+
+
+@pytest.mark.parametrize(("interactive", "answer", "yes", "fenced"), [
+    (True, "y", False, True), (True, "n", False, False), (False, "", False, False), (False, "", True, True)])
+def test_node_fence_is_asked_on_a_terminal_and_refused_in_a_script(cib_file, interactive, answer, yes, fenced):
+    _fence_ready(cib_file)
+    asked: list[str] = []
+    sh, out, err = shell(cib_file, yes=yes, ask=lambda q: asked.append(q) or answer)
+    sh.interactive = interactive
+    sh.run_line("node fence secondary")
+    text = cib.serialize(cib.parse_cib(cib_file.read_bytes()))
+    assert ('name="terminate" value="true"' in text) is fenced, out.getvalue() + err.getvalue()
+    assert bool(asked) is (interactive and not yes)
+    if not interactive and not yes:
+        assert "-y" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_one_shot_fence_takes_the_global_yes_and_never_asks_a_script():
+    assert cli.confirmed(cli.Options(yes=True), "node fence n2") == "node fence n2 -y"
+    assert cli.confirmed(cli.Options(), "node fence n2") == "node fence n2"       # stdin is no terminal here
+    assert cli.confirmed(cli.Options(yes=True), "node standby n2") == "node standby n2"

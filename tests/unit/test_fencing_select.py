@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 from paceline.executor import fencing as agent_protocol
+from paceline.gateway.confirm import needs_confirmation
 from paceline.gateway.crm import Context, CrmError, execute
-from paceline.gateway.crm.nodes import needs_confirmation
 from paceline.policy import fencing
 from paceline.shared import cib, lrm
 
@@ -164,8 +164,8 @@ def test_node_fence_sets_terminate_once_confirmed() -> None:
     assert terminate(root, "n2") is None
     assert "fencing of node n2 requested" in execute(root, "node fence n2 -y", CTX).output
     assert terminate(root, "n2") == "true"
-    assert needs_confirmation(["fence", "n2"]) and needs_confirmation(["fence", "n2", "--yes"]) is None
-    assert needs_confirmation(["standby", "n2"]) is None
+    assert needs_confirmation("node", ["fence", "n2"]) and needs_confirmation("node", ["fence", "n2", "--yes"]) is None
+    assert needs_confirmation("node", ["standby", "n2"]) is None
 
 
 @pytest.mark.parametrize(("lines", "message"), [

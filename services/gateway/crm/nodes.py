@@ -9,6 +9,7 @@ transient attributes in the status section, where they vanish with a restart.
 from __future__ import annotations
 
 from lxml import etree
+from paceline.gateway.confirm import CONFIRM_WORDS
 from paceline.gateway.crm import show
 from paceline.gateway.crm.context import Context
 from paceline.gateway.crm.options import node_set_id
@@ -149,23 +150,6 @@ def clearstate(root: Element, words: Words, ctx: Context) -> str:
         for el in list(ns.iterfind(path)):
             el.getparent().remove(el)
     return f"INFO: state of node {node.get('uname')} cleared"
-
-
-#: Words that confirm a fencing request on the command line (a script is never asked).
-CONFIRM_WORDS = ("-y", "--yes", "--force")
-
-
-def fence_question(uname: str) -> str:
-    """What a terminal asks before ``node fence`` (the client appends ``-y`` when the answer is yes)."""
-    return (f"Fencing {uname} cuts its power (a reboot by default) and restarts every resource it runs on "
-            f"other nodes. Fence {uname} now")
-
-
-def needs_confirmation(words: list[str]) -> str | None:
-    """The question to ask before running ``words`` (a node-level command line), or None."""
-    if len(words) >= 2 and words[0] == "fence" and not any(w in CONFIRM_WORDS for w in words[1:]):
-        return fence_question(words[1])
-    return None
 
 
 def fence(root: Element, words: Words, ctx: Context) -> str:
