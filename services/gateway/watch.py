@@ -10,6 +10,7 @@ one redraw. Ctrl-C ends it quietly with status 0.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from typing import Any
 
@@ -45,21 +46,23 @@ async def _watch(client: GatewayClient, fmt: str, nc: Any) -> None:
 
 
 def watch_status(client: GatewayClient, fmt: str = "text") -> int:
-    """Run until Ctrl-C (or SIGTERM's KeyboardInterrupt); 1 if the bus cannot be reached."""
+    """Run until Ctrl-C or SIGTERM (status 0); 1 if the bus cannot be reached."""
     try:
         nc = client.connect()
     except ClientError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
     task = client.loop.create_task(_watch(client, fmt, nc))
+    # Ctrl-C cancels the watch task from the event loop itself: a KeyboardInterrupt raised wherever the
+    # loop happened to be (possibly inside the NATS client's own tasks) could leave the close hanging.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        client.loop.add_signal_handler(sig, task.cancel)
     try:
         client.run(task)
-    except KeyboardInterrupt:
-        task.cancel()
-        try:
-            client.run(task)
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            pass
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        pass
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            client.loop.remove_signal_handler(sig)
         client.close()
     return 0
