@@ -68,16 +68,25 @@ class CibStore:
             return None, 0
         return entry.value, entry.revision
 
+    async def _key_names(self) -> list[str]:
+        """Every key that has a value or a delete marker, from the server's per-subject stream state.
+
+        Not ``KeyValue.keys()``: that walks an ephemeral watcher, which misses or repeats keys that
+        are written while it runs and leaves a consumer on the server for minutes, so that after a
+        thousand reads the stream refuses new consumers. A CIB read without a node's status or the
+        DC facts is a wrong CIB (the DC would plan as if the node ran nothing). One stream-info
+        request answers from the stream's own index, at one point in time, and leaves nothing behind.
+        """
+        prefix = f"$KV.{self.bucket}."
+        info = await self.js.stream_info(f"KV_{self.bucket}", subjects_filter=prefix + ">")
+        return sorted(subject[len(prefix):] for subject in (info.state.subjects or {}))
+
     async def read(self) -> layout.Snapshot:
         assert self.kv is not None
         value, rev = await self._get(layout.CONFIG_KEY)
         config = cib.parse(value) if value else etree.fromstring(layout.config_document(cib.empty()))
         snap = layout.Snapshot(config=config, config_rev=rev)
-        try:
-            keys = await self.kv.keys()
-        except Exception:  # nats-py raises NoKeysError (a NotFoundError) on an empty filter
-            keys = []
-        for key in keys:
+        for key in await self._key_names():
             if key.startswith(layout.STATUS_PREFIX):
                 v, r = await self._get(key)
                 if v:

@@ -159,6 +159,10 @@ class Lab:
     # ------------------------------------------------------------ processes
     def env(self, node: str = "") -> dict[str, str]:
         env = dict(os.environ)
+        # Agents written in Python start with `#!/usr/bin/env python3`; this interpreter's folder first means
+        # they start directly, not through a version manager's shim on PATH (pyenv's forks several helpers:
+        # 0.1-0.5 s per agent run under load, three runs on a recovery path).
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.update({"PACELINE_CLUSTER": self.cluster, "PACELINE_NATS_URL": self.bus_url(node),
                     "PACELINE_EXPECTED_VOTES": str(len(self.nodes)), "PACELINE_LOG_FORMAT": "json"})
         env.update(self.settings)

@@ -20,7 +20,7 @@ CLEAR = "\033[H\033[2J"
 COALESCE_SECONDS = 0.1
 
 
-async def _watch(client: GatewayClient, fmt: str, nc: Any) -> None:
+async def _watch(client: GatewayClient, fmt: str, nc: Any, stop: asyncio.Event) -> None:
     from paceline.shared import bus
 
     changed = asyncio.Event()
@@ -31,7 +31,7 @@ async def _watch(client: GatewayClient, fmt: str, nc: Any) -> None:
     await nc.subscribe(client.subjects.cib_changed, cb=on_event)
     await nc.subscribe(client.subjects.views, cb=on_event)
     changed.set()
-    while True:
+    while not stop.is_set():
         await changed.wait()
         await asyncio.sleep(COALESCE_SECONDS)
         changed.clear()
@@ -52,11 +52,19 @@ def watch_status(client: GatewayClient, fmt: str = "text") -> int:
     except ClientError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
-    task = client.loop.create_task(_watch(client, fmt, nc))
+    stop = asyncio.Event()
+    task = client.loop.create_task(_watch(client, fmt, nc, stop))
+
+    def interrupt() -> None:
+        # Python 3.11's wait_for (under every NATS request) drops a cancellation that arrives together
+        # with the reply, so the flag ends the loop even when the cancel is lost.
+        stop.set()
+        task.cancel()
+
     # Ctrl-C cancels the watch task from the event loop itself: a KeyboardInterrupt raised wherever the
     # loop happened to be (possibly inside the NATS client's own tasks) could leave the close hanging.
     for sig in (signal.SIGINT, signal.SIGTERM):
-        client.loop.add_signal_handler(sig, task.cancel)
+        client.loop.add_signal_handler(sig, interrupt)
     try:
         client.run(task)
     except (asyncio.CancelledError, KeyboardInterrupt):

@@ -6,6 +6,9 @@ unexpected rc, a timeout, an executor that does not answer) or an abort
 request stops new dispatches; actions already in flight are awaited, and the
 caller re-plans from the CIB - which by then holds every result - exactly as
 Pacemaker's controller aborts a transition and asks the scheduler again.
+Only actions on a node that membership has lost are not awaited: their answer
+cannot come (the executor died with its node), so they count as failed at once
+instead of holding the transition - and every re-plan - until their timeout.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from paceline.policy.graph import Action, Graph
 from paceline.shared.lrm import EXEC_DONE, OpResult
 
 Dispatch = Callable[[Action], Awaitable[OpResult]]
+#: The error of an in-flight action given up because its node left the membership.
+LOST_WITH_NODE = "node left the membership while the action was in flight"
 
 
 @dataclass
@@ -38,10 +43,24 @@ class TransitionEngine:
     def __init__(self, dispatch: Dispatch):
         self.dispatch = dispatch
         self._abort = asyncio.Event()
+        self._in_flight: dict[asyncio.Task, Action] = {}
 
     def abort(self) -> None:
         """Ask the running transition to stop dispatching (in-flight actions still finish)."""
         self._abort.set()
+
+    @property
+    def abort_requested(self) -> bool:
+        """An abort was asked for since the current (or the last) transition started."""
+        return self._abort.is_set()
+
+    def abandon(self, lost: Callable[[Action], bool]) -> list[Action]:
+        """Stop waiting for the in-flight actions ``lost`` picks (those on nodes membership lost); they
+        fail with :data:`LOST_WITH_NODE`, which also stops the transition. Returns the actions given up."""
+        picked = [(task, action) for task, action in self._in_flight.items() if not task.done() and lost(action)]
+        for task, _action in picked:
+            task.cancel()
+        return [action for _task, action in picked]
 
     async def run(self, graph: Graph) -> Outcome:
         self._abort.clear()
@@ -72,7 +91,9 @@ class TransitionEngine:
                         self._complete(ident, done, waiting_on, dependents)
                         out.completed += 1
                         continue
-                    running[asyncio.create_task(self._run_one(action))] = ident
+                    task = asyncio.create_task(self._run_one(action))
+                    running[task] = ident
+                    self._in_flight[task] = action
                 if ready() and not running:
                     continue  # pseudo-actions unlocked more work
             if not running:
@@ -80,7 +101,8 @@ class TransitionEngine:
             finished, _ = await asyncio.wait(list(running), return_when=asyncio.FIRST_COMPLETED)
             for task in finished:
                 ident = running.pop(task)
-                error = task.result()
+                del self._in_flight[task]
+                error = LOST_WITH_NODE if task.cancelled() else task.result()
                 if error:
                     out.failed.append((actions[ident], error))
                 else:

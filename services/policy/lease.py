@@ -5,6 +5,13 @@ actions carry the term, and executors refuse older terms, so a deposed DC
 cannot act after a newer one took over. A lease can be taken when it lapsed
 (not renewed within its TTL) or, faster, when membership says the holder's
 node is gone - the same fact Pacemaker's election acts on.
+
+A holder acts only while it can *prove* the lease: for ``ttl`` minus a safety
+margin after the last renewal that reached the bucket. A holder cut off from
+the bus (its renewals failing or hanging) therefore stops acting before anyone
+else may take the lease over by lapse; the margin absorbs clock drift between
+nodes and the time a renewal spends on the wire. Proof is kept on the
+monotonic clock, so a wall-clock jump cannot extend it.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundErro
 from nats.js.kv import KeyValue
 
 LEASE_KEY = "dc"
+#: Share of the TTL a holder keeps in reserve: it stops acting this long before the lease could lapse.
+SAFETY_FRACTION = 0.2
 
 
 @dataclass
@@ -34,13 +43,16 @@ class LeaseState:
 
 
 class Lease:
-    def __init__(self, js: JetStreamContext, bucket: str, holder: str, ttl: float):
+    def __init__(self, js: JetStreamContext, bucket: str, holder: str, ttl: float,
+                 clock: Callable[[], float] = time.monotonic):
         self.js = js
         self.bucket = bucket
         self.holder = holder
         self.ttl = ttl
+        self.clock = clock
         self.kv: KeyValue | None = None
         self.state: LeaseState | None = None  # what we last read or wrote
+        self.proven_until = 0.0  # clock() until which our last successful write proves we hold the lease
 
     async def open(self) -> None:
         try:
@@ -49,8 +61,22 @@ class Lease:
             self.kv = await self.js.create_key_value(bucket=self.bucket, history=5)
 
     @property
-    def held(self) -> bool:
+    def margin(self) -> float:
+        return self.ttl * SAFETY_FRACTION
+
+    @property
+    def recorded_as_holder(self) -> bool:
+        """The bucket named us holder when we last read or wrote it (it may have lapsed since)."""
         return self.state is not None and self.state.holder == self.holder
+
+    @property
+    def held(self) -> bool:
+        """We hold the lease and can prove it: act as DC only while this is true."""
+        return self.recorded_as_holder and self.clock() < self.proven_until
+
+    def proof_left(self) -> float:
+        """Seconds we may still act as holder without another successful renewal."""
+        return max(0.0, self.proven_until - self.clock()) if self.recorded_as_holder else 0.0
 
     @property
     def term(self) -> int:
@@ -79,23 +105,31 @@ class Lease:
         current = await self.read()
         try:
             if current is None:
+                sent = self.clock()
                 rev = await self.kv.create(LEASE_KEY, self._value(1))
-                self.state = LeaseState(self.holder, 1, time.time(), self.ttl, rev)
-                return True
+                self._proved(1, rev, sent)
+                return self.held
             gone = holder_gone is not None and current.holder != self.holder and holder_gone(current.holder)
             if current.holder == self.holder or current.lapsed(time.time()) or gone:
                 term = current.term if current.holder == self.holder else current.term + 1
+                sent = self.clock()
                 rev = await self.kv.update(LEASE_KEY, self._value(term), last=current.revision)
-                self.state = LeaseState(self.holder, term, time.time(), self.ttl, rev)
-                return True
+                self._proved(term, rev, sent)
+                return self.held  # False only when the write itself took longer than the proof lasts
         except KeyWrongLastSequenceError:
             pass  # someone else wrote first; read again next round
         self.state = await self.read()
         return self.held
 
+    def _proved(self, term: int, revision: int, sent: float) -> None:
+        """A write naming us holder reached the bucket; others count its TTL from no earlier than ``sent``."""
+        self.state = LeaseState(self.holder, term, time.time(), self.ttl, revision)
+        self.proven_until = sent + self.ttl - self.margin
+
     async def release(self) -> None:
-        """Step down on shutdown so a successor need not wait for the TTL."""
-        if self.kv is None or not self.held or self.state is None:
+        """Step down on shutdown so a successor need not wait for the TTL (also after our proof ran out:
+        the compare-and-set only clears a lease nobody took over since)."""
+        if self.kv is None or not self.recorded_as_holder or self.state is None:
             return
         try:
             data = {"holder": "", "term": self.state.term, "renewed": 0.0, "ttl": self.ttl}
@@ -103,3 +137,4 @@ class Lease:
         except Exception:  # the bus may be gone; the TTL then does the job
             pass
         self.state = None
+        self.proven_until = 0.0

@@ -31,6 +31,8 @@ TRANSITION_SECONDS = Histogram("paceline_policy_transition_duration_seconds", "W
 SCHEDULER_SECONDS = Histogram("paceline_policy_scheduler_duration_seconds", "Time the scheduler took for one plan",
                               buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 ACTIONS = Counter("paceline_policy_actions_total", "Actions dispatched, by task and outcome", ["task", "outcome"])
+STEPDOWNS = Counter("paceline_policy_dc_stepdowns_total", "Times this instance stopped acting as DC, by reason "
+                    "(unproven: renewals failed for the TTL less its margin; deposed; ineligible)", ["reason"])
 
 
 class Policy:
@@ -43,12 +45,15 @@ class Policy:
         self.view_changed: dict[str, float] = {}  # node -> when its view's members last changed
         self.seen: set[str] = set()  # every node our own node's views have ever listed
         self.wake = asyncio.Event()
+        self.campaign_now = asyncio.Event()  # run a lease step at once (our node was fenced)
         self.engine = TransitionEngine(self.dispatch)
         self.fencer = Fencer(ctx.nc, self.s, self.me, lambda: self.lease.term, self.members, ctx.log)
         self.transition_id = 0
         self.running = False
         self.recheck_in: float | None = None  # seconds until a plan is due without any event
         self.check_unseen_nodes = False  # a new DC first marks nodes it cannot see as down
+        # Our own node was fenced: (its ring id then, until when at most) we stay out of the DC campaign
+        self.fenced: tuple[int, float] | None = None
         self.log = ctx.log
 
     # ---------------------------------------------------------------- membership
@@ -62,13 +67,45 @@ class Policy:
         view = self.view()
         if not self.ctx.cfg.node:
             return True
+        if self.fenced is not None:
+            ring, until = self.fenced
+            if (view is None or view.get("ring_id", 0) <= ring) and time.monotonic() < until:
+                return False
+            self.fenced = None
         return view is not None and self.ctx.cfg.node in view.get("members", [])
+
+    async def on_fenced(self, body: dict[str, Any], subject: str) -> None:
+        """Our own node was fenced: a fenced machine runs no DC, so this one gives the lease up at once and
+        campaigns again only once its node has rejoined (a newer membership ring), as a rebooted DC would."""
+        codec.field(body, "target", str)
+        if body.get("target") != self.ctx.cfg.node or body.get("result") != "ok" or body.get("action") == "on":
+            return
+        view = self.view()
+        holdoff = 2 * (self.ctx.cfg.token_timeout + self.ctx.cfg.lease_ttl)
+        self.fenced = (view.get("ring_id", 0) if view else 0, time.monotonic() + holdoff)
+        self.log.warning("our node was fenced: leaving the DC role", by=body.get("by"), action=body.get("action"))
+        self.engine.abort()
+        self.campaign_now.set()
 
     async def on_view(self, body: dict[str, Any], subject: str) -> None:
         node = str(body.get("node") or subject.rsplit(".", 1)[-1])
         codec.field(body, "members", list)
+        self.log.debug("membership view", of=node, ring_id=body.get("ring_id"), members=body.get("members"))
         self.record_view(node, body)
+        self.abandon_lost_actions()
         self.trigger(abort=True)
+
+    def abandon_lost_actions(self) -> None:
+        """Actions in flight on nodes our view no longer lists will not be answered (their executor went
+        with the node): fail them now, as Pacemaker's controller does, rather than hold every re-plan -
+        quorum loss, recovery elsewhere - until their timeout. Fencing runs elsewhere and is kept."""
+        view = self.view()
+        if view is None or not self.running:
+            return
+        members = set(view.get("members", []))
+        lost = self.engine.abandon(lambda a: a.task != "stonith" and bool(a.node) and a.node not in members)
+        for action in lost:
+            self.log.warning("gave up an action on a lost node", action=action.key, node=action.node)
 
     def record_view(self, node: str, body: dict[str, Any]) -> None:
         """Keep a node's newest view, when its members changed, and every node our own views listed."""
@@ -106,20 +143,28 @@ class Policy:
             self.trigger(abort=True)
 
     # ---------------------------------------------------------------- DC duties
+    async def lease_step(self) -> None:
+        """Renew or try to take the lease; a node that is not a member of its own view gives it up."""
+        if self.eligible():
+            await self.lease.acquire_or_renew(self.known_gone)
+        else:
+            if self.lease.recorded_as_holder:
+                await self.lease.release()
+            self.lease.state = await self.lease.read()
+
     async def campaign_loop(self) -> None:
         was_dc = False
         while not self.ctx.stopping.is_set():
+            step_ok = True
             try:
-                if self.eligible():
-                    is_dc = await self.lease.acquire_or_renew(self.known_gone)
-                else:
-                    if self.lease.held:
-                        await self.lease.release()
-                    self.lease.state = await self.lease.read()
-                    is_dc = False
-            except Exception as exc:  # bus trouble: we cannot prove we are DC
-                self.log.warning("lease step failed", error=str(exc))
-                is_dc = False
+                # A holder's step may not outlast its proof: a renewal hanging on a cut-off bus must not
+                # keep it acting until after another node may legally take over.
+                await asyncio.wait_for(self.lease_step(), self.lease.proof_left() if self.lease.held else None)
+            except Exception as exc:  # bus trouble: the proof of the last renewal still counts until it runs out
+                step_ok = False
+                self.log.warning("lease step failed", error=str(exc) or type(exc).__name__,
+                                 proof_left=round(self.lease.proof_left(), 3))
+            is_dc = self.lease.held
             TERM.set(self.lease.term)
             IS_DC.set(1 if is_dc else 0)
             if is_dc and not was_dc:
@@ -128,12 +173,34 @@ class Policy:
                 await self.ctx.nc.publish(self.s.dc, codec.encode("dc", {"node": self.me, "term": self.lease.term}))
                 self.trigger()
             elif was_dc and not is_dc:
-                self.log.warning("lost the DC lease", holder=self.lease.state.holder if self.lease.state else "")
-                self.engine.abort()
+                self.step_down()
             was_dc = is_dc
-            interval = self.ctx.cfg.lease_ttl / 3 if is_dc else min(0.25, self.ctx.cfg.lease_ttl / 4)
+            retry = min(0.25, self.ctx.cfg.lease_ttl / 4)
+            interval = (self.ctx.cfg.lease_ttl / 3 if step_ok else retry) if is_dc else retry
+            if is_dc:  # wake up when the proof runs out, to step down on time even if nothing else happens
+                interval = min(interval, self.lease.proof_left())
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.ctx.stopping.wait(), interval)
+                await asyncio.wait_for(self._stop_or_campaign(), interval)
+            self.campaign_now.clear()
+
+    async def _stop_or_campaign(self) -> None:
+        stopping = asyncio.ensure_future(self.ctx.stopping.wait())
+        now = asyncio.ensure_future(self.campaign_now.wait())
+        try:
+            await asyncio.wait({stopping, now}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            now.cancel()
+
+    def step_down(self) -> None:
+        """Stop acting as DC: no new dispatches (``lease.held`` is already false), the running transition ends."""
+        # unproven: still ours in the bucket as far as we know, but not renewed in time
+        reason = "unproven" if self.lease.recorded_as_holder else "deposed" if self.eligible() else "ineligible"
+        STEPDOWNS.labels(reason).inc()
+        self.log.warning("stepped down as DC", reason=reason, term=self.lease.term,
+                         holder=self.lease.state.holder if self.lease.state else "",
+                         ttl=self.ctx.cfg.lease_ttl, margin=round(self.lease.margin, 3))
+        self.engine.abort()
 
     def cluster_facts(self, root: cib.Element) -> dict[str, str]:
         """What the DC asserts about the cluster: itself as DC, and quorum as its membership view says."""
@@ -220,6 +287,8 @@ class Policy:
         if self.check_unseen_nodes:
             self.recheck_in = min(self.recheck_in, self.view_settled_in() + 0.05)
         graph: Graph = result.graph
+        self.log.debug("planned", cib=reply["version"], actions=len(graph.actions), facts=facts,
+                       scheduler_ms=round((time.perf_counter() - started) * 1000, 1))
         if not graph.actions:
             return
         self.transition_id += 1
@@ -273,6 +342,7 @@ async def run(ctx: ServiceContext) -> None:
     await bus.subscribe(ctx.nc, "policy", s.views, policy.on_view, expect="membership.view")
     await bus.subscribe(ctx.nc, "policy", s.cib_changed, policy.on_cib_changed, expect="cib.changed")
     await bus.subscribe(ctx.nc, "policy", s.executor_events, policy.on_executor_event, expect="op.result")
+    await bus.subscribe(ctx.nc, "policy", s.fenced, policy.on_fenced, expect="fenced")
     svc = bus.MicroService(ctx.nc, "policy", "0.1.0", metadata={"node": ctx.cfg.node})
 
     async def status(_body: dict[str, Any]) -> dict[str, Any]:

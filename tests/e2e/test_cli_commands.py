@@ -129,4 +129,9 @@ def test_status_watch_redraws_on_change(lab):
         assert "watched1" in seen
     finally:
         os.kill(proc.pid, signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        try:
+            assert proc.wait(timeout=10) == 0
+        finally:
+            if proc.poll() is None:  # a watch that ignored Ctrl-C must not outlive the test
+                proc.kill()
+                proc.wait()

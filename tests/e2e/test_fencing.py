@@ -191,3 +191,18 @@ def test_a_crashed_node_is_fenced_before_its_resources_start_elsewhere(fencing_l
     text = ok(lab, "status")
     assert re.search(rf"OFFLINE: \[ {victim} \]", text), text
     ok(lab, "lab", "revive", victim)
+
+
+def test_a_fenced_dc_hands_the_role_over(fencing_lab):
+    lab = fencing_lab
+    for node in ("primary", "secondary"):
+        wait_for(f"{node} online", lambda n=node: online(lab, n), timeout=30)
+    dc = dc_of(lab)
+    other = "secondary" if dc == "primary" else "primary"
+    state = Lab.load(lab.dir)
+    with BusRecorder(state.nats_url, state.cluster) as rec:
+        assert "fencing of node" in ok(lab, "node", "fence", dc, "-y")
+        wait_for(f"{dc} was fenced", lambda: [e for e in rec.fenced(dc) if e["result"] == "ok"])
+    wait_for(f"{other} is DC", lambda: dc_of(lab) == other, timeout=20)
+    wait_for(f"{dc} is back online", lambda: online(lab, dc), timeout=30)
+    assert dc_of(lab) == other     # the rebooted node does not take the role back

@@ -38,3 +38,26 @@ async def test_racing_candidates_get_one_winner(nats_server):
     won = await asyncio.gather(*(lease.acquire_or_renew() for lease in leases))
     assert sum(won) == 1
     await nc.close()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_proof_runs_out_before_the_ttl_and_a_renewal_restores_it(nats_server):
+    nc = await nats.connect(nats_server.url)
+    clock = FakeClock()
+    a = Lease(nc.jetstream(), "lease", "a", ttl=3.0, clock=clock)
+    await a.open()
+    assert await a.acquire_or_renew() and a.held
+    assert a.proof_left() == pytest.approx(3.0 - a.margin) and 0 < a.margin < 3.0
+    clock.now += 3.0 - a.margin - 0.01
+    assert a.held
+    clock.now += 0.02  # no renewal for the TTL less its margin: stop acting, though the bucket still names us
+    assert not a.held and a.recorded_as_holder and a.proof_left() == 0
+    assert await a.acquire_or_renew() and a.held and a.term == 1  # nobody took over: same term
+    await nc.close()

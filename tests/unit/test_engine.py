@@ -2,7 +2,7 @@
 
 import asyncio
 
-from paceline.policy.engine import TransitionEngine
+from paceline.policy.engine import LOST_WITH_NODE, TransitionEngine
 from paceline.policy.graph import Action, Graph
 from paceline.shared.lrm import EXEC_TIMEOUT, OpResult
 
@@ -66,3 +66,23 @@ async def test_unreachable_executor_is_a_failure():
 
     out = await TransitionEngine(dispatch).run(Graph(actions=[Action(1, "start", "a", "n1")]))
     assert out.failed[0][1] == "no executor on n1"
+
+
+async def test_actions_on_a_lost_node_are_given_up_not_awaited():
+    engine = TransitionEngine(None)  # type: ignore[arg-type]
+    never = asyncio.Event()
+
+    async def dispatch(a: Action) -> OpResult:
+        if a.node == "n1":  # n1's executor died with its node: no answer will come
+            await never.wait()
+        return OpResult(a.rsc or "", a.task, a.interval_ms, rc=a.expected_rc)
+
+    engine.dispatch = dispatch
+    run = asyncio.create_task(engine.run(graph()))
+    await asyncio.sleep(0.01)
+    lost = engine.abandon(lambda a: a.node == "n1")
+    assert sorted(a.key for a in lost) == ["a_stop_0", "c_monitor_0"]
+    out = await asyncio.wait_for(run, 1)
+    assert sorted(a.key for a, _ in out.failed) == ["a_stop_0", "c_monitor_0"]
+    assert {error for _, error in out.failed} == {LOST_WITH_NODE} and out.skipped == 4
+    assert engine.abandon(lambda a: True) == []  # nothing left in flight
