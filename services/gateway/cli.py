@@ -242,7 +242,12 @@ def run_cib(opts: Options, args: list[str]) -> int:
 
 def run_crm(opts: Options, line: str) -> int:
     """One command line, applied at once: to the shadow or CIB file, or by the gateway (no lxml imported here)."""
+    from paceline.gateway.session_commands import is_session_command
+
     line = confirmed(opts, line)
+    words = shlex.split(line)
+    if words and words[0] == "configure" and is_session_command(words[1:]):
+        return run_shell(opts, script=[line])      # save/load/erase/edit: a session of its own
     offline = offline_backend(opts)
     if offline is not None:
         from paceline.gateway.crm import CrmError
@@ -252,7 +257,6 @@ def run_crm(opts: Options, line: str) -> int:
         except CrmError as exc:
             raise CliError(str(exc)) from None
         return report(output, opts.strict)
-    words = shlex.split(line)
     if words[:2] == ["resource", "restart"] and len(words) > 2:
         return restart_live(opts, words[2:])
     reply = live_request(opts, "crm", {"lines": [line], "node": local_node(opts), "script": False})

@@ -29,6 +29,7 @@ from paceline.gateway.crm import nodes as node_level
 from paceline.gateway.crm import ra as ra_level
 from paceline.gateway.crm.dispatch import logical_lines
 from paceline.gateway.session import ConfigureSession
+from paceline.gateway.session_commands import is_session_command
 
 LEVELS = ("configure", "node", "resource", "ra", "status", "cib")
 SESSION_COMMANDS = ("commit", "refresh", "erase", "edit", "save", "load")
@@ -165,6 +166,11 @@ class Shell:
             self.enter(head)
         elif head == "cib":
             self.emit(self.cib.execute(words[1:]))
+        elif head == "configure" and is_session_command(words[1:]):
+            session = ConfigureSession(self.backend)   # its own session, committed at once
+            self.emit(session.execute(words[1:]))
+            if session.dirty:
+                self.emit(session.commit())
         else:  # a one-shot command at the top level acts at once, as in crmsh
             self.run_confirmed(head, words[1:])
         return True

@@ -157,3 +157,16 @@ def test_one_shot_fence_takes_the_global_yes_and_never_asks_a_script():
     assert cli.confirmed(cli.Options(yes=True), "node fence n2") == "node fence n2 -y"
     assert cli.confirmed(cli.Options(), "node fence n2") == "node fence n2"       # stdin is no terminal here
     assert cli.confirmed(cli.Options(yes=True), "node standby n2") == "node standby n2"
+
+
+def test_session_commands_typed_as_one_command_commit_at_once(cib_file, tmp_path):
+    sh, _out, err = shell(cib_file)
+    sh.run_line("configure primitive d1 ocf:heartbeat:Dummy")
+    saved = tmp_path / "saved.crm"
+    sh.run_line(f"configure save {saved}")
+    assert "primitive d1 Dummy" in saved.read_text()
+    sh.run_line("configure erase")
+    assert 'id="d1"' not in configuration(cib_file)
+    sh.run_line(f"configure load replace {saved}")
+    assert 'id="d1"' in configuration(cib_file)
+    assert sh.exit_code() == 0, err.getvalue()

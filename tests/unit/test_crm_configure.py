@@ -347,3 +347,23 @@ def test_verify_reports_problems(root) -> None:
 def test_unknown_configure_command(root) -> None:
     with pytest.raises(CrmError, match="configure: unknown command 'primitve'"):
         run(root, "primitve a Dummy")
+
+
+# ---------------------------------------------------------------- rsc_template
+
+def test_rsc_template_and_primitives_based_on_it(root) -> None:
+    run(root, "rsc_template web ocf:heartbeat:apache params configfile=/etc/a.conf op monitor interval=10s",
+        "primitive w1 @web params port=81")
+    tpl = cib.find_id(root, "web")
+    assert tpl is not None and tpl.tag == "template" and tpl.get("type") == "apache"
+    assert cib.find_id(root, "web-instance_attributes") is not None and cib.find_id(root, "web-monitor-10s") is not None
+    assert attrs(root, "w1") == {"id": "w1", "template": "web"}
+    shown = run(root, "show")
+    assert shown.index("rsc_template web apache") < shown.index("primitive w1 @web")
+    assert run(root, "show type:rsc_template").startswith("rsc_template web")
+    with pytest.raises(CrmError, match="no rsc_template 'nope'"):
+        run(root, "primitive w2 @nope")
+    with pytest.raises(CrmError, match="w1 is based on it"):
+        run(root, "delete web")
+    run(root, "delete w1", "delete web")
+    assert cib.find_id(root, "web") is None

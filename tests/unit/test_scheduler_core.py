@@ -390,3 +390,23 @@ def test_a_failure_under_old_parameters_no_longer_bans_the_node():
     assert folded(run(cib(prim("r1", params=params), same, constraints))) == ["* Start r1 ( node2 )"]
     fixed = both_online(failed_start("10.0.0.1"), attrs=banned)
     assert folded(run(cib(prim("r1", params=params), fixed, constraints))) == ["* Start r1 ( node1 )"]
+
+
+def test_primitives_take_agent_params_and_ops_from_their_template():
+    template = ('<template id="tpl" class="ocf" provider="heartbeat" type="Dummy">'
+                '<instance_attributes id="tpl-ia"><nvpair id="tpl-a" name="a" value="from-template"/>'
+                '<nvpair id="tpl-b" name="b" value="from-template"/></instance_attributes>'
+                '<operations><op id="tpl-mon" name="monitor" interval="10s" timeout="20s"/>'
+                '<op id="tpl-mon5" name="monitor" interval="5s" timeout="20s"/></operations></template>')
+    own = ('<primitive id="t1" template="tpl"><instance_attributes id="t1-ia">'
+           '<nvpair id="t1-a" name="a" value="own"/></instance_attributes>'
+           '<operations><op id="t1-mon" name="monitor" interval="10s" timeout="40s"/></operations></primitive>')
+    result = run(cib(template + own, both_online()))
+    assert folded(result) == ["* Start t1 ( node1 )"]
+    start = next(a for a in result.graph.actions if a.rsc == "t1" and a.task == "start")
+    assert start.agent == {"class": "ocf", "provider": "heartbeat", "type": "Dummy"}
+    assert start.params == {"a": "own", "b": "from-template"}
+    monitors = {a.interval_ms: a.timeout_ms for a in result.graph.actions if a.rsc == "t1" and a.interval_ms}
+    assert monitors == {10000: 40000, 5000: 20000}
+    missing = run(cib('<primitive id="t2" template="nope"/>', both_online()))
+    assert folded(missing) == [] and any("template nope" in w for w in missing.state.warnings)

@@ -60,6 +60,7 @@ def verify(root: Element, words: Words, ctx: Context) -> str:
 
 COMMANDS: dict[str, Handler] = {
     "primitive": resources.primitive,
+    "rsc_template": resources.rsc_template,
     "monitor": resources.monitor,
     "group": resources.group,
     "clone": resources.clone,

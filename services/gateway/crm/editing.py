@@ -37,6 +37,13 @@ def _delete_one(root: Element, words: Words, el: Element) -> list[str]:
     if parent.tag == "constraints" or (parent.tag == "tags" and el.tag == "tag"):
         parent.remove(el)
         return references.drop_references(root, ident) if el.tag == "tag" else []
+    if el.tag == "template" and parent.tag == "resources":
+        users = [p.get("id") for p in root.iter("primitive") if p.get("template") == ident]
+        if users:
+            raise words.error(f"cannot delete rsc_template {ident!r}: {', '.join(users)} "
+                              f"{'is' if len(users) == 1 else 'are'} based on it (delete or redefine them first)")
+        parent.remove(el)
+        return references.drop_references(root, ident)
     if el.tag == "node" and parent.tag == "nodes":
         parent.remove(el)
         return []

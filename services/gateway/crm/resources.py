@@ -80,10 +80,24 @@ def require_new_id(words: Words, root: Element, ident: str) -> None:
 
 
 def primitive(root: Element, words: Words, ctx: Context) -> str:
-    rid = words.take("resource id")
+    return _agent_object(root, words, ctx, "primitive")
+
+
+def rsc_template(root: Element, words: Words, ctx: Context) -> str:
+    """A resource template: an agent with parameters and operations that primitives take with ``@NAME``."""
+    return _agent_object(root, words, ctx, "template")
+
+
+def _agent_object(root: Element, words: Words, ctx: Context, tag: str) -> str:
+    rid = words.take("template id" if tag == "template" else "resource id")
     require_new_id(words, root, rid)
     spec = words.take("resource agent (class:provider:type)")
-    el = etree.SubElement(resources_section(root), "primitive", id=rid)
+    if spec.startswith("@") and tag == "template":
+        raise words.error(f"a template cannot be based on another template ({spec})")
+    if spec.startswith("@") and not any(t.get("id") == spec[1:] for t in resources_section(root).iterfind("template")):
+        raise words.error(f"no rsc_template {spec[1:]!r} (create it first: rsc_template {spec[1:]} "
+                          "CLASS:PROVIDER:TYPE)")
+    el = etree.SubElement(resources_section(root), tag, id=rid)
     if spec.startswith("@"):
         el.set("template", spec[1:])
         agent = None
@@ -116,10 +130,10 @@ def _fill_parts(root: Element, el: Element, words: Words) -> list[tuple[str, str
                     put_pair(existing, name, value)
             else:
                 fill_set(root, el, tag, set_id or f"{rid}-{suffix}", pairs)
-        elif key == "op" and el.tag == "primitive":
+        elif key == "op" and el.tag in ("primitive", "template"):
             _op(root, el, words)
         else:
-            expected = "params, meta, utilization or op" if el.tag == "primitive" else "params or meta"
+            expected = "params, meta, utilization or op" if el.tag in ("primitive", "template") else "params or meta"
             raise words.unexpected(key, expected)
     return params
 

@@ -89,6 +89,8 @@ def show_resource(el: Element) -> str:
     rid = el.get("id")
     if el.tag == "primitive":
         head = f"primitive {rid} {agent_text(el)}"
+    elif el.tag == "template":
+        head = f"rsc_template {rid} {agent_text(el)}"
     elif el.tag == "group":
         head = f"group {rid} " + " ".join(c.get("id") for c in _children(el))
     else:
@@ -203,6 +205,9 @@ def objects(root: Element) -> Iterator[tuple[str, str]]:
     """(id, crm text) of every configuration object, in crmsh's order."""
     for node in cib.node_elements(root):
         yield node.get("id"), show_node(node)
+    section = cib.section(root, "resources", create=False)
+    for el in section.iterfind("template") if section is not None else ():
+        yield el.get("id"), show_resource(el)
     resources = list(cib.resource_elements(root))
     for kinds in (("primitive",), ("group",), ("clone", "master", "bundle")):
         for el in resources:
@@ -224,7 +229,7 @@ def objects(root: Element) -> Iterator[tuple[str, str]]:
 
 
 #: What ``show type:TYPE`` accepts: the first word of each object's line.
-OBJECT_TYPES = ("node", "primitive", "group", "clone", "ms", "tag", "location", "colocation", "order",
+OBJECT_TYPES = ("node", "rsc_template", "primitive", "group", "clone", "ms", "tag", "location", "colocation", "order",
                 "property", "rsc_defaults", "op_defaults")
 
 

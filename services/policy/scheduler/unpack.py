@@ -8,6 +8,7 @@ cluster as Pacemaker would see it before placement.
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 
@@ -299,6 +300,13 @@ def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_d
                 any_unfencing: bool, inherited: dict[str, str] | None = None) -> Resource | None:
     """One resource; ``inherited`` holds the meta attributes explicitly set on its ancestors, nearest first."""
     rid = el.get("id", "")
+    origin = el                    # where it sits in the CIB (a template's expansion sits nowhere)
+    if el.tag == "primitive" and el.get("template"):
+        expanded = expand_template(el)
+        if expanded is None:
+            state.warnings.append(f"primitive {rid}: template {el.get('template')} does not exist; ignored")
+            return None
+        el = expanded
     agent = {k: el.get(k, "") for k in ("class", "provider", "type") if el.get(k)}
     explicit = _explicit_meta(el, state)
     meta: dict[str, str] = dict(explicit)
@@ -328,7 +336,7 @@ def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_d
         state.have_fencing = True
         if (meta.get("provides") or "").lower() == "unfencing" and state.fencing_enabled:
             state.unfencing = True
-    _parse_params(el, rsc, state)
+    _parse_params(el, rsc, state, origin)
     rsc.ops = _parse_ops(el, rsc, state)
     return rsc
 
@@ -371,17 +379,49 @@ def _parse_meta(rsc: Resource, state: ClusterState, any_unfencing: bool) -> None
         rsc.requires = "quorum"
 
 
-def _param_sources(el: Element) -> list[Element]:
+def expand_template(el: Element) -> Element | None:
+    """A primitive that names a ``rsc_template``, as one element: the template's agent, the primitive's
+    own attribute sets first (so its values win over the template's), then the template's, and the
+    template's operations except those the primitive redefines (same name and interval)."""
+    root = el.getroottree().getroot()
+    template = next((t for t in root.iterfind("configuration/resources/template") if t.get("id") ==
+                     el.get("template")), None)
+    if template is None:
+        return None
+    out = etree.Element("primitive", {k: v for k, v in template.attrib.items() if k != "id"})
+    out.set("id", el.get("id", ""))
+    own_ops: list[Element] = []
+    for child in el:
+        if child.tag == "operations":
+            own_ops += list(child.iterfind("op"))
+        elif isinstance(child.tag, str):
+            out.append(copy.deepcopy(child))
+    template_ops: list[Element] = []
+    for child in template:
+        if child.tag == "operations":
+            template_ops += list(child.iterfind("op"))
+        elif isinstance(child.tag, str):
+            out.append(copy.deepcopy(child))
+    if own_ops or template_ops:
+        redefined = {(op.get("name"), interval_ms(op.get("interval", "0"))) for op in own_ops}
+        ops = etree.SubElement(out, "operations")
+        for op in own_ops + [op for op in template_ops
+                             if (op.get("name"), interval_ms(op.get("interval", "0"))) not in redefined]:
+            ops.append(copy.deepcopy(op))
+    return out
+
+
+def _param_sources(el: Element, origin: Element) -> list[Element]:
     out = [el]
-    parent = el.getparent()
+    parent = origin.getparent()
     while parent is not None and parent.tag in ("group", "clone"):
         out.append(parent)
         parent = parent.getparent()
     return out
 
 
-def _parse_params(el: Element, rsc: Resource, state: ClusterState) -> None:
-    sources = _param_sources(el)
+def _parse_params(el: Element, rsc: Resource, state: ClusterState, origin: Element) -> None:
+    sources = _param_sources(el, origin)
     has_rules = any(child.tag == "instance_attributes" and child.find("rule") is not None
                     for src in sources for child in src)
 

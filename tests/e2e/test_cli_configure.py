@@ -1,0 +1,124 @@
+"""configure-level commands against a running lab: each one's effect on the live cluster, one lab for all.
+
+Resources are ``ocf:paceline:Dummy`` with their state file in the test's own
+directory, so a test can make one "fail" behind the cluster's back by removing
+the file and watch what the cluster does about it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def ok(lab, *words: str) -> str:
+    out = lab.paceline(*words)
+    assert out.returncode == 0, f"{words}: {out.stdout}{out.stderr}"
+    assert "Traceback" not in out.stderr
+    return out.stdout
+
+
+def resources(lab) -> dict[str, dict]:
+    return {r["id"]: r for r in json.loads(ok(lab, "status", "--output-as", "json"))["resources"]}
+
+
+def running_on(lab, rsc: str) -> list[str]:
+    return resources(lab).get(rsc, {}).get("active_on", [])
+
+
+def eventually(what: str, check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting until {what}")
+        time.sleep(0.3)
+
+
+def fail_count(lab, rsc: str, node: str) -> int:
+    return int(ok(lab, "resource", "failcount", rsc, "show", node).rsplit("value=", 1)[1].split()[0])
+
+
+@pytest.fixture(scope="module")
+def clab(lab, tmp_path_factory):
+    ok(lab, "configure", "property", "stonith-enabled=false")
+    lab.state = tmp_path_factory.mktemp("state")
+    return lab
+
+
+def dummy(lab, rid: str, *extra: str) -> Path:
+    state = lab.state / f"{rid}.state"
+    ok(lab, "configure", "primitive", rid, "ocf:paceline:Dummy", "params", f"state={state}", *extra)
+    return state
+
+
+def test_template_and_monitor_commands_give_running_monitored_resources(clab):
+    lab = clab
+    ok(lab, "configure", "rsc_template", "tpl", "ocf:paceline:Dummy", "op", "monitor", "interval=2s")
+    t1_state = lab.state / "t1.state"
+    ok(lab, "configure", "primitive", "t1", "@tpl", "params", f"state={t1_state}")
+    m1_state = dummy(lab, "m1")
+    ok(lab, "configure", "monitor", "m1", "2s:20s")
+    assert "rsc_template tpl ocf:paceline:Dummy" in ok(lab, "configure", "show", "tpl")
+    for rsc, state in (("t1", t1_state), ("m1", m1_state)):
+        node = eventually(f"{rsc} runs", lambda r=rsc: running_on(lab, r))[0]
+        state.unlink()  # only a recurring monitor (the template's, or the one `monitor` added) notices
+        eventually(f"{rsc}'s monitor found it stopped", lambda r=rsc, n=node: fail_count(lab, r, n) >= 1)
+        eventually(f"{rsc} recovered", lambda s=state: s.exists())
+
+
+def test_rename_moves_constraints_and_the_cluster_follows(clab):
+    lab = clab
+    dummy(lab, "old")
+    ok(lab, "configure", "location", "l-old", "old", "100:", "secondary")
+    eventually("old runs on secondary", lambda: running_on(lab, "old") == ["secondary"])
+    assert "old to new" in ok(lab, "configure", "rename", "old", "new")
+    assert ok(lab, "configure", "show", "l-old").strip() == "location l-old new 100: secondary"
+    eventually("new runs on secondary, old is gone", lambda: running_on(lab, "new") == ["secondary"]
+               and "old" not in resources(lab))
+
+
+def test_save_erase_load_round_trip(clab, tmp_path):
+    lab = clab
+    saved = tmp_path / "cluster.crm"
+    ok(lab, "configure", "save", str(saved))
+    assert "primitive m1 Dummy" not in saved.read_text()      # agents outside heartbeat keep their class
+    assert "primitive m1 ocf:paceline:Dummy" in saved.read_text()
+    assert "committed" in ok(lab, "configure", "erase")
+    assert "primitive" not in ok(lab, "configure", "show")
+    assert "committed" in ok(lab, "configure", "load", "replace", str(saved))
+    for rsc in ("t1", "m1", "new"):
+        eventually(f"{rsc} runs again", lambda r=rsc: running_on(lab, r))
+    assert ok(lab, "configure", "show").count("primitive") == 3
+
+
+def test_refresh_discards_staged_changes_and_verify_and_show_xml(clab, tmp_path):
+    lab = clab
+    script = tmp_path / "staged.crm"
+    script.write_text("configure\nprimitive staged ocf:paceline:Dummy\nrefresh\ncommit\n")
+    ok(lab, "-y", "-f", str(script))                 # -y: a script may discard its staged changes
+    assert "staged" not in ok(lab, "configure", "show")
+    ok(lab, "configure", "verify")
+    assert '<primitive id="m1" class="ocf" provider="paceline" type="Dummy">' in ok(lab, "configure", "show",
+                                                                                       "xml", "m1")
+
+
+def test_op_defaults_reach_every_operation(clab):
+    lab = clab
+    blocked_state = dummy(lab, "b1", "op", "monitor", "interval=2s")
+    node = eventually("b1 runs", lambda: running_on(lab, "b1"))[0]
+    ok(lab, "configure", "op_defaults", "on-fail=block")
+    assert "on-fail=block" in ok(lab, "configure", "show")
+    time.sleep(0.5)
+    blocked_state.unlink()
+    # on-fail=block from op_defaults: the failed monitor leaves b1 where it is, unmanaged, not restarted
+    eventually("b1 is blocked", lambda: not resources(lab)["b1"]["managed"])
+    time.sleep(3)
+    assert not blocked_state.exists() and running_on(lab, "b1") == [node]
