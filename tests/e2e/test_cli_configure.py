@@ -122,3 +122,19 @@ def test_op_defaults_reach_every_operation(clab):
     eventually("b1 is blocked", lambda: not resources(lab)["b1"]["managed"])
     time.sleep(3)
     assert not blocked_state.exists() and running_on(lab, "b1") == [node]
+
+
+def test_clone_runs_an_instance_on_every_node_and_stops_as_one(clab):
+    lab = clab
+    ok(lab, "configure", "primitive", "cl", "ocf:paceline:Dummy", "op", "monitor", "interval=2s")
+    ok(lab, "configure", "clone", "cl-clone", "cl")
+
+    def nodes_running() -> set[str]:
+        return {n for rid, r in resources(lab).items() if rid.startswith("cl:") for n in r["active_on"]}
+
+    eventually("an instance on each node", lambda: nodes_running() == {"primary", "secondary"})
+    assert "Started: [ primary secondary ]" in ok(lab, "status")
+    ok(lab, "resource", "stop", "cl-clone")
+    eventually("every instance stopped", lambda: not nodes_running())
+    ok(lab, "resource", "start", "cl-clone")
+    eventually("instances back", lambda: nodes_running() == {"primary", "secondary"})

@@ -70,6 +70,7 @@ class ActionBuilder:
         self.fences: dict[str, Act] = {}
         self.reloads: dict[str, Act] = {}
         self.unfences: dict[str, Act] = {}
+        self.clone_probes: dict[str, list[Act]] = {}   # clone id -> probes its instances make
         # Probes only ever order a start after them and never change flags after creation, so they are
         # kept out of the ordering graph that propagation walks (a fresh cluster has one per resource
         # per node): start action id -> the probes it waits for.
@@ -250,6 +251,14 @@ class ActionBuilder:
         exclusive = "exclusive" in rsc.discovery.values()
         discovery = rsc.discovery
         known_on = rsc.known_on
+        clone_probes: list[Act] | None = None
+        if rsc.clone_of is not None:
+            # An anonymous clone is probed once per node, by whichever instance comes first: the executor
+            # knows all instances by one id, so what one found there holds for all of them, and every
+            # instance's start waits for all of the clone's probes.
+            clone_probes = self.clone_probes.setdefault(rsc.clone_of, [])
+            known_on = set().union(*(i.known_on for i in state.clones[rsc.clone_of]))
+            known_on |= {p.node for p in clone_probes if p.node}
         probes: list[Act] = []
         for node in state.nodes.values():
             if not node.online or node.unclean or node.name in known_on:
@@ -265,6 +274,9 @@ class ActionBuilder:
             if start is not None and node.pending and not rsc.active_on:
                 # A resource active nowhere cannot start until every node has been probed.
                 start.runnable = False
+        if clone_probes is not None:
+            clone_probes.extend(probes)
+            probes = list(clone_probes)
         if start is not None and probes:
             self.probes_before.setdefault(start.id, []).extend(probes)
 

@@ -52,7 +52,7 @@ def _graph_action(state: ClusterState, details: _OpDetails, act: Act, new_id: in
     params, meta, timeout, digest = details.get(rsc, act.node, act.task, act.interval_ms)
     # Positional, in field order (this runs once per probe: tens of thousands of times on a large cluster).
     # The dicts are shared between actions of one resource: the graph is read-only once built.
-    return Action(new_id, act.task, rsc.id, act.node, act.interval_ms, timeout, rsc.agent, params, meta, False,
+    return Action(new_id, act.task, rsc.history_id, act.node, act.interval_ms, timeout, rsc.agent, params, meta, False,
                   act.expected_rc, [], digest)
 
 

@@ -110,7 +110,7 @@ def fail_count(state: ClusterState, rsc: Resource, node: Node) -> tuple[int, int
     """Sum of ``fail-count-RSC#op_interval`` attributes and the latest ``last-failure-RSC#...``."""
     if node.fail_index is None:
         node.fail_index = _fail_index(node)
-    return node.fail_index.get(rsc.id, (0, 0))
+    return node.fail_index.get(rsc.history_id, (0, 0))
 
 
 def has_fail_counts(state: ClusterState, rsc: Resource) -> bool:
@@ -118,7 +118,7 @@ def has_fail_counts(state: ClusterState, rsc: Resource) -> bool:
     for node in state.nodes.values():
         if node.fail_index is None:
             node.fail_index = _fail_index(node)
-        if rsc.id in node.fail_index:
+        if rsc.history_id in node.fail_index:
             return True
     return False
 
@@ -198,11 +198,16 @@ def _is_true_opt(state: ClusterState, name: str) -> bool:
     return is_true(state.options.get(name), False)
 
 
-def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState) -> Resource | None:
+def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
     rid = lr.get("id", "")
     rsc = state.by_id.get(rid)
     if rsc is not None and not rsc.is_group:
         return rsc
+    if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
+        instances = [i for i in state.clones[rid] if node.name not in i.history]
+        free = next((i for i in instances if not i.history), None) or next(iter(instances), None)
+        if free is not None:
+            return free
     if not has_ops:
         return None
     orphan_id = rid if rsc is None else f"{rid}:removed"
@@ -229,7 +234,7 @@ def _failed_with_old_definition(rsc: Resource, node: Node, op: HistoryOp) -> boo
 
 
 def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, state: ClusterState) -> None:
-    rsc = _find_or_orphan(lr, bool(op_elements), state)
+    rsc = _find_or_orphan(lr, bool(op_elements), state, node)
     if rsc is None:
         return
     ops = [op for i, el in enumerate(op_elements) if (op := parse_op(el, i)) is not None]

@@ -173,6 +173,7 @@ class Resource:
     next_role_reason: str = ""
     pending_task: dict[str, str] = field(default_factory=dict)   # node -> pending task
     fail_cleared: set[str] = field(default_factory=set)   # nodes whose fail count is being cleared
+    clone_of: str | None = None         # the clone this is an instance of (id RSC:N)
     lock_node: str | None = None        # shutdown lock: held for this node (see scheduler/locks.py)
     lock_time: float = 0.0
     history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops
@@ -193,6 +194,12 @@ class Resource:
 
     def __post_init__(self) -> None:
         self.is_group = self.kind == "group"
+
+    @property
+    def history_id(self) -> str:
+        """The id the executor and the CIB status know it by: an anonymous clone's instances share their
+        base id (one instance per node), as Pacemaker records them."""
+        return self.id.rsplit(":", 1)[0] if self.clone_of is not None else self.id
 
     def primitives(self) -> list[Resource]:
         if not self.is_group:
@@ -274,6 +281,7 @@ class ClusterState:
     failed_ops: list[FailedOp] = field(default_factory=list)
     op_defaults: NvsetMemo = field(default_factory=lambda: NvsetMemo(None, "meta_attributes"))
     warnings: list[str] = field(default_factory=list)
+    clones: dict[str, list[Resource]] = field(default_factory=dict)   # clone id and cloned id -> instances
     _primitives: tuple[tuple[int, int], list[Resource]] | None = field(default=None, repr=False, compare=False)
 
     def primitives(self) -> list[Resource]:

@@ -340,10 +340,24 @@ class Placer:
         elif state.stop_all:
             chosen = None
         else:
+            if rsc.clone_of is not None:
+                self._keep_instances_apart(rsc)
             chosen = self._best_node(rsc)
         self._commit(rsc, chosen)
         rsc.assigning = False
         return chosen
+
+    def _keep_instances_apart(self, rsc: Resource) -> None:
+        """One instance of a clone per node (clone-node-max 1): not where a sibling already went."""
+        for sibling in self.state.clones.get(rsc.clone_of or "", []):
+            if sibling is rsc:
+                continue
+            if sibling.assign_done and sibling.assigned is not None:
+                self._set(rsc, sibling.assigned, -INF, f"clone {rsc.clone_of}: {sibling.id} runs there")
+            elif not sibling.assign_done:     # leave a sibling's current node to it: instances stay put
+                for node in sibling.active_on:
+                    if node not in rsc.active_on:
+                        self._set(rsc, node, -INF, f"clone {rsc.clone_of}: kept for {sibling.id}, active there")
 
     def _commit(self, rsc: Resource, node: str | None) -> None:
         rsc.assigned = node

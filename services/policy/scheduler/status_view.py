@@ -99,12 +99,39 @@ def _failed_lines(state: ClusterState) -> list[str]:
     return lines
 
 
+def _clone_lines(state: ClusterState, clone_id: str) -> list[str]:
+    """crm_mon's summary of an anonymous clone: the nodes where its instances run, then where they do not."""
+    instances = state.clones[clone_id]
+    base = instances[0].id.rsplit(":", 1)[0]
+    disabled = " (disabled)" if instances[0].target_role == Role.STOPPED else ""
+    lines = [f"    * Clone Set: {clone_id} [{base}]{disabled}:"]
+    plain = [i for i in instances if i.active_on and len(i.active_on) == 1 and not i.failed and i.managed
+             and not i.pending_task]
+    started = sorted({i.active_on[0] for i in plain}, key=list(state.nodes).index)
+    if started:
+        lines.append(f"      * Started: [ {' '.join(started)} ]")
+    for instance in instances:
+        if instance.active_on and instance not in plain:
+            lines.append(_primitive_line(instance, state, "      "))
+    running = {n for i in instances for n in i.active_on}
+    stopped = [n for n in state.nodes if n not in running]
+    if stopped:
+        lines.append(f"      * Stopped: [ {' '.join(stopped)} ]")
+    return lines
+
+
 def render_status(state: ClusterState, failed_actions: bool = True) -> list[str]:
     lines = ["  * Node List:", *_node_lines(state), "", "  * Full List of Resources:"]
     shown = [r for r in state.resources if not (r.orphan and not r.active_on)]
     if not shown:
         lines.append("    * No resources")
+    clones_done: set[str] = set()
     for rsc in shown:
+        if rsc.clone_of is not None:
+            if rsc.clone_of not in clones_done:
+                clones_done.add(rsc.clone_of)
+                lines += _clone_lines(state, rsc.clone_of)
+            continue
         if rsc.is_group:
             flags = []
             if rsc.target_role == Role.STOPPED:

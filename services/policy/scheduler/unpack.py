@@ -258,14 +258,16 @@ def _unpack_resources(root: Element, state: ClusterState) -> None:
     if resources is None:
         return
     for el in resources:
-        if not isinstance(el.tag, str) or el.tag not in ("primitive", "group"):
+        if not isinstance(el.tag, str) or el.tag not in ("primitive", "group", "clone", "master"):
             continue
-        rsc = _unpack_one(el, None, state, defaults, any_unfencing)
-        if rsc is None:
-            continue
-        rsc.doc_index = order
-        order += 1
-        top.append(rsc)
+        unpacked = _unpack_clone(el, state, defaults, any_unfencing) if el.tag in ("clone", "master") else \
+            [_unpack_one(el, None, state, defaults, any_unfencing)]
+        for rsc in unpacked:
+            if rsc is None:
+                continue
+            rsc.doc_index = order
+            order += 1
+            top.append(rsc)
     top.sort(key=lambda r: -r.priority)   # stable: CIB order among equal priorities
     state.resources = top
     _link_launchers(state)
@@ -292,14 +294,49 @@ def _link_launchers(state: ClusterState) -> None:
         launcher.launched.append(rsc)
 
 
+def _unpack_clone(el: Element, state: ClusterState, rsc_defaults: NvsetMemo,
+                  any_unfencing: bool) -> list[Resource | None]:
+    """An anonymous clone of a primitive: ``clone-max`` instances ``RSC:0``, ``RSC:1``, ... of it.
+
+    Each instance is scheduled as a primitive of its own, inheriting the
+    clone's meta attributes; placement keeps them on different nodes
+    (``clone-node-max`` 1). Promotable clones, clones of groups and
+    constraints that name a clone other than locations are not supported yet
+    and are reported as warnings, not guessed at.
+    """
+    cid = el.get("id", "")
+    meta = _explicit_meta(el, state)
+    child = next((c for c in el if isinstance(c.tag, str) and c.tag in ("primitive", "group")), None)
+    if el.tag == "master" or cib.is_true(meta.get("promotable"), False):
+        state.warnings.append(f"clone {cid}: promotable clones are not supported yet; ignored")
+        return []
+    if child is None or child.tag != "primitive":
+        state.warnings.append(f"clone {cid}: only clones of a primitive are supported yet; ignored")
+        return []
+    try:
+        count = int(meta.get("clone-max", len(state.nodes)))
+    except ValueError:
+        count = len(state.nodes)
+    instances = [_unpack_one(child, None, state, rsc_defaults, any_unfencing, meta, f"{child.get('id')}:{i}")
+                 for i in range(max(0, count))]
+    kept = [i for i in instances if i is not None]
+    for instance in kept:
+        instance.clone_of = cid
+    state.clones[cid] = kept
+    state.clones[child.get("id", "")] = kept
+    return list(kept)
+
+
 def _explicit_meta(el: Element, state: ClusterState) -> dict[str, str]:
     return nvsets(el, "meta_attributes", RuleContext(now=state.now))
 
 
 def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_defaults: NvsetMemo,
-                any_unfencing: bool, inherited: dict[str, str] | None = None) -> Resource | None:
-    """One resource; ``inherited`` holds the meta attributes explicitly set on its ancestors, nearest first."""
-    rid = el.get("id", "")
+                any_unfencing: bool, inherited: dict[str, str] | None = None,
+                instance_id: str | None = None) -> Resource | None:
+    """One resource; ``inherited`` holds the meta attributes explicitly set on its ancestors, nearest first
+    (``instance_id``: the id of one clone instance of it)."""
+    rid = instance_id or el.get("id", "")
     origin = el                    # where it sits in the CIB (a template's expansion sits nowhere)
     if el.tag == "primitive" and el.get("template"):
         expanded = expand_template(el)
@@ -511,6 +548,9 @@ def _resolve_rsc(state: ClusterState, rid: str | None) -> Resource | None:
 
 
 def _unpack_order(el: Element, state: ClusterState) -> None:
+    if el.get("first") in state.clones or el.get("then") in state.clones:
+        state.warnings.append(f"order {el.get('id')}: orderings with clones are not supported yet; ignored")
+        return
     first = _resolve_rsc(state, el.get("first"))
     then = _resolve_rsc(state, el.get("then"))
     if first is None or then is None:
@@ -553,6 +593,9 @@ def add_colocation(state: ClusterState, coloc: Colocation) -> None:
 
 
 def _unpack_colocation(el: Element, state: ClusterState) -> None:
+    if el.get("rsc") in state.clones or el.get("with-rsc") in state.clones:
+        state.warnings.append(f"colocation {el.get('id')}: colocations with clones are not supported yet; ignored")
+        return
     dependent = _resolve_rsc(state, el.get("rsc"))
     primary = _resolve_rsc(state, el.get("with-rsc"))
     if dependent is None or primary is None:
@@ -578,11 +621,14 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
     targets: list[tuple[Resource, tuple[str, ...]]] = []
     rid = el.get("rsc")
     if rid is not None:
-        rsc = _resolve_rsc(state, rid)
-        if rsc is None:
-            state.warnings.append(f"location {el.get('id')} references unknown resource {rid}; ignored")
-            return
-        targets.append((rsc, ()))
+        if rid in state.clones:     # a location on a clone holds for each of its instances
+            targets += [(instance, ()) for instance in state.clones[rid]]
+        else:
+            rsc = _resolve_rsc(state, rid)
+            if rsc is None:
+                state.warnings.append(f"location {el.get('id')} references unknown resource {rid}; ignored")
+                return
+            targets.append((rsc, ()))
     elif el.get("rsc-pattern") is not None:
         pattern = el.get("rsc-pattern", "")
         invert = pattern.startswith("!")
