@@ -106,21 +106,20 @@ def _fail_index(node: Node) -> dict[str, tuple[int, int]]:
     return index
 
 
-def fail_count(state: ClusterState, rsc: Resource, node: Node) -> tuple[int, int]:
-    """Sum of ``fail-count-RSC#op_interval`` attributes and the latest ``last-failure-RSC#...``."""
+def _node_fail_index(node: Node) -> dict[str, tuple[int, int]]:
     if node.fail_index is None:
         node.fail_index = _fail_index(node)
-    return node.fail_index.get(rsc.history_id, (0, 0))
+    return node.fail_index
+
+
+def fail_count(state: ClusterState, rsc: Resource, node: Node) -> tuple[int, int]:
+    """Sum of ``fail-count-RSC#op_interval`` attributes and the latest ``last-failure-RSC#...``."""
+    return _node_fail_index(node).get(rsc.history_id, (0, 0))
 
 
 def has_fail_counts(state: ClusterState, rsc: Resource) -> bool:
     """Whether any node records a failure of ``rsc`` (most resources of a healthy cluster: none)."""
-    for node in state.nodes.values():
-        if node.fail_index is None:
-            node.fail_index = _fail_index(node)
-        if rsc.history_id in node.fail_index:
-            return True
-    return False
+    return any(rsc.history_id in _node_fail_index(node) for node in state.nodes.values())
 
 
 def effective_fail_count(state: ClusterState, rsc: Resource, node: Node) -> int:

@@ -261,7 +261,7 @@ class Placer:
         Only explicit (user) constraints count: the internal member chain is
         what makes the members follow each other in the first place.
         """
-        if group.is_group and not cib.is_true(group.meta.get("collocated"), True):
+        if not cib.is_true(group.meta.get("collocated"), True):
             return
         for member in group.children:
             if member is rsc:
@@ -349,7 +349,8 @@ class Placer:
 
     def _keep_instances_apart(self, rsc: Resource) -> None:
         """One instance of a clone per node (clone-node-max 1): not where a sibling already went."""
-        for sibling in self.state.clones.get(rsc.clone_of or "", []):
+        assert rsc.clone_of is not None
+        for sibling in self.state.clones[rsc.clone_of]:
             if sibling is rsc:
                 continue
             if sibling.assign_done and sibling.assigned is not None:

@@ -427,18 +427,8 @@ def expand_template(el: Element) -> Element | None:
         return None
     out = etree.Element("primitive", {k: v for k, v in template.attrib.items() if k != "id"})
     out.set("id", el.get("id", ""))
-    own_ops: list[Element] = []
-    for child in el:
-        if child.tag == "operations":
-            own_ops += list(child.iterfind("op"))
-        elif isinstance(child.tag, str):
-            out.append(copy.deepcopy(child))
-    template_ops: list[Element] = []
-    for child in template:
-        if child.tag == "operations":
-            template_ops += list(child.iterfind("op"))
-        elif isinstance(child.tag, str):
-            out.append(copy.deepcopy(child))
+    own_ops = _copy_sets_take_ops(el, out)
+    template_ops = _copy_sets_take_ops(template, out)
     if own_ops or template_ops:
         redefined = {(op.get("name"), interval_ms(op.get("interval", "0"))) for op in own_ops}
         ops = etree.SubElement(out, "operations")
@@ -446,6 +436,17 @@ def expand_template(el: Element) -> Element | None:
                              if (op.get("name"), interval_ms(op.get("interval", "0"))) not in redefined]:
             ops.append(copy.deepcopy(op))
     return out
+
+
+def _copy_sets_take_ops(source: Element, out: Element) -> list[Element]:
+    """Append copies of ``source``'s attribute sets to ``out``; return its operations for merging."""
+    ops: list[Element] = []
+    for child in source:
+        if child.tag == "operations":
+            ops += list(child.iterfind("op"))
+        elif isinstance(child.tag, str):
+            out.append(copy.deepcopy(child))
+    return ops
 
 
 def _param_sources(el: Element, origin: Element) -> list[Element]:
@@ -547,15 +548,24 @@ def _resolve_rsc(state: ClusterState, rid: str | None) -> Resource | None:
     return state.by_id.get(rid)
 
 
+def _resolve_pair(el: Element, state: ClusterState, kind: str, one: str, other: str
+                  ) -> tuple[Resource, Resource] | None:
+    """The two resources an order or colocation names, or None (with a warning) when it cannot be used."""
+    if el.get(one) in state.clones or el.get(other) in state.clones:
+        state.warnings.append(f"{kind} {el.get('id')}: {kind}s with clones are not supported yet; ignored")
+        return None
+    first, second = _resolve_rsc(state, el.get(one)), _resolve_rsc(state, el.get(other))
+    if first is None or second is None:
+        state.warnings.append(f"{kind} {el.get('id')} references an unknown resource; ignored")
+        return None
+    return first, second
+
+
 def _unpack_order(el: Element, state: ClusterState) -> None:
-    if el.get("first") in state.clones or el.get("then") in state.clones:
-        state.warnings.append(f"order {el.get('id')}: orderings with clones are not supported yet; ignored")
+    pair = _resolve_pair(el, state, "order", "first", "then")
+    if pair is None:
         return
-    first = _resolve_rsc(state, el.get("first"))
-    then = _resolve_rsc(state, el.get("then"))
-    if first is None or then is None:
-        state.warnings.append(f"order {el.get('id')} references an unknown resource; ignored")
-        return
+    first, then = pair
     kind = el.get("kind")
     if kind is None:
         score = el.get("score")
@@ -593,14 +603,10 @@ def add_colocation(state: ClusterState, coloc: Colocation) -> None:
 
 
 def _unpack_colocation(el: Element, state: ClusterState) -> None:
-    if el.get("rsc") in state.clones or el.get("with-rsc") in state.clones:
-        state.warnings.append(f"colocation {el.get('id')}: colocations with clones are not supported yet; ignored")
+    pair = _resolve_pair(el, state, "colocation", "rsc", "with-rsc")
+    if pair is None:
         return
-    dependent = _resolve_rsc(state, el.get("rsc"))
-    primary = _resolve_rsc(state, el.get("with-rsc"))
-    if dependent is None or primary is None:
-        state.warnings.append(f"colocation {el.get('id')} references an unknown resource; ignored")
-        return
+    dependent, primary = pair
     score = parse_score(el.get("score"), 0)
     if score == 0:
         return
