@@ -268,21 +268,16 @@ def confirmed(opts: Options, line: str) -> str:
 
     A script is never asked: its line goes unchanged and is refused with a hint to add -y.
     """
-    from paceline.gateway.confirm import needs_confirmation
+    from paceline.gateway import confirm
 
     words = shlex.split(line)
-    question = needs_confirmation(words[0], words[1:]) if words else None
+    question = confirm.needs_confirmation(words[0], words[1:]) if words else None
     if question is None:
         return line
-    if opts.yes:
+    interactive = sys.stdin.isatty()
+    if confirm.answer(question, yes=opts.yes, interactive=interactive):
         return shlex.join([*words, "-y"])
-    if sys.stdin.isatty():
-        try:
-            answer = input(f"{question} (y/n)? ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() in ("y", "yes"):
-            return shlex.join([*words, "-y"])
+    if interactive:
         raise CliError(f"{words[0]} {words[1]}: not confirmed; nothing done")
     return line
 

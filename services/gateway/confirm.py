@@ -7,6 +7,8 @@ command is refused unless it carries ``-y`` (the gateway says how).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 #: Words that confirm a command on its own line (crmsh accepts ``--force`` too).
 CONFIRM_WORDS = ("-y", "--yes", "--force")
 
@@ -22,3 +24,15 @@ def needs_confirmation(level: str, words: list[str]) -> str | None:
             and not any(w in CONFIRM_WORDS for w in words[1:]):
         return fence_question(words[1])
     return None
+
+
+def answer(question: str, *, yes: bool, interactive: bool, ask: Callable[[str], str] = input) -> bool:
+    """-y says yes; a script is never asked (no); a terminal is asked."""
+    if yes:
+        return True
+    if not interactive:
+        return False
+    try:
+        return ask(f"{question} (y/n)? ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False

@@ -20,9 +20,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from paceline.gateway import cib_level
+from paceline.gateway import cib_level, confirm
 from paceline.gateway.backends import Backend
-from paceline.gateway.confirm import needs_confirmation
 from paceline.gateway.crm import CrmError, resource_level, split_words
 from paceline.gateway.crm import configure as configure_level
 from paceline.gateway.crm import nodes as node_level
@@ -214,7 +213,7 @@ class Shell:
 
     def run_confirmed(self, level: str, words: list[str]) -> None:
         """Run a live or file command, asking first when it needs confirming (a "yes" becomes ``-y``)."""
-        question = needs_confirmation(level, words)
+        question = confirm.needs_confirmation(level, words)
         if question is not None:
             if self.confirm(question):
                 words = [*words, "-y"]
@@ -224,15 +223,7 @@ class Shell:
         self.emit(self.backend.run(shlex.join([level, *words])))
 
     def confirm(self, question: str) -> bool:
-        """-y says yes; a script is never asked (no); a terminal is asked."""
-        if self.yes:
-            return True
-        if not self.interactive:
-            return False
-        try:
-            return self.ask(f"{question} (y/n)? ").strip().lower() in ("y", "yes")
-        except EOFError:
-            return False
+        return confirm.answer(question, yes=self.yes, interactive=self.interactive, ask=self.ask)
 
     # ------------------------------------------------------------ drivers
     def run_script(self, lines: Iterable[str]) -> int:
