@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -11,18 +10,9 @@ import time
 import pytest
 from paceline.gateway.story import paceline_argv
 
+from tests.e2e.cli_helpers import ok, running_on, status_json
+
 pytestmark = pytest.mark.e2e
-
-
-def ok(lab, *words: str) -> str:
-    out = lab.paceline(*words)
-    assert out.returncode == 0, f"{words}: {out.stdout}{out.stderr}"
-    assert "Traceback" not in out.stderr
-    return out.stdout
-
-
-def status_json(lab) -> dict:
-    return json.loads(ok(lab, "status", "--output-as", "json"))
 
 
 def eventually(check, timeout: float = 30.0):
@@ -32,13 +22,6 @@ def eventually(check, timeout: float = 30.0):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.3)
-
-
-def running_on(lab, rsc: str) -> list[str]:
-    for r in status_json(lab)["resources"]:
-        if r["id"] == rsc:
-            return r["active_on"]
-    return []
 
 
 def test_node_commands(lab):

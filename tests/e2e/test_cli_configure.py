@@ -7,39 +7,22 @@ the file and watch what the cluster does about it.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.cli_helpers import ok, running_on, status_json, wait_until
+
 pytestmark = pytest.mark.e2e
 
 
-def ok(lab, *words: str) -> str:
-    out = lab.paceline(*words)
-    assert out.returncode == 0, f"{words}: {out.stdout}{out.stderr}"
-    assert "Traceback" not in out.stderr
-    return out.stdout
-
-
 def resources(lab) -> dict[str, dict]:
-    return {r["id"]: r for r in json.loads(ok(lab, "status", "--output-as", "json"))["resources"]}
-
-
-def running_on(lab, rsc: str) -> list[str]:
-    return resources(lab).get(rsc, {}).get("active_on", [])
+    return {r["id"]: r for r in status_json(lab)["resources"]}
 
 
 def eventually(what: str, check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting until {what}")
-        time.sleep(0.3)
+    return wait_until(what, check, timeout, interval=0.3)
 
 
 def fail_count(lab, rsc: str, node: str) -> int:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -16,32 +14,13 @@ from paceline.gateway.lab import Lab
 from paceline.shared import bus, codec
 from paceline.shared.subjects import Subjects
 
+from tests.e2e.cli_helpers import ok, running_on, status_json, wait_until
+
 pytestmark = pytest.mark.e2e
 
 
-def ok(lab, *words: str) -> str:
-    out = lab.paceline(*words)
-    assert out.returncode == 0, f"{words}: {out.stdout}{out.stderr}"
-    return out.stdout
-
-
-def status_json(lab) -> dict:
-    return json.loads(ok(lab, "status", "--output-as", "json"))
-
-
-def running_on(lab, rsc: str) -> list[str]:
-    return next((r["active_on"] for r in status_json(lab)["resources"] if r["id"] == rsc), [])
-
-
 def wait_for(what: str, check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting until {what}")
-        time.sleep(0.2)
+    return wait_until(what, check, timeout)
 
 
 def online(lab, node: str) -> bool:

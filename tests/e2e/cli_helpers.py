@@ -1,0 +1,36 @@
+"""What the CLI end-to-end tests share: run a command that must succeed, read the status, wait for a state."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+
+def ok(lab, *words: str) -> str:
+    """Run ``paceline WORDS...`` against the lab; it must succeed without a traceback."""
+    out = lab.paceline(*words)
+    assert out.returncode == 0, f"{words}: {out.stdout}{out.stderr}"
+    assert "Traceback" not in out.stderr
+    return out.stdout
+
+
+def status_json(lab) -> dict:
+    return json.loads(ok(lab, "status", "--output-as", "json"))
+
+
+def running_on(lab, rsc: str) -> list[str]:
+    return next((r["active_on"] for r in status_json(lab)["resources"] if r["id"] == rsc), [])
+
+
+def wait_until(what: str, check, timeout: float, interval: float = 0.2):
+    """Poll ``check`` until it returns something true (returned); fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting until {what}")
+        time.sleep(interval)
