@@ -119,7 +119,8 @@ def exit_now(code: int) -> None:
     """End the process once the output is out, skipping the interpreter's module-by-module teardown.
 
     A one-shot ``paceline status`` spends ~5 ms of its ~80 ms freeing modules it
-    is about to lose anyway; its connection is closed and nothing else is pending.
+    is about to lose anyway, and ``paceline simulate`` on a 2,000-resource CIB a
+    fifth of its run freeing its heap; nothing else is pending by then.
     """
     sys.stdout.flush()
     sys.stderr.flush()
@@ -142,7 +143,8 @@ def dispatch(opts: Options) -> int:
     if head == "simulate":
         from paceline.policy.simulate import main as simulate
 
-        return simulate(words[1:], exit_fast=opts.console)
+        opts.one_shot = True      # a scheduling run leaves a large heap: not worth freeing object by object
+        return simulate(words[1:])
     if head == "status":
         return show_status(opts, words[1:])
     if opts.script:

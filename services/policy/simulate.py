@@ -14,7 +14,6 @@ import argparse
 import copy
 import gc
 import json
-import os
 import sys
 from collections.abc import Sequence
 
@@ -175,25 +174,20 @@ def _explain(root: etree._Element, rsc: str, now: float | None, output_as: str) 
     return 0, ex.text(), ""
 
 
-def main(argv: Sequence[str] | None = None, exit_fast: bool = False) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Print what ``run`` returns.
 
-    A scheduling run allocates millions of short-lived-looking but live objects:
-    the cyclic collector would walk them again and again for nothing, so it is
-    off for this one-shot command. With ``exit_fast`` (the ``paceline`` console
-    command), the process ends as soon as the output is flushed instead of
-    freeing a large heap object by object at interpreter shutdown - which takes
-    a fifth of the run on a 2,000-resource CIB.
+    A scheduling run allocates millions of objects that all stay live until
+    it ends: the cyclic collector would walk them again and again for
+    nothing, so it is off for this one-shot command.
     """
     gc.disable()
-    code, out, err = run(sys.argv[1:] if argv is None else argv)
+    try:
+        code, out, err = run(sys.argv[1:] if argv is None else argv)
+    finally:
+        gc.enable()
     sys.stdout.write(out)
     sys.stderr.write(err)
-    if exit_fast:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    gc.enable()
     return code
 
 
