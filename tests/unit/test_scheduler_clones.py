@@ -14,7 +14,7 @@ def test_a_clone_starts_one_instance_on_every_node():
     assert folded(result) == ["* Start d:0 ( node1 )", "* Start d:1 ( node2 )"]
     probes = [a for a in result.graph.actions if a.task == "monitor" and a.interval_ms == 0]
     assert sorted((a.rsc, a.node) for a in probes) == [("d", "node1"), ("d", "node2")]   # once per node, by base id
-    for start in (a for a in result.graph.actions if a.task == "start"):
+    for start in (a for a in result.graph.actions if a.task == "start" and not a.pseudo):
         assert start.rsc == "d" and {p.id for p in probes} <= set(start.inputs)
 
 
@@ -38,7 +38,27 @@ def test_clone_max_location_and_target_role_on_the_clone():
 
 
 def test_unsupported_clone_shapes_are_warnings_not_guesses():
-    promotable = '<clone id="p"><meta_attributes id="pm"><nvpair id="pm1" name="promotable" value="true"/>' \
-                 '</meta_attributes>' + prim("q") + "</clone>"
-    result = run(cib(promotable, both_online()))
-    assert folded(result) == [] and any("promotable" in w for w in result.state.warnings)
+    of_group = '<clone id="g-clone"><group id="g">' + prim("q") + "</group></clone>"
+    result = run(cib(of_group, both_online()))
+    assert folded(result) == [] and any("only clones of a primitive" in w for w in result.state.warnings)
+
+
+def test_a_primitive_colocated_with_and_ordered_after_a_clone():
+    dep = prim("web")
+    cons = ('<rsc_colocation id="c" rsc="web" with-rsc="d-clone" score="INFINITY"/>'
+            '<rsc_order id="o" first="d-clone" then="web"/>'
+            '<rsc_location id="no-d" rsc="d-clone" node="node1" score="-INFINITY"/>')
+    result = run(cib(CLONE + dep, both_online(), cons))
+    assert folded(result) == ["* Start d:0 ( node2 )", "* Start web ( node2 )"]
+    acts = {(a.rsc, a.task, a.node): a for a in result.graph.actions}
+    web_start = acts[("web", "start", "node2")]
+    running = acts[("d-clone", "running", None)]
+    assert running.id in web_start.inputs     # web waits for the clone to be running
+
+
+def test_a_primitive_ordered_after_a_clone_that_cannot_run_is_blocked():
+    cons = ('<rsc_order id="o" first="d-clone" then="web"/>'
+            '<rsc_location id="no-d" rsc="d-clone" node="node1" score="-INFINITY"/>'
+            '<rsc_location id="no-d2" rsc="d-clone" node="node2" score="-INFINITY"/>')
+    result = run(cib(CLONE + prim("web"), both_online(), cons))
+    assert folded(result) == ["* Start web ( node1 ) due to unrunnable d-clone running (blocked)"]

@@ -24,6 +24,7 @@ IMPLIES_FIRST = 2       # a required then makes first required
 BLOCKS = 4              # an unrunnable first makes then unrunnable
 INTERMEDIATE_STOP = 8   # stop -> start of one resource: a required or unrunnable start needs the stop
 ASYMMETRIC = 16         # an unrunnable first makes then required and unrunnable (with exceptions)
+ANY_BLOCKS = 32         # then is unrunnable once every such first is (a clone runs if any instance can)
 
 _INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
             "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted"}
@@ -118,6 +119,8 @@ class ActionBuilder:
         for top in state.resources:
             if top.is_group:
                 self._group_orderings(top)
+        for clone in self._clones():
+            self._clone_pseudo(clone)
         for prim in state.primitives():
             if prim.launcher is not None:
                 self._launcher_orderings(prim)
@@ -197,12 +200,16 @@ class ActionBuilder:
                 self.order(start, reload, 0)
             for stop in stops:
                 self.order(stop, start, IMPLIES_THEN | INTERMEDIATE_STOP)
-            self._recurring(rsc, target, start)
         elif stops:
             # A resource that stops keeps an (unrunnable) start so orderings can still see it.
             start = self.new("start", rsc, None, optional=True, runnable=False)
             for stop in stops:
                 self.order(stop, start, IMPLIES_THEN | INTERMEDIATE_STOP)
+        promote: Act | None = None
+        if rsc.clone_of is not None and state.by_id[rsc.clone_of].promotable:
+            promote = self._role_changes(rsc, stops, start, next_role)
+        if start is not None and start.node is not None:
+            self._recurring(rsc, start.node, start, promote, next_role)
         self._probes(rsc, start)
         if start is not None and start.node is not None and rsc.managed and self._needs_unfencing(rsc):
             # After the probes, as Pacemaker creates them first: a probe's need names the unfencing.
@@ -226,23 +233,53 @@ class ActionBuilder:
                 start.runnable = False
                 start.set_reason("no quorum", overwrite=True)
 
-    def _recurring(self, rsc: Resource, node: str, start: Act) -> None:
+    def _role_changes(self, rsc: Resource, stops: list[Act], start: Act | None, next_role: Role) -> Act | None:
+        """A promotable instance's demote (before it stops or steps down) and promote (after it starts).
+
+        Both exist whenever they could matter, optional unless the role
+        changes: a required stop makes its demote required, and a required
+        start (a restart or recovery) makes the promote required again.
+        """
+        for stop in stops:
+            if rsc.role != Role.PROMOTED or stop.node is None:
+                continue
+            required = next_role < Role.PROMOTED or rsc.assigned != stop.node
+            demote = self.new("demote", rsc, stop.node, optional=not required, pseudo=stop.pseudo)
+            demote.runnable = stop.runnable
+            if not rsc.managed:
+                demote.optional = True
+            self.order(demote, stop, IMPLIES_FIRST)
+        if next_role != Role.PROMOTED or start is None or start.node is None:
+            return None
+        already = rsc.role == Role.PROMOTED and rsc.active_on == [start.node]
+        promote = self.new("promote", rsc, start.node, optional=already)
+        self._start_runnability(rsc, promote)
+        if not start.runnable:
+            promote.runnable = False
+        self.order(start, promote, IMPLIES_THEN | BLOCKS)
+        return promote
+
+    def _recurring(self, rsc: Resource, node: str, start: Act, promote: Act | None, next_role: Role) -> None:
+        """The monitors of the role the resource will have: role=Promoted ones (expecting rc 8) only after a
+        promote, role-less and role=Unpromoted ones otherwise."""
         seen: set[tuple[str, int]] = set()
+        promoted = next_role == Role.PROMOTED
+        anchor = promote if promoted and promote is not None else start
         for op in rsc.ops:
             if op.name != "monitor" or op.interval_ms <= 0 or not op.enabled:
                 continue
             if (op.name, op.interval_ms) in seen:
                 continue
             seen.add((op.name, op.interval_ms))
-            role = (op.role or "").lower()
-            if role in ("stopped", "promoted", "master"):
+            role = Role.parse(op.role)
+            if role == Role.STOPPED or (role == Role.PROMOTED) != promoted:
                 continue
             already = op.interval_ms in rsc.active_monitors.get(node, set())
-            mon = self.new("monitor", rsc, node, interval_ms=op.interval_ms,
-                           optional=already and start.optional)
-            if not start.runnable:
+            mon = self.new("monitor", rsc, node, interval_ms=op.interval_ms, optional=already and anchor.optional,
+                           expected_rc=8 if promoted else 0)
+            if not anchor.runnable:
                 mon.runnable = False
-            self.order(start, mon, IMPLIES_THEN | BLOCKS)
+            self.order(anchor, mon, IMPLIES_THEN | BLOCKS)
 
     def _probes(self, rsc: Resource, start: Act | None) -> None:
         state = self.state
@@ -344,6 +381,42 @@ class ActionBuilder:
                             self.order(first, then, IMPLIES_FIRST | BLOCKS)
             prev = member
 
+    # ---------------------------------------------------------------- clones
+
+    def _clones(self) -> list[Resource]:
+        by_id = self.state.by_id
+        return [by_id[cid] for cid in dict.fromkeys(p.clone_of for p in self.state.primitives() if p.clone_of)]
+
+    def _clone_pseudo(self, clone: Resource) -> None:
+        """The clone's own start/running, stop/stopped (and promote/promoted, demote/demoted) pseudo-actions.
+
+        Orderings that name the clone attach to these. The clone counts as
+        running (promoted) once any instance can start (be promoted), unlike a
+        group, which needs every member. Instances stop and start as a set:
+        every demote before any stop, every stop before any start, and
+        promotions last, so a promoted instance moves by first stepping down.
+        """
+        phases = [("start", "running"), ("stop", "stopped")]
+        if clone.promotable:
+            phases += [("promote", "promoted"), ("demote", "demoted")]
+        pseudo: dict[str, Act] = {}
+        for begin, done in phases:
+            pseudo[begin] = self.new(begin, clone, None, pseudo=True)
+            pseudo[done] = self.new(done, clone, None, pseudo=True)
+            instance_acts = [a for i in clone.children for a in self.find(i, begin) if a.node is not None]
+            growing = begin in ("start", "promote")
+            if growing and not instance_acts:
+                pseudo[begin].runnable = pseudo[done].runnable = False
+            self.order(pseudo[begin], pseudo[done], BLOCKS if growing else 0)
+            for act in instance_acts:
+                self.order(pseudo[begin], act, IMPLIES_FIRST)
+                self.order(act, pseudo[done], IMPLIES_THEN | (ANY_BLOCKS if growing else 0))
+        self.order(pseudo["stopped"], pseudo["start"], 0)
+        if clone.promotable:
+            self.order(pseudo["demoted"], pseudo["stop"], 0)
+            for before_promote in ("demoted", "stopped", "running"):
+                self.order(pseudo[before_promote], pseudo["promote"], 0)
+
     def _launcher_orderings(self, rsc: Resource) -> None:
         """A launched resource starts after its launcher and stops before it."""
         launcher = rsc.launcher
@@ -354,7 +427,7 @@ class ActionBuilder:
     # ---------------------------------------------------------------- user orderings
 
     def _first_actions(self, rsc: Resource, task: str) -> list[Act]:
-        if rsc.is_group:
+        if rsc.is_group or rsc.is_clone:
             completion = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
             found = self.find(rsc, completion.get(task, task))
             return found
@@ -368,7 +441,7 @@ class ActionBuilder:
         return []
 
     def _then_actions(self, rsc: Resource, task: str) -> list[Act]:
-        if rsc.is_group:
+        if rsc.is_group or rsc.is_clone:
             out = self.find(rsc, task)
             for member in rsc.children:
                 out.extend(self.find(member, task))
@@ -475,6 +548,10 @@ class ActionBuilder:
             then.runnable = False
             if not same_rsc:
                 then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
+            changed_then = True
+        if flags & ANY_BLOCKS and not first.runnable and then.runnable and \
+                all(not f.runnable for f, f_flags in then.before if f_flags & ANY_BLOCKS):
+            then.runnable = False
             changed_then = True
         if flags & ASYMMETRIC and not first.runnable and then.runnable:
             exempt = then.optional and (

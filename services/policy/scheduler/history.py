@@ -187,6 +187,8 @@ def unpack_history(root: Element, state: ClusterState) -> None:
         for lr, op_elements in grouped.values():
             _unpack_lrm_resource(lr, op_elements, node, state)
     for rsc in state.primitives():
+        if rsc.role == Role.STARTED and rsc.clone_of is not None and state.by_id[rsc.clone_of].promotable:
+            rsc.role = Role.UNPROMOTED     # a promotable clone's instance runs in one of its two roles
         if rsc.target_role is not None and (rsc.next_role is None or rsc.target_role < rsc.next_role):
             rsc.next_role = rsc.target_role
             rsc.next_role_reason = "target-role"

@@ -137,7 +137,7 @@ class HistoryOp:
 @dataclass
 class Resource:
     id: str
-    kind: str                                   # "primitive" or "group"
+    kind: str                                   # "primitive", "group" or "clone" (a clone as a whole)
     parent: Resource | None = None
     children: list[Resource] = field(default_factory=list)
     agent: dict[str, str] = field(default_factory=dict)
@@ -174,6 +174,10 @@ class Resource:
     pending_task: dict[str, str] = field(default_factory=dict)   # node -> pending task
     fail_cleared: set[str] = field(default_factory=set)   # nodes whose fail count is being cleared
     clone_of: str | None = None         # the clone this is an instance of (id RSC:N)
+    # ---- a clone as a whole (kind "clone"; its children are the instances)
+    promotable: bool = False
+    promoted_max: int = 1
+    promoted_node_max: int = 1
     lock_node: str | None = None        # shutdown lock: held for this node (see scheduler/locks.py)
     lock_time: float = 0.0
     history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops
@@ -191,9 +195,11 @@ class Resource:
     with_this: list[Colocation] = field(default_factory=list)
 
     is_group: bool = field(init=False, repr=False, default=False)   # kind == "group", asked very often
+    is_clone: bool = field(init=False, repr=False, default=False)   # kind == "clone"
 
     def __post_init__(self) -> None:
         self.is_group = self.kind == "group"
+        self.is_clone = self.kind == "clone"
 
     @property
     def history_id(self) -> str:
@@ -202,6 +208,8 @@ class Resource:
         return self.id.rsplit(":", 1)[0] if self.clone_of is not None else self.id
 
     def primitives(self) -> list[Resource]:
+        if self.is_clone:
+            return list(self.children)
         if not self.is_group:
             return [self]
         return [m for c in self.children for m in c.primitives()]
@@ -216,7 +224,7 @@ class Resource:
 
     @property
     def variant_rank(self) -> int:
-        return 1 if self.is_group else 0
+        return 2 if self.is_clone else 1 if self.is_group else 0
 
 
 @dataclass

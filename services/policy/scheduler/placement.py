@@ -10,7 +10,7 @@ node, then the name. Score lines are recorded as ``crm_simulate -s`` prints them
 
 from __future__ import annotations
 
-from paceline.policy.scheduler import locks
+from paceline.policy.scheduler import locks, promotion
 from paceline.policy.scheduler.history import effective_fail_count, has_fail_counts
 from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.model import ClusterState, Colocation, Node, Resource, Role
@@ -93,6 +93,9 @@ class Placer:
             self._apply_stickiness(prim)
         for prim in state.primitives():
             self._apply_fail_limit(prim)
+        for clone in self._clones():
+            if clone.promotable:
+                promotion.add_promotion_scores(self.state, clone, self)
         for prim in state.primitives():
             if "exclusive" in prim.discovery.values():
                 for node in state.nodes:
@@ -237,6 +240,9 @@ class Placer:
 
     def this_with(self, rsc: Resource) -> list[Colocation]:
         out = list(rsc.this_with)
+        if rsc.clone_of is not None:     # what the clone is colocated with places each of its instances
+            for c in self.state.by_id[rsc.clone_of].this_with:
+                insert_colocation(out, c, by_primary=True)
         parent = rsc.parent
         if parent is not None and parent.children and rsc is parent.children[0]:
             self._merge(out, parent.this_with, by_primary=True)
@@ -280,7 +286,30 @@ class Placer:
     # ---------------------------------------------------------------- assignment
 
     def assign(self, rsc: Resource) -> str | None:
+        if rsc.is_clone:
+            return self._assign_clone(rsc)
         return self._assign_group(rsc) if rsc.is_group else self._assign_primitive(rsc)
+
+    def _clones(self) -> list[Resource]:
+        by_id = self.state.by_id
+        return [by_id[cid] for cid in dict.fromkeys(p.clone_of for p in self.state.primitives() if p.clone_of)]
+
+    def _assign_clone(self, clone: Resource) -> str | None:
+        """Place every instance, then (promotable) choose which of them to promote.
+
+        Roles are chosen as soon as the instances are placed, as Pacemaker does,
+        so that resources colocated with the promoted instance, assigned later,
+        see where it is.
+        """
+        if not clone.assign_done and not clone.assigning:
+            clone.assigning = True
+            for instance in clone.children:
+                self._assign_primitive(instance)
+            if clone.promotable:
+                promotion.choose_roles(self.state, clone, self)
+            clone.assigning = False
+            clone.assign_done = True
+        return None
 
     def _assign_group(self, group: Resource) -> str | None:
         if group.assign_done:
@@ -307,6 +336,11 @@ class Placer:
         if parent is not None and not parent.assigning and not parent.assign_done:
             self._assign_group(parent)
             return rsc.assigned
+        if rsc.clone_of is not None:
+            clone = self.state.by_id[rsc.clone_of]
+            if not clone.assigning and not clone.assign_done:
+                self._assign_clone(clone)
+                return rsc.assigned
         if rsc.assign_done:
             return rsc.assigned
         if rsc.assigning:
@@ -399,7 +433,12 @@ class Placer:
         target = primary
         if primary.is_group:
             target = primary.children[-1] if c.score >= INF else primary.children[0]
-        self._apply_coloc_to_scores(rsc, target, c)
+        if c.dependent_role is not None and rsc.clone_of is not None:
+            pass    # a role of the clone's instances: weighed when roles are chosen (promotion), not here
+        elif primary.is_clone:
+            self._apply_coloc_with_clone(rsc, primary, c)
+        else:
+            self._apply_coloc_to_scores(rsc, target, c)
         if archive is not None and not self.any_available(rsc.allowed):
             self._replace_table(rsc, archive, f"colocation {c.id} undone: it left no node available")
 
@@ -425,6 +464,29 @@ class Placer:
             where = f"on {pnode}" if pnode is not None else "not placed"
             self._replace_table(rsc, work, f"colocation {c.id} with {c.primary.id} "
                                            f"(score {format_score(c.score)}; {primary.id} {where})")
+
+    def _apply_coloc_with_clone(self, rsc: Resource, clone: Resource, c: Colocation) -> None:
+        """Colocation with a clone: with any of its instances (in the role asked for), wherever they went."""
+        if rsc.assign_done:
+            return
+        values = {self._attr_key(i.assigned, c.node_attribute) for i in clone.children
+                  if i.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)}
+        if not values and c.score < 0:
+            return
+        keys = self._attr_keys(c.node_attribute)
+        work = dict(rsc.allowed)
+        for node, score in work.items():
+            if not values:
+                work[node] = add_scores(-c.score, score)
+            elif keys.get(node) in values:
+                if c.score < INF:
+                    work[node] = add_scores(c.score, score)
+            elif c.score >= INF:
+                work[node] = -INF
+        if c.mandatory or self.any_available(work):
+            role = f" ({c.primary_role.text})" if c.primary_role is not None else ""
+            self._replace_table(rsc, work, f"colocation {c.id} with clone {clone.id}{role} "
+                                           f"(score {format_score(c.score)})")
 
     def _add_dependent_scores(self, c: Colocation, primary: Resource) -> None:
         if not self.has_influence(c):

@@ -100,16 +100,23 @@ def _failed_lines(state: ClusterState) -> list[str]:
 
 
 def _clone_lines(state: ClusterState, clone_id: str) -> list[str]:
-    """crm_mon's summary of an anonymous clone: the nodes where its instances run, then where they do not."""
-    instances = state.clones[clone_id]
+    """crm_mon's summary of a clone: the nodes where its instances run (per role for a promotable clone),
+    then where they do not."""
+    clone = state.by_id[clone_id]
+    instances = clone.children
     base = instances[0].id.rsplit(":", 1)[0]
-    disabled = " (disabled)" if instances[0].target_role == Role.STOPPED else ""
-    lines = [f"    * Clone Set: {clone_id} [{base}]{disabled}:"]
+    flags = " (promotable)" if clone.promotable else ""
+    flags += " (disabled)" if instances[0].target_role == Role.STOPPED else ""
+    lines = [f"    * Clone Set: {clone_id} [{base}]{flags}:"]
     plain = [i for i in instances if i.active_on and len(i.active_on) == 1 and not i.failed and i.managed
              and not i.pending_task]
-    started = sorted({i.active_on[0] for i in plain}, key=list(state.nodes).index)
-    if started:
-        lines.append(f"      * Started: [ {' '.join(started)} ]")
+    roles = [Role.PROMOTED, Role.UNPROMOTED] if clone.promotable else [Role.STARTED]
+    node_order = list(state.nodes)
+    for role in roles:
+        nodes = sorted({i.active_on[0] for i in plain if i.role == role or not clone.promotable},
+                       key=node_order.index)
+        if nodes:
+            lines.append(f"      * {role.text}: [ {' '.join(nodes)} ]")
     for instance in instances:
         if instance.active_on and instance not in plain:
             lines.append(_primitive_line(instance, state, "      "))

@@ -30,6 +30,25 @@ def _pick(b: ActionBuilder, rsc: Resource, task: str, node: str | None) -> Act |
     return found[0] if found else None
 
 
+def _details(orig_role: Role, next_role: Role, origin: str | None, destination: str | None) -> str:
+    """Where (and, for a promotable instance, in which role) the resource is and will be, as crm_simulate
+    words it: ``node1``, ``node1 -> node2``, ``Unpromoted -> Promoted node2``, ``Promoted node1``..."""
+    with_role = orig_role > Role.STARTED or next_role > Role.UNPROMOTED
+    same_role = orig_role == next_role
+    same_host = origin == destination
+    if origin is None:
+        return f"{orig_role.text} -> {next_role.text} {destination}" if with_role else destination or ""
+    if destination is None:
+        return f"{orig_role.text} {origin}" if with_role else origin
+    if same_role and same_host:
+        return f"{orig_role.text} {origin}" if with_role else origin
+    if same_role:
+        return f"{origin} -> {destination} {orig_role.text}" if with_role else f"{origin} -> {destination}"
+    if same_host:
+        return f"{orig_role.text} -> {next_role.text} {origin}"
+    return f"{orig_role.text} {origin} -> {next_role.text} {destination}"
+
+
 def _primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> list[Line]:
     if not rsc.managed:
         return []
@@ -43,24 +62,31 @@ def _primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> li
     next_role = rsc.next_role or (Role.STARTED if nxt else Role.STOPPED)
     if nxt is None:
         next_role = Role.STOPPED
+
+    def details(origin: str | None, destination: str | None) -> str:
+        return _details(orig_role, next_role, origin, destination)
+
     start = _pick(b, rsc, "start", nxt) if nxt else None
     stop = _pick(b, rsc, "stop", current) if current else None
     moving = current is not None and nxt is not None and current != nxt
     if orig_role == next_role:
         reload = b.reloads.get(rsc.id)
         if reload is not None and start is not None and start.optional and reload.required:
-            return [Line("Reload", rsc.id, nxt or "", start, start.reason)]
+            return [Line("Reload", rsc.id, details(nxt, nxt), start, start.reason)]
         if start is None or start.optional:
+            demote, promote = _pick(b, rsc, "demote", current), _pick(b, rsc, "promote", nxt)
+            if demote is not None and promote is not None and demote.required and promote.required:
+                return [Line("Re-promote", rsc.id, details(current, nxt), promote, promote.reason)]
             return []
         if not start.runnable:
             reason = stop.reason if stop is not None and stop.reason else start.reason
-            return [Line("Stop", rsc.id, current or "", stop, reason)] if current else []
+            return [Line("Stop", rsc.id, details(current, None), stop, reason)] if current else []
         if moving:
             verb = "Recover" if rsc.failed else "Move"
-            return [Line(verb, rsc.id, f"{current} -> {nxt}", stop, stop.reason if stop else None)]
+            return [Line(verb, rsc.id, details(current, nxt), stop, stop.reason if stop else None)]
         if rsc.failed:
-            return [Line("Recover", rsc.id, nxt or "", stop, stop.reason if stop else None)]
-        return [Line("Restart", rsc.id, nxt or "", start, start.reason)]
+            return [Line("Recover", rsc.id, details(nxt, nxt), stop, stop.reason if stop else None)]
+        return [Line("Restart", rsc.id, details(nxt, nxt), start, start.reason)]
     if stop is not None and (next_role == Role.STOPPED or (start is not None and not start.runnable)):
         lines = []
         for node in rsc.active_on:
@@ -68,17 +94,22 @@ def _primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> li
             if node_stop is None:
                 continue
             reason = node_stop.reason or (start.reason if start is not None else None)
-            lines.append(Line("Stop", rsc.id, node, node_stop, reason))
+            lines.append(Line("Stop", rsc.id, _details(orig_role, Role.STOPPED, node, None), node_stop, reason))
         return lines
     if rsc.failed and rsc.stop_if_failed and current is not None:
-        details = f"{current} -> {nxt}" if moving else (nxt or current)
-        return [Line("Recover", rsc.id, details, stop, start.reason if start else None)]
+        return [Line("Recover", rsc.id, details(current, nxt or current), stop, start.reason if start else None)]
     if moving:
-        return [Line("Move", rsc.id, f"{current} -> {nxt}", stop, stop.reason if stop else None)]
+        return [Line("Move", rsc.id, details(current, nxt), stop, stop.reason if stop else None)]
     if stop is not None and stop.required and start is not None:
-        return [Line("Restart", rsc.id, nxt or "", start, start.reason)]
+        return [Line("Restart", rsc.id, details(nxt, nxt), start, start.reason)]
+    if orig_role == Role.PROMOTED:
+        demote = _pick(b, rsc, "demote", current)
+        return [Line("Demote", rsc.id, details(current, nxt), demote, demote.reason if demote else None)]
+    if next_role == Role.PROMOTED:
+        promote = _pick(b, rsc, "promote", nxt)
+        return [Line("Promote", rsc.id, details(current, nxt), promote, promote.reason if promote else None)]
     if orig_role == Role.STOPPED and next_role > Role.STOPPED and start is not None:
-        return [Line("Start", rsc.id, nxt or "", start, start.reason)]
+        return [Line("Start", rsc.id, details(None, nxt), start, start.reason)]
     return []
 
 

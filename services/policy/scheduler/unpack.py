@@ -296,35 +296,53 @@ def _link_launchers(state: ClusterState) -> None:
 
 def _unpack_clone(el: Element, state: ClusterState, rsc_defaults: NvsetMemo,
                   any_unfencing: bool) -> list[Resource | None]:
-    """An anonymous clone of a primitive: ``clone-max`` instances ``RSC:0``, ``RSC:1``, ... of it.
+    """A clone of a primitive: ``clone-max`` instances ``RSC:0``, ``RSC:1``, ... of it.
 
     Each instance is scheduled as a primitive of its own, inheriting the
     clone's meta attributes; placement keeps them on different nodes
-    (``clone-node-max`` 1). Promotable clones, clones of groups and
-    constraints that name a clone other than locations are not supported yet
-    and are reported as warnings, not guessed at.
+    (``clone-node-max`` 1). The clone itself becomes a resource of kind
+    "clone" (children: the instances) that constraints can name and that
+    promotion works on; it is not in the assignment list, its instances are.
+    A promotable clone (``promotable=true``, or the old ``master`` element)
+    promotes up to ``promoted-max`` instances. Clones of groups are not
+    supported yet and are reported as a warning, not guessed at.
     """
     cid = el.get("id", "")
     meta = _explicit_meta(el, state)
     child = next((c for c in el if isinstance(c.tag, str) and c.tag in ("primitive", "group")), None)
-    if el.tag == "master" or cib.is_true(meta.get("promotable"), False):
-        state.warnings.append(f"clone {cid}: promotable clones are not supported yet; ignored")
-        return []
     if child is None or child.tag != "primitive":
         state.warnings.append(f"clone {cid}: only clones of a primitive are supported yet; ignored")
         return []
-    try:
-        count = int(meta.get("clone-max", len(state.nodes)))
-    except ValueError:
-        count = len(state.nodes)
+    count = _meta_int(meta, ("clone-max",), len(state.nodes))
+    if "resource-stickiness" not in meta and "resource-stickiness" not in rsc_defaults.get(RuleContext(now=state.now)):
+        meta["resource-stickiness"] = "1"      # a clone's instances stay where they run unless told otherwise
     instances = [_unpack_one(child, None, state, rsc_defaults, any_unfencing, meta, f"{child.get('id')}:{i}")
                  for i in range(max(0, count))]
     kept = [i for i in instances if i is not None]
+    clone = Resource(id=cid, kind="clone", meta=meta, children=kept)
+    _parse_meta(clone, state, any_unfencing)
+    clone.promotable = el.tag == "master" or cib.is_true(meta.get("promotable"), False)
+    clone.promoted_max = _meta_int(meta, ("promoted-max", "master-max"), 1)
+    clone.promoted_node_max = _meta_int(meta, ("promoted-node-max", "master-node-max"), 1)
+    if Role.parse(meta.get("target-role")) == Role.UNPROMOTED:
+        clone.promoted_max = 0
     for instance in kept:
         instance.clone_of = cid
+    state.by_id[cid] = clone
     state.clones[cid] = kept
     state.clones[child.get("id", "")] = kept
     return list(kept)
+
+
+def _meta_int(meta: dict[str, str], names: tuple[str, ...], default: int) -> int:
+    """The first of ``names`` set in ``meta`` as a whole number (new name first, then its old alias)."""
+    for name in names:
+        if name in meta:
+            try:
+                return int(meta[name])
+            except ValueError:
+                return default
+    return default
 
 
 def _explicit_meta(el: Element, state: ClusterState) -> dict[str, str]:
@@ -551,9 +569,6 @@ def _resolve_rsc(state: ClusterState, rid: str | None) -> Resource | None:
 def _resolve_pair(el: Element, state: ClusterState, kind: str, one: str, other: str
                   ) -> tuple[Resource, Resource] | None:
     """The two resources an order or colocation names, or None (with a warning) when it cannot be used."""
-    if el.get(one) in state.clones or el.get(other) in state.clones:
-        state.warnings.append(f"{kind} {el.get('id')}: {kind}s with clones are not supported yet; ignored")
-        return None
     first, second = _resolve_rsc(state, el.get(one)), _resolve_rsc(state, el.get(other))
     if first is None or second is None:
         state.warnings.append(f"{kind} {el.get('id')} references an unknown resource; ignored")

@@ -1,0 +1,133 @@
+"""Promotable clones: promotion scores, roles, promote/demote actions and their summary and status lines.
+
+Every expected Transition Summary here is what Pacemaker's own crm_simulate
+(2.1.5, ``../shared/tools/pcmk_oracle.py``) printed for the same CIB.
+"""
+
+from __future__ import annotations
+
+from paceline.policy.scheduler import render_status
+from paceline.shared.lrm import pacemaker_digest
+
+from tests.unit.test_scheduler_core import cib, folded, node_state, op, prim, run
+
+STATEFUL = ('<clone id="ms"><meta_attributes id="ms-meta"><nvpair id="ms-p" name="promotable" value="true"/>'
+            '</meta_attributes><primitive id="st" class="ocf" provider="pacemaker" type="Stateful"><operations>'
+            '<op id="st-mon-p" name="monitor" interval="10s" role="Promoted"/>'
+            '<op id="st-mon-u" name="monitor" interval="11s" role="Unpromoted"/></operations></primitive></clone>')
+IP_WITH_PROMOTED = ('<rsc_colocation id="c" rsc="ip" with-rsc="ms" with-rsc-role="Promoted" score="INFINITY"/>'
+                    '<rsc_order id="o" first="ms" first-action="promote" then="ip" then-action="start"/>')
+
+
+def stateful(*ops: str) -> str:
+    return f'<lrm_resource id="st" class="ocf" provider="pacemaker" type="Stateful">{"".join(ops)}</lrm_resource>'
+
+
+def record(task: str, call: int, interval: int = 0, rc: int = 0, expected: int | None = None) -> str:
+    """A history entry with Pacemaker's digest of the (empty) configuration: nothing counts as redefined."""
+    return op("st", task, rc=rc, call=call, interval=interval, expected=expected, digest=pacemaker_digest({}))
+
+
+UNPROMOTED = stateful(record("start", 2), record("monitor", 3, 11000))
+PROMOTED = stateful(record("promote", 3), record("monitor", 4, 10000, rc=8))
+
+
+def cluster(lrm1: str, lrm2: str, score1: str | None, score2: str | None, constraints: str = IP_WITH_PROMOTED,
+            standby1: bool = False) -> str:
+    def attrs(score: str | None, standby: bool = False) -> dict[str, str]:
+        out = {} if score is None else {"master-st": score}
+        if standby:
+            out["standby"] = "on"
+        return out
+
+    status = node_state("node1", lrm=lrm1, attrs=attrs(score1, standby1)) + \
+        node_state("node2", lrm=lrm2, attrs=attrs(score2))
+    return cib(STATEFUL + prim("ip"), status, constraints)
+
+
+def test_the_instance_with_the_higher_promotion_score_is_promoted():
+    result = run(cluster(UNPROMOTED, UNPROMOTED, "10", "5"))
+    assert folded(result) == ["* Promote st:0 ( Unpromoted -> Promoted node1 )", "* Start ip ( node1 )"]
+    monitors = [(a.node, a.interval_ms, a.expected_rc) for a in result.graph.actions
+                if a.task == "monitor" and a.interval_ms]
+    assert monitors == [("node1", 10000, 8)]      # the promoted role's monitor, expecting "running promoted"
+
+
+def test_a_promoted_instance_stays_promoted():
+    assert folded(run(cluster(PROMOTED, UNPROMOTED, "10", "5"))) == ["* Start ip ( node1 )"]
+
+
+def test_fresh_start_promotes_one_instance_and_no_score_means_no_promotion():
+    assert folded(run(cluster("", "", "0", "0"))) == [
+        "* Promote st:0 ( Stopped -> Promoted node1 )", "* Start st:1 ( node2 )", "* Start ip ( node1 )"]
+    assert folded(run(cluster("", "", "5", "10"))) == [
+        "* Promote st:0 ( Stopped -> Promoted node2 )", "* Start st:1 ( node1 )", "* Start ip ( node2 )"]
+    # No promotion score published anywhere (or only negative ones): nothing is promoted, ip has nowhere to go.
+    assert folded(run(cluster("", "", "-5", None))) == ["* Start st:0 ( node1 )", "* Start st:1 ( node2 )"]
+
+
+def test_standby_of_the_promoted_node_promotes_the_other_instance():
+    result = run(cluster(PROMOTED, UNPROMOTED, "10", "5", standby1=True))
+    assert folded(result) == ["* Stop st:0 ( Promoted node1 ) due to node availability",
+                              "* Promote st:1 ( Unpromoted -> Promoted node2 )", "* Start ip ( node2 )"]
+    acts = {(a.task, a.node): a for a in result.graph.actions if a.rsc == "st"}
+    assert acts[("demote", "node1")].id in _ancestors(result, acts[("stop", "node1")])
+    assert acts[("stop", "node1")].id in _ancestors(result, acts[("promote", "node2")])
+
+
+def test_higher_score_elsewhere_demotes_first_then_promotes():
+    result = run(cluster(PROMOTED, UNPROMOTED, "5", "10"))
+    assert folded(result) == ["* Demote st:0 ( Promoted -> Unpromoted node1 )",
+                              "* Promote st:1 ( Unpromoted -> Promoted node2 )", "* Start ip ( node2 )"]
+    acts = {(a.rsc, a.task, a.node): a for a in result.graph.actions}
+    promote = acts[("st", "promote", "node2")]
+    assert acts[("st", "demote", "node1")].id in _ancestors(result, promote)
+    assert promote.id in _ancestors(result, acts[("ip", "start", "node2")])
+
+
+def test_a_failed_promoted_monitor_recovers_in_the_promoted_role():
+    failed = stateful(record("promote", 3), record("monitor", 4, 10000, rc=7, expected=8))
+    assert folded(run(cluster(failed, UNPROMOTED, "10", "5"))) == ["* Recover st:0 ( Promoted node1 )",
+                                                                   "* Start ip ( node1 )"]
+
+
+def test_constraints_on_the_promoted_role():
+    promoted_with_ip = ('<rsc_colocation id="c" rsc="ms" rsc-role="Promoted" with-rsc="ip" score="INFINITY"/>'
+                        '<rsc_location id="l" rsc="ip" node="node2" score="100"/>')
+    assert folded(run(cluster(UNPROMOTED, UNPROMOTED, "10", "5", promoted_with_ip))) == [
+        "* Promote st:1 ( Unpromoted -> Promoted node2 )", "* Start ip ( node2 )"]
+    promoted_location = IP_WITH_PROMOTED + '<rsc_location id="lp" rsc="ms" role="Promoted" node="node2" score="100"/>'
+    assert folded(run(cluster(UNPROMOTED, UNPROMOTED, "10", "5", promoted_location))) == [
+        "* Promote st:1 ( Unpromoted -> Promoted node2 )", "* Start ip ( node2 )"]
+    ip_prefers = IP_WITH_PROMOTED + '<rsc_location id="lip" rsc="ip" node="node2" score="50"/>'
+    assert folded(run(cluster(UNPROMOTED, UNPROMOTED, "5", "5", ip_prefers))) == [
+        "* Promote st:1 ( Unpromoted -> Promoted node2 )", "* Start ip ( node2 )"]
+
+
+def test_status_shows_the_roles():
+    result = run(cluster(PROMOTED, UNPROMOTED, "10", "5"))
+    status = [" ".join(line.split()) for line in render_status(result.state)]
+    at = status.index("* Clone Set: ms [st] (promotable):")
+    assert status[at + 1:at + 3] == ["* Promoted: [ node1 ]", "* Unpromoted: [ node2 ]"]
+
+
+def test_target_role_unpromoted_keeps_every_instance_unpromoted():
+    capped = STATEFUL.replace('<nvpair id="ms-p" name="promotable" value="true"/>',
+                              '<nvpair id="ms-p" name="promotable" value="true"/>'
+                              '<nvpair id="ms-t" name="target-role" value="Unpromoted"/>')
+    status = node_state("node1", lrm=PROMOTED, attrs={"master-st": "10"}) + \
+        node_state("node2", lrm=UNPROMOTED, attrs={"master-st": "5"})
+    assert folded(run(cib(capped, status))) == ["* Demote st:0 ( Promoted -> Unpromoted node1 )"]
+
+
+def _ancestors(result, action) -> set[int]:
+    """Every action the given one waits for, directly or through others."""
+    by_id = {a.id: a for a in result.graph.actions}
+    seen: set[int] = set()
+    todo = list(action.inputs)
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(by_id[current].inputs)
+    return seen
