@@ -73,20 +73,22 @@ class RecurringMonitors:
             RECURRING_MONITORS.dec()
         self._changed_schedule()
 
-    async def cancel(self, rsc: str, task: str | None = None, interval_ms: int | None = None) -> int:
-        """Stop the matching monitors and wait until none of their agent runs is left; returns how many."""
+    async def cancel(self, rsc: str, task: str | None = None, interval_ms: int | None = None) -> list[Operation]:
+        """Stop the matching monitors and wait until none of their agent runs is left; returns them."""
         keys = [k for k in self._monitors
                 if k[0] == rsc and (task is None or k[1] == task) and (interval_ms is None or k[2] == interval_ms)]
         return await self._cancel_keys(keys)
 
-    async def cancel_all(self, forget: bool = True) -> int:
+    async def cancel_all(self, forget: bool = True) -> list[Operation]:
         """Stop every monitor; ``forget=False`` (executor shutdown) keeps them in the saved schedule."""
         return await self._cancel_keys(list(self._monitors), forget)
 
-    async def _cancel_keys(self, keys: list[tuple[str, str, int]], forget: bool = True) -> int:
+    async def _cancel_keys(self, keys: list[tuple[str, str, int]], forget: bool = True) -> list[Operation]:
         tasks = []
+        cancelled = []
         for key in keys:
             mon = self._monitors.pop(key)
+            cancelled.append(mon.op)
             RECURRING_MONITORS.dec()
             if mon.task is not None:
                 mon.task.cancel()
@@ -96,7 +98,7 @@ class RecurringMonitors:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
-        return len(keys)
+        return cancelled
 
     async def _loop(self, mon: _Monitor) -> None:
         interval = mon.op.interval_ms / 1000

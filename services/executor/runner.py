@@ -13,6 +13,7 @@ else systemd), ``systemd`` (systemctl) and ``stonith`` (fence agents, stdin).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -24,6 +25,29 @@ from paceline.shared import lrm
 STDERR_TAIL = 2000
 #: Resource classes whose meta-data the executor makes up (their agents have no meta-data action).
 GENERATED_METADATA = ("lsb", "service", "systemd")
+#: What would send an agent's ``paceline`` calls to a CIB file or a shadow copy instead of the live cluster.
+OFFLINE_CIB_VARIABLES = ("CIB_file", "CIB_shadow")
+
+
+def cluster_environment(base: Mapping[str, str], nats_url: str, cluster: str,
+                        bin_dir: Path | None = None) -> dict[str, str]:
+    """The environment agents start from: ``base`` pointed at this executor's own cluster.
+
+    Some agents talk back to the cluster, as Pacemaker's agents call ``crm_attribute``
+    (``ocf:paceline:Stateful`` publishes its promotion score with ``paceline
+    node status-attr``). Their ``paceline`` must be this installation's (the
+    folder of the running interpreter, where the console script lives, comes
+    first on PATH) and must reach the bus this executor serves, whatever the
+    executor was configured with (flag, file or environment) and whichever lab
+    happens to run on the host.
+    """
+    env = {k: v for k, v in base.items() if k not in OFFLINE_CIB_VARIABLES}
+    first = str(bin_dir or Path(sys.executable).parent)
+    path = env.get("PATH", os.defpath)
+    if path.split(os.pathsep)[0] != first:
+        path = f"{first}{os.pathsep}{path}"
+    env.update({"PATH": path, "PACELINE_NATS_URL": nats_url, "PACELINE_CLUSTER": cluster})
+    return env
 
 
 class AgentRunner:

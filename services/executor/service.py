@@ -32,10 +32,19 @@ from paceline.shared.subjects import Subjects
 VERSION = "0.1.0"
 #: How long to keep trying to record a result before telling the DC it could not be recorded.
 RECORD_PATIENCE = 3.0
-#: Tasks that end the life of a resource instance and with it its recurring monitors.
-CANCELLING_TASKS = ("start", "stop", "migrate_to", "migrate_from", "delete")
+#: Tasks that end the life of a resource instance or change its role, and with it its recurring monitors.
+#: Pacemaker's controller cancels them before a stop, promote, demote or migration: the monitors of the old
+#: role would fail in the new one (a promoted instance answers 8 where an unpromoted monitor expects 0), and
+#: the DC schedules the monitors of the new role itself.
+CANCELLING_TASKS = ("start", "stop", "promote", "demote", "migrate_to", "migrate_from", "delete")
 #: Tasks after which a successful result means the resource runs here (a probe finding it running too).
 ACTIVATING_TASKS = ("start", "migrate_from", "promote", "demote")
+
+
+def forget_ops(cancelled: list[Operation]) -> list[dict[str, Any]]:
+    """The status patch dropping the records of cancelled recurring operations (``RSC_monitor_INTERVAL``)."""
+    return [{"op": "lrm_op_delete", "rsc": op.rsc, "id": lrm.record_id(op.rsc, op.task, op.interval_ms)}
+            for op in cancelled]
 
 
 class TermStore:
@@ -201,8 +210,9 @@ class Executor:
         self.terms.admit(op.term)
         if op.task == "cancel":
             return await self._cancel(op)
+        forgotten: list[Operation] = []
         if op.task in CANCELLING_TASKS:
-            await self._end_instance(op.rsc)
+            forgotten = await self._end_instance(op.rsc)
         elif op.recurring:
             await self.monitors.cancel(op.rsc, op.task, op.interval_ms)
         epoch = self._epochs.get(op.rsc, 0)
@@ -213,7 +223,7 @@ class Executor:
         async with self.limit.slot():
             result = await self._run(op)
         self._track(op, result)
-        await self._record(op, result)
+        await self._record(op, result, forget=forgotten)
         if op.recurring and self._epochs.get(op.rsc, 0) == epoch and result.op_status not in (
                 lrm.EXEC_NOT_INSTALLED, lrm.EXEC_NOT_SUPPORTED):
             self.monitors.schedule(op, result)
@@ -302,15 +312,23 @@ class Executor:
                 op.task == "monitor" and result.rc == lrm.OCF_NOT_RUNNING):
             self.active.pop(op.rsc, None)
 
-    async def _end_instance(self, rsc: str) -> None:
+    async def _end_instance(self, rsc: str) -> list[Operation]:
+        """Cancel the resource's recurring operations; returns them, for their records to go too."""
         # The epoch tells a monitor request still in flight that its resource has moved on.
         self._epochs[rsc] = self._epochs.get(rsc, 0) + 1
-        await self.monitors.cancel(rsc)
+        return await self.monitors.cancel(rsc)
 
     async def _cancel(self, op: Operation) -> dict[str, Any]:
-        """Stop a recurring operation (the DC names it by the operation meta and the interval)."""
+        """Stop a recurring operation (the DC names it by the operation meta and the interval) and drop its
+        record, as Pacemaker's controller does: the DC reads a recorded monitor as one still running."""
         task = op.meta.get("operation") or op.meta.get("op") or "monitor"
-        await self.monitors.cancel(op.rsc, task, op.interval_ms)
+        cancelled = await self.monitors.cancel(op.rsc, task, op.interval_ms)
+        if cancelled:
+            try:
+                await self._patch(forget_ops(cancelled))
+            except (bus.BusUnavailable, bus.RemoteError) as exc:  # cancelled all the same; the record is history
+                self.log.warning("cancelled, but its record could not be removed", op=cancelled[0].key,
+                                 error=str(exc))
         return self._bookkeeping_done(op)
 
     async def _delete(self, op: Operation) -> dict[str, Any]:
@@ -339,9 +357,14 @@ class Executor:
             stderr=(outcome.errors.strip() or None) if result.failed else None)
         return result
 
-    async def _record(self, op: Operation, result: lrm.OpResult) -> None:
-        """Write the result into this node's status, then tell subscribers about it."""
-        ops = failcounts.status_ops(result, op.agent.record(), op.meta, self.start_failure_is_fatal)
+    async def _record(self, op: Operation, result: lrm.OpResult, forget: list[Operation] | None = None) -> None:
+        """Write the result into this node's status, then tell subscribers about it.
+
+        ``forget``: recurring operations cancelled before this one ran, whose records go in the same write,
+        so the DC never sees the new role next to a monitor of the old one.
+        """
+        ops = forget_ops(forget or []) + failcounts.status_ops(result, op.agent.record(), op.meta,
+                                                                self.start_failure_is_fatal)
         deadline = time.monotonic() + RECORD_PATIENCE
         while True:
             try:

@@ -1,0 +1,92 @@
+"""Promotable clones on a running lab: ``configure ms`` with the bundled ``ocf:paceline:Stateful`` agent.
+
+The agent publishes its promotion score with ``paceline node status-attr``
+(as Pacemaker's agents do with ``crm_master``); the DC promotes the instance
+with the best score, keeps a floating resource with the promoted instance,
+moves the promoted role when its node goes into standby, recovers a promoted
+instance that fails in place, and follows ``resource demote``/``promote``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.cli_helpers import ok, status_json, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def roles(lab) -> dict[str, str]:
+    """node -> role of the instance running there."""
+    out: dict[str, str] = {}
+    for rsc in status_json(lab)["resources"]:
+        if rsc["id"].startswith("st:"):
+            for node in rsc["active_on"]:
+                out[node] = rsc["role"]
+    return out
+
+
+def where(lab, rid: str) -> list[str]:
+    return next((r["active_on"] for r in status_json(lab)["resources"] if r["id"] == rid), [])
+
+
+def promoted_on(lab) -> str | None:
+    found = [n for n, role in roles(lab).items() if role == "Promoted"]
+    return found[0] if len(found) == 1 else None
+
+
+def eventually(what: str, check, timeout: float = 40.0):
+    return wait_until(what, check, timeout, interval=0.3)
+
+
+@pytest.fixture(scope="module")
+def mslab(lab):
+    ok(lab, "configure", "property", "stonith-enabled=false")
+    ok(lab, "configure", "primitive", "st", "ocf:paceline:Stateful",
+       "op", "monitor", "interval=2s", "role=Promoted", "timeout=10s",
+       "op", "monitor", "interval=3s", "role=Unpromoted", "timeout=10s")
+    ok(lab, "configure", "ms", "ms-st", "st")
+    ok(lab, "configure", "primitive", "vip", "ocf:paceline:Dummy")
+    ok(lab, "configure", "colocation", "vip-with-promoted", "inf:", "vip", "ms-st:Master")
+    ok(lab, "configure", "order", "promote-then-vip", "Mandatory:", "ms-st:promote", "vip:start")
+    return lab
+
+
+def test_one_instance_is_promoted_and_the_floating_resource_follows_it(mslab):
+    lab = mslab
+    node = eventually("one instance promoted, one unpromoted",
+                      lambda: promoted_on(lab) if sorted(roles(lab).values()) == ["Promoted", "Unpromoted"]
+                      else None)
+    eventually("vip with the promoted instance", lambda: where(lab, "vip") == [node])
+    text = " ".join(ok(lab, "status").split())
+    other = ({"primary", "secondary"} - {node}).pop()
+    assert "Clone Set: ms-st [st] (promotable):" in text
+    assert f"Promoted: [ {node} ]" in text and f"Unpromoted: [ {other} ]" in text
+    # The agent published its promotion scores (promoted 10, unpromoted 5) in the nodes' status.
+    assert "value=10" in ok(lab, "node", "status-attr", node, "show", "master-st")
+    assert "value=5" in ok(lab, "node", "status-attr", other, "show", "master-st")
+
+
+def test_standby_moves_the_promoted_role_and_the_floating_resource(mslab):
+    lab = mslab
+    node = eventually("a promoted instance", lambda: promoted_on(lab))
+    other = ({"primary", "secondary"} - {node}).pop()
+    ok(lab, "node", "standby", node)
+    eventually("promoted on the other node, nothing left on the standby node",
+               lambda: roles(lab) == {other: "Promoted"})
+    eventually("vip moved along", lambda: where(lab, "vip") == [other])
+    ok(lab, "node", "online", node)
+    eventually("the returning node runs an unpromoted instance, the promoted one stays",
+               lambda: roles(lab) == {other: "Promoted", node: "Unpromoted"})
+    assert where(lab, "vip") == [other]
+
+
+def test_demote_and_promote_the_clone(mslab):
+    lab = mslab
+    eventually("a promoted instance", lambda: promoted_on(lab))
+    ok(lab, "resource", "demote", "ms-st")
+    eventually("every instance unpromoted", lambda: sorted(roles(lab).values()) == ["Unpromoted", "Unpromoted"])
+    eventually("vip stopped: nothing promoted to follow", lambda: where(lab, "vip") == [])
+    ok(lab, "resource", "promote", "ms-st")
+    node = eventually("promoted again", lambda: promoted_on(lab))
+    eventually("vip back with it", lambda: where(lab, "vip") == [node])
