@@ -121,3 +121,36 @@ def test_clone_runs_an_instance_on_every_node_and_stops_as_one(clab):
     eventually("every instance stopped", lambda: not nodes_running())
     ok(lab, "resource", "start", "cl-clone")
     eventually("instances back", lambda: nodes_running() == {"primary", "secondary"})
+
+
+def test_a_cloned_group_runs_whole_on_every_node_and_a_resource_follows_it(clab):
+    lab = clab
+    ok(lab, "configure", "primitive", "gm1", "ocf:paceline:Dummy", "op", "monitor", "interval=2s")
+    ok(lab, "configure", "primitive", "gm2", "ocf:paceline:Dummy", "op", "monitor", "interval=2s")
+    ok(lab, "configure", "group", "gm", "gm1", "gm2")
+    ok(lab, "configure", "clone", "gm-clone", "gm")
+    ok(lab, "configure", "primitive", "gm-user", "ocf:paceline:Dummy")
+    ok(lab, "configure", "colocation", "user-with-gm", "inf:", "gm-user", "gm-clone")
+    ok(lab, "configure", "order", "gm-then-user", "Mandatory:", "gm-clone", "gm-user")
+
+    def members_on() -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {"gm1": set(), "gm2": set()}
+        for rsc in status_json(lab)["resources"]:
+            for member in rsc.get("children", []):
+                base = member["id"].split(":")[0]
+                if rsc["id"].startswith("gm:") and base in out:
+                    out[base] |= set(member["active_on"])
+        return out
+
+    both = {"primary", "secondary"}
+    eventually("both members on both nodes", lambda: members_on() == {"gm1": both, "gm2": both})
+    assert "Clone Set: gm-clone [gm]:" in ok(lab, "status")
+    eventually("the user runs with an instance", lambda: running_on(lab, "gm-user") != [])
+    node = running_on(lab, "gm-user")[0]
+    ok(lab, "configure", "location", "no-gm-there", "gm-clone", "-inf:", node)
+    eventually("the instance there stops and the user follows the other",
+               lambda: members_on() == {"gm1": both - {node}, "gm2": both - {node}}
+               and running_on(lab, "gm-user") == list(both - {node}))
+    ok(lab, "configure", "delete", "no-gm-there", "user-with-gm", "gm-then-user", "gm-user")
+    ok(lab, "resource", "stop", "gm-clone")
+    eventually("every instance stopped", lambda: members_on() == {"gm1": set(), "gm2": set()})

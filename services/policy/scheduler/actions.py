@@ -119,7 +119,7 @@ class ActionBuilder:
         for top in state.resources:
             if top.is_group:
                 self._group_orderings(top)
-        for clone in self._clones():
+        for clone in state.clone_sets():
             self._clone_pseudo(clone)
         for prim in state.primitives():
             if prim.launcher is not None:
@@ -293,8 +293,8 @@ class ActionBuilder:
             # An anonymous clone is probed once per node, by whichever instance comes first: the executor
             # knows all instances by one id, so what one found there holds for all of them, and every
             # instance's start waits for all of the clone's probes.
-            clone_probes = self.clone_probes.setdefault(rsc.clone_of, [])
-            known_on = set().union(*(i.known_on for i in state.clones[rsc.clone_of]))
+            clone_probes = self.clone_probes.setdefault(rsc.history_id, [])
+            known_on = set().union(*(i.known_on for i in state.clones[rsc.history_id]))
             known_on |= {p.node for p in clone_probes if p.node}
         probes: list[Act] = []
         for node in state.nodes.values():
@@ -383,10 +383,6 @@ class ActionBuilder:
 
     # ---------------------------------------------------------------- clones
 
-    def _clones(self) -> list[Resource]:
-        by_id = self.state.by_id
-        return [by_id[cid] for cid in dict.fromkeys(p.clone_of for p in self.state.primitives() if p.clone_of)]
-
     def _clone_pseudo(self, clone: Resource) -> None:
         """The clone's own start/running, stop/stopped (and promote/promoted, demote/demoted) pseudo-actions.
 
@@ -403,14 +399,19 @@ class ActionBuilder:
         for begin, done in phases:
             pseudo[begin] = self.new(begin, clone, None, pseudo=True)
             pseudo[done] = self.new(done, clone, None, pseudo=True)
-            instance_acts = [a for i in clone.children for a in self.find(i, begin) if a.node is not None]
             growing = begin in ("start", "promote")
-            if growing and not instance_acts:
+            if growing and not any(a.node is not None for p in clone.primitives() for a in self.find(p, begin)):
                 pseudo[begin].runnable = pseudo[done].runnable = False
             self.order(pseudo[begin], pseudo[done], BLOCKS if growing else 0)
-            for act in instance_acts:
-                self.order(pseudo[begin], act, IMPLIES_FIRST)
-                self.order(act, pseudo[done], IMPLIES_THEN | (ANY_BLOCKS if growing else 0))
+            for instance in clone.children:
+                # A group instance joins through its own pseudo-actions, a primitive one through its actions.
+                firsts = self.find(instance, begin) if instance.is_group else \
+                    [a for a in self.find(instance, begin) if a.node is not None]
+                lasts = self.find(instance, done) if instance.is_group else firsts
+                for act in firsts:
+                    self.order(pseudo[begin], act, IMPLIES_FIRST)
+                for act in lasts:
+                    self.order(act, pseudo[done], IMPLIES_THEN | (ANY_BLOCKS if growing else 0))
         self.order(pseudo["stopped"], pseudo["start"], 0)
         if clone.promotable:
             self.order(pseudo["demoted"], pseudo["stop"], 0)
@@ -444,7 +445,7 @@ class ActionBuilder:
         if rsc.is_group or rsc.is_clone:
             out = self.find(rsc, task)
             for member in rsc.children:
-                out.extend(self.find(member, task))
+                out.extend(self._then_actions(member, task))
             return out
         return self.find(rsc, task)
 

@@ -206,7 +206,8 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
         return rsc
     if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
         instances = [i for i in state.clones[rid] if node.name not in i.history]
-        free = next((i for i in instances if not i.history), None) or next(iter(instances), None)
+        free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
+            next((i for i in instances if not _instance_seen(i, None)), None) or next(iter(instances), None)
         if free is not None:
             return free
     if not has_ops:
@@ -225,6 +226,13 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     state.by_id[orphan_id] = orphan
     state.resources.append(orphan)
     return orphan
+
+
+def _instance_seen(instance: Resource, node: str | None) -> bool:
+    """Has this clone instance (for a group member: any member of its group instance) history on ``node``
+    (None: anywhere)? A cloned group's members found on one node belong to one instance."""
+    parts = instance.parent.children if instance.parent is not None else [instance]
+    return any((node in p.history) if node is not None else bool(p.history) for p in parts)
 
 
 def _failed_with_old_definition(rsc: Resource, node: Node, op: HistoryOp) -> bool:

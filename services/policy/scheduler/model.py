@@ -134,7 +134,7 @@ class HistoryOp:
     force_restart: str | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class Resource:
     id: str
     kind: str                                   # "primitive", "group" or "clone" (a clone as a whole)
@@ -201,6 +201,11 @@ class Resource:
         self.is_group = self.kind == "group"
         self.is_clone = self.kind == "clone"
 
+    def __repr__(self) -> str:
+        # Resources point at each other (parents, colocations, launchers): the generated repr would walk the
+        # whole cluster, which is what a failing test's assertion message would try to print.
+        return f"Resource({self.id!r}, {self.kind})"
+
     @property
     def history_id(self) -> str:
         """The id the executor and the CIB status know it by: an anonymous clone's instances share their
@@ -208,9 +213,7 @@ class Resource:
         return self.id.rsplit(":", 1)[0] if self.clone_of is not None else self.id
 
     def primitives(self) -> list[Resource]:
-        if self.is_clone:
-            return list(self.children)
-        if not self.is_group:
+        if not self.is_group and not self.is_clone:
             return [self]
         return [m for c in self.children for m in c.primitives()]
 
@@ -289,7 +292,9 @@ class ClusterState:
     failed_ops: list[FailedOp] = field(default_factory=list)
     op_defaults: NvsetMemo = field(default_factory=lambda: NvsetMemo(None, "meta_attributes"))
     warnings: list[str] = field(default_factory=list)
-    clones: dict[str, list[Resource]] = field(default_factory=dict)   # clone id and cloned id -> instances
+    # clone id -> its instances; a cloned resource's own id (a primitive, a group or a group's member) -> its
+    # instances (``RSC:0``, ``RSC:1``...), which the executor and the CIB status know by that one id
+    clones: dict[str, list[Resource]] = field(default_factory=dict)
     _primitives: tuple[tuple[int, int], list[Resource]] | None = field(default=None, repr=False, compare=False)
 
     def primitives(self) -> list[Resource]:
@@ -300,6 +305,11 @@ class ClusterState:
             cached = (key, [p for r in self.resources for p in r.primitives()])
             self._primitives = cached
         return list(cached[1])
+
+    def clone_sets(self) -> list[Resource]:
+        """Every clone as a whole (kind "clone"), in assignment order of its instances."""
+        by_id = self.by_id
+        return [by_id[cid] for cid in dict.fromkeys(p.clone_of for p in self.primitives() if p.clone_of)]
 
     def can_fence(self, node: Node | None = None) -> bool:
         """Without quorum only nodes in our own membership may be fenced."""

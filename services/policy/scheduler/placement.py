@@ -93,7 +93,7 @@ class Placer:
             self._apply_stickiness(prim)
         for prim in state.primitives():
             self._apply_fail_limit(prim)
-        for clone in self._clones():
+        for clone in state.clone_sets():
             if clone.promotable:
                 promotion.add_promotion_scores(self.state, clone, self)
         for prim in state.primitives():
@@ -240,7 +240,8 @@ class Placer:
 
     def this_with(self, rsc: Resource) -> list[Colocation]:
         out = list(rsc.this_with)
-        if rsc.clone_of is not None:     # what the clone is colocated with places each of its instances
+        if rsc.clone_of is not None and (rsc.parent is None or rsc is rsc.parent.children[0]):
+            # What the clone is colocated with places each of its instances (a group instance by its first member).
             for c in self.state.by_id[rsc.clone_of].this_with:
                 insert_colocation(out, c, by_primary=True)
         parent = rsc.parent
@@ -290,10 +291,6 @@ class Placer:
             return self._assign_clone(rsc)
         return self._assign_group(rsc) if rsc.is_group else self._assign_primitive(rsc)
 
-    def _clones(self) -> list[Resource]:
-        by_id = self.state.by_id
-        return [by_id[cid] for cid in dict.fromkeys(p.clone_of for p in self.state.primitives() if p.clone_of)]
-
     def _assign_clone(self, clone: Resource) -> str | None:
         """Place every instance, then (promotable) choose which of them to promote.
 
@@ -303,8 +300,8 @@ class Placer:
         """
         if not clone.assign_done and not clone.assigning:
             clone.assigning = True
-            for instance in clone.children:
-                self._assign_primitive(instance)
+            for instance in self._instance_order(clone):
+                self.assign(instance)
             if clone.promotable:
                 promotion.choose_roles(self.state, clone, self)
             clone.assigning = False
@@ -313,6 +310,8 @@ class Placer:
 
     def _assign_group(self, group: Resource) -> str | None:
         if group.assign_done:
+            return group.assigned
+        if group.clone_of is not None and self._assign_clone_first(group):
             return group.assigned
         if group.assigning:
             return None
@@ -336,11 +335,8 @@ class Placer:
         if parent is not None and not parent.assigning and not parent.assign_done:
             self._assign_group(parent)
             return rsc.assigned
-        if rsc.clone_of is not None:
-            clone = self.state.by_id[rsc.clone_of]
-            if not clone.assigning and not clone.assign_done:
-                self._assign_clone(clone)
-                return rsc.assigned
+        if rsc.clone_of is not None and self._assign_clone_first(rsc):
+            return rsc.assigned
         if rsc.assign_done:
             return rsc.assigned
         if rsc.assigning:
@@ -381,10 +377,42 @@ class Placer:
         rsc.assigning = False
         return chosen
 
+    def _instance_order(self, clone: Resource) -> list[Resource]:
+        """Instances that can stay where they run first, then those running nowhere, then the displaced.
+
+        An anonymous clone's instances are interchangeable: where one can no
+        longer run, Pacemaker stops it and starts a fresh instance elsewhere
+        rather than moving it, so free instances choose their nodes before a
+        displaced one does (which then moves only if nodes are left over).
+        """
+        staying: list[Resource] = []
+        idle: list[Resource] = []
+        displaced: list[Resource] = []
+        for instance in clone.children:
+            parts = instance.primitives()
+            nodes = {current_node(self.state, p) for p in parts}
+            if nodes == {None}:
+                idle.append(instance)
+            elif len(nodes) == 1 and all(self.available(n) and p.allowed.get(n, -INF) >= 0
+                                         for p in parts for n in nodes if n is not None):
+                staying.append(instance)
+            else:
+                displaced.append(instance)
+        return staying + idle + displaced
+
+    def _assign_clone_first(self, instance: Resource) -> bool:
+        """An instance is placed with its whole clone (True: that just happened, the instance included)."""
+        assert instance.clone_of is not None
+        clone = self.state.by_id[instance.clone_of]
+        if clone.assigning or clone.assign_done:
+            return False
+        self._assign_clone(clone)
+        return True
+
     def _keep_instances_apart(self, rsc: Resource) -> None:
         """One instance of a clone per node (clone-node-max 1): not where a sibling already went."""
         assert rsc.clone_of is not None
-        for sibling in self.state.clones[rsc.clone_of]:
+        for sibling in self.state.clones[rsc.history_id]:
             if sibling is rsc:
                 continue
             if sibling.assign_done and sibling.assigned is not None:

@@ -108,23 +108,38 @@ def _clone_lines(state: ClusterState, clone_id: str) -> list[str]:
     flags = " (promotable)" if clone.promotable else ""
     flags += " (disabled)" if instances[0].target_role == Role.STOPPED else ""
     lines = [f"    * Clone Set: {clone_id} [{base}]{flags}:"]
-    plain = [i for i in instances if i.active_on and len(i.active_on) == 1 and not i.failed and i.managed
-             and not i.pending_task]
+    plain = {id(i): node for i in instances if (node := _plainly_on(i)) is not None}
     roles = [Role.PROMOTED, Role.UNPROMOTED] if clone.promotable else [Role.STARTED]
     node_order = list(state.nodes)
     for role in roles:
-        nodes = sorted({i.active_on[0] for i in plain if i.role == role or not clone.promotable},
+        nodes = sorted({plain[id(i)] for i in instances if id(i) in plain and (i.role == role or not clone.promotable)},
                        key=node_order.index)
         if nodes:
             lines.append(f"      * {role.text}: [ {' '.join(nodes)} ]")
     for instance in instances:
-        if instance.active_on and instance not in plain:
+        if id(instance) in plain or not any(p.active_on for p in instance.primitives()):
+            continue
+        if instance.is_group:
+            lines.append(f"      * Resource Group: {instance.id}:")
+            lines += [_primitive_line(member, state, "        ") for member in instance.children]
+        else:
             lines.append(_primitive_line(instance, state, "      "))
-    running = {n for i in instances for n in i.active_on}
+    running = {n for i in instances for p in i.primitives() for n in p.active_on}
     stopped = [n for n in state.nodes if n not in running]
     if stopped:
         lines.append(f"      * Stopped: [ {' '.join(stopped)} ]")
     return lines
+
+
+def _plainly_on(instance: Resource) -> str | None:
+    """The one node a clone instance (every member of a group instance) runs on, healthy and managed."""
+    nodes = {n for p in instance.primitives() for n in p.active_on}
+    if len(nodes) != 1 or any(p.failed or not p.managed or p.pending_task or len(p.active_on) != 1
+                              for p in instance.primitives()):
+        return None
+    if any(not p.active_on for p in instance.primitives()):
+        return None
+    return nodes.pop()
 
 
 def render_status(state: ClusterState, failed_actions: bool = True) -> list[str]:

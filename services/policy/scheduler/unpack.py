@@ -296,22 +296,26 @@ def _link_launchers(state: ClusterState) -> None:
 
 def _unpack_clone(el: Element, state: ClusterState, rsc_defaults: NvsetMemo,
                   any_unfencing: bool) -> list[Resource | None]:
-    """A clone of a primitive: ``clone-max`` instances ``RSC:0``, ``RSC:1``, ... of it.
+    """A clone of a primitive or a group: ``clone-max`` instances ``RSC:0``, ``RSC:1``, ... of it.
 
-    Each instance is scheduled as a primitive of its own, inheriting the
-    clone's meta attributes; placement keeps them on different nodes
-    (``clone-node-max`` 1). The clone itself becomes a resource of kind
+    Each instance is scheduled as a primitive (group, with members
+    ``MEMBER:N``) of its own, inheriting the clone's meta attributes;
+    placement keeps them on different nodes (``clone-node-max`` 1). The clone itself becomes a resource of kind
     "clone" (children: the instances) that constraints can name and that
     promotion works on; it is not in the assignment list, its instances are.
     A promotable clone (``promotable=true``, or the old ``master`` element)
-    promotes up to ``promoted-max`` instances. Clones of groups are not
-    supported yet and are reported as a warning, not guessed at.
+    promotes up to ``promoted-max`` instances. Promotable clones of groups are
+    not supported yet and are reported as a warning, not guessed at.
     """
     cid = el.get("id", "")
     meta = _explicit_meta(el, state)
     child = next((c for c in el if isinstance(c.tag, str) and c.tag in ("primitive", "group")), None)
-    if child is None or child.tag != "primitive":
-        state.warnings.append(f"clone {cid}: only clones of a primitive are supported yet; ignored")
+    promotable = el.tag == "master" or cib.is_true(meta.get("promotable"), False)
+    if child is None:
+        state.warnings.append(f"clone {cid} clones nothing; ignored")
+        return []
+    if promotable and child.tag == "group":
+        state.warnings.append(f"clone {cid}: promotable clones of a group are not supported yet; ignored")
         return []
     count = _meta_int(meta, ("clone-max",), len(state.nodes))
     if "resource-stickiness" not in meta and "resource-stickiness" not in rsc_defaults.get(RuleContext(now=state.now)):
@@ -321,16 +325,17 @@ def _unpack_clone(el: Element, state: ClusterState, rsc_defaults: NvsetMemo,
     kept = [i for i in instances if i is not None]
     clone = Resource(id=cid, kind="clone", meta=meta, children=kept)
     _parse_meta(clone, state, any_unfencing)
-    clone.promotable = el.tag == "master" or cib.is_true(meta.get("promotable"), False)
+    clone.promotable = promotable
     clone.promoted_max = _meta_int(meta, ("promoted-max", "master-max"), 1)
     clone.promoted_node_max = _meta_int(meta, ("promoted-node-max", "master-node-max"), 1)
     if Role.parse(meta.get("target-role")) == Role.UNPROMOTED:
         clone.promoted_max = 0
     for instance in kept:
-        instance.clone_of = cid
+        for part in (instance, *instance.children):
+            part.clone_of = cid
+            state.clones.setdefault(part.history_id, []).append(part)
     state.by_id[cid] = clone
     state.clones[cid] = kept
-    state.clones[child.get("id", "")] = kept
     return list(kept)
 
 
@@ -378,8 +383,10 @@ def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_d
         for_members = dict(explicit)
         for k, v in (inherited or {}).items():
             for_members.setdefault(k, v)
+        suffix = rid[len(el.get("id", "")):]       # ":N" in a clone instance of the group
         for child in el.iterfind("primitive"):
-            member = _unpack_one(child, rsc, state, rsc_defaults, any_unfencing, for_members)
+            member = _unpack_one(child, rsc, state, rsc_defaults, any_unfencing, for_members,
+                                 f"{child.get('id')}{suffix}" if suffix else None)
             if member is not None:
                 rsc.children.append(member)
         if not rsc.children:
