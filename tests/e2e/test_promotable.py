@@ -90,3 +90,17 @@ def test_demote_and_promote_the_clone(mslab):
     ok(lab, "resource", "promote", "ms-st")
     node = eventually("promoted again", lambda: promoted_on(lab))
     eventually("vip back with it", lambda: where(lab, "vip") == [node])
+
+
+def test_a_promoted_instance_that_fails_is_recovered_in_the_promoted_role(mslab):
+    lab = mslab
+    node = eventually("a promoted instance", lambda: promoted_on(lab))
+    states = [p for p in lab.dir.rglob("Stateful-st.state") if p.read_text().strip() == "promoted"]
+    assert len(states) == 1, f"one promoted state file expected, found {states}"
+    states[0].unlink()              # the service dies behind the cluster's back
+    eventually("a failure counted on the promoted node",
+               lambda: "value=0" not in ok(lab, "resource", "failcount", "st", "show", node), timeout=20)
+    eventually("promoted again on the same node (stickiness and score), the other still unpromoted",
+               lambda: roles(lab) == {node: "Promoted", ({"primary", "secondary"} - {node}).pop(): "Unpromoted"})
+    eventually("vip with it", lambda: where(lab, "vip") == [node])
+    ok(lab, "resource", "cleanup", "ms-st")
