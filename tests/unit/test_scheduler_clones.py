@@ -130,3 +130,56 @@ def test_a_primitive_colocated_with_a_cloned_group_and_ordered_after_it():
             '<rsc_location id="l" rsc="cl" node="node2" score="-INFINITY"/>')
     result = run(cib(GROUP_CLONE + prim("web"), both_online(up("a", "b")), cons))
     assert folded(result) == ["* Start web ( node1 )"]
+
+
+# ---------------------------------------------------------------- orderings with clones (all checked with crm_simulate)
+
+A_CLONE = '<clone id="A">' + prim("a") + "</clone>"
+B_CLONE = '<clone id="B">' + prim("b") + "</clone>"
+B_INTERLEAVED = '<clone id="B"><meta_attributes id="bm"><nvpair id="bm1" name="interleave" value="true"/>' \
+    '</meta_attributes>' + prim("b") + "</clone>"
+A_THEN_B = '<rsc_order id="o" first="A" then="B"/>'
+
+
+def test_a_new_instance_elsewhere_restarts_nothing_ordered_after_the_clone():
+    node1 = node_state("node1", lrm=up("a", "web", "w1", "w2"))
+    group = '<group id="G">' + prim("w1") + prim("w2") + "</group>"
+    orders = '<rsc_order id="o1" first="A" then="web"/><rsc_order id="o2" first="A" then="G"/>' \
+        '<rsc_location id="l1" rsc="web" node="node1" score="10"/>' \
+        '<rsc_location id="l2" rsc="G" node="node1" score="10"/>'
+    assert folded(run(cib(A_CLONE + prim("web") + group, node1 + node_state("node2"), orders))) == [
+        "* Start a:1 ( node2 )"]
+
+
+def test_a_clone_after_a_moving_primitive_restarts_everywhere():
+    status = node_state("node1", lrm=up("a", "p")) + node_state("node2", lrm=up("a"))
+    cons = '<rsc_order id="o" first="p" then="A"/><rsc_location id="l" rsc="p" node="node2" score="100"/>'
+    assert folded(run(cib(prim("p") + A_CLONE, status, cons))) == [
+        "* Move p ( node1 -> node2 )", "* Restart a:0 ( node1 ) due to required p start",
+        "* Restart a:1 ( node2 ) due to required p start"]
+
+
+def test_clone_after_clone_restarts_unless_interleaved():
+    status = node_state("node1", lrm=up("a", "b")) + node_state("node2")
+    assert folded(run(cib(A_CLONE + B_CLONE, status, A_THEN_B))) == [
+        "* Start a:1 ( node2 )", "* Restart b:0 ( node1 ) due to required A running", "* Start b:1 ( node2 )"]
+    result = run(cib(A_CLONE + B_INTERLEAVED, status, A_THEN_B))
+    assert folded(result) == ["* Start a:1 ( node2 )", "* Start b:1 ( node2 )"]
+    acts = {(a.rsc, a.task, a.node): a for a in result.graph.actions}
+    assert acts[("a", "start", "node2")].id in acts[("b", "start", "node2")].inputs   # its own node's partner
+
+
+def test_an_interleaved_instance_without_a_partner_on_its_node_is_not_placed_there():
+    ban = '<rsc_location id="l" rsc="A" node="node2" score="-INFINITY"/>'
+    assert folded(run(cib(A_CLONE + B_INTERLEAVED, both_online(), A_THEN_B + ban))) == [
+        "* Start a:0 ( node1 )", "* Start b:1 ( node1 )"]
+    standby = node_state("node1", lrm=up("a", "b")) + node_state("node2", lrm=up("a", "b"), attrs={"standby": "on"})
+    assert folded(run(cib(A_CLONE + B_INTERLEAVED, standby, A_THEN_B))) == [
+        "* Stop a:1 ( node2 ) due to node availability", "* Stop b:1 ( node2 ) due to node availability"]
+
+
+def test_a_clone_colocated_with_a_clone_runs_only_beside_it():
+    cons = '<rsc_colocation id="c" rsc="B" with-rsc="A" score="INFINITY"/>' \
+        '<rsc_location id="l" rsc="A" node="node2" score="-INFINITY"/>'
+    assert folded(run(cib(A_CLONE + B_CLONE, both_online(), cons))) == ["* Start a:0 ( node1 )",
+                                                                        "* Start b:0 ( node1 )"]

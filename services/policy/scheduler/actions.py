@@ -17,6 +17,7 @@ from paceline.policy.scheduler.digests import definition_change
 from paceline.policy.scheduler.model import ClusterState, Ordering, Resource, Role
 from paceline.policy.scheduler.placement import counted_active, current_node
 from paceline.policy.scheduler.scores import INF
+from paceline.shared import cib
 
 # Ordering flags
 IMPLIES_THEN = 1        # a required first makes then required
@@ -29,6 +30,8 @@ ANY_BLOCKS = 32         # then is unrunnable once every such first is (a clone r
 _INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
             "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted"}
 _OVERWRITING_REASONS = ("node availability", "no quorum", "quorum freeze")
+# A clone's completion pseudo-action and the instance actions it completes.
+_INSTANCE_TASK = {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}
 
 
 @dataclass(eq=False, slots=True)
@@ -468,11 +471,55 @@ class ActionBuilder:
 
     def _connect(self, first_rsc: Resource, first_task: str, then_rsc: Resource, then_task: str,
                  flags: int) -> None:
+        if first_rsc.is_clone and then_rsc.is_clone and cib.is_true(then_rsc.meta.get("interleave"), False):
+            self._connect_interleaved(first_rsc, first_task, then_rsc, then_task, flags)
+            return
         firsts = self._first_actions(first_rsc, first_task)
         thens = self._then_actions(then_rsc, then_task)
         for first in firsts:
             for then in thens:
                 self.order(first, then, flags)
+
+    def _connect_interleaved(self, first: Resource, first_task: str, then: Resource, then_task: str,
+                             flags: int) -> None:
+        """``interleave=true`` on the then-clone: each of its instances waits only for the first-clone's
+        instance on its own node, so one node's change restarts nothing elsewhere. Where the first-clone has
+        no instance, a mandatory ordering keeps the then-instance from starting."""
+        def node_of(instance: Resource, task: str) -> str | None:
+            if task in ("stop", "demote"):
+                return next((n for p in instance.primitives() for n in p.active_on), None)
+            return instance.assigned
+
+        firsts = {node: self._first_actions(i, first_task) for i in first.children
+                  if (node := node_of(i, first_task)) is not None}
+        for instance in then.children:
+            node = node_of(instance, then_task)
+            if node is None:
+                continue
+            thens = self._then_actions(instance, then_task)
+            partners = firsts.get(node)
+            if partners is None:
+                if flags & BLOCKS:
+                    self._without_partner(instance, thens, f"unrunnable {first.id} {first_task}")
+                continue
+            for a in partners:
+                for b in thens:
+                    self.order(a, b, flags)
+
+    @staticmethod
+    def _without_partner(instance: Resource, thens: list[Act], reason: str) -> None:
+        """An interleaved instance whose partner instance cannot run on its node cannot run there either.
+
+        One that runs nowhere yet is simply not placed (Pacemaker unassigns it:
+        no summary line); one already running there must stop.
+        """
+        for act in thens:
+            act.runnable = False
+            act.set_reason(reason)
+        if not any(p.active_on for p in instance.primitives()):
+            for part in (instance, *instance.children):
+                part.assigned = None
+                part.next_role = Role.STOPPED
 
     def _anti_colocation_orderings(self) -> None:
         """-INFINITY colocations: stop one before starting the other on the same node."""
@@ -528,7 +575,7 @@ class ActionBuilder:
     def _update(self, first: Act, then: Act, flags: int) -> tuple[bool, bool]:
         changed_then = changed_first = False
         same_rsc = first.rsc is then.rsc
-        if flags & IMPLIES_THEN and first.required and then.optional and first.runnable:
+        if flags & IMPLIES_THEN and then.optional and first.runnable and self._first_required(first, then):
             then.optional = False
             if not same_rsc and first.rsc is not None:
                 then.set_reason(f"required {first.rsc.id} {first.task}")
@@ -565,6 +612,27 @@ class ActionBuilder:
                     then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
                 changed_then = True
         return changed_then, changed_first
+
+    def _first_required(self, first: Act, then: Act) -> bool:
+        """Is ``first`` required, as far as ``then`` is concerned?
+
+        A clone's running (stopped, promoted, demoted) is required once any
+        instance's start is; a resource outside the clone ordered after it
+        only cares about the instance on its own node - a new instance
+        starting on another node restarts nothing here, as in Pacemaker.
+        Instances of another clone ordered after it do care (without interleave).
+        """
+        rsc = first.rsc
+        if not (first.pseudo and rsc is not None and rsc.is_clone and first.task in _INSTANCE_TASK):
+            return first.required
+        other = then.rsc
+        if other is None or other.is_clone or other.clone_of is not None:
+            return first.required
+        node = then.node or (other.assigned if other.is_group else None)
+        if node is None:
+            return first.required
+        task = _INSTANCE_TASK[first.task]
+        return any(a.required for p in rsc.primitives() for a in self.find(p, task, node))
 
     def _block_colocation_dependents(self) -> None:
         """A dependent mandatorily colocated with a primary that cannot start cannot start either."""
