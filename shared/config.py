@@ -54,6 +54,8 @@ class Config:
     extra_ocf_roots: str = ""
     #: Where fence agents (class ``stonith``) are installed.
     fence_agent_dir: str = "/usr/sbin"
+    #: ``HA_SBIN_DIR`` of agents (where they find crm_attribute & co.); empty: the executor's Paceline stand-ins.
+    ha_sbin_dir: str = ""
 
     # gateway
     http_port: int = -1  # -1: no HTTP API

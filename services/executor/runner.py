@@ -19,6 +19,7 @@ from pathlib import Path
 
 from paceline.executor import fencing, process, standards, systemd
 from paceline.executor.operation import AgentOutcome, Operation
+from paceline.executor.pcmk_tools import SBIN_DIR
 from paceline.shared import lrm
 
 #: How much of an agent's stderr is kept for the log.
@@ -30,7 +31,8 @@ OFFLINE_CIB_VARIABLES = ("CIB_file", "CIB_shadow")
 
 
 def cluster_environment(base: Mapping[str, str], nats_url: str, cluster: str,
-                        bin_dir: Path | None = None) -> dict[str, str]:
+                        bin_dir: Path | None = None, *, node: str = "",
+                        sbin_dir: Path | None = None) -> dict[str, str]:
     """The environment agents start from: ``base`` pointed at this executor's own cluster.
 
     Some agents talk back to the cluster, as Pacemaker's agents call ``crm_attribute``
@@ -40,13 +42,27 @@ def cluster_environment(base: Mapping[str, str], nats_url: str, cluster: str,
     first on PATH) and must reach the bus this executor serves, whatever the
     executor was configured with (flag, file or environment) and whichever lab
     happens to run on the host.
+
+    ``sbin_dir`` becomes ``HA_SBIN_DIR``, where agents look for Pacemaker's
+    tools. The executor passes :data:`pcmk_tools.SBIN_DIR` unless configured
+    otherwise; that folder of stand-ins also goes on PATH right after the
+    interpreter's (agents that call ``crm_attribute`` by bare name find it), and
+    its scripts run this interpreter (``PACELINE_PYTHON``) and know the node
+    (``PACELINE_NODE``).
     """
     env = {k: v for k, v in base.items() if k not in OFFLINE_CIB_VARIABLES}
     first = str(bin_dir or Path(sys.executable).parent)
-    path = env.get("PATH", os.defpath)
-    if path.split(os.pathsep)[0] != first:
-        path = f"{first}{os.pathsep}{path}"
-    env.update({"PATH": path, "PACELINE_NATS_URL": nats_url, "PACELINE_CLUSTER": cluster})
+    entries = env.get("PATH", os.defpath).split(os.pathsep)
+    if entries[0] != first:
+        entries.insert(0, first)
+    if sbin_dir is not None and str(sbin_dir) == SBIN_DIR and SBIN_DIR not in entries:
+        entries.insert(1, SBIN_DIR)
+    env.update({"PATH": os.pathsep.join(entries), "PACELINE_NATS_URL": nats_url, "PACELINE_CLUSTER": cluster,
+                "PACELINE_PYTHON": sys.executable})
+    if node:
+        env["PACELINE_NODE"] = node
+    if sbin_dir is not None:
+        env["HA_SBIN_DIR"] = str(sbin_dir)
     return env
 
 

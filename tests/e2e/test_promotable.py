@@ -9,6 +9,8 @@ instance that fails in place, and follows ``resource demote``/``promote``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.cli_helpers import ok, status_json, wait_until
@@ -104,3 +106,25 @@ def test_a_promoted_instance_that_fails_is_recovered_in_the_promoted_role(mslab)
                lambda: roles(lab) == {node: "Promoted", ({"primary", "secondary"} - {node}).pop(): "Unpromoted"})
     eventually("vip with it", lambda: where(lab, "vip") == [node])
     ok(lab, "resource", "cleanup", "ms-st")
+
+
+HEARTBEAT_STATEFUL = Path("/usr/lib/ocf/resource.d/heartbeat/Stateful")
+
+
+@pytest.mark.skipif(not HEARTBEAT_STATEFUL.exists(), reason="needs Debian's resource-agents (ocf:heartbeat:Stateful)")
+def test_debians_stateful_agent_runs_unmodified_as_a_promotable_clone(mslab):
+    """ocf:heartbeat:Stateful publishes its score with ${HA_SBIN_DIR}/crm_attribute: the executor's stand-in."""
+    lab = mslab
+    ok(lab, "configure", "primitive", "hst", "ocf:heartbeat:Stateful",
+       "op", "monitor", "interval=2s", "role=Promoted", "timeout=10s",
+       "op", "monitor", "interval=3s", "role=Unpromoted", "timeout=10s")
+    ok(lab, "configure", "clone", "hst-clone", "hst", "meta", "promotable=true")
+
+    def hst_roles() -> list[str]:
+        return sorted(r["role"] for r in status_json(lab)["resources"] if r["id"].startswith("hst:") and r["active_on"])
+
+    eventually("one Debian Stateful instance promoted, one unpromoted",
+               lambda: hst_roles() == ["Promoted", "Unpromoted"])
+    ok(lab, "resource", "stop", "hst-clone")
+    eventually("stopped", lambda: hst_roles() == [])
+    ok(lab, "configure", "delete", "hst-clone")
