@@ -6,10 +6,11 @@ Every expected Transition Summary here is what Pacemaker's own crm_simulate
 
 from __future__ import annotations
 
-from paceline.policy.scheduler import render_status
+from paceline.policy.scheduler import explain, render_status
+from paceline.shared.cib import parse_cib
 from paceline.shared.lrm import pacemaker_digest
 
-from tests.unit.test_scheduler_core import cib, folded, node_state, op, prim, run
+from tests.unit.test_scheduler_core import NOW, cib, folded, node_state, op, prim, run
 
 STATEFUL = ('<clone id="ms"><meta_attributes id="ms-meta"><nvpair id="ms-p" name="promotable" value="true"/>'
             '</meta_attributes><primitive id="st" class="ocf" provider="pacemaker" type="Stateful"><operations>'
@@ -131,3 +132,10 @@ def _ancestors(result, action) -> set[int]:
             seen.add(current)
             todo.extend(by_id[current].inputs)
     return seen
+
+
+def test_explaining_the_clone_explains_each_instance_and_its_promotion():
+    text = explain(parse_cib(cluster(UNPROMOTED, UNPROMOTED, "10", "5")), "ms", now=NOW).text()
+    assert "st:0 (ocf:pacemaker:Stateful): running on node1" in text and "st:1 (ocf:pacemaker:Stateful)" in text
+    assert "promotable: Promoted on node1; promotion score there master-st=10" in text
+    assert "promotable: Unpromoted on node2; promotion score there master-st=5" in text

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
-from paceline.policy.scheduler import schedule
+from paceline.policy.scheduler import promotion, schedule
 from paceline.policy.scheduler.ledger import Entry, Ledger
 from paceline.policy.scheduler.model import ClusterState, Node, Resource, Role
 from paceline.policy.scheduler.placement import current_node, failures_counted
@@ -119,7 +119,10 @@ def explain(cib_root: etree._Element, rsc_id: str, now: float | None = None) -> 
     if rsc is None:
         raise KeyError(f"no resource {rsc_id!r} in the CIB")
     actions = _summary_by_rsc(result.summary)
-    members = [rsc, *rsc.children] if rsc.is_group else [rsc]
+    if rsc.is_clone:       # the clone itself is never placed: its instances are
+        members = [m for i in rsc.children for m in ([i, *i.children] if i.is_group else [i])]
+    else:
+        members = [rsc, *rsc.children] if rsc.is_group else [rsc]
     parts = [_resource_scores(state, ledger, m, actions.get(m.id), cib_root) for m in members]
     strategy = state.options.get("placement-strategy", "default") or "default"
     capacities = {}
@@ -136,7 +139,19 @@ def _watch_set(root: etree._Element, rsc_id: str) -> set[str]:
     if el is None:
         # A removed resource only exists in the status section; the scheduler still knows it.
         return {rsc_id}
-    return {rsc_id, *(child.get("id", "") for child in el.iterfind("primitive"))}
+    ids = {rsc_id, *(child.get("id", "") for child in el.iterfind("primitive"))}
+    if el.tag in ("clone", "master"):
+        # Its instances RSC:0, RSC:1, ... (never more than one per node, unless clone-max says so).
+        count = max(len(cib.node_elements(root)), _clone_max(el))
+        cloned = [c.get("id", "") for c in el if c.tag in ("primitive", "group")]
+        cloned += [m.get("id", "") for c in el.iterfind("group") for m in c.iterfind("primitive")]
+        ids |= {f"{base}:{i}" for base in cloned for i in range(count)}
+    return ids
+
+
+def _clone_max(el: etree._Element) -> int:
+    value = nvsets(el, "meta_attributes", RuleContext()).get("clone-max", "0")
+    return int(value) if value.isdigit() else 0
 
 
 def _summary_by_rsc(summary: list[str]) -> dict[str, str]:
@@ -180,6 +195,14 @@ def _notes(state: ClusterState, rsc: Resource, nodes: list[NodeScores]) -> list[
     if rsc.is_group:
         notes.append(f"group of {', '.join(c.id for c in rsc.children)}: members are placed in order, "
                      f"each with the one before it")
+    if rsc.clone_of is not None and rsc.parent is None:
+        clone = state.by_id[rsc.clone_of]
+        notes.append(f"instance of clone {clone.id}: at most one instance per node")
+        if clone.promotable and rsc.assigned is not None:
+            score = promotion.promotion_score(state, rsc, rsc.assigned)
+            published = f"master-{rsc.history_id}={score}" if score is not None else "none published (-1)"
+            role = (rsc.next_role or Role.STARTED).text
+            notes.append(f"promotable: {role} on {rsc.assigned}; promotion score there {published}")
     if rsc.launcher is not None:
         notes.append(f"launched by {rsc.launcher.id}: runs where it runs")
     if rsc.launched:
