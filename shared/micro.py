@@ -87,6 +87,9 @@ class MicroService:
             await self._svc.add_endpoint(EndpointConfig(
                 name=name, subject=subject, handler=self._spawner(wrapped) if concurrent else wrapped,
                 queue_group=queue or "q"))
+        # The subscriptions are only buffered so far: once start() returns, a request from any other
+        # connection must find the endpoints (not "no responders" because the server has not seen them yet).
+        await self.nc.flush()
         metrics.UP.labels(self.service).set(1)
 
     def _spawner(self, handle: Callable[[Request], Awaitable[None]]) -> Callable[[Request], Awaitable[None]]:
