@@ -222,6 +222,10 @@ class Executor:
             await asyncio.sleep(op.start_delay_ms / 1000)
         async with self.limit.slot():
             result = await self._run(op)
+        if op.task == "notify":
+            # A clone's notification changes nothing about the resource: Pacemaker keeps no history of it and
+            # counts no failure; the DC only needs the answer.
+            return result.to_body()
         self._track(op, result)
         await self._record(op, result, forget=forgotten)
         if op.recurring and self._epochs.get(op.rsc, 0) == epoch and result.op_status not in (

@@ -99,8 +99,8 @@ def apply_transition(root: etree._Element, graph: Graph, now: float) -> etree._E
             if transient is not None:
                 ns.remove(transient)
             continue
-        if action.pseudo or not action.rsc or not action.node:
-            continue
+        if action.pseudo or not action.rsc or not action.node or action.task == "notify":
+            continue      # notifications leave no history
         call_id += 1
         result = lrm.OpResult(rsc=action.rsc, task=action.task, interval_ms=action.interval_ms,
                               rc=action.expected_rc, call_id=call_id, digest=action.digest,

@@ -178,3 +178,21 @@ async def test_failed_promote_and_demote_are_counted(nats_server, tmp_path):
         assert node_attr(ns, "fail-count-st#promote_0") == "1"
         assert node_attr(ns, "fail-count-st#demote_0") == "1"
         assert op_record(ns, "st", "st_last_failure_0").get("operation") == "demote"
+
+
+async def test_a_notification_reaches_the_agent_and_leaves_no_history(nats_server, tmp_path):
+    state = tmp_path / "executor" / "run" / "Stateful-st.state"
+    async with cluster(nats_server.url, tmp_path) as ctx:
+        assert (await ask(ctx.nc, st("start")))["rc"] == 0
+        assert (await ask(ctx.nc, st("monitor", interval_ms=200)))["rc"] == 0
+        meta = {"notify_type": "pre", "notify_operation": "promote", "notify_promote_uname": NODE,
+                "notify_start_uname": " ", "notify_stop_uname": " ", "notify_demote_uname": " "}
+        reply = await ask(ctx.nc, st("notify", meta=meta))
+        assert (reply["rc"], reply["task"]) == (0, "notify")
+        said = Path(f"{state}.notify").read_text().split()
+        assert said[:2] == ["pre-promote", "start="] and f"promote={NODE}" in said
+        ns = await node_status(ctx.nc)
+        assert op_record(ns, "st", "st_last_0").get("operation") == "start"     # no notify record
+        assert op_record(ns, "st", "st_monitor_200") is not None                 # monitors untouched
+        assert sample("paceline_executor_recurring_monitors") == 1
+        assert (await ask(ctx.nc, st("stop")))["rc"] == 0

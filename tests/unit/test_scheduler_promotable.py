@@ -139,3 +139,51 @@ def test_explaining_the_clone_explains_each_instance_and_its_promotion():
     assert "st:0 (ocf:pacemaker:Stateful): running on node1" in text and "st:1 (ocf:pacemaker:Stateful)" in text
     assert "promotable: Promoted on node1; promotion score there master-st=10" in text
     assert "promotable: Unpromoted on node2; promotion score there master-st=5" in text
+
+
+# ------------------------------------------------ notify=true (lists checked against crm_simulate's graph)
+
+def with_notify(xml: str) -> str:
+    promotable = '<nvpair id="ms-p" name="promotable" value="true"/>'
+    return xml.replace(promotable, promotable + '<nvpair id="ms-n" name="notify" value="true"/>')
+
+
+def notifications(result) -> dict[tuple[str, str, str], dict[str, str]]:
+    return {(a.meta["notify_type"], a.meta["notify_operation"], a.node): a.meta
+            for a in result.graph.actions if a.task == "notify"}
+
+
+def test_every_instance_hears_before_and_after_a_demote_and_a_promote():
+    result = run(with_notify(cluster(PROMOTED, UNPROMOTED, "5", "10")))
+    told = notifications(result)
+    assert sorted(told) == [(kind, op, node) for kind in ("post", "pre") for op in ("demote", "promote")
+                            for node in ("node1", "node2")]
+    meta = told[("pre", "promote", "node1")]
+    assert {k: meta[k] for k in ("notify_promote_resource", "notify_promote_uname", "notify_demote_resource",
+                                 "notify_demote_uname", "notify_start_resource", "notify_active_resource",
+                                 "notify_active_uname", "notify_promoted_resource", "notify_unpromoted_uname",
+                                 "notify_inactive_resource", "notify_all_uname")} == {
+        "notify_promote_resource": "st:1", "notify_promote_uname": "node2", "notify_demote_resource": "st:0",
+        "notify_demote_uname": "node1", "notify_start_resource": " ", "notify_active_resource": "st:0 st:1",
+        "notify_active_uname": "node1 node2", "notify_promoted_resource": "st:0", "notify_unpromoted_uname": "node2",
+        "notify_inactive_resource": " ", "notify_all_uname": "node1 node2"}
+    acts = {(a.rsc, a.task, a.node): a for a in result.graph.actions}
+    keys = {a.id: (a.rsc, a.task) for a in result.graph.actions}
+    before_promote = {keys[i] for i in _ancestors(result, acts[("st", "promote", "node2")])}
+    assert ("ms", "confirmed-post_notify_demoted") in before_promote and ("ms", "confirmed-pre_notify_promote") \
+        in before_promote
+    assert ("ms", "confirmed-post_notify_promoted") in {keys[i] for i in
+                                                        _ancestors(result, acts[("ip", "start", "node2")])}
+    assert all(a.task != "notify" for a in run(cluster(PROMOTED, UNPROMOTED, "5", "10")).graph.actions)
+
+
+def test_a_stopping_instance_is_told_before_but_not_after_its_stop():
+    result = run(with_notify(cluster(PROMOTED, UNPROMOTED, "10", "5", standby1=True)))
+    told = notifications(result)
+    assert ("pre", "stop", "node1") in told and ("post", "stop", "node1") not in told
+    assert ("post", "stop", "node2") in told and ("pre", "promote", "node2") in told
+    assert told[("pre", "stop", "node2")]["notify_available_uname"] == "node1 node2"   # standby still counts
+
+
+def test_a_settled_clone_says_nothing():
+    assert notifications(run(with_notify(cluster(PROMOTED, UNPROMOTED, "10", "5")))) == {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from paceline.policy.scheduler import notifications
 from paceline.policy.scheduler.digests import definition_change
 from paceline.policy.scheduler.model import ClusterState, Ordering, Resource, Role
 from paceline.policy.scheduler.placement import counted_active, current_node
@@ -48,6 +49,7 @@ class Act:
     expected_rc: int = 0
     fence_reason: str = ""
     fence_op: str = ""           # a fencing action other than the cluster's fencing-action ("on": unfencing)
+    meta: dict[str, str] | None = None     # meta the agent gets on top of the resource's (a notification's lists)
     # Orderings: (then, flags) where self is first, and (first, flags) where self is then. An empty tuple
     # until the first ordering arrives: most actions of a large cluster (its probes) never get one.
     after: list[tuple[Act, int]] | tuple[()] = ()
@@ -133,6 +135,9 @@ class ActionBuilder:
         self._fence_orderings()
         self._propagate()
         self._block_colocation_dependents()
+        for clone in state.clone_sets():
+            if notifications.wants_notifications(clone):
+                notifications.add_notifications(self, clone)
         return self.actions
 
     def _fencing(self) -> None:
@@ -146,7 +151,7 @@ class ActionBuilder:
                            fence_reason=node.fence_reason or "node is unclean")
             self.fences[node.name] = act
 
-    def _node_ok(self, node: str | None) -> bool:
+    def node_ok(self, node: str | None) -> bool:
         if node is None:
             return False
         n = self.state.nodes.get(node)
@@ -183,7 +188,7 @@ class ActionBuilder:
                 stop.set_reason("node availability")
             elif multiply and rsc.multiple_active == "stop_unexpected" and node != target:
                 stop.set_reason("being multiply active")
-            if not fenced and not self._node_ok(node):
+            if not fenced and not self.node_ok(node):
                 stop.runnable = False
             if not rsc.managed:
                 stop.optional = True
@@ -220,7 +225,7 @@ class ActionBuilder:
 
     def _start_runnability(self, rsc: Resource, start: Act) -> None:
         state = self.state
-        if not self._node_ok(start.node):
+        if not self.node_ok(start.node):
             start.runnable = False
             return
         if not rsc.managed:

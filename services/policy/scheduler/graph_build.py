@@ -50,6 +50,8 @@ def _graph_action(state: ClusterState, details: _OpDetails, act: Act, new_id: in
     if act.pseudo or rsc.is_group:
         return Action(id=new_id, task=act.task, rsc=rsc.id, node=act.node, pseudo=True)
     params, meta, timeout, digest = details.get(rsc, act.node, act.task, act.interval_ms)
+    if act.meta:
+        meta = {**meta, **act.meta}
     # Positional, in field order (this runs once per probe: tens of thousands of times on a large cluster).
     # The dicts are shared between actions of one resource: the graph is read-only once built.
     return Action(new_id, act.task, rsc.history_id, act.node, act.interval_ms, timeout, rsc.agent, params, meta, False,
