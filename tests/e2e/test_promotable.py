@@ -128,3 +128,18 @@ def test_debians_stateful_agent_runs_unmodified_as_a_promotable_clone(mslab):
     ok(lab, "resource", "stop", "hst-clone")
     eventually("stopped", lambda: hst_roles() == [])
     ok(lab, "configure", "delete", "hst-clone")
+
+
+def test_with_notify_every_instance_hears_of_a_promotion(mslab):
+    lab = mslab
+    node = eventually("a promoted instance", lambda: promoted_on(lab))
+    other = ({"primary", "secondary"} - {node}).pop()
+    ok(lab, "resource", "meta", "ms-st", "set", "notify", "true")
+    ok(lab, "node", "standby", node)
+    eventually("promoted on the other node", lambda: roles(lab) == {other: "Promoted"})
+    logs = {p: p.read_text() for p in lab.dir.rglob("Stateful-st.state.notify")}
+    heard = [text for text in logs.values() if f"pre-promote start= stop= promote={other}" in " ".join(text.split())]
+    assert heard, f"no instance was told of the promotion: {logs}"
+    ok(lab, "node", "online", node)
+    eventually("both running again", lambda: len(roles(lab)) == 2)
+    ok(lab, "resource", "meta", "ms-st", "delete", "notify")
