@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from tests.integration.test_executor_service import (
     node_status,
     op_record,
     sample,
+    until_answered,
     wait_for,
 )
 from tests.servicekit import running
@@ -56,15 +56,7 @@ async def cluster(url: str, tmp_path: Path) -> AsyncIterator[Any]:
 
 
 async def _until_gateway_serves(nc: Any) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            await bus.request(nc, S.gateway("cib"), "cib", {}, timeout=0.5)
-            return
-        except bus.BusUnavailable:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.05)
+    await until_answered(lambda: bus.request(nc, S.gateway("cib"), "cib", {}, timeout=0.5))
 
 
 def st(task: str, **extra: Any) -> dict[str, Any]:

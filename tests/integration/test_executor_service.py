@@ -8,7 +8,7 @@ import functools
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,24 +38,31 @@ async def cluster(nats_url: str, tmp_path: Path, **settings: Any) -> AsyncIterat
         yield ctx
 
 
-async def _until_serving(nc: Any) -> None:
-    """Wait for the endpoint with a harmless request: cancelling a monitor nobody runs."""
-    deadline = time.monotonic() + 10
+async def until_answered(ask_once: Callable[[], Awaitable[Any]], ready: Callable[[bus.RemoteError], bool] =
+                         lambda exc: False, within: float = 10) -> None:
+    """Repeat a harmless request until a service answers it (or ``ready`` says its error proves it serves)."""
+    deadline = time.monotonic() + within
     while True:
         try:
-            await bus.request(nc, S.executor_action(NODE), "action", action("cancel", "nothing", term=0),
-                              timeout=0.5)
+            await ask_once()
             return
         except bus.RemoteError as exc:
-            if exc.code == "stale-term":  # a restarted executor remembers a newer term: it is serving
+            if ready(exc):
                 return
             if time.monotonic() > deadline:
                 raise
-            await asyncio.sleep(0.05)
         except bus.BusUnavailable:
             if time.monotonic() > deadline:
                 raise
-            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)
+
+
+async def _until_serving(nc: Any) -> None:
+    """Wait for the endpoint with a harmless request: cancelling a monitor nobody runs (a restarted executor
+    that remembers a newer term refuses it as stale, and so proves it is serving)."""
+    await until_answered(
+        lambda: bus.request(nc, S.executor_action(NODE), "action", action("cancel", "nothing", term=0), timeout=0.5),
+        ready=lambda exc: exc.code == "stale-term")
 
 
 def action(task: str, rsc: str, agent: dict[str, str] = DUMMY, *, term: int = 1, interval_ms: int = 0,
