@@ -94,9 +94,29 @@ def facts(root: cib.Element, now: float | None = None, state: Any = None) -> dic
     state = state if state is not None else unpack(root)
     summary = summary_facts(root, now)
     dc = summary["dc"]["name"] if summary["dc"] else None
-    return {"summary": summary, "nodes": _node_facts(state, dc),
-            "resources": [_resource_facts(r) for r in state.resources if not (r.orphan and not r.active_on)],
+    return {"summary": summary, "nodes": _node_facts(state, dc), "resources": _top_facts(state),
             "failed_actions": _failure_facts(state)}
+
+
+def _top_facts(state: Any) -> list[dict[str, Any]]:
+    """Top-level resources in the scheduler's order; a clone's instances inside one clone entry, as crm_mon
+    nests them."""
+    out: list[dict[str, Any]] = []
+    clones: dict[str, dict[str, Any]] = {}
+    for rsc in state.resources:
+        if rsc.orphan and not rsc.active_on:
+            continue
+        if rsc.clone_of is None:
+            out.append(_resource_facts(rsc))
+            continue
+        entry = clones.get(rsc.clone_of)
+        if entry is None:
+            clone = state.by_id[rsc.clone_of]
+            entry = clones[rsc.clone_of] = {"id": clone.id, "type": "clone", "promotable": clone.promotable,
+                                            "disabled": rsc.target_role == Role.STOPPED, "children": []}
+            out.append(entry)
+        entry["children"].append(_resource_facts(rsc))
+    return out
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
@@ -132,6 +152,12 @@ def _xml_value(value: Any) -> str:
 
 
 def _xml_resource(parent: etree._Element, rsc: dict[str, Any]) -> None:
+    if rsc["type"] == "clone":
+        el = etree.SubElement(parent, "clone", id=rsc["id"], multi_state=_xml_value(rsc["promotable"]),
+                              unique="false", disabled=_xml_value(rsc["disabled"]))
+        for child in rsc["children"]:
+            _xml_resource(el, child)
+        return
     if rsc["type"] == "group":
         el = etree.SubElement(parent, "group", id=rsc["id"], number_resources=str(len(rsc["children"])),
                               disabled=_xml_value(rsc["disabled"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,8 +21,15 @@ def status_json(lab) -> dict:
     return json.loads(ok(lab, "status", "--output-as", "json"))
 
 
+def walk(entries: list[dict]) -> Iterator[dict]:
+    """Every resource entry of ``status --output-as json``, clones' instances and groups' members included."""
+    for entry in entries:
+        yield entry
+        yield from walk(entry.get("children", []))
+
+
 def running_on(lab, rsc: str) -> list[str]:
-    return next((r["active_on"] for r in status_json(lab)["resources"] if r["id"] == rsc), [])
+    return next((r["active_on"] for r in walk(status_json(lab)["resources"]) if r["id"] == rsc), [])
 
 
 def wait_until(what: str, check, timeout: float, interval: float = 0.2):

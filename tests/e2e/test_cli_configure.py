@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli_helpers import ok, running_on, status_json, wait_until
+from tests.e2e.cli_helpers import ok, running_on, status_json, wait_until, walk
 
 pytestmark = pytest.mark.e2e
 
 
 def resources(lab) -> dict[str, dict]:
-    return {r["id"]: r for r in status_json(lab)["resources"]}
+    return {r["id"]: r for r in walk(status_json(lab)["resources"])}
 
 
 def eventually(what: str, check, timeout: float = 30.0):
@@ -135,11 +135,10 @@ def test_a_cloned_group_runs_whole_on_every_node_and_a_resource_follows_it(clab)
 
     def members_on() -> dict[str, set[str]]:
         out: dict[str, set[str]] = {"gm1": set(), "gm2": set()}
-        for rsc in status_json(lab)["resources"]:
-            for member in rsc.get("children", []):
-                base = member["id"].split(":")[0]
-                if rsc["id"].startswith("gm:") and base in out:
-                    out[base] |= set(member["active_on"])
+        for member in walk(status_json(lab)["resources"]):
+            base = member["id"].split(":")[0]
+            if ":" in member["id"] and base in out:
+                out[base] |= set(member["active_on"])
         return out
 
     both = {"primary", "secondary"}

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.cli_helpers import walk
 from tests.e2e.conftest import LabRunner
 
 pytestmark = pytest.mark.e2e
@@ -79,10 +80,6 @@ class FailureLab(LabRunner):
         return json.loads(self.crm("status", "--output-as", "json"))
 
     def resource(self, rsc: str) -> dict[str, Any]:
-        def walk(items):
-            for item in items:
-                yield item
-                yield from walk(item.get("children", []))
         return next(r for r in walk(self.status()["resources"]) if r["id"] == rsc)
 
     def running_on(self, rsc: str) -> list[str]:

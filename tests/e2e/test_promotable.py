@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli_helpers import ok, status_json, wait_until
+from tests.e2e.cli_helpers import ok, status_json, wait_until, walk
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 def roles(lab) -> dict[str, str]:
     """node -> role of the instance running there."""
     out: dict[str, str] = {}
-    for rsc in status_json(lab)["resources"]:
+    for rsc in walk(status_json(lab)["resources"]):
         if rsc["id"].startswith("st:"):
             for node in rsc["active_on"]:
                 out[node] = rsc["role"]
@@ -29,7 +29,7 @@ def roles(lab) -> dict[str, str]:
 
 
 def where(lab, rid: str) -> list[str]:
-    return next((r["active_on"] for r in status_json(lab)["resources"] if r["id"] == rid), [])
+    return next((r["active_on"] for r in walk(status_json(lab)["resources"]) if r["id"] == rid), [])
 
 
 def promoted_on(lab) -> str | None:
@@ -121,7 +121,8 @@ def test_debians_stateful_agent_runs_unmodified_as_a_promotable_clone(mslab):
     ok(lab, "configure", "clone", "hst-clone", "hst", "meta", "promotable=true")
 
     def hst_roles() -> list[str]:
-        return sorted(r["role"] for r in status_json(lab)["resources"] if r["id"].startswith("hst:") and r["active_on"])
+        return sorted(r["role"] for r in walk(status_json(lab)["resources"])
+                      if r["id"].startswith("hst:") and r["active_on"])
 
     eventually("one Debian Stateful instance promoted, one unpromoted",
                lambda: hst_roles() == ["Promoted", "Unpromoted"])

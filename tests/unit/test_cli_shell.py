@@ -131,6 +131,19 @@ def test_status_as_json_and_xml(cib_file, capsys):
     assert cli.main(["--cib-file", str(cib_file), "status", "--output-as", "yaml"]) == 1
 
 
+def test_status_nests_a_clones_instances_as_crm_mon_does(cib_file, capsys):
+    for words in (["primitive", "st", "ocf:paceline:Stateful"], ["ms", "ms-st", "st"]):
+        assert cli.main(["--cib-file", str(cib_file), "configure", *words]) == 0
+    capsys.readouterr()
+    assert cli.main(["--cib-file", str(cib_file), "status", "--output-as", "json"]) == 0
+    clone = json.loads(capsys.readouterr().out)["resources"][0]
+    assert (clone["id"], clone["type"], clone["promotable"]) == ("ms-st", "clone", True)
+    assert [c["id"] for c in clone["children"]] == ["st:0", "st:1"]
+    assert cli.main(["--cib-file", str(cib_file), "status", "--output-as", "xml"]) == 0
+    xml = capsys.readouterr().out
+    assert '<clone id="ms-st" multi_state="true"' in xml and '<resource id="st:0"' in xml
+
+
 def _fence_ready(path) -> None:
     sh, _out, err = shell(path)
     sh.run_line("configure property stonith-enabled=true")
