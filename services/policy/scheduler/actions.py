@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from paceline.policy.scheduler import notifications
 from paceline.policy.scheduler.digests import definition_change
-from paceline.policy.scheduler.model import ClusterState, Ordering, Resource, Role
+from paceline.policy.scheduler.model import ClusterState, OneOrMore, Ordering, Resource, Role
 from paceline.policy.scheduler.placement import counted_active, current_node
 from paceline.policy.scheduler.scores import INF
 from paceline.shared import cib
@@ -131,6 +131,8 @@ class ActionBuilder:
                 self._launcher_orderings(prim)
         for o in state.orderings:
             self._user_ordering(o)
+        for join in state.one_or_more:
+            self._one_or_more(join)
         self._anti_colocation_orderings()
         self._fence_orderings()
         self._propagate()
@@ -474,6 +476,19 @@ class ActionBuilder:
                 self._connect(o.then, inv_first, o.first, inv_then,
                               IMPLIES_FIRST if o.kind == "Mandatory" else 0)
 
+    def _one_or_more(self, join: OneOrMore) -> None:
+        """A ``require-all="false"`` set: its pseudo-action runs once any first has, and the thens wait for it."""
+        pseudo = self.new(join.id, None, None, pseudo=True)
+        firsts = [a for r in join.firsts for a in self._first_actions(r, join.first_action)]
+        if not firsts:
+            pseudo.runnable = False
+        for first in firsts:
+            self.order(first, pseudo, IMPLIES_THEN | ANY_BLOCKS)
+        flags = 0 if join.kind != "Mandatory" else IMPLIES_THEN | BLOCKS
+        for rsc in join.thens:
+            for then in self._then_actions(rsc, join.then_action):
+                self.order(pseudo, then, flags)
+
     def _connect(self, first_rsc: Resource, first_task: str, then_rsc: Resource, then_task: str,
                  flags: int) -> None:
         if first_rsc.is_clone and then_rsc.is_clone and cib.is_true(then_rsc.meta.get("interleave"), False):
@@ -589,6 +604,8 @@ class ActionBuilder:
             then.runnable = False
             if not same_rsc and first.rsc is not None:
                 then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
+            elif first.rsc is None and first.pseudo:       # a set's one-or-more pseudo-action
+                then.set_reason(f"unrunnable {first.task}")
             changed_then = True
         if flags & IMPLIES_FIRST and then.required and first.optional:
             first.optional = False

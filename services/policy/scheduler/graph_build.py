@@ -46,7 +46,8 @@ def _graph_action(state: ClusterState, details: _OpDetails, act: Act, new_id: in
         return Action(id=new_id, task="stonith", node=act.node,
                       meta={"fencing-action": act.fence_op or state.fencing_action, "reason": act.fence_reason})
     rsc = act.rsc
-    assert rsc is not None
+    if rsc is None:        # a pseudo-action of no resource (one-or-more of a resource set)
+        return Action(id=new_id, task=act.task, pseudo=True)
     if act.pseudo or rsc.is_group:
         return Action(id=new_id, task=act.task, rsc=rsc.id, node=act.node, pseudo=True)
     params, meta, timeout, digest = details.get(rsc, act.node, act.task, act.interval_ms)

@@ -258,6 +258,17 @@ class Ordering:
 
 
 @dataclass
+class OneOrMore:
+    """An ordering from a ``require-all="false"`` set: the thens may go once any one of the firsts has."""
+    id: str                      # one-or-more:<set id>, as Pacemaker names its pseudo-action
+    firsts: list[Resource]
+    first_action: str
+    thens: list[Resource]
+    then_action: str
+    kind: str = "Mandatory"
+
+
+@dataclass
 class Location:
     id: str
     rsc: Resource
@@ -289,6 +300,8 @@ class ClusterState:
     locations: list[Location] = field(default_factory=list)
     colocations: list[Colocation] = field(default_factory=list)
     orderings: list[Ordering] = field(default_factory=list)
+    one_or_more: list[OneOrMore] = field(default_factory=list)
+    tags: dict[str, list[str]] = field(default_factory=dict)     # tag id -> the ids it names
     failed_ops: list[FailedOp] = field(default_factory=list)
     op_defaults: NvsetMemo = field(default_factory=lambda: NvsetMemo(None, "meta_attributes"))
     warnings: list[str] = field(default_factory=list)

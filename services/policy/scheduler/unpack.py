@@ -13,7 +13,7 @@ import re
 import time
 
 from lxml import etree
-from paceline.policy.scheduler import history
+from paceline.policy.scheduler import history, sets
 from paceline.policy.scheduler.model import (
     ClusterState,
     Colocation,
@@ -553,6 +553,8 @@ def op_timeout_ms(state: ClusterState, rsc: Resource, task: str, interval: int) 
 # ------------------------------------------------------------------ constraints
 
 def _unpack_constraints(root: Element, state: ClusterState) -> None:
+    for tag in root.iterfind("configuration/tags/tag"):
+        state.tags[tag.get("id", "")] = [ref.get("id", "") for ref in tag.iterfind("obj_ref")]
     cons = cib.section(root, "constraints", create=False)
     if cons is None:
         return
@@ -573,21 +575,25 @@ def _resolve_rsc(state: ClusterState, rid: str | None) -> Resource | None:
     return state.by_id.get(rid)
 
 
-def _resolve_pair(el: Element, state: ClusterState, kind: str, one: str, other: str
-                  ) -> tuple[Resource, Resource] | None:
-    """The two resources an order or colocation names, or None (with a warning) when it cannot be used."""
-    first, second = _resolve_rsc(state, el.get(one)), _resolve_rsc(state, el.get(other))
-    if first is None or second is None:
+def _resolve_many(state: ClusterState, rid: str | None) -> list[Resource]:
+    """The resources an id stands for in a constraint: a tag stands for every resource it names."""
+    if rid in state.tags:
+        return [state.by_id[r] for r in state.tags[rid] if r in state.by_id]
+    found = _resolve_rsc(state, rid)
+    return [] if found is None else [found]
+
+
+def _resolve_sides(el: Element, state: ClusterState, kind: str, one: str, other: str
+                   ) -> tuple[list[Resource], list[Resource]] | None:
+    """The resources on each side of an order or colocation, or None (with a warning) when it cannot be used."""
+    first, second = _resolve_many(state, el.get(one)), _resolve_many(state, el.get(other))
+    if not first or not second:
         state.warnings.append(f"{kind} {el.get('id')} references an unknown resource; ignored")
         return None
     return first, second
 
 
 def _unpack_order(el: Element, state: ClusterState) -> None:
-    pair = _resolve_pair(el, state, "order", "first", "then")
-    if pair is None:
-        return
-    first, then = pair
     kind = el.get("kind")
     if kind is None:
         score = el.get("score")
@@ -595,12 +601,23 @@ def _unpack_order(el: Element, state: ClusterState) -> None:
     if kind not in ("Mandatory", "Optional", "Serialize"):
         state.warnings.append(f"order {el.get('id')}: invalid kind {kind!r}, using Mandatory")
         kind = "Mandatory"
-    symmetrical = cib.is_true(el.get("symmetrical"), kind != "Serialize")
+    symmetrical = cib.is_true(el.get("symmetrical"), kind != "Serialize") and kind != "Serialize"
+    if el.find("resource_set") is not None:
+        found = sets.read_sets(el, state, "order", _resolve_many)
+        if found is not None:
+            pairs, joins = sets.orderings(el.get("id", ""), found, kind, symmetrical)
+            state.orderings += pairs
+            state.one_or_more += joins
+        return
+    sides = _resolve_sides(el, state, "order", "first", "then")
+    if sides is None:
+        return
     first_action = el.get("first-action") or "start"
     then_action = el.get("then-action") or first_action
-    state.orderings.append(Ordering(id=el.get("id", ""), first=first, then=then, first_action=first_action,
-                                    then_action=then_action, kind=kind,
-                                    symmetrical=symmetrical and kind != "Serialize"))
+    for first in sides[0]:
+        for then in sides[1]:
+            state.orderings.append(Ordering(id=el.get("id", ""), first=first, then=then, first_action=first_action,
+                                            then_action=then_action, kind=kind, symmetrical=symmetrical))
 
 
 def colocation_sort_key(other: Resource) -> tuple:
@@ -625,19 +642,27 @@ def add_colocation(state: ClusterState, coloc: Colocation) -> None:
 
 
 def _unpack_colocation(el: Element, state: ClusterState) -> None:
-    pair = _resolve_pair(el, state, "colocation", "rsc", "with-rsc")
-    if pair is None:
-        return
-    dependent, primary = pair
     score = parse_score(el.get("score"), 0)
-    if score == 0:
+    influence_text = el.get("influence")
+    influence = cib.is_true(influence_text, True) if influence_text is not None else None
+    if el.find("resource_set") is not None:
+        found = sets.read_sets(el, state, "colocation", _resolve_many)
+        for coloc in sets.colocations(el.get("id", ""), found or [], score, influence):
+            coloc.node_attribute = el.get("node-attribute") or "#uname"
+            add_colocation(state, coloc)
         return
-    influence = el.get("influence")
-    add_colocation(state, Colocation(
-        id=el.get("id", ""), dependent=dependent, primary=primary, score=score,
-        dependent_role=_role_filter(el.get("rsc-role")), primary_role=_role_filter(el.get("with-rsc-role")),
-        node_attribute=el.get("node-attribute") or "#uname",
-        influence=cib.is_true(influence, True) if influence is not None else dependent.critical))
+    sides = _resolve_sides(el, state, "colocation", "rsc", "with-rsc")
+    if sides is None or score == 0:
+        return
+    for dependent in sides[0]:
+        for primary in sides[1]:
+            if dependent is primary:
+                continue
+            add_colocation(state, Colocation(
+                id=el.get("id", ""), dependent=dependent, primary=primary, score=score,
+                dependent_role=_role_filter(el.get("rsc-role")), primary_role=_role_filter(el.get("with-rsc-role")),
+                node_attribute=el.get("node-attribute") or "#uname",
+                influence=influence if influence is not None else dependent.critical))
 
 
 def _role_filter(text: str | None) -> Role | None:
