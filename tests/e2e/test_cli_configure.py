@@ -153,3 +153,25 @@ def test_a_cloned_group_runs_whole_on_every_node_and_a_resource_follows_it(clab)
     ok(lab, "configure", "delete", "no-gm-there", "user-with-gm", "gm-then-user", "gm-user")
     ok(lab, "resource", "stop", "gm-clone")
     eventually("every instance stopped", lambda: members_on() == {"gm1": set(), "gm2": set()})
+
+
+def test_constraints_with_resource_sets_and_tags_take_effect(clab):
+    lab = clab
+    for rid in ("s1", "s2", "s3"):
+        dummy(lab, rid)
+    # Three resources make a set (crmsh's form): s2 goes with s1, s3 with s2 - all on one node.
+    ok(lab, "configure", "colocation", "trio", "inf:", "s1", "s2", "s3")
+    ok(lab, "configure", "order", "s1-first", "Mandatory:", "s1", "(", "s2", "s3", ")")
+
+    def nodes() -> list[list[str]]:
+        return [running_on(lab, r) for r in ("s1", "s2", "s3")]
+
+    first = eventually("the trio together", lambda: nodes()[0] if nodes()[0] and nodes() == [nodes()[0]] * 3
+                       else None)
+    ok(lab, "configure", "tag", "the-trio", "s1", "s2", "s3")
+    ok(lab, "configure", "location", "trio-away", "the-trio", "-inf:", first[0])
+    eventually("the tagged trio moved together", lambda: nodes() == [[n] for n in ["primary", "secondary"]
+                                                                     if n != first[0]] * 3)
+    ok(lab, "resource", "stop", "s1")
+    eventually("the set ordered after s1 stops with it", lambda: nodes() == [[], [], []])
+    ok(lab, "configure", "delete", "trio-away", "the-trio", "trio", "s1-first", "s1", "s2", "s3")

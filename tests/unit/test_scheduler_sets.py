@@ -93,3 +93,10 @@ def test_a_tag_stands_for_the_resources_it_names():
         + banned("C")
     assert folded(run(cib(FIVE, both_online(), cons, extra_config=tags))) == [
         "* Start D ( node1 )", "* Start E ( node2 )"]
+
+
+def test_a_location_on_a_tag_holds_for_each_tagged_resource():
+    tags = '<tags><tag id="t"><obj_ref id="A"/><obj_ref id="B"/></tag></tags>'
+    away = '<rsc_location id="l" rsc="t" node="node1" score="-INFINITY"/>'
+    where = placed(run(cib(FIVE, both_online(), away, extra_config=tags)))
+    assert where["A"] == where["B"] == "node2"

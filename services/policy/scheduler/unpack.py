@@ -676,6 +676,9 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
     if rid is not None:
         if rid in state.clones:     # a location on a clone holds for each of its instances
             targets += [(instance, ()) for instance in state.clones[rid]]
+        elif rid in state.tags:     # and one on a tag for each resource it names (instances of a clone too)
+            for rsc in _resolve_many(state, rid):
+                targets += [(i, ()) for i in state.clones[rsc.id]] if rsc.is_clone else [(rsc, ())]
         else:
             rsc = _resolve_rsc(state, rid)
             if rsc is None:
