@@ -63,6 +63,7 @@ class Node:
     fence_at_unpack: bool = False
     health_red: bool = False
     num_resources: int = 0          # primitives assigned here during this run (tie-break)
+    capacity: dict[str, int] = field(default_factory=dict)   # <utilization> of the node
     fail_index: dict[str, tuple[int, int]] | None = None    # rsc -> (fail count, last failure), lazily
 
     @property
@@ -145,6 +146,7 @@ class Resource:
     params: dict[str, str] = field(default_factory=dict)
     node_params: dict[str, dict[str, str]] = field(default_factory=dict)   # per node when rules differ
     ops: list[OpDef] = field(default_factory=list)
+    utilization: dict[str, int] = field(default_factory=dict)   # what it takes of a node's capacity
     priority: int = 0
     stickiness: int = 0
     migration_threshold: int = INF

@@ -10,6 +10,8 @@ node, then the name. Score lines are recorded as ``crm_simulate -s`` prints them
 
 from __future__ import annotations
 
+from functools import cmp_to_key
+
 from paceline.policy.scheduler import locks, promotion
 from paceline.policy.scheduler.history import effective_fail_count, has_fail_counts
 from paceline.policy.scheduler.ledger import Ledger
@@ -47,9 +49,37 @@ class ScoreDump:
                 for prefix, rid, table in self.tables for node in self.node_order if node in table]
 
 
+class Capacity:
+    """``placement-strategy`` utilization, balanced or minimal: what each node has left of its ``utilization``
+    while resources are assigned, in assignment order (with ``default`` utilization is ignored)."""
+
+    def __init__(self, state: ClusterState):
+        self.strategy = (state.options.get("placement-strategy") or "default").lower()
+        self.active = self.strategy in ("utilization", "balanced", "minimal")
+        self.left = {n.name: dict(n.capacity) for n in state.nodes.values()}
+
+    def fits(self, node: str, needs: dict[str, int]) -> bool:
+        left = self.left.get(node, {})
+        return all(left.get(name, 0) >= amount for name, amount in needs.items())
+
+    def consume(self, node: str, needs: dict[str, int]) -> None:
+        left = self.left.setdefault(node, {})
+        for name, amount in needs.items():
+            left[name] = left.get(name, 0) - amount
+
+    def more_free_first(self, a: str, b: str) -> int:
+        """Negative when ``a`` has more left than ``b`` in more of its capacities than the other way round."""
+        left_a, left_b = self.left.get(a, {}), self.left.get(b, {})
+        names = set(left_a) | set(left_b)
+        more = sum(1 for n in names if left_a.get(n, 0) > left_b.get(n, 0))
+        less = sum(1 for n in names if left_a.get(n, 0) < left_b.get(n, 0))
+        return less - more
+
+
 class Placer:
     def __init__(self, state: ClusterState, ledger: Ledger | None = None):
         self.state = state
+        self.capacity = Capacity(state)
         self.score_dump = ScoreDump(list(state.nodes))
         self.ledger = ledger
         # Node state does not change while resources are placed: look it up in flat dicts.
@@ -359,6 +389,8 @@ class Placer:
         state = self.state
         if rsc.next_role == Role.STOPPED:
             self.add_location(rsc, None, -INF, f"must stop ({rsc.next_role_reason or 'target-role=Stopped'})")
+        if self.capacity.active and rsc.managed:
+            self._ban_insufficient_capacity(rsc)
         if not rsc.orphan:
             self._show("pcmk__primitive_assign", rsc)
         if state.fencing_enabled and not state.have_fencing:
@@ -422,11 +454,34 @@ class Placer:
                     if node not in rsc.active_on:
                         self._set(rsc, node, -INF, f"clone {rsc.clone_of}: kept for {sibling.id}, active there")
 
+    def _needs(self, rsc: Resource) -> dict[str, int]:
+        """What placing ``rsc`` takes: a group's first member speaks for the members still to place."""
+        group = rsc.parent
+        parts = [m for m in group.children if not m.assign_done] if group is not None and \
+            rsc is group.children[0] else [rsc]
+        needs: dict[str, int] = {}
+        for part in parts:
+            for name, amount in part.utilization.items():
+                needs[name] = needs.get(name, 0) + amount
+        return needs
+
+    def _ban_insufficient_capacity(self, rsc: Resource) -> None:
+        needs = self._needs(rsc)
+        if not needs:
+            return
+        for node in list(rsc.allowed):
+            if not self.capacity.fits(node, needs):
+                wanted = ", ".join(f"{k}={v}" for k, v in sorted(needs.items()))
+                self._set(rsc, node, -INF, f"not enough capacity left for {wanted} "
+                                           f"(placement-strategy={self.capacity.strategy})")
+
     def _commit(self, rsc: Resource, node: str | None) -> None:
         rsc.assigned = node
         rsc.assign_done = True
         if node is not None:
             self.state.nodes[node].num_resources += 1
+            if self.capacity.active and rsc.utilization:
+                self.capacity.consume(node, rsc.utilization)
         elif rsc.next_role is None or rsc.next_role > Role.STOPPED:
             rsc.next_role = Role.STOPPED
             rsc.next_role_reason = "no node"
@@ -435,14 +490,12 @@ class Placer:
         if not rsc.allowed:
             return None
         current = current_node(self.state, rsc)
-        nodes = self.state.nodes
         avail = self._available
         # Highest score on an available node first; the tie-breaks (fewest resources, the current node, the
         # name) only among the nodes sharing it - usually one on a settled cluster.
         top = max((score if avail.get(name, False) else -INF) for name, score in rsc.allowed.items())
         tied = [name for name, score in rsc.allowed.items() if (score if avail.get(name, False) else -INF) == top]
-        best = tied[0] if len(tied) == 1 else min(
-            tied, key=lambda name: (nodes[name].num_resources, 0 if name == current else 1, name.encode()))
+        best = tied[0] if len(tied) == 1 else min(tied, key=self._tie_break(current))
         best_score = rsc.allowed[best]
         if best_score > 0 and self.available(best) and current is not None and current != best \
                 and self.available(current) and rsc.allowed.get(current) == best_score:
@@ -450,6 +503,27 @@ class Placer:
         if rsc.allowed[best] < 0 or not self.available(best):
             return None
         return best
+
+    def _tie_break(self, current: str | None):
+        """Among equally scored nodes: with placement-strategy balanced the one with more capacity left, then
+        the fewest resources, the current node, the name; with minimal only the name."""
+        nodes = self.state.nodes
+        strategy = self.capacity.strategy
+        if strategy not in ("balanced", "minimal"):   # the usual case, kept cheap: ties are common on a fresh cluster
+            return lambda name: (nodes[name].num_resources, 0 if name == current else 1, name.encode())
+
+        def compare(a: str, b: str) -> int:
+            if strategy == "minimal":
+                return -1 if a.encode() < b.encode() else 1
+            if strategy == "balanced":
+                by_capacity = self.capacity.more_free_first(a, b)
+                if by_capacity:
+                    return by_capacity
+            ka = (nodes[a].num_resources, 0 if a == current else 1, a.encode())
+            kb = (nodes[b].num_resources, 0 if b == current else 1, b.encode())
+            return -1 if ka < kb else 1 if ka > kb else 0
+
+        return cmp_to_key(compare)
 
     def _apply_this_with(self, c: Colocation, rsc: Resource) -> None:
         archive = None

@@ -113,6 +113,7 @@ def _unpack_nodes(root: Element, state: ClusterState) -> None:
         if cluster_name:
             node.attrs["#cluster-name"] = cluster_name
         node.attrs.update(nvsets(el, "instance_attributes", RuleContext(node_attrs=node.attrs, now=state.now)))
+        node.capacity = _utilization(el, state)
         if "site-name" in node.attrs:
             node.attrs["#site-name"] = node.attrs["site-name"]
         elif cluster_name:
@@ -400,7 +401,19 @@ def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_d
             state.unfencing = True
     _parse_params(el, rsc, state, origin)
     rsc.ops = _parse_ops(el, rsc, state)
+    rsc.utilization = _utilization(el, state)
     return rsc
+
+
+def _utilization(el: Element, state: ClusterState) -> dict[str, int]:
+    """A node's capacities or a resource's needs (``<utilization>``), as whole numbers."""
+    out: dict[str, int] = {}
+    for name, value in nvsets(el, "utilization", RuleContext(now=state.now)).items():
+        try:
+            out[name] = int(value)
+        except ValueError:
+            state.warnings.append(f"{el.get('id')}: utilization {name}={value!r} is not a whole number; ignored")
+    return out
 
 
 def _parse_meta(rsc: Resource, state: ClusterState, any_unfencing: bool) -> None:
