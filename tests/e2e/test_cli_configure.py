@@ -175,3 +175,22 @@ def test_constraints_with_resource_sets_and_tags_take_effect(clab):
     ok(lab, "resource", "stop", "s1")
     eventually("the set ordered after s1 stops with it", lambda: nodes() == [[], [], []])
     ok(lab, "configure", "delete", "trio-away", "the-trio", "trio", "s1-first", "s1", "s2", "s3")
+
+
+def test_utilization_limits_what_runs_where_with_a_placement_strategy(clab):
+    lab = clab
+    for node in ("primary", "secondary"):
+        ok(lab, "node", "utilization", node, "set", "slots", "1")
+    for rid in ("u1", "u2", "u3"):
+        dummy(lab, rid, "utilization", "slots=1")
+    ok(lab, "configure", "property", "placement-strategy=utilization")
+
+    def placed() -> list[str]:
+        return sorted(n for r in ("u1", "u2", "u3") for n in running_on(lab, r))
+
+    eventually("one slot used on each node, the third resource stopped",
+               lambda: placed() == ["primary", "secondary"])
+    ok(lab, "node", "utilization", "primary", "set", "slots", "2")
+    eventually("room for the third", lambda: placed() == ["primary", "primary", "secondary"])
+    ok(lab, "configure", "delete", "u1", "u2", "u3")
+    ok(lab, "configure", "property", "placement-strategy=default")
