@@ -137,6 +137,8 @@ class ActionBuilder:
         self._fence_orderings()
         self._propagate()
         self._block_colocation_dependents()
+        for prim in state.primitives():
+            self._migrate(prim)
         for clone in state.clone_sets():
             if notifications.wants_notifications(clone):
                 notifications.add_notifications(self, clone)
@@ -224,6 +226,43 @@ class ActionBuilder:
         if start is not None and start.node is not None and rsc.managed and self._needs_unfencing(rsc):
             # After the probes, as Pacemaker creates them first: a probe's need names the unfencing.
             self.order(self._unfence(start.node, f"required by {rsc.id} start"), start, IMPLIES_THEN)
+
+    def _migrate(self, rsc: Resource) -> None:
+        """Live migration (meta ``allow-migrate=true``): a healthy resource moving between two live nodes is
+        handed over - ``migrate_to`` on the source, ``migrate_from`` on the target, then the source's stop -
+        instead of being stopped and started again.
+
+        Decided once the flags are settled, and only where nothing else is tied to the move: a resource
+        whose start or stop is ordered with another resource's required action (something else restarts
+        or moves with it) moves by stop and start, as does one in a group, a clone or a launcher.
+        """
+        if not cib.is_true(rsc.meta.get("allow-migrate"), False) or not rsc.managed or rsc.failed \
+                or rsc.parent is not None or rsc.clone_of is not None or rsc.launcher is not None \
+                or rsc.launched or len(rsc.active_on) != 1:
+            return
+        source, target = rsc.active_on[0], rsc.assigned
+        if target is None or target == source or not self.node_ok(source):
+            return
+        stops, starts = self.find(rsc, "stop", source), self.find(rsc, "start", target)
+        if len(stops) != 1 or len(starts) != 1:
+            return
+        stop, start = stops[0], starts[0]
+        if not (stop.required and start.required and stop.runnable and start.runnable) or stop.pseudo:
+            return
+        for act in (stop, start):
+            for other, _flags in (*act.before, *act.after):
+                if other.rsc is not rsc and other.required and other.rsc is not None:
+                    return
+        meta = {"migrate_source": source, "migrate_target": target}
+        migrate_to = self.new("migrate_to", rsc, source, optional=False)
+        migrate_from = self.new("migrate_from", rsc, target, optional=False)
+        migrate_to.meta = migrate_from.meta = meta
+        for probe in self.probes_before.get(start.id, ()):
+            self.order(probe, migrate_to, 0)
+        self.order(migrate_to, migrate_from, 0)
+        self.order(migrate_from, stop, 0)
+        self.order(migrate_from, start, 0)
+        start.pseudo = True          # the target took over by migrate_from: nothing left to start
 
     def _start_runnability(self, rsc: Resource, start: Act) -> None:
         state = self.state

@@ -70,6 +70,9 @@ def _primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> li
     stop = _pick(b, rsc, "stop", current) if current else None
     moving = current is not None and nxt is not None and current != nxt
     if orig_role == next_role:
+        migrate = _pick(b, rsc, "migrate_from", nxt) if moving else None
+        if migrate is not None and migrate.runnable and start is not None:
+            return [Line("Migrate", rsc.id, details(current, nxt), start, start.reason)]
         reload = b.reloads.get(rsc.id)
         if reload is not None and start is not None and start.optional and reload.required:
             return [Line("Reload", rsc.id, details(nxt, nxt), start, start.reason)]
