@@ -16,7 +16,7 @@ from paceline.policy.scheduler import locks, promotion
 from paceline.policy.scheduler.history import effective_fail_count, has_fail_counts
 from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.model import ClusterState, Colocation, Node, Resource, Role
-from paceline.policy.scheduler.scores import INF, add_scores, format_score, parse_score
+from paceline.policy.scheduler.scores import INF, add_scores, format_score, parse_score, scale
 from paceline.policy.scheduler.unpack import add_colocation, insert_colocation
 from paceline.shared import cib
 
@@ -233,10 +233,6 @@ class Placer:
         avail = self._available
         return any(score >= 0 and avail.get(n, False) for n, score in table.items())
 
-    def attr(self, node: str, name: str) -> str | None:
-        attrs = self._attrs.get(node)
-        return None if attrs is None else attrs.get(name)
-
     def _attr_keys(self, name: str) -> dict[str, str | None]:
         """Every node's value of one attribute as colocation compares it (case-insensitively); None when unset."""
         keys = self._keys.get(name)
@@ -248,7 +244,7 @@ class Placer:
             self._keys[name] = keys
         return keys
 
-    def _attr_key(self, node: str, name: str) -> str | None:
+    def attr_key(self, node: str, name: str) -> str | None:
         return self._attr_keys(name).get(node)
 
     def _show(self, prefix: str, rsc: Resource) -> None:
@@ -552,12 +548,12 @@ class Placer:
         pnode = primary.assigned
         if pnode is None and c.score < 0:
             return
-        value = self._attr_key(pnode, c.node_attribute) if pnode is not None else None
+        value = self.attr_key(pnode, c.node_attribute) if pnode is not None else None
         work = dict(rsc.allowed)
         for node, score in work.items():
             if pnode is None:
                 work[node] = add_scores(-c.score, score)
-            elif self._attr_key(node, c.node_attribute) == value:
+            elif self.attr_key(node, c.node_attribute) == value:
                 if c.score < INF:
                     work[node] = add_scores(c.score, score)
             elif c.score >= INF:
@@ -571,7 +567,7 @@ class Placer:
         """Colocation with a clone: with any of its instances (in the role asked for), wherever they went."""
         if rsc.assign_done:
             return
-        values = {self._attr_key(i.assigned, c.node_attribute) for i in clone.children
+        values = {self.attr_key(i.assigned, c.node_attribute) for i in clone.children
                   if i.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)}
         if not values and c.score < 0:
             return
@@ -671,8 +667,7 @@ class Placer:
                 if primary.stickiness >= -best or not self.has_influence(c) or \
                         not _allowed_on_one(c.dependent):
                     continue
-            delta_f = factor * best
-            delta = int(delta_f - 0.5) if delta_f < 0 else int(delta_f + 0.5)
+            delta = scale(best, factor)
             if delta == 0 and best != 0 and factor != 0:
                 delta = 1 if factor > 0 else -1
             work[node] = add_scores(delta, work[node])

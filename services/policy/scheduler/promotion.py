@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler.model import ClusterState, Colocation, Resource, Role
-from paceline.policy.scheduler.scores import INF, add_scores, parse_score
+from paceline.policy.scheduler.scores import INF, add_scores, parse_score, scale
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.placement import Placer
@@ -82,8 +82,8 @@ def _promoted_with(c: Colocation, node: str, placer: Placer) -> int:
         [primary.assigned] if primary.assigned else []
     if not where:
         return -c.score if c.score > 0 else 0
-    key = placer.attr(node, c.node_attribute)
-    if any(placer.attr(n, c.node_attribute) == key for n in where):
+    key = placer.attr_key(node, c.node_attribute)      # compared as every colocation compares them
+    if any(placer.attr_key(n, c.node_attribute) == key for n in where):
         return c.score
     return -INF if c.score >= INF else 0
 
@@ -97,8 +97,7 @@ def _follower_preference(c: Colocation, node: str, placer: Placer) -> int:
     preference = first.allowed.get(node, 0)
     if preference <= -INF:
         return -INF if c.score >= INF else 0
-    delta = preference * c.score / INF
-    return int(delta - 0.5) if delta < 0 else int(delta + 0.5)
+    return scale(preference, c.score / INF)
 
 
 def choose_roles(state: ClusterState, clone: Resource, placer: Placer) -> None:
@@ -108,9 +107,8 @@ def choose_roles(state: ClusterState, clone: Resource, placer: Placer) -> None:
         if instance.assigned is None:
             continue
         if instance.next_role is not None and instance.next_role < Role.PROMOTED:
-            # A failure or quorum policy capped it: it may run, but not promoted.
-            instance.next_role = min(instance.next_role, Role.UNPROMOTED) \
-                if instance.next_role >= Role.STARTED else instance.next_role
+            if instance.next_role >= Role.STARTED:      # a failure capped it: it may run, but not promoted
+                instance.next_role = Role.UNPROMOTED
             continue
         value = priority(state, clone, instance, placer)
         ranked.append((-value, 0 if instance.role == Role.PROMOTED else 1, index, instance))

@@ -44,6 +44,13 @@ def add_scores(a: int, b: int) -> int:
     return clamp(a + b)
 
 
+def scale(score: int, factor: float) -> int:
+    """``score`` times ``factor``, rounded half away from zero (how Pacemaker weighs a colocated
+    resource's preference by the colocation's score)."""
+    value = score * factor
+    return int(value - 0.5) if value < 0 else int(value + 0.5)
+
+
 def format_score(score: int) -> str:
     if score >= INF:
         return "INFINITY"
