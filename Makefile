@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m paceline.gateway.demo
+	$(PY) -m paceline.lab.demo
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -32,7 +32,7 @@ TARGETS = {"configure primitive": 0.300, "status": 0.200}
 
 def paceline() -> list[str]:
     exe = Path(sys.executable).parent / "paceline"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "paceline.gateway.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "paceline.cli.main"]
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

@@ -33,11 +33,11 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from paceline.gateway.lab import Lab, LabError
-from paceline.gateway.netns import NetnsError, call_in
-from paceline.gateway.story import Story, StoryFailure, free_port
-from paceline.policy.scheduler import unpack
+from paceline.lab.lab import Lab, LabError
+from paceline.lab.netns import NetnsError, call_in
+from paceline.lab.story import Story, StoryFailure, free_port
 from paceline.shared import bus, cib
+from paceline.shared.cluster import unpack
 from paceline.shared.subjects import Subjects
 
 NETNS_PORT = 8080  # inside the node namespaces, where nothing else listens
@@ -45,7 +45,7 @@ NETNS_PORT = 8080  # inside the node namespaces, where nothing else listens
 
 async def started_on(nc, s: Subjects) -> dict[str, list[str]]:
     root = cib.parse_cib((await bus.request(nc, s.cib("query"), "query"))["xml"])
-    state = unpack(root)
+    state = unpack(root, time.time())
     return {rid: list(state.by_id[rid].active_on) for rid in ("webip", "webserver")}
 
 

@@ -25,17 +25,6 @@ CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
 #: Elements whose ``id`` attribute names another object instead of defining one (sets, tags).
 REFERENCE_TAGS = ("resource_ref", "obj_ref")
 
-#: Cluster options renamed by Pacemaker: new name -> old names still accepted.
-OPTION_ALIASES: dict[str, tuple[str, ...]] = {
-    "fencing-enabled": ("stonith-enabled",),
-    "fencing-action": ("stonith-action",),
-    "fencing-timeout": ("stonith-timeout",),
-    "fencing-max-attempts": ("stonith-max-attempts",),
-    "fencing-watchdog-timeout": ("stonith-watchdog-timeout",),
-    "fencing-reaction": ("stonith-reaction",),
-    "stop-removed-resources": ("stop-orphan-resources",),
-    "stop-removed-actions": ("stop-orphan-actions",),
-}
 
 
 class CibError(ValueError):
@@ -230,7 +219,12 @@ def agent_spec(prim: Element) -> str:
 # ---------------------------------------------------------------- nvpairs
 
 def nvset_values(parent: Element | None, set_tag: str = "meta_attributes") -> dict[str, str]:
-    """Merge the plain (rule-less) nvpair sets of one kind under ``parent``; first set wins."""
+    """The values stored in the plain (rule-less) nvpair sets under ``parent``, first set wins.
+
+    This is what crm shows and edits. What a value *means* to the cluster (rules
+    evaluated, sets ordered by score, defaults) is read through
+    :mod:`paceline.shared.cluster` instead.
+    """
     out: dict[str, str] = {}
     if parent is None:
         return out
@@ -266,42 +260,6 @@ def set_nvpair(parent: Element, set_tag: str, set_id: str, name: str, value: str
         nvset = etree.SubElement(parent, set_tag, id=set_id)
     put_nvpair(nvset, name, value)
     return nvset
-
-
-def cluster_options(root: Element) -> dict[str, str]:
-    """crm_config properties with old option names folded onto the new ones."""
-    out: dict[str, str] = {}
-    crm = section(root, "crm_config", create=False)
-    if crm is not None:
-        for nvset in crm.iterfind("cluster_property_set"):
-            for nv in nvset.iterfind("nvpair"):
-                name = nv.get("name")
-                if name and name not in out:
-                    out[name] = nv.get("value", "")
-    fold_option_aliases(out)
-    return out
-
-
-def fold_option_aliases(options: dict[str, str]) -> None:
-    """Give each renamed option its new name too, so both spellings of a CIB read the same."""
-    for new, olds in OPTION_ALIASES.items():
-        if new not in options:
-            for old in olds:
-                if old in options:
-                    options[new] = options[old]
-                    break
-
-
-def is_true(value: str | None, default: bool = False) -> bool:
-    """Pacemaker's boolean spelling (true/yes/on/y/1 and the opposites)."""
-    if value is None:
-        return default
-    v = value.strip().lower()
-    if v in ("true", "yes", "on", "y", "1"):
-        return True
-    if v in ("false", "no", "off", "n", "0"):
-        return False
-    return default
 
 
 # ---------------------------------------------------------------- status

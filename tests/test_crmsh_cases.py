@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from paceline.gateway.crm import AgentMeta, Context, CrmScriptError, execute_script
+from paceline.crm import AgentMeta, Context, CrmScriptError, execute_script
 from paceline.shared import cib
 
 # The agents the recorded cases use, with the parameters their meta-data declares (resource-agents 4.x).

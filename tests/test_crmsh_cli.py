@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from paceline.gateway.story import paceline_argv
+from paceline.lab.story import paceline_argv
 
 HEARTBEAT = Path("/usr/lib/ocf/resource.d/heartbeat")
 NEEDS_AGENT_METADATA = {"25-err-unknown-agent-bad-score"}  # crmsh checks IPaddr2's declared parameters

@@ -6,8 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from paceline.executor import pcmk_tools
-from paceline.executor.runner import AgentRunner, cluster_environment
+from paceline.executor.runner import SBIN_DIR, AgentRunner, cluster_environment
 from paceline.executor.service import Executor
 from paceline.executor.standards import AgentPaths, parse_roots
 from paceline.shared.runtime import ServiceContext, service_main
@@ -18,7 +17,7 @@ def build(ctx: ServiceContext) -> Executor:
     paths = AgentPaths(ocf_root=Path(cfg.ocf_root), lsb_root=Path(cfg.lsb_root),
                        extra_ocf_roots=parse_roots(cfg.extra_ocf_roots, cfg.node), fence_dir=Path(cfg.fence_agent_dir))
     env = cluster_environment(os.environ, cfg.nats_url, cfg.cluster, node=cfg.node,
-                              sbin_dir=Path(cfg.ha_sbin_dir or pcmk_tools.SBIN_DIR))
+                              sbin_dir=Path(cfg.ha_sbin_dir or SBIN_DIR))
     runner = AgentRunner(paths, rsctmp=ctx.state_dir / "run", default_timeout=cfg.default_op_timeout, base_env=env)
     return Executor(ctx.nc, ctx.subjects, cfg.node, runner, ctx.state_dir, ctx.log)
 

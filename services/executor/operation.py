@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paceline.executor.standards import AgentRef
-from paceline.policy.scheduler.timespec import interval_ms
 from paceline.shared import codec, lrm
+from paceline.shared.cluster.timespec import interval_ms
 from paceline.shared.lrm import OpResult
 
 #: The transition key's last field; Pacemaker puts the DC's UUID there.

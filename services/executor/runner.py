@@ -19,8 +19,11 @@ from pathlib import Path
 
 from paceline.executor import fencing, process, standards, systemd
 from paceline.executor.operation import AgentOutcome, Operation
-from paceline.executor.pcmk_tools import SBIN_DIR
 from paceline.shared import lrm
+
+#: Stand-ins for the Pacemaker tools agents call (``crm_attribute``...), given to agents as ``HA_SBIN_DIR``:
+#: small scripts beside this module that run ``paceline.cli.pcmk_tools`` with the executor's interpreter.
+SBIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sbin")
 
 #: How much of an agent's stderr is kept for the log.
 STDERR_TAIL = 2000
@@ -44,7 +47,7 @@ def cluster_environment(base: Mapping[str, str], nats_url: str, cluster: str,
     happens to run on the host.
 
     ``sbin_dir`` becomes ``HA_SBIN_DIR``, where agents look for Pacemaker's
-    tools. The executor passes :data:`pcmk_tools.SBIN_DIR` unless configured
+    tools. The executor passes :data:`SBIN_DIR` unless configured
     otherwise; that folder of stand-ins also goes on PATH right after the
     interpreter's (agents that call ``crm_attribute`` by bare name find it), and
     its scripts run this interpreter (``PACELINE_PYTHON``) and know the node

@@ -27,6 +27,7 @@ from paceline.executor.runner import AgentRunner
 from paceline.executor.schedule import ScheduleStore
 from paceline.executor.standards import AgentRef
 from paceline.shared import bus, cib, codec, lrm
+from paceline.shared.cluster.options import cluster_options, node_attributes, option_is_true
 from paceline.shared.subjects import Subjects
 
 VERSION = "0.1.0"
@@ -184,18 +185,11 @@ class Executor:
         except (bus.BusUnavailable, bus.RemoteError, cib.CibError, ValueError) as exc:
             self.log.warning("cannot read cluster options; keeping the previous ones", error=str(exc))
             return
-        options = cib.cluster_options(root)
-        self.start_failure_is_fatal = cib.is_true(options.get("start-failure-is-fatal"), default=True)
-        await self.limit.resize(limits.effective_limit(options.get(limits.OPTION), self._node_attribute(
-            root, limits.OPTION)))
-
-    def _node_attribute(self, root: cib.Element, name: str) -> str | None:
-        for node in cib.node_elements(root):
-            if node.get("uname") == self.node:
-                for nv in node.iterfind("instance_attributes/nvpair"):
-                    if nv.get("name") == name:
-                        return nv.get("value")
-        return None
+        now = time.time()
+        options = cluster_options(root, now)
+        self.start_failure_is_fatal = option_is_true(options, "start-failure-is-fatal", True)
+        node_limit = node_attributes(root, self.node, now).get(limits.OPTION)
+        await self.limit.resize(limits.effective_limit(options.get(limits.OPTION), node_limit))
 
     async def _on_cib_changed(self, body: dict[str, Any], _subject: str) -> None:
         if body.get("scope") in ("configuration", "cluster"):

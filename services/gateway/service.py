@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from paceline.gateway import status as status_view
-from paceline.gateway.agents import AgentCatalog, merge_listings
-from paceline.gateway.crm import Context, CrmError, run_lines
+from paceline.crm import Context, CrmError, run_lines
+from paceline.crm.agents import AgentCatalog, merge_listings
 from paceline.shared import bus, cib, codec, lrm
+from paceline.shared.cluster import crm_mon as status_view
 from paceline.shared.runtime import ServiceContext
 from prometheus_client import Counter
 
@@ -89,8 +90,7 @@ class Gateway:
                                lambda c, p, t, params, rsc: blocking(self.agent_validate(nodes, local, c, p, t,
                                                                                          params, rsc)))
         return Context(local_node=local or None, agent_known=catalog.known, agent_meta=catalog.meta,
-                       resource_status=lambda rsc: describe_resources(_unpack(root), rsc), agents=catalog,
-                       explain=lambda rsc: explain_resource(root, rsc))
+                       agents=catalog, explain=lambda rsc: explain_resource(root, rsc))
 
     async def write(self, before: cib.Element, after: cib.Element, version: str) -> str:
         """Write back what a command changed: configuration by version, status as per-node patches."""
@@ -188,13 +188,7 @@ class Gateway:
             raise bus.UserError(f"unknown output format {fmt!r}; one of {', '.join(status_view.FORMATS)}",
                                 code="bad-request")
         root, version = await self.read()
-        return {"text": status_view.render_as(root, fmt), "version": version}
-
-
-def _unpack(root: cib.Element) -> Any:
-    from paceline.policy.scheduler import unpack
-
-    return unpack(root)
+        return {"text": status_view.render_as(root, fmt, time.time()), "version": version}
 
 
 def explain_resource(root: cib.Element, rsc: str) -> str:
@@ -205,20 +199,6 @@ def explain_resource(root: cib.Element, rsc: str) -> str:
         return explain(root, rsc).text()
     except KeyError:
         raise CrmError(f"resource why: no resource {rsc!r}") from None
-
-
-def describe_resources(state: Any, rsc: str | None) -> str:
-    """crm's `resource status` lines: "resource R is running on: N" / "is NOT running"."""
-    if rsc is not None and rsc not in state.by_id:
-        raise CrmError(f"resource status: no resource {rsc!r}")
-    wanted = state.by_id[rsc].primitives() if rsc is not None else state.primitives()
-    lines = []
-    for prim in wanted:
-        if prim.active_on:
-            lines.append(f"resource {prim.id} is running on: {' '.join(prim.active_on)}")
-        else:
-            lines.append(f"resource {prim.id} is NOT running")
-    return "\n".join(lines)
 
 
 async def run(ctx: ServiceContext) -> None:

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.client import Client
-from paceline.policy import fencing
 from paceline.policy.graph import Action
 from paceline.shared import bus, cib, codec, lrm
+from paceline.shared.cluster import fencing
+from paceline.shared.cluster.options import cluster_options
 from paceline.shared.subjects import Subjects
 from prometheus_client import Counter
 
@@ -76,10 +77,11 @@ class Fencer:
             await asyncio.sleep(wait)
         reply = await bus.request(self.nc, self.s.cib("query"), "query")
         root = cib.parse_cib(reply["xml"])
-        options = cib.cluster_options(root)
+        now = time.time()
+        options = cluster_options(root, now)
         online = sorted(set(self.online()))
         self.log.warning("fencing", target=target, action=what, reason=action.meta.get("reason") or None)
-        attempt = await self._carry_out(root, options, target, what, online)
+        attempt = await self._carry_out(root, options, target, what, online, now)
         await self._announce(target, what, attempt, action.meta.get("reason", ""))
         FENCING.labels(what, "ok" if attempt.ok else "failed").inc()
         if not attempt.ok:
@@ -104,11 +106,11 @@ class Fencer:
 
     # ------------------------------------------------------------ devices and levels
     async def _carry_out(self, root: cib.Element, options: dict[str, str], target: str, what: str,
-                         online: list[str]) -> Attempt:
+                         online: list[str], now: float) -> Attempt:
         if not fencing.fencing_enabled(options):
             return Attempt(error="fencing is disabled (stonith-enabled=false)")
-        known = await self._ask_agents(root, target, online)
-        plan = fencing.plan(root, target, known)
+        known = await self._ask_agents(root, target, online, now)
+        plan = fencing.plan(root, target, now, known)
         if not plan.levels:
             return Attempt(error=f"no fence device can fence {target}")
         errors = []
@@ -163,10 +165,10 @@ class Fencer:
                 error = str(exc)
         return "", None, error
 
-    async def _ask_agents(self, root: cib.Element, target: str, online: list[str]) -> dict[str, bool]:
+    async def _ask_agents(self, root: cib.Element, target: str, online: list[str], now: float) -> dict[str, bool]:
         """For devices whose host check needs the agent (dynamic-list, status): can it fence the target?"""
         known: dict[str, bool] = {}
-        for dev in fencing.fence_devices(root):
+        for dev in fencing.fence_devices(root, now):
             if dev.can_fence_statically(target) is not None:
                 continue
             if dev.host_check == fencing.STATUS:

@@ -9,9 +9,9 @@ moment, so the DC sets a timer for it.
 
 from __future__ import annotations
 
-from paceline.policy.scheduler import history, locks
-from paceline.policy.scheduler.model import ClusterState
-from paceline.policy.scheduler.timespec import interval_ms
+from paceline.shared.cluster import history, locks
+from paceline.shared.cluster.model import ClusterState
+from paceline.shared.cluster.timespec import interval_ms
 
 DEFAULT_RECHECK = "15min"
 #: last-failure has one-second resolution and expiry needs "now > last + timeout": plan just after.

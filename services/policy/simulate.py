@@ -19,9 +19,10 @@ from collections.abc import Sequence
 
 from lxml import etree
 from paceline.policy.graph import Action, Graph
-from paceline.policy.scheduler import ScheduleResult, explain, render_status, schedule, unpack
-from paceline.policy.scheduler.timespec import format_datetime, parse_datetime
+from paceline.policy.scheduler import ScheduleResult, explain, schedule
 from paceline.shared import cib, lrm
+from paceline.shared.cluster import render_status, unpack
+from paceline.shared.cluster.timespec import format_datetime, parse_datetime
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from paceline.gateway.story import paceline_argv
+from paceline.lab.story import paceline_argv
 
 
 class LabRunner:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nats
 import pytest
-from paceline.gateway.lab import Lab
+from paceline.lab.lab import Lab
 from paceline.shared import codec
 from paceline.shared.subjects import Subjects
 

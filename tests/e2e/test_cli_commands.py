@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from paceline.gateway.story import paceline_argv
+from paceline.lab.story import paceline_argv
 
 from tests.e2e.cli_helpers import ok, running_on, status_json
 

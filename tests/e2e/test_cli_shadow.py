@@ -7,9 +7,9 @@ import json
 import time
 
 import pytest
-from paceline.gateway.backends import LiveBackend
-from paceline.gateway.client import GatewayClient, find_bus
-from paceline.gateway.shell import Shell
+from paceline.cli.shell import Shell
+from paceline.client.backends import LiveBackend
+from paceline.client.gateway import GatewayClient, find_bus
 from paceline.shared import cib
 
 pytestmark = pytest.mark.e2e

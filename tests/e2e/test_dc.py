@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from paceline.gateway.lab import Lab
+from paceline.lab.lab import Lab
 from paceline.shared import bus, cib
 from paceline.shared.subjects import Subjects
 

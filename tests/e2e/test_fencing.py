@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from paceline.cib_store import layout
-from paceline.gateway.lab import Lab
+from paceline.lab.lab import Lab
 from paceline.shared import bus, codec
 from paceline.shared.subjects import Subjects
 

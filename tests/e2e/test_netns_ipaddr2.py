@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from paceline.gateway.lab import Lab
-from paceline.gateway.netns import NetnsPlan, existing_namespaces
-from paceline.gateway.story import Story, StoryFailure
+from paceline.lab.lab import Lab
+from paceline.lab.netns import NetnsPlan, existing_namespaces
+from paceline.lab.story import Story, StoryFailure
 
 IPADDR2 = Path("/usr/lib/ocf/resource.d/heartbeat/IPaddr2")
 PORT = 8080  # inside the node namespaces, where nothing else listens

@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from paceline.gateway.story import paceline_argv
+from paceline.lab.story import paceline_argv
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")]

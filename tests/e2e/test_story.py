@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from paceline.gateway.story import Story, StoryFailure
+from paceline.lab.story import Story, StoryFailure
 
 pytestmark = pytest.mark.e2e
 

@@ -10,6 +10,7 @@ comes back in the reply).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,10 @@ from typing import Any
 import pytest
 from paceline.cib_store.service import run as run_cib_store
 from paceline.executor.__main__ import run as run_executor
-from paceline.executor.pcmk_tools import SBIN_DIR
+from paceline.executor.runner import SBIN_DIR
 from paceline.gateway.service import run as run_gateway
 from paceline.shared import bus, cib
+from paceline.shared.cluster.options import cluster_options
 
 from tests.integration.test_executor_promotable import _until_gateway_serves, score_becomes
 from tests.integration.test_executor_service import NODE, S, _until_serving, action, ask, node_attr, node_status
@@ -163,4 +165,4 @@ command -v crm_attribute
         node = cib.node_by_uname(root, NODE)
         assert cib.nvset_values(node, "instance_attributes") == {"rack": "r1"}
         assert root.find("configuration/crm_config/cluster_property_set[@id='db_replication']") is not None
-        assert "db_REPL_INFO" not in cib.cluster_options(root)
+        assert "db_REPL_INFO" not in cluster_options(root, time.time())

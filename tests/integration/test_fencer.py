@@ -7,7 +7,7 @@ import time
 
 import pytest
 import structlog
-from paceline.gateway.crm import Context, execute
+from paceline.crm import Context, execute
 from paceline.policy.fencer import Fencer
 from paceline.policy.graph import Action
 from paceline.shared import bus, cib, codec

@@ -8,7 +8,7 @@ import sys
 
 import nats
 import pytest
-from paceline.gateway.client import ClientError, GatewayClient
+from paceline.client.gateway import ClientError, GatewayClient
 from paceline.shared import bus, codec, quickbus
 from paceline.shared.natsserver import NatsServer
 from paceline.shared.subjects import Subjects
@@ -218,7 +218,7 @@ async def test_a_one_shot_request_loads_neither_nats_py_nor_asyncio(nats_server)
     await nc.subscribe(Subjects("t").gateway("status"), cb=status)
     await nc.flush()
     probe = ("import sys\n"
-             "from paceline.gateway.cli import main\n"
+             "from paceline.cli.main import main\n"
              "code = main(['--nats-url', sys.argv[1], '--cluster', 't', 'status'])\n"
              "heavy = sorted(m for m in ('nats', 'asyncio', 'lxml', 'structlog') if m in sys.modules)\n"
              "print('loaded:', heavy, 'code:', code)\n")

@@ -1,5 +1,7 @@
 import pytest
 from paceline.shared import cib, lrm
+from paceline.shared.cluster.options import cluster_options
+from paceline.shared.cluster.values import is_true
 
 
 def sample() -> cib.Element:
@@ -27,10 +29,10 @@ def test_versions_and_sections():
 
 
 def test_option_aliases_fold_old_names_onto_new():
-    opts = cib.cluster_options(sample())
+    opts = cluster_options(sample(), now=0.0)
     assert opts["fencing-enabled"] == "false" and opts["stonith-enabled"] == "false"
-    assert cib.is_true(opts["fencing-enabled"], True) is False
-    assert cib.is_true("yes") and not cib.is_true("off", True) and cib.is_true("junk", True)
+    assert is_true(opts["fencing-enabled"], True) is False
+    assert is_true("yes") and not is_true("off", True) and is_true("junk", True)
 
 
 def test_validation_finds_duplicates_and_dangling_references():

@@ -47,7 +47,7 @@ def test_hosts_skip_the_idna_codec_when_ascii():
 def test_the_live_cli_modules_import_no_async_stack():
     """What ``paceline status`` loads before it talks to the bus: no nats-py, asyncio, lxml or scheduler."""
     probe = ("import sys\n"
-             "import paceline.gateway.cli, paceline.gateway.client, paceline.gateway.labfile\n"
+             "import paceline.cli.main, paceline.client.gateway, paceline.client.labfile\n"
              "import paceline.shared.quickbus, paceline.shared.bus, paceline.shared.codec\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
              "('nats', 'asyncio', 'lxml', 'structlog', 'prometheus_client') or m.startswith('paceline.policy')))\n")
@@ -56,7 +56,7 @@ def test_the_live_cli_modules_import_no_async_stack():
 
 
 def test_quickbus_can_be_turned_off(monkeypatch):
-    from paceline.gateway.client import GatewayClient
+    from paceline.client.gateway import GatewayClient
 
     monkeypatch.setenv("PACELINE_QUICKBUS", "0")
     assert GatewayClient("nats://127.0.0.1:1", "t").full_client_needed

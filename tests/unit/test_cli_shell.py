@@ -6,9 +6,9 @@ import io
 import json
 
 import pytest
-from paceline.gateway import cli
-from paceline.gateway.backends import FileBackend
-from paceline.gateway.shell import Shell
+from paceline.cli import main as cli
+from paceline.cli.shell import Shell
+from paceline.client.backends import FileBackend
 from paceline.shared import cib
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
-from paceline.gateway.crm import Context, CrmError, CrmScriptError, execute, execute_script
+from paceline.crm import Context, CrmError, CrmScriptError, execute, execute_script
 from paceline.shared import cib
 
 CTX = Context(local_node="primary")

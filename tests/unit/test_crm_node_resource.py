@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
-from paceline.gateway.crm import Context, CrmError, execute
+from paceline.crm import Context, CrmError, execute
 from paceline.shared import cib
 
 CTX = Context(local_node="primary")
@@ -167,14 +167,21 @@ def test_failcount_and_cleanup(root) -> None:
     assert [r.get("id") for r in root.iter("lrm_resource")] == ["bb"]
 
 
-def test_status_needs_a_source(root) -> None:
-    with pytest.raises(CrmError, match="resource status: needs a live cluster"):
-        run(root, "resource status")
-    ctx = Context(resource_status=lambda rsc: f"status of {rsc or 'all'}")
-    assert run(root, "resource status", ctx) == "status of all"
-    assert run(root, "resource show g", ctx) == "status of g"
+def test_status_reads_the_cib_status(root) -> None:
+    """``resource status`` needs no live cluster: it reads where the CIB's status says each primitive runs."""
+    cib.section(root, "status").append(cib.parse(
+        '<node_state id="primary" uname="primary" in_ccm="true" crmd="online" join="member" expected="member">'
+        '<lrm id="primary"><lrm_resources><lrm_resource id="b" class="ocf" provider="heartbeat" type="Dummy">'
+        '<lrm_rsc_op id="b_last_0" operation_key="b_start_0" operation="start" call-id="2" rc-code="0" '
+        'op-status="0" interval="0" transition-key="1:1:0:x" crm-debug-origin="x"/>'
+        '</lrm_resource></lrm_resources></lrm></node_state>'))
+    assert run(root, "resource status b") == "resource b is running on: primary"
+    assert run(root, "resource status t").splitlines() == ["resource b is running on: primary",
+                                                           "resource c is NOT running"]
+    assert run(root, "resource show g").splitlines()[1] == "resource c is NOT running"
+    assert "resource b is running on: primary" in run(root, "resource status").splitlines()
     with pytest.raises(CrmError, match="no resource or tag 'zz'"):
-        run(root, "resource status zz", ctx)
+        run(root, "resource status zz")
 
 
 def test_unknown_resource_command(root) -> None:

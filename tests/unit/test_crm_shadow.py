@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 
 import pytest
-from paceline.gateway import cli
-from paceline.gateway.backends import FileBackend
-from paceline.gateway.cib_level import crm_diff
-from paceline.gateway.completion import Completer
-from paceline.gateway.crm import CrmError
-from paceline.gateway.shadow import ShadowStore, check_name, shadow_dir
-from paceline.gateway.shell import Shell
+from paceline.cli import main as cli
+from paceline.cli.cib_level import crm_diff
+from paceline.cli.completion import Completer
+from paceline.cli.shell import Shell
+from paceline.client.backends import FileBackend
+from paceline.client.shadow import ShadowStore, check_name, shadow_dir
+from paceline.crm import CrmError
 from paceline.shared import cib
 
 
@@ -194,7 +194,7 @@ def test_help_and_completion_of_shadow_names(cib_file):
 
 def test_crm_diff_marks_removed_changed_and_added_objects():
     before, after = cib.empty(), cib.empty()
-    from paceline.gateway.crm import execute
+    from paceline.crm import execute
 
     execute(before, "configure primitive gone ocf:heartbeat:Dummy")
     execute(before, "configure primitive same ocf:heartbeat:Dummy")

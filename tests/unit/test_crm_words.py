@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from paceline.gateway.crm import CrmError, split_words
-from paceline.gateway.crm.dispatch import logical_lines
-from paceline.gateway.crm.lifetime import expiry, parse_duration
-from paceline.gateway.crm.words import Words, parse_score, split_pair
+from paceline.crm import CrmError, split_words
+from paceline.crm.dispatch import logical_lines
+from paceline.crm.lifetime import expiry, parse_duration
+from paceline.crm.words import Words, parse_score, split_pair
 
 
 def test_split_words_quotes_like_a_shell() -> None:

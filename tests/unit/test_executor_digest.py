@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from paceline.policy.scheduler.timespec import interval_ms
 from paceline.shared import lrm
+from paceline.shared.cluster.timespec import interval_ms
 
 #: Pacemaker's documented digest of an operation with no parameters at all.
 EMPTY_DIGEST = "f2317cad3d54cec5d7d7aa7d0bf35cf8"

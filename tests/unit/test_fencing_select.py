@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
+from paceline.cli.confirm import needs_confirmation
+from paceline.crm import Context, CrmError, execute
 from paceline.executor import fencing as agent_protocol
-from paceline.gateway.confirm import needs_confirmation
-from paceline.gateway.crm import Context, CrmError, execute
-from paceline.policy import fencing
 from paceline.shared import cib, lrm
+from paceline.shared.cluster import fencing
+
+NOW = 1_700_000_000.0   # the time the configurations are read at (no rule here depends on it)
 
 CTX = Context(local_node="n1")
 
@@ -25,7 +27,7 @@ def ids(plan: fencing.Plan) -> list[list[str]]:
 
 
 def device(root: etree._Element, rid: str) -> fencing.FenceDevice:
-    return next(d for d in fencing.fence_devices(root) if d.id == rid)
+    return next(d for d in fencing.fence_devices(root, NOW) if d.id == rid)
 
 
 def add_running(root: etree._Element, rsc: str, node: str) -> None:
@@ -39,9 +41,9 @@ def add_running(root: etree._Element, rsc: str, node: str) -> None:
 def test_static_host_list_and_map_decide() -> None:
     root = make_cib("primitive f1 stonith:fence_x params pcmk_host_list=n1,n2",
                     "primitive f2 stonith:fence_y params pcmk_host_map=n3:plug7;n1:plug1")
-    assert ids(fencing.plan(root, "n2")) == [["f1"]]
-    assert ids(fencing.plan(root, "n3")) == [["f2"]]
-    assert ids(fencing.plan(root, "n1")) == [["f1"], ["f2"]]
+    assert ids(fencing.plan(root, "n2", NOW)) == [["f1"]]
+    assert ids(fencing.plan(root, "n3", NOW)) == [["f2"]]
+    assert ids(fencing.plan(root, "n1", NOW)) == [["f1"], ["f2"]]
     f2 = device(root, "f2")
     assert f2.host_check == fencing.STATIC and f2.port_for("n3") == "plug7" and f2.port_for("n2") == "n2"
 
@@ -50,15 +52,15 @@ def test_dynamic_list_is_asked_and_none_means_everyone() -> None:
     root = make_cib("primitive dyn stonith:fence_x", "primitive any stonith:fence_y params pcmk_host_check=none")
     assert device(root, "dyn").host_check == fencing.DYNAMIC
     assert device(root, "dyn").can_fence_statically("n2") is None
-    assert ids(fencing.plan(root, "n2")) == [["dyn"], ["any"]]  # not asked yet: kept for the fencer to ask
-    assert ids(fencing.plan(root, "n2", {"dyn": False})) == [["any"]]
+    assert ids(fencing.plan(root, "n2", NOW)) == [["dyn"], ["any"]]  # not asked yet: kept for the fencer to ask
+    assert ids(fencing.plan(root, "n2", NOW, {"dyn": False})) == [["any"]]
     assert fencing.parse_list_output("n1,alias1\nn2\n\n") == {"n1", "alias1", "n2"}
 
 
 def test_explicit_host_check_overrides_the_lists() -> None:
     root = make_cib("primitive f stonith:fence_x params pcmk_host_list=n1 pcmk_host_check=dynamic-list")
     assert device(root, "f").host_check == fencing.DYNAMIC
-    assert ids(fencing.plan(root, "n3", {"f": True})) == [["f"]]
+    assert ids(fencing.plan(root, "n3", NOW, {"f": True})) == [["f"]]
 
 
 def test_disabled_devices_are_unusable_and_priority_orders_the_rest() -> None:
@@ -66,12 +68,12 @@ def test_disabled_devices_are_unusable_and_priority_orders_the_rest() -> None:
                     "primitive high stonith:fence_x params pcmk_host_check=none meta priority=10",
                     "primitive off stonith:fence_x params pcmk_host_check=none meta target-role=Stopped",
                     "primitive notadevice ocf:paceline:Dummy")
-    assert ids(fencing.plan(root, "n2")) == [["high"], ["low"]]
+    assert ids(fencing.plan(root, "n2", NOW)) == [["high"], ["low"]]
 
 
 def test_no_device_means_an_empty_plan() -> None:
     root = make_cib("primitive d ocf:paceline:Dummy")
-    assert fencing.plan(root, "n2").levels == []
+    assert fencing.plan(root, "n2", NOW).levels == []
 
 
 # ---------------------------------------------------------------- topology
@@ -87,13 +89,13 @@ def test_topology_levels_in_index_order_for_the_target() -> None:
     etree.SubElement(topo, "fencing-level", id="lp", **{"target-pattern": "n[13]", "index": "1", "devices": "pdu2"})
     etree.SubElement(topo, "fencing-level", id="la", **{"target-attribute": "rack", "target-value": "r9",
                                                         "index": "1", "devices": "missing"})
-    plan = fencing.plan(root, "n2")
+    plan = fencing.plan(root, "n2", NOW)
     assert plan.topology and ids(plan) == [["ipmi"], ["pdu1", "pdu2"]]
-    assert ids(fencing.plan(root, "n3")) == [["pdu2"]]
+    assert ids(fencing.plan(root, "n3", NOW)) == [["pdu2"]]
     execute(root, "node attribute n3 set rack r9", CTX)
     # A level naming a device that does not exist can never succeed: only the pattern level is left.
-    assert ids(fencing.plan(root, "n3")) == [["pdu2"]]
-    assert fencing.topology_levels(root, "n3") == [["pdu2"], ["missing"]]
+    assert ids(fencing.plan(root, "n3", NOW)) == [["pdu2"]]
+    assert fencing.topology_levels(root, "n3", NOW) == [["pdu2"], ["missing"]]
 
 
 # ---------------------------------------------------------------- who runs the agent

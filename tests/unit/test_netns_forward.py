@@ -3,7 +3,7 @@
 import asyncio
 import socket
 
-from paceline.gateway.netns_forward import listen, serve
+from paceline.lab.netns_forward import listen, serve
 
 
 async def echo_upper(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -3,8 +3,9 @@
 import ipaddress
 
 import pytest
-from paceline.gateway import labcli, netns
-from paceline.gateway.netns import NetnsError, NetnsPlan
+from paceline.lab import command as labcli
+from paceline.lab import netns
+from paceline.lab.netns import NetnsError, NetnsPlan
 
 
 def plan(*nodes: str, cluster: str = "lab") -> NetnsPlan:

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from paceline.executor import pcmk_tools as pt
-from paceline.executor.pcmk_tools import AttrRequest, Info, ToolError
-from paceline.executor.runner import cluster_environment
+from paceline.cli import pcmk_tools as pt
+from paceline.cli.pcmk_tools import AttrRequest, Info, ToolError
+from paceline.executor.runner import SBIN_DIR, cluster_environment
 from paceline.shared import config
 from paceline.shared.natsserver import free_port
 
@@ -221,7 +221,7 @@ def wrapper_env(tmp_path: Path) -> dict[str, str]:
 
 
 def wrapper(tool: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([os.path.join(pt.SBIN_DIR, tool), *args], env=env, capture_output=True, text=True,
+    return subprocess.run([os.path.join(SBIN_DIR, tool), *args], env=env, capture_output=True, text=True,
                           timeout=30, cwd="/")
 
 
@@ -259,26 +259,26 @@ def test_wrappers_that_need_no_cluster_and_usage_errors(tmp_path):
 
 def test_wrappers_are_executable_and_stay_light(tmp_path):
     for tool in pt.TOOLS:
-        assert os.access(os.path.join(pt.SBIN_DIR, tool), os.X_OK), tool
+        assert os.access(os.path.join(SBIN_DIR, tool), os.X_OK), tool
     # agents call these every monitor: no asyncio, nats-py, lxml or scheduler on the path of a request
     env = {**wrapper_env(tmp_path), "PYTHONPROFILEIMPORTTIME": "1"}
     done = wrapper("crm_attribute", "-p", "-G", "-q", env=env)
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
-    assert "paceline.gateway.client" in imported and "paceline.shared.quickbus" in imported
+    assert "paceline.client.gateway" in imported and "paceline.shared.quickbus" in imported
     assert not {m for m in imported if m.split(".")[0] in ("asyncio", "nats", "lxml", "structlog")}
-    assert not {m for m in imported if m.startswith(("paceline.policy", "paceline.gateway.crm"))}
+    assert not {m for m in imported if m.startswith(("paceline.policy", "paceline.crm"))}
 
 
 # ------------------------------------------------------------------ what the executor gives agents
 
 def test_agents_get_the_tools_folder_the_interpreter_and_the_node():
     env = cluster_environment({"PATH": "/usr/bin:/bin"}, "nats://10.0.0.1:4222", "prod", Path("/opt/pl/bin"),
-                              node="n1", sbin_dir=Path(pt.SBIN_DIR))
-    assert env["HA_SBIN_DIR"] == pt.SBIN_DIR
-    assert env["PATH"] == f"/opt/pl/bin:{pt.SBIN_DIR}:/usr/bin:/bin"       # bare `crm_attribute` finds it too
+                              node="n1", sbin_dir=Path(SBIN_DIR))
+    assert env["HA_SBIN_DIR"] == SBIN_DIR
+    assert env["PATH"] == f"/opt/pl/bin:{SBIN_DIR}:/usr/bin:/bin"       # bare `crm_attribute` finds it too
     assert (env["PACELINE_PYTHON"], env["PACELINE_NODE"]) == (sys.executable, "n1")
     again = cluster_environment(env, "nats://10.0.0.1:4222", "prod", Path("/opt/pl/bin"), node="n1",
-                                sbin_dir=Path(pt.SBIN_DIR))
+                                sbin_dir=Path(SBIN_DIR))
     assert again["PATH"] == env["PATH"]
     # an operator's own HA_SBIN_DIR (real Pacemaker tools, say) is passed on and PATH is left alone
     env = cluster_environment({"PATH": "/usr/bin:/bin", "HA_SBIN_DIR": "/x"}, "nats://h:1", "c", Path("/b"),

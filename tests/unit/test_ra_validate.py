@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
+from paceline.client.backends import FileBackend
+from paceline.crm import CrmError, ra
 from paceline.executor import validation
 from paceline.executor.standards import AgentRef
-from paceline.gateway.backends import FileBackend
-from paceline.gateway.crm import CrmError, ra
 from paceline.shared import cib, codec, lrm
 
 

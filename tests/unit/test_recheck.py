@@ -1,8 +1,8 @@
 """The DC's timer: plan again at the recheck interval, or just after a failure expires."""
 
 from paceline.policy.recheck import EXPIRY_MARGIN, next_recheck
-from paceline.policy.scheduler import unpack
 from paceline.shared import cib
+from paceline.shared.cluster import unpack
 
 NOW = 1_000_000.0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paceline.policy.scheduler import render_status
+from paceline.shared.cluster import render_status
 from paceline.shared.lrm import pacemaker_digest
 
 from tests.unit.test_scheduler_core import both_online, cib, folded, lrm_rsc, node_state, op, prim, run

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from paceline.policy.scheduler import render_status, schedule, unpack
-from paceline.policy.scheduler.scores import INF, add_scores, format_score, parse_score
+from paceline.policy.scheduler import schedule
 from paceline.policy.simulate import execution_order
 from paceline.shared.cib import parse_cib
+from paceline.shared.cluster import render_status, unpack
+from paceline.shared.cluster.scores import INF, add_scores, format_score, parse_score
 from paceline.shared.lrm import OpResult, apply_status_ops, params_digest, result_ops
 
 NOW = 1_700_000_000.0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from paceline.policy.recheck import EXPIRY_MARGIN, next_recheck
-from paceline.policy.scheduler import render_status, schedule
+from paceline.policy.scheduler import schedule
 from paceline.shared.cib import parse_cib
+from paceline.shared.cluster import render_status
 
 NOW = 1_700_000_000
 ONLINE = 'in_ccm="true" crmd="online" join="member" expected="member"'

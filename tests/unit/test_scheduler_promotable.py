@@ -6,8 +6,9 @@ Every expected Transition Summary here is what Pacemaker's own crm_simulate
 
 from __future__ import annotations
 
-from paceline.policy.scheduler import explain, render_status
+from paceline.policy.scheduler import explain
 from paceline.shared.cib import parse_cib
+from paceline.shared.cluster import render_status
 from paceline.shared.lrm import pacemaker_digest
 
 from tests.unit.test_scheduler_core import NOW, cib, folded, node_state, op, prim, run

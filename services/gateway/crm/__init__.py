@@ -6,10 +6,10 @@
 untouched. ``execute_script`` runs many lines like ``crm -f FILE``.
 """
 
-from paceline.gateway.crm.context import AgentMeta, Context, Outcome
-from paceline.gateway.crm.dispatch import execute, execute_script, run_lines
-from paceline.gateway.crm.errors import CrmError, CrmScriptError
-from paceline.gateway.crm.words import split_words
+from paceline.crm.context import AgentMeta, Context, Outcome
+from paceline.crm.dispatch import execute, execute_script, run_lines
+from paceline.crm.errors import CrmError, CrmScriptError
+from paceline.crm.words import split_words
 
 __all__ = ["AgentMeta", "Context", "CrmError", "CrmScriptError", "Outcome", "execute", "execute_script", "run_lines",
            "split_words"]

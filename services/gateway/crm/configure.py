@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from paceline.gateway.crm import constraints, editing, options, resources, show
-from paceline.gateway.crm.context import Context
-from paceline.gateway.crm.errors import CrmError
-from paceline.gateway.crm.words import Words
+from paceline.crm import constraints, editing, options, resources, show
+from paceline.crm.context import Context
+from paceline.crm.errors import CrmError
+from paceline.crm.words import Words
 from paceline.shared import cib
 from paceline.shared.cib import Element
 

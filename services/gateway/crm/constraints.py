@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lxml import etree
-from paceline.gateway.crm.context import Context
-from paceline.gateway.crm.ids import unique_id
-from paceline.gateway.crm.resources import require_new_id
-from paceline.gateway.crm.words import Words, parse_score
+from paceline.crm.context import Context
+from paceline.crm.ids import unique_id
+from paceline.crm.resources import require_new_id
+from paceline.crm.words import Words, parse_score
 from paceline.shared import cib
 from paceline.shared.cib import Element
 

@@ -10,7 +10,6 @@ from lxml import etree
 
 AgentKnown = Callable[[str, "str | None", str], "bool | None"]
 AgentMetaSource = Callable[[str, "str | None", str], "AgentMeta | None"]
-ResourceStatus = Callable[["str | None"], str]
 Explain = Callable[[str], str]
 
 
@@ -51,14 +50,13 @@ class Context:
     ``agent_known(cls, provider, type)`` says whether an agent is installed
     (None: cannot tell). ``agent_meta`` optionally gives an agent's declared
     parameters so missing required / undeclared parameters are refused as
-    crmsh does. ``resource_status(rsc)`` renders ``resource status``.
+    crmsh does.
     ``agents`` (an ``ra.AgentSource``: ``listing()``, ``metadata_xml(...)``)
     answers the ``ra`` level; ``explain(rsc)`` renders ``resource why``.
     """
 
     local_node: str = ""
     agent_known: AgentKnown | None = None
-    resource_status: ResourceStatus | None = None
     agent_meta: AgentMetaSource | None = None
     agents: Any = None
     explain: Explain | None = None

@@ -12,10 +12,10 @@ import copy
 from collections.abc import Callable
 
 from lxml import etree
-from paceline.gateway.crm import configure, nodes, ra, resource_level
-from paceline.gateway.crm.context import Context, Outcome
-from paceline.gateway.crm.errors import CrmError, CrmScriptError
-from paceline.gateway.crm.words import split_words
+from paceline.crm import configure, nodes, ra, resource_level
+from paceline.crm.context import Context, Outcome
+from paceline.crm.errors import CrmError, CrmScriptError
+from paceline.crm.words import split_words
 from paceline.shared import cib
 from paceline.shared.cib import Element
 

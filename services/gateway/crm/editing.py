@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from paceline.gateway.crm import references
-from paceline.gateway.crm.context import Context
-from paceline.gateway.crm.resources import require_new_id
-from paceline.gateway.crm.words import Words
+from paceline.crm import references
+from paceline.crm.context import Context
+from paceline.crm.resources import require_new_id
+from paceline.crm.words import Words
 from paceline.shared import cib
 from paceline.shared.cib import RESOURCE_TAGS, Element
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from paceline.gateway.crm.context import Outcome
+    from paceline.crm.context import Outcome
 
 
 class CrmError(ValueError):

@@ -8,15 +8,18 @@ transient attributes in the status section, where they vanish with a restart.
 
 from __future__ import annotations
 
+import time
+
 from lxml import etree
-from paceline.gateway.confirm import CONFIRM_WORDS
-from paceline.gateway.crm import show
-from paceline.gateway.crm.context import Context
-from paceline.gateway.crm.options import node_set_id
-from paceline.gateway.crm.words import Words, run_command
-from paceline.policy import fencing
+from paceline.cli.confirm import CONFIRM_WORDS
+from paceline.crm import show
+from paceline.crm.context import Context
+from paceline.crm.options import node_set_id
+from paceline.crm.words import Words, run_command
 from paceline.shared import cib
 from paceline.shared.cib import Element
+from paceline.shared.cluster import fencing
+from paceline.shared.cluster.options import cluster_options
 
 _LIFETIMES = ("forever", "reboot")
 
@@ -163,11 +166,12 @@ def fence(root: Element, words: Words, ctx: Context) -> str:
             raise words.unexpected(word, "NODE [-y]")
     node = find_node(root, words, uname)
     uname = node.get("uname") or uname
-    if not fencing.fencing_enabled(cib.cluster_options(root)):
+    now = time.time()
+    if not fencing.fencing_enabled(cluster_options(root, now)):
         raise words.error(f"fencing is not available: stonith-enabled is false, so {uname} cannot be fenced "
                           "(set it with: configure property stonith-enabled=true)")
-    if not fencing.plan(root, uname).levels:
-        configured = [d.id for d in fencing.fence_devices(root)]
+    if not fencing.plan(root, uname, now).levels:
+        configured = [d.id for d in fencing.fence_devices(root, now)]
         why = (f"none of the fence devices ({', '.join(configured)}) can fence {uname} (check pcmk_host_list/"
                "pcmk_host_map, fencing-topology and target-role)") if configured else \
             "no fence device is configured (configure one, e.g. primitive fence1 stonith:fence_ipmilan params ...)"

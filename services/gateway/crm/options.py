@@ -8,13 +8,13 @@ is then created beside the first one.
 from __future__ import annotations
 
 from lxml import etree
-from paceline.gateway.crm import references
-from paceline.gateway.crm.cluster_options import unknown_option_warning
-from paceline.gateway.crm.constraints import require_target
-from paceline.gateway.crm.context import Context
-from paceline.gateway.crm.ids import named_set, put_pair, sanitize_id
-from paceline.gateway.crm.resources import require_new_id
-from paceline.gateway.crm.words import Words
+from paceline.crm import references
+from paceline.crm.cluster_options import unknown_option_warning
+from paceline.crm.constraints import require_target
+from paceline.crm.context import Context
+from paceline.crm.ids import named_set, put_pair, sanitize_id
+from paceline.crm.resources import require_new_id
+from paceline.crm.words import Words
 from paceline.shared import cib
 from paceline.shared.cib import Element
 

@@ -17,8 +17,8 @@ import textwrap
 from typing import Any, Protocol
 
 from lxml import etree
-from paceline.gateway.crm.context import Context
-from paceline.gateway.crm.words import Words, run_command
+from paceline.crm.context import Context
+from paceline.crm.words import Words, run_command
 from paceline.shared import cib, lrm
 
 #: ``6 -> "OCF_ERR_CONFIGURED"``: the OCF names of exit codes, from the one place that defines them.

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import copy
 
-from paceline.gateway.crm import dispatch, editing, show
-from paceline.gateway.crm.context import Context, Outcome
-from paceline.gateway.crm.errors import CrmError
-from paceline.gateway.crm.options import OPTION_SETS
-from paceline.gateway.crm.words import Words, split_words
+from paceline.crm import dispatch, editing, show
+from paceline.crm.context import Context, Outcome
+from paceline.crm.errors import CrmError
+from paceline.crm.options import OPTION_SETS
+from paceline.crm.words import Words, split_words
 from paceline.shared import cib
 from paceline.shared.cib import RESOURCE_TAGS, Element
 

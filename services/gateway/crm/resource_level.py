@@ -9,14 +9,17 @@ status section. Tags stand for their resources.
 
 from __future__ import annotations
 
+import time
+
 from lxml import etree
-from paceline.gateway.crm import references
-from paceline.gateway.crm.context import Context
-from paceline.gateway.crm.ids import ensure_set, put_pair
-from paceline.gateway.crm.lifetime import expiry, parse_duration
-from paceline.gateway.crm.words import INFINITY, Words, run_command
+from paceline.crm import references
+from paceline.crm.context import Context
+from paceline.crm.ids import ensure_set, put_pair
+from paceline.crm.lifetime import expiry, parse_duration
+from paceline.crm.words import INFINITY, Words, run_command
 from paceline.shared import cib
 from paceline.shared.cib import Element
+from paceline.shared.cluster import cib_now, unpack
 
 _CLONES = ("clone", "master")
 _ON_OFF = {"on": "true", "off": "false", "true": "true", "false": "false", "yes": "true", "no": "false"}
@@ -277,14 +280,13 @@ def _count(text: str) -> int:
 
 
 def status(root: Element, words: Words, ctx: Context) -> str:
+    """crm's ``resource status``: "resource R is running on: N" or "is NOT running", from the CIB's status."""
     rids = words.rest()
-    if ctx.resource_status is None:
-        raise words.error("needs a live cluster (no status source)")
-    if not rids:
-        return ctx.resource_status(None)
-    for rid in rids:
-        resolve(root, words, rid)
-    return "\n".join(ctx.resource_status(rid) for rid in rids)
+    named = [str(el.get("id")) for rid in rids for el in resolve(root, words, rid)]
+    state = unpack(root, *cib_now(root, time.time()))
+    wanted = [p for rid in named for p in state.by_id[rid].primitives()] if rids else state.primitives()
+    return "\n".join(f"resource {p.id} is running on: {' '.join(p.active_on)}" if p.active_on
+                     else f"resource {p.id} is NOT running" for p in wanted)
 
 
 def why(root: Element, words: Words, ctx: Context) -> str:

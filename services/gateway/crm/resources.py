@@ -8,10 +8,10 @@ recorded cases depend on it), and ids follow crmsh: ``<rsc>-instance_attributes`
 from __future__ import annotations
 
 from lxml import etree
-from paceline.gateway.crm import references
-from paceline.gateway.crm.context import Context
-from paceline.gateway.crm.ids import fill_set, put_pair, taken
-from paceline.gateway.crm.words import Words
+from paceline.crm import references
+from paceline.crm.context import Context
+from paceline.crm.ids import fill_set, put_pair, taken
+from paceline.crm.words import Words
 from paceline.shared import cib
 from paceline.shared.cib import Element
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from paceline.gateway.crm import references
-from paceline.gateway.crm.words import INFINITY
+from paceline.crm import references
+from paceline.crm.words import INFINITY
 from paceline.shared import cib
 from paceline.shared.cib import RESOURCE_TAGS, Element
 

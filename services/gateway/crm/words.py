@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from paceline.gateway.crm.errors import CrmError
+from paceline.crm.errors import CrmError
 
 INFINITY = "INFINITY"
 _SCORE_WORDS = {"inf": INFINITY, "+inf": INFINITY, "infinity": INFINITY, "+infinity": INFINITY,

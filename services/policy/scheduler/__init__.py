@@ -9,6 +9,7 @@ policy service and ``paceline simulate`` share it unchanged.
 from __future__ import annotations
 
 import gc
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,11 +18,11 @@ from paceline.policy.graph import Graph
 from paceline.policy.scheduler.actions import Act, ActionBuilder
 from paceline.policy.scheduler.graph_build import to_graph
 from paceline.policy.scheduler.ledger import Ledger
-from paceline.policy.scheduler.model import ClusterState
 from paceline.policy.scheduler.placement import Placer, ScoreDump
-from paceline.policy.scheduler.status_view import render_status
 from paceline.policy.scheduler.summary import summary_lines
-from paceline.policy.scheduler.unpack import unpack
+from paceline.shared.cluster.model import ClusterState
+from paceline.shared.cluster.status_view import render_status
+from paceline.shared.cluster.unpack import cib_now, unpack
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.explain import Explanation
@@ -46,6 +47,8 @@ class ScheduleResult:
 def schedule(cib_root: etree._Element, now: float | None = None, ledger: Ledger | None = None) -> ScheduleResult:
     """Plan one transition; a ``ledger`` (see :mod:`ledger`) records why the watched resources score as they do.
 
+    ``now`` defaults to the CIB's execution-date, else the clock (crm_simulate's rule).
+
     The cyclic garbage collector is paused meanwhile: a large cluster allocates
     hundreds of thousands of long-lived objects (actions point at each other),
     and repeated full collections over them would cost more than the planning.
@@ -53,7 +56,8 @@ def schedule(cib_root: etree._Element, now: float | None = None, ledger: Ledger 
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        state = unpack(cib_root, now)
+        at, date_given = cib_now(cib_root, time.time()) if now is None else (now, False)
+        state = unpack(cib_root, at, date_given)
         score_dump = Placer(state, ledger).run()
         builder = ActionBuilder(state)
         actions = builder.build()

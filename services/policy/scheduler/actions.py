@@ -14,11 +14,11 @@ from collections import deque
 from dataclasses import dataclass
 
 from paceline.policy.scheduler import notifications
-from paceline.policy.scheduler.digests import definition_change
-from paceline.policy.scheduler.model import ClusterState, OneOrMore, Ordering, Resource, Role
 from paceline.policy.scheduler.placement import counted_active, current_node
-from paceline.policy.scheduler.scores import INF
-from paceline.shared import cib
+from paceline.shared.cluster.digests import definition_change
+from paceline.shared.cluster.model import ClusterState, OneOrMore, Ordering, Resource, Role
+from paceline.shared.cluster.scores import INF
+from paceline.shared.cluster.values import is_true
 
 # Ordering flags
 IMPLIES_THEN = 1        # a required first makes then required
@@ -236,7 +236,7 @@ class ActionBuilder:
         whose start or stop is ordered with another resource's required action (something else restarts
         or moves with it) moves by stop and start, as does one in a group, a clone or a launcher.
         """
-        if not cib.is_true(rsc.meta.get("allow-migrate"), False) or not rsc.managed or rsc.failed \
+        if not is_true(rsc.meta.get("allow-migrate"), False) or not rsc.managed or rsc.failed \
                 or rsc.parent is not None or rsc.clone_of is not None or rsc.launcher is not None \
                 or rsc.launched or len(rsc.active_on) != 1:
             return
@@ -530,7 +530,7 @@ class ActionBuilder:
 
     def _connect(self, first_rsc: Resource, first_task: str, then_rsc: Resource, then_task: str,
                  flags: int) -> None:
-        if first_rsc.is_clone and then_rsc.is_clone and cib.is_true(then_rsc.meta.get("interleave"), False):
+        if first_rsc.is_clone and then_rsc.is_clone and is_true(then_rsc.meta.get("interleave"), False):
             self._connect_interleaved(first_rsc, first_task, then_rsc, then_task, flags)
             return
         firsts = self._first_actions(first_rsc, first_task)

@@ -19,11 +19,11 @@ from typing import Any
 from lxml import etree
 from paceline.policy.scheduler import promotion, schedule
 from paceline.policy.scheduler.ledger import Entry, Ledger
-from paceline.policy.scheduler.model import ClusterState, Node, Resource, Role
 from paceline.policy.scheduler.placement import current_node, failures_counted
-from paceline.policy.scheduler.rules import RuleContext, nvsets
-from paceline.policy.scheduler.scores import INF, format_score
 from paceline.shared import cib
+from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
+from paceline.shared.cluster.rules import RuleContext, nvsets
+from paceline.shared.cluster.scores import INF, format_score
 
 
 def node_condition(node: Node) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from paceline.policy.graph import Action, Graph
 from paceline.policy.scheduler.actions import Act
-from paceline.policy.scheduler.digests import op_params
-from paceline.policy.scheduler.model import ClusterState, Resource
-from paceline.policy.scheduler.unpack import op_timeout_ms
+from paceline.shared.cluster.digests import op_params
+from paceline.shared.cluster.model import ClusterState, Resource
+from paceline.shared.cluster.unpack import op_timeout_ms
 from paceline.shared.lrm import params_digest
 
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler.model import Resource, Role
 from paceline.policy.scheduler.placement import current_node
-from paceline.shared import cib
+from paceline.shared.cluster.model import Resource, Role
+from paceline.shared.cluster.values import is_true
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.actions import Act, ActionBuilder
@@ -36,7 +36,7 @@ EMPTY = " "          # what Pacemaker passes for an empty list
 
 
 def wants_notifications(clone: Resource) -> bool:
-    return clone.is_clone and cib.is_true(clone.meta.get("notify"), False)
+    return clone.is_clone and is_true(clone.meta.get("notify"), False)
 
 
 def _included(act: Act) -> bool:

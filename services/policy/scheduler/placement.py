@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from functools import cmp_to_key
 
-from paceline.policy.scheduler import locks, promotion
-from paceline.policy.scheduler.history import effective_fail_count, has_fail_counts
+from paceline.policy.scheduler import promotion
 from paceline.policy.scheduler.ledger import Ledger
-from paceline.policy.scheduler.model import ClusterState, Colocation, Node, Resource, Role
-from paceline.policy.scheduler.scores import INF, add_scores, format_score, parse_score, scale
-from paceline.policy.scheduler.unpack import add_colocation, insert_colocation
-from paceline.shared import cib
+from paceline.shared.cluster import locks
+from paceline.shared.cluster.history import effective_fail_count, has_fail_counts
+from paceline.shared.cluster.model import ClusterState, Colocation, Node, Resource, Role
+from paceline.shared.cluster.scores import INF, add_scores, format_score, parse_score, scale
+from paceline.shared.cluster.unpack import add_colocation, insert_colocation
+from paceline.shared.cluster.values import is_true
 
 _DISCOVERY_RANK = {"always": 0, "never": 1, "exclusive": 2}
 
@@ -164,7 +165,7 @@ class Placer:
             if health == 0:
                 continue
             for top in self.state.resources:
-                if health < 0 and cib.is_true(top.meta.get("allow-unhealthy-nodes"), False):
+                if health < 0 and is_true(top.meta.get("allow-unhealthy-nodes"), False):
                     continue
                 self.apply_location(top, node.name, health, "node health")
 
@@ -294,7 +295,7 @@ class Placer:
         Only explicit (user) constraints count: the internal member chain is
         what makes the members follow each other in the first place.
         """
-        if not cib.is_true(group.meta.get("collocated"), True):
+        if not is_true(group.meta.get("collocated"), True):
             return
         for member in group.children:
             if member is rsc:

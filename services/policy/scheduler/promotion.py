@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler.model import ClusterState, Colocation, Resource, Role
-from paceline.policy.scheduler.scores import INF, add_scores, parse_score, scale
+from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
+from paceline.shared.cluster.scores import INF, add_scores, parse_score, scale
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.placement import Placer

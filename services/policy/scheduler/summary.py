@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paceline.policy.scheduler.actions import Act, ActionBuilder
-from paceline.policy.scheduler.model import ClusterState, Resource, Role
 from paceline.policy.scheduler.placement import current_node
+from paceline.shared.cluster.model import ClusterState, Resource, Role
 
 
 @dataclass

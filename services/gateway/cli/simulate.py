@@ -1,0 +1,30 @@
+"""The scheduler run offline: ``paceline simulate`` (crm_simulate's twin) and ``resource why`` on a CIB file.
+
+As ``crm_simulate`` links Pacemaker's scheduler library, this module is the one
+place outside the policy service that imports ``paceline.policy``. A live
+cluster's ``resource why`` is answered by the DC over the bus instead, from its
+own view of the cluster. The scheduler is imported on use: most commands never
+need it.
+"""
+
+from __future__ import annotations
+
+from paceline.crm import CrmError
+from paceline.shared.cib import Element
+
+
+def main(argv: list[str]) -> int:
+    """``paceline simulate ARGS``."""
+    from paceline.policy.simulate import main as simulate
+
+    return simulate(argv)
+
+
+def explain_offline(root: Element, rsc: str) -> str:
+    """``resource why RSC`` on a CIB that no cluster runs: every contribution to its score on every node."""
+    from paceline.policy.scheduler import explain
+
+    try:
+        return explain(root, rsc).text()
+    except KeyError:
+        raise CrmError(f"resource why: no resource {rsc!r}") from None

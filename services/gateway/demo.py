@@ -1,8 +1,0 @@
-"""``make demo``: the two-node web-service story against a fresh lab, every step checked."""
-
-import sys
-
-from paceline.gateway.story import main
-
-if __name__ == "__main__":
-    sys.exit(main())

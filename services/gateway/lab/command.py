@@ -1,0 +1,58 @@
+"""``paceline lab ...`` argument handling (the work is in :mod:`paceline.lab.lab`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from paceline.lab.lab import Lab, LabError, default_dir
+from paceline.lab.netns import NetnsError
+from paceline.shared.natsserver import NatsServerError
+
+
+def run_lab(argv: list[str], lab_dir: str | None) -> int:
+    p = argparse.ArgumentParser(prog="paceline lab", description="a Paceline cluster of real processes on this machine")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--dir", default=argparse.SUPPRESS,
+                       help="lab directory (default $PACELINE_LAB or ~/.paceline/lab)")
+    p.add_argument("--dir", default=lab_dir, help="lab directory (default $PACELINE_LAB or ~/.paceline/lab)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="start the bus and every service", parents=[where])
+    up.add_argument("--nodes", default="primary,secondary", help="comma-separated node names")
+    up.add_argument("--cluster", default="lab")
+    up.add_argument("--token-timeout", type=float, help="membership token timeout in seconds (default 1.0)")
+    up.add_argument("--netns", action="store_true",
+                    help="root only: each node in its own network namespace on a lab bridge (10.213.0.0/24)")
+    sub.add_parser("status", parents=[where], help="the lab's processes")
+    k = sub.add_parser("kill", parents=[where], help="crash a node: SIGKILL its processes and the services it runs")
+    k.add_argument("node")
+    r = sub.add_parser("revive", parents=[where], help="start a killed node again")
+    r.add_argument("node")
+    sub.add_parser("down", parents=[where], help="stop everything")
+    args = p.parse_args(argv)
+    directory = Path(args.dir) if args.dir else default_dir()
+    try:
+        if args.cmd == "up":
+            lab = Lab(dir=directory, cluster=args.cluster)
+            if args.token_timeout:
+                lab.settings["PACELINE_TOKEN_TIMEOUT"] = str(args.token_timeout)
+            lab.up([n.strip() for n in args.nodes.split(",") if n.strip()], with_netns=args.netns)
+            print(lab.describe())
+            return 0
+        lab = Lab.load(directory)
+        if args.cmd == "status":
+            print(lab.describe())
+        elif args.cmd == "kill":
+            lab.kill(args.node)
+            print(f"node {args.node} killed")
+        elif args.cmd == "revive":
+            lab.revive(args.node)
+            print(f"node {args.node} is back")
+        elif args.cmd == "down":
+            lab.down()
+            print(f"lab in {directory} stopped")
+        return 0
+    except (LabError, NetnsError, NatsServerError) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1

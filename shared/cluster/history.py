@@ -1,0 +1,434 @@
+"""Resource state from the ``lrm_rsc_op`` history: where each resource runs, in which role, failed or not.
+
+Pacemaker derives everything from the operation history rather than from a
+stored "current state", so this module replays each node's ops in call order
+and applies the same remapping of return codes, on-fail handling and failure
+expiry. Only the executor's records (see ``paceline.shared.lrm``) are read.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+from paceline.shared import lrm
+from paceline.shared.cluster import locks
+from paceline.shared.cluster.digests import check_op
+from paceline.shared.cluster.model import (
+    ClusterState,
+    FailedOp,
+    HistoryOp,
+    Node,
+    Resource,
+    Role,
+    on_fail_rank,
+)
+from paceline.shared.cluster.scores import INF, parse_score
+
+Element = etree._Element
+
+_TASKS = {"monitor", "start", "stop", "promote", "demote", "migrate_to", "migrate_from"}
+_IGNORED_TASKS = {"notify", "reload", "reload-agent", "meta-data", "validate-all", "cancel"}
+_HARD_RC = {lrm.OCF_ERR_ARGS, lrm.OCF_ERR_PERM, lrm.OCF_ERR_INSTALLED}
+_CLEARABLE = {"block", "ignore", "demote", "restart", "restart-container"}
+
+
+def _int(value: str | None, default: int = 0) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _expected_rc(key: str | None) -> int | None:
+    if not key:
+        return None
+    parts = key.split(":")
+    if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
+        return int(parts[2])
+    return None
+
+
+def parse_op(el: Element, index: int) -> HistoryOp | None:
+    a = dict(el.items())         # one copy: lxml attribute lookups one by one cost more
+    task = a.get("operation", "")
+    rc = a.get("rc-code")
+    status = a.get("op-status")
+    if rc is None or status is None:
+        return None
+    try:
+        rc_i, status_i = int(rc), int(status)
+    except ValueError:
+        return None
+    interval = _int(a.get("interval"), 0)
+    expected = _expected_rc(a.get("transition-key"))
+    if expected is None:
+        expected = lrm.OCF_NOT_RUNNING if task == "monitor" and interval == 0 and rc_i == 7 else 0
+    return HistoryOp(
+        id=a.get("id", ""), task=task, interval_ms=interval, rc=rc_i, op_status=status_i,
+        call_id=_int(a.get("call-id"), -1), expected_rc=expected,
+        last_rc_change=_int(a.get("last-rc-change"), _int(a.get("last-run"), 0)),
+        digest=a.get("op-digest"), restart_digest=a.get("op-restart-digest"),
+        secure_digest=a.get("op-secure-digest"), doc_index=index, exit_reason=a.get("exit-reason", ""),
+        exec_ms=_int(a.get("exec-time")), queue_ms=_int(a.get("queue-time")),
+        transition_magic=a.get("transition-magic", ""), secure_params=a.get("op-secure-params"),
+        force_restart=a.get("op-force-restart"))
+
+
+def sort_ops(ops: list[HistoryOp]) -> list[HistoryOp]:
+    """Oldest first: reverse document order, then call-id, then last-rc-change; pending ones last."""
+    ordered = sorted(ops, key=lambda o: -o.doc_index)
+    return sorted(ordered, key=lambda o: (o.call_id < 0, max(o.call_id, 0), o.last_rc_change))
+
+
+_FAIL_SUFFIX = re.compile(r"^.+_[0-9]+$")
+
+
+def _fail_index(node: Node) -> dict[str, tuple[int, int]]:
+    """Index ``fail-count-RSC#op_interval`` / ``last-failure-RSC#...`` attributes by resource once per node."""
+    index: dict[str, tuple[int, int]] = {}
+    for name, value in node.attrs.items():
+        if name.startswith("fail-count-"):
+            rest, is_count = name[len("fail-count-"):], True
+        elif name.startswith("last-failure-"):
+            rest, is_count = name[len("last-failure-"):], False
+        else:
+            continue
+        rid, sep, op = rest.rpartition("#")
+        if not sep or not rid or not _FAIL_SUFFIX.match(op):
+            continue
+        total, last = index.get(rid, (0, 0))
+        if is_count:
+            total = min(INF, total + parse_score(value, 0))
+        else:
+            last = max(last, _int(value, 0))
+        index[rid] = (total, last)
+    return index
+
+
+def _node_fail_index(node: Node) -> dict[str, tuple[int, int]]:
+    if node.fail_index is None:
+        node.fail_index = _fail_index(node)
+    return node.fail_index
+
+
+def fail_count(state: ClusterState, rsc: Resource, node: Node) -> tuple[int, int]:
+    """Sum of ``fail-count-RSC#op_interval`` attributes and the latest ``last-failure-RSC#...``."""
+    return _node_fail_index(node).get(rsc.history_id, (0, 0))
+
+
+def has_fail_counts(state: ClusterState, rsc: Resource) -> bool:
+    """Whether any node records a failure of ``rsc`` (most resources of a healthy cluster: none)."""
+    return any(rsc.history_id in _node_fail_index(node) for node in state.nodes.values())
+
+
+def effective_fail_count(state: ClusterState, rsc: Resource, node: Node) -> int:
+    count, last = fail_count(state, rsc, node)
+    expires = count and rsc.failure_timeout_ms and last > 0 and not _blocks_expiry(rsc)
+    if expires and state.now > last + rsc.failure_timeout_ms / 1000:
+        return 0
+    return count
+
+
+def _blocks_expiry(rsc: Resource) -> bool:
+    return any(op.on_fail == "block" for op in rsc.ops)
+
+
+def on_fail_for(state: ClusterState, rsc: Resource, task: str, interval: int) -> str:
+    value = None
+    for op in rsc.ops:
+        if op.name == task and op.interval_ms == interval:
+            value = op.on_fail
+            break
+    if value is None:
+        from paceline.shared.cluster.rules import RuleContext
+        ctx = RuleContext(now=state.now, agent=rsc.agent, op=(task, interval))
+        value = state.op_defaults.get(ctx).get("on-fail")
+    value = (value or "").lower()
+    if value == "nothing":
+        value = "ignore"
+    if value == "migrate":
+        value = "ban"
+    if value == "restart-container" and rsc.launcher is None:
+        value = ""
+    if not value and rsc.launcher is not None:
+        value = "restart-container"
+    if task == "stop" and value in ("standby", "demote", "stop"):
+        value = ""
+    if value == "fence" and not state.fencing_enabled:
+        value = "stop"
+    if value not in ("ignore", "block", "fence", "standby", "ban", "stop", "restart", "demote", "restart-container"):
+        value = ("fence" if state.fencing_enabled else "block") if task == "stop" else "restart"
+    return value
+
+
+def unpack_history(root: Element, state: ClusterState) -> None:
+    status = root.find("status")
+    if status is None:
+        return
+    by_id = {n.id: n for n in state.nodes.values()}
+    entries: list[tuple[Node, Element]] = []
+    seen: set[str] = set()
+    for ns in status.iterfind("node_state"):
+        node = by_id.get(ns.get("id", "")) or state.nodes.get(ns.get("uname", ""))
+        if node is None or node.name in seen:
+            continue
+        seen.add(node.name)
+        entries.append((node, ns))
+    read_offline = state.fencing_enabled or _is_true_opt(state, "shutdown-lock")
+    passes = [e for e in entries if e[0].online] + [e for e in entries if not e[0].online and read_offline]
+    for node, ns in passes:
+        # Records of one resource may be split over several lrm elements (a status patch that
+        # did not match the original element's id); they are one history.
+        grouped: dict[str, tuple[Element, list[Element]]] = {}
+        for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
+            entry = grouped.setdefault(lr.get("id", ""), (lr, []))
+            entry[1].extend(lr.iterfind("lrm_rsc_op"))
+        for lr, op_elements in grouped.values():
+            _unpack_lrm_resource(lr, op_elements, node, state)
+    for rsc in state.primitives():
+        if rsc.role == Role.STARTED and rsc.clone_of is not None and state.by_id[rsc.clone_of].promotable:
+            rsc.role = Role.UNPROMOTED     # a promotable clone's instance runs in one of its two roles
+        if rsc.target_role is not None and (rsc.next_role is None or rsc.target_role < rsc.next_role):
+            rsc.next_role = rsc.target_role
+            rsc.next_role_reason = "target-role"
+
+
+def _is_true_opt(state: ClusterState, name: str) -> bool:
+    from paceline.shared.cluster.values import is_true
+    return is_true(state.options.get(name), False)
+
+
+def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
+    rid = lr.get("id", "")
+    rsc = state.by_id.get(rid)
+    if rsc is not None and not rsc.is_group:
+        return rsc
+    if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
+        instances = [i for i in state.clones[rid] if node.name not in i.history]
+        free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
+            next((i for i in instances if not _instance_seen(i, None)), None) or next(iter(instances), None)
+        if free is not None:
+            return free
+    if not has_ops:
+        return None
+    orphan_id = rid if rsc is None else f"{rid}:removed"
+    existing = state.by_id.get(orphan_id)
+    if existing is not None:
+        return existing
+    orphan = Resource(id=orphan_id, kind="primitive", orphan=True,
+                      agent={k: lr.get(k, "") for k in ("class", "provider", "type") if lr.get(k)})
+    orphan.managed = state.stop_orphans and not state.maintenance_mode
+    orphan.requires = "fencing" if state.fencing_enabled else "quorum"
+    orphan.doc_index = len(state.resources)
+    if state.stop_orphans:
+        orphan.unpack_scores.append((None, -INF, "removed from the configuration"))
+    state.by_id[orphan_id] = orphan
+    state.resources.append(orphan)
+    return orphan
+
+
+def _instance_seen(instance: Resource, node: str | None) -> bool:
+    """Has this clone instance (for a group member: any member of its group instance) history on ``node``
+    (None: anywhere)? A cloned group's members found on one node belong to one instance."""
+    parts = instance.parent.children if instance.parent is not None else [instance]
+    return any((node in p.history) if node is not None else bool(p.history) for p in parts)
+
+
+def _failed_with_old_definition(rsc: Resource, node: Node, op: HistoryOp) -> bool:
+    """The last failure ran with parameters since changed: its fail count is to be cleared, not held against
+    the node (the sysadmin presumably fixed what made it fail)."""
+    return (op.id.endswith("_last_failure_0") and op.task in ("start", "monitor") and op.interval_ms == 0
+            and check_op(rsc, node.name, op) is not None)
+
+
+def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, state: ClusterState) -> None:
+    rsc = _find_or_orphan(lr, bool(op_elements), state, node)
+    if rsc is None:
+        return
+    ops = [op for i, el in enumerate(op_elements) if (op := parse_op(el, i)) is not None]
+    if not ops:
+        return
+    ops = sort_ops(ops)
+    rsc.history[node.name] = ops
+    locks.unpack_lock(lr.get("shutdown-lock"), rsc, node, state)
+    if any(_failed_with_old_definition(rsc, node, op) for op in ops):
+        rsc.fail_cleared.add(node.name)
+    role = Role.UNKNOWN
+    on_fail = "ignore"
+    last_failure_key = None
+    last_start_call = -1
+    count, last_failure = fail_count(state, rsc, node)
+    for op in ops:
+        if op.task not in _TASKS and (op.task in _IGNORED_TASKS or (op.rc == op.expected_rc and op.op_status == 0)):
+            continue
+        if _expired(state, rsc, op, count, last_failure):
+            continue
+        if op.op_status == lrm.EXEC_PENDING:
+            if op.task in ("start", "migrate_from"):
+                role = max(role, Role.STARTED)
+            elif op.task == "promote":
+                role = Role.PROMOTED
+            if not (op.task == "monitor" and op.interval_ms == 0):   # a pending probe is never shown
+                rsc.pending_task.setdefault(node.name, op.task)
+            continue
+        rc = {lrm.OCF_DEGRADED: 0, lrm.OCF_DEGRADED_PROMOTED: 8}.get(op.rc, op.rc)
+        is_probe = op.task == "monitor" and op.interval_ms == 0
+        if is_probe and (rc in (lrm.OCF_ERR_INSTALLED, lrm.OCF_ERR_ARGS)
+                         or op.op_status == lrm.EXEC_NOT_INSTALLED):
+            role = Role.STOPPED
+            rsc.unpack_scores.append((node.name, -INF, "probe found the agent not installed or misconfigured"))
+            on_fail = _clear(on_fail)
+            continue
+        status = op.op_status
+        if status in (lrm.EXEC_DONE, lrm.EXEC_ERROR):
+            status = lrm.EXEC_DONE if rc == op.expected_rc else lrm.EXEC_ERROR
+            not_running_ok = rc == lrm.OCF_NOT_RUNNING and (is_probe or op.expected_rc == 7 or not rsc.managed)
+            if not_running_ok or (rc == lrm.OCF_SUCCESS and is_probe):
+                status = lrm.EXEC_DONE
+            elif rc == lrm.OCF_ERR_CONFIGURED and status != lrm.EXEC_DONE:
+                status = lrm.EXEC_ERROR_FATAL
+            elif rc in _HARD_RC and status != lrm.EXEC_DONE:
+                status = lrm.EXEC_ERROR_HARD
+            elif rc == lrm.OCF_ERR_UNIMPLEMENTED and status != lrm.EXEC_DONE:
+                status = lrm.EXEC_ERROR_HARD if op.interval_ms == 0 else lrm.EXEC_NOT_SUPPORTED
+        elif status == lrm.EXEC_CANCELLED:
+            continue
+        if status == lrm.EXEC_DONE:
+            role = _role_after_success(op, rc, role)
+            if op.task in ("start", "migrate_from"):
+                last_start_call = op.call_id
+            if op.task in ("start", "stop", "promote") or rc == lrm.OCF_NOT_RUNNING or \
+                    (last_failure_key is not None and op.task == "monitor"
+                     and f"{op.task}_{op.interval_ms}" == last_failure_key):
+                on_fail = _clear(on_fail)
+            continue
+        # ---- a failure
+        hard = status in (lrm.EXEC_ERROR_HARD, lrm.EXEC_NOT_INSTALLED)
+        fatal = status == lrm.EXEC_ERROR_FATAL
+        configured = on_fail_for(state, rsc, op.task, op.interval_ms)
+        action = "ignore" if node.unclean else configured
+        state.failed_ops.append(FailedOp(rsc.id, op.task, op.interval_ms, node.name, op.rc, op.op_status,
+                                         op.exit_reason, op.call_id, op.last_rc_change, op.exec_ms,
+                                         op.queue_ms))
+        last_failure_key = f"{op.task}_{op.interval_ms}"
+        if configured == "ignore" and not (hard or fatal):
+            rsc.ignore_failure = True
+            role = _role_after_success(op, 0 if rc not in (8, 9) else 8, role)
+            continue
+        if configured == "restart-container" and op.task == "stop":
+            # Restarting the launcher stops whatever it launched, so the failed stop counts as done.
+            rsc.ignore_failure = True
+            role = _role_after_success(op, 0, role)
+            if on_fail_rank(on_fail) <= on_fail_rank("restart"):
+                on_fail = configured
+            continue
+        if action == "ignore" and (hard or fatal) and not node.unclean:
+            action = "restart"
+        if on_fail_rank(action) > on_fail_rank(on_fail):
+            on_fail = action
+        if op.task == "stop":
+            rsc.unpack_scores.append((node.name, -INF, "stop failed here"))
+            if rc in (3, 5, 2, 4) and not state.can_fence(node):
+                rsc.managed = False
+                rsc.blocked = True
+        if hard:
+            rsc.unpack_scores.append((node.name, -INF, "hard error here"))
+        elif fatal:
+            rsc.unpack_scores.append((None, -INF, "fatal error"))
+        if op.task == "promote" or rc in (8, 9):
+            role = Role.PROMOTED
+        elif role < Role.STARTED:
+            role = Role.STARTED
+        if action == "stop":
+            rsc.next_role = Role.STOPPED
+            rsc.next_role_reason = "on-fail=stop"
+    _record_monitors(rsc, node, ops, last_start_call)
+    _process_state(state, rsc, node, role, on_fail)
+
+
+def _expired(state: ClusterState, rsc: Resource, op: HistoryOp, count: int, last_failure: int) -> bool:
+    if rsc.failure_timeout_ms <= 0 or _blocks_expiry(rsc):
+        return False
+    is_probe = op.task == "monitor" and op.interval_ms == 0
+    if is_probe and op.rc in (0, 7, 8, 190, 191):
+        return False
+    if op.op_status == lrm.EXEC_NOT_INSTALLED:
+        return False
+    if op.rc == op.expected_rc and op.op_status == lrm.EXEC_DONE:
+        return False
+    if op.last_rc_change + rsc.failure_timeout_ms / 1000 > state.now:
+        return False
+    # An unexpired fail count keeps the failure it counts alive.
+    return not (count > 0 and last_failure > 0 and last_failure + rsc.failure_timeout_ms / 1000 > state.now)
+
+
+def _clear(on_fail: str) -> str:
+    return "ignore" if on_fail in _CLEARABLE else on_fail
+
+
+def _role_after_success(op: HistoryOp, rc: int, role: Role) -> Role:
+    if op.task in ("start", "migrate_from"):
+        return Role.STARTED
+    if op.task == "stop":
+        return Role.STOPPED
+    if op.task == "promote":
+        return Role.PROMOTED
+    if op.task == "demote":
+        return Role.UNPROMOTED
+    if op.task == "monitor":
+        if rc == lrm.OCF_NOT_RUNNING:
+            return Role.STOPPED
+        if rc == lrm.OCF_RUNNING_PROMOTED:
+            return Role.PROMOTED
+        return max(role, Role.STARTED)
+    return role
+
+
+def _record_monitors(rsc: Resource, node: Node, ops: list[HistoryOp], last_start_call: int) -> None:
+    active: set[int] = set()
+    for op in ops:
+        if op.task == "stop" and op.call_id > last_start_call and op.op_status == lrm.EXEC_DONE:
+            active.clear()
+        elif op.task == "monitor" and op.interval_ms > 0 and op.call_id >= last_start_call \
+                and op.op_status in (lrm.EXEC_DONE, lrm.EXEC_ERROR):
+            active.add(op.interval_ms)
+    rsc.active_monitors[node.name] = active
+
+
+def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, on_fail: str) -> None:
+    if role == Role.UNKNOWN:
+        return
+    rsc.known_on.add(node.name)
+    active = role > Role.STOPPED
+    if active and not node.online and rsc.managed and not node.maintenance and state.fencing_enabled:
+        node.mark_unclean(f"{rsc.id} is thought to be active there")
+    if on_fail == "block":
+        rsc.managed = False
+        rsc.blocked = True
+    elif on_fail == "ban":
+        rsc.unpack_scores.append((node.name, -INF, "on-fail=ban after a failure here"))
+    elif on_fail == "stop":
+        rsc.next_role = Role.STOPPED
+        rsc.next_role_reason = "on-fail=stop"
+    elif on_fail == "standby":
+        node.standby = True
+    elif on_fail == "fence":
+        node.mark_unclean(f"{rsc.id} failed there")
+    elif on_fail == "restart-container" and rsc.launcher is not None:
+        rsc.launcher.restart_on.add(node.name)
+    if not active:
+        return
+    if node.name not in rsc.active_on:
+        rsc.active_on.append(node.name)
+    rsc.role = max(rsc.role, role)
+    if on_fail in ("restart", "stop", "ban", "standby", "fence") or \
+            (on_fail not in ("ignore", "block", "demote") and on_fail != "ignore"):
+        rsc.failed = True
+        rsc.stop_if_failed = True
+    elif on_fail == "demote":
+        rsc.failed = True
+    if node.maintenance:
+        rsc.managed = False
+    if not rsc.managed:
+        rsc.unpack_scores.append((node.name, INF, "unmanaged: stays where it runs"))

@@ -1,0 +1,344 @@
+"""The unpacked cluster: nodes, resources and constraints as the scheduler reasons about them.
+
+These are plain mutable records. ``unpack`` fills them from the CIB, placement
+adds allowed-node scores and assignments, and action creation reads both; the
+CIB element tree is never consulted again after unpacking.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from paceline.shared.cluster.rules import NvsetMemo
+from paceline.shared.cluster.scores import INF
+
+
+class Role(IntEnum):
+    UNKNOWN = 0
+    STOPPED = 1
+    STARTED = 2
+    UNPROMOTED = 3
+    PROMOTED = 4
+
+    @classmethod
+    def parse(cls, text: str | None) -> Role | None:
+        return _ROLE_NAMES.get((text or "").lower())
+
+    @property
+    def text(self) -> str:
+        return {0: "Unknown", 1: "Stopped", 2: "Started", 3: "Unpromoted", 4: "Promoted"}[self.value]
+
+
+_ROLE_NAMES = {"stopped": Role.STOPPED, "started": Role.STARTED, "unpromoted": Role.UNPROMOTED,
+               "slave": Role.UNPROMOTED, "promoted": Role.PROMOTED, "master": Role.PROMOTED}
+
+
+# on-fail values, least to most severe (Pacemaker compares them by this order).
+ON_FAIL_ORDER = ["ignore", "demote", "restart", "reset-remote", "restart-container", "ban", "block",
+                 "stop", "standby", "fence"]
+
+
+def on_fail_rank(value: str) -> int:
+    return ON_FAIL_ORDER.index(value) if value in ON_FAIL_ORDER else 0
+
+
+@dataclass
+class Node:
+    name: str
+    id: str
+    base_score: int = 0
+    kind: str = "member"
+    attrs: dict[str, str] = field(default_factory=dict)
+    online: bool = False
+    unclean: bool = False
+    standby: bool = False
+    maintenance: bool = False
+    shutdown: bool = False
+    pending: bool = False
+    seen: bool = False
+    expected_up: bool = False
+    fence_reason: str | None = None
+    fence_at_unpack: bool = False
+    health_red: bool = False
+    num_resources: int = 0          # primitives assigned here during this run (tie-break)
+    capacity: dict[str, int] = field(default_factory=dict)   # <utilization> of the node
+    fail_index: dict[str, tuple[int, int]] | None = None    # rsc -> (fail count, last failure), lazily
+
+    @property
+    def available(self) -> bool:
+        """May new resources be placed here?"""
+        return (self.online and not self.unclean and not self.standby and not self.maintenance
+                and not self.shutdown and not self.pending)
+
+    def mark_unclean(self, reason: str, at_unpack: bool = True) -> None:
+        self.unclean = True
+        if self.fence_reason is None:
+            self.fence_reason = reason
+            self.fence_at_unpack = at_unpack
+
+
+@dataclass
+class OpDef:
+    """One configured ``<op>``: what the agent is asked to run and how failures are treated."""
+
+    name: str
+    interval_ms: int
+    timeout_ms: int
+    role: str | None = None
+    on_fail: str | None = None
+    enabled: bool = True
+    meta: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    op_id: str = ""
+
+
+@dataclass
+class FailedOp:
+    """A failed history entry, kept for the "Failed Resource Actions" section."""
+
+    rsc: str
+    task: str
+    interval_ms: int
+    node: str
+    rc: int
+    op_status: int
+    exit_reason: str
+    call_id: int
+    last_rc_change: int
+    exec_ms: int = 0
+    queue_ms: int = 0
+
+
+@dataclass
+class HistoryOp:
+    """One ``lrm_rsc_op`` entry as the scheduler needs it."""
+
+    id: str
+    task: str
+    interval_ms: int
+    rc: int
+    op_status: int
+    call_id: int
+    expected_rc: int
+    last_rc_change: int
+    digest: str | None
+    restart_digest: str | None
+    secure_digest: str | None
+    doc_index: int
+    exit_reason: str = ""
+    exec_ms: int = 0
+    queue_ms: int = 0
+    transition_magic: str = ""
+    secure_params: str | None = None
+    force_restart: str | None = None
+
+
+@dataclass(repr=False)
+class Resource:
+    id: str
+    kind: str                                   # "primitive", "group" or "clone" (a clone as a whole)
+    parent: Resource | None = None
+    children: list[Resource] = field(default_factory=list)
+    agent: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    node_params: dict[str, dict[str, str]] = field(default_factory=dict)   # per node when rules differ
+    ops: list[OpDef] = field(default_factory=list)
+    utilization: dict[str, int] = field(default_factory=dict)   # what it takes of a node's capacity
+    priority: int = 0
+    stickiness: int = 0
+    migration_threshold: int = INF
+    failure_timeout_ms: int = 0
+    managed: bool = True
+    maintenance: bool = False
+    target_role: Role | None = None
+    requires: str = "quorum"
+    multiple_active: str = "stop_start"
+    critical: bool = True
+    orphan: bool = False
+    doc_index: int = 0
+    # ---- launcher (``container`` meta attribute): a resource that runs inside another one
+    launcher: Resource | None = None
+    launched: list[Resource] = field(default_factory=list)
+    restart_on: set[str] = field(default_factory=set)      # nodes where a launched rsc's failure restarts us
+    # ---- state from history
+    role: Role = Role.STOPPED
+    active_on: list[str] = field(default_factory=list)     # unpack order
+    known_on: set[str] = field(default_factory=set)
+    failed: bool = False
+    stop_if_failed: bool = False
+    blocked: bool = False
+    ignore_failure: bool = False
+    next_role: Role | None = None
+    next_role_reason: str = ""
+    pending_task: dict[str, str] = field(default_factory=dict)   # node -> pending task
+    fail_cleared: set[str] = field(default_factory=set)   # nodes whose fail count is being cleared
+    clone_of: str | None = None         # the clone this is an instance of (id RSC:N)
+    # ---- a clone as a whole (kind "clone"; its children are the instances)
+    promotable: bool = False
+    promoted_max: int = 1
+    promoted_node_max: int = 1
+    lock_node: str | None = None        # shutdown lock: held for this node (see scheduler/locks.py)
+    lock_time: float = 0.0
+    history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops
+    active_monitors: dict[str, set[int]] = field(default_factory=dict)  # node -> intervals
+    # (node or None for every node, score, why): bans and pins found while reading the history
+    unpack_scores: list[tuple[str | None, int, str]] = field(default_factory=list)
+    # ---- placement
+    allowed: dict[str, int] = field(default_factory=dict)
+    assigned: str | None = None
+    assign_done: bool = False
+    assigning: bool = False
+    merging: bool = False
+    discovery: dict[str, str] = field(default_factory=dict)     # node -> always/never/exclusive
+    this_with: list[Colocation] = field(default_factory=list)
+    with_this: list[Colocation] = field(default_factory=list)
+
+    is_group: bool = field(init=False, repr=False, default=False)   # kind == "group", asked very often
+    is_clone: bool = field(init=False, repr=False, default=False)   # kind == "clone"
+
+    def __post_init__(self) -> None:
+        self.is_group = self.kind == "group"
+        self.is_clone = self.kind == "clone"
+
+    def __repr__(self) -> str:
+        # Resources point at each other (parents, colocations, launchers): the generated repr would walk the
+        # whole cluster, which is what a failing test's assertion message would try to print.
+        return f"Resource({self.id!r}, {self.kind})"
+
+    @property
+    def history_id(self) -> str:
+        """The id the executor and the CIB status know it by: an anonymous clone's instances share their
+        base id (one instance per node), as Pacemaker records them."""
+        return self.id.rsplit(":", 1)[0] if self.clone_of is not None else self.id
+
+    def primitives(self) -> list[Resource]:
+        if not self.is_group and not self.is_clone:
+            return [self]
+        return [m for c in self.children for m in c.primitives()]
+
+    def top(self) -> Resource:
+        return self.parent.top() if self.parent is not None else self
+
+    def params_on(self, node: str | None) -> dict[str, str]:
+        if node is not None and node in self.node_params:
+            return self.node_params[node]
+        return self.params
+
+    @property
+    def variant_rank(self) -> int:
+        return 2 if self.is_clone else 1 if self.is_group else 0
+
+
+@dataclass
+class Colocation:
+    id: str
+    dependent: Resource
+    primary: Resource
+    score: int
+    dependent_role: Role | None = None
+    primary_role: Role | None = None
+    node_attribute: str = "#uname"
+    influence: bool = True
+
+    @property
+    def mandatory(self) -> bool:
+        return self.score >= INF or self.score <= -INF
+
+
+@dataclass
+class Ordering:
+    id: str
+    first: Resource
+    then: Resource
+    first_action: str
+    then_action: str
+    kind: str = "Mandatory"
+    symmetrical: bool = True
+
+
+@dataclass
+class OneOrMore:
+    """An ordering from a ``require-all="false"`` set: the thens may go once any one of the firsts has."""
+    id: str                      # one-or-more:<set id>, as Pacemaker names its pseudo-action
+    firsts: list[Resource]
+    first_action: str
+    thens: list[Resource]
+    then_action: str
+    kind: str = "Mandatory"
+
+
+@dataclass
+class Location:
+    id: str
+    rsc: Resource
+    node_scores: list[tuple[str, int]]          # evaluated per node already
+    role: Role | None = None
+    discovery: str = "always"
+
+
+@dataclass
+class ClusterState:
+    nodes: dict[str, Node]                      # in Pacemaker's node-name order
+    resources: list[Resource]                   # top level, in assignment order
+    by_id: dict[str, Resource]
+    options: dict[str, str]
+    now: float
+    quorate: bool
+    fencing_enabled: bool
+    have_fencing: bool
+    no_quorum_policy: str
+    symmetric: bool
+    stop_orphans: bool = True
+    maintenance_mode: bool = False
+    stop_all: bool = False
+    probes_enabled: bool = True
+    fencing_action: str = "reboot"
+    unfencing: bool = False        # a fence device provides unfencing: nodes are unfenced before use
+    dc_uuid: str | None = None
+    execution_date_given: bool = False
+    locations: list[Location] = field(default_factory=list)
+    colocations: list[Colocation] = field(default_factory=list)
+    orderings: list[Ordering] = field(default_factory=list)
+    one_or_more: list[OneOrMore] = field(default_factory=list)
+    tags: dict[str, list[str]] = field(default_factory=dict)     # tag id -> the ids it names
+    failed_ops: list[FailedOp] = field(default_factory=list)
+    op_defaults: NvsetMemo = field(default_factory=lambda: NvsetMemo(None, "meta_attributes"))
+    warnings: list[str] = field(default_factory=list)
+    # clone id -> its instances; a cloned resource's own id (a primitive, a group or a group's member) -> its
+    # instances (``RSC:0``, ``RSC:1``...), which the executor and the CIB status know by that one id
+    clones: dict[str, list[Resource]] = field(default_factory=dict)
+    _primitives: tuple[tuple[int, int], list[Resource]] | None = field(default=None, repr=False, compare=False)
+
+    def primitives(self) -> list[Resource]:
+        """Every primitive in assignment order (a fresh list; cached while the resource list is unchanged)."""
+        key = (id(self.resources), len(self.resources))
+        cached = self._primitives
+        if cached is None or cached[0] != key:
+            cached = (key, [p for r in self.resources for p in r.primitives()])
+            self._primitives = cached
+        return list(cached[1])
+
+    def clone_sets(self) -> list[Resource]:
+        """Every clone as a whole (kind "clone"), in assignment order of its instances."""
+        by_id = self.by_id
+        return [by_id[cid] for cid in dict.fromkeys(p.clone_of for p in self.primitives() if p.clone_of)]
+
+    def can_fence(self, node: Node | None = None) -> bool:
+        """Without quorum only nodes in our own membership may be fenced."""
+        if not self.fencing_enabled or not self.have_fencing:
+            return False
+        if self.quorate or self.no_quorum_policy == "ignore":
+            return True
+        return node is not None and node.online
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def node_sort_key(name: str) -> tuple:
+    """Pacemaker's node-name order: case-insensitive with digit runs compared as numbers."""
+    parts = _DIGITS.split(name.lower())
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p != "")

@@ -1,0 +1,169 @@
+"""crm_mon-style text for an unpacked cluster: node list, resources, failed actions.
+
+The layout is the one crm_simulate prints under "Current cluster status:", so
+sysadmins read Paceline's status exactly as they read Pacemaker's.
+"""
+
+from __future__ import annotations
+
+import time
+
+from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
+from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
+
+
+def _node_lines(state: ClusterState) -> list[str]:
+    lines: list[str] = []
+    online: list[str] = []
+    offline: list[str] = []
+    for node in state.nodes.values():
+        special = _node_special(node, state)
+        if special:
+            lines.append(f"    * Node {node.name}: {special}")
+        elif node.online:
+            online.append(node.name)
+        else:
+            offline.append(node.name)
+    if online:
+        lines.append(f"    * Online: [ {' '.join(online)} ]")
+    if offline:
+        lines.append(f"    * OFFLINE: [ {' '.join(offline)} ]")
+    return lines
+
+
+def _node_special(node: Node, state: ClusterState) -> str | None:
+    if node.unclean:
+        return "UNCLEAN (online)" if node.online else "UNCLEAN (offline)"
+    if node.pending:
+        return "pending"
+    if not node.online:
+        return "OFFLINE (maintenance)" if node.maintenance else None
+    if node.maintenance:
+        return "maintenance"
+    if node.standby:
+        busy = any(node.name in p.active_on for p in state.primitives())
+        return "standby (with active resources)" if busy else "standby"
+    return None
+
+
+def _agent(rsc: Resource) -> str:
+    cls, prov, typ = rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", "")
+    return f"{cls}:{prov}:{typ}" if prov else f"{cls}:{typ}"
+
+
+#: What crm_mon shows instead of the role while one of these operations is still in flight.
+_PENDING_WORDS = {"start": "Starting", "stop": "Stopping", "migrate_to": "Migrating", "migrate_from": "Migrating",
+                  "promote": "Promoting", "demote": "Demoting"}
+
+
+def _primitive_line(rsc: Resource, state: ClusterState, indent: str) -> str:
+    flags: list[str] = []
+    if rsc.target_role == Role.STOPPED:
+        flags.append("disabled")
+    if rsc.maintenance:
+        flags.append("maintenance")
+    elif not rsc.managed and not (state.fencing_enabled and not state.have_fencing):
+        flags.append("blocked" if rsc.blocked else "unmanaged")
+    if rsc.ignore_failure and rsc.active_on:
+        flags.append("failure ignored")
+    nodes = rsc.active_on
+    if not nodes:
+        text = "Stopped" if rsc.lock_node is None else f"Stopped {rsc.lock_node}"
+        if rsc.lock_node is not None:
+            flags.insert(0, "LOCKED")
+    else:
+        word = "FAILED" if rsc.failed else _PENDING_WORDS.get(rsc.pending_task.get(nodes[0], "")) or (
+            rsc.role.text if rsc.role > Role.STOPPED else "Started")
+        if rsc.orphan:
+            word = "ORPHANED " + word
+        if len(nodes) == 1:
+            text = f"{word} {nodes[0]}"
+            if rsc.lock_node == nodes[0]:
+                flags.insert(0, "LOCKED")
+            if state.nodes[nodes[0]].unclean:
+                flags.insert(0, "UNCLEAN")
+        else:
+            text = f"{word} [ {' '.join(nodes)} ]"
+    suffix = f" ({', '.join(flags)})" if flags else ""
+    return f"{indent}* {rsc.id}\t({_agent(rsc)}):\t {text}{suffix}"
+
+
+def _failed_lines(state: ClusterState) -> list[str]:
+    lines = []
+    for f in state.failed_ops:
+        when = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(f.last_rc_change)) if f.last_rc_change else ""
+        lines.append(f"    * {f.rsc}_{f.task}_{f.interval_ms} on {f.node} '{RC_TEXT.get(f.rc, 'error')}' "
+                     f"({f.rc}): call={f.call_id}, status='{EXEC_TEXT.get(f.op_status, 'Error')}', "
+                     f"exitreason='{f.exit_reason}', last-rc-change='{when}', queued={f.queue_ms}ms, "
+                     f"exec={f.exec_ms}ms")
+    return lines
+
+
+def _clone_lines(state: ClusterState, clone_id: str) -> list[str]:
+    """crm_mon's summary of a clone: the nodes where its instances run (per role for a promotable clone),
+    then where they do not."""
+    clone = state.by_id[clone_id]
+    instances = clone.children
+    base = instances[0].id.rsplit(":", 1)[0]
+    flags = " (promotable)" if clone.promotable else ""
+    flags += " (disabled)" if instances[0].target_role == Role.STOPPED else ""
+    lines = [f"    * Clone Set: {clone_id} [{base}]{flags}:"]
+    plain = {id(i): node for i in instances if (node := _plainly_on(i)) is not None}
+    roles = [Role.PROMOTED, Role.UNPROMOTED] if clone.promotable else [Role.STARTED]
+    node_order = list(state.nodes)
+    for role in roles:
+        nodes = sorted({plain[id(i)] for i in instances if id(i) in plain and (i.role == role or not clone.promotable)},
+                       key=node_order.index)
+        if nodes:
+            lines.append(f"      * {role.text}: [ {' '.join(nodes)} ]")
+    for instance in instances:
+        if id(instance) in plain or not any(p.active_on for p in instance.primitives()):
+            continue
+        if instance.is_group:
+            lines.append(f"      * Resource Group: {instance.id}:")
+            lines += [_primitive_line(member, state, "        ") for member in instance.children]
+        else:
+            lines.append(_primitive_line(instance, state, "      "))
+    running = {n for i in instances for p in i.primitives() for n in p.active_on}
+    stopped = [n for n in state.nodes if n not in running]
+    if stopped:
+        lines.append(f"      * Stopped: [ {' '.join(stopped)} ]")
+    return lines
+
+
+def _plainly_on(instance: Resource) -> str | None:
+    """The one node a clone instance (every member of a group instance) runs on, healthy and managed."""
+    nodes = {n for p in instance.primitives() for n in p.active_on}
+    if len(nodes) != 1 or any(p.failed or not p.managed or p.pending_task or len(p.active_on) != 1
+                              for p in instance.primitives()):
+        return None
+    if any(not p.active_on for p in instance.primitives()):
+        return None
+    return nodes.pop()
+
+
+def render_status(state: ClusterState, failed_actions: bool = True) -> list[str]:
+    lines = ["  * Node List:", *_node_lines(state), "", "  * Full List of Resources:"]
+    shown = [r for r in state.resources if not (r.orphan and not r.active_on)]
+    if not shown:
+        lines.append("    * No resources")
+    clones_done: set[str] = set()
+    for rsc in shown:
+        if rsc.clone_of is not None:
+            if rsc.clone_of not in clones_done:
+                clones_done.add(rsc.clone_of)
+                lines += _clone_lines(state, rsc.clone_of)
+            continue
+        if rsc.is_group:
+            flags = []
+            if rsc.target_role == Role.STOPPED:
+                flags.append("disabled")
+            suffix = f" ({', '.join(flags)})" if flags else ""
+            lines.append(f"    * Resource Group: {rsc.id}{suffix}:")
+            for member in rsc.children:
+                lines.append(_primitive_line(member, state, "      "))
+        else:
+            lines.append(_primitive_line(rsc, state, "    "))
+    if failed_actions and state.failed_ops:
+        lines += ["", "  * Failed Resource Actions:", *_failed_lines(state)]
+    return lines
