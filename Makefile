@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test unit lint bench clean
+.PHONY: install demo test unit lint typecheck bench clean
 
 install: $(STAMP)
 
@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(PY) -m tests.support.typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: $(STAMP)
@@ -28,6 +29,10 @@ unit: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# mypy over the whole project (tests/support/typecheck.py explains how the package layout is mapped).
+typecheck: $(STAMP)
+	$(PY) -m tests.support.typecheck
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -145,7 +145,8 @@ async def main_async(args: argparse.Namespace, work: Path) -> None:
         procs.append(executor)
         nc = await bus.connect(server.url, "bench-executor")
         await wait_serving(nc)
-        print(f"executor pid {executor.pid}, cores {os.cpu_count()}, node-action-limit default {2 * os.cpu_count()}")
+        cores = os.cpu_count() or 1
+        print(f"executor pid {executor.pid}, cores {cores}, node-action-limit default {2 * cores}")
         for n in (1, 10, 100):
             rate = await throughput(nc, n, args.seconds)
             print(f"Dummy monitors, {n:>3} resources: {rate:7.1f} operations/s (run + CIB record + reply)")

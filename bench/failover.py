@@ -35,7 +35,7 @@ from pathlib import Path
 
 from paceline.lab.lab import Lab, LabError
 from paceline.lab.netns import NetnsError, call_in
-from paceline.lab.story import Story, StoryFailure, free_port
+from paceline.lab.story import Story, StoryStepFailed, free_port
 from paceline.shared import bus, cib
 from paceline.shared.cluster import unpack
 from paceline.shared.subjects import Subjects
@@ -160,7 +160,7 @@ def main() -> int:
             story.run(*w, quiet=True)
         story.wait_for("the group is started", story.group_on(None))
         times = asyncio.run(measure(lab, answers, args.runs))
-    except (LabError, NetnsError, RuntimeError, StoryFailure) as exc:
+    except (LabError, NetnsError, RuntimeError, StoryStepFailed) as exc:
         print(f"ERROR: {exc} (logs kept in {lab_dir / 'logs'})", file=sys.stderr)
         return 1
     finally:

@@ -1,5 +1,9 @@
 """The bus as a client sees it: connecting, requests with Paceline's envelope, and the error types.
 
+:func:`call` sends a typed request (:mod:`paceline.shared.messages`) and reads
+the reply into its class; :func:`request` is the same exchange with plain maps,
+for tools and tests that speak to the bus without the message classes.
+
 The service side (micro-service endpoints, subscriptions that count and drop
 malformed input) lives in :mod:`paceline.shared.micro`; it is reachable as
 ``bus.MicroService``/``bus.subscribe`` too, but loaded only when used, so that a
@@ -8,12 +12,15 @@ one-shot CLI does not pay for metrics and logging it never needs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from paceline.shared import codec
 
 if TYPE_CHECKING:  # nats-py (and asyncio) cost ~80 ms to import: loaded only when a connection is made
     from nats.aio.client import Client
+    from paceline.shared.messages import Message
+
+R = TypeVar("R", bound="Message")
 
 _SERVICE_SIDE = ("MicroService", "subscribe", "count_malformed")
 
@@ -98,12 +105,35 @@ async def request(nc: Client, subject: str, kind: str, body: Body | None = None,
     return reply_body(msg.headers, msg.data)
 
 
+async def call(nc: Client, subject: str, message: Message, reply: type[R], timeout: float = 5.0,
+               service: str = "") -> R:
+    """Send a typed request and read the reply into ``reply``; error replies raise RemoteError.
+
+    A reply that does not read as ``reply`` is logged, counted for ``service``
+    in ``paceline_malformed_messages_total`` and raised as a RemoteError with
+    code ``malformed``: the asker handles it as any failed request.
+    """
+    body = await request(nc, subject, message.KIND, message.to_body(), timeout=timeout)
+    try:
+        return reply.from_body(body)
+    except codec.MalformedMessage as exc:
+        from paceline.shared.micro import count_malformed
+
+        count_malformed(service or "client", subject, exc)
+        raise RemoteError(f"malformed reply on {subject}: {exc}", "malformed") from None
+
+
 def reply_body(headers: dict[str, str] | None, data: bytes) -> Body:
     """The body of a reply envelope, whichever client fetched it; error replies raise RemoteError."""
     if headers and headers.get("Nats-Service-Error-Code") and not data:
         raise RemoteError(headers.get("Nats-Service-Error", "service error"), headers["Nats-Service-Error-Code"])
     reply = codec.decode(data)
     if reply.kind == "error":
-        raise RemoteError(str(reply.body.get("message", "error")), str(reply.body.get("code", "error")),
-                          reply.body.get("details") or {})
+        from paceline.shared.messages import ErrorReply  # only when there is an error to read: a CLI's fast path
+
+        try:
+            error = ErrorReply.from_body(reply.body)
+        except codec.MalformedMessage as exc:
+            raise RemoteError(f"malformed error reply: {exc}", "malformed") from None
+        raise RemoteError(error.message, error.code, error.details or {})
     return reply.body

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Literal, overload
 
 from lxml import etree
 
@@ -21,10 +22,10 @@ VALIDATE_WITH = "pacemaker-3.9"
 FEATURE_SET = "3.19.0"
 CONFIG_SECTIONS = ("crm_config", "nodes", "resources", "constraints", "rsc_defaults", "op_defaults")
 RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
-CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
 #: Elements whose ``id`` attribute names another object instead of defining one (sets, tags).
 REFERENCE_TAGS = ("resource_ref", "obj_ref")
-
+#: How Pacemaker writes a time for people (``cib-last-written``, crm_mon's "Last updated", failed actions).
+TIME_FORMAT = "%a %b %d %H:%M:%S %Y"
 
 
 class CibError(ValueError):
@@ -75,6 +76,14 @@ def parse_cib(text: str | bytes) -> Element:
     return root
 
 
+def attributes(el: Element) -> dict[str, str]:
+    """All of an element's attributes in one plain dict: one copy costs less than many lookups.
+
+    lxml-stubs type attribute names and values ``str | bytes``; lxml gives ``str`` for both.
+    """
+    return dict(el.items())  # type: ignore[arg-type]  # lxml-stubs: names and values are str, never bytes
+
+
 def serialize(el: Element, pretty: bool = True) -> str:
     return etree.tostring(el, pretty_print=pretty, encoding="unicode")
 
@@ -89,7 +98,8 @@ def empty(nodes: Iterable[str] = ()) -> Element:
     return root
 
 
-def ensure_sections(root: Element) -> None:
+def ensure_sections(root: Element) -> Element:
+    """Add the mandatory sections a CIB lacks; returns its ``configuration``."""
     conf = root.find("configuration")
     if conf is None:
         conf = etree.SubElement(root, "configuration")
@@ -99,10 +109,17 @@ def ensure_sections(root: Element) -> None:
             conf.insert(i, etree.Element(name))
     if root.find("status") is None:
         etree.SubElement(root, "status")
+    return conf
+
+
+@overload
+def section(root: Element, name: str, create: Literal[True] = True) -> Element: ...
+@overload
+def section(root: Element, name: str, create: bool = True) -> Element | None: ...
 
 
 def section(root: Element, name: str, create: bool = True) -> Element | None:
-    """A configuration section (crm_config, nodes, ...) or ``status``."""
+    """A configuration section (crm_config, nodes, ...) or ``status``; with ``create`` it is made if missing."""
     if name == "status":
         el = root.find("status")
         if el is None and create:
@@ -113,8 +130,7 @@ def section(root: Element, name: str, create: bool = True) -> Element | None:
     conf = root.find("configuration")
     el = conf.find(name) if conf is not None else None
     if el is None and create:
-        ensure_sections(root)
-        conf = root.find("configuration")
+        conf = ensure_sections(root)
         el = conf.find(name)
         if el is None:
             el = etree.SubElement(conf, name)
@@ -139,7 +155,7 @@ def set_version(root: Element, v: Version) -> None:
 
 def stamp_change(root: Element, client: str, user: str = "root", origin: str = "") -> None:
     """Record who changed the configuration, as crm_mon's "Last change" line shows it."""
-    root.set("cib-last-written", time.strftime("%a %b %d %H:%M:%S %Y", time.localtime()))
+    root.set("cib-last-written", time.strftime(TIME_FORMAT, time.localtime()))
     root.set("update-client", client)
     root.set("update-user", user)
     if origin:
@@ -200,7 +216,7 @@ def node_elements(root: Element) -> list[Element]:
 
 
 def node_names(root: Element) -> list[str]:
-    return [n.get("uname") or n.get("id", "") for n in node_elements(root)]
+    return [n.get("uname") or n.get("id") or "" for n in node_elements(root)]
 
 
 def node_by_uname(root: Element, uname: str) -> Element | None:
@@ -211,9 +227,13 @@ def node_by_uname(root: Element, uname: str) -> Element | None:
 
 
 def agent_spec(prim: Element) -> str:
-    """``class:provider:type`` (or ``class:type``) as crm shows it."""
-    cls, prov, typ = prim.get("class", ""), prim.get("provider"), prim.get("type", "")
-    return f"{cls}:{prov}:{typ}" if prov else f"{cls}:{typ}"
+    """A primitive's agent as crm shows it (see :func:`agent_text`)."""
+    return agent_text(prim.get("class", ""), prim.get("provider"), prim.get("type", ""))
+
+
+def agent_text(cls: str, provider: str | None, kind: str) -> str:
+    """``class:provider:type``, or ``class:type`` for a class without providers (lsb, service, stonith)."""
+    return f"{cls}:{provider}:{kind}" if provider else f"{cls}:{kind}"
 
 
 # ---------------------------------------------------------------- nvpairs
@@ -270,7 +290,14 @@ NODE_STATE_MEMBER = {"in_ccm": "true", "crmd": "online", "join": "member", "expe
 NODE_STATE_DOWN = {"in_ccm": "false", "crmd": "offline", "join": "down", "expected": "down"}
 
 
+@overload
+def node_state(root: Element, uname: str, node_id: str | None = None, create: Literal[True] = True) -> Element: ...
+@overload
+def node_state(root: Element, uname: str, node_id: str | None = None, create: bool = True) -> Element | None: ...
+
+
 def node_state(root: Element, uname: str, node_id: str | None = None, create: bool = True) -> Element | None:
+    """A node's ``node_state`` in the status section; with ``create`` it is made (id: the node's) if missing."""
     st = section(root, "status")
     for ns in st.iterfind("node_state"):
         if ns.get("uname") == uname:
@@ -279,7 +306,7 @@ def node_state(root: Element, uname: str, node_id: str | None = None, create: bo
         return None
     if node_id is None:
         n = node_by_uname(root, uname)
-        node_id = n.get("id") if n is not None else uname
+        node_id = n.get("id", uname) if n is not None else uname
     return etree.SubElement(st, "node_state", id=node_id, uname=uname)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +34,11 @@ OCF_DEGRADED = 190
 OCF_DEGRADED_PROMOTED = 191
 
 RC_TEXT = {
-    0: "ok", 1: "error", 2: "invalid parameter", 3: "unimplemented feature", 4: "insufficient privileges",
-    5: "not installed", 6: "not configured", 7: "not running", 8: "promoted", 9: "promoted (failed)",
-    190: "OCF_DEGRADED", 191: "OCF_DEGRADED_PROMOTED",
+    OCF_SUCCESS: "ok", OCF_ERR_GENERIC: "error", OCF_ERR_ARGS: "invalid parameter",
+    OCF_ERR_UNIMPLEMENTED: "unimplemented feature", OCF_ERR_PERM: "insufficient privileges",
+    OCF_ERR_INSTALLED: "not installed", OCF_ERR_CONFIGURED: "not configured", OCF_NOT_RUNNING: "not running",
+    OCF_RUNNING_PROMOTED: "promoted", OCF_FAILED_PROMOTED: "promoted (failed)",
+    OCF_DEGRADED: "OCF_DEGRADED", OCF_DEGRADED_PROMOTED: "OCF_DEGRADED_PROMOTED",
 }
 
 # Pacemaker's execution status (op-status) ----------------------------------
@@ -51,8 +53,9 @@ EXEC_ERROR_FATAL = 6
 EXEC_NOT_INSTALLED = 7
 
 EXEC_TEXT = {
-    -1: "pending", 0: "complete", 1: "Cancelled", 2: "Timed Out", 3: "NOT SUPPORTED", 4: "Error",
-    5: "Hard error", 6: "Fatal error", 7: "Not installed",
+    EXEC_PENDING: "pending", EXEC_DONE: "complete", EXEC_CANCELLED: "Cancelled", EXEC_TIMEOUT: "Timed Out",
+    EXEC_NOT_SUPPORTED: "NOT SUPPORTED", EXEC_ERROR: "Error", EXEC_ERROR_HARD: "Hard error",
+    EXEC_ERROR_FATAL: "Fatal error", EXEC_NOT_INSTALLED: "Not installed",
 }
 
 
@@ -140,7 +143,10 @@ class OpResult:
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> OpResult:
-        return cls(**{k: body[k] for k in cls.__dataclass_fields__ if k in body})
+        """A result off the bus, checked by its message class (MalformedMessage names a bad field)."""
+        from paceline.shared.messages import OperationResult
+
+        return cls(**OperationResult.from_body(dict(body)).to_body())
 
 
 def result_ops(result: OpResult, agent: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -180,74 +186,106 @@ def _attr_set(ns: Element) -> Element:
     return _child(ta, "instance_attributes", f"status-{ns.get('id')}")
 
 
+def _set_node_state(ns: Element, op: Mapping[str, Any]) -> None:
+    """``node_state``: set the node_state's own attributes (a None value removes one)."""
+    for k, v in dict(op.get("attrs", {})).items():
+        if v is None:
+            ns.attrib.pop(k, "")
+        else:
+            ns.set(str(k), str(v))
+
+
+def _record_op(ns: Element, op: Mapping[str, Any]) -> None:
+    """``lrm_op``: write one ``lrm_rsc_op`` record (replacing the one with its id) under its resource."""
+    rsc, record = op.get("rsc"), dict(op.get("record", {}))
+    if not rsc or not record.get("id"):
+        raise PatchError("lrm_op needs rsc and record.id")
+    agent = dict(op.get("agent", {}))
+    lrm = _child(ns, "lrm") if ns.find("lrm") is not None else _child(ns, "lrm", ns.get("id"))
+    lrs = _child(lrm, "lrm_resources")
+    lr = _child(lrs, "lrm_resource", rsc)
+    for k in ("type", "class", "provider"):
+        if agent.get(k):
+            lr.set(k, agent[k])
+    rec = _child(lr, "lrm_rsc_op", record["id"])
+    rec.attrib.clear()
+    for k, v in record.items():
+        rec.set(k, str(v))
+
+
+def _delete_op(ns: Element, op: Mapping[str, Any]) -> None:
+    """``lrm_op_delete``: drop one record of one resource."""
+    for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
+        if lr.get("id") == op.get("rsc"):
+            for rec in lr.iterfind("lrm_rsc_op"):
+                if rec.get("id") == op.get("id"):
+                    lr.remove(rec)
+
+
+def _delete_resource(ns: Element, op: Mapping[str, Any]) -> None:
+    """``lrm_delete``: forget a resource's whole history on the node."""
+    lrs = ns.find("lrm/lrm_resources")
+    if lrs is not None:
+        for lr in lrs.iterfind("lrm_resource"):
+            if lr.get("id") == op.get("rsc"):
+                lrs.remove(lr)
+
+
+def _clear_history(ns: Element, op: Mapping[str, Any]) -> None:
+    """``lrm_clear``: forget the node's whole operation history (it was fenced)."""
+    lrm = ns.find("lrm")
+    if lrm is not None:
+        ns.remove(lrm)
+
+
+def _set_attribute(ns: Element, op: Mapping[str, Any]) -> None:
+    """``attr`` (set, or remove with a None value) and ``attr_incr`` (add ``by``, default 1): a transient
+    node attribute."""
+    kind, name = op.get("op"), op.get("name")
+    if not name:
+        raise PatchError(f"{kind} needs a name")
+    attrs = _attr_set(ns)
+    nv = next((x for x in attrs.iterfind("nvpair") if x.get("name") == name), None)
+    if kind == "attr_incr":
+        current = int(nv.get("value", "0")) if nv is not None and nv.get("value", "").isdigit() else 0
+        value: str | None = str(current + int(op.get("by", 1)))
+    else:
+        value = op.get("value")
+    if value is None:
+        if nv is not None:
+            attrs.remove(nv)
+    elif nv is None:
+        etree.SubElement(attrs, "nvpair", id=f"{attrs.get('id')}-{name}", name=name, value=str(value))
+    else:
+        nv.set("value", str(value))
+
+
+def _clear_attributes(ns: Element, op: Mapping[str, Any]) -> None:
+    """``attr_clear_prefix``: remove the transient attributes whose names start with one of ``prefixes``."""
+    prefixes = tuple(op.get("prefixes", ()))
+    attrs = ns.find("transient_attributes/instance_attributes")
+    if attrs is not None:
+        for nv in list(attrs.iterfind("nvpair")):
+            if (nv.get("name") or "").startswith(prefixes):
+                attrs.remove(nv)
+
+
+#: The status patch language: op name -> what it does to one ``node_state``.
+_STATUS_OPS: dict[str, Callable[[Element, Mapping[str, Any]], None]] = {
+    "node_state": _set_node_state, "lrm_op": _record_op, "lrm_op_delete": _delete_op,
+    "lrm_delete": _delete_resource, "lrm_clear": _clear_history, "attr": _set_attribute,
+    "attr_incr": _set_attribute, "attr_clear_prefix": _clear_attributes,
+}
+
+
 def apply_status_ops(ns: Element, ops: Iterable[Mapping[str, Any]]) -> None:
     """Apply a status patch to one ``node_state`` element (raises PatchError on a bad op)."""
     for op in ops:
         kind = op.get("op")
-        if kind == "node_state":
-            for k, v in dict(op.get("attrs", {})).items():
-                if v is None:
-                    ns.attrib.pop(k, None)
-                else:
-                    ns.set(str(k), str(v))
-        elif kind == "lrm_op":
-            rsc, record = op.get("rsc"), dict(op.get("record", {}))
-            if not rsc or not record.get("id"):
-                raise PatchError("lrm_op needs rsc and record.id")
-            agent = dict(op.get("agent", {}))
-            lrm = _child(ns, "lrm") if ns.find("lrm") is not None else _child(ns, "lrm", ns.get("id"))
-            lrs = _child(lrm, "lrm_resources")
-            lr = _child(lrs, "lrm_resource", rsc)
-            for k in ("type", "class", "provider"):
-                if agent.get(k):
-                    lr.set(k, agent[k])
-            rec = _child(lr, "lrm_rsc_op", record["id"])
-            rec.attrib.clear()
-            for k, v in record.items():
-                rec.set(k, str(v))
-        elif kind == "lrm_op_delete":
-            for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
-                if lr.get("id") == op.get("rsc"):
-                    for rec in lr.iterfind("lrm_rsc_op"):
-                        if rec.get("id") == op.get("id"):
-                            lr.remove(rec)
-        elif kind == "lrm_delete":
-            lrs = ns.find("lrm/lrm_resources")
-            if lrs is not None:
-                for lr in lrs.iterfind("lrm_resource"):
-                    if lr.get("id") == op.get("rsc"):
-                        lrs.remove(lr)
-        elif kind == "lrm_clear":
-            lrm = ns.find("lrm")
-            if lrm is not None:
-                ns.remove(lrm)
-        elif kind in ("attr", "attr_incr"):
-            name = op.get("name")
-            if not name:
-                raise PatchError(f"{kind} needs a name")
-            attrs = _attr_set(ns)
-            nv = next((x for x in attrs.iterfind("nvpair") if x.get("name") == name), None)
-            if kind == "attr_incr":
-                current = int(nv.get("value", "0")) if nv is not None and nv.get("value", "").isdigit() else 0
-                value: str | None = str(current + int(op.get("by", 1)))
-            else:
-                value = op.get("value")
-            if value is None:
-                if nv is not None:
-                    attrs.remove(nv)
-            elif nv is None:
-                etree.SubElement(attrs, "nvpair", id=f"{attrs.get('id')}-{name}", name=name, value=str(value))
-            else:
-                nv.set("value", str(value))
-        elif kind == "attr_clear_prefix":
-            prefixes = tuple(op.get("prefixes", ()))
-            attrs = ns.find("transient_attributes/instance_attributes")
-            if attrs is not None:
-                for nv in list(attrs.iterfind("nvpair")):
-                    if (nv.get("name") or "").startswith(prefixes):
-                        attrs.remove(nv)
-        else:
+        handler = _STATUS_OPS.get(kind) if isinstance(kind, str) else None
+        if handler is None:
             raise PatchError(f"unknown status op {kind!r}")
+        handler(ns, op)
 
 
 def status_diff(old: Element, new: Element) -> list[dict[str, Any]]:
@@ -263,7 +301,7 @@ def status_diff(old: Element, new: Element) -> list[dict[str, Any]]:
         if lr.get("id") not in new_rscs:
             ops.append({"op": "lrm_delete", "rsc": lr.get("id")})
 
-    def attrs(ns: Element) -> dict[str, str]:
+    def attrs(ns: Element) -> dict[str | None, str]:
         return {nv.get("name"): nv.get("value", "")
                 for nv in ns.iterfind("transient_attributes/instance_attributes/nvpair")}
 

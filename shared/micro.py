@@ -1,18 +1,22 @@
 """The service side of the bus: micro-service endpoints and event subscriptions with Paceline's glue.
 
-The glue does the three things every handler would otherwise repeat: decode the
-envelope (malformed input is logged, counted in
-``paceline_malformed_messages_total`` and dropped), time and count the call,
-and turn a :class:`~paceline.shared.bus.UserError` into an error reply rather
-than a crash.
+The glue does what every handler would otherwise repeat: decode the envelope
+and read the body into the endpoint's or subscription's message class
+(:mod:`paceline.shared.messages`), so a handler only ever sees a checked,
+typed message; malformed input is logged, counted in
+``paceline_malformed_messages_total`` and dropped (events) or answered with
+the ``malformed`` error reply (requests) - never a handler exception. It also
+times and counts each request and turns a :class:`~paceline.shared.bus.UserError`
+into an error reply rather than a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import nats.micro
 import structlog
@@ -21,32 +25,38 @@ from nats.aio.msg import Msg
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service, ServiceConfig
 from paceline.shared import codec, metrics
-from paceline.shared.bus import Body, UserError
+from paceline.shared.bus import UserError
+from paceline.shared.messages import REPLY, ErrorReply, Message, pack, unpack
 from paceline.shared.subjects import SERVICE_NAMES
 
 log = structlog.get_logger()
 
-RequestHandler = Callable[[Body], Awaitable[Body]]
-EventHandler = Callable[[Body, str], Awaitable[None]]
+M = TypeVar("M", bound=Message)
+RequestHandler = Callable[[M], Awaitable[Message]]
+EventHandler = Callable[[M, str], Awaitable[None]]
+Responder = Callable[[Request], Coroutine[Any, Any, None]]
+#: Queue group of every endpoint unless told otherwise: one instance answers each request.
+DEFAULT_QUEUE = "q"
 
 
 def count_malformed(service: str, subject: str, exc: Exception) -> None:
+    """Count and log one message that could not be read (nothing else happens to it)."""
     metrics.MALFORMED.labels(service, subject).inc()
-    log.warning("dropped malformed message", subject=subject, error=str(exc))
+    log.warning("dropped malformed message", service=service, subject=subject, error=str(exc))
 
 
-async def subscribe(nc: Client, service: str, subject: str, handler: EventHandler,
-                    expect: str | tuple[str, ...] | None = None, queue: str = "") -> Any:
-    """Subscribe to events; bad payloads are counted and dropped, handler failures logged."""
+async def subscribe(nc: Client, service: str, subject: str, handler: EventHandler[M], message: type[M],
+                    queue: str = "") -> Any:
+    """Subscribe to events of ``message``'s class; bad payloads are counted and dropped, handler failures logged.
+
+    A handler may itself raise MalformedMessage for what only it can judge (a
+    heartbeat on another node's subject): that is counted the same way.
+    """
 
     async def on_msg(msg: Msg) -> None:
         try:
-            env = codec.decode(msg.data, expect)
-        except codec.MalformedMessage as exc:
-            count_malformed(service, msg.subject, exc)
-            return
-        try:
-            await handler(env.body, msg.subject)
+            event = unpack(msg.data, message)
+            await handler(event, msg.subject)
         except codec.MalformedMessage as exc:
             count_malformed(service, msg.subject, exc)
         except Exception:
@@ -55,8 +65,20 @@ async def subscribe(nc: Client, service: str, subject: str, handler: EventHandle
     return await nc.subscribe(subject, queue=queue, cb=on_msg)
 
 
+@dataclass
+class _Endpoint:
+    name: str
+    subject: str
+    handler: Callable[[Any], Awaitable[Message]]
+    request: type[Message]
+    queue: str
+    concurrent: bool
+    standby: bool
+    subscription: Any = None
+
+
 class MicroService:
-    """A NATS micro service (discoverable through ``$SRV.PING``) with Paceline's envelope glue."""
+    """A NATS micro service (discoverable through ``$SRV.PING``) with Paceline's message glue."""
 
     def __init__(self, nc: Client, service: str, version: str, metadata: dict[str, str] | None = None):
         self.nc = nc
@@ -64,35 +86,55 @@ class MicroService:
         self.version = version
         self.metadata = metadata or {}
         self._svc: Service | None = None
-        self._pending: list[tuple[str, str, RequestHandler, str | None, str | None, bool]] = []
+        self._endpoints: dict[str, _Endpoint] = {}
         self._tasks: set[asyncio.Task] = set()
 
-    def endpoint(self, name: str, subject: str, handler: RequestHandler, kind: str | None = None,
-                 queue_group: str | None = None, concurrent: bool = False) -> None:
-        """Register before :meth:`start`; ``kind`` is the request envelope kind expected.
+    def endpoint(self, name: str, subject: str, handler: RequestHandler[M], request: type[M],
+                 queue_group: str | None = None, concurrent: bool = False, standby: bool = False) -> None:
+        """Register before :meth:`start`; ``request`` is the message class the handler is given.
 
         NATS delivers a subscription's messages one at a time; ``concurrent``
         handles each request in its own task instead, for endpoints where one
         slow request (an agent running for its whole timeout) must not hold up
-        the others.
+        the others. A ``standby`` endpoint is not served until :meth:`serve`
+        turns it on (an instance answers only while it holds a role, e.g. the DC).
         """
-        self._pending.append((name, subject, handler, kind, queue_group, concurrent))
+        self._endpoints[name] = _Endpoint(name, subject, handler, request, queue_group or DEFAULT_QUEUE,
+                                          concurrent, standby)
 
     async def start(self) -> None:
         self._svc = await nats.micro.add_service(
             self.nc, ServiceConfig(name=SERVICE_NAMES[self.service], version=self.version,
                                    description=f"Paceline {self.service}", metadata=self.metadata))
-        for name, subject, handler, kind, queue, concurrent in self._pending:
-            wrapped = self._wrap(name, handler, kind)
-            await self._svc.add_endpoint(EndpointConfig(
-                name=name, subject=subject, handler=self._spawner(wrapped) if concurrent else wrapped,
-                queue_group=queue or "q"))
+        for ep in self._endpoints.values():
+            if not ep.standby:
+                await self._svc.add_endpoint(EndpointConfig(name=ep.name, subject=ep.subject,
+                                                             handler=self._responder(ep), queue_group=ep.queue))
         # The subscriptions are only buffered so far: once start() returns, a request from any other
         # connection must find the endpoints (not "no responders" because the server has not seen them yet).
         await self.nc.flush()
         metrics.UP.labels(self.service).set(1)
 
-    def _spawner(self, handle: Callable[[Request], Awaitable[None]]) -> Callable[[Request], Awaitable[None]]:
+    async def serve(self, name: str, on: bool) -> None:
+        """Start or stop answering a ``standby`` endpoint (a plain subscription with the same glue)."""
+        ep = self._endpoints[name]
+        if on and ep.subscription is None:
+            respond = self._responder(ep)
+
+            async def on_msg(msg: Msg) -> None:
+                await respond(Request(msg))
+
+            # No flush: a role change must never wait on the bus (the DC's campaign calls this on its clock).
+            ep.subscription = await self.nc.subscribe(ep.subject, queue=ep.queue, cb=on_msg)
+        elif not on and ep.subscription is not None:
+            sub, ep.subscription = ep.subscription, None
+            await sub.unsubscribe()
+
+    def _responder(self, ep: _Endpoint) -> Responder:
+        handle = self._wrap(ep)
+        return self._spawner(handle) if ep.concurrent else handle
+
+    def _spawner(self, handle: Responder) -> Responder:
         async def spawn(req: Request) -> None:
             task = asyncio.create_task(handle(req))
             self._tasks.add(task)
@@ -108,30 +150,34 @@ class MicroService:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        for name in self._endpoints:
+            try:
+                await self.serve(name, False)
+            except Exception as exc:  # the connection may already be gone at shutdown
+                log.debug("standby endpoint not unsubscribed", endpoint=name, error=str(exc))
         if self._svc is not None:
             await self._svc.stop()
 
-    def _wrap(self, name: str, handler: RequestHandler,
-              kind: str | None) -> Callable[[Request], Awaitable[None]]:
+    def _wrap(self, ep: _Endpoint) -> Responder:
         async def handle(req: Request) -> None:
             started = time.perf_counter()
             outcome = "ok"
             try:
-                env = codec.decode(req.data, kind)
-                reply = codec.encode("reply", await handler(env.body))
+                request = unpack(req.data, ep.request)
+                reply = pack(await ep.handler(request), REPLY)
             except codec.MalformedMessage as exc:
                 count_malformed(self.service, req.subject, exc)
                 outcome = "malformed"
-                reply = codec.encode("error", {"code": "malformed", "message": f"malformed request: {exc}"})
+                reply = pack(ErrorReply("malformed", f"malformed request: {exc}"))
             except UserError as exc:
                 outcome = "rejected"
-                reply = codec.encode("error", {"code": exc.code, "message": str(exc), "details": exc.details})
+                reply = pack(ErrorReply(exc.code, str(exc), exc.details))
             except Exception as exc:
-                log.exception("request handler failed", endpoint=name)
+                log.exception("request handler failed", endpoint=ep.name)
                 outcome = "error"
-                reply = codec.encode("error", {"code": "internal", "message": f"internal error: {exc}"})
-            metrics.REQUESTS.labels(self.service, name, outcome).inc()
-            metrics.REQUEST_SECONDS.labels(self.service, name).observe(time.perf_counter() - started)
+                reply = pack(ErrorReply("internal", f"internal error: {exc}"))
+            metrics.REQUESTS.labels(self.service, ep.name, outcome).inc()
+            metrics.REQUEST_SECONDS.labels(self.service, ep.name).observe(time.perf_counter() - started)
             await req.respond(reply)
 
         return handle

@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import time
+from typing import cast
 from urllib.parse import urlsplit
 
 CRLF = b"\r\n"
@@ -106,8 +107,11 @@ class QuickBus:
         if self.sock is not None:
             return
         host, port = parse_url(self.url)
-        try:  # an ASCII host as bytes: getaddrinfo then skips the idna codec (a 1 ms import)
-            sock = socket.create_connection((ascii_bytes(host), port), timeout=self.connect_timeout)
+        # An ASCII host as bytes: getaddrinfo then skips the idna codec (a 1 ms import). CPython takes bytes
+        # there; the type stubs only say str.
+        address = cast(str, ascii_bytes(host))
+        try:
+            sock = socket.create_connection((address, port), timeout=self.connect_timeout)
         except OSError as exc:
             raise QuickBusError(f"cannot reach the bus at {self.url}: {exc.strerror or exc}") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,7 +1,8 @@
 """Every NATS subject, KV bucket and micro-service name Paceline uses.
 
 Nothing else in the code base spells a subject by hand: tools that subscribe to
-the bus can read this module to learn the whole surface. Subjects follow
+the bus can read this module to learn the whole surface (:func:`catalog` lists
+it), and the services' READMEs are checked against it. Subjects follow
 ``paceline.<cluster>.<service>.<topic>[.<node>]``.
 """
 
@@ -20,6 +21,12 @@ SERVICE_NAMES = {
     "policy": "paceline-policy",
     "gateway": "paceline-gateway",
 }
+
+
+#: Request endpoints of each service that has a family of them (``Subjects.cib(name)`` and so on).
+CIB_ENDPOINTS = ("query", "replace", "modify", "patch", "erase", "cluster")
+EXECUTOR_ENDPOINTS = ("metadata", "agents", "fence", "validate", "reset")
+GATEWAY_ENDPOINTS = ("crm", "status", "cib", "commit", "agents", "metadata", "attribute", "nodes")
 
 
 def check_token(value: str, what: str) -> str:
@@ -63,7 +70,7 @@ class Subjects:
 
     # cib-store --------------------------------------------------------
     def cib(self, endpoint: str) -> str:
-        """Request subjects of the cib-store: query, replace, patch, modify, erase."""
+        """Request subjects of the cib-store: query, replace, patch, modify, erase, cluster."""
         return f"{self.prefix}.cib.{endpoint}"
 
     @property
@@ -89,6 +96,15 @@ class Subjects:
     def policy(self, endpoint: str) -> str:
         return f"{self.prefix}.policy.{endpoint}"
 
+    def policy_status(self, node: str) -> str:
+        """Each policy instance's own status endpoint (DC or not, term, holder)."""
+        return self.policy(f"status.{node}")
+
+    @property
+    def policy_explain(self) -> str:
+        """``resource why`` on a live cluster: only the DC subscribes, so the request reaches the DC."""
+        return self.policy("explain")
+
     # executor ---------------------------------------------------------
     def executor_action(self, node: str) -> str:
         """Request subject: the DC asks a node's executor to run one action."""
@@ -107,7 +123,7 @@ class Subjects:
 
     # gateway ----------------------------------------------------------
     def gateway(self, endpoint: str) -> str:
-        """Request subjects of the gateway: crm, status, cib, commit, agents."""
+        """Request subjects of the gateway: crm, status, cib, commit, agents, metadata, attribute, nodes."""
         return f"{self.prefix}.gateway.{endpoint}"
 
     # JetStream --------------------------------------------------------
@@ -119,10 +135,22 @@ class Subjects:
     def lease_bucket(self) -> str:
         return f"paceline_{self.cluster}_lease"
 
-    @property
-    def cib_history_stream(self) -> str:
-        return f"paceline_{self.cluster}_cib_history"
 
-    @property
-    def cib_history_subject(self) -> str:
-        return f"{self.prefix}.cib.history"
+#: Stand-ins for the variable tokens, as the READMEs write them.
+CLUSTER_TOKEN, NODE_TOKEN = "<c>", "<node>"
+
+
+def catalog() -> list[str]:
+    """Every subject this module defines, with ``<c>`` for the cluster and ``<node>`` for a node name."""
+    s = Subjects("CLUSTER")
+    node = "NODE"
+    subjects = [
+        s.heartbeat(node), s.heartbeats, s.view(node), s.views, s.membership_query(node),
+        *(s.cib(name) for name in CIB_ENDPOINTS), s.cib_changed,
+        s.dc, s.transition, s.fenced, s.policy_status(node), s.policy_explain,
+        s.executor_action(node), s.executor_event(node), s.executor_events,
+        *(s.executor(name, node) for name in EXECUTOR_ENDPOINTS),
+        *(s.gateway(name) for name in GATEWAY_ENDPOINTS),
+    ]
+    return [subject.replace("paceline.CLUSTER.", f"paceline.{CLUSTER_TOKEN}.").replace(".NODE", f".{NODE_TOKEN}")
+            for subject in subjects]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import structlog
 from paceline.shared import bus, config
@@ -13,7 +14,7 @@ from paceline.shared.runtime import ServiceContext
 
 
 @contextlib.asynccontextmanager
-async def running(service: str, run: Callable[[ServiceContext], Awaitable[None]], url: str,
+async def running(service: str, run: Callable[[ServiceContext], Coroutine[Any, Any, None]], url: str,
                   state_dir: Path, node: str = "", **settings) -> AsyncIterator[ServiceContext]:
     cfg = config.load(env={}, nats_url=url, node=node or None, state_dir=str(state_dir), **settings)
     nc = await bus.connect(url, f"test-{service}")

@@ -26,12 +26,13 @@ def _meta_xml(names: list[str]) -> str:
 
 
 AGENTS = {key: AgentMeta.from_xml(_meta_xml(names)) for key, names in _AGENT_METADATA.items()}
-CTX = Context(local_node="primary", agent_known=lambda c, p, t: (c, p, t) in AGENTS,
-              agent_meta=lambda c, p, t: AGENTS.get((c, p, t)))
+CTX = Context(local_node="primary", agent_known=lambda c, p, t: (c, p or "", t) in AGENTS,
+              agent_meta=lambda c, p, t: AGENTS.get((c, p or "", t)))
 
 
 def _tool(shared_dir: Path):
     spec = importlib.util.spec_from_file_location("crmsh_cases_tool", shared_dir / "tools" / "crmsh_cases.py")
+    assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -6,10 +6,9 @@ acceptable number, and this test fails if a change loses a case.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from paceline.policy.simulate import run
+from tests.support.cases import cases, simulate, transition_summary
 
 FLOOR_FILE = Path(__file__).with_name("pcmk_cases_floor.txt")
 EXTRA_ARGS = {
@@ -20,31 +19,13 @@ EXTRA_ARGS = {
 }
 
 
-def transition_summary(text: str) -> list[str] | None:
-    out: list[str] = []
-    inside = False
-    for line in text.splitlines():
-        if line.startswith("Transition Summary:"):
-            inside = True
-            continue
-        if inside and line.startswith(("Executing Cluster Transition:", "Revised Cluster Status:")):
-            break
-        if inside:
-            folded = re.sub(r"\s+", " ", line).strip()
-            if folded:
-                out.append(folded)
-    return out if inside else None
-
-
 def test_pacemaker_cases_pass_count_does_not_drop(shared_dir):
-    cases = Path(shared_dir) / "pacemaker-cases"
-    names = sorted(p.stem for p in (cases / "xml").glob("*.xml"))
+    every = cases(Path(shared_dir) / "pacemaker-cases")
     failed: list[str] = []
-    for name in names:
-        expected = transition_summary((cases / "summary" / f"{name}.summary").read_text())
-        code, out, _err = run(["-x", str(cases / "xml" / f"{name}.xml"), "-S", *EXTRA_ARGS.get(name, [])])
-        if code != 0 or transition_summary(out) != expected:
-            failed.append(name)
-    passed = len(names) - len(failed)
+    for case in every:
+        code, out, _err = simulate(case.xml, *EXTRA_ARGS.get(case.name, []))
+        if code != 0 or transition_summary(out) != case.expected_summary():
+            failed.append(case.name)
+    passed = len(every) - len(failed)
     floor = int(FLOOR_FILE.read_text().split()[0])
-    assert passed >= floor, f"{passed} of {len(names)} cases pass, floor is {floor}; failing: {failed}"
+    assert passed >= floor, f"{passed} of {len(every)} cases pass, floor is {floor}; failing: {failed}"

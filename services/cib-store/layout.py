@@ -63,12 +63,12 @@ class Snapshot:
 
 def config_document(root: cib.Element) -> bytes:
     """The configuration key's value: the <cib> root (attributes) and <configuration>, no status."""
-    doc = etree.Element("cib", {k: v for k, v in root.attrib.items()
+    doc = etree.Element("cib", {k: v for k, v in cib.attributes(root).items()
                                 if k not in CLUSTER_ATTRS and k != "num_updates"})
     conf = root.find("configuration")
     doc.append(etree.fromstring(etree.tostring(conf)) if conf is not None else etree.Element("configuration"))
     cib.ensure_sections(doc)
-    doc.remove(doc.find("status"))
+    doc.remove(cib.section(doc, "status"))
     return etree.tostring(doc)
 
 

@@ -8,12 +8,26 @@ and change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from paceline.cib_store.store import CibStore, Conflict, WriteResult
-from paceline.shared import codec, lrm
+from paceline.shared import VERSION, lrm
 from paceline.shared.bus import MicroService, UserError
 from paceline.shared.cib import CibError, serialize
+from paceline.shared.messages import (
+    CibChanged,
+    CibCluster,
+    CibDocument,
+    CibErase,
+    CibModify,
+    CibPatch,
+    CibQuery,
+    CibReplace,
+    CibWriteReply,
+    Message,
+    pack,
+)
 from paceline.shared.runtime import ServiceContext
 from prometheus_client import Counter, Gauge
 
@@ -29,25 +43,26 @@ class CibService:
 
     async def start(self) -> MicroService:
         await self.store.open()
-        svc = MicroService(self.ctx.nc, "cib-store", "0.1.0", metadata={"cluster": self.ctx.cfg.cluster})
-        for name, handler in (("query", self.query), ("replace", self.replace), ("modify", self.modify),
-                              ("patch", self.patch), ("erase", self.erase), ("cluster", self.cluster)):
-            svc.endpoint(name, self.subjects.cib(name), handler, kind=name)
+        svc = MicroService(self.ctx.nc, "cib-store", VERSION, metadata={"cluster": self.ctx.cfg.cluster})
+        endpoints: list[tuple[type[Message], Callable[[Any], Awaitable[Message]]]] = [
+            (CibQuery, self.query), (CibReplace, self.replace), (CibModify, self.modify), (CibPatch, self.patch),
+            (CibErase, self.erase), (CibCluster, self.cluster)]
+        for request, handler in endpoints:
+            svc.endpoint(request.KIND, self.subjects.cib(request.KIND), handler, request)
         await svc.start()
         return svc
 
-    async def _changed(self, result: WriteResult | None, client: str) -> dict[str, Any]:
+    async def _changed(self, result: WriteResult | None, client: str) -> CibWriteReply:
         if result is None:
-            return {"version": None, "changed": False}
+            return CibWriteReply(version=None, changed=False)
         WRITES.labels(result.scope, "ok").inc()
         if result.scope == "configuration":
             EPOCH.set(result.new.epoch)
-        await self.ctx.nc.publish(self.subjects.cib_changed, codec.encode("cib.changed", {
-            "old": str(result.old), "new": str(result.new), "scope": result.scope,
-            "node": result.node, "client": client}))
-        return {"version": str(result.new), "changed": True}
+        await self.ctx.nc.publish(self.subjects.cib_changed, pack(CibChanged(
+            old=str(result.old), new=str(result.new), scope=result.scope, node=result.node, client=client)))
+        return CibWriteReply(version=str(result.new), changed=True)
 
-    async def _guard(self, scope: str, coro) -> WriteResult | None:
+    async def _guard(self, scope: str, coro: Awaitable[WriteResult | None]) -> WriteResult | None:
         try:
             return await coro
         except (CibError, lrm.PatchError) as exc:
@@ -57,42 +72,27 @@ class CibService:
             WRITES.labels(scope, "conflict").inc()
             raise UserError(str(exc), code="conflict") from None
 
-    async def query(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def query(self, _request: CibQuery) -> CibDocument:
         root, version = await self.store.query()
-        return {"xml": serialize(root, pretty=False), "version": str(version)}
+        return CibDocument(xml=serialize(root, pretty=False), version=str(version))
 
-    async def replace(self, body: dict[str, Any]) -> dict[str, Any]:
-        xml = codec.field(body, "xml", str)
-        expected = codec.field(body, "expected_version", (str, type(None)), None)
-        client = codec.field(body, "client", str, "cibadmin")
-        with_status = codec.field(body, "with_status", bool, False)
-        write = self.store.replace(xml, expected, client, with_status)
-        return await self._changed(await self._guard("configuration", write), client)
+    async def replace(self, req: CibReplace) -> CibWriteReply:
+        write = self.store.replace(req.xml, req.expected_version, req.client, req.with_status)
+        return await self._changed(await self._guard("configuration", write), req.client)
 
-    async def modify(self, body: dict[str, Any]) -> dict[str, Any]:
-        section = codec.field(body, "section", str)
-        xml = codec.field(body, "xml", str)
-        client = codec.field(body, "client", str, "cibadmin")
-        return await self._changed(await self._guard("configuration", self.store.modify(section, xml, client)),
-                                   client)
+    async def modify(self, req: CibModify) -> CibWriteReply:
+        return await self._changed(await self._guard("configuration", self.store.modify(req.section, req.xml,
+                                                                                        req.client)), req.client)
 
-    async def erase(self, body: dict[str, Any]) -> dict[str, Any]:
-        client = codec.field(body, "client", str, "cibadmin")
-        return await self._changed(await self._guard("configuration", self.store.erase(client)), client)
+    async def erase(self, req: CibErase) -> CibWriteReply:
+        return await self._changed(await self._guard("configuration", self.store.erase(req.client)), req.client)
 
-    async def patch(self, body: dict[str, Any]) -> dict[str, Any]:
-        node = codec.field(body, "node", str)
-        ops = codec.field(body, "ops", list)
-        client = codec.field(body, "client", str, "unknown")
-        if not all(isinstance(op, dict) for op in ops):
-            raise codec.MalformedMessage("every patch op must be a map")
-        return await self._changed(await self._guard("status", self.store.patch(node, ops)), client)
+    async def patch(self, req: CibPatch) -> CibWriteReply:
+        return await self._changed(await self._guard("status", self.store.patch(req.node, req.ops)), req.client)
 
-    async def cluster(self, body: dict[str, Any]) -> dict[str, Any]:
-        attrs = codec.field(body, "attrs", dict)
-        client = codec.field(body, "client", str, "policy")
-        clean = {str(k): (None if v is None else str(v)) for k, v in attrs.items()}
-        return await self._changed(await self._guard("cluster", self.store.set_cluster(clean)), client)
+    async def cluster(self, req: CibCluster) -> CibWriteReply:
+        clean = {str(k): (None if v is None else str(v)) for k, v in req.attrs.items()}
+        return await self._changed(await self._guard("cluster", self.store.set_cluster(clean)), req.client)
 
 
 async def run(ctx: ServiceContext) -> None:

@@ -37,6 +37,11 @@ class WriteResult:
     node: str = ""
 
 
+def _replacement(element: cib.Element) -> Callable[[cib.Element], cib.Element]:
+    """A status change that puts ``element`` in place of whatever the node's status was (an import)."""
+    return lambda _current: element
+
+
 def _same_configuration(current: cib.Version, expected: str) -> bool:
     """Writers base configuration changes on admin_epoch.epoch; status updates in between do not conflict."""
     want = cib.Version.parse(expected)
@@ -66,7 +71,7 @@ class CibStore:
             entry = await self.kv.get(key)
         except (KeyNotFoundError, KeyDeletedError):
             return None, 0
-        return entry.value, entry.revision
+        return entry.value, entry.revision or 0
 
     async def _key_names(self) -> list[str]:
         """Every key that has a value or a delete marker, from the server's per-subject stream state.
@@ -94,7 +99,7 @@ class CibStore:
             elif key == layout.CLUSTER_KEY:
                 v, r = await self._get(key)
                 if v:
-                    snap.cluster = dict(cib.parse(v).attrib)
+                    snap.cluster = cib.attributes(cib.parse(v))
                     snap.cluster_rev = r
         return snap
 
@@ -136,7 +141,7 @@ class CibStore:
         result = await self._write_config(lambda _current: incoming, expected, client)
         if with_status:
             for node, ns in layout.split_status(incoming).items():
-                await self._write_status(node, lambda el, src=ns: src)
+                await self._write_status(node, _replacement(ns))
         return result
 
     async def modify(self, section: str, xml: str, client: str = "cibadmin") -> WriteResult:
@@ -148,7 +153,7 @@ class CibStore:
             raise cib.CibError(f"expected a <{section}> element, got <{new_section.tag}>")
 
         def change(current: cib.Element) -> cib.Element:
-            conf = current.find("configuration")
+            conf = cib.ensure_sections(current)
             old = conf.find(section)
             copy = etree.fromstring(etree.tostring(new_section))
             if old is None:
@@ -163,7 +168,7 @@ class CibStore:
         """Empty the configuration but keep the node list, as ``crm configure erase`` does."""
 
         def change(current: cib.Element) -> cib.Element:
-            conf = current.find("configuration")
+            conf = cib.ensure_sections(current)
             for name in ("crm_config", "resources", "constraints", "rsc_defaults", "op_defaults"):
                 el = conf.find(name)
                 if el is not None:
@@ -185,7 +190,7 @@ class CibStore:
                 ns = cib.parse(value)
             else:
                 n = cib.node_by_uname(config, node)
-                ns = etree.Element("node_state", id=n.get("id") if n is not None else node, uname=node)
+                ns = etree.Element("node_state", id=(n.get("id") if n is not None else None) or node, uname=node)
             ns = change(ns)
             ver = cib.version(config)
             try:
@@ -213,7 +218,7 @@ class CibStore:
         assert self.kv is not None
         for _ in range(MAX_RETRIES):
             value, rev = await self._get(layout.CLUSTER_KEY)
-            current = dict(cib.parse(value).attrib) if value else {}
+            current = cib.attributes(cib.parse(value)) if value else {}
             wanted = dict(current)
             for k, v in attrs.items():
                 if v is None:

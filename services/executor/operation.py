@@ -8,29 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paceline.executor.standards import AgentRef
-from paceline.shared import codec, lrm
+from paceline.shared import lrm
 from paceline.shared.cluster.timespec import interval_ms
 from paceline.shared.lrm import OpResult
+from paceline.shared.messages import ActionRequest
 
 #: The transition key's last field; Pacemaker puts the DC's UUID there.
 KEY_ORIGIN = "paceline"
-
-
-def scalar_map(body: dict[str, Any], name: str) -> dict[str, str]:
-    raw = codec.field(body, name, dict, {})
-    out: dict[str, str] = {}
-    for key, value in raw.items():
-        if not isinstance(key, str) or not isinstance(value, (str, int, float, bool)):
-            raise codec.MalformedMessage(f"field {name!r} must map names to scalar values")
-        out[key] = str(value).lower() if isinstance(value, bool) else str(value)
-    return out
-
-
-def _non_negative(body: dict[str, Any], name: str, default: Any = ...) -> int:
-    value = codec.field(body, name, int, default)
-    if value < 0:
-        raise codec.MalformedMessage(f"field {name!r} must not be negative")
-    return value
 
 
 @dataclass(frozen=True)
@@ -50,24 +34,17 @@ class Operation:
     transition: int = 0
 
     @classmethod
+    def from_request(cls, req: ActionRequest) -> Operation:
+        """The operation an action request (checked on arrival) asks for."""
+        return cls(task=req.task, rsc=req.rsc, node=req.node, agent=AgentRef.from_spec(req.agent),
+                   interval_ms=req.interval_ms, timeout_ms=req.timeout_ms, params=dict(req.params),
+                   meta=dict(req.meta), expected_rc=req.expected_rc, digest=req.digest, action_id=req.id,
+                   term=req.term, transition=req.transition)
+
+    @classmethod
     def from_body(cls, body: dict[str, Any]) -> Operation:
         """Parse an action request (raises codec.MalformedMessage on any missing or mistyped field)."""
-        task = codec.field(body, "task", str)
-        rsc = codec.field(body, "rsc", str)
-        if not task or not rsc:
-            raise codec.MalformedMessage("task and rsc must not be empty")
-        return cls(
-            task=task, rsc=rsc, node=codec.field(body, "node", str),
-            agent=AgentRef.from_body(codec.field(body, "agent", dict)),
-            interval_ms=_non_negative(body, "interval_ms", 0),
-            timeout_ms=_non_negative(body, "timeout_ms", 0),
-            params=scalar_map(body, "params"), meta=scalar_map(body, "meta"),
-            expected_rc=codec.field(body, "expected_rc", int, 0),
-            digest=codec.field(body, "digest", str, ""),
-            action_id=_non_negative(body, "id"),
-            term=_non_negative(body, "term"),
-            transition=_non_negative(body, "transition"),
-        )
+        return cls.from_request(ActionRequest.from_body(body))
 
     def to_body(self) -> dict[str, Any]:
         """The request body this operation was parsed from (``from_body`` reads it back)."""

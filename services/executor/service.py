@@ -21,16 +21,36 @@ from nats.aio.client import Client
 from paceline.executor import failcounts, fencing, limits, metrics, standards, validation
 from paceline.executor.catalog import AgentCatalog
 from paceline.executor.limits import ActionLimit
-from paceline.executor.operation import AgentOutcome, Operation, make_result, scalar_map
+from paceline.executor.operation import AgentOutcome, Operation, make_result
 from paceline.executor.recurring import RecurringMonitors
 from paceline.executor.runner import AgentRunner
 from paceline.executor.schedule import ScheduleStore
 from paceline.executor.standards import AgentRef
-from paceline.shared import bus, cib, codec, lrm
+from paceline.shared import VERSION, bus, cib, lrm
 from paceline.shared.cluster.options import cluster_options, node_attributes, option_is_true
+from paceline.shared.messages import (
+    ActionRequest,
+    AgentListing,
+    AgentsRequest,
+    CibChanged,
+    CibDocument,
+    CibPatch,
+    CibQuery,
+    CibWriteReply,
+    FenceReply,
+    FenceRequest,
+    MetadataReply,
+    MetadataRequest,
+    OperationResult,
+    ResetReply,
+    ResetRequest,
+    StoppedResource,
+    ValidateReply,
+    ValidateRequest,
+    pack,
+)
 from paceline.shared.subjects import Subjects
 
-VERSION = "0.1.0"
 #: How long to keep trying to record a result before telling the DC it could not be recorded.
 RECORD_PATIENCE = 3.0
 #: Tasks that end the life of a resource instance or change its role, and with it its recurring monitors.
@@ -40,6 +60,11 @@ RECORD_PATIENCE = 3.0
 CANCELLING_TASKS = ("start", "stop", "promote", "demote", "migrate_to", "migrate_from", "delete")
 #: Tasks after which a successful result means the resource runs here (a probe finding it running too).
 ACTIVATING_TASKS = ("start", "migrate_from", "promote", "demote")
+
+
+def result_message(result: lrm.OpResult) -> OperationResult:
+    """An operation's result as it goes on the bus (the action's reply and the ``executor.event`` event)."""
+    return OperationResult(**result.to_body())
 
 
 def forget_ops(cancelled: list[Operation]) -> list[dict[str, Any]]:
@@ -99,20 +124,20 @@ class Executor:
         await self.refresh_options()
         await self._resume_schedule()
         self._cib_sub = await bus.subscribe(self.nc, "executor", self.subjects.cib_changed,
-                                            self._on_cib_changed, expect="cib.changed")
+                                            self._on_cib_changed, CibChanged)
         self._service = bus.MicroService(self.nc, "executor", VERSION, metadata={"node": self.node})
         self._service.endpoint("action", self.subjects.executor_action(self.node), self.handle_action,
-                               kind="action", concurrent=True)
+                               ActionRequest, concurrent=True)
         self._service.endpoint("metadata", self.subjects.executor("metadata", self.node), self.handle_metadata,
-                               kind="metadata")
+                               MetadataRequest)
         self._service.endpoint("agents", self.subjects.executor("agents", self.node), self.handle_agents,
-                               kind="agents")
+                               AgentsRequest)
         self._service.endpoint("fence", self.subjects.executor("fence", self.node), self.handle_fence,
-                               kind="fence", concurrent=True)
+                               FenceRequest, concurrent=True)
         self._service.endpoint("reset", self.subjects.executor("reset", self.node), self.handle_reset,
-                               kind="reset")
+                               ResetRequest)
         self._service.endpoint("validate", self.subjects.executor("validate", self.node), self.handle_validate,
-                               kind="validate", concurrent=True)
+                               ValidateRequest, concurrent=True)
         await self._service.start()
         self.log.info("serving actions", subject=self.subjects.executor_action(self.node),
                       term=self.terms.term)
@@ -180,8 +205,8 @@ class Executor:
     async def refresh_options(self) -> None:
         """Read start-failure-is-fatal, which decides how a failed start is counted."""
         try:
-            reply = await bus.request(self.nc, self.subjects.cib("query"), "query", {})
-            root = cib.parse_cib(str(reply.get("xml", "")))
+            reply = await bus.call(self.nc, self.subjects.cib("query"), CibQuery(), CibDocument, service="executor")
+            root = cib.parse_cib(reply.xml)
         except (bus.BusUnavailable, bus.RemoteError, cib.CibError, ValueError) as exc:
             self.log.warning("cannot read cluster options; keeping the previous ones", error=str(exc))
             return
@@ -191,13 +216,13 @@ class Executor:
         node_limit = node_attributes(root, self.node, now).get(limits.OPTION)
         await self.limit.resize(limits.effective_limit(options.get(limits.OPTION), node_limit))
 
-    async def _on_cib_changed(self, body: dict[str, Any], _subject: str) -> None:
-        if body.get("scope") in ("configuration", "cluster"):
+    async def _on_cib_changed(self, event: CibChanged, _subject: str) -> None:
+        if event.scope in ("configuration", "cluster"):
             await self.refresh_options()
 
     # ------------------------------------------------------------ actions
-    async def handle_action(self, body: dict[str, Any]) -> dict[str, Any]:
-        op = Operation.from_body(body)
+    async def handle_action(self, req: ActionRequest) -> OperationResult:
+        op = Operation.from_request(req)
         if op.node != self.node:
             raise bus.UserError(f"action for node {op.node!r} sent to the executor of {self.node!r}",
                                 code="wrong-node")
@@ -219,54 +244,47 @@ class Executor:
         if op.task == "notify":
             # A clone's notification changes nothing about the resource: Pacemaker keeps no history of it and
             # counts no failure; the DC only needs the answer.
-            return result.to_body()
+            return result_message(result)
         self._track(op, result)
         await self._record(op, result, forget=forgotten)
         if op.recurring and self._epochs.get(op.rsc, 0) == epoch and result.op_status not in (
                 lrm.EXEC_NOT_INSTALLED, lrm.EXEC_NOT_SUPPORTED):
             self.monitors.schedule(op, result)
-        return result.to_body()
+        return result_message(result)
 
-    async def handle_metadata(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def handle_metadata(self, req: MetadataRequest) -> MetadataReply:
         """An installed agent's meta-data, for ``ra info`` and parameter checks in the gateway."""
-        ref = AgentRef.from_body(codec.field(body, "agent", dict))
+        ref = AgentRef.from_spec(req.agent)
         try:
             xml, info = await self.catalog.metadata(ref)
         except standards.NotInstalled as exc:
             raise bus.UserError(str(exc), code="not-installed") from None
         except (standards.UnsupportedStandard, RuntimeError, ValueError) as exc:
             raise bus.UserError(str(exc), code="no-metadata") from None
-        return {"xml": xml, "info": info}
+        return MetadataReply(xml=xml, info=info)
 
-    async def handle_validate(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def handle_validate(self, req: ValidateRequest) -> ValidateReply:
         """Run an agent's ``validate-all`` with the given parameters (``ra validate``); nothing is recorded."""
-        ref = AgentRef.from_body(codec.field(body, "agent", dict))
-        params = scalar_map(body, "params")
-        rsc = codec.field(body, "rsc", str, "")
-        timeout_ms = codec.field(body, "timeout_ms", int, 0)
+        ref = AgentRef.from_spec(req.agent)
         async with self.limit.slot():
-            return await validation.validate(self.runner, ref, params, self.node, rsc, timeout_ms)
+            return await validation.run(self.runner, ref, req.params, self.node, req.rsc, req.timeout_ms)
 
-    async def handle_agents(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def handle_agents(self, req: AgentsRequest) -> AgentListing:
         """Everything installed (``ra classes``/``list``); with ``type``, also the providers of that OCF type."""
-        listing = dict(await self.catalog.listing())
-        kind = codec.field(body, "type", str, "")
-        if kind:
-            listing["providers"] = await self.catalog.providers(kind)
-        return listing
+        providers = await self.catalog.providers(req.type) if req.type else None
+        return AgentListing(**await self.catalog.listing(), providers=providers)
 
-    async def handle_fence(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def handle_fence(self, req: FenceRequest) -> FenceReply:
         """Run one fencing action of a device on this node (the DC's fencer asks; term-checked)."""
-        ref = AgentRef.from_body(codec.field(body, "agent", dict))
-        action = codec.field(body, "action", str)
-        target = codec.field(body, "target", str, "") or None
-        params = scalar_map(body, "params")
-        port = codec.field(body, "port", str, "")
-        if target and port:
-            params = fencing.with_port(params, target, port)
-        timeout_ms = codec.field(body, "timeout_ms", int, 0) or self.runner.timeout_ms(
+        ref = AgentRef.from_spec(req.agent)
+        action = req.action
+        target = req.target or None
+        params = dict(req.params)
+        if target and req.port:
+            params = fencing.with_port(params, target, req.port)
+        timeout_ms = req.timeout_ms or self.runner.timeout_ms(
             Operation(task=action, rsc=ref.type, node=self.node, agent=ref))
-        self.terms.admit(codec.field(body, "term", int))
+        self.terms.admit(req.term)
         if ref.standard != "stonith" or action not in fencing.FENCE_ACTIONS:
             raise bus.UserError(f"not a fencing request: {ref.spec} {action}", code="bad-request")
         try:
@@ -277,10 +295,10 @@ class Executor:
             outcome = await self.runner.fence(path, action, params, timeout_ms, target)
         self.log.warning("fencing action done", device=ref.type, action=action, target=target, rc=outcome.rc,
                          status=lrm.EXEC_TEXT.get(outcome.op_status))
-        return {"rc": outcome.rc, "op_status": outcome.op_status, "exit_reason": outcome.exit_reason,
-                "output": outcome.output}
+        return FenceReply(rc=outcome.rc, op_status=outcome.op_status, exit_reason=outcome.exit_reason,
+                          output=outcome.output)
 
-    async def handle_reset(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def handle_reset(self, _req: ResetRequest) -> ResetReply:
         """This node was fenced while its services live on (a lab has no real power switch): emulate the
         power cut. Every resource it runs is stopped with its agent, its monitors and saved schedule are
         dropped, and its history is cleared, so the node comes back as from a reboot with nothing running.
@@ -291,11 +309,11 @@ class Executor:
         for rsc, op in sorted(self.active.items()):
             await self._end_instance(rsc)
             result = await self._run(op.with_changes(task="stop", interval_ms=0, expected_rc=lrm.OCF_SUCCESS))
-            stopped.append({"rsc": rsc, "rc": result.rc})
+            stopped.append(StoppedResource(rsc=rsc, rc=result.rc))
         self.active.clear()
         await self._patch([{"op": "lrm_clear"}])
-        self.log.warning("fenced: stopped everything and forgot it", stopped=[s["rsc"] for s in stopped])
-        return {"stopped": stopped}
+        self.log.warning("fenced: stopped everything and forgot it", stopped=[s.rsc for s in stopped])
+        return ResetReply(stopped=stopped)
 
     def _track(self, op: Operation, result: lrm.OpResult) -> None:
         """Keep :attr:`active` in step: what a reset after fencing must stop."""
@@ -316,7 +334,7 @@ class Executor:
         self._epochs[rsc] = self._epochs.get(rsc, 0) + 1
         return await self.monitors.cancel(rsc)
 
-    async def _cancel(self, op: Operation) -> dict[str, Any]:
+    async def _cancel(self, op: Operation) -> OperationResult:
         """Stop a recurring operation (the DC names it by the operation meta and the interval) and drop its
         record, as Pacemaker's controller does: the DC reads a recorded monitor as one still running."""
         task = op.meta.get("operation") or op.meta.get("op") or "monitor"
@@ -329,17 +347,17 @@ class Executor:
                                  error=str(exc))
         return self._bookkeeping_done(op)
 
-    async def _delete(self, op: Operation) -> dict[str, Any]:
+    async def _delete(self, op: Operation) -> OperationResult:
         """Forget a resource's history on this node (cleanup); the DC then probes it again."""
         self.active.pop(op.rsc, None)
         await self._patch([{"op": "lrm_delete", "rsc": op.rsc}])
         return self._bookkeeping_done(op)
 
-    def _bookkeeping_done(self, op: Operation) -> dict[str, Any]:
+    def _bookkeeping_done(self, op: Operation) -> OperationResult:
         """The reply to an action the executor carries out itself, without an agent."""
         result = make_result(op, AgentOutcome(lrm.OCF_SUCCESS, lrm.EXEC_DONE), call_id=next(self._call_ids))
         metrics.observe(result)
-        return result.to_body()
+        return result_message(result)
 
     async def _run(self, op: Operation, repeat: bool = False) -> lrm.OpResult:
         """Run under the resource's lock; ``repeat`` runs of a healthy monitor log only at debug level."""
@@ -373,12 +391,11 @@ class Executor:
                     raise bus.UserError(f"{op.key} ran (rc {result.rc}) but could not be recorded: {exc}",
                                         code="cib-unavailable", details={"result": result.to_body()}) from None
                 await asyncio.sleep(0.1)
-        await self.nc.publish(self.subjects.executor_event(self.node),
-                              codec.encode("op.result", result.to_body()))
+        await self.nc.publish(self.subjects.executor_event(self.node), pack(result_message(result)))
 
     async def _patch(self, ops: list[dict[str, Any]]) -> None:
-        await bus.request(self.nc, self.subjects.cib("patch"), "patch",
-                          {"node": self.node, "ops": ops, "client": "executor"})
+        await bus.call(self.nc, self.subjects.cib("patch"), CibPatch(self.node, ops, "executor"), CibWriteReply,
+                       service="executor")
 
     async def _run_repeat(self, op: Operation) -> lrm.OpResult:
         return await self._run(op, repeat=True)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from paceline.shared import codec
 from paceline.shared.cib import FEATURE_SET
 from paceline.shared.lrm import OCF_ERR_GENERIC, OCF_ERR_INSTALLED, OCF_ERR_PERM, OCF_NOT_RUNNING, OCF_SUCCESS
+from paceline.shared.messages import AgentSpec
 
 BUNDLED_ROOT = Path(__file__).resolve().parent / "agents"
 OCF_VERSION = ("1", "1")
@@ -56,17 +56,14 @@ class AgentRef:
     type: str
 
     @classmethod
+    def from_spec(cls, spec: AgentSpec) -> AgentRef:
+        """The agent a request names (its AgentSpec was checked on arrival: class and type given, ocf's provider)."""
+        return cls(spec.standard, spec.provider, spec.type)
+
+    @classmethod
     def from_body(cls, agent: Any) -> AgentRef:
-        if not isinstance(agent, dict):
-            raise codec.MalformedMessage("field 'agent' must be a map with class, provider and type")
-        standard = codec.field(agent, "class", str)
-        provider = codec.field(agent, "provider", str, "")
-        kind = codec.field(agent, "type", str)
-        if not standard or not kind:
-            raise codec.MalformedMessage("agent class and type must not be empty")
-        if standard == "ocf" and not provider:
-            raise codec.MalformedMessage("an ocf agent needs a provider")
-        return cls(standard, provider, kind)
+        """An agent map as requests carry it (``{class, provider, type}``); MalformedMessage if it is not one."""
+        return cls.from_spec(AgentSpec.parse(agent, "agent"))
 
     @property
     def spec(self) -> str:

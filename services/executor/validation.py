@@ -24,6 +24,7 @@ from paceline.executor.operation import AgentOutcome, Operation
 from paceline.executor.runner import AgentRunner
 from paceline.executor.standards import AgentRef
 from paceline.shared import codec
+from paceline.shared.messages import ValidateReply
 
 TASK = "validate-all"
 #: ``OCF_RESOURCE_INSTANCE`` when no resource id is given (agents name state files after it).
@@ -39,13 +40,19 @@ def operation(ref: AgentRef, params: Mapping[str, str], node: str, rsc: str = ""
                      timeout_ms=timeout_ms)
 
 
-def reply(outcome: AgentOutcome, node: str) -> dict[str, Any]:
+def reply(outcome: AgentOutcome, node: str) -> ValidateReply:
     """The answer of a validation: the agent's rc and execution status, its reason and its output."""
-    return {"node": node, "rc": outcome.rc, "op_status": outcome.op_status, "exit_reason": outcome.exit_reason,
-            "output": outcome.output, "errors": outcome.errors, "exec_ms": outcome.exec_ms}
+    return ValidateReply(node=node, rc=outcome.rc, op_status=outcome.op_status, exit_reason=outcome.exit_reason,
+                         output=outcome.output, errors=outcome.errors, exec_ms=outcome.exec_ms)
+
+
+async def run(runner: AgentRunner, ref: AgentRef, params: Mapping[str, str], node: str, rsc: str = "",
+              timeout_ms: int = 0) -> ValidateReply:
+    """Run ``validate-all`` through the runner (the path every operation takes) and describe the outcome."""
+    return reply(await runner.run(operation(ref, params, node, rsc, timeout_ms)), node)
 
 
 async def validate(runner: AgentRunner, ref: AgentRef, params: Mapping[str, str], node: str, rsc: str = "",
                    timeout_ms: int = 0) -> dict[str, Any]:
-    """Run ``validate-all`` through the runner (the path every operation takes) and describe the outcome."""
-    return reply(await runner.run(operation(ref, params, node, rsc, timeout_ms)), node)
+    """:func:`run`'s answer as the executor's ``validate`` endpoint sends it (for the offline ``ra validate``)."""
+    return (await run(runner, ref, params, node, rsc, timeout_ms)).to_body()

@@ -7,8 +7,10 @@ wrong the user gets crm's one-line error and nothing is written. An
 interactive session's staged configuration arrives whole at ``commit`` and is
 written only if the configuration is still the version the session started
 from - a conflict is reported, never overwritten. The crm code runs in a
-worker thread so that it may ask the executors (agents, meta-data) lazily,
-only when a command needs them.
+worker thread so that it may ask the bus lazily (agents and meta-data from the
+executors, ``resource why`` from the DC), only when a command needs it. The
+gateway never runs the scheduler: the DC answers ``resource why`` from its own
+view of the cluster.
 """
 
 from __future__ import annotations
@@ -16,21 +18,62 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from paceline.crm import Context, CrmError, run_lines
+from paceline.crm import Context, CrmError, Outcome, run_lines
 from paceline.crm.agents import AgentCatalog, merge_listings
-from paceline.shared import bus, cib, codec, lrm
+from paceline.gateway import attributes
+from paceline.shared import VERSION, bus, cib, lrm
 from paceline.shared.cluster import crm_mon as status_view
+from paceline.shared.messages import (
+    AgentListing,
+    AgentSpec,
+    AgentsRequest,
+    AgentXml,
+    AttributeReply,
+    AttributeRequest,
+    CibCopyRequest,
+    CibDocument,
+    CibPatch,
+    CibQuery,
+    CibReplace,
+    CibWriteReply,
+    CommitReply,
+    CommitRequest,
+    CrmReply,
+    CrmRequest,
+    ExplainReply,
+    ExplainRequest,
+    GatewayAgentListing,
+    GatewayAgentsRequest,
+    GatewayMetadataRequest,
+    Message,
+    MetadataReply,
+    MetadataRequest,
+    NodesReply,
+    NodesRequest,
+    StatusReply,
+    StatusRequest,
+    ValidateReply,
+    ValidateRequest,
+)
 from paceline.shared.runtime import ServiceContext
 from prometheus_client import Counter
 
 COMMANDS = Counter("paceline_gateway_crm_commands_total", "crm commands run, by outcome", ["outcome"])
+SERVICE = "gateway"
 MAX_ATTEMPTS = 5
 #: How long ``ra validate`` waits for an executor's ``validate-all`` (agents advise 20 s for it).
 VALIDATE_TIMEOUT = 25.0
+#: How long ``resource why`` waits for the DC (a big cluster's scheduler run, in a worker thread there).
+EXPLAIN_TIMEOUT = 20.0
 T = TypeVar("T")
+R = TypeVar("R", bound=Message)
+
+
+class WriteConflict(Exception):
+    """The CIB kept changing under a change: it was re-run ``MAX_ATTEMPTS`` times and never written."""
 
 
 class Gateway:
@@ -39,44 +82,59 @@ class Gateway:
         self.s = ctx.subjects
 
     async def read(self) -> tuple[cib.Element, str]:
-        reply = await bus.request(self.ctx.nc, self.s.cib("query"), "query")
-        return cib.parse_cib(reply["xml"]), reply["version"]
+        reply = await bus.call(self.ctx.nc, self.s.cib("query"), CibQuery(), CibDocument, service=SERVICE)
+        return cib.parse_cib(reply.xml), reply.version
 
-    # ------------------------------------------------------------ crm lines
-    async def crm(self, body: dict[str, Any]) -> dict[str, Any]:
-        lines = codec.field(body, "lines", list)
-        if not all(isinstance(line, str) for line in lines):
-            raise codec.MalformedMessage("lines must be strings")
-        local = codec.field(body, "node", str, "")
-        script = codec.field(body, "script", bool, len(lines) != 1)
-        if not lines:
-            raise bus.UserError("no command given", code="crm")
-        loop = asyncio.get_running_loop()
+    async def apply(self, change: Callable[[cib.Element, cib.Element], tuple[T, bool]]) -> tuple[T, str]:
+        """Run ``change(root, work)`` on a fresh copy of the CIB and write ``work`` back if it changed.
+
+        ``change`` runs in a worker thread (crm code may ask the bus, bridged back
+        to this loop) and returns its result and whether it changed ``work``. A
+        lost compare-and-set re-runs it on the CIB as it is now; CrmError and the
+        cib-store's refusals (as UserError) reach the caller, and WriteConflict
+        after ``MAX_ATTEMPTS`` lost races.
+        """
         for _attempt in range(MAX_ATTEMPTS):
             root, version = await self.read()
             work = copy.deepcopy(root)
-            ctx = self.context(root, local, loop)
+            result, changed = await asyncio.to_thread(change, root, work)
+            if not changed:
+                return result, version
             try:
-                outcome, failure = await asyncio.to_thread(run_lines, work, lines, ctx, script)
-            except CrmError as exc:
-                COMMANDS.labels("rejected").inc()
-                raise bus.UserError(str(exc), code="crm") from None
-            new_version = version
-            if outcome.changed:
-                try:
-                    new_version = await self.write(root, work, version)
-                except bus.RemoteError as exc:
-                    if exc.code == "conflict":
-                        continue
-                    COMMANDS.labels("rejected").inc()
-                    raise bus.UserError(str(exc), code=exc.code) from None
-            if failure is not None:
-                COMMANDS.labels("rejected").inc()
-                raise bus.UserError(str(failure), code="crm", details={"output": outcome.output})
-            COMMANDS.labels("ok").inc()
-            return {"output": outcome.output, "changed": outcome.changed, "version": new_version}
-        COMMANDS.labels("conflict").inc()
-        raise bus.UserError("the CIB kept changing under this command; try again", code="conflict")
+                return result, await self.write(root, work, version)
+            except bus.RemoteError as exc:
+                if exc.code == "conflict":
+                    continue
+                raise bus.UserError(str(exc), code=exc.code) from None
+        raise WriteConflict
+
+    # ------------------------------------------------------------ crm lines
+    async def crm(self, req: CrmRequest) -> CrmReply:
+        if not req.lines:
+            raise bus.UserError("no command given", code="crm")
+        script = req.script if req.script is not None else len(req.lines) != 1
+        loop = asyncio.get_running_loop()
+
+        def run(root: cib.Element, work: cib.Element) -> tuple[tuple[Outcome, CrmError | None], bool]:
+            outcome, failure = run_lines(work, req.lines, self.context(root, req.node, loop), script)
+            return (outcome, failure), outcome.changed
+
+        try:
+            (outcome, failure), version = await self.apply(run)
+        except CrmError as exc:
+            COMMANDS.labels("rejected").inc()
+            raise bus.UserError(str(exc), code="crm") from None
+        except WriteConflict:
+            COMMANDS.labels("conflict").inc()
+            raise bus.UserError("the CIB kept changing under this command; try again", code="conflict") from None
+        except bus.UserError:
+            COMMANDS.labels("rejected").inc()
+            raise
+        if failure is not None:
+            COMMANDS.labels("rejected").inc()
+            raise bus.UserError(str(failure), code="crm", details={"output": outcome.output})
+        COMMANDS.labels("ok").inc()
+        return CrmReply(output=outcome.output, changed=outcome.changed, version=version)
 
     def context(self, root: cib.Element, local: str, loop: asyncio.AbstractEventLoop) -> Context:
         """What crm may learn beyond the CIB; bus questions are bridged from the worker thread to ``loop``."""
@@ -89,127 +147,153 @@ class Gateway:
                                lambda c, p, t: blocking(self.agent_metadata(nodes, c, p, t)),
                                lambda c, p, t, params, rsc: blocking(self.agent_validate(nodes, local, c, p, t,
                                                                                          params, rsc)))
-        return Context(local_node=local or None, agent_known=catalog.known, agent_meta=catalog.meta,
-                       agents=catalog, explain=lambda rsc: explain_resource(root, rsc))
+        return Context(local_node=local or "", agent_known=catalog.known, agent_meta=catalog.meta,
+                       agents=catalog, explain=lambda rsc: blocking(self.explain(rsc)))
+
+    async def explain(self, rsc: str) -> str:
+        """``resource why``, asked of the DC (the only policy instance serving ``policy.explain``)."""
+        try:
+            reply = await bus.call(self.ctx.nc, self.s.policy_explain, ExplainRequest(rsc=rsc), ExplainReply,
+                                   timeout=EXPLAIN_TIMEOUT, service=SERVICE)
+        except bus.RemoteError as exc:
+            raise CrmError(str(exc)) from None
+        except bus.BusUnavailable as exc:
+            raise CrmError(f"resource why: no DC answers ({exc}); the cluster has no DC right now") from None
+        return reply.text
 
     async def write(self, before: cib.Element, after: cib.Element, version: str) -> str:
         """Write back what a command changed: configuration by version, status as per-node patches."""
         new_version = version
-        conf_before, conf_after = before.find("configuration"), after.find("configuration")
-        if cib.serialize(conf_before) != cib.serialize(conf_after):
-            reply = await bus.request(self.ctx.nc, self.s.cib("replace"), "replace", {
-                "xml": cib.serialize(after, pretty=False), "expected_version": version, "client": "crm"})
-            new_version = reply["version"]
+        if _configuration(before) != _configuration(after):
+            reply = await bus.call(self.ctx.nc, self.s.cib("replace"), CibReplace(
+                xml=cib.serialize(after, pretty=False), expected_version=version, client="crm"), CibWriteReply,
+                service=SERVICE)
+            new_version = reply.version or new_version
         old_states = {ns.get("uname"): ns for ns in before.iterfind("status/node_state")}
         for ns in after.iterfind("status/node_state"):
             old = old_states.get(ns.get("uname"))
             ops = lrm.status_diff(old, ns) if old is not None else []
             if ops:
-                reply = await bus.request(self.ctx.nc, self.s.cib("patch"), "patch",
-                                          {"node": ns.get("uname"), "ops": ops, "client": "crm"})
-                new_version = reply["version"]
+                patch = CibPatch(node=ns.get("uname") or "", ops=ops, client="crm")
+                reply = await bus.call(self.ctx.nc, self.s.cib("patch"), patch, CibWriteReply, service=SERVICE)
+                new_version = reply.version or new_version
         return new_version
 
     # ------------------------------------------------------------ sessions (the interactive shell)
-    async def cib_copy(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def cib_copy(self, _req: CibCopyRequest) -> CibDocument:
         """The whole CIB and its version: the working copy an interactive configure session stages on."""
         root, version = await self.read()
-        return {"xml": cib.serialize(root, pretty=False), "version": version}
+        return CibDocument(xml=cib.serialize(root, pretty=False), version=version)
 
-    async def commit(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def commit(self, req: CommitRequest) -> CommitReply:
         """Write a session's configuration as one CIB version, only on top of the version it started from."""
-        xml = codec.field(body, "xml", str)
-        expected = codec.field(body, "expected_version", str)
         try:
-            reply = await bus.request(self.ctx.nc, self.s.cib("replace"), "replace",
-                                      {"xml": xml, "expected_version": expected, "client": "crm"})
+            reply = await bus.call(self.ctx.nc, self.s.cib("replace"),
+                                   CibReplace(xml=req.xml, expected_version=req.expected_version, client="crm"),
+                                   CibWriteReply, service=SERVICE)
         except bus.RemoteError as exc:
             if exc.code == "conflict":
                 raise bus.UserError(f"commit: the configuration changed since this session read it (version "
-                                    f"{expected}); nothing was written - 'refresh' and make the changes again",
-                                    code="conflict") from None
+                                    f"{req.expected_version}); nothing was written - 'refresh' and make the "
+                                    "changes again", code="conflict") from None
             raise bus.UserError(f"commit: {exc}", code=exc.code) from None
         COMMANDS.labels("ok").inc()
-        return {"version": reply["version"], "changed": reply.get("changed", True)}
+        return CommitReply(version=reply.version, changed=reply.changed)
 
     # ------------------------------------------------------------ agents (the executors know)
     async def agent_listing(self, nodes: list[str]) -> dict[str, Any] | None:
-        replies = await asyncio.gather(*(self._ask(self.s.executor("agents", n), "agents", {}) for n in nodes))
-        answered = [r for r in replies if r is not None]
+        replies = await asyncio.gather(*(self._ask(self.s.executor("agents", n), AgentsRequest(), AgentListing)
+                                         for n in nodes))
+        answered = [r.to_body() for r in replies if r is not None]
         return merge_listings(answered) if answered else None
 
     async def agent_metadata(self, nodes: list[str], cls: str, provider: str, kind: str) -> str | None:
-        agent = {"class": cls, "provider": provider, "type": kind}
+        request = MetadataRequest(agent=AgentSpec(standard=cls, type=kind, provider=provider))
         for node in nodes:
-            reply = await self._ask(self.s.executor("metadata", node), "metadata", {"agent": agent}, timeout=10)
+            reply = await self._ask(self.s.executor("metadata", node), request, MetadataReply, timeout=10)
             if reply is not None:
-                return reply["xml"]
+                return reply.xml
         return None
 
     async def agent_validate(self, nodes: list[str], local: str, cls: str, provider: str, kind: str,
                              params: dict[str, str], rsc: str) -> dict[str, Any] | None:
         """``validate-all`` on the command's own node when it is a cluster node (as ``crm_resource --validate``
         runs where it is typed), else - or where the agent is missing - on the next node that has it."""
-        body = {"agent": {"class": cls, "provider": provider, "type": kind}, "params": params, "rsc": rsc}
+        request = ValidateRequest(agent=AgentSpec(standard=cls, type=kind, provider=provider), params=params,
+                                  rsc=rsc)
         not_installed = None
         for node in sorted(nodes, key=lambda n: n != local):
-            reply = await self._ask(self.s.executor("validate", node), "validate", body, timeout=VALIDATE_TIMEOUT)
-            if reply is not None and reply.get("op_status") != lrm.EXEC_NOT_INSTALLED:
-                return reply
+            reply = await self._ask(self.s.executor("validate", node), request, ValidateReply,
+                                    timeout=VALIDATE_TIMEOUT)
+            if reply is not None and reply.op_status != lrm.EXEC_NOT_INSTALLED:
+                return reply.to_body()
             not_installed = not_installed or reply
-        return not_installed
+        return not_installed.to_body() if not_installed is not None else None
 
-    async def _ask(self, subject: str, kind: str, body: dict[str, Any], timeout: float = 1) -> dict | None:
+    async def _ask(self, subject: str, request: Message, reply: type[R], timeout: float = 1) -> R | None:
         try:
-            return await bus.request(self.ctx.nc, subject, kind, body, timeout=timeout)
+            return await bus.call(self.ctx.nc, subject, request, reply, timeout=timeout, service=SERVICE)
         except (bus.BusUnavailable, bus.RemoteError):
             return None
 
-    async def agents(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def agents(self, _req: GatewayAgentsRequest) -> GatewayAgentListing:
         root, _ = await self.read()
         listing = await self.agent_listing(cib.node_names(root))
         if listing is None:
             raise bus.UserError("no executor answered; the installed agents cannot be listed", code="unavailable")
-        return listing
+        return GatewayAgentListing(ocf=listing["ocf"], lsb=listing["lsb"])
 
-    async def metadata(self, body: dict[str, Any]) -> dict[str, Any]:
-        agent = codec.field(body, "agent", dict)
-        key = [str(agent.get(k) or "") for k in ("class", "provider", "type")]
+    async def metadata(self, req: GatewayMetadataRequest) -> AgentXml:
+        cls, provider, kind = (str(req.agent.get(k) or "") for k in ("class", "provider", "type"))
         root, _ = await self.read()
-        xml = await self.agent_metadata(cib.node_names(root), *key)
+        xml = await self.agent_metadata(cib.node_names(root), cls, provider, kind)
         if xml is None:
-            raise bus.UserError(f"no node has agent {':'.join(k for k in key if k)}", code="not-installed")
-        return {"xml": xml}
+            raise bus.UserError(f"no node has agent {':'.join(k for k in (cls, provider, kind) if k)}",
+                                code="not-installed")
+        return AgentXml(xml=xml)
 
     # ------------------------------------------------------------ status
-    async def status(self, body: dict[str, Any]) -> dict[str, Any]:
-        fmt = codec.field(body, "format", str, "text")
-        if fmt not in status_view.FORMATS:
-            raise bus.UserError(f"unknown output format {fmt!r}; one of {', '.join(status_view.FORMATS)}",
+    async def status(self, req: StatusRequest) -> StatusReply:
+        if req.format not in status_view.FORMATS:
+            raise bus.UserError(f"unknown output format {req.format!r}; one of {', '.join(status_view.FORMATS)}",
                                 code="bad-request")
         root, version = await self.read()
-        return {"text": status_view.render_as(root, fmt, time.time()), "version": version}
+        return StatusReply(text=status_view.render_as(root, req.format, time.time()), version=version)
+
+    # ------------------------------------------------------------ what Pacemaker's tools ask (agents)
+    async def attribute(self, req: AttributeRequest) -> AttributeReply:
+        """Read, set or delete one node attribute or cluster option (``crm_attribute``, ``attrd_updater``)."""
+        try:
+            if req.command == "get":
+                root, _version = await self.read()
+                return AttributeReply(value=attributes.read(root, req))
+            _changed, version = await self.apply(lambda _root, work: ((), attributes.edit(work, req)))
+        except CrmError as exc:
+            raise bus.UserError(str(exc), code="crm") from None
+        except WriteConflict:
+            raise bus.UserError("the CIB kept changing under this change; try again", code="conflict") from None
+        return AttributeReply(version=version)
+
+    async def nodes(self, _req: NodesRequest) -> NodesReply:
+        """The nodes, their membership state and quorum (``crm_node -l/-p/-q/-i``)."""
+        root, _version = await self.read()
+        return attributes.nodes(root, time.time())
 
 
-def explain_resource(root: cib.Element, rsc: str) -> str:
-    """``resource why``: the scheduler's per-node score breakdown for one resource."""
-    from paceline.policy.scheduler import explain
-
-    try:
-        return explain(root, rsc).text()
-    except KeyError:
-        raise CrmError(f"resource why: no resource {rsc!r}") from None
+def _configuration(root: cib.Element) -> str:
+    conf = root.find("configuration")
+    return cib.serialize(conf) if conf is not None else ""
 
 
 async def run(ctx: ServiceContext) -> None:
     gw = Gateway(ctx)
-    svc = bus.MicroService(ctx.nc, "gateway", "0.1.0", metadata={"cluster": ctx.cfg.cluster})
-    svc.endpoint("crm", ctx.subjects.gateway("crm"), gw.crm, kind="crm", concurrent=True)
-    svc.endpoint("status", ctx.subjects.gateway("status"), gw.status, kind="status", concurrent=True)
-    svc.endpoint("cib", ctx.subjects.gateway("cib"), gw.cib_copy, kind="cib", concurrent=True)
-    svc.endpoint("commit", ctx.subjects.gateway("commit"), gw.commit, kind="commit", concurrent=True)
-    svc.endpoint("agents", ctx.subjects.gateway("agents"), gw.agents, kind="agents", concurrent=True)
-    svc.endpoint("metadata", ctx.subjects.gateway("metadata"), gw.metadata, kind="metadata", concurrent=True)
+    svc = bus.MicroService(ctx.nc, SERVICE, VERSION, metadata={"cluster": ctx.cfg.cluster})
+    endpoints: list[tuple[type[Message], Callable[[Any], Awaitable[Message]]]] = [
+        (CrmRequest, gw.crm), (StatusRequest, gw.status), (CibCopyRequest, gw.cib_copy), (CommitRequest, gw.commit),
+        (GatewayAgentsRequest, gw.agents), (GatewayMetadataRequest, gw.metadata), (AttributeRequest, gw.attribute),
+        (NodesRequest, gw.nodes)]
+    for request, handler in endpoints:
+        svc.endpoint(request.KIND, ctx.subjects.gateway(request.KIND), handler, request, concurrent=True)
     await svc.start()
     await ctx.stopping.wait()
     await svc.stop()

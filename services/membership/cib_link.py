@@ -21,6 +21,7 @@ import structlog
 from nats.aio.client import Client
 from paceline.membership.node_state import CibNodes, node_state_ops, recorded_online
 from paceline.shared import bus, cib
+from paceline.shared.messages import CibDocument, CibPatch, CibQuery, CibWriteReply
 from paceline.shared.subjects import Subjects
 
 CLIENT = "membership"
@@ -69,9 +70,9 @@ class CibLink:
         """
         async with self._refresh_lock:
             try:
-                reply = await bus.request(self.nc, self.subjects.cib("query"), "query", {},
-                                          timeout=timeout or self.request_timeout)
-                root = cib.parse_cib(str(reply.get("xml", "")))
+                reply = await bus.call(self.nc, self.subjects.cib("query"), CibQuery(), CibDocument,
+                                       timeout=timeout or self.request_timeout, service=CLIENT)
+                root = cib.parse_cib(reply.xml)
             except (bus.BusUnavailable, bus.RemoteError, cib.CibError) as exc:
                 self._note_unreachable(f"cannot read the CIB: {exc}")
                 return False
@@ -133,9 +134,8 @@ class CibLink:
                 if rejoin:
                     ops.append({"op": "lrm_clear"})
                 try:
-                    await bus.request(self.nc, self.subjects.cib("patch"), "patch",
-                                      {"node": uname, "ops": ops, "client": CLIENT},
-                                      timeout=self.request_timeout)
+                    await bus.call(self.nc, self.subjects.cib("patch"), CibPatch(uname, ops, CLIENT), CibWriteReply,
+                                   timeout=self.request_timeout, service=CLIENT)
                 except (bus.BusUnavailable, bus.RemoteError) as exc:
                     self._note_unreachable(f"cannot write node_state of {uname}: {exc}")
                     return False

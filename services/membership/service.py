@@ -26,18 +26,24 @@ import structlog
 from nats.aio.client import Client
 from paceline.membership import metrics
 from paceline.membership.cib_link import CibLink, Decision
-from paceline.membership.heartbeat import KIND as HEARTBEAT_KIND
 from paceline.membership.heartbeat import Heartbeat, new_incarnation
 from paceline.membership.node_state import CibNodes
 from paceline.membership.quorum import QuorumCalculator, QuorumSettings
 from paceline.membership.tracker import MembershipChange, MembershipTracker
-from paceline.membership.view import KIND as VIEW_KIND
 from paceline.membership.view import MembershipView
-from paceline.shared import bus, codec, config
+from paceline.shared import VERSION, bus, config
+from paceline.shared.messages import (
+    CibChanged,
+    Fenced,
+    MembershipQuery,
+    MembershipViewMessage,
+    ResetReply,
+    ResetRequest,
+    pack,
+)
 from paceline.shared.runtime import ServiceContext
 from paceline.shared.subjects import check_token
 
-VERSION = "0.1.0"
 #: How long start() waits for the CIB before publishing a first view without it.
 INITIAL_CIB_WAIT = 2.0
 #: How long a fenced node's executor may take to stop everything it runs.
@@ -79,17 +85,16 @@ class MembershipService:
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.cib_changed,
-                                              self._on_cib_changed, expect="cib.changed"))
+                                              self._on_cib_changed, CibChanged))
         # Best effort: knowing the declared nodes before the first view lets it
         # carry a real quorum verdict instead of "not known yet".
         await self.cib.refresh(timeout=INITIAL_CIB_WAIT)
         self._apply(self.tracker.form())
         self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.heartbeats,
-                                              self._on_heartbeat, expect=HEARTBEAT_KIND))
-        self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.fenced, self._on_fenced,
-                                              expect="fenced"))
+                                              self._on_heartbeat, Heartbeat))
+        self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.fenced, self._on_fenced, Fenced))
         self._micro.endpoint("query", self.subjects.membership_query(self.node), self._on_query,
-                             kind="query", queue_group=f"membership-{self.node}")
+                             MembershipQuery, queue_group=f"membership-{self.node}")
         await self._micro.start()
         self.cib.start()
         self._loop = asyncio.create_task(self._heartbeat_loop(), name="membership-heartbeat")
@@ -138,12 +143,12 @@ class MembershipService:
         hb = Heartbeat(node=self.node, incarnation=self.incarnation, ring_id=self.tracker.ring_id,
                        seq=self._seq, votes=self.tracker.votes)
         try:
-            await self.nc.publish(self.subjects.heartbeat(self.node), codec.encode(HEARTBEAT_KIND, hb.to_body()))
+            await self.nc.publish(self.subjects.heartbeat(self.node), pack(hb))
         except Exception as exc:  # the connection can drop between the check and the publish
             self.log.debug("heartbeat not sent", error=str(exc))
 
-    async def _on_heartbeat(self, body: dict[str, Any], subject: str) -> None:
-        hb = Heartbeat.from_body(body, subject)
+    async def _on_heartbeat(self, hb: Heartbeat, subject: str) -> None:
+        hb.on_subject(subject)
         if self.tracker.is_duplicate_of_self(hb):
             if hb.incarnation not in self._impostors:
                 self._impostors.add(hb.incarnation)
@@ -153,35 +158,34 @@ class MembershipService:
         if change is not None and not self.powered_off:  # while off, peers are noted but nothing is said
             self._apply(change)
 
-    async def _on_cib_changed(self, body: dict[str, Any], subject: str) -> None:
-        scope = codec.field(body, "scope", str, "")
+    async def _on_cib_changed(self, event: CibChanged, subject: str) -> None:
         if self.powered_off:
             return
         # Our own node_state written by someone other than us or our executor (a new DC marking nodes it
         # cannot see, an import) may now say we are down: re-read, and refresh() rewrites it if so.
-        overwritten = (scope == "status" and body.get("node") == self.node
-                       and body.get("client") not in ("membership", "executor"))
-        if scope == "configuration" or overwritten:
+        overwritten = (event.scope == "status" and event.node == self.node
+                       and event.client not in ("membership", "executor"))
+        if event.scope == "configuration" or overwritten:
             await self.cib.refresh()
 
-    async def _on_fenced(self, body: dict[str, Any], subject: str) -> None:
+    async def _on_fenced(self, event: Fenced, subject: str) -> None:
         """This node was fenced while its processes live on (no real power switch in a lab): act as if
         the power was cut. Go silent at once (before the DC's "fenced" record can make us rewrite our
         node_state), have the executor stop and forget everything, then - for a reboot - come back as a
         freshly booted node with a new incarnation. After ``off`` the node stays silent until its
         services are restarted, as a powered-off machine stays off until someone turns it on.
         """
-        action = codec.field(body, "action", str, "")
-        if body.get("target") != self.node or body.get("result") != "ok" or action not in ("off", "reboot"):
+        action = event.action
+        if event.target != self.node or event.result != "ok" or action not in ("off", "reboot"):
             return
         if self.powered_off:
             return
         self.powered_off = True
-        self.log.warning("this node was fenced: emulating the power cut", action=action, by=body.get("by"),
-                         device=body.get("device"))
+        self.log.warning("this node was fenced: emulating the power cut", action=action, by=event.by,
+                         device=event.device)
         try:
-            await bus.request(self.nc, self.subjects.executor("reset", self.node), "reset", {},
-                              timeout=RESET_TIMEOUT)
+            await bus.call(self.nc, self.subjects.executor("reset", self.node), ResetRequest(), ResetReply,
+                           timeout=RESET_TIMEOUT, service="membership")
         except (bus.BusUnavailable, bus.RemoteError) as exc:
             self.log.warning("the executor did not confirm that everything stopped", error=str(exc))
         if action == "off":
@@ -198,9 +202,9 @@ class MembershipService:
             self._apply(change)
         self.cib.want(self.node, True)  # the DC recorded us down while we were silent
 
-    async def _on_query(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _on_query(self, _query: MembershipQuery) -> MembershipViewMessage:
         assert self.view is not None  # set in start() before the endpoint can be reached
-        return self.view.to_body()
+        return self.view.to_message()
 
     def _on_cib_nodes(self, nodes: CibNodes) -> None:
         """The declared nodes changed: quorum may differ, and our own node_state id may too."""
@@ -236,7 +240,7 @@ class MembershipService:
         if view is None or not self.nc.is_connected:
             return
         try:
-            await self.nc.publish(self.subjects.view(self.node), codec.encode(VIEW_KIND, view.to_body()))
+            await self.nc.publish(self.subjects.view(self.node), pack(view.to_message()))
         except Exception as exc:
             self.log.debug("view not published", error=str(exc))
             return

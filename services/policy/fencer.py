@@ -23,9 +23,20 @@ from typing import Any
 
 from nats.aio.client import Client
 from paceline.policy.graph import Action
-from paceline.shared import bus, cib, codec, lrm
+from paceline.shared import bus, cib, lrm
 from paceline.shared.cluster import fencing
 from paceline.shared.cluster.options import cluster_options
+from paceline.shared.messages import (
+    AgentSpec,
+    CibDocument,
+    CibPatch,
+    CibQuery,
+    CibWriteReply,
+    Fenced,
+    FenceReply,
+    FenceRequest,
+    pack,
+)
 from paceline.shared.subjects import Subjects
 from prometheus_client import Counter
 
@@ -38,6 +49,7 @@ MAX_BACKOFF = 10.0
 #: Timeout of the questions asked of a device (``list``, ``status``), in ms.
 QUERY_TIMEOUT_MS = 20000
 ORIGIN = "paceline-fencer"
+SERVICE = "policy"
 
 
 class NotDC(RuntimeError):
@@ -75,8 +87,8 @@ class Fencer:
         if wait > 0:
             self.log.info("waiting before fencing again", target=target, seconds=round(wait, 2))
             await asyncio.sleep(wait)
-        reply = await bus.request(self.nc, self.s.cib("query"), "query")
-        root = cib.parse_cib(reply["xml"])
+        reply = await bus.call(self.nc, self.s.cib("query"), CibQuery(), CibDocument, service=SERVICE)
+        root = cib.parse_cib(reply.xml)
         now = time.time()
         options = cluster_options(root, now)
         online = sorted(set(self.online()))
@@ -93,16 +105,15 @@ class Fencer:
         self.failures.pop(target, None)
         self.retry_at.pop(target, None)
         ops = fencing.victim_status_ops(what, int(time.time()), ORIGIN)
-        await bus.request(self.nc, self.s.cib("patch"), "patch", {"node": target, "ops": ops, "client": "policy"})
+        await bus.call(self.nc, self.s.cib("patch"), CibPatch(target, ops, SERVICE), CibWriteReply, service=SERVICE)
         self.log.warning("fenced", target=target, action=what, devices=list(attempt.devices), by=attempt.by)
         return lrm.OpResult(rsc="", task="stonith", interval_ms=0, rc=lrm.OCF_SUCCESS, node=target)
 
     async def _announce(self, target: str, what: str, attempt: Attempt, reason: str) -> None:
         """Tell the bus first: a victim that is still alive emulates the power cut before it can rejoin."""
-        await self.nc.publish(self.s.fenced, codec.encode("fenced", {
-            "target": target, "action": what, "result": "ok" if attempt.ok else "failed",
-            "device": ",".join(attempt.devices), "by": attempt.by, "dc": self.me, "term": self.term(),
-            "reason": reason, "error": attempt.error, "time": time.time()}))
+        await self.nc.publish(self.s.fenced, pack(Fenced(
+            target=target, action=what, result="ok" if attempt.ok else "failed", device=",".join(attempt.devices),
+            by=attempt.by, dc=self.me, term=self.term(), reason=reason, error=attempt.error, time=time.time())))
 
     # ------------------------------------------------------------ devices and levels
     async def _carry_out(self, root: cib.Element, options: dict[str, str], target: str, what: str,
@@ -139,23 +150,25 @@ class Fencer:
                           online: list[str]) -> tuple[bool, str, str]:
         """Run one device against the target from the best node that answers: (ok, node, error)."""
         timeout = dev.timeout_s(what, options)
-        body = {"agent": dev.agent_record(), "params": dev.params, "action": what, "target": target,
-                "port": dev.port_for(target), "timeout_ms": int(timeout * 1000)}
-        node, reply, error = await self._first_answer(dev, body, target, online, timeout + 5)
+        ask = _ask(dev, what, int(timeout * 1000), target, dev.port_for(target))
+        node, reply, error = await self._first_answer(dev, ask, target, online, timeout + 5)
         if reply is None:
             return False, "", error
         if _done(reply, lrm.OCF_SUCCESS):
             return True, node, ""
-        return False, node, str(reply.get("exit_reason") or f"agent answered rc {reply.get('rc')}")
+        return False, node, reply.exit_reason or f"agent answered rc {reply.rc}"
 
-    async def _first_answer(self, dev: fencing.FenceDevice, body: dict[str, Any], target: str, online: list[str],
-                            timeout: float) -> tuple[str, dict[str, Any] | None, str]:
-        """Ask the nodes that may run ``dev``, best first, until one answers: (node, reply, error)."""
+    async def _first_answer(self, dev: fencing.FenceDevice, ask: Callable[[int], FenceRequest], target: str,
+                            online: list[str], timeout: float) -> tuple[str, FenceReply | None, str]:
+        """Ask the nodes that may run ``dev``, best first, until one answers: (node, reply, error).
+
+        ``ask(term)`` makes the request: each one carries the term as it is when sent.
+        """
         error = f"no online node may run {dev.id}"
         for node in fencing.executing_nodes(dev, target, online, self.me):
             try:
-                reply = await bus.request(self.nc, self.s.executor("fence", node), "fence",
-                                          {**body, "term": self.term()}, timeout=timeout)
+                reply = await bus.call(self.nc, self.s.executor("fence", node), ask(self.term()), FenceReply,
+                                       timeout=timeout, service=SERVICE)
                 return node, reply, ""
             except bus.RemoteError as exc:
                 if exc.code == "stale-term":
@@ -172,9 +185,8 @@ class Fencer:
             if dev.can_fence_statically(target) is not None:
                 continue
             if dev.host_check == fencing.STATUS:
-                body = {"agent": dev.agent_record(), "params": dev.params, "action": "status", "target": target,
-                        "port": dev.port_for(target), "timeout_ms": QUERY_TIMEOUT_MS}
-                _node, reply, _error = await self._first_answer(dev, body, target, online, QUERY_TIMEOUT_MS / 1000 + 5)
+                ask = _ask(dev, "status", QUERY_TIMEOUT_MS, target, dev.port_for(target))
+                _node, reply, _error = await self._first_answer(dev, ask, target, online, QUERY_TIMEOUT_MS / 1000 + 5)
                 known[dev.id] = reply is not None and (_done(reply, lrm.OCF_SUCCESS) or
                                                        _done(reply, lrm.OCF_NOT_RUNNING))
             else:
@@ -187,14 +199,28 @@ class Fencer:
         cached = self._lists.get(key)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        body = {"agent": dev.agent_record(), "params": dev.params, "action": "list", "timeout_ms": QUERY_TIMEOUT_MS}
-        _node, reply, _error = await self._first_answer(dev, body, target, online, QUERY_TIMEOUT_MS / 1000 + 5)
+        ask = _ask(dev, "list", QUERY_TIMEOUT_MS)
+        _node, reply, _error = await self._first_answer(dev, ask, target, online, QUERY_TIMEOUT_MS / 1000 + 5)
         if reply is None or not _done(reply, lrm.OCF_SUCCESS):
             return set()
-        names = fencing.parse_list_output(str(reply.get("output", "")))
+        names = fencing.parse_list_output(reply.output)
         self._lists[key] = (time.monotonic() + LIST_TTL, names)
         return names
 
 
-def _done(reply: dict[str, Any], rc: int) -> bool:
-    return reply.get("op_status") == lrm.EXEC_DONE and reply.get("rc") == rc
+def _ask(dev: fencing.FenceDevice, action: str, timeout_ms: int, target: str = "",
+         port: str = "") -> Callable[[int], FenceRequest]:
+    """The request running ``action`` of ``dev`` (against ``target`` under its ``port`` name), for a given term."""
+    record = dev.agent_record()
+    agent = AgentSpec(standard=record.get("class", ""), type=record.get("type", ""),
+                      provider=record.get("provider", ""))
+
+    def request(term: int) -> FenceRequest:
+        return FenceRequest(agent=agent, action=action, term=term, params=dict(dev.params), target=target,
+                            port=port, timeout_ms=timeout_ms)
+
+    return request
+
+
+def _done(reply: FenceReply, rc: int) -> bool:
+    return reply.op_status == lrm.EXEC_DONE and reply.rc == rc

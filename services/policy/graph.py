@@ -8,10 +8,12 @@ by ``paceline simulate -G`` as Pacemaker-style XML (``to_xml``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+from paceline.shared.messages import ActionRequest
 
 
 @dataclass(slots=True)
@@ -52,6 +54,14 @@ class Action:
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Action:
         return cls(**{k: body[k] for k in cls.__dataclass_fields__ if k in body})
+
+    def request(self, term: int, transition: int) -> ActionRequest:
+        """What the DC sends the action's executor: the action as it is, stamped with the DC's term.
+
+        Built through the message's own check, so an action the executor would
+        refuse as malformed fails here, before it is sent.
+        """
+        return ActionRequest.from_body({**self.to_body(), "term": term, "transition": transition})
 
 
 @dataclass
@@ -97,12 +107,17 @@ class Graph:
             elif a.is_probe and not a.pseudo:
                 attrs.set("CRM_meta_op_target_rc", str(a.expected_rc))
             for k, v in sorted(a.params.items()):
-                attrs.set(k, v)
+                if _XML_NAME.fullmatch(k):  # a parameter named "1" (seen in real CIBs) cannot be an attribute
+                    attrs.set(k, v)
             inputs = etree.SubElement(syn, "inputs")
             for dep in a.inputs:
                 trig = etree.SubElement(inputs, "trigger")
                 etree.SubElement(trig, tags.get(dep, "rsc_op"), id=str(dep))
         return etree.tostring(root, pretty_print=True, encoding="unicode")
+
+
+#: Parameter names that can be XML attribute names (the graph writes parameters as attributes).
+_XML_NAME = re.compile(r"[A-Za-z_][\w.-]*")
 
 
 def _xml_tag(action: Action) -> str:

@@ -90,7 +90,7 @@ class Lease:
             return None
         data = msgpack.unpackb(entry.value)
         return LeaseState(data["holder"], int(data["term"]), float(data["renewed"]), float(data["ttl"]),
-                          entry.revision)
+                          entry.revision or 0)
 
     def _value(self, term: int) -> bytes:
         return msgpack.packb({"holder": self.holder, "term": term, "renewed": time.time(), "ttl": self.ttl})

@@ -3,7 +3,9 @@
 Thin glue: the decisions are the scheduler's (a pure function, run in a worker
 thread so lease renewals never stall behind a big plan), the execution is the
 transition engine's. This module only decides *when* to plan: on CIB changes,
-membership changes and failed operations, coalescing bursts of events.
+membership changes and failed operations, coalescing bursts of events. The DC
+also answers ``resource why`` (``policy.explain``) from its own view of the
+CIB: only the DC subscribes to that subject, so a request reaches the DC.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
 
 from paceline.policy.engine import TransitionEngine
 from paceline.policy.fencer import Fencer
@@ -19,8 +20,27 @@ from paceline.policy.graph import Action, Graph
 from paceline.policy.lease import Lease
 from paceline.policy.recheck import next_recheck
 from paceline.policy.scheduler import schedule
-from paceline.shared import bus, cib, codec
+from paceline.shared import VERSION, bus, cib
 from paceline.shared.lrm import OpResult
+from paceline.shared.messages import (
+    CibChanged,
+    CibCluster,
+    CibDocument,
+    CibPatch,
+    CibQuery,
+    CibWriteReply,
+    DcAnnouncement,
+    ExplainReply,
+    ExplainRequest,
+    Fenced,
+    MembershipQuery,
+    MembershipViewMessage,
+    OperationResult,
+    PolicyStatus,
+    PolicyStatusQuery,
+    TransitionStarted,
+    pack,
+)
 from paceline.shared.runtime import ServiceContext
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -33,6 +53,14 @@ SCHEDULER_SECONDS = Histogram("paceline_policy_scheduler_duration_seconds", "Tim
 ACTIONS = Counter("paceline_policy_actions_total", "Actions dispatched, by task and outcome", ["task", "outcome"])
 STEPDOWNS = Counter("paceline_policy_dc_stepdowns_total", "Times this instance stopped acting as DC, by reason "
                     "(unproven: renewals failed for the TTL less its margin; deposed; ineligible)", ["reason"])
+SERVICE = "policy"
+#: The endpoint only the DC serves.
+EXPLAIN = "explain"
+
+
+def op_result(msg: OperationResult) -> OpResult:
+    """The result model of an operation result read off the bus."""
+    return OpResult(**msg.to_body())
 
 
 class Policy:
@@ -41,7 +69,7 @@ class Policy:
         self.s = ctx.subjects
         self.me = ctx.cfg.node or f"policy-{id(self):x}"
         self.lease = Lease(ctx.nc.jetstream(), self.s.lease_bucket, self.me, ctx.cfg.lease_ttl)
-        self.views: dict[str, dict[str, Any]] = {}  # node -> latest membership view it published
+        self.views: dict[str, MembershipViewMessage] = {}  # node -> latest membership view it published
         self.view_changed: dict[str, float] = {}  # node -> when its view's members last changed
         self.seen: set[str] = set()  # every node our own node's views have ever listed
         self.wake = asyncio.Event()
@@ -55,13 +83,14 @@ class Policy:
         # Our own node was fenced: (its ring id then, until when at most) we stay out of the DC campaign
         self.fenced: tuple[int, float] | None = None
         self.log = ctx.log
+        self.svc: bus.MicroService | None = None  # set by run(): the explain endpoint follows the DC role
 
     # ---------------------------------------------------------------- membership
-    def view(self) -> dict[str, Any] | None:
+    def view(self) -> MembershipViewMessage | None:
         """The view of our own node when we have one, else the newest view anyone published."""
         if self.ctx.cfg.node:
             return self.views.get(self.ctx.cfg.node)
-        return max(self.views.values(), key=lambda v: v.get("ring_id", 0), default=None)
+        return max(self.views.values(), key=lambda v: v.ring_id, default=None)
 
     def eligible(self) -> bool:
         view = self.view()
@@ -69,29 +98,27 @@ class Policy:
             return True
         if self.fenced is not None:
             ring, until = self.fenced
-            if (view is None or view.get("ring_id", 0) <= ring) and time.monotonic() < until:
+            if (view is None or view.ring_id <= ring) and time.monotonic() < until:
                 return False
             self.fenced = None
-        return view is not None and self.ctx.cfg.node in view.get("members", [])
+        return view is not None and self.ctx.cfg.node in view.members
 
-    async def on_fenced(self, body: dict[str, Any], subject: str) -> None:
+    async def on_fenced(self, event: Fenced, subject: str) -> None:
         """Our own node was fenced: a fenced machine runs no DC, so this one gives the lease up at once and
         campaigns again only once its node has rejoined (a newer membership ring), as a rebooted DC would."""
-        codec.field(body, "target", str)
-        if body.get("target") != self.ctx.cfg.node or body.get("result") != "ok" or body.get("action") == "on":
+        if event.target != self.ctx.cfg.node or event.result != "ok" or event.action == "on":
             return
         view = self.view()
         holdoff = 2 * (self.ctx.cfg.token_timeout + self.ctx.cfg.lease_ttl)
-        self.fenced = (view.get("ring_id", 0) if view else 0, time.monotonic() + holdoff)
-        self.log.warning("our node was fenced: leaving the DC role", by=body.get("by"), action=body.get("action"))
+        self.fenced = (view.ring_id if view else 0, time.monotonic() + holdoff)
+        self.log.warning("our node was fenced: leaving the DC role", by=event.by, action=event.action)
         self.engine.abort()
         self.campaign_now.set()
 
-    async def on_view(self, body: dict[str, Any], subject: str) -> None:
-        node = str(body.get("node") or subject.rsplit(".", 1)[-1])
-        codec.field(body, "members", list)
-        self.log.debug("membership view", of=node, ring_id=body.get("ring_id"), members=body.get("members"))
-        self.record_view(node, body)
+    async def on_view(self, view: MembershipViewMessage, subject: str) -> None:
+        node = view.node or subject.rsplit(".", 1)[-1]
+        self.log.debug("membership view", of=node, ring_id=view.ring_id, members=list(view.members))
+        self.record_view(node, view)
         self.abandon_lost_actions()
         self.trigger(abort=True)
 
@@ -102,29 +129,29 @@ class Policy:
         view = self.view()
         if view is None or not self.running:
             return
-        members = set(view.get("members", []))
+        members = set(view.members)
         lost = self.engine.abandon(lambda a: a.task != "stonith" and bool(a.node) and a.node not in members)
         for action in lost:
             self.log.warning("gave up an action on a lost node", action=action.key, node=action.node)
 
-    def record_view(self, node: str, body: dict[str, Any]) -> None:
+    def record_view(self, node: str, view: MembershipViewMessage) -> None:
         """Keep a node's newest view, when its members changed, and every node our own views listed."""
         old = self.views.get(node)
-        if old is not None and body.get("ring_id", 0) < old.get("ring_id", 0):
+        if old is not None and view.ring_id < old.ring_id:
             return
-        self.views[node] = body
-        if old is None or old.get("members") != body.get("members"):
+        self.views[node] = view
+        if old is None or old.members != view.members:
             self.view_changed[node] = time.monotonic()
         if node == self.ctx.cfg.node:
-            self.seen.update(body.get("members", []))
+            self.seen.update(view.members)
 
     async def fetch_view(self) -> None:
         if not self.ctx.cfg.node:
             return
-        with contextlib.suppress(bus.BusUnavailable, bus.RemoteError, codec.MalformedMessage):
-            body = await bus.request(self.ctx.nc, self.s.membership_query(self.ctx.cfg.node), "query", timeout=1)
-            if "members" in body:
-                self.record_view(self.ctx.cfg.node, body)
+        with contextlib.suppress(bus.BusUnavailable, bus.RemoteError):
+            view = await bus.call(self.ctx.nc, self.s.membership_query(self.ctx.cfg.node), MembershipQuery(),
+                                  MembershipViewMessage, timeout=1, service=SERVICE)
+            self.record_view(self.ctx.cfg.node, view)
 
     # ---------------------------------------------------------------- triggers
     def trigger(self, abort: bool = False) -> None:
@@ -132,14 +159,12 @@ class Policy:
             self.engine.abort()
         self.wake.set()
 
-    async def on_cib_changed(self, body: dict[str, Any], subject: str) -> None:
-        codec.field(body, "scope", str)
-        expected = body.get("client") == "executor" and body.get("scope") == "status"
+    async def on_cib_changed(self, event: CibChanged, subject: str) -> None:
+        expected = event.client == "executor" and event.scope == "status"
         self.trigger(abort=not expected)
 
-    async def on_executor_event(self, body: dict[str, Any], subject: str) -> None:
-        result = OpResult.from_body(body)
-        if result.failed:
+    async def on_executor_event(self, event: OperationResult, subject: str) -> None:
+        if op_result(event).failed:
             self.trigger(abort=True)
 
     # ---------------------------------------------------------------- DC duties
@@ -170,10 +195,11 @@ class Policy:
             if is_dc and not was_dc:
                 self.log.info("became DC", term=self.lease.term)
                 self.check_unseen_nodes = True
-                await self.ctx.nc.publish(self.s.dc, codec.encode("dc", {"node": self.me, "term": self.lease.term}))
+                await self.ctx.nc.publish(self.s.dc, pack(DcAnnouncement(node=self.me, term=self.lease.term)))
                 self.trigger()
             elif was_dc and not is_dc:
                 self.step_down()
+            await self.serve_dc_endpoints(is_dc)
             was_dc = is_dc
             retry = min(0.25, self.ctx.cfg.lease_ttl / 4)
             interval = (self.ctx.cfg.lease_ttl / 3 if step_ok else retry) if is_dc else retry
@@ -182,6 +208,15 @@ class Policy:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop_or_campaign(), interval)
             self.campaign_now.clear()
+
+    async def serve_dc_endpoints(self, on: bool) -> None:
+        """Subscribe to what only the DC answers (``policy.explain``) while DC; a bus hiccup is only logged."""
+        if self.svc is None:
+            return
+        try:
+            await self.svc.serve(EXPLAIN, on)
+        except Exception as exc:  # tried again at the next campaign step
+            self.log.warning("cannot change the DC-only endpoints", serve=on, error=str(exc) or type(exc).__name__)
 
     async def _stop_or_campaign(self) -> None:
         stopping = asyncio.ensure_future(self.ctx.stopping.wait())
@@ -205,16 +240,17 @@ class Policy:
     def cluster_facts(self, root: cib.Element) -> dict[str, str]:
         """What the DC asserts about the cluster: itself as DC, and quorum as its membership view says."""
         node = cib.node_by_uname(root, self.me)
-        attrs = {"dc-uuid": node.get("id") if node is not None else self.me}
+        attrs = {"dc-uuid": (node.get("id") if node is not None else None) or self.me}
         view = self.view()
         if view is not None:
-            attrs["have-quorum"] = "1" if view.get("quorate") else "0"
+            attrs["have-quorum"] = "1" if view.quorate else "0"
         return attrs
 
     async def record_cluster_facts(self, root: cib.Element, attrs: dict[str, str]) -> None:
         if all(root.get(k) == v for k, v in attrs.items()):
             return
-        await bus.request(self.ctx.nc, self.s.cib("cluster"), "cluster", {"attrs": attrs, "client": "policy"})
+        await bus.call(self.ctx.nc, self.s.cib("cluster"), CibCluster(attrs=dict(attrs), client=SERVICE),
+                       CibWriteReply, service=SERVICE)
 
     def known_gone(self, node: str) -> bool:
         """Membership says ``node`` is gone: it was a member and was lost, or our view has settled without
@@ -222,7 +258,7 @@ class Policy:
         view = self.view()
         if view is None:
             return False
-        if node in view.get("members", []):
+        if node in view.members:
             return False
         return node in self.seen or self.view_settled_in() == 0
 
@@ -245,9 +281,9 @@ class Policy:
             uname = ns.get("uname")
             if uname and ns.get("crmd") == "online" and self.known_gone(uname):
                 self.log.info("marking unseen node down", node=uname)
-                await bus.request(self.ctx.nc, self.s.cib("patch"), "patch", {
-                    "node": uname, "client": "policy",
-                    "ops": [{"op": "node_state", "attrs": dict(cib.NODE_STATE_DOWN)}]})
+                ops: list[dict[str, object]] = [{"op": "node_state", "attrs": dict(cib.NODE_STATE_DOWN)}]
+                await bus.call(self.ctx.nc, self.s.cib("patch"), CibPatch(uname, ops, SERVICE), CibWriteReply,
+                               service=SERVICE)
         return True
 
     async def plan_loop(self) -> None:
@@ -270,9 +306,30 @@ class Policy:
                 await asyncio.sleep(0.5)
                 self.wake.set()
 
+    async def read_cib(self) -> tuple[cib.Element, str]:
+        """The CIB as the cib-store has it, and its version."""
+        reply = await bus.call(self.ctx.nc, self.s.cib("query"), CibQuery(), CibDocument, service=SERVICE)
+        return cib.parse_cib(reply.xml), reply.version
+
+    async def explain(self, req: ExplainRequest) -> ExplainReply:
+        """``resource why``: every contribution to the resource's score on every node, from the CIB as the DC
+        plans with it (the quorum and DC facts it asserts included)."""
+        if not self.lease.held:  # stepping down: the next DC answers the asker's retry
+            raise bus.UserError("this policy instance is no longer the DC; ask again", code="not-dc")
+        root, _version = await self.read_cib()
+        for name, value in self.cluster_facts(root).items():
+            root.set(name, value)
+        # from the module itself: the package's ``explain`` name is shadowed by the module once it is loaded
+        from paceline.policy.scheduler.explain import explain as explain_resource  # on use: only ``why`` needs it
+
+        try:
+            found = await asyncio.to_thread(explain_resource, root, req.rsc, time.time())
+        except KeyError:
+            raise bus.UserError(f"resource why: no resource {req.rsc!r}", code="no-such-resource") from None
+        return ExplainReply(text=found.text())
+
     async def plan_once(self) -> None:
-        reply = await bus.request(self.ctx.nc, self.s.cib("query"), "query")
-        root = cib.parse_cib(reply["xml"])
+        root, version = await self.read_cib()
         if self.check_unseen_nodes and await self.mark_unseen_down(root):
             self.check_unseen_nodes = False
         facts = self.cluster_facts(root)
@@ -287,16 +344,17 @@ class Policy:
         if self.check_unseen_nodes:
             self.recheck_in = min(self.recheck_in, self.view_settled_in() + 0.05)
         graph: Graph = result.graph
-        self.log.debug("planned", cib=reply["version"], actions=len(graph.actions), facts=facts,
+        self.log.debug("planned", cib=version, actions=len(graph.actions), facts=facts,
                        scheduler_ms=round((time.perf_counter() - started) * 1000, 1))
         if not graph.actions:
             return
         self.transition_id += 1
         graph.transition_id = self.transition_id
-        self.log.info("transition", id=graph.transition_id, actions=len(graph.actions), cib=reply["version"],
+        self.log.info("transition", id=graph.transition_id, actions=len(graph.actions), cib=version,
                       summary=[line.strip() for line in result.summary])
-        await self.ctx.nc.publish(self.s.transition, codec.encode("transition", {
-            "term": self.lease.term, "cib_version": reply["version"], **graph.to_body()}))
+        await self.ctx.nc.publish(self.s.transition, pack(TransitionStarted(
+            term=self.lease.term, cib_version=version, transition_id=graph.transition_id,
+            actions=[a.to_body() for a in graph.actions])))
         self.running = True
         try:
             outcome = await self.engine.run(graph)
@@ -312,7 +370,7 @@ class Policy:
     def members(self) -> list[str]:
         """The nodes our membership view says are up (where fence agents may run)."""
         view = self.view()
-        return list(view.get("members", [])) if view else ([self.ctx.cfg.node] if self.ctx.cfg.node else [])
+        return list(view.members) if view else ([self.ctx.cfg.node] if self.ctx.cfg.node else [])
 
     async def dispatch(self, action: Action) -> OpResult:
         if not self.lease.held:
@@ -321,15 +379,15 @@ class Policy:
             result = await self.fencer.fence(action)
             ACTIONS.labels(action.task, "failed" if result.failed else "ok").inc()
             return result
-        body = {**action.to_body(), "term": self.lease.term, "transition": self.transition_id}
+        request = action.request(self.lease.term, self.transition_id)
         timeout = action.timeout_ms / 1000 + 5
         try:
-            reply = await bus.request(self.ctx.nc, self.s.executor_action(action.node or ""), "action", body,
-                                      timeout=timeout)
+            reply = await bus.call(self.ctx.nc, self.s.executor_action(action.node or ""), request, OperationResult,
+                                   timeout=timeout, service=SERVICE)
         except Exception:
             ACTIONS.labels(action.task, "undelivered").inc()
             raise
-        result = OpResult.from_body(reply)
+        result = op_result(reply)
         ok = not result.failed and result.rc == action.expected_rc
         ACTIONS.labels(action.task, "ok" if ok else "failed").inc()
         return result
@@ -339,18 +397,20 @@ async def run(ctx: ServiceContext) -> None:
     policy = Policy(ctx)
     await policy.lease.open()
     s = ctx.subjects
-    await bus.subscribe(ctx.nc, "policy", s.views, policy.on_view, expect="membership.view")
-    await bus.subscribe(ctx.nc, "policy", s.cib_changed, policy.on_cib_changed, expect="cib.changed")
-    await bus.subscribe(ctx.nc, "policy", s.executor_events, policy.on_executor_event, expect="op.result")
-    await bus.subscribe(ctx.nc, "policy", s.fenced, policy.on_fenced, expect="fenced")
-    svc = bus.MicroService(ctx.nc, "policy", "0.1.0", metadata={"node": ctx.cfg.node})
+    await bus.subscribe(ctx.nc, SERVICE, s.views, policy.on_view, MembershipViewMessage)
+    await bus.subscribe(ctx.nc, SERVICE, s.cib_changed, policy.on_cib_changed, CibChanged)
+    await bus.subscribe(ctx.nc, SERVICE, s.executor_events, policy.on_executor_event, OperationResult)
+    await bus.subscribe(ctx.nc, SERVICE, s.fenced, policy.on_fenced, Fenced)
+    svc = bus.MicroService(ctx.nc, SERVICE, VERSION, metadata={"node": ctx.cfg.node})
 
-    async def status(_body: dict[str, Any]) -> dict[str, Any]:
+    async def status(_query: PolicyStatusQuery) -> PolicyStatus:
         state = policy.lease.state
-        return {"node": policy.me, "is_dc": policy.lease.held, "term": policy.lease.term,
-                "holder": state.holder if state else "", "transition": policy.transition_id}
+        return PolicyStatus(node=policy.me, is_dc=policy.lease.held, term=policy.lease.term,
+                            holder=state.holder if state else "", transition=policy.transition_id)
 
-    svc.endpoint("status", s.policy(f"status.{policy.me}"), status, kind="query")
+    svc.endpoint("status", s.policy_status(policy.me), status, PolicyStatusQuery)
+    svc.endpoint(EXPLAIN, s.policy_explain, policy.explain, ExplainRequest, concurrent=True, standby=True)
+    policy.svc = svc
     await svc.start()
     await policy.fetch_view()
     tasks = [asyncio.create_task(policy.campaign_loop()), asyncio.create_task(policy.plan_loop())]

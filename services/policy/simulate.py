@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 from lxml import etree
 from paceline.policy.graph import Action, Graph
-from paceline.policy.scheduler import ScheduleResult, explain, schedule
+from paceline.policy.scheduler import ScheduleResult, schedule
+from paceline.policy.scheduler.explain import explain
 from paceline.shared import cib, lrm
 from paceline.shared.cluster import render_status, unpack
 from paceline.shared.cluster.timespec import format_datetime, parse_datetime

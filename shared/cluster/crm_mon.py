@@ -16,18 +16,16 @@ import time
 from typing import Any
 
 from lxml import etree
-from paceline.shared import cib
-from paceline.shared.cluster.model import ClusterState, Role
+from paceline.shared import VERSION, cib
+from paceline.shared.cluster.model import ClusterState, Resource, Role
 from paceline.shared.cluster.options import resource_meta
 from paceline.shared.cluster.status_view import render_status
 from paceline.shared.cluster.unpack import cib_now, unpack
 from paceline.shared.cluster.values import is_true
 from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
 
-VERSION = "0.1.0"
 SECTION = re.compile(r"^\* (\S.*:)$")
 FORMATS = ("text", "json", "xml")
-_TIME = "%a %b %d %H:%M:%S %Y"
 
 
 def _dc_name(root: cib.Element) -> str | None:
@@ -52,8 +50,8 @@ def summary_facts(root: cib.Element, now: float) -> dict[str, Any]:
     return {
         "stack": "paceline (NATS)",
         "dc": {"name": dc, "version": VERSION, "quorum": is_true(root.get("have-quorum"))} if dc else None,
-        "last_updated": time.strftime(_TIME, time.localtime(now)),
-        "last_change": {"time": root.get("cib-last-written") or time.strftime(_TIME, time.localtime(now)),
+        "last_updated": time.strftime(cib.TIME_FORMAT, time.localtime(now)),
+        "last_change": {"time": root.get("cib-last-written") or time.strftime(cib.TIME_FORMAT, time.localtime(now)),
                         "user": root.get("update-user", "root"), "client": root.get("update-client", "cibadmin"),
                         "origin": root.get("update-origin") or None},
         "nodes_configured": len(cib.node_elements(root)),
@@ -63,7 +61,7 @@ def summary_facts(root: cib.Element, now: float) -> dict[str, Any]:
     }
 
 
-def _node_facts(state: Any, dc: str | None) -> list[dict[str, Any]]:
+def _node_facts(state: ClusterState, dc: str | None) -> list[dict[str, Any]]:
     out = []
     for node in state.nodes.values():
         out.append({"name": node.name, "id": node.id, "online": node.online, "standby": node.standby,
@@ -73,18 +71,18 @@ def _node_facts(state: Any, dc: str | None) -> list[dict[str, Any]]:
     return out
 
 
-def _resource_facts(rsc: Any) -> dict[str, Any]:
+def _resource_facts(rsc: Resource) -> dict[str, Any]:
     if rsc.is_group:
         return {"id": rsc.id, "type": "group", "disabled": rsc.target_role == Role.STOPPED,
                 "children": [_resource_facts(c) for c in rsc.children]}
-    cls, prov, typ = rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", "")
-    return {"id": rsc.id, "type": "primitive", "agent": f"{cls}:{prov}:{typ}" if prov else f"{cls}:{typ}",
+    agent = cib.agent_text(rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", ""))
+    return {"id": rsc.id, "type": "primitive", "agent": agent,
             "role": (rsc.role.text if rsc.active_on else "Stopped"), "active_on": list(rsc.active_on),
             "failed": rsc.failed, "managed": rsc.managed, "maintenance": rsc.maintenance,
             "disabled": rsc.target_role == Role.STOPPED, "orphan": rsc.orphan}
 
 
-def _failure_facts(state: Any) -> list[dict[str, Any]]:
+def _failure_facts(state: ClusterState) -> list[dict[str, Any]]:
     return [{"resource": f.rsc, "operation": f.task, "interval_ms": f.interval_ms, "node": f.node, "rc": f.rc,
              "rc_text": RC_TEXT.get(f.rc, "error"), "status": EXEC_TEXT.get(f.op_status, "Error"),
              "exit_reason": f.exit_reason, "call_id": f.call_id, "last_rc_change": f.last_rc_change}
@@ -100,7 +98,7 @@ def facts(root: cib.Element, now: float, state: ClusterState | None = None) -> d
             "failed_actions": _failure_facts(state)}
 
 
-def _top_facts(state: Any) -> list[dict[str, Any]]:
+def _top_facts(state: ClusterState) -> list[dict[str, Any]]:
     """Top-level resources in the scheduler's order; a clone's instances inside one clone entry, as crm_mon
     nests them."""
     out: list[dict[str, Any]] = []
@@ -193,13 +191,13 @@ def render_xml(data: dict[str, Any]) -> str:
                      disabled=str(s["resources_disabled"]))
     nodes = etree.SubElement(top, "nodes")
     for n in data["nodes"]:
-        etree.SubElement(nodes, "node", **{k: _xml_value(v) for k, v in n.items()})
+        etree.SubElement(nodes, "node", {k: _xml_value(v) for k, v in n.items()})
     resources = etree.SubElement(top, "resources")
     for rsc in data["resources"]:
         _xml_resource(resources, rsc)
     failures = etree.SubElement(top, "failures")
     for f in data["failed_actions"]:
-        etree.SubElement(failures, "failure", **{k: _xml_value(v) for k, v in f.items()})
+        etree.SubElement(failures, "failure", {k: _xml_value(v) for k, v in f.items()})
     return etree.tostring(top, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from paceline.shared.cluster.model import ClusterState, HistoryOp, Resource
+from paceline.shared.cluster.model import HistoryOp, Resource
 from paceline.shared.lrm import pacemaker_digest, params_digest
 
 
@@ -52,7 +52,8 @@ def check_op(rsc: Resource, node: str, op: HistoryOp) -> str | None:
     return "restart"
 
 
-def definition_change(state: ClusterState, rsc: Resource, node: str) -> str | None:
+def definition_change(rsc: Resource, node: str) -> str | None:
+    """What the definition changes since ``rsc`` last started on ``node`` call for: 'restart', 'reload' or None."""
     ops = rsc.history.get(node, [])
     last_start = None
     for i, op in enumerate(ops):
@@ -69,7 +70,3 @@ def definition_change(state: ClusterState, rsc: Resource, node: str) -> str | No
             return "restart"
         result = result or verdict
     return result
-
-
-def definition_changed(state: ClusterState, rsc: Resource, node: str) -> bool:
-    return definition_change(state, rsc, node) == "restart"

@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from paceline.shared import cib
+from paceline.shared import cib, lrm
 from paceline.shared.cib import Element
 from paceline.shared.cluster.options import node_attributes, resource_meta
 from paceline.shared.cluster.rules import RuleContext, nvsets
@@ -42,6 +42,9 @@ DEFAULT_TIMEOUT_S = 60
 DOWN_ACTIONS = ("off", "reboot")
 _MAP_PAIRS = re.compile(r"[;\s]+")
 _ACTIVE_OPS = ("start", "monitor", "migrate_from", "promote", "demote")
+#: ``rc-code`` of a last operation that left its resource running (promoted or not), as the CIB spells it.
+_RUNNING_RCS = (str(lrm.OCF_SUCCESS), str(lrm.OCF_RUNNING_PROMOTED))
+_DONE = str(lrm.EXEC_DONE)
 
 
 @dataclass(frozen=True)
@@ -179,8 +182,8 @@ def _running(root: Element) -> dict[str, set[str]]:
     for ns in root.iterfind("status/node_state"):
         for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
             last = next((op for op in lr.iterfind("lrm_rsc_op") if op.get("id") == f"{lr.get('id')}_last_0"), None)
-            if last is not None and last.get("operation") in _ACTIVE_OPS and last.get("rc-code") in ("0", "8") \
-                    and last.get("op-status", "0") == "0":
+            if last is not None and last.get("operation") in _ACTIVE_OPS and last.get("rc-code") in _RUNNING_RCS \
+                    and last.get("op-status", _DONE) == _DONE:
                 out.setdefault(lr.get("id", ""), set()).add(ns.get("uname", ""))
     return out
 

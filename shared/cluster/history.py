@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from lxml import etree
-from paceline.shared import lrm
+from paceline.shared import cib, lrm
+from paceline.shared.cib import Element
 from paceline.shared.cluster import locks
 from paceline.shared.cluster.digests import check_op
 from paceline.shared.cluster.model import (
@@ -23,13 +23,22 @@ from paceline.shared.cluster.model import (
     Role,
     on_fail_rank,
 )
+from paceline.shared.cluster.rules import RuleContext
 from paceline.shared.cluster.scores import INF, parse_score
-
-Element = etree._Element
 
 _TASKS = {"monitor", "start", "stop", "promote", "demote", "migrate_to", "migrate_from"}
 _IGNORED_TASKS = {"notify", "reload", "reload-agent", "meta-data", "validate-all", "cancel"}
 _HARD_RC = {lrm.OCF_ERR_ARGS, lrm.OCF_ERR_PERM, lrm.OCF_ERR_INSTALLED}
+#: A failed stop with one of these return codes cannot be retried: unless the node can be fenced, the resource
+#: is blocked.
+_STOP_UNRECOVERABLE_RC = {lrm.OCF_ERR_UNIMPLEMENTED, lrm.OCF_ERR_INSTALLED, lrm.OCF_ERR_ARGS, lrm.OCF_ERR_PERM}
+#: The agent says the resource runs promoted (failed or not).
+_PROMOTED_RC = (lrm.OCF_RUNNING_PROMOTED, lrm.OCF_FAILED_PROMOTED)
+#: What a degraded-but-running result counts as.
+_DEGRADED_AS = {lrm.OCF_DEGRADED: lrm.OCF_SUCCESS, lrm.OCF_DEGRADED_PROMOTED: lrm.OCF_RUNNING_PROMOTED}
+#: Probe results that tell where a resource runs or not; such a probe never expires.
+_PROBE_ANSWERS = (lrm.OCF_SUCCESS, lrm.OCF_NOT_RUNNING, lrm.OCF_RUNNING_PROMOTED, lrm.OCF_DEGRADED,
+                  lrm.OCF_DEGRADED_PROMOTED)
 _CLEARABLE = {"block", "ignore", "demote", "restart", "restart-container"}
 
 
@@ -50,7 +59,7 @@ def _expected_rc(key: str | None) -> int | None:
 
 
 def parse_op(el: Element, index: int) -> HistoryOp | None:
-    a = dict(el.items())         # one copy: lxml attribute lookups one by one cost more
+    a = cib.attributes(el)
     task = a.get("operation", "")
     rc = a.get("rc-code")
     status = a.get("op-status")
@@ -63,7 +72,8 @@ def parse_op(el: Element, index: int) -> HistoryOp | None:
     interval = _int(a.get("interval"), 0)
     expected = _expected_rc(a.get("transition-key"))
     if expected is None:
-        expected = lrm.OCF_NOT_RUNNING if task == "monitor" and interval == 0 and rc_i == 7 else 0
+        probe_not_running = task == "monitor" and interval == 0 and rc_i == lrm.OCF_NOT_RUNNING
+        expected = lrm.OCF_NOT_RUNNING if probe_not_running else lrm.OCF_SUCCESS
     return HistoryOp(
         id=a.get("id", ""), task=task, interval_ms=interval, rc=rc_i, op_status=status_i,
         call_id=_int(a.get("call-id"), -1), expected_rc=expected,
@@ -71,7 +81,7 @@ def parse_op(el: Element, index: int) -> HistoryOp | None:
         digest=a.get("op-digest"), restart_digest=a.get("op-restart-digest"),
         secure_digest=a.get("op-secure-digest"), doc_index=index, exit_reason=a.get("exit-reason", ""),
         exec_ms=_int(a.get("exec-time")), queue_ms=_int(a.get("queue-time")),
-        transition_magic=a.get("transition-magic", ""), secure_params=a.get("op-secure-params"),
+        secure_params=a.get("op-secure-params"),
         force_restart=a.get("op-force-restart"))
 
 
@@ -141,7 +151,6 @@ def on_fail_for(state: ClusterState, rsc: Resource, task: str, interval: int) ->
             value = op.on_fail
             break
     if value is None:
-        from paceline.shared.cluster.rules import RuleContext
         ctx = RuleContext(now=state.now, agent=rsc.agent, op=(task, interval))
         value = state.op_defaults.get(ctx).get("on-fail")
     value = (value or "").lower()
@@ -175,7 +184,7 @@ def unpack_history(root: Element, state: ClusterState) -> None:
             continue
         seen.add(node.name)
         entries.append((node, ns))
-    read_offline = state.fencing_enabled or _is_true_opt(state, "shutdown-lock")
+    read_offline = state.fencing_enabled or locks.enabled(state)
     passes = [e for e in entries if e[0].online] + [e for e in entries if not e[0].online and read_offline]
     for node, ns in passes:
         # Records of one resource may be split over several lrm elements (a status patch that
@@ -192,11 +201,6 @@ def unpack_history(root: Element, state: ClusterState) -> None:
         if rsc.target_role is not None and (rsc.next_role is None or rsc.target_role < rsc.next_role):
             rsc.next_role = rsc.target_role
             rsc.next_role_reason = "target-role"
-
-
-def _is_true_opt(state: ClusterState, name: str) -> bool:
-    from paceline.shared.cluster.values import is_true
-    return is_true(state.options.get(name), False)
 
 
 def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
@@ -260,7 +264,8 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
     last_start_call = -1
     count, last_failure = fail_count(state, rsc, node)
     for op in ops:
-        if op.task not in _TASKS and (op.task in _IGNORED_TASKS or (op.rc == op.expected_rc and op.op_status == 0)):
+        succeeded = op.rc == op.expected_rc and op.op_status == lrm.EXEC_DONE
+        if op.task not in _TASKS and (op.task in _IGNORED_TASKS or succeeded):
             continue
         if _expired(state, rsc, op, count, last_failure):
             continue
@@ -272,7 +277,7 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
             if not (op.task == "monitor" and op.interval_ms == 0):   # a pending probe is never shown
                 rsc.pending_task.setdefault(node.name, op.task)
             continue
-        rc = {lrm.OCF_DEGRADED: 0, lrm.OCF_DEGRADED_PROMOTED: 8}.get(op.rc, op.rc)
+        rc = _DEGRADED_AS.get(op.rc, op.rc)
         is_probe = op.task == "monitor" and op.interval_ms == 0
         if is_probe and (rc in (lrm.OCF_ERR_INSTALLED, lrm.OCF_ERR_ARGS)
                          or op.op_status == lrm.EXEC_NOT_INSTALLED):
@@ -283,7 +288,8 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
         status = op.op_status
         if status in (lrm.EXEC_DONE, lrm.EXEC_ERROR):
             status = lrm.EXEC_DONE if rc == op.expected_rc else lrm.EXEC_ERROR
-            not_running_ok = rc == lrm.OCF_NOT_RUNNING and (is_probe or op.expected_rc == 7 or not rsc.managed)
+            not_running_ok = rc == lrm.OCF_NOT_RUNNING and (is_probe or op.expected_rc == lrm.OCF_NOT_RUNNING
+                                                           or not rsc.managed)
             if not_running_ok or (rc == lrm.OCF_SUCCESS and is_probe):
                 status = lrm.EXEC_DONE
             elif rc == lrm.OCF_ERR_CONFIGURED and status != lrm.EXEC_DONE:
@@ -314,12 +320,13 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
         last_failure_key = f"{op.task}_{op.interval_ms}"
         if configured == "ignore" and not (hard or fatal):
             rsc.ignore_failure = True
-            role = _role_after_success(op, 0 if rc not in (8, 9) else 8, role)
+            role = _role_after_success(op, lrm.OCF_RUNNING_PROMOTED if rc in _PROMOTED_RC else lrm.OCF_SUCCESS,
+                                       role)
             continue
         if configured == "restart-container" and op.task == "stop":
             # Restarting the launcher stops whatever it launched, so the failed stop counts as done.
             rsc.ignore_failure = True
-            role = _role_after_success(op, 0, role)
+            role = _role_after_success(op, lrm.OCF_SUCCESS, role)
             if on_fail_rank(on_fail) <= on_fail_rank("restart"):
                 on_fail = configured
             continue
@@ -329,14 +336,14 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
             on_fail = action
         if op.task == "stop":
             rsc.unpack_scores.append((node.name, -INF, "stop failed here"))
-            if rc in (3, 5, 2, 4) and not state.can_fence(node):
+            if rc in _STOP_UNRECOVERABLE_RC and not state.can_fence(node):
                 rsc.managed = False
                 rsc.blocked = True
         if hard:
             rsc.unpack_scores.append((node.name, -INF, "hard error here"))
         elif fatal:
             rsc.unpack_scores.append((None, -INF, "fatal error"))
-        if op.task == "promote" or rc in (8, 9):
+        if op.task == "promote" or rc in _PROMOTED_RC:
             role = Role.PROMOTED
         elif role < Role.STARTED:
             role = Role.STARTED
@@ -351,7 +358,7 @@ def _expired(state: ClusterState, rsc: Resource, op: HistoryOp, count: int, last
     if rsc.failure_timeout_ms <= 0 or _blocks_expiry(rsc):
         return False
     is_probe = op.task == "monitor" and op.interval_ms == 0
-    if is_probe and op.rc in (0, 7, 8, 190, 191):
+    if is_probe and op.rc in _PROBE_ANSWERS:
         return False
     if op.op_status == lrm.EXEC_NOT_INSTALLED:
         return False
@@ -422,8 +429,7 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
     if node.name not in rsc.active_on:
         rsc.active_on.append(node.name)
     rsc.role = max(rsc.role, role)
-    if on_fail in ("restart", "stop", "ban", "standby", "fence") or \
-            (on_fail not in ("ignore", "block", "demote") and on_fail != "ignore"):
+    if on_fail not in ("ignore", "block", "demote"):
         rsc.failed = True
         rsc.stop_if_failed = True
     elif on_fail == "demote":

@@ -61,7 +61,6 @@ class Node:
     expected_up: bool = False
     fence_reason: str | None = None
     fence_at_unpack: bool = False
-    health_red: bool = False
     num_resources: int = 0          # primitives assigned here during this run (tie-break)
     capacity: dict[str, int] = field(default_factory=dict)   # <utilization> of the node
     fail_index: dict[str, tuple[int, int]] | None = None    # rsc -> (fail count, last failure), lazily
@@ -130,7 +129,6 @@ class HistoryOp:
     exit_reason: str = ""
     exec_ms: int = 0
     queue_ms: int = 0
-    transition_magic: str = ""
     secure_params: str | None = None
     force_restart: str | None = None
 
@@ -180,7 +178,7 @@ class Resource:
     promotable: bool = False
     promoted_max: int = 1
     promoted_node_max: int = 1
-    lock_node: str | None = None        # shutdown lock: held for this node (see scheduler/locks.py)
+    lock_node: str | None = None        # shutdown lock: held for this node (see locks.py)
     lock_time: float = 0.0
     history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops
     active_monitors: dict[str, set[int]] = field(default_factory=dict)  # node -> intervals

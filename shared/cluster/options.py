@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lxml import etree
 from paceline.shared import cib
+from paceline.shared.cib import Element
 from paceline.shared.cluster.rules import RuleContext, nvsets
 from paceline.shared.cluster.values import fold_option_aliases, is_true
-
-Element = etree._Element
 
 #: The set Pacemaker reads before every other cluster property set.
 BOOTSTRAP_SET = "cib-bootstrap-options"
@@ -39,7 +37,7 @@ def option_is_true(options: Mapping[str, str], name: str, default: bool) -> bool
 def node_attribute_map(el: Element, options: Mapping[str, str], dc_uuid: str | None, now: float) -> dict[str, str]:
     """A node's attributes as rules and constraints see them: the built-in ``#`` ones, then its own
     ``instance_attributes`` (rules evaluated), then ``#site-name`` (its ``site-name``, else the cluster's name)."""
-    name = el.get("uname") or el.get("id", "")
+    name = el.get("uname") or el.get("id") or ""
     node_id = el.get("id", name)
     attrs = {"#uname": name, "#id": node_id, "#kind": "cluster",
              "#is_dc": "true" if dc_uuid is not None and node_id == dc_uuid else "false"}

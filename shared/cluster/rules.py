@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lxml import etree
+from paceline.shared import cib
+from paceline.shared.cib import Element
 from paceline.shared.cluster.scores import parse_score
 from paceline.shared.cluster.timespec import add_duration, interval_ms, parse_datetime
-
-Element = etree._Element
 
 
 @dataclass
@@ -140,7 +139,7 @@ def _date_expression(el: Element, now: float) -> bool:
         return end is not None and now < end
     if op == "in_range":
         if end is None and start is not None and duration is not None:
-            end = add_duration(start, dict(duration.attrib))
+            end = add_duration(start, cib.attributes(duration))
         if start is not None and now < start:
             return False
         return not (end is not None and now > end)

@@ -21,10 +21,11 @@ out here, each checked against crm_simulate:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from lxml.etree import _Element as Element
+from paceline.shared.cib import Element
 from paceline.shared.cluster.model import ClusterState, Colocation, OneOrMore, Ordering, Resource, Role
 from paceline.shared.cluster.scores import parse_score
 from paceline.shared.cluster.values import is_true
@@ -42,7 +43,11 @@ class ResourceSet:
     score: int | None
 
 
-def read_sets(el: Element, state: ClusterState, kind: str, resolve) -> list[ResourceSet] | None:
+#: How a constraint's id names resources: a resource, a tag (several), or nothing known (empty).
+Resolver = Callable[[ClusterState, str | None], list[Resource]]
+
+
+def read_sets(el: Element, state: ClusterState, kind: str, resolve: Resolver) -> list[ResourceSet] | None:
     """The constraint's sets, members resolved by ``resolve`` (tags expanded); None when one names nothing
     known (a warning says which)."""
     out: list[ResourceSet] = []

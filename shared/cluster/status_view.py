@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from paceline.shared import cib
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
 from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
 
@@ -47,8 +48,7 @@ def _node_special(node: Node, state: ClusterState) -> str | None:
 
 
 def _agent(rsc: Resource) -> str:
-    cls, prov, typ = rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", "")
-    return f"{cls}:{prov}:{typ}" if prov else f"{cls}:{typ}"
+    return cib.agent_text(rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", ""))
 
 
 #: What crm_mon shows instead of the role while one of these operations is still in flight.
@@ -91,7 +91,7 @@ def _primitive_line(rsc: Resource, state: ClusterState, indent: str) -> str:
 def _failed_lines(state: ClusterState) -> list[str]:
     lines = []
     for f in state.failed_ops:
-        when = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(f.last_rc_change)) if f.last_rc_change else ""
+        when = time.strftime(cib.TIME_FORMAT, time.gmtime(f.last_rc_change)) if f.last_rc_change else ""
         lines.append(f"    * {f.rsc}_{f.task}_{f.interval_ms} on {f.node} '{RC_TEXT.get(f.rc, 'error')}' "
                      f"({f.rc}): call={f.call_id}, status='{EXEC_TEXT.get(f.op_status, 'Error')}', "
                      f"exitreason='{f.exit_reason}', last-rc-change='{when}', queued={f.queue_ms}ms, "

@@ -13,6 +13,7 @@ import re
 
 from lxml import etree
 from paceline.shared import cib
+from paceline.shared.cib import Element
 from paceline.shared.cluster import history, sets
 from paceline.shared.cluster.model import (
     ClusterState,
@@ -31,10 +32,7 @@ from paceline.shared.cluster.scores import INF, parse_score
 from paceline.shared.cluster.timespec import interval_ms
 from paceline.shared.cluster.values import is_true
 
-Element = etree._Element
-
 DEFAULT_TIMEOUT_MS = 20000
-_ID_REF_SETS = ("meta_attributes", "instance_attributes")
 
 
 def unpack(root: Element, now: float, date_given: bool = False) -> ClusterState:
@@ -46,8 +44,7 @@ def unpack(root: Element, now: float, date_given: bool = False) -> ClusterState:
         nodes={}, resources=[], by_id={}, options=options, now=now, quorate=quorate,
         fencing_enabled=fencing_enabled, have_fencing=is_true(options.get("have-watchdog"), False),
         no_quorum_policy="stop", symmetric=is_true(options.get("symmetric-cluster"), True),
-        stop_orphans=is_true(options.get("stop-removed-resources",
-                                             options.get("stop-orphan-resources")), True),
+        stop_orphans=is_true(options.get("stop-removed-resources"), True),   # or stop-orphan-resources (folded)
         maintenance_mode=is_true(options.get("maintenance-mode"), False),
         stop_all=is_true(options.get("stop-all-resources"), False),
         probes_enabled=is_true(options.get("enable-startup-probes"), True),
@@ -97,7 +94,7 @@ def _unpack_nodes(root: Element, state: ClusterState) -> None:
     for el in cib.node_elements(root):
         if (el.get("type") or "member") not in ("member", "normal", ""):
             continue
-        name = el.get("uname") or el.get("id", "")
+        name = el.get("uname") or el.get("id") or ""
         node = Node(name=name, id=el.get("id", name), base_score=parse_score(el.get("score"), 0),
                     kind="cluster")
         node.attrs = node_attribute_map(el, state.options, state.dc_uuid, state.now)
@@ -224,11 +221,6 @@ def _online_with_fencing(ns: Element, node: Node, pending_too_long: bool = False
 
 # ------------------------------------------------------------------ resources
 
-def _resolve_refs(root: Element) -> dict[str, Element]:
-    return {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")
-            and el.get("id-ref") is None}
-
-
 def _unpack_resources(root: Element, state: ClusterState) -> None:
     resources = cib.section(root, "resources", create=False)
     conf = root.find("configuration")
@@ -344,7 +336,7 @@ def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_d
                 instance_id: str | None = None) -> Resource | None:
     """One resource; ``inherited`` holds the meta attributes explicitly set on its ancestors, nearest first
     (``instance_id``: the id of one clone instance of it)."""
-    rid = instance_id or el.get("id", "")
+    rid = instance_id or el.get("id") or ""
     origin = el                    # where it sits in the CIB (a template's expansion sits nowhere)
     if el.tag == "primitive" and el.get("template"):
         expanded = expand_template(el)
@@ -447,7 +439,7 @@ def expand_template(el: Element) -> Element | None:
                      el.get("template")), None)
     if template is None:
         return None
-    out = etree.Element("primitive", {k: v for k, v in template.attrib.items() if k != "id"})
+    out = etree.Element("primitive", {k: v for k, v in cib.attributes(template).items() if k != "id"})
     out.set("id", el.get("id", ""))
     own_ops = _copy_sets_take_ops(el, out)
     template_ops = _copy_sets_take_ops(template, out)
@@ -524,7 +516,7 @@ def _parse_ops(el: Element, rsc: Resource, state: ClusterState) -> list[OpDef]:
         timeout = pick("timeout")
         # Everything the <op> says beyond its identity reaches the agent as CRM_meta_* (start-delay,
         # on-fail, OCF_CHECK_LEVEL, ...), as Pacemaker passes it; meta_attributes win over attributes.
-        meta = {k: v for k, v in op.attrib.items() if k not in OP_IDENTITY}
+        meta = {k: v for k, v in cib.attributes(op).items() if k not in OP_IDENTITY}
         meta.update(op_meta)
         out.append(OpDef(
             name=name, interval_ms=ms,
@@ -677,11 +669,11 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
             for rsc in _resolve_many(state, rid):
                 targets += [(i, ()) for i in state.clones[rsc.id]] if rsc.is_clone else [(rsc, ())]
         else:
-            rsc = _resolve_rsc(state, rid)
-            if rsc is None:
+            named = _resolve_rsc(state, rid)
+            if named is None:
                 state.warnings.append(f"location {el.get('id')} references unknown resource {rid}; ignored")
                 return
-            targets.append((rsc, ()))
+            targets.append((named, ()))
     elif el.get("rsc-pattern") is not None:
         pattern = el.get("rsc-pattern", "")
         invert = pattern.startswith("!")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import pytest
+from tests.support.wait import until
 
 
 def ok(lab, *words: str) -> str:
@@ -32,13 +32,6 @@ def running_on(lab, rsc: str) -> list[str]:
     return next((r["active_on"] for r in walk(status_json(lab)["resources"]) if r["id"] == rsc), [])
 
 
-def wait_until(what: str, check, timeout: float, interval: float = 0.2):
-    """Poll ``check`` until it returns something true (returned); fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting until {what}")
-        time.sleep(interval)
+def wait_until(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.2) -> Any:
+    """``tests.support.wait.until`` with the description first, as the CLI tests call it."""
+    return until(check, what, timeout, interval)

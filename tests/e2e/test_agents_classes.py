@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_failure_policy import NODES, FailureLab, wait
+from tests.e2e.conftest import NODES, PATIENCE, POLL, FailureLab
+from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e
 HEARTBEAT_DUMMY = Path("/usr/lib/ocf/resource.d/heartbeat/Dummy")
@@ -56,11 +57,11 @@ def test_debian_heartbeat_dummy(alab):
     if not HEARTBEAT_DUMMY.exists():
         pytest.skip(f"Debian's resource-agents is not installed ({HEARTBEAT_DUMMY} missing)")
     alab.primitive("hb", "ocf:heartbeat:Dummy", monitor=("interval=2s", "timeout=20s"))
-    wait(lambda: alab.running_on("hb") == ["primary"], "ocf:heartbeat:Dummy started")
+    until(lambda: alab.running_on("hb") == ["primary"], "ocf:heartbeat:Dummy started", PATIENCE, POLL)
     state = alab.state_file("primary", "hb")
     assert state.exists()                        # the agent's own default state file in HA_RSCTMP
     state.unlink()
-    wait(lambda: state.exists(), "the real agent's monitor noticed and the cluster restarted it")
+    until(lambda: state.exists(), "the real agent's monitor noticed and the cluster restarted it", PATIENCE, POLL)
     assert alab.failcount("hb", "primary") == "1"
     alab.remove("hb")
 
@@ -70,9 +71,10 @@ def test_lsb_init_script(alab, agent, name):
     rsc = f"init-{name}"
     alab.primitive(rsc, agent, monitor=("interval=2s", "timeout=20s"))
     running = alab.dir / f"{name}.running"
-    wait(lambda: alab.running_on(rsc) == ["primary"] and running.exists(), f"{agent} started")
+    until(lambda: alab.running_on(rsc) == ["primary"] and running.exists(), f"{agent} started", PATIENCE, POLL)
     running.unlink()
-    wait(lambda: running.exists() and alab.failcount(rsc, "primary") == "1", "status 3 noticed, restarted")
+    until(lambda: running.exists() and alab.failcount(rsc, "primary") == "1", "status 3 noticed, restarted",
+          PATIENCE, POLL)
     alab.remove(rsc)
     assert not running.exists()
 
@@ -81,7 +83,7 @@ def test_stonith_device_as_a_resource(alab):
     log = alab.dir / "fenced.log"
     alab.primitive("fencer", "stonith:fence_paceline", "params", "hosts=primary,secondary",
                    f"state_dir={alab.dir / 'power'}", f"log={log}", monitor=("interval=2s", "timeout=20s"))
-    wait(lambda: alab.running_on("fencer") == ["primary"], "fence device started")
+    until(lambda: alab.running_on("fencer") == ["primary"], "fence device started", PATIENCE, POLL)
     ra = alab.crm("ra", "info", "stonith:fence_paceline")
     assert "hosts" in ra
     alab.remove("fencer")
@@ -90,6 +92,6 @@ def test_stonith_device_as_a_resource(alab):
 
 def test_bundled_agents(alab):
     alab.primitive("bundled-ip", "ocf:paceline:IPaddr", "params", "ip=127.0.0.77")
-    wait(lambda: alab.running_on("bundled-ip") == ["primary"], "bundled IPaddr started")
+    until(lambda: alab.running_on("bundled-ip") == ["primary"], "bundled IPaddr started", PATIENCE, POLL)
     assert (alab.dir / "nodes" / "primary" / "run" / "IPaddr-127.0.0.77").exists()
     alab.remove("bundled-ip")

@@ -102,6 +102,7 @@ def test_ra_commands(lab):
 def test_status_watch_redraws_on_change(lab):
     proc = subprocess.Popen([*paceline_argv(), "status", "--watch"], stdout=subprocess.PIPE, text=True,
                             env=lab.env(), start_new_session=True)
+    assert proc.stdout is not None
     try:
         assert "Cluster Summary:" in proc.stdout.readline()
         ok(lab, "configure", "primitive", "watched1", "ocf:paceline:Dummy")

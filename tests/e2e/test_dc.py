@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
+from collections.abc import Callable
 
 import pytest
 from paceline.lab.lab import Lab
 from paceline.shared import bus, cib
 from paceline.shared.subjects import Subjects
+
+from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e
 
@@ -20,15 +22,14 @@ def status(lab) -> str:
     return out.stdout
 
 
-def wait_for(lab, what: str, check, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    text = status(lab)
-    while not check(text):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting until {what}:\n{text}")
-        time.sleep(0.2)
+def wait_for(lab, what: str, check: Callable[[str], object], timeout: float = 20.0) -> str:
+    """The status text once ``check`` holds for it; a timeout shows the last status seen."""
+    def status_if_so() -> str:
         text = status(lab)
-    return text
+        assert check(text), text
+        return text
+
+    return until(status_if_so, what, timeout, interval=0.2)
 
 
 def dc_of(text: str) -> str:
@@ -68,6 +69,7 @@ def test_dc_takeover_and_stale_node_cleanup(lab):
     text = wait_for(lab, f"{survivor} is DC", lambda t: dc_of(t) == survivor)
     assert asyncio.run(dc_term(Lab.load(lab.dir), survivor)) > term
     text = wait_for(lab, "the new DC marks the ghost down", lambda t: re.search(r"OFFLINE: \[.*ghost", t))
-    assert first in re.search(r"OFFLINE: \[(.*)\]", text).group(1)
+    offline = re.search(r"OFFLINE: \[(.*)\]", text)
+    assert offline and first in offline.group(1), text
     assert lab.paceline("lab", "revive", first).returncode == 0
     wait_for(lab, "both nodes online again", lambda t: re.search(r"Online: \[ primary secondary \]", t))

@@ -9,21 +9,17 @@ root (setting ``extra_ocf_roots``) is told through a control file to hang, print
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.cli_helpers import walk
-from tests.e2e.conftest import LabRunner
+from tests.e2e.conftest import NODES, PATIENCE, POLL, FailureLab
+from tests.support.wait import holds, until
 
 pytestmark = pytest.mark.e2e
-NODES = ("primary", "secondary")
-#: Waits are generous for slow CI machines; conditions usually hold within a few seconds.
-PATIENCE = 30.0
 
 #: Behaviour is read from files in $OCF_RESKEY_ctl, so a test changes it while the resource runs.
 TEST_AGENT = r"""#!/bin/sh
@@ -53,84 +49,6 @@ esac
 """
 
 
-class FailureLab(LabRunner):
-    def __init__(self, directory: Path):
-        super().__init__(directory)
-        self.ctl = directory / "ctl"
-        self.extra = directory / "extra"
-
-    def env(self) -> dict[str, str]:
-        env = super().env()
-        env["PACELINE_EXTRA_OCF_ROOTS"] = str(self.extra / "{node}")
-        return env
-
-    def install(self, name: str, text: str, nodes: tuple[str, ...] = NODES) -> None:
-        for node in nodes:
-            path = self.extra / node / "resource.d" / "test" / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            path.chmod(0o755)
-
-    def crm(self, *words: str) -> str:
-        done = self.paceline(*words)
-        assert done.returncode == 0, f"paceline {' '.join(words)}: {done.stdout}{done.stderr}"
-        return done.stdout
-
-    def status(self) -> dict[str, Any]:
-        return json.loads(self.crm("status", "--output-as", "json"))
-
-    def resource(self, rsc: str) -> dict[str, Any]:
-        return next(r for r in walk(self.status()["resources"]) if r["id"] == rsc)
-
-    def running_on(self, rsc: str) -> list[str]:
-        return self.resource(rsc)["active_on"]
-
-    def failcount(self, rsc: str, node: str) -> str:
-        return self.crm("resource", "failcount", rsc, "show", node).strip().rsplit("value=", 1)[-1]
-
-    def state_file(self, node: str, rsc: str, agent: str = "Dummy") -> Path:
-        return self.dir / "nodes" / node / "run" / f"{agent}-{rsc}.state"
-
-    def primitive(self, rsc: str, agent: str = "ocf:paceline:Dummy", *extra: str, prefer: str = "primary",
-                  monitor: tuple[str, ...] = ("interval=1s", "timeout=10s")) -> None:
-        self.crm("configure", "primitive", rsc, agent, *extra, "op", "monitor", *monitor)
-        self.crm("configure", "location", f"prefer-{rsc}", rsc, f"100: {prefer}")
-
-    def trouble(self, rsc: str, *extra: str, agent: str = "ocf:test:Trouble") -> None:
-        """A resource of the controllable test agent, preferring primary."""
-        self.primitive(rsc, agent, "params", f"ctl={self.ctl}", *extra)
-
-    def remove(self, *rscs: str) -> None:
-        for rsc in rscs:
-            self.paceline("resource", "stop", rsc)
-        wait(lambda: all(not self.running_on(r) for r in rscs), "resources stopped for removal")
-        self.crm("configure", "delete", *rscs)
-
-
-def wait(check: Callable[[], Any], what: str, timeout: float = PATIENCE) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (AssertionError, StopIteration, KeyError) as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
-def holds(check: Callable[[], bool], seconds: float) -> bool:
-    """True if ``check`` stays true for ``seconds`` (something that must NOT happen does not)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not check():
-            return False
-        time.sleep(0.2)
-    return True
-
-
 @pytest.fixture(scope="module")
 def flab(tmp_path_factory) -> Iterator[FailureLab]:
     runner = FailureLab(tmp_path_factory.mktemp("flab"))
@@ -149,7 +67,7 @@ def flab(tmp_path_factory) -> Iterator[FailureLab]:
 
 
 def started(flab: FailureLab, rsc: str, node: str = "primary") -> None:
-    wait(lambda: flab.running_on(rsc) == [node], f"{rsc} started on {node}")
+    until(lambda: flab.running_on(rsc) == [node], f"{rsc} started on {node}", PATIENCE, POLL)
 
 
 # on-fail ---------------------------------------------------------------------------------------------------
@@ -157,7 +75,7 @@ def test_on_fail_restart_is_the_default(flab):
     flab.primitive("r-restart")
     started(flab, "r-restart")
     flab.state_file("primary", "r-restart").unlink()
-    wait(lambda: flab.state_file("primary", "r-restart").exists(), "restart in place")
+    until(lambda: flab.state_file("primary", "r-restart").exists(), "restart in place", PATIENCE, POLL)
     assert flab.running_on("r-restart") == ["primary"]
     assert flab.failcount("r-restart", "primary") == "1"
     flab.remove("r-restart")
@@ -167,8 +85,9 @@ def test_on_fail_ignore_leaves_the_resource_alone(flab):
     flab.primitive("r-ignore", monitor=("interval=1s", "timeout=10s", "on-fail=ignore"))
     started(flab, "r-ignore")
     flab.state_file("primary", "r-ignore").unlink()
-    wait(lambda: any(f["resource"] == "r-ignore" for f in flab.status()["failed_actions"]), "failure shown")
-    assert holds(lambda: not flab.state_file("primary", "r-ignore").exists(), 3), "ignored failure was recovered"
+    until(lambda: any(f["resource"] == "r-ignore" for f in flab.status()["failed_actions"]),
+          "failure shown", PATIENCE, POLL)
+    assert holds(lambda: not flab.state_file("primary", "r-ignore").exists(), 3, POLL), "ignored failure was recovered"
     flab.remove("r-ignore")
 
 
@@ -176,8 +95,9 @@ def test_on_fail_block_stops_managing(flab):
     flab.primitive("r-block", monitor=("interval=1s", "timeout=10s", "on-fail=block"))
     started(flab, "r-block")
     flab.state_file("primary", "r-block").unlink()
-    wait(lambda: not flab.resource("r-block")["managed"] or flab.resource("r-block")["failed"], "blocked")
-    assert holds(lambda: not flab.state_file("primary", "r-block").exists(), 3), "blocked resource was recovered"
+    until(lambda: not flab.resource("r-block")["managed"] or flab.resource("r-block")["failed"],
+          "blocked", PATIENCE, POLL)
+    assert holds(lambda: not flab.state_file("primary", "r-block").exists(), 3, POLL), "blocked resource was recovered"
     flab.crm("resource", "cleanup", "r-block")
     flab.remove("r-block")
 
@@ -189,8 +109,9 @@ def test_on_fail_stop_and_fence_without_fencing_stop_the_resource(flab, on_fail)
     flab.primitive(rsc, monitor=("interval=1s", "timeout=10s", f"on-fail={on_fail}"))
     started(flab, rsc)
     flab.state_file("primary", rsc).unlink()
-    wait(lambda: flab.running_on(rsc) == [] and flab.failcount(rsc, "primary") == "1", f"{rsc} stopped")
-    assert holds(lambda: flab.running_on(rsc) == [] and not flab.state_file("secondary", rsc).exists(), 3)
+    until(lambda: flab.running_on(rsc) == [] and flab.failcount(rsc, "primary") == "1",
+          f"{rsc} stopped", PATIENCE, POLL)
+    assert holds(lambda: flab.running_on(rsc) == [] and not flab.state_file("secondary", rsc).exists(), 3, POLL)
     flab.crm("configure", "delete", rsc)
 
 
@@ -200,10 +121,10 @@ def test_on_fail_standby_moves_everything_off_the_node(flab):
     started(flab, "r-standby")
     started(flab, "r-bystander")
     flab.state_file("primary", "r-standby").unlink()
-    wait(lambda: flab.running_on("r-standby") == ["secondary"] and flab.running_on("r-bystander") == ["secondary"],
-         "both resources on secondary")
+    until(lambda: flab.running_on("r-standby") == ["secondary"] and flab.running_on("r-bystander") == ["secondary"],
+          "both resources on secondary", PATIENCE, POLL)
     flab.crm("resource", "cleanup", "r-standby")
-    wait(lambda: flab.running_on("r-bystander") == ["primary"], "primary usable again after cleanup")
+    until(lambda: flab.running_on("r-bystander") == ["primary"], "primary usable again after cleanup", PATIENCE, POLL)
     flab.remove("r-standby", "r-bystander")
 
 
@@ -212,14 +133,14 @@ def test_migration_threshold_moves_on_the_nth_failure(flab):
     flab.primitive("r-thresh", "ocf:paceline:Dummy", "meta", "migration-threshold=2")
     started(flab, "r-thresh")
     flab.state_file("primary", "r-thresh").unlink()
-    wait(lambda: flab.state_file("primary", "r-thresh").exists() and flab.failcount("r-thresh", "primary") == "1",
-         "first failure: restarted in place")
+    until(lambda: flab.state_file("primary", "r-thresh").exists() and flab.failcount("r-thresh", "primary") == "1",
+          "first failure: restarted in place", PATIENCE, POLL)
     assert flab.running_on("r-thresh") == ["primary"]
     flab.state_file("primary", "r-thresh").unlink()
-    wait(lambda: flab.running_on("r-thresh") == ["secondary"], "second failure: moved away")
+    until(lambda: flab.running_on("r-thresh") == ["secondary"], "second failure: moved away", PATIENCE, POLL)
     assert flab.failcount("r-thresh", "primary") == "2"
     flab.crm("resource", "cleanup", "r-thresh")
-    wait(lambda: flab.running_on("r-thresh") == ["primary"], "cleanup: back on the preferred node")
+    until(lambda: flab.running_on("r-thresh") == ["primary"], "cleanup: back on the preferred node", PATIENCE, POLL)
     assert flab.failcount("r-thresh", "primary") == "0"
     flab.remove("r-thresh")
 
@@ -228,9 +149,9 @@ def test_failure_timeout_forgives(flab):
     flab.primitive("r-expire", "ocf:paceline:Dummy", "meta", "migration-threshold=1", "failure-timeout=4s")
     started(flab, "r-expire")
     flab.state_file("primary", "r-expire").unlink()
-    wait(lambda: flab.running_on("r-expire") == ["secondary"], "moved after one failure")
+    until(lambda: flab.running_on("r-expire") == ["secondary"], "moved after one failure", PATIENCE, POLL)
     failed_at = time.monotonic()
-    wait(lambda: flab.running_on("r-expire") == ["primary"], "back once the failure expired", timeout=20)
+    until(lambda: flab.running_on("r-expire") == ["primary"], "back once the failure expired", 20, POLL)
     assert time.monotonic() - failed_at >= 2.5  # not before the failure could expire
     flab.remove("r-expire")
 
@@ -239,9 +160,9 @@ def test_failcount_delete(flab):
     flab.primitive("r-fcdel", "ocf:paceline:Dummy", "meta", "migration-threshold=1")
     started(flab, "r-fcdel")
     flab.state_file("primary", "r-fcdel").unlink()
-    wait(lambda: flab.running_on("r-fcdel") == ["secondary"], "moved after one failure")
+    until(lambda: flab.running_on("r-fcdel") == ["secondary"], "moved after one failure", PATIENCE, POLL)
     flab.crm("resource", "failcount", "r-fcdel", "delete", "primary")
-    wait(lambda: flab.running_on("r-fcdel") == ["primary"], "back after the fail count was deleted")
+    until(lambda: flab.running_on("r-fcdel") == ["primary"], "back after the fail count was deleted", PATIENCE, POLL)
     flab.remove("r-fcdel")
 
 
@@ -262,8 +183,8 @@ def _live_sleepers(pid_file: Path) -> list[int]:
 def test_hung_start_is_killed_at_its_timeout_and_the_resource_moves(flab):
     (flab.ctl / "hang-start-primary").touch()
     flab.trouble("r-hang", "op", "start", "timeout=2s")
-    wait(lambda: _live_sleepers(flab.ctl / "pids"), "the hung start running")
-    wait(lambda: flab.running_on("r-hang") == ["secondary"], "moved after the start timed out")
+    until(lambda: _live_sleepers(flab.ctl / "pids"), "the hung start running", PATIENCE, POLL)
+    until(lambda: flab.running_on("r-hang") == ["secondary"], "moved after the start timed out", PATIENCE, POLL)
     assert _live_sleepers(flab.ctl / "pids") == [], "the hung agent's children survived its timeout"
     failures = [f for f in flab.status()["failed_actions"] if f["resource"] == "r-hang"]
     assert any(f["operation"] == "start" and f["status"] == "Timed Out" for f in failures)
@@ -276,19 +197,19 @@ def test_agent_printing_garbage_and_killed_by_a_signal_is_a_failure(flab):
     flab.trouble("r-garbage")
     started(flab, "r-garbage")
     (flab.ctl / "garbage-primary").touch()
-    failure = wait(lambda: [f for f in flab.status()["failed_actions"] if f["resource"] == "r-garbage"],
-                   "the failed monitor recorded")
+    failure = until(lambda: [f for f in flab.status()["failed_actions"] if f["resource"] == "r-garbage"],
+                    "the failed monitor recorded", PATIENCE, POLL)
     assert failure[0]["status"] == "Error" and "signal 9" in failure[0]["exit_reason"]
     (flab.ctl / "garbage-primary").unlink()
-    wait(lambda: flab.running_on("r-garbage") == ["primary"] and flab.failcount("r-garbage", "primary") >= "1",
-         "recovered in place")
+    until(lambda: flab.running_on("r-garbage") == ["primary"] and flab.failcount("r-garbage", "primary") >= "1",
+          "recovered in place", PATIENCE, POLL)
     flab.remove("r-garbage")
 
 
 def test_agent_missing_on_one_node_runs_on_the_other(flab):
     flab.trouble("r-only", agent="ocf:test:OnlyOnSecondary")
-    wait(lambda: flab.running_on("r-only") == ["secondary"], "running where the agent is installed")
-    assert holds(lambda: flab.running_on("r-only") == ["secondary"], 2)
+    until(lambda: flab.running_on("r-only") == ["secondary"], "running where the agent is installed", PATIENCE, POLL)
+    assert holds(lambda: flab.running_on("r-only") == ["secondary"], 2, POLL)
     flab.remove("r-only")
 
 
@@ -297,13 +218,18 @@ def test_failed_stop_without_fencing_blocks_the_resource(flab):
     started(flab, "r-nostop")
     (flab.ctl / "fail-stop").touch()
     flab.crm("resource", "stop", "r-nostop")
-    wait(lambda: flab.failcount("r-nostop", "primary") == "INFINITY", "the failed stop counted")
-    rsc = wait(lambda: (r := flab.resource("r-nostop")) and not r["managed"] and r, "the resource blocked")
+    until(lambda: flab.failcount("r-nostop", "primary") == "INFINITY", "the failed stop counted", PATIENCE, POLL)
+    def unmanaged() -> dict[str, Any]:
+        entry = flab.resource("r-nostop")
+        assert not entry["managed"], entry
+        return entry
+
+    rsc = until(unmanaged, "the resource blocked", PATIENCE, POLL)
     assert rsc["active_on"] == ["primary"]
     line = next(x for x in flab.crm("status").splitlines() if "r-nostop\t" in x or "r-nostop " in x)
     assert "blocked" in line and "primary" in line, line
-    assert holds(lambda: not flab.state_file("secondary", "r-nostop", "Trouble").exists(), 3)
+    assert holds(lambda: not flab.state_file("secondary", "r-nostop", "Trouble").exists(), 3, POLL)
     (flab.ctl / "fail-stop").unlink()
     flab.crm("resource", "cleanup", "r-nostop")
-    wait(lambda: flab.running_on("r-nostop") == [], "stopped once the stop works again")
+    until(lambda: flab.running_on("r-nostop") == [], "stopped once the stop works again", PATIENCE, POLL)
     flab.crm("configure", "delete", "r-nostop")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,17 +15,27 @@ from paceline.lab.lab import Lab
 from paceline.shared import bus, codec
 from paceline.shared.subjects import Subjects
 
-from tests.e2e.cli_helpers import ok, running_on, status_json, wait_until
+from tests.e2e.cli_helpers import ok, running_on, status_json
+from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e
 
 
-def wait_for(what: str, check, timeout: float = 20.0):
-    return wait_until(what, check, timeout)
+#: How long a wait may take unless it says otherwise, and how often it looks.
+PATIENCE = 20.0
+POLL = 0.2
 
 
 def online(lab, node: str) -> bool:
     return any(n["name"] == node and n["online"] for n in status_json(lab)["nodes"])
+
+
+def runs_only_on(lab, rsc: str, node: str) -> bool:
+    return running_on(lab, rsc) == [node]
+
+
+def runs_once(lab, rsc: str) -> bool:
+    return len(running_on(lab, rsc)) == 1
 
 
 def dc_of(lab) -> str:
@@ -74,6 +85,11 @@ class BusRecorder:
     def fenced(self, target: str) -> list[dict]:
         return [body for kind, body in self.events if kind == "fenced" and body["target"] == target]
 
+    def started(self, rsc: str, since: int) -> list[dict]:
+        """Successful starts of ``rsc`` among the events from index ``since`` on."""
+        return [body for kind, body in self.events[since:] if kind == "op.result" and body["rsc"] == rsc
+                and body["task"] == "start" and body["rc"] == 0]
+
     def index(self, predicate) -> int:
         return next(i for i, (kind, body) in enumerate(self.events) if predicate(kind, body))
 
@@ -112,7 +128,7 @@ def place_on(lab, node: str, *rscs: str) -> None:
         ok(lab, "configure", "primitive", rsc, "ocf:paceline:Dummy", "op", "monitor", "interval=2s")
         ok(lab, "configure", "location", f"pin-{rsc}", rsc, "200:", node)
     for rsc in rscs:
-        wait_for(f"{rsc} runs on {node}", lambda r=rsc: running_on(lab, r) == [node])
+        until(partial(runs_only_on, lab, rsc, node), f"{rsc} runs on {node}", PATIENCE, POLL)
         ok(lab, "configure", "delete", f"pin-{rsc}")
 
 
@@ -126,16 +142,14 @@ def test_node_fence_reboots_the_node_from_the_other_one(fencing_lab):
     state = Lab.load(lab.dir)
     with BusRecorder(state.nats_url, state.cluster) as rec:
         assert "fencing of node" in ok(lab, "node", "fence", victim, "-y")
-        event = wait_for("the DC reports the fencing", lambda: rec.fenced(victim))[0]
-        wait_for(f"{victim} is back online", lambda: online(lab, victim))
+        event = until(lambda: rec.fenced(victim), "the DC reports the fencing", PATIENCE, POLL)[0]
+        until(lambda: online(lab, victim), f"{victim} is back online", PATIENCE, POLL)
         # Recovered: started again after the fencing (the emulated reboot comes back at once, so the
         # scheduler may place one of them on the rebooted node again), and running exactly once.
         fenced_at = rec.index(lambda kind, body: kind == "fenced")
         for rsc in ("fd1", "fd2"):
-            wait_for(f"{rsc} started again", lambda r=rsc: [
-                body for kind, body in rec.events[fenced_at:] if kind == "op.result" and body["rsc"] == r
-                and body["task"] == "start" and body["rc"] == 0])
-            wait_for(f"{rsc} runs on one node", lambda r=rsc: len(running_on(lab, r)) == 1)
+            until(partial(rec.started, rsc, fenced_at), f"{rsc} started again", PATIENCE, POLL)
+            until(partial(runs_once, lab, rsc), f"{rsc} runs on one node", PATIENCE, POLL)
     assert event["result"] == "ok" and event["action"] == "reboot" and event["by"] == dc
     assert event["device"] == "fencer" and event["dc"] == dc
     executor_pid = state.procs[f"{dc}/executor"]
@@ -159,7 +173,7 @@ def test_a_crashed_node_is_fenced_before_its_resources_start_elsewhere(fencing_l
     before = len(fence_log(lab.fence_log))
     with BusRecorder(state.nats_url, state.cluster) as rec:
         ok(lab, "lab", "kill", victim)
-        wait_for("cd1 runs on the survivor", lambda: running_on(lab, "cd1") == [dc], timeout=30)
+        until(lambda: running_on(lab, "cd1") == [dc], "cd1 runs on the survivor", 30, POLL)
         fenced_at = rec.index(lambda kind, body: kind == "fenced" and body["target"] == victim
                               and body["result"] == "ok")
         started_at = rec.index(lambda kind, body: kind == "op.result" and body["rsc"] == "cd1"
@@ -175,13 +189,13 @@ def test_a_crashed_node_is_fenced_before_its_resources_start_elsewhere(fencing_l
 def test_a_fenced_dc_hands_the_role_over(fencing_lab):
     lab = fencing_lab
     for node in ("primary", "secondary"):
-        wait_for(f"{node} online", lambda n=node: online(lab, n), timeout=30)
+        until(partial(online, lab, node), f"{node} online", 30, POLL)
     dc = dc_of(lab)
     other = "secondary" if dc == "primary" else "primary"
     state = Lab.load(lab.dir)
     with BusRecorder(state.nats_url, state.cluster) as rec:
         assert "fencing of node" in ok(lab, "node", "fence", dc, "-y")
-        wait_for(f"{dc} was fenced", lambda: [e for e in rec.fenced(dc) if e["result"] == "ok"])
-    wait_for(f"{other} is DC", lambda: dc_of(lab) == other, timeout=20)
-    wait_for(f"{dc} is back online", lambda: online(lab, dc), timeout=30)
+        until(lambda: [e for e in rec.fenced(dc) if e["result"] == "ok"], f"{dc} was fenced", PATIENCE, POLL)
+    until(lambda: dc_of(lab) == other, f"{other} is DC", 20, POLL)
+    until(lambda: online(lab, dc), f"{dc} is back online", 30, POLL)
     assert dc_of(lab) == other     # the rebooted node does not take the role back

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from paceline.lab.lab import Lab
 from paceline.lab.netns import NetnsPlan, existing_namespaces
-from paceline.lab.story import Story, StoryFailure
+from paceline.lab.story import Story
 
 IPADDR2 = Path("/usr/lib/ocf/resource.d/heartbeat/IPaddr2")
 PORT = 8080  # inside the node namespaces, where nothing else listens
@@ -56,7 +56,9 @@ class NetnsStory(Story):
     def mac(self, node: str) -> str:
         out = subprocess.run(["ip", "-n", self.plan.namespace(node), "-o", "link", "show", "dev", self.plan.nic],
                              capture_output=True, text=True, check=True).stdout
-        return re.search(r"link/ether (\S+)", out).group(1)
+        m = re.search(r"link/ether (\S+)", out)
+        assert m, out
+        return m.group(1)
 
     def answered_by(self) -> str | None:
         """The node whose MAC the hub used for the floating address (right after a successful curl)."""
@@ -68,12 +70,12 @@ class NetnsStory(Story):
     def served_from(self, node: str) -> None:
         """curl through the floating address answers, and from ``node``, which alone holds the address."""
         if self.holders() != [node]:
-            raise StoryFailure(f"{self.plan.floating()} should be on {node} only, it is on {self.holders()}")
+            raise self.failed(f"{self.plan.floating()} should be on {node} only, it is on {self.holders()}")
         body = self.curl()
         if "Served by Paceline" not in body:
-            raise StoryFailure(f"http://{self.plan.floating()}:{PORT}/ from the hub: {body}")
+            raise self.failed(f"http://{self.plan.floating()}:{PORT}/ from the hub: {body}")
         if self.answered_by() != node:
-            raise StoryFailure(f"the hub reached {self.plan.floating()} at {self.answered_by()}, not at {node}")
+            raise self.failed(f"the hub reached {self.plan.floating()} at {self.answered_by()}, not at {node}")
 
 
 def root_links() -> set[str]:
@@ -102,7 +104,9 @@ def story(tmp_path_factory) -> Iterator[NetnsStory]:
     cluster = f"t{os.getpid()}"  # two test runs on one machine get different namespaces
     try:
         s.run("lab", "up", "--netns", "--nodes", "primary,secondary", "--cluster", cluster, "--dir", str(lab_dir))
-        s.plan = Lab.load(lab_dir).plan
+        plan = Lab.load(lab_dir).plan
+        assert plan is not None, "a netns lab has a plan"
+        s.plan = plan
         yield s
     finally:
         s.teardown()

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli_helpers import ok, status_json, wait_until, walk
+from tests.e2e.cli_helpers import ok, status_json, walk
+from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e
 
@@ -32,13 +33,15 @@ def where(lab, rid: str) -> list[str]:
     return next((r["active_on"] for r in walk(status_json(lab)["resources"]) if r["id"] == rid), [])
 
 
-def promoted_on(lab) -> str | None:
+def promoted_on(lab) -> str:
+    """The node of the one promoted instance ("" unless exactly one is promoted)."""
     found = [n for n, role in roles(lab).items() if role == "Promoted"]
-    return found[0] if len(found) == 1 else None
+    return found[0] if len(found) == 1 else ""
 
 
-def eventually(what: str, check, timeout: float = 40.0):
-    return wait_until(what, check, timeout, interval=0.3)
+#: How long a wait may take (generous for slow machines), and how often it looks.
+PATIENCE = 40.0
+POLL = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +59,9 @@ def mslab(lab):
 
 def test_one_instance_is_promoted_and_the_floating_resource_follows_it(mslab):
     lab = mslab
-    node = eventually("one instance promoted, one unpromoted",
-                      lambda: promoted_on(lab) if sorted(roles(lab).values()) == ["Promoted", "Unpromoted"]
-                      else None)
-    eventually("vip with the promoted instance", lambda: where(lab, "vip") == [node])
+    node = until(lambda: promoted_on(lab) if sorted(roles(lab).values()) == ["Promoted", "Unpromoted"] else "",
+                 "one instance promoted, one unpromoted", PATIENCE, POLL)
+    until(lambda: where(lab, "vip") == [node], "vip with the promoted instance", PATIENCE, POLL)
     text = " ".join(ok(lab, "status").split())
     other = ({"primary", "secondary"} - {node}).pop()
     assert "Clone Set: ms-st [st] (promotable):" in text
@@ -71,40 +73,41 @@ def test_one_instance_is_promoted_and_the_floating_resource_follows_it(mslab):
 
 def test_standby_moves_the_promoted_role_and_the_floating_resource(mslab):
     lab = mslab
-    node = eventually("a promoted instance", lambda: promoted_on(lab))
+    node = until(lambda: promoted_on(lab), "a promoted instance", PATIENCE, POLL)
     other = ({"primary", "secondary"} - {node}).pop()
     ok(lab, "node", "standby", node)
-    eventually("promoted on the other node, nothing left on the standby node",
-               lambda: roles(lab) == {other: "Promoted"})
-    eventually("vip moved along", lambda: where(lab, "vip") == [other])
+    until(lambda: roles(lab) == {other: "Promoted"},
+          "promoted on the other node, nothing left on the standby node", PATIENCE, POLL)
+    until(lambda: where(lab, "vip") == [other], "vip moved along", PATIENCE, POLL)
     ok(lab, "node", "online", node)
-    eventually("the returning node runs an unpromoted instance, the promoted one stays",
-               lambda: roles(lab) == {other: "Promoted", node: "Unpromoted"})
+    until(lambda: roles(lab) == {other: "Promoted", node: "Unpromoted"},
+          "the returning node runs an unpromoted instance, the promoted one stays", PATIENCE, POLL)
     assert where(lab, "vip") == [other]
 
 
 def test_demote_and_promote_the_clone(mslab):
     lab = mslab
-    eventually("a promoted instance", lambda: promoted_on(lab))
+    until(lambda: promoted_on(lab), "a promoted instance", PATIENCE, POLL)
     ok(lab, "resource", "demote", "ms-st")
-    eventually("every instance unpromoted", lambda: sorted(roles(lab).values()) == ["Unpromoted", "Unpromoted"])
-    eventually("vip stopped: nothing promoted to follow", lambda: where(lab, "vip") == [])
+    until(lambda: sorted(roles(lab).values()) == ["Unpromoted", "Unpromoted"], "every instance unpromoted",
+          PATIENCE, POLL)
+    until(lambda: where(lab, "vip") == [], "vip stopped: nothing promoted to follow", PATIENCE, POLL)
     ok(lab, "resource", "promote", "ms-st")
-    node = eventually("promoted again", lambda: promoted_on(lab))
-    eventually("vip back with it", lambda: where(lab, "vip") == [node])
+    node = until(lambda: promoted_on(lab), "promoted again", PATIENCE, POLL)
+    until(lambda: where(lab, "vip") == [node], "vip back with it", PATIENCE, POLL)
 
 
 def test_a_promoted_instance_that_fails_is_recovered_in_the_promoted_role(mslab):
     lab = mslab
-    node = eventually("a promoted instance", lambda: promoted_on(lab))
+    node = until(lambda: promoted_on(lab), "a promoted instance", PATIENCE, POLL)
     states = [p for p in lab.dir.rglob("Stateful-st.state") if p.read_text().strip() == "promoted"]
     assert len(states) == 1, f"one promoted state file expected, found {states}"
     states[0].unlink()              # the service dies behind the cluster's back
-    eventually("a failure counted on the promoted node",
-               lambda: "value=0" not in ok(lab, "resource", "failcount", "st", "show", node), timeout=20)
-    eventually("promoted again on the same node (stickiness and score), the other still unpromoted",
-               lambda: roles(lab) == {node: "Promoted", ({"primary", "secondary"} - {node}).pop(): "Unpromoted"})
-    eventually("vip with it", lambda: where(lab, "vip") == [node])
+    until(lambda: "value=0" not in ok(lab, "resource", "failcount", "st", "show", node),
+          "a failure counted on the promoted node", 20, POLL)
+    until(lambda: roles(lab) == {node: "Promoted", ({"primary", "secondary"} - {node}).pop(): "Unpromoted"},
+          "promoted again on the same node (stickiness and score), the other still unpromoted", PATIENCE, POLL)
+    until(lambda: where(lab, "vip") == [node], "vip with it", PATIENCE, POLL)
     ok(lab, "resource", "cleanup", "ms-st")
 
 
@@ -124,23 +127,23 @@ def test_debians_stateful_agent_runs_unmodified_as_a_promotable_clone(mslab):
         return sorted(r["role"] for r in walk(status_json(lab)["resources"])
                       if r["id"].startswith("hst:") and r["active_on"])
 
-    eventually("one Debian Stateful instance promoted, one unpromoted",
-               lambda: hst_roles() == ["Promoted", "Unpromoted"])
+    until(lambda: hst_roles() == ["Promoted", "Unpromoted"], "one Debian Stateful instance promoted, one unpromoted",
+          PATIENCE, POLL)
     ok(lab, "resource", "stop", "hst-clone")
-    eventually("stopped", lambda: hst_roles() == [])
+    until(lambda: hst_roles() == [], "stopped", PATIENCE, POLL)
     ok(lab, "configure", "delete", "hst-clone")
 
 
 def test_with_notify_every_instance_hears_of_a_promotion(mslab):
     lab = mslab
-    node = eventually("a promoted instance", lambda: promoted_on(lab))
+    node = until(lambda: promoted_on(lab), "a promoted instance", PATIENCE, POLL)
     other = ({"primary", "secondary"} - {node}).pop()
     ok(lab, "resource", "meta", "ms-st", "set", "notify", "true")
     ok(lab, "node", "standby", node)
-    eventually("promoted on the other node", lambda: roles(lab) == {other: "Promoted"})
+    until(lambda: roles(lab) == {other: "Promoted"}, "promoted on the other node", PATIENCE, POLL)
     logs = {p: p.read_text() for p in lab.dir.rglob("Stateful-st.state.notify")}
     heard = [text for text in logs.values() if f"pre-promote start= stop= promote={other}" in " ".join(text.split())]
     assert heard, f"no instance was told of the promotion: {logs}"
     ok(lab, "node", "online", node)
-    eventually("both running again", lambda: len(roles(lab)) == 2)
+    until(lambda: len(roles(lab)) == 2, "both running again", PATIENCE, POLL)
     ok(lab, "resource", "meta", "ms-st", "delete", "notify")

@@ -16,18 +16,16 @@ from paceline.shared import bus, config
 from paceline.shared.runtime import ServiceContext
 from prometheus_client import REGISTRY
 
+from tests.support.wait import until_async
+
 pytestmark = pytest.mark.integration
 
 TTL = 1.0
 
 
-async def until(check: Callable[[], bool], timeout: float) -> float:
+async def until(check: Callable[[], bool], timeout: float, what: str = "the condition holds") -> float:
     """Poll ``check`` every 5 ms; the monotonic time it first held."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
-    return time.monotonic()
+    return await until_async(lambda: check() and time.monotonic(), what, timeout, interval=0.005)
 
 
 def stepdowns() -> float:

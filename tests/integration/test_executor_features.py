@@ -19,6 +19,7 @@ from tests.integration.test_executor_service import (
     cluster,
     node_status,
     op_record,
+    recorded,
 )
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ async def test_recurring_monitors_survive_an_executor_restart(nats_server, tmp_p
         assert (tmp_path / "executor" / "recurring.json").exists()
     async with cluster(nats_server.url, tmp_path) as ctx:       # same state dir: a restarted executor
         ns = await node_status(ctx.nc)
-        probe = op_record(ns, "d1", "d1_last_0")
+        probe = recorded(ns, "d1", "d1_last_0")
         assert (probe.get("operation"), probe.get("rc-code"), probe.get("interval")) == ("monitor", "0", "0")
         rec = op_record(ns, "d1", "d1_monitor_60000")
         assert rec is not None and rec.get("rc-code") == "0"
@@ -82,7 +83,7 @@ async def test_a_dead_resource_is_probed_but_not_monitored_after_restart(nats_se
     (tmp_path / "executor" / "run" / "Dummy-d1.state").unlink()   # died while the executor was away
     async with cluster(nats_server.url, tmp_path) as ctx:
         ns = await node_status(ctx.nc)
-        assert op_record(ns, "d1", "d1_last_0").get("rc-code") == "7"
+        assert recorded(ns, "d1", "d1_last_0").get("rc-code") == "7"
         assert op_record(ns, "d1", "d1_monitor_60000") is None
 
 

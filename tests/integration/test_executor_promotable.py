@@ -30,11 +30,13 @@ from tests.integration.test_executor_service import (
     node_attr,
     node_status,
     op_record,
+    recorded,
     sample,
+    status_when,
     until_answered,
-    wait_for,
 )
 from tests.servicekit import running
+from tests.support.wait import until_async
 
 pytestmark = pytest.mark.integration
 STATEFUL = {"class": "ocf", "provider": "paceline", "type": "Stateful"}
@@ -71,7 +73,7 @@ async def score_becomes(nc: Any, value: str | None) -> bool:
     """The agent sets the attribute before it exits, so this is only slack for the CIB read."""
     async def check() -> bool:
         return await score(nc) == value
-    return await wait_for(check, 2)
+    return await until_async(check, f"the promotion score is {value}", 2)
 
 
 async def test_promote_demote_and_role_monitors(nats_server, tmp_path):
@@ -87,7 +89,7 @@ async def test_promote_demote_and_role_monitors(nats_server, tmp_path):
         reply = await ask(ctx.nc, st("promote"))
         assert (reply["rc"], reply["task"]) == (0, "promote")
         ns = await node_status(ctx.nc)
-        last = op_record(ns, "st", "st_last_0")
+        last = recorded(ns, "st", "st_last_0")
         assert (last.get("operation"), last.get("rc-code"), last.get("transition-key")) == ("promote", "0",
                                                                                              "3:7:0:paceline")
         assert op_record(ns, "st", "st_monitor_200") is None
@@ -97,7 +99,7 @@ async def test_promote_demote_and_role_monitors(nats_server, tmp_path):
         # the promoted monitor: rc 8 is its success, recorded with the expected rc in the transition key
         reply = await ask(ctx.nc, st("monitor", interval_ms=150, expected_rc=PROMOTED))
         assert reply["rc"] == PROMOTED
-        rec = op_record(await node_status(ctx.nc), "st", "st_monitor_150")
+        rec = recorded(await node_status(ctx.nc), "st", "st_monitor_150")
         assert (rec.get("rc-code"), rec.get("transition-key")) == ("8", "3:7:8:paceline")
         await asyncio.sleep(0.5)                              # a few healthy repeats
         ns = await node_status(ctx.nc)
@@ -108,7 +110,7 @@ async def test_promote_demote_and_role_monitors(nats_server, tmp_path):
         # demote: the promoted monitor goes, record and all
         assert (await ask(ctx.nc, st("demote")))["rc"] == 0
         ns = await node_status(ctx.nc)
-        assert op_record(ns, "st", "st_last_0").get("operation") == "demote"
+        assert recorded(ns, "st", "st_last_0").get("operation") == "demote"
         assert op_record(ns, "st", "st_monitor_150") is None
         assert sample("paceline_executor_recurring_monitors") == 0
         assert await score_becomes(ctx.nc, "5")
@@ -119,21 +121,19 @@ async def test_promote_demote_and_role_monitors(nats_server, tmp_path):
         await ask(ctx.nc, st("monitor", interval_ms=150, expected_rc=PROMOTED))
         state.write_text("unpromoted\n")
 
-        async def failure_recorded():
-            ns = await node_status(ctx.nc)
+        def failure_recorded(ns: cib.Element) -> bool:
             rec = op_record(ns, "st", "st_monitor_150")
-            return ns if rec is not None and rec.get("rc-code") == "0" else None
+            return rec is not None and rec.get("rc-code") == "0"
 
-        ns = await wait_for(failure_recorded, 3)
-        assert ns is not None, "the promoted monitor never reported rc 0"
-        failure = op_record(ns, "st", "st_last_failure_0")
+        ns = await status_when(ctx.nc, failure_recorded, "the promoted monitor reports rc 0", 3)
+        failure = recorded(ns, "st", "st_last_failure_0")
         assert (failure.get("rc-code"), failure.get("transition-key")) == ("0", "3:7:8:paceline")
         assert node_attr(ns, "fail-count-st#monitor_150") == "1"
 
-        async def failure_announced():
+        def failure_announced() -> bool:
             return any(e["interval_ms"] == 150 and e["rc"] == 0 and e["expected_rc"] == PROMOTED for e in events)
 
-        assert await wait_for(failure_announced, 2)
+        await until_async(failure_announced, "the failure is published", 2)
 
         assert (await ask(ctx.nc, st("stop")))["rc"] == 0
         assert await score_becomes(ctx.nc, None)
@@ -147,14 +147,10 @@ async def test_unpromoted_monitor_fails_on_a_promoted_instance(nats_server, tmp_
         await ask(ctx.nc, st("monitor", interval_ms=150))
         (tmp_path / "executor" / "run" / "Stateful-st.state").write_text("promoted\n")
 
-        async def failure_recorded():
-            ns = await node_status(ctx.nc)
-            return ns if node_attr(ns, "fail-count-st#monitor_150") == "1" else None
-
-        ns = await wait_for(failure_recorded, 3)
-        assert ns is not None, "the unpromoted monitor never reported rc 8 as a failure"
-        assert op_record(ns, "st", "st_monitor_150").get("rc-code") == "8"
-        assert op_record(ns, "st", "st_last_failure_0").get("transition-key") == "3:7:0:paceline"
+        ns = await status_when(ctx.nc, lambda ns: node_attr(ns, "fail-count-st#monitor_150") == "1",
+                               "the unpromoted monitor reports rc 8 as a failure", 3)
+        assert recorded(ns, "st", "st_monitor_150").get("rc-code") == "8"
+        assert recorded(ns, "st", "st_last_failure_0").get("transition-key") == "3:7:0:paceline"
         # the DC cancelling the monitor drops its record too (it would read as a monitor still running)
         await ask(ctx.nc, st("cancel", interval_ms=150, meta={"operation": "monitor"}))
         assert op_record(await node_status(ctx.nc), "st", "st_monitor_150") is None
@@ -169,7 +165,7 @@ async def test_failed_promote_and_demote_are_counted(nats_server, tmp_path):
         ns = await node_status(ctx.nc)
         assert node_attr(ns, "fail-count-st#promote_0") == "1"
         assert node_attr(ns, "fail-count-st#demote_0") == "1"
-        assert op_record(ns, "st", "st_last_failure_0").get("operation") == "demote"
+        assert recorded(ns, "st", "st_last_failure_0").get("operation") == "demote"
 
 
 async def test_a_notification_reaches_the_agent_and_leaves_no_history(nats_server, tmp_path):
@@ -184,7 +180,7 @@ async def test_a_notification_reaches_the_agent_and_leaves_no_history(nats_serve
         said = Path(f"{state}.notify").read_text().split()
         assert said[:2] == ["pre-promote", "start="] and f"promote={NODE}" in said
         ns = await node_status(ctx.nc)
-        assert op_record(ns, "st", "st_last_0").get("operation") == "start"     # no notify record
+        assert recorded(ns, "st", "st_last_0").get("operation") == "start"     # no notify record
         assert op_record(ns, "st", "st_monitor_200") is not None                 # monitors untouched
         assert sample("paceline_executor_recurring_monitors") == 1
         assert (await ask(ctx.nc, st("stop")))["rc"] == 0

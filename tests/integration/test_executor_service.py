@@ -21,6 +21,7 @@ from paceline.shared.subjects import Subjects
 from prometheus_client import REGISTRY
 
 from tests.servicekit import running
+from tests.support.wait import until_async
 
 pytestmark = pytest.mark.integration
 S = Subjects("default")
@@ -41,20 +42,18 @@ async def cluster(nats_url: str, tmp_path: Path, **settings: Any) -> AsyncIterat
 async def until_answered(ask_once: Callable[[], Awaitable[Any]], ready: Callable[[bus.RemoteError], bool] =
                          lambda exc: False, within: float = 10) -> None:
     """Repeat a harmless request until a service answers it (or ``ready`` says its error proves it serves)."""
-    deadline = time.monotonic() + within
-    while True:
+
+    async def answered() -> bool:
         try:
             await ask_once()
-            return
         except bus.RemoteError as exc:
-            if ready(exc):
-                return
-            if time.monotonic() > deadline:
-                raise
-        except bus.BusUnavailable:
-            if time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.05)
+            if not ready(exc):
+                raise AssertionError(f"not serving yet: {exc}") from None
+        except bus.BusUnavailable as exc:
+            raise AssertionError(f"not serving yet: {exc}") from None
+        return True
+
+    await until_async(answered, "the service answers", within, interval=0.05)
 
 
 async def _until_serving(nc: Any) -> None:
@@ -89,18 +88,28 @@ def op_record(ns: cib.Element, rsc: str, record: str) -> cib.Element | None:
     return ns.find(f"lrm/lrm_resources/lrm_resource[@id='{rsc}']/lrm_rsc_op[@id='{record}']")
 
 
+def recorded(ns: cib.Element, rsc: str, record: str) -> cib.Element:
+    """The operation record, which must be there."""
+    rec = op_record(ns, rsc, record)
+    assert rec is not None, f"no record {record} of {rsc} in the node's status"
+    return rec
+
+
 def node_attr(ns: cib.Element, name: str) -> str | None:
     nv = ns.find(f"transient_attributes/instance_attributes/nvpair[@name='{name}']")
     return None if nv is None else nv.get("value")
 
 
-async def wait_for(check, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if (value is not None and value is not False) or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.02)
+async def status_when(nc: Any, holds: Callable[[cib.Element], bool], what: str, timeout: float) -> cib.Element:
+    """The node's status as it was read when ``holds`` first was true of it (polled)."""
+
+    async def check() -> tuple[cib.Element] | None:
+        ns = await node_status(nc)
+        return (ns,) if holds(ns) else None
+
+    found = await until_async(check, what, timeout)
+    assert found is not None  # until_async returns a true value
+    return found[0]
 
 
 def sample(name: str, **labels: str) -> float:
@@ -117,8 +126,9 @@ async def test_start_records_history_before_replying_and_publishes_it(nats_serve
         assert (tmp_path / "executor" / "run" / "Dummy-d1.state").exists()
         ns = await node_status(ctx.nc)          # no waiting: recorded before the reply
         lr = ns.find("lrm/lrm_resources/lrm_resource[@id='d1']")
+        assert lr is not None
         assert (lr.get("class"), lr.get("provider"), lr.get("type")) == ("ocf", "paceline", "Dummy")
-        rec = op_record(ns, "d1", "d1_last_0")
+        rec = recorded(ns, "d1", "d1_last_0")
         assert rec.get("operation") == "start" and rec.get("rc-code") == "0" and rec.get("op-status") == "0"
         assert rec.get("transition-key") == "3:7:0:paceline"
         assert rec.get("transition-magic") == "0:0;3:7:0:paceline"
@@ -126,10 +136,10 @@ async def test_start_records_history_before_replying_and_publishes_it(nats_serve
         assert sample("paceline_executor_operations_total", op="start", outcome="ok") == before + 1
         reply = await ask(ctx.nc, action("stop", "d1"))
         assert reply["rc"] == 0 and reply["call_id"] > 0
-        rec = op_record(await node_status(ctx.nc), "d1", "d1_last_0")
+        rec = recorded(await node_status(ctx.nc), "d1", "d1_last_0")
         assert rec.get("operation") == "stop"
         assert not (tmp_path / "executor" / "run" / "Dummy-d1.state").exists()
-        await wait_for(lambda: _true(len(events) >= 2), 2)
+        await until_async(lambda: len(events) >= 2, "both results are published", 2)
         assert [(e["task"], e["rc"]) for e in events] == [("start", 0), ("stop", 0)]
 
 
@@ -138,17 +148,13 @@ async def _collect(events: list[dict], msg: Any) -> None:
     events.append(env.body)
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 async def test_probe_of_a_missing_agent_is_recorded_as_not_installed(nats_server, tmp_path):
     async with cluster(nats_server.url, tmp_path) as ctx:
         reply = await ask(ctx.nc, action("monitor", "x", {"class": "ocf", "provider": "paceline",
                                                           "type": "Missing"}, expected_rc=7))
         assert (reply["rc"], reply["op_status"]) == (lrm.OCF_ERR_INSTALLED, lrm.EXEC_NOT_INSTALLED)
         assert "not installed" in reply["exit_reason"]
-        rec = op_record(await node_status(ctx.nc), "x", "x_last_0")
+        rec = recorded(await node_status(ctx.nc), "x", "x_last_0")
         assert rec.get("op-status") == "7" and rec.get("transition-key") == "3:7:7:paceline"
 
 
@@ -174,32 +180,30 @@ async def test_recurring_monitor_records_a_failure_with_fail_count(nats_server, 
         reply = await ask(ctx.nc, action("monitor", "d1", interval_ms=200))
         assert reply["rc"] == 0
         assert sample("paceline_executor_recurring_monitors") == 1
-        rec = op_record(await node_status(ctx.nc), "d1", "d1_monitor_200")
+        rec = recorded(await node_status(ctx.nc), "d1", "d1_monitor_200")
         assert rec.get("rc-code") == "0"
         first_call = rec.get("call-id")
         await asyncio.sleep(0.5)                  # healthy repeats write nothing
-        rec = op_record(await node_status(ctx.nc), "d1", "d1_monitor_200")
+        rec = recorded(await node_status(ctx.nc), "d1", "d1_monitor_200")
         assert rec.get("call-id") == first_call
 
         (tmp_path / "executor" / "run" / "Dummy-d1.state").unlink()
         killed = time.monotonic()
 
-        async def failure_recorded():
-            ns = await node_status(ctx.nc)
+        def failure_recorded(ns: cib.Element) -> bool:
             rec = op_record(ns, "d1", "d1_monitor_200")
-            return ns if rec is not None and rec.get("rc-code") == "7" else None
+            return rec is not None and rec.get("rc-code") == "7"
 
-        ns = await wait_for(failure_recorded, 3)
-        assert ns is not None, "the monitor failure never reached the CIB"
+        ns = await status_when(ctx.nc, failure_recorded, "the monitor failure reaches the CIB", 3)
         assert time.monotonic() - killed < 0.2 + 1.0
-        assert op_record(ns, "d1", "d1_last_failure_0").get("rc-code") == "7"
+        assert recorded(ns, "d1", "d1_last_failure_0").get("rc-code") == "7"
         assert node_attr(ns, "fail-count-d1#monitor_200") == "1"
         assert node_attr(ns, "last-failure-d1#monitor_200")
 
-        async def failure_announced():  # published right after the record is written
+        def failure_announced() -> bool:  # published right after the record is written
             return any(e["rc"] == 7 and e["interval_ms"] == 200 for e in events)
 
-        assert await wait_for(failure_announced, 2)
+        await until_async(failure_announced, "the failure is published", 2)
 
         await asyncio.sleep(0.5)                  # still failing: no new writes, no more counting
         assert node_attr(await node_status(ctx.nc), "fail-count-d1#monitor_200") == "1"
@@ -219,13 +223,11 @@ async def test_recurring_monitor_notices_a_killed_http_server(nats_server, tmp_p
             os.kill(pid, signal.SIGKILL)
             killed = time.monotonic()
 
-            async def failure_recorded():
-                ns = await node_status(ctx.nc)
+            def failure_recorded(ns: cib.Element) -> bool:
                 rec = op_record(ns, "web", "web_monitor_500")
-                return ns if rec is not None and rec.get("rc-code") == "7" else None
+                return rec is not None and rec.get("rc-code") == "7"
 
-            ns = await wait_for(failure_recorded, 3)
-            assert ns is not None
+            ns = await status_when(ctx.nc, failure_recorded, "the monitor failure reaches the CIB", 3)
             assert time.monotonic() - killed < 0.5 + 1.0
             assert node_attr(ns, "fail-count-web#monitor_500") == "1"
         finally:
@@ -265,7 +267,7 @@ async def test_hung_agent_is_killed_at_its_timeout(nats_server, tmp_path):
         assert time.monotonic() - started < 4
         assert (reply["rc"], reply["op_status"]) == (lrm.OCF_ERR_GENERIC, lrm.EXEC_TIMEOUT)
         ns = await node_status(ctx.nc)
-        rec = op_record(ns, "h", "h_last_0")
+        rec = recorded(ns, "h", "h_last_0")
         assert (rec.get("rc-code"), rec.get("op-status")) == ("1", "2")
         assert node_attr(ns, "fail-count-h#start_0") == "INFINITY"
         left = [int(p) for p in pids.read_text().split() if _alive(int(p))]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from paceline.shared import bus, lrm
 from paceline.shared.subjects import Subjects
 
 from tests.servicekit import running
+from tests.support.wait import until_async
 
 pytestmark = pytest.mark.integration
 S = Subjects("default")
@@ -69,15 +68,14 @@ async def cluster(url: str, tmp_path: Path, nodes: list[str]) -> AsyncIterator[A
 
 
 async def until_serving(nc: Any, node: str) -> None:
-    deadline = time.monotonic() + 10
-    while True:
+    async def serving() -> bool:
         try:
             await validate(nc, node, "ocf:paceline:Dummy", timeout=0.5)
-            return
-        except bus.BusUnavailable:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.05)
+        except bus.BusUnavailable as exc:
+            raise AssertionError(f"not serving yet: {exc}") from None
+        return True
+
+    await until_async(serving, f"the executor of {node} serves", 10, interval=0.05)
 
 
 async def validate(nc: Any, node: str, spec: str, timeout: float = 10, **body: Any) -> dict[str, Any]:

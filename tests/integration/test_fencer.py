@@ -56,5 +56,6 @@ async def test_failing_device_backs_off_then_the_victim_is_recorded_down(nats_se
         assert [(e["result"], e["by"]) for e in events] == [("failed", ""), ("ok", NODE)]
         root = cib.parse_cib((await bus.request(ctx.nc, S.cib("query"), "query"))["xml"])
         victim = cib.node_state(root, "n2", create=False)
+        assert victim is not None
         assert victim.get("crmd") == "offline" and victim.get("expected") == "down"
         assert not victim.findall(".//nvpair")  # terminate went with the other transient attributes

@@ -16,11 +16,12 @@ async def test_one_holder_and_takeovers(nats_server):
     await a.open()
     await b.open()
     assert await a.acquire_or_renew() and a.term == 1
-    assert not await b.acquire_or_renew() and b.state.holder == "a"
+    assert not await b.acquire_or_renew() and b.state is not None and b.state.holder == "a"
     assert await a.acquire_or_renew() and a.term == 1  # renewal keeps the term
     # membership says a's node is gone: b takes over at once with a higher term
     assert await b.acquire_or_renew(holder_gone=lambda h: h not in {"b"}) and b.term == 2
-    assert not await a.acquire_or_renew(holder_gone=lambda h: h not in {"a", "b"}) and a.state.holder == "b"
+    assert not await a.acquire_or_renew(holder_gone=lambda h: h not in {"a", "b"})
+    assert a.state is not None and a.state.holder == "b"
     # b stops renewing: after the TTL a may take over
     await asyncio.sleep(0.6)
     assert await a.acquire_or_renew() and a.term == 3

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from paceline.shared.natsserver import NatsServer
 from paceline.shared.subjects import SERVICE_NAMES, Subjects
 
 from tests.servicekit import running
+from tests.support.wait import until_async
 
 pytestmark = pytest.mark.integration
 S = Subjects("default")
@@ -113,19 +113,7 @@ class ViewLog:
 async def node_states(nc: nats.NATS) -> dict[str, dict[str, str]]:
     reply = await bus.request(nc, S.cib("query"), "query")
     root = cib.parse_cib(reply["xml"])
-    return {ns.get("uname"): dict(ns.attrib) for ns in cib.section(root, "status").iterfind("node_state")}
-
-
-async def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll a plain or async check until it is truthy; returns its last result."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.1)
+    return {ns.get("uname") or "": cib.attributes(ns) for ns in cib.section(root, "status").iterfind("node_state")}
 
 
 async def seed_nodes(nc: nats.NATS, names: list[str]) -> None:
@@ -161,7 +149,7 @@ async def test_two_nodes_see_each_other_and_the_survivor_loses_quorum(nats_serve
 
         sub = await nc.subscribe(inbox, cb=on_pong)
         await nc.publish(f"$SRV.PING.{SERVICE_NAMES['membership']}", b"", reply=inbox)
-        await wait_for(lambda: len(pongs) >= 2, 3)
+        await until_async(lambda: len(pongs) >= 2, "both answer the ping", 3, interval=0.1)
         await sub.unsubscribe()
         assert len(pongs) == 2
 
@@ -170,7 +158,7 @@ async def test_two_nodes_see_each_other_and_the_survivor_loses_quorum(nats_serve
             states = await node_states(nc)
             return all(states.get(n, {}).get("crmd") == "online" for n in ("n1", "n2"))
 
-        assert await wait_for(both_online)
+        await until_async(both_online, "both nodes are online in the CIB", 10, interval=0.1)
         states = await node_states(nc)
         assert states["n1"]["id"] == "1" and states["n2"]["id"] == "2"
         assert {k: states["n2"][k] for k in ("in_ccm", "join", "expected")} == {
@@ -186,7 +174,7 @@ async def test_two_nodes_see_each_other_and_the_survivor_loses_quorum(nats_serve
         async def n2_offline() -> bool:
             return (await node_states(nc)).get("n2", {}).get("crmd") == "offline"
 
-        assert await wait_for(n2_offline)
+        await until_async(n2_offline, "n2 is offline in the CIB", 10, interval=0.1)
         down = (await node_states(nc))["n2"]
         assert {k: down[k] for k in ("in_ccm", "crmd", "join", "expected")} == {
             "in_ccm": "false", "crmd": "offline", "join": "down", "expected": "down"}
@@ -200,13 +188,14 @@ async def test_two_nodes_see_each_other_and_the_survivor_loses_quorum(nats_serve
         async def online(node: str) -> bool:
             return (await node_states(nc)).get(node, {}).get("crmd") == "online"
 
-        assert await wait_for(lambda: online("n2"))
+        await until_async(lambda: online("n2"), "n2 is online again", 10, interval=0.1)
 
         # A CIB imported with its status says n1 is down: n1 puts its own entry right.
         imported = cib.empty(["n1", "n2"])
-        cib.node_state(imported, "n1").attrib.update(OFFLINE)
+        for key, value in OFFLINE.items():
+            cib.node_state(imported, "n1").set(key, value)
         await bus.request(nc, S.cib("replace"), "replace", {"xml": cib.serialize(imported), "with_status": True})
-        assert await wait_for(lambda: online("n1"))
+        await until_async(lambda: online("n1"), "n1 rewrote its own entry", 10, interval=0.1)
 
         # A third node declared in the CIB: quorum follows the node count without a membership change.
         replaced_at = time.monotonic()
@@ -221,8 +210,8 @@ async def test_malformed_heartbeats_are_counted_and_dropped(nats_server, tmp_pat
     try:
         views = ViewLog()
         await views.attach(nc)
-        await wait_for(n1.port_file.exists, 15)
-        reply = await wait_for(lambda: _query(nc, "n1"), 15)
+        await until_async(n1.port_file.exists, "n1 serves its metrics", 15, interval=0.1)
+        reply = await until_async(lambda: _query(nc, "n1"), "n1 answers queries", 15, interval=0.1)
         assert reply["members"] == ["n1"] and reply["quorate"] is True  # expected_votes=1 from the env
 
         await nc.publish(S.heartbeat("bogus"), b"\xc1 not msgpack")
@@ -238,7 +227,7 @@ async def test_malformed_heartbeats_are_counted_and_dropped(nats_server, tmp_pat
                     total += float(line.rsplit(" ", 1)[1])
             return total
 
-        assert await wait_for(lambda: malformed() >= 3, 5)
+        await until_async(lambda: malformed() >= 3, "the three are counted", 5, interval=0.1)
         # Still alive, still alone: a well-formed heartbeat is still taken in.
         await nc.publish(S.heartbeat("n5"), codec.encode("heartbeat", {
             "node": "n5", "incarnation": "a", "ring_id": 0, "seq": 1, "votes": 1}))
@@ -262,10 +251,13 @@ async def test_heartbeats_resume_after_the_bus_restarts(tmp_path, members):
         members("n1", server.url, **env)
         members("n2", server.url, **env)
         nc = await nats.connect(server.url)
-        together = await wait_for(lambda: _query(nc, "n1"), 15)
-        while together is None or together["members"] != ["n1", "n2"]:
-            await asyncio.sleep(0.1)
-            together = await _query(nc, "n1")
+        await until_async(lambda: _query(nc, "n1"), "n1 answers queries", 15, interval=0.1)
+
+        async def n1_sees_n2() -> dict[str, Any] | None:
+            view = await _query(nc, "n1")
+            return view if view is not None and view["members"] == ["n1", "n2"] else None
+
+        together = await until_async(n1_sees_n2, "n1 sees n2", 15, interval=0.1)
         await nc.close()
 
         port = server.port
@@ -279,7 +271,7 @@ async def test_heartbeats_resume_after_the_bus_restarts(tmp_path, members):
                 return bool(view and view["members"] == ["n1", "n2"] and view["quorate"]
                             and view["ring_id"] > together["ring_id"])
 
-            assert await wait_for(rejoined, 10), f"{node} did not see its peer again"
+            await until_async(rejoined, f"{node} sees its peer again", 10, interval=0.1)
         await nc.close()
     finally:
         server.stop()

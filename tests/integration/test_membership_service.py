@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import nats
 import pytest
@@ -17,6 +16,7 @@ from paceline.shared import bus, cib, codec, config
 from paceline.shared.subjects import Subjects
 
 from tests.servicekit import running
+from tests.support.wait import until_async
 
 pytestmark = pytest.mark.integration
 S = Subjects("default")
@@ -31,14 +31,15 @@ async def test_starts_before_the_cib_store_and_catches_up(nats_server, tmp_path)
         async with running("cib-store", run_cib_store, nats_server.url, tmp_path / "c") as store:
             await bus.request(store.nc, S.cib("replace"), "replace",
                               {"xml": cib.serialize(cib.empty(["n0", "n1"]))})
-            deadline = time.monotonic() + 10
-            while True:
+            async def n1_online() -> tuple[cib.Element] | None:
                 reply = await bus.request(store.nc, S.cib("query"), "query", {})
                 ns = cib.node_state(cib.parse_cib(reply["xml"]), "n1", create=False)
-                if (ns is not None and ns.get("crmd") == "online") or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.1)
-            assert ns is not None and (ns.get("id"), ns.get("in_ccm"), ns.get("join")) == ("2", "true", "member")
+                return (ns,) if ns is not None and ns.get("crmd") == "online" else None
+
+            found = await until_async(n1_online, "n1 wrote itself online", 10, interval=0.1)
+            assert found is not None  # until_async returns a true value
+            ns = found[0]
+            assert (ns.get("id"), ns.get("in_ccm"), ns.get("join")) == ("2", "true", "member")
             view = await bus.request(ctx.nc, S.membership_query("n1"), "query", {})
             assert (view["expected_votes"], view["quorum"], view["quorate"]) == (2, 2, False)
 

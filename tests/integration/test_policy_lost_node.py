@@ -12,9 +12,15 @@ from paceline.policy.graph import Action, Graph
 from paceline.policy.service import Policy
 from paceline.shared import bus, config
 from paceline.shared.lrm import OpResult
+from paceline.shared.messages import MembershipViewMessage
 from paceline.shared.runtime import ServiceContext
 
 pytestmark = pytest.mark.integration
+
+
+def view(ring_id: int, *members: str) -> MembershipViewMessage:
+    """Node n1's membership view as its membership service would publish it (quorate)."""
+    return MembershipViewMessage(node="n1", incarnation="i", ring_id=ring_id, members=members, quorate=True)
 
 
 async def test_view_without_a_node_fails_its_in_flight_actions(nats_server, tmp_path):
@@ -35,12 +41,12 @@ async def test_view_without_a_node_fails_its_in_flight_actions(nats_server, tmp_
                            Action(3, "stonith", None, "n2")])
     views = policy.s.views.replace("*", "n1")
     try:
-        await policy.on_view({"node": "n1", "ring_id": 1, "members": ["n1", "n2"]}, views)
+        await policy.on_view(view(1, "n1", "n2"), views)
         policy.running = True
         run = asyncio.create_task(policy.engine.run(graph))
         await asyncio.sleep(0.05)
         assert not run.done()
-        await policy.on_view({"node": "n1", "ring_id": 2, "members": ["n1"]}, views)
+        await policy.on_view(view(2, "n1"), views)
         await asyncio.sleep(0.05)
         assert not run.done()  # the fencing of n2 is not given up
         fenced.set()

@@ -10,6 +10,7 @@ import nats
 import pytest
 from paceline.client.gateway import ClientError, GatewayClient
 from paceline.shared import bus, codec, quickbus
+from paceline.shared.messages import CrmReply, CrmRequest
 from paceline.shared.natsserver import NatsServer
 from paceline.shared.subjects import Subjects
 
@@ -187,16 +188,21 @@ async def test_gateway_client_maps_service_errors(nats_server):
     nc = await bus.connect(nats_server.url, "test", retry_forever=False)
     svc = bus.MicroService(nc, "gateway", "0.1.0")
 
-    async def crm(body):
-        if body.get("lines") == ["bad"]:
+    async def crm(req: CrmRequest) -> CrmReply:
+        if req.lines == ["bad"]:
             raise bus.UserError("configure: no such thing", code="crm", details={"line": 1})
-        return {"output": "ok\n"}
+        return CrmReply(output="ok\n", changed=False, version="0.1.0")
 
-    svc.endpoint("crm", Subjects("t").gateway("crm"), crm, kind="crm")
+    svc.endpoint("crm", Subjects("t").gateway("crm"), crm, CrmRequest)
     await svc.start()
     client = GatewayClient(nats_server.url, "t")
     try:
-        assert (await asyncio.to_thread(client.request, "crm", {"lines": ["good"]})) == {"output": "ok\n"}
+        assert (await asyncio.to_thread(client.request, "crm", {"lines": ["good"]}))["output"] == "ok\n"
+        reply = await asyncio.to_thread(client.call, CrmRequest(lines=["good"]), CrmReply)
+        assert reply == CrmReply(output="ok\n", changed=False, version="0.1.0")
+        with pytest.raises(ClientError, match="malformed request: field 'lines' has type str") as err:
+            await asyncio.to_thread(client.request, "crm", {"lines": "good"})
+        assert err.value.code == "malformed"
         with pytest.raises(ClientError, match="configure: no such thing") as err:
             await asyncio.to_thread(client.request, "crm", {"lines": ["bad"]})
         assert err.value.code == "crm" and err.value.details == {"line": 1}

@@ -1,0 +1,1 @@
+"""What tests share: CIB builders (cibs), scheduler cases as data (cases), the one polling helper (wait), mypy."""

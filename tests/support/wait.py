@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -44,8 +44,13 @@ def until(check: Callable[[], T], what: str, timeout: float, interval: float = 0
         time.sleep(interval)
 
 
-async def until_async(check: Callable[[], Awaitable[T] | T], what: str, timeout: float,
-                      interval: float = 0.02) -> T:
+@overload
+async def until_async(check: Callable[[], Awaitable[T]], what: str, timeout: float, interval: float = 0.02) -> T: ...
+@overload
+async def until_async(check: Callable[[], T], what: str, timeout: float, interval: float = 0.02) -> T: ...
+
+
+async def until_async(check: Callable[[], Any], what: str, timeout: float, interval: float = 0.02) -> Any:
     """``until`` inside an event loop; ``check`` may be a plain function or a coroutine function."""
     deadline = time.monotonic() + timeout
     last: object = None
@@ -56,7 +61,7 @@ async def until_async(check: Callable[[], Awaitable[T] | T], what: str, timeout:
                 result = await result
             last = result
             if result:
-                return result  # type: ignore[no-any-return]
+                return result
         except NOT_YET as exc:
             last = exc
         if time.monotonic() >= deadline:

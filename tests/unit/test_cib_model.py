@@ -3,6 +3,8 @@ from paceline.shared import cib, lrm
 from paceline.shared.cluster.options import cluster_options
 from paceline.shared.cluster.values import is_true
 
+from tests.support.present import present
+
 
 def sample() -> cib.Element:
     return cib.parse_cib("""<cib epoch="4" num_updates="2" admin_epoch="1"><configuration>
@@ -24,8 +26,8 @@ def test_versions_and_sections():
     assert cib.section(root, "rsc_defaults").tag == "rsc_defaults"
     assert cib.node_names(root) == ["a", "b"]
     assert [p.get("id") for p in cib.primitives(root)] == ["r1", "r2"]
-    assert cib.agent_spec(cib.find_resource(root, "r1")) == "ocf:heartbeat:Dummy"
-    assert cib.agent_spec(cib.find_resource(root, "r2")) == "lsb:nginx"
+    assert cib.agent_spec(present(cib.find_resource(root, "r1"))) == "ocf:heartbeat:Dummy"
+    assert cib.agent_spec(present(cib.find_resource(root, "r2"))) == "lsb:nginx"
 
 
 def test_option_aliases_fold_old_names_onto_new():
@@ -56,9 +58,9 @@ def test_malformed_xml_is_a_cib_error():
 
 def test_set_nvpair_uses_crmsh_ids_and_removes():
     root = sample()
-    prim = cib.find_resource(root, "r1")
+    prim = present(cib.find_resource(root, "r1"))
     cib.set_nvpair(prim, "meta_attributes", "r1-meta_attributes", "target-role", "Stopped")
-    nv = prim.find("meta_attributes/nvpair")
+    nv = present(prim.find("meta_attributes/nvpair"))
     assert nv.get("id") == "r1-meta_attributes-target-role" and nv.get("value") == "Stopped"
     assert cib.nvset_values(prim) == {"target-role": "Stopped"}
     cib.set_nvpair(prim, "meta_attributes", "r1-meta_attributes", "target-role", None)
@@ -77,7 +79,7 @@ def test_status_patch_records_results_and_fail_counts():
     lrm.apply_status_ops(ns, lrm.result_ops(bad, {"class": "ocf", "provider": "heartbeat", "type": "Dummy"}))
     ids = [op.get("id") for op in ns.iterfind("lrm/lrm_resources/lrm_resource/lrm_rsc_op")]
     assert ids == ["r1_last_0", "r1_monitor_2000", "r1_last_failure_0"]
-    last = ns.find("lrm/lrm_resources/lrm_resource/lrm_rsc_op")
+    last = present(ns.find("lrm/lrm_resources/lrm_resource/lrm_rsc_op"))
     assert last.get("transition-magic") == "0:0;1:2:0:x" and last.get("operation_key") == "r1_start_0"
     attrs = {nv.get("name"): nv.get("value") for nv in ns.iter("nvpair")}
     assert attrs["fail-count-r1#monitor_2000"] == "2" and "last-failure-r1#monitor_2000" in attrs

@@ -10,6 +10,20 @@ from paceline.shared import cib
 CTX = Context(local_node="primary")
 
 
+def found(root: etree._Element, ident: str) -> etree._Element:
+    """The configuration object ``ident``, which the test expects to exist."""
+    el = cib.find_id(root, ident)
+    assert el is not None, ident
+    return el
+
+
+def found_rsc(root: etree._Element, rid: str) -> etree._Element:
+    """The resource ``rid``, which the test expects to exist."""
+    el = cib.find_resource(root, rid)
+    assert el is not None, rid
+    return el
+
+
 @pytest.fixture
 def root() -> etree._Element:
     return cib.empty(["primary", "secondary"])
@@ -29,9 +43,7 @@ def xml(el: etree._Element | None) -> str:
 
 
 def attrs(root: etree._Element, ident: str) -> dict[str, str]:
-    el = cib.find_id(root, ident)
-    assert el is not None, ident
-    return dict(el.attrib)
+    return {str(k): str(v) for k, v in found(root, ident).attrib.items()}
 
 
 # ---------------------------------------------------------------- primitive
@@ -39,7 +51,7 @@ def attrs(root: etree._Element, ident: str) -> dict[str, str]:
 def test_primitive_parts_keep_typed_order_and_crmsh_ids(root) -> None:
     run(root, "primitive p ocf:pacemaker:Dummy meta a=1 op monitor interval=10s timeout=20s params x=2 "
               "utilization cpu=1 op start timeout=9s")
-    prim = cib.find_resource(root, "p")
+    prim = found_rsc(root, "p")
     assert [c.tag for c in prim] == ["meta_attributes", "operations", "instance_attributes", "utilization"]
     assert attrs(root, "p") == {"id": "p", "class": "ocf", "provider": "pacemaker", "type": "Dummy"}
     assert attrs(root, "p-meta_attributes-a")["value"] == "1"
@@ -120,7 +132,7 @@ def test_group_takes_members_place_and_repoints_constraints(root) -> None:
     run(root, "primitive a Dummy", "primitive b Dummy", "primitive c Dummy",
         "location l1 b 100: primary", "colocation c1 inf: a c", "order o1 Mandatory: a b")
     out = run(root, "group g b a meta target-role=Started")
-    grp = cib.find_resource(root, "g")
+    grp = found_rsc(root, "g")
     assert [c.get("id") for c in grp] == ["g-meta_attributes", "b", "a"]
     assert [c.get("id") for c in cib.section(root, "resources")] == ["g", "c"]
     assert attrs(root, "l1")["rsc"] == "g"
@@ -142,7 +154,7 @@ def test_group_errors(root) -> None:
 def test_clone_and_ms(root) -> None:
     run(root, "primitive a Dummy", "primitive s ocf:pacemaker:Stateful",
         "clone cl a meta clone-max=2", "ms ms1 s meta notify=true")
-    assert [c.tag for c in cib.find_resource(root, "cl")] == ["meta_attributes", "primitive"]
+    assert [c.tag for c in found_rsc(root, "cl")] == ["meta_attributes", "primitive"]
     assert cib.nvset_values(cib.find_resource(root, "ms1")) == {"promotable": "true", "notify": "true"}
     with pytest.raises(CrmError, match="already belongs to clone 'cl'"):
         run(root, "clone cl2 a")
@@ -154,13 +166,13 @@ def test_location_rule_expressions(root) -> None:
     run(root, "primitive a Dummy",
         "location l a rule -inf: #uname eq primary or not_defined pingd or pingd lt number:1",
         "location m a rule $role=Promoted pingd: defined pingd rule 50: #uname ne secondary")
-    rule = cib.find_id(root, "l-rule")
+    rule = found(root, "l-rule")
     assert rule.get("score") == "-INFINITY" and rule.get("boolean-op") == "or"
     assert [dict(e.attrib) for e in rule] == [
         {"id": "l-rule-expression", "attribute": "#uname", "operation": "eq", "value": "primary"},
         {"id": "l-rule-expression-0", "attribute": "pingd", "operation": "not_defined"},
         {"id": "l-rule-expression-1", "attribute": "pingd", "operation": "lt", "type": "number", "value": "1"}]
-    m_rules = cib.find_id(root, "m").findall("rule")
+    m_rules = found(root, "m").findall("rule")
     assert [r.get("id") for r in m_rules] == ["m-rule", "m-rule-0"]
     assert m_rules[0].get("score-attribute") == "pingd" and m_rules[0].get("role") == "Promoted"
     assert m_rules[1].get("score") == "50"
@@ -169,7 +181,7 @@ def test_location_rule_expressions(root) -> None:
 def test_location_date_rule_and_pattern(root) -> None:
     run(root, "primitive a Dummy", "location l a rule inf: date gt 2030-01-01",
         "location p /^a.*/ 10: primary")
-    de = cib.find_id(root, "l-rule-expression")
+    de = found(root, "l-rule-expression")
     assert de.tag == "date_expression" and de.get("start") == "2030-01-01"
     assert attrs(root, "p")["rsc-pattern"] == "^a.*"
 
@@ -203,16 +215,16 @@ def test_resource_sets(root) -> None:
         run(root, f"primitive {r} Dummy")
     run(root, "order o1 Mandatory: a ( b c ) [ d e ] symmetrical=false",
         "colocation c1 inf: a:Promoted b:Promoted c", "order o2 (a b) c:start", "location l { a b } 10: primary")
-    sets = cib.find_id(root, "o1").findall("resource_set")
+    sets = found(root, "o1").findall("resource_set")
     assert [dict(s.attrib) for s in sets] == [
         {"id": "o1-0"}, {"id": "o1-1", "sequential": "false"},
         {"id": "o1-2", "sequential": "false", "require-all": "false"}]
     assert [[r.get("id") for r in s] for s in sets] == [["a"], ["b", "c"], ["d", "e"]]
     assert attrs(root, "o1")["symmetrical"] == "false"
-    csets = cib.find_id(root, "c1").findall("resource_set")
+    csets = found(root, "c1").findall("resource_set")
     assert [(s.get("role"), [r.get("id") for r in s]) for s in csets] == [("Promoted", ["a", "b"]), (None, ["c"])]
-    assert cib.find_id(root, "o2-1").get("action") == "start"
-    assert [r.get("id") for r in cib.find_id(root, "l-0")] == ["a", "b"]
+    assert found(root, "o2-1").get("action") == "start"
+    assert [r.get("id") for r in found(root, "l-0")] == ["a", "b"]
 
 
 # ---------------------------------------------------------------- options, node, tag
@@ -220,7 +232,7 @@ def test_resource_sets(root) -> None:
 def test_property_and_defaults_sets(root) -> None:
     run(root, "property a=1 b=2", "property a=3", "property $id=more c=4", "rsc_defaults x=1",
         "op_defaults timeout=1m", "property cib-bootstrap-options: d=5")
-    boot = cib.find_id(root, "cib-bootstrap-options")
+    boot = found(root, "cib-bootstrap-options")
     assert [(nv.get("id"), nv.get("value")) for nv in boot] == [
         ("cib-bootstrap-options-a", "3"), ("cib-bootstrap-options-b", "2"), ("cib-bootstrap-options-d", "5")]
     assert attrs(root, "more-c")["value"] == "4"
@@ -235,7 +247,7 @@ def test_configure_node_and_tag(root) -> None:
     assert attrs(root, "third") == {"id": "third", "uname": "third"}
     assert attrs(root, "third-instance_attributes-site")["value"] == "a"
     assert attrs(root, "third-utilization-memory")["value"] == "1024"
-    assert [r.get("id") for r in cib.find_id(root, "t")] == ["a"]
+    assert [r.get("id") for r in found(root, "t")] == ["a"]
     with pytest.raises(CrmError, match="node 'third' already exists"):
         run(root, "configure node third")
     with pytest.raises(CrmError, match="no resource or tag 'b'"):
@@ -249,9 +261,9 @@ def test_delete_primitive_takes_hanging_references(root) -> None:
         "order s Mandatory: a b c", "tag t a", "tag u a b", "location lt t 5: primary")
     out = run(root, "delete a")
     assert cib.find_id(root, "o") is None
-    assert [r.get("id") for r in cib.find_id(root, "s").iter("resource_ref")] == ["b", "c"]
+    assert [r.get("id") for r in found(root, "s").iter("resource_ref")] == ["b", "c"]
     assert cib.find_id(root, "t") is None and cib.find_id(root, "lt") is None
-    assert [r.get("id") for r in cib.find_id(root, "u")] == ["b"]
+    assert [r.get("id") for r in found(root, "u")] == ["b"]
     assert "INFO: hanging order:o deleted" in out
 
 
@@ -280,7 +292,7 @@ def test_rename_updates_references(root) -> None:
     run(root, "rename a x")
     assert cib.find_resource(root, "x") is not None and cib.find_resource(root, "a") is None
     assert attrs(root, "c")["rsc"] == "x" and attrs(root, "o")["first"] == "x"
-    assert [r.get("id") for r in cib.find_id(root, "t")] == ["x"]
+    assert [r.get("id") for r in found(root, "t")] == ["x"]
     with pytest.raises(CrmError, match="id 'b' is already in use"):
         run(root, "rename x b")
 

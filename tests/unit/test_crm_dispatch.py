@@ -10,6 +10,20 @@ from paceline.shared import cib
 CTX = Context(local_node="primary")
 
 
+def found(root: etree._Element, ident: str) -> etree._Element:
+    """The configuration object ``ident``, which the test expects to exist."""
+    el = cib.find_id(root, ident)
+    assert el is not None, ident
+    return el
+
+
+def found_rsc(root: etree._Element, rid: str) -> etree._Element:
+    """The resource ``rid``, which the test expects to exist."""
+    el = cib.find_resource(root, rid)
+    assert el is not None, rid
+    return el
+
+
 @pytest.fixture
 def root() -> etree._Element:
     return cib.empty(["primary", "secondary"])
@@ -33,9 +47,9 @@ def test_score_glued_to_node_in_one_argument(root) -> None:
     execute(root, "configure location l a '50: secondary'", CTX)
     execute(root, "configure colocation c 'inf: a' b", CTX)
     execute(root, "configure order o 'Mandatory: a b'", CTX)
-    assert cib.find_id(root, "l").get("node") == "secondary"
-    assert cib.find_id(root, "c").get("with-rsc") == "b"
-    assert cib.find_id(root, "o").get("then") == "b"
+    assert found(root, "l").get("node") == "secondary"
+    assert found(root, "c").get("with-rsc") == "b"
+    assert found(root, "o").get("then") == "b"
 
 
 def test_no_change_is_reported(root) -> None:

@@ -10,6 +10,20 @@ from paceline.shared import cib
 CTX = Context(local_node="primary")
 
 
+def found(root: etree._Element, ident: str) -> etree._Element:
+    """The configuration object ``ident``, which the test expects to exist."""
+    el = cib.find_id(root, ident)
+    assert el is not None, ident
+    return el
+
+
+def found_rsc(root: etree._Element, rid: str) -> etree._Element:
+    """The resource ``rid``, which the test expects to exist."""
+    el = cib.find_resource(root, rid)
+    assert el is not None, rid
+    return el
+
+
 @pytest.fixture
 def root() -> etree._Element:
     r = cib.empty(["primary", "secondary"])
@@ -83,7 +97,7 @@ def test_start_stop_targets(root) -> None:
     assert value(root, "cl-meta_attributes-target-role") == "Stopped"
     assert cib.find_id(root, "a-meta_attributes") is None
     run(root, "resource stop g")
-    assert next(c.tag for c in cib.find_resource(root, "g")) == "meta_attributes"
+    assert next(c.tag for c in found_rsc(root, "g")) == "meta_attributes"
     run(root, "resource start t")  # a tag stands for its resources
     assert value(root, "b-meta_attributes-target-role") == "Started"
     assert value(root, "c-meta_attributes-target-role") == "Started"
@@ -122,9 +136,9 @@ def test_migrate_ban_clear(root) -> None:
 
 def test_migrate_with_lifetime_and_errors(root) -> None:
     run(root, "resource migrate g secondary PT1H")
-    rule = cib.find_id(root, "cli-prefer-rule-g")
+    rule = found(root, "cli-prefer-rule-g")
     assert rule.get("score") == "INFINITY"
-    assert cib.find_id(root, "cli-prefer-lifetime-end-g").get("operation") == "lt"
+    assert found(root, "cli-prefer-lifetime-end-g").get("operation") == "lt"
     with pytest.raises(CrmError, match="needs a NODE"):
         run(root, "resource migrate g")
     with pytest.raises(CrmError, match="no node 'third'"):
@@ -146,7 +160,9 @@ STATUS = """<status><node_state id="1" uname="primary">
 
 
 def with_status(root: etree._Element) -> etree._Element:
-    root.remove(root.find("status"))
+    status = root.find("status")
+    assert status is not None
+    root.remove(status)
     root.append(etree.fromstring(STATUS, etree.XMLParser(remove_blank_text=True)))
     return root
 

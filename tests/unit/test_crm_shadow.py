@@ -99,7 +99,8 @@ def test_new_switches_every_level_to_the_shadow_and_commit_writes_one_version(ci
     run(sh, "cib commit test")
     after = load(cib_file)
     assert cib.find_resource(after, "d1") is not None
-    assert "standby" in cib.serialize(after.find("configuration/nodes"))
+    nodes = after.find("configuration/nodes")
+    assert nodes is not None and "standby" in cib.serialize(nodes)
     assert cib.version(after).epoch > before.epoch            # one write for the whole change
     assert after.find("status/node_state") is not None       # the origin's status is kept
     assert sh.exit_code() == 0, err.getvalue()

@@ -60,5 +60,7 @@ def test_iso_durations() -> None:
     assert parse_duration("P") is None
     assert parse_duration("primary") is None
     start = datetime(2024, 1, 31, 12, 0, tzinfo=UTC)
-    assert expiry(parse_duration("P1M"), start) == "2024-02-29 12:00:00 +00:00"
-    assert expiry(parse_duration("P1DT2H30M"), start) == "2024-02-01 14:30:00 +00:00"
+    month, hours = parse_duration("P1M"), parse_duration("P1DT2H30M")
+    assert month is not None and hours is not None
+    assert expiry(month, start) == "2024-02-29 12:00:00 +00:00"
+    assert expiry(hours, start) == "2024-02-01 14:30:00 +00:00"

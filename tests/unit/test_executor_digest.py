@@ -29,7 +29,7 @@ def nvpairs(parent: etree._Element, tag: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for nvset in parent.findall(tag):
         for nv in nvset.findall("nvpair"):
-            out.setdefault(nv.get("name"), nv.get("value", ""))
+            out.setdefault(nv.get("name", ""), nv.get("value", ""))
     return out
 
 
@@ -52,7 +52,9 @@ def recorded_digests(case: Path):
     primitives = {p.get("id"): p for p in root.iter("primitive")}
     for rec in root.iter("lrm_rsc_op"):
         digest = rec.get("op-digest")
-        primitive = primitives.get(rec.getparent().get("id", "").split(":")[0])
+        lrm_resource = rec.getparent()
+        assert lrm_resource is not None
+        primitive = primitives.get(lrm_resource.get("id", "").split(":")[0])
         if digest and primitive is not None:
             yield primitive, rec, digest
 

@@ -10,6 +10,8 @@ from paceline.executor import fencing as agent_protocol
 from paceline.shared import cib, lrm
 from paceline.shared.cluster import fencing
 
+from tests.support.present import present
+
 NOW = 1_700_000_000.0   # the time the configurations are read at (no rule here depends on it)
 
 CTX = Context(local_node="n1")
@@ -82,13 +84,13 @@ def test_topology_levels_in_index_order_for_the_target() -> None:
     root = make_cib("primitive ipmi stonith:fence_x params pcmk_host_check=none",
                     "primitive pdu1 stonith:fence_y params pcmk_host_check=none",
                     "primitive pdu2 stonith:fence_y params pcmk_host_check=none")
-    conf = root.find("configuration")
+    conf = present(root.find("configuration"))
     topo = etree.SubElement(conf, "fencing-topology")
     etree.SubElement(topo, "fencing-level", id="l2", target="n2", index="2", devices="pdu1,pdu2")
     etree.SubElement(topo, "fencing-level", id="l1", target="n2", index="1", devices="ipmi")
-    etree.SubElement(topo, "fencing-level", id="lp", **{"target-pattern": "n[13]", "index": "1", "devices": "pdu2"})
-    etree.SubElement(topo, "fencing-level", id="la", **{"target-attribute": "rack", "target-value": "r9",
-                                                        "index": "1", "devices": "missing"})
+    etree.SubElement(topo, "fencing-level", {"id": "lp", "target-pattern": "n[13]", "index": "1", "devices": "pdu2"})
+    etree.SubElement(topo, "fencing-level", {"id": "la", "target-attribute": "rack", "target-value": "r9",
+                                             "index": "1", "devices": "missing"})
     plan = fencing.plan(root, "n2", NOW)
     assert plan.topology and ids(plan) == [["ipmi"], ["pdu1", "pdu2"]]
     assert ids(fencing.plan(root, "n3", NOW)) == [["pdu2"]]
@@ -148,7 +150,7 @@ def test_the_victim_is_recorded_down_with_no_history_or_transient_attributes() -
     assert {k: ns.get(k) for k in cib.NODE_STATE_DOWN} == cib.NODE_STATE_DOWN
     assert ns.find("lrm") is None and not ns.findall("transient_attributes/instance_attributes/nvpair")
     lrm.apply_status_ops(ns, fencing.victim_status_ops("on", 1000))
-    assert ns.find("transient_attributes/instance_attributes/nvpair").get("name") == "#node-unfenced"
+    assert present(ns.find("transient_attributes/instance_attributes/nvpair")).get("name") == "#node-unfenced"
 
 
 # ---------------------------------------------------------------- node fence (crmsh: terminate=true)

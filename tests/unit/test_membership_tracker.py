@@ -152,7 +152,7 @@ def test_non_positive_token_timeout_is_refused():
 def test_heartbeat_round_trips_through_the_codec():
     beat = hb("n2", ring_id=7, seq=3)
     env = codec.decode(codec.encode("heartbeat", beat.to_body()), "heartbeat")
-    assert Heartbeat.from_body(env.body, "paceline.default.membership.heartbeat.n2") == beat
+    assert Heartbeat.from_body(env.body).on_subject("paceline.default.membership.heartbeat.n2") == beat
 
 
 @pytest.mark.parametrize("body", [
@@ -170,4 +170,4 @@ def test_malformed_heartbeats_are_rejected(body):
 
 def test_heartbeat_on_another_nodes_subject_is_rejected():
     with pytest.raises(codec.MalformedMessage):
-        Heartbeat.from_body(hb("n2").to_body(), "paceline.default.membership.heartbeat.n3")
+        Heartbeat.from_body(hb("n2").to_body()).on_subject("paceline.default.membership.heartbeat.n3")

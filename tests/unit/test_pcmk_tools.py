@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from paceline.cli import pcmk_tools as pt
 from paceline.cli.pcmk_tools import AttrRequest, Info, ToolError
 from paceline.executor.runner import SBIN_DIR, cluster_environment
 from paceline.shared import config
+from paceline.shared.messages import AttributeReply, AttributeRequest
 from paceline.shared.natsserver import free_port
 
 ENV = {"PACELINE_NODE": "n1", "OCF_RESOURCE_INSTANCE": "st:1", "OCF_RESKEY_CRM_meta_on_node": "other"}
@@ -115,25 +117,37 @@ def test_help_and_version_need_no_cluster():
 
 # ------------------------------------------------------------------ crm_master, attrd_updater, crm_node
 
+def master(argv: list[str], env: dict[str, str] = ENV) -> AttrRequest:
+    req = pt.crm_master_request(argv, env)
+    assert isinstance(req, AttrRequest)
+    return req
+
+
+def attrd(argv: list[str], env: dict[str, str] = ENV) -> AttrRequest:
+    req = pt.attrd_updater_request(argv, env)
+    assert isinstance(req, AttrRequest)
+    return req
+
+
 def test_crm_master_is_the_promotion_score_with_lifetime_reboot():
-    req = pt.crm_master_request(["-v", "100"], ENV)
-    assert isinstance(req, AttrRequest) and fields(req) == ("update", "master-st", "status", "n1", "100")
-    req = pt.crm_master_request(["-Q", "-l", "reboot", "-N", "n2", "-G"], ENV)
+    req = master(["-v", "100"])
+    assert fields(req) == ("update", "master-st", "status", "n1", "100")
+    req = master(["-Q", "-l", "reboot", "-N", "n2", "-G"])
     assert (req.command, req.node, req.quiet) == ("query", "n2", True)
-    req = pt.crm_master_request(["-r", "db", "-l", "forever", "-D"], {})
+    req = master(["-r", "db", "-l", "forever", "-D"], {})
     assert fields(req)[:4] == ("delete", "master-db", "nodes", os.uname().nodename)
     assert code_of(pt.crm_master_request, ["-v", "1"], {}) == pt.EX_USAGE
 
 
 def test_attrd_updater_requests():
-    req = pt.attrd_updater_request(["-n", "foo", "-U", "3"], ENV)
-    assert isinstance(req, AttrRequest) and fields(req) == ("update", "foo", "status", "n1", "3")
-    req = pt.attrd_updater_request(["-p", "-d", "5s", "-n", "foo", "-B", "4", "-S", "status"], ENV)
+    req = attrd(["-n", "foo", "-U", "3"])
+    assert fields(req) == ("update", "foo", "status", "n1", "3")
+    req = attrd(["-p", "-d", "5s", "-n", "foo", "-B", "4", "-S", "status"])
     assert fields(req) == ("update", "foo", "status", "n1", "4")             # dampening, private, section: accepted
-    req = pt.attrd_updater_request(["-n", "foo", "-Q", "-A"], ENV)
+    req = attrd(["-n", "foo", "-Q", "-A"])
     assert (req.command, req.all_nodes) == ("query", True)
-    assert pt.attrd_updater_request(["-n", "foo", "-N", "n2"], ENV).command == "query"
-    assert pt.attrd_updater_request(["-n", "foo", "-v", "1", "-D"], ENV).command == "delete"
+    assert attrd(["-n", "foo", "-N", "n2"]).command == "query"
+    assert attrd(["-n", "foo", "-v", "1", "-D"]).command == "delete"
     assert pt.attrd_updater_request(["-R"], ENV) is None                     # accepted no-ops
     assert pt.attrd_updater_request(["-n", "foo", "-Y", "-d", "3"], ENV) is None
     assert code_of(pt.attrd_updater_request, ["-Q"], ENV) == pt.EX_USAGE
@@ -168,36 +182,28 @@ def test_output_formats():
     assert pt.partition_line(nodes) == "n1 n3"
 
 
-def test_reading_the_gateways_answers():
-    assert pt.parse_shown_attribute("scope=status  name=a value=x y=z", "status", "a") == "x y=z"
-    assert pt.parse_shown_attribute("scope=nodes  name=a value=1", "status", "a") is None
-    shown = ("property cib-bootstrap-options: \\\n\tstonith-enabled=false \\\n\tcluster-name=\"my cluster\"\n"
-             "property db_replication: \\\n\tdb_REPL_INFO=n1")
-    assert pt.parse_shown_options(shown, "property") == [
-        ("cib-bootstrap-options", "stonith-enabled", "false"), ("cib-bootstrap-options", "cluster-name", "my cluster"),
-        ("db_replication", "db_REPL_INFO", "n1")]
+class FakeCluster(pt.Cluster):
+    """Answers the typed attribute requests from a table (value, or the error the gateway would send); records
+    them. The requests are built by the real :meth:`Cluster.attribute`."""
 
-
-class FakeCluster:
-    """Answers crm lines from a table; records them."""
-
-    def __init__(self, answers: dict[str, str | ToolError]):
+    def __init__(self, answers: dict[tuple[str, str, str, str], str | ToolError]):
+        super().__init__("crm_attribute")
         self.answers = answers
-        self.lines: list[str] = []
+        self.requests: list[AttributeRequest] = []
 
-    def crm(self, *words: str) -> str:
-        line = " ".join(words)
-        self.lines.append(line)
-        answer = self.answers.get(line, "")
+    def call(self, request: Any, reply: Any) -> Any:
+        assert isinstance(request, AttributeRequest) and reply is AttributeReply
+        self.requests.append(request)
+        answer = self.answers.get((request.command, request.scope, request.node, request.name))
         if isinstance(answer, ToolError):
             raise answer
-        return answer
+        return AttributeReply(value=answer)
 
 
 def test_queries_answer_as_pacemaker_does():
-    cluster = FakeCluster({"node status-attr n1 show master-st": "scope=status  name=master-st value=5",
-                           "node status-attr n1 show gone": pt.ToolCrmError(
-                               "node status-attr: node 'n1' has no status-attr 'gone'", "crm")})
+    cluster = FakeCluster({("get", "status", "n1", "master-st"): "5",
+                           ("get", "status", "n9", "x"): pt.ToolCrmError(
+                               "node status-attr: no node 'n9' (known: n1, n2)", "crm")})
     out = io.StringIO()
     assert pt.run_attribute(attr(["-p", "-G"]), cluster, out) == 0
     assert pt.run_attribute(attr(["-p", "-G", "-q"]), cluster, out) == 0
@@ -207,9 +213,29 @@ def test_queries_answer_as_pacemaker_does():
     with pytest.raises(ToolError) as info:
         pt.run_attribute(attr(["-l", "reboot", "-n", "gone", "-G"]), cluster, out)
     assert (str(info.value), info.value.code) == ("crm_attribute: no transient attribute 'gone' on node n1", 105)
+    with pytest.raises(ToolError) as info:  # the gateway's refusal, without the crm command it names
+        pt.run_attribute(attr(["-l", "reboot", "-N", "n9", "-n", "x", "-G"]), cluster, out)
+    assert (str(info.value), info.value.code) == ("crm_attribute: no node 'n9' (known: n1, n2)", 105)
     assert pt.run_attribute(attr(["-p", "-v", "10"]), cluster, out) == 0
     assert pt.run_attribute(attr(["-N", "n2", "-z", "-n", "cpu", "-D"]), cluster, out) == 0
-    assert cluster.lines[-2:] == ["node status-attr n1 set master-st 10", "node utilization n2 delete cpu"]
+    assert cluster.requests[-2:] == [   # what "node status-attr n1 set master-st 10" and
+        AttributeRequest(command="set", scope="status", name="master-st", node="n1", value="10"),
+        AttributeRequest(command="delete", scope="nodes", name="cpu", node="n2", utilization=True),
+    ]                                   # "node utilization n2 delete cpu" were
+
+
+def test_cluster_options_and_their_sets():
+    cluster = FakeCluster({("get", "crm_config", "", "db_REPL_INFO"): "n1"})
+    out = io.StringIO()
+    req = attr(["--type", "crm_config", "--name", "db_REPL_INFO", "-s", "db_replication", "--query", "-q"])
+    assert pt.run_attribute(req, cluster, out) == 0 and out.getvalue() == "n1\n"
+    assert cluster.requests[-1] == AttributeRequest(command="get", scope="crm_config", name="db_REPL_INFO",
+                                                    set_name="db_replication")
+    assert pt.run_attribute(attr(["-t", "rsc_defaults", "-n", "stickiness", "-v", "1"]), cluster, out) == 0
+    assert cluster.requests[-1] == AttributeRequest(command="set", scope="rsc_defaults", name="stickiness", value="1")
+    with pytest.raises(ToolError) as info:
+        pt.run_attribute(attr(["-t", "op_defaults", "-n", "timeout", "-G"]), cluster, out)
+    assert (str(info.value), info.value.code) == ("crm_attribute: no op_defaults option 'timeout' on the cluster", 105)
 
 
 # ------------------------------------------------------------------ the wrappers, with no cluster to reach

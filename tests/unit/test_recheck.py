@@ -1,29 +1,22 @@
 """The DC's timer: plan again at the recheck interval, or just after a failure expires."""
 
+from __future__ import annotations
+
 from paceline.policy.recheck import EXPIRY_MARGIN, next_recheck
-from paceline.shared import cib
+from paceline.shared import cib as cibxml
 from paceline.shared.cluster import unpack
 
-NOW = 1_000_000.0
+from tests.support.cibs import NOW, cib, node_state, prim
 
 
-def cluster(meta: str = "", recheck: str | None = None, last_failure: int | None = None) -> cib.Element:
-    props = f'<nvpair id="o2" name="cluster-recheck-interval" value="{recheck}"/>' if recheck else ""
-    attrs = ""
+def cluster(meta: dict[str, str] | None = None, recheck: str | None = None,
+            last_failure: int | None = None) -> cibxml.Element:
+    """One node running nothing, a Dummy with ``meta``; a monitor failure at ``last_failure`` if given."""
+    options = {"cluster-recheck-interval": recheck} if recheck else {}
+    attrs = None
     if last_failure is not None:
-        attrs = f"""<transient_attributes id="1"><instance_attributes id="status-1">
-          <nvpair id="a1" name="fail-count-d1#monitor_10000" value="1"/>
-          <nvpair id="a2" name="last-failure-d1#monitor_10000" value="{last_failure}"/>
-        </instance_attributes></transient_attributes>"""
-    return cib.parse_cib(f"""<cib have-quorum="1"><configuration>
-      <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/>{props}
-      </cluster_property_set></crm_config>
-      <nodes><node id="1" uname="a"/></nodes>
-      <resources><primitive id="d1" class="ocf" provider="heartbeat" type="Dummy">
-        <meta_attributes id="d1-meta">{meta}</meta_attributes></primitive></resources>
-      <constraints/></configuration>
-      <status><node_state id="1" uname="a" in_ccm="true" crmd="online" join="member" expected="member">{attrs}
-      </node_state></status></cib>""")
+        attrs = {"fail-count-d1#monitor_10000": "1", "last-failure-d1#monitor_10000": str(last_failure)}
+    return cibxml.parse_cib(cib(prim("d1", meta), node_state("a", attrs=attrs), nodes=("a",), options=options))
 
 
 def test_default_recheck_interval_is_fifteen_minutes():
@@ -35,12 +28,12 @@ def test_configured_interval_is_used():
 
 
 def test_an_expiring_failure_brings_the_plan_forward():
-    root = cluster('<nvpair id="ft" name="failure-timeout" value="30s"/>', last_failure=int(NOW) - 10)
+    root = cluster({"failure-timeout": "30s"}, last_failure=int(NOW) - 10)
     assert next_recheck(unpack(root, NOW), NOW) == 20 + EXPIRY_MARGIN
 
 
 def test_failures_without_timeout_or_already_expired_do_not():
     never = cluster(last_failure=int(NOW) - 10)
     assert next_recheck(unpack(never, NOW), NOW) == 15 * 60
-    expired = cluster('<nvpair id="ft" name="failure-timeout" value="5s"/>', last_failure=int(NOW) - 60)
+    expired = cluster({"failure-timeout": "5s"}, last_failure=int(NOW) - 60)
     assert next_recheck(unpack(expired, NOW), NOW) == 15 * 60

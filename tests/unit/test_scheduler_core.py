@@ -10,81 +10,7 @@ from paceline.shared.cluster import render_status, unpack
 from paceline.shared.cluster.scores import INF, add_scores, format_score, parse_score
 from paceline.shared.lrm import OpResult, apply_status_ops, params_digest, result_ops
 
-NOW = 1_700_000_000.0
-
-
-def node_state(name: str, online: bool = True, lrm: str = "", attrs: dict[str, str] | None = None) -> str:
-    flags = ('in_ccm="true" crmd="online" join="member" expected="member"' if online
-             else 'in_ccm="false" crmd="offline" join="down" expected="down"')
-    transient = ""
-    if attrs:
-        pairs = "".join(f'<nvpair id="{name}-{k}" name="{k}" value="{v}"/>' for k, v in attrs.items())
-        transient = (f'<transient_attributes id="{name}"><instance_attributes id="status-{name}">'
-                     f'{pairs}</instance_attributes></transient_attributes>')
-    return (f'<node_state id="{name}" uname="{name}" {flags}>{transient}'
-            f'<lrm id="{name}"><lrm_resources>{lrm}</lrm_resources></lrm></node_state>')
-
-
-def op(rsc: str, task: str, rc: int = 0, call: int = 1, interval: int = 0, expected: int | None = None,
-       digest: str | None = None, status: int = 0) -> str:
-    expected = rc if expected is None else expected
-    record = f"{rsc}_last_0" if interval == 0 else f"{rsc}_{task}_{interval}"
-    dig = f' op-digest="{digest}"' if digest else ""
-    return (f'<lrm_rsc_op id="{record}" operation="{task}" interval="{interval}" rc-code="{rc}" '
-            f'op-status="{status}" call-id="{call}" transition-key="1:1:{expected}:test" '
-            f'last-rc-change="{int(NOW) - 100}"{dig}/>')
-
-
-def lrm_rsc(rsc: str, *ops: str) -> str:
-    return f'<lrm_resource id="{rsc}" class="ocf" provider="heartbeat" type="Dummy">{"".join(ops)}</lrm_resource>'
-
-
-def running(rsc: str, call: int = 1) -> str:
-    return lrm_rsc(rsc, op(rsc, "start", call=call, digest=params_digest({})))
-
-
-def prim(rid: str, meta: dict[str, str] | None = None, monitor: str | None = None, params: str = "") -> str:
-    meta_xml = ""
-    if meta:
-        meta_xml = f'<meta_attributes id="{rid}-meta">' + "".join(
-            f'<nvpair id="{rid}-{k}" name="{k}" value="{v}"/>' for k, v in meta.items()) + "</meta_attributes>"
-    ops = ""
-    if monitor:
-        ops = f'<operations><op id="{rid}-mon" name="monitor" interval="{monitor}" timeout="30s"/></operations>'
-    return f'<primitive id="{rid}" class="ocf" provider="heartbeat" type="Dummy">{params}{meta_xml}{ops}</primitive>'
-
-
-def cib(resources: str, status: str, constraints: str = "", nodes: tuple[str, ...] = ("node1", "node2"),
-        options: dict[str, str] | None = None, quorum: bool = True, extra_config: str = "",
-        node_attrs: dict[str, dict[str, str]] | None = None) -> str:
-    opts = {"stonith-enabled": "false", **(options or {})}
-    pairs = "".join(f'<nvpair id="o-{k}" name="{k}" value="{v}"/>' for k, v in opts.items())
-    node_xml = ""
-    for n in nodes:
-        attrs = (node_attrs or {}).get(n)
-        inner = ""
-        if attrs:
-            inner = f'<instance_attributes id="{n}-ia">' + "".join(
-                f'<nvpair id="{n}-{k}" name="{k}" value="{v}"/>' for k, v in attrs.items()) + "</instance_attributes>"
-        node_xml += f'<node id="{n}" uname="{n}">{inner}</node>'
-    return (f'<cib have-quorum="{1 if quorum else 0}" epoch="1" num_updates="0" admin_epoch="0">'
-            f'<configuration><crm_config><cluster_property_set id="cib-bootstrap-options">{pairs}'
-            f'</cluster_property_set></crm_config><nodes>{node_xml}</nodes><resources>{resources}</resources>'
-            f'<constraints>{constraints}</constraints>{extra_config}</configuration>'
-            f'<status>{status}</status></cib>')
-
-
-def run(xml: str):
-    return schedule(parse_cib(xml), now=NOW)
-
-
-def folded(result) -> list[str]:
-    return [" ".join(line.split()) for line in result.summary]
-
-
-def both_online(lrm1: str = "", lrm2: str = "", **kw) -> str:
-    return node_state("node1", lrm=lrm1, **kw) + node_state("node2", lrm=lrm2)
-
+from tests.support.cibs import NOW, both_online, cib, folded, lrm_rsc, node_state, op, prim, run, running
 
 # ------------------------------------------------------------------ scores
 
@@ -102,6 +28,9 @@ def test_score_parsing_and_infinity_arithmetic():
 
 
 # ------------------------------------------------------------------ placement
+# Each CIB's Transition Summary is also a scheduler case (tests/scheduler_cases/xml/core-*.xml) where
+# crm_simulate prints the same; the tests here check what a summary does not show, and the CIBs on which
+# crm_simulate 2.1.5 decides otherwise (each says how).
 
 def test_fresh_resource_is_probed_started_and_monitored():
     result = run(cib(prim("r1", monitor="10s"), both_online()))
@@ -118,40 +47,6 @@ def test_fresh_resource_is_probed_started_and_monitored():
     assert start.digest == params_digest(start.params)
 
 
-def test_balancing_puts_second_resource_on_other_node():
-    result = run(cib(prim("r1") + prim("r2"), both_online()))
-    assert folded(result) == ["* Start r1 ( node1 )", "* Start r2 ( node2 )"]
-
-
-def test_location_score_and_rule_with_node_attribute():
-    cons = ('<rsc_location id="l1" rsc="r1" node="node2" score="50"/>'
-            '<rsc_location id="l2" rsc="r2"><rule id="l2r" score="INFINITY">'
-            '<expression id="l2e" attribute="site" operation="eq" value="b"/></rule></rsc_location>'
-            '<rsc_location id="l3" rsc="r3"><rule id="l3r" score="-INFINITY">'
-            '<expression id="l3e" attribute="#uname" operation="eq" value="node1"/></rule></rsc_location>')
-    result = run(cib(prim("r1") + prim("r2") + prim("r3"), both_online(), cons,
-                     node_attrs={"node2": {"site": "b"}}))
-    assert folded(result) == ["* Start r1 ( node2 )", "* Start r2 ( node2 )", "* Start r3 ( node2 )"]
-    assert "pcmk__primitive_assign: r3 allocation score on node1: -INFINITY" in result.scores
-
-
-def test_stickiness_keeps_resource_and_zero_stickiness_rebalances():
-    status = both_online(running("r1") + running("r2"))
-    # Equal scores: the first resource stays on its current node, the second balances to node2.
-    assert folded(run(cib(prim("r1") + prim("r2"), status))) == ["* Move r2 ( node1 -> node2 )"]
-    sticky = '<rsc_defaults><meta_attributes id="rd"><nvpair id="rd-s" name="resource-stickiness" value="100"/>' \
-             '</meta_attributes></rsc_defaults>'
-    assert folded(run(cib(prim("r1") + prim("r2"), status, extra_config=sticky))) == []
-
-
-def test_location_beats_stickiness_only_when_higher():
-    cons = '<rsc_location id="l1" rsc="r1" node="node2" score="50"/>'
-    status = both_online(running("r1"))
-    assert folded(run(cib(prim("r1", {"resource-stickiness": "100"}), status, cons))) == []
-    assert folded(run(cib(prim("r1", {"resource-stickiness": "10"}), status, cons))) == \
-        ["* Move r1 ( node1 -> node2 )"]
-
-
 def test_group_members_are_colocated_and_ordered():
     group = '<group id="g">' + prim("a") + prim("b") + prim("c") + "</group>"
     cons = '<rsc_location id="l" rsc="g" node="node2" score="10"/>'
@@ -163,13 +58,12 @@ def test_group_members_are_colocated_and_ordered():
 
 
 def test_member_inserted_before_an_unmanaged_running_member_cannot_start():
+    # Not a case: crm_simulate 2.1.5 prints a plain "Start new ( node1 )" here (with Pacemaker's digests).
     group = '<group id="g">' + prim("a") + prim("new") + prim("c", {"is-managed": "false"}) + "</group>"
     status = both_online(running("a") + running("c"))
     result = run(cib(group, status))
     assert folded(result) == ["* Start new ( node1 ) due to unrunnable c stop (blocked)"]
-    managed = '<group id="g">' + prim("a") + prim("new") + prim("c") + "</group>"
-    result = run(cib(managed, status))
-    assert folded(result) == ["* Start new ( node1 )", "* Restart c ( node1 ) due to required new start"]
+    # With c managed: the case core-group-member-before-managed.
 
 
 def test_group_stops_in_reverse_order():
@@ -184,6 +78,8 @@ def test_group_stops_in_reverse_order():
 
 def test_banned_group_takes_along_what_a_later_member_is_colocated_with():
     # b (second member) must run with r; the group is banned from node1 where all three run.
+    # Not a case: crm_simulate 2.1.5 (with Pacemaker's digests) leaves r on node1 and stops b: "Move a",
+    # "Stop b ( node1 ) due to node availability".
     group = '<group id="g">' + prim("a") + prim("b") + "</group>"
     cons = ('<rsc_colocation id="c" rsc="b" with-rsc="r" score="INFINITY"/>'
             '<rsc_location id="ban" rsc="g" node="node1" score="-INFINITY"/>')
@@ -193,81 +89,15 @@ def test_banned_group_takes_along_what_a_later_member_is_colocated_with():
                               "* Move b ( node1 -> node2 )"]
 
 
-def test_colocation_and_anti_colocation():
-    cons = ('<rsc_location id="l" rsc="r1" node="node2" score="100"/>'
-            '<rsc_colocation id="c1" rsc="r2" with-rsc="r1" score="INFINITY"/>'
-            '<rsc_colocation id="c2" rsc="r3" with-rsc="r1" score="-INFINITY"/>')
-    result = run(cib(prim("r1") + prim("r2") + prim("r3"), both_online(), cons))
-    assert folded(result) == ["* Start r1 ( node2 )", "* Start r2 ( node2 )", "* Start r3 ( node1 )"]
-
-
-def test_colocation_with_stopped_primary_keeps_dependent_stopped():
-    cons = ('<rsc_colocation id="c1" rsc="r2" with-rsc="r1" score="INFINITY"/>')
-    result = run(cib(prim("r1", {"target-role": "Stopped"}) + prim("r2"), both_online(), cons))
-    assert folded(result) == []
-
-
-def test_mandatory_order_restarts_then_side():
-    cons = '<rsc_order id="o" first="r1" then="r2" kind="Mandatory"/>'
-    status = both_online(running("r2"))
-    sticky = prim("r1") + prim("r2", {"resource-stickiness": "100"})
-    assert folded(run(cib(sticky, status, cons))) == [
-        "* Start r1 ( node1 )", "* Restart r2 ( node1 ) due to required r1 start"]
-    optional = '<rsc_order id="o" first="r1" then="r2" kind="Optional"/>'
-    assert folded(run(cib(sticky, status, optional))) == ["* Start r1 ( node1 )"]
-
-
-def test_mandatory_order_blocks_then_when_first_cannot_start():
-    cons = ('<rsc_order id="o" first="r1" then="r2" kind="Mandatory"/>'
-            '<rsc_location id="l" rsc="r1" node="node1" score="-INFINITY"/>'
-            '<rsc_location id="l2" rsc="r1" node="node2" score="-INFINITY"/>')
-    result = run(cib(prim("r1") + prim("r2"), both_online(), cons))
-    assert folded(result) == ["* Start r2 ( node1 ) due to unrunnable r1 start (blocked)"]
-
-
-def test_target_role_stopped_stops_resource():
-    result = run(cib(prim("r1", {"target-role": "Stopped"}), both_online(running("r1"))))
-    assert folded(result) == ["* Stop r1 ( node1 ) due to node availability"]
-
-
-def test_standby_node_from_config_or_transient_attribute():
-    status = both_online(running("r1"))
-    result = run(cib(prim("r1"), status, node_attrs={"node1": {"standby": "on"}}))
-    assert folded(result) == ["* Move r1 ( node1 -> node2 )"]
-    status = node_state("node1", lrm=running("r1"), attrs={"standby": "true"}) + node_state("node2")
-    assert folded(run(cib(prim("r1"), status))) == ["* Move r1 ( node1 -> node2 )"]
-
-
-def test_no_quorum_policy_stop_and_ignore():
-    status = both_online(running("r1"))
-    result = run(cib(prim("r1") + prim("r2"), status, quorum=False))
-    assert folded(result) == ["* Stop r1 ( node1 ) due to no quorum",
-                              "* Start r2 ( node2 ) due to no quorum (blocked)"]
-    result = run(cib(prim("r1") + prim("r2"), status, quorum=False, options={"no-quorum-policy": "ignore"}))
-    assert folded(result) == ["* Start r2 ( node2 )"]
-
-
-def test_fencing_enabled_without_device_starts_nothing():
-    result = run(cib(prim("r1"), both_online(), options={"stonith-enabled": "true"}))
-    assert folded(result) == []
-    with_device = '<primitive id="fence" class="stonith" type="fence_dummy"/>' + prim("r1")
-    result = run(cib(with_device, both_online(), options={"stonith-enabled": "true"}))
-    assert folded(result) == ["* Start fence ( node1 )", "* Start r1 ( node2 )"]
-
-
 def test_node_without_node_state_is_offline():
     result = run(cib(prim("r1"), node_state("node2")))
     assert folded(result) == ["* Start r1 ( node2 )"]
     assert "    * OFFLINE: [ node1 ]" in render_status(result.state)
 
 
-def test_lost_node_without_fencing_restarts_elsewhere():
-    status = node_state("node1", online=False, lrm=running("r1")) + node_state("node2")
-    result = run(cib(prim("r1"), status))
-    assert folded(result) == ["* Start r1 ( node2 )"]
-
-
 def test_lost_node_with_fencing_is_fenced_and_resource_moves():
+    # Not a case: crm_simulate 2.1.5 (with Pacemaker's digests) also restarts the fencing device on node2:
+    # "Restart fence ( node2 )".
     fence = '<primitive id="fence" class="stonith" type="fence_dummy"/>'
     status = (node_state("node1", online=False, lrm=running("r1"))
               .replace('in_ccm="false" crmd="offline" join="down" expected="down"',
@@ -287,20 +117,10 @@ def test_failed_monitor_recovers_in_place():
     assert ("stop", "node1") in tasks and ("start", "node1") in tasks
 
 
-def test_fail_count_reaching_migration_threshold_moves_resource():
-    history = lrm_rsc("r1", op("r1", "start", call=1), op("r1", "monitor", rc=7, call=2, interval=10000,
-                                                         expected=0))
-    status = node_state("node1", lrm=history, attrs={"fail-count-r1#monitor_10000": "3"}) + node_state("node2")
-    result = run(cib(prim("r1", {"migration-threshold": "3"}, monitor="10s"), status))
-    assert folded(result) == ["* Recover r1 ( node1 -> node2 )"]
-    assert "pcmk__primitive_assign: r1 allocation score on node1: -INFINITY" in result.scores
-
-
-def test_changed_parameters_restart_resource():
+def test_unchanged_parameters_under_our_own_digest_restart_nothing():
+    # Not a case: the history carries Paceline's digest of ip=10.0.0.2, which crm_simulate reads as a changed
+    # definition. A changed parameter restarts: the case core-changed-parameters.
     params = '<instance_attributes id="r1-ia"><nvpair id="r1-ip" name="ip" value="10.0.0.2"/></instance_attributes>'
-    old = lrm_rsc("r1", op("r1", "start", call=1, digest=params_digest({"ip": "10.0.0.1"})))
-    result = run(cib(prim("r1", params=params), both_online(old)))
-    assert folded(result) == ["* Restart r1 ( node1 ) due to resource definition change"]
     same = lrm_rsc("r1", op("r1", "start", call=1, digest=params_digest({"ip": "10.0.0.2"})))
     assert folded(run(cib(prim("r1", params=params), both_online(same)))) == []
 
@@ -313,10 +133,9 @@ def _reloadable_start(rsc: str, old_params: dict[str, str], status: int, call: i
                         f'op-restart-digest="{params_digest({})}"/>')
 
 
-def test_reloadable_change_reloads_but_a_pending_start_is_stopped_and_started_again():
+def test_a_pending_start_with_a_reloadable_change_is_stopped_and_started_again():
+    # A completed start reloads instead: the case core-reload.
     params = '<instance_attributes id="r1-ia"><nvpair id="r1-ip" name="ip" value="10.0.0.2"/></instance_attributes>'
-    done = _reloadable_start("r1", {"ip": "10.0.0.1"}, status=0, call=1)
-    assert folded(run(cib(prim("r1", params=params), both_online(done)))) == ["* Reload r1 ( node1 )"]
     pending = _reloadable_start("r1", {"ip": "10.0.0.1"}, status=-1, call=-1)
     result = run(cib(prim("r1", params=params), both_online(pending)))
     assert folded(result) == ["* Restart r1 ( node1 )"]
@@ -324,6 +143,7 @@ def test_reloadable_change_reloads_but_a_pending_start_is_stopped_and_started_ag
 
 
 def test_probe_finding_resource_active_is_respected():
+    # Not a case: the probe's record has no digest, and crm_simulate 2.1.5 restarts r1 for a definition change.
     history = lrm_rsc("r1", op("r1", "monitor", rc=0, call=1, expected=7))
     result = run(cib(prim("r1", {"resource-stickiness": "1"}), both_online("", history)))
     assert folded(result) == []
@@ -356,10 +176,11 @@ def test_executor_records_are_read_back():
     first = schedule(root, now=NOW)
     start = next(a for a in first.graph.actions if a.task == "start")
     ns = root.find("status/node_state[@uname='node1']")
+    assert ns is not None
     for action in execution_order(first.graph):
         if action.node != "node1" or action.pseudo:
             continue
-        res = OpResult(rsc=action.rsc, task=action.task, interval_ms=action.interval_ms, rc=action.expected_rc,
+        res = OpResult(rsc=action.rsc or "", task=action.task, interval_ms=action.interval_ms, rc=action.expected_rc,
                        call_id=action.id + 1, digest=action.digest, transition_key=f"{action.id}:1:"
                        f"{action.expected_rc}:t", node="node1", last_rc_change=int(NOW),
                        expected_rc=action.expected_rc)
@@ -377,7 +198,9 @@ def test_bad_cib_is_a_clear_error(bad):
         parse_cib(bad)
 
 
-def test_a_failure_under_old_parameters_no_longer_bans_the_node():
+def test_a_failure_under_the_current_parameters_bans_the_node():
+    # Not a case: the records carry Paceline's digest of ip=10.0.0.2, which crm_simulate reads as a changed
+    # definition (so it forgets the failure).
     def failed_start(ip: str) -> str:
         digest = params_digest({"ip": ip})
         return lrm_rsc("r1", f'<lrm_rsc_op id="r1_last_failure_0" operation="start" interval="0" rc-code="1" '
@@ -389,8 +212,7 @@ def test_a_failure_under_old_parameters_no_longer_bans_the_node():
     banned = {"fail-count-r1#start_0": "INFINITY"}
     same = both_online(failed_start("10.0.0.2"), attrs=banned)
     assert folded(run(cib(prim("r1", params=params), same, constraints))) == ["* Start r1 ( node2 )"]
-    fixed = both_online(failed_start("10.0.0.1"), attrs=banned)
-    assert folded(run(cib(prim("r1", params=params), fixed, constraints))) == ["* Start r1 ( node1 )"]
+    # Under the old parameters 10.0.0.1 the failure is forgotten: the case core-failure-old-parameters-forgotten.
 
 
 def test_primitives_take_agent_params_and_ops_from_their_template():

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from paceline.policy.scheduler import explain
+from paceline.policy.scheduler.explain import explain
 from paceline.policy.simulate import run as simulate_run
 from paceline.shared.cib import parse_cib
 from paceline.shared.lrm import params_digest
 
-from tests.unit.test_scheduler_core import NOW, both_online, cib, lrm_rsc, node_state, op, prim, running
+from tests.support.cibs import NOW, both_online, cib, lrm_rsc, node_state, op, prim, running
 
 
 def why(xml: str, rsc: str):

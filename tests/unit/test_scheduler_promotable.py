@@ -1,17 +1,20 @@
 """Promotable clones: promotion scores, roles, promote/demote actions and their summary and status lines.
 
 Every expected Transition Summary here is what Pacemaker's own crm_simulate
-(2.1.5, ``../shared/tools/pcmk_oracle.py``) printed for the same CIB.
+(2.1.5) printed for the same CIB: each CIB is also a scheduler case
+(tests/scheduler_cases/xml/promotable-*.xml), with the promotable CIBs whose
+summary is all there is to check. These tests check the graph, the status
+lines, ``explain`` and the notification variables.
 """
 
 from __future__ import annotations
 
-from paceline.policy.scheduler import explain
+from paceline.policy.scheduler.explain import explain
 from paceline.shared.cib import parse_cib
 from paceline.shared.cluster import render_status
 from paceline.shared.lrm import pacemaker_digest
 
-from tests.unit.test_scheduler_core import NOW, cib, folded, node_state, op, prim, run
+from tests.support.cibs import NOW, cib, folded, node_state, op, prim, run
 
 STATEFUL = ('<clone id="ms"><meta_attributes id="ms-meta"><nvpair id="ms-p" name="promotable" value="true"/>'
             '</meta_attributes><primitive id="st" class="ocf" provider="pacemaker" type="Stateful"><operations>'
@@ -55,19 +58,6 @@ def test_the_instance_with_the_higher_promotion_score_is_promoted():
     assert monitors == [("node1", 10000, 8)]      # the promoted role's monitor, expecting "running promoted"
 
 
-def test_a_promoted_instance_stays_promoted():
-    assert folded(run(cluster(PROMOTED, UNPROMOTED, "10", "5"))) == ["* Start ip ( node1 )"]
-
-
-def test_fresh_start_promotes_one_instance_and_no_score_means_no_promotion():
-    assert folded(run(cluster("", "", "0", "0"))) == [
-        "* Promote st:0 ( Stopped -> Promoted node1 )", "* Start st:1 ( node2 )", "* Start ip ( node1 )"]
-    assert folded(run(cluster("", "", "5", "10"))) == [
-        "* Promote st:0 ( Stopped -> Promoted node2 )", "* Start st:1 ( node1 )", "* Start ip ( node2 )"]
-    # No promotion score published anywhere (or only negative ones): nothing is promoted, ip has nowhere to go.
-    assert folded(run(cluster("", "", "-5", None))) == ["* Start st:0 ( node1 )", "* Start st:1 ( node2 )"]
-
-
 def test_standby_of_the_promoted_node_promotes_the_other_instance():
     result = run(cluster(PROMOTED, UNPROMOTED, "10", "5", standby1=True))
     assert folded(result) == ["* Stop st:0 ( Promoted node1 ) due to node availability",
@@ -87,39 +77,11 @@ def test_higher_score_elsewhere_demotes_first_then_promotes():
     assert promote.id in _ancestors(result, acts[("ip", "start", "node2")])
 
 
-def test_a_failed_promoted_monitor_recovers_in_the_promoted_role():
-    failed = stateful(record("promote", 3), record("monitor", 4, 10000, rc=7, expected=8))
-    assert folded(run(cluster(failed, UNPROMOTED, "10", "5"))) == ["* Recover st:0 ( Promoted node1 )",
-                                                                   "* Start ip ( node1 )"]
-
-
-def test_constraints_on_the_promoted_role():
-    promoted_with_ip = ('<rsc_colocation id="c" rsc="ms" rsc-role="Promoted" with-rsc="ip" score="INFINITY"/>'
-                        '<rsc_location id="l" rsc="ip" node="node2" score="100"/>')
-    assert folded(run(cluster(UNPROMOTED, UNPROMOTED, "10", "5", promoted_with_ip))) == [
-        "* Promote st:1 ( Unpromoted -> Promoted node2 )", "* Start ip ( node2 )"]
-    promoted_location = IP_WITH_PROMOTED + '<rsc_location id="lp" rsc="ms" role="Promoted" node="node2" score="100"/>'
-    assert folded(run(cluster(UNPROMOTED, UNPROMOTED, "10", "5", promoted_location))) == [
-        "* Promote st:1 ( Unpromoted -> Promoted node2 )", "* Start ip ( node2 )"]
-    ip_prefers = IP_WITH_PROMOTED + '<rsc_location id="lip" rsc="ip" node="node2" score="50"/>'
-    assert folded(run(cluster(UNPROMOTED, UNPROMOTED, "5", "5", ip_prefers))) == [
-        "* Promote st:1 ( Unpromoted -> Promoted node2 )", "* Start ip ( node2 )"]
-
-
 def test_status_shows_the_roles():
     result = run(cluster(PROMOTED, UNPROMOTED, "10", "5"))
     status = [" ".join(line.split()) for line in render_status(result.state)]
     at = status.index("* Clone Set: ms [st] (promotable):")
     assert status[at + 1:at + 3] == ["* Promoted: [ node1 ]", "* Unpromoted: [ node2 ]"]
-
-
-def test_target_role_unpromoted_keeps_every_instance_unpromoted():
-    capped = STATEFUL.replace('<nvpair id="ms-p" name="promotable" value="true"/>',
-                              '<nvpair id="ms-p" name="promotable" value="true"/>'
-                              '<nvpair id="ms-t" name="target-role" value="Unpromoted"/>')
-    status = node_state("node1", lrm=PROMOTED, attrs={"master-st": "10"}) + \
-        node_state("node2", lrm=UNPROMOTED, attrs={"master-st": "5"})
-    assert folded(run(cib(capped, status))) == ["* Demote st:0 ( Promoted -> Unpromoted node1 )"]
 
 
 def _ancestors(result, action) -> set[int]:

@@ -8,7 +8,14 @@ from lxml import etree
 from paceline.policy.simulate import run
 from paceline.shared.lrm import params_digest
 
-from tests.unit.test_scheduler_core import both_online, cib, lrm_rsc, op, prim
+from tests.support.cibs import both_online, cib, lrm_rsc, op, prim
+
+
+def child_attr(el: etree._Element, path: str, name: str) -> str | None:
+    """Attribute ``name`` of the element at ``path`` under ``el``, which must be there."""
+    found = el.find(path)
+    assert found is not None, path
+    return found.get(name)
 
 
 def write(tmp_path, xml: str):
@@ -44,10 +51,11 @@ def test_save_graph_writes_the_transition_graph(tmp_path):
     ops = {el.get("operation_key"): el for el in root.iter("rsc_op") if el.get("operation_key")}
     assert set(ops) == {"r1_stop_0", "r1_start_0", "r1_monitor_10000"}
     assert ops["r1_stop_0"].get("on_node") == "node1" and ops["r1_start_0"].get("on_node") == "node2"
-    synapse = next(s for s in root.iter("synapse") if s.find("action_set/rsc_op").get("operation_key") == "r1_start_0")
+    synapse = next(s for s in root.iter("synapse")
+                   if child_attr(s, "action_set/rsc_op", "operation_key") == "r1_start_0")
     triggers = [t.get("id") for t in synapse.iterfind("inputs/trigger/rsc_op")]
     assert triggers == [ops["r1_stop_0"].get("id")]
-    assert ops["r1_monitor_10000"].find("attributes").get("CRM_meta_interval") == "10000"
+    assert child_attr(ops["r1_monitor_10000"], "attributes", "CRM_meta_interval") == "10000"
 
 
 def test_save_graph_to_unwritable_path_is_one_line(tmp_path):
@@ -86,4 +94,16 @@ def test_graph_triggers_use_the_tag_of_the_action_they_name(tmp_path):
     triggers = [el for el in root.iterfind("synapse/inputs/trigger/*")]
     assert triggers and all(tag_of[t.get("id")] == t.tag for t in triggers)
     probes = [el for el in root.iter("rsc_op") if el.get("operation_key", "").endswith("_monitor_0")]
-    assert probes and all(p.find("attributes").get("CRM_meta_op_target_rc") == "7" for p in probes)
+    assert probes and all(child_attr(p, "attributes", "CRM_meta_op_target_rc") == "7" for p in probes)
+
+
+def test_graph_skips_parameters_whose_names_cannot_be_xml_attributes(tmp_path):
+    """Real CIBs have parameters named like ``1``; the graph (-G) still gets written, without them."""
+    xml = cib(prim("r1").replace("</primitive>", '<instance_attributes id="r1-ia"><nvpair id="r1-1" name="1" '
+                                  'value="x"/><nvpair id="r1-ok" name="ok" value="y"/></instance_attributes>'
+                                  "</primitive>"), both_online())
+    graph = tmp_path / "graph.xml"
+    code, _out, err = run(["-x", write(tmp_path, xml), "-G", str(graph)])
+    assert code == 0, err
+    starts = [el for el in etree.parse(str(graph)).iter("rsc_op") if el.get("operation") == "start"]
+    assert starts and child_attr(starts[0], "attributes", "ok") == "y"

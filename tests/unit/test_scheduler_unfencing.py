@@ -1,8 +1,12 @@
-"""Unfencing: with a device that provides it, a node is unfenced ("on") before it runs anything."""
+"""Unfencing: with a device that provides it, a node is unfenced ("on") before it runs anything.
+
+Both summaries are also scheduler cases (tests/scheduler_cases/xml/unfencing-*.xml) where crm_simulate prints
+the same; these tests check the fencing actions in the graph.
+"""
 
 from __future__ import annotations
 
-from tests.unit.test_scheduler_core import cib, folded, node_state, prim, run
+from tests.support.cibs import cib, folded, node_state, prim, run
 
 DEVICE = ('<primitive id="fence1" class="stonith" type="fence_paceline">'
           '<meta_attributes id="fence1-meta"><nvpair id="fence1-p" name="provides" value="unfencing"/>'

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from paceline.cli.commands import CLI
 from paceline.cli.session import commit_configuration
 from paceline.cli.simulate import explain_offline
 from paceline.client.backends import Backend, CommitConflict
@@ -24,9 +25,6 @@ from paceline.client.shadow import LIVE, ShadowBackend, ShadowStore, check_name
 from paceline.crm import CrmError, show
 from paceline.shared import cib
 
-COMMANDS = ("new", "use", "commit", "delete", "reset", "list", "diff", "import")
-#: Commands whose argument is an existing shadow's name (completed from the shadow directory).
-NAMED = frozenset(("use", "commit", "delete", "reset", "diff"))
 NEW_FLAGS = ("withstatus", "force", "empty")
 
 Origin = Backend | Callable[[], Backend]
@@ -70,21 +68,11 @@ class CibLevel:
         if self._origin is not None:
             self._origin.close()
 
-    def candidates(self, command: str) -> list[str]:
-        """Tab completion after ``cib COMMAND``."""
-        if command == "use":
-            return [LIVE, *self.store.names()]
-        return self.store.names() if command in NAMED else []
-
     # ------------------------------------------------------------ commands
     def execute(self, words: list[str]) -> str:
-        if not words:
-            raise CrmError(f"cib: expected a command ({', '.join(COMMANDS)})")
-        handler = {"new": self.new, "use": self.use, "commit": self.commit, "delete": self.delete,
-                   "reset": self.reset, "list": self.list, "diff": self.diff, "import": self.import_file}.get(words[0])
-        if handler is None:
-            raise CrmError(f"cib: unknown command {words[0]!r} (expected one of {', '.join(COMMANDS)})")
-        return handler(words[1:])
+        """``cib COMMAND ARGS``: the command's method (``(self, args) -> str``) from the registry."""
+        command = CLI.get("cib").command(words)
+        return str(command.run()(self, words[1:]))
 
     def new(self, args: list[str]) -> str:
         names = [a for a in args if a not in NEW_FLAGS]
@@ -155,7 +143,7 @@ class CibLevel:
         self.store.write(name, root, base)
         return f"INFO: shadow CIB {name!r} copied again from {self.origin().name} (version {base})"
 
-    def list(self, args: list[str]) -> str:
+    def list_shadows(self, args: list[str]) -> str:
         if args:
             raise CrmError(f"cib list: unexpected {args[0]!r} (list takes no arguments)")
         names = self.store.names()

@@ -11,6 +11,7 @@ for ids is re-read at most every few seconds.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from paceline.crm.cluster_options import OPTIONS
@@ -18,14 +19,12 @@ from paceline.crm.cluster_options import OPTIONS
 if TYPE_CHECKING:
     from paceline.cli.shell import Shell
 
-RESOURCE_ARGS = frozenset(("group", "clone", "ms", "location", "colocation", "collocation", "order", "tag",
-                           "monitor"))
-OBJECT_ARGS = frozenset(("delete", "show", "edit", "rename"))
-NODE_RESOURCE_COMMANDS = frozenset(("migrate", "move", "ban"))
 CACHE_SECONDS = 3.0
 
 
 class Completer:
+    """readline's completer for one shell; also the ``Facts`` the registry's completers ask."""
+
     def __init__(self, shell: Shell):
         self.shell = shell
         self._cib: Any = None
@@ -48,7 +47,7 @@ class Completer:
     def resource_ids(self) -> list[str]:
         from paceline.shared import cib
 
-        return [el.get("id") for el in cib.resource_elements(self.cib())]
+        return [el.get("id", "") for el in cib.resource_elements(self.cib())]
 
     def node_names(self) -> list[str]:
         from paceline.shared import cib
@@ -65,46 +64,30 @@ class Completer:
         specs = [f"ocf:{prov}:{t}" for prov, types in (listing.get("ocf") or {}).items() for t in types]
         return sorted(specs + [f"lsb:{t}" for t in listing.get("lsb") or []])
 
+    def shadow_names(self) -> list[str]:
+        return self.shell.cib.store.names()
+
     # ------------------------------------------------------------ candidates
     def candidates(self, before: list[str], text: str) -> list[str]:
-        from paceline.cli.shell import LEVEL_COMMANDS, LEVELS, NAVIGATION
+        """What may come next after the words ``before``: the registry's levels, commands and completers."""
+        from paceline.cli.commands import CLI
+        from paceline.cli.shell import levels
+        from paceline.crm.registry import NAVIGATION
 
         level = self.shell.level
+        if before[:1] == ["cd"]:
+            return levels()
         if not level:
             if not before:
-                return [*LEVELS, *NAVIGATION]
-            if before[0] == "cd":
-                return list(LEVELS)
+                return [*levels(), *NAVIGATION]
             level, before = before[0], before[1:]
+        found = CLI.level(level)
         if not before:
-            return [*LEVEL_COMMANDS.get(level, ()), *NAVIGATION]
-        cmd = before[0]
-        if level == "configure":
-            return self.configure_args(cmd, before[1:], text)
-        if level == "node":
-            return self.node_names()
-        if level == "resource":
-            if cmd in NODE_RESOURCE_COMMANDS and len(before) >= 2:
-                return self.node_names()
-            return self.resource_ids()
-        if level == "ra":
-            return ["ocf", "lsb"] if cmd == "list" else self.agents()
-        if level == "cib" and len(before) == 1:
-            return self.shell.cib.candidates(cmd)
-        return []
-
-    def configure_args(self, cmd: str, args: list[str], text: str) -> list[str]:
-        if cmd == "property":
-            return property_candidates(text)
-        if cmd == "primitive":
-            return self.agents() if len(args) == 1 else ["params", "meta", "op", "utilization"]
-        if cmd in RESOURCE_ARGS:
-            return self.resource_ids()
-        if cmd in OBJECT_ARGS:
-            return self.object_ids()
-        if cmd == "node":
-            return self.node_names()
-        return []
+            return [*(found.names() if found is not None else ()), *NAVIGATION]
+        command = found.find(before[0]) if found is not None else None
+        if command is None or command.complete is None:
+            return []
+        return command.complete(self, before[1:], text)
 
     def complete(self, text: str, state: int) -> str | None:
         import readline
@@ -118,7 +101,7 @@ class Completer:
                 self.matches = []
         return self.matches[state] if state < len(self.matches) else None
 
-    def display(self, substitution: str, matches: list[str], longest: int) -> None:
+    def display(self, substitution: str, matches: Sequence[str], longest: int) -> None:
         """List matches; property ones under crmsh's ``name (type, [default]): description`` line."""
         import readline
 
@@ -133,18 +116,6 @@ class Completer:
         else:
             print("  ".join(matches))
         print(self.shell.prompt + readline.get_line_buffer(), end="", flush=True)
-
-
-def property_candidates(text: str) -> list[str]:
-    """``name=`` forms; a single matching name expands to its values so the line stops at ``name=``."""
-    name, eq, _ = text.partition("=")
-    names = [n for n in OPTIONS if n.startswith(name)] if not eq else [name] if name in OPTIONS else []
-    if len(names) == 1:
-        option = OPTIONS[names[0]]
-        values = option.values() or (option.default,) if option.default else option.values()
-        forms = [f"{option.name}={v}" for v in values]
-        return forms if len(forms) > 1 else [*forms, f"{option.name}="]
-    return [f"{n}=" for n in names]
 
 
 class History:

@@ -1,4 +1,4 @@
-"""Commands that must be confirmed before they run, and the question each asks.
+"""Asking before a command that must be confirmed (the question itself is the command's, in the registry).
 
 Kept apart from the crm language (no lxml) so the one-shot CLI can ask on a
 terminal before it sends a line to the gateway. A script is never asked: the
@@ -9,21 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-#: Words that confirm a command on its own line (crmsh accepts ``--force`` too).
-CONFIRM_WORDS = ("-y", "--yes", "--force")
-
-
-def fence_question(uname: str) -> str:
-    return (f"Fencing {uname} cuts its power (a reboot by default) and restarts every resource it runs on "
-            f"other nodes. Fence {uname} now")
+from paceline.cli.commands import CLI
 
 
 def needs_confirmation(level: str, words: list[str]) -> str | None:
     """The question to ask before running ``words`` at ``level``, or None when nothing needs asking."""
-    if level == "node" and len(words) >= 2 and words[0] == "fence" \
-            and not any(w in CONFIRM_WORDS for w in words[1:]):
-        return fence_question(words[1])
-    return None
+    found = CLI.level(level)
+    command = found.find(words[0]) if found is not None and words else None
+    return command.question(words[1:]) if command is not None else None
 
 
 def answer(question: str, *, yes: bool, interactive: bool, ask: Callable[[str], str] = input) -> bool:

@@ -5,16 +5,18 @@ OCF agents publish promotion scores and node attributes by running
 ``crm_node``. A Paceline cluster has no Pacemaker daemons to answer them, so
 the executor points ``HA_SBIN_DIR`` at :data:`paceline.executor.runner.SBIN_DIR`, whose four small
 scripts run :func:`main` with the executor's own interpreter. Each call is
-one or two requests to the gateway over the same blocking one-shot path as
-``paceline node status-attr ...`` (:class:`paceline.client.gateway.GatewayClient`):
+one request to a typed endpoint of the gateway (``attrd_updater -A``: one more
+per node) over the same blocking one-shot path as the ``paceline`` command
+(:class:`paceline.client.gateway.GatewayClient`):
 
-- node attributes: ``node status-attr NODE set|delete|show NAME [VALUE]``
-  (transient, the status section: ``-l reboot``, ``attrd_updater``) and
-  ``node attribute`` / ``node utilization`` (permanent: ``-l forever``, ``-z``);
-- cluster options: ``configure property`` (and rsc_defaults / op_defaults),
-  read back with ``configure show type:...``; a delete goes through the
-  configure session's commit (compare-and-set on the version it read);
-- ``crm_node -l/-p/-q/-i``: the gateway's status in JSON.
+- ``gateway.attribute`` (:class:`~paceline.shared.messages.AttributeRequest`):
+  get, set or delete one node attribute - transient (the status section:
+  ``-l reboot``, ``attrd_updater``), permanent (``-l forever``) or utilization
+  (``-z``) - or cluster option (crm_config, rsc_defaults, op_defaults); the
+  gateway makes the crm command's own edit (``node status-attr``, ``configure
+  property``, ...), with its ids;
+- ``gateway.nodes`` (:class:`~paceline.shared.messages.NodesRequest`): the
+  nodes with id, name and online state, and quorum, for ``crm_node -l/-p/-q/-i``.
 
 Only what agents commonly use is implemented; anything else is a usage error
 (exit 64) or "unimplemented" (exit 3). Exit codes are Pacemaker's (``crm_error
@@ -27,13 +29,19 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
+
+from paceline.shared import VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from paceline.client.gateway import GatewayClient
+    from paceline.shared.messages import Message
+
+R = TypeVar("R", bound="Message")
+
 TOOLS = ("crm_attribute", "crm_master", "attrd_updater", "crm_node")
-VERSION = "0.1.0"
 
 # Pacemaker's exit codes (crm_exit_t) for what these tools can report.
 EX_OK = 0
@@ -46,15 +54,9 @@ EX_NOSUCH = 105
 
 #: A tool call must fit in an agent's operation timeout (typically 20 s).
 REQUEST_TIMEOUT = 10.0
-#: Tries of a cluster-option delete whose compare-and-set lost a race.
-COMMIT_ATTEMPTS = 5
 
-#: crm_attribute scopes that are sets of cluster options: crm command and (section, set element).
-OPTION_SCOPES = {
-    "crm_config": ("property", "crm_config", "cluster_property_set"),
-    "rsc_defaults": ("rsc_defaults", "rsc_defaults", "meta_attributes"),
-    "op_defaults": ("op_defaults", "op_defaults", "meta_attributes"),
-}
+#: crm_attribute scopes that are sets of cluster options.
+OPTION_SCOPES = ("crm_config", "rsc_defaults", "op_defaults")
 NODE_SCOPES = ("nodes", "status")
 LIFETIMES = {"reboot": "status", "forever": "nodes"}
 
@@ -421,37 +423,6 @@ def format_attrd(name: str, node: str, value: str) -> str:
     return f'name="{name}" host="{node}" value="{value}"'
 
 
-def parse_shown_attribute(output: str, scope: str, name: str) -> str | None:
-    """The value in the gateway's ``node ... show`` answer (``scope=S  name=N value=V``)."""
-    prefix = f"scope={scope}  name={name} value="
-    for line in output.splitlines():
-        if line.startswith(prefix):
-            return line[len(prefix):]
-    return None
-
-
-def parse_shown_options(output: str, word: str) -> list[tuple[str, str, str]]:
-    """(set id, name, value) of every pair in ``configure show type:WORD`` output, in order."""
-    import shlex
-
-    pairs: list[tuple[str, str, str]] = []
-    set_id = ""
-    for raw in output.splitlines():
-        line = raw.strip()
-        if line.endswith("\\"):
-            line = line[:-1].rstrip()
-        if line.startswith(f"{word} ") and line.endswith(":"):
-            set_id = line[len(word) + 1:-1]
-            continue
-        if not set_id or not line:
-            continue
-        for token in shlex.split(line):
-            key, eq, value = token.partition("=")
-            if eq and key:
-                pairs.append((set_id, key, value))
-    return pairs
-
-
 def partition_line(nodes: list[dict]) -> str:
     return " ".join(n["name"] for n in nodes if n.get("online"))
 
@@ -487,13 +458,13 @@ Paceline's crm_node: this node's name, the known nodes, the online ones, quorum.
 # ------------------------------------------------------------------ the cluster
 
 class Cluster:
-    """The gateway, reached like ``paceline node ...`` does: one blocking connection for the whole call."""
+    """The gateway, reached like ``paceline ...`` does: one blocking connection for the whole call."""
 
     def __init__(self, tool: str):
         self.tool = tool
-        self.client = None
+        self.client: GatewayClient | None = None
 
-    def _client(self):
+    def _client(self) -> GatewayClient:
         if self.client is None:
             from paceline.client.gateway import ClientError, GatewayClient, find_bus
 
@@ -506,64 +477,33 @@ class Cluster:
                 raise ToolError(f"{self.tool}: {exc}", EX_DISCONNECT) from None
         return self.client
 
-    def request(self, endpoint: str, body: dict) -> dict:
+    def call(self, request: Message, reply: type[R]) -> R:
+        """One typed request to the gateway; no bus or gateway is EX_DISCONNECT, a refusal a ToolCrmError."""
         from paceline.client.gateway import ClientError
 
         client = self._client()
         try:
-            return client.request(endpoint, body, timeout=REQUEST_TIMEOUT)
+            return client.call(request, reply, timeout=REQUEST_TIMEOUT)
         except ClientError as exc:
             if not exc.code:         # no bus, no gateway, no answer
                 raise ToolError(f"{self.tool}: cannot reach the cluster: {exc}", EX_DISCONNECT) from None
             raise ToolCrmError(str(exc), exc.code) from None
 
-    def crm(self, *words: str) -> str:
-        import shlex
+    def attribute(self, req: AttrRequest, command: str, node: str | None = None) -> str | None:
+        """``get`` (the value, None when not set), ``set`` or ``delete`` of the attribute ``req`` names."""
+        from paceline.shared.messages import AttributeReply, AttributeRequest
 
-        line = shlex.join(words)
-        return self.request("crm", {"lines": [line], "node": "", "script": False}).get("output") or ""
+        value = (req.value or "") if command == "set" else None
+        request = AttributeRequest(command=command, scope=req.scope, name=req.name, node=req.node if node is None
+                                   else node, value=value, utilization=req.utilization, set_name=req.set_name)
+        return self.call(request, AttributeReply).value
 
     def nodes(self) -> tuple[list[dict], bool]:
         """The nodes the CIB knows (name, id, online) and whether the partition has quorum."""
-        import json
+        from paceline.shared.messages import NodesReply, NodesRequest
 
-        status = json.loads(self.request("status", {"format": "json"})["text"])
-        dc = status.get("summary", {}).get("dc")
-        return status.get("nodes", []), bool(dc and dc.get("quorum"))
-
-    def delete_option(self, scope: str, set_name: str, name: str) -> None:
-        """Remove a cluster option through the configure session's commit (compare-and-set, retried)."""
-        from paceline.cli.session import commit_configuration
-        from paceline.client.backends import CommitConflict, LiveBackend
-        from paceline.crm import CrmError
-        from paceline.shared import cib
-
-        _, section_name, set_tag = OPTION_SCOPES[scope]
-        backend = LiveBackend(self._client(), "")
-        for _attempt in range(COMMIT_ATTEMPTS):
-            try:
-                root, version = backend.load()
-            except CrmError as exc:
-                raise ToolError(f"{self.tool}: cannot read the CIB: {exc}", EX_DISCONNECT) from None
-            section = cib.section(root, section_name, create=False)
-            found = False
-            for nvset in [] if section is None else section.iterfind(set_tag):
-                if set_name and nvset.get("id") != set_name:
-                    continue
-                for nv in list(nvset.iterfind("nvpair")):
-                    if nv.get("name") == name:
-                        nvset.remove(nv)
-                        found = True
-            if not found:
-                return
-            try:
-                commit_configuration(backend, root, version)
-                return
-            except CommitConflict:
-                continue
-            except CrmError as exc:
-                raise ToolError(f"{self.tool}: {exc}") from None
-        raise ToolError(f"{self.tool}: the configuration kept changing; {name} was not deleted")
+        reply = self.call(NodesRequest(), NodesReply)
+        return [n.to_body() for n in reply.nodes], reply.quorate
 
     def close(self) -> None:
         if self.client is not None:
@@ -571,7 +511,7 @@ class Cluster:
 
 
 class ToolCrmError(ToolError):
-    """The gateway refused a crm line (an unknown node, a missing attribute); ``kind`` is its error code."""
+    """The gateway refused a request (an unknown node, a bad value); ``kind`` is its error code."""
 
     def __init__(self, message: str, kind: str):
         super().__init__(message, EX_NOSUCH if kind == "crm" else EX_ERROR)
@@ -587,26 +527,21 @@ def _crm_reason(exc: ToolCrmError) -> str:
 
 # ------------------------------------------------------------------ running a call
 
+COMMANDS = {"query": "get", "update": "set", "delete": "delete"}
+
+
 def run_attribute(req: AttrRequest, cluster: Cluster, out: TextIO) -> int:
     """Query, update or delete one attribute; answers printed on ``out``."""
     if req.scope in OPTION_SCOPES:
         return _run_option(req, cluster, out)
     if req.all_nodes:
         return _query_all_nodes(req, cluster, out)
-    kind = "status-attr" if req.scope == "status" else "utilization" if req.utilization else "attribute"
     try:
-        if req.command == "update":
-            cluster.crm("node", kind, req.node, "set", req.name, req.value or "")
-            return EX_OK
-        if req.command == "delete":
-            cluster.crm("node", kind, req.node, "delete", req.name)
-            return EX_OK
-        shown = cluster.crm("node", kind, req.node, "show", req.name)
+        value = cluster.attribute(req, COMMANDS[req.command])
     except ToolCrmError as exc:
-        if req.command == "query" and exc.kind == "crm" and " has no " in str(exc):
-            return _missing(req, out)
         raise ToolError(f"{req.tool}: {_crm_reason(exc)}", exc.code) from None
-    value = parse_shown_attribute(shown, "status" if req.scope == "status" else "nodes", req.name)
+    if req.command != "query":
+        return EX_OK
     if value is None:
         return _missing(req, out)
     _answer(req, value, out)
@@ -636,12 +571,11 @@ def _query_all_nodes(req: AttrRequest, cluster: Cluster, out: TextIO) -> int:
     found = 0
     for node in nodes:
         try:
-            shown = cluster.crm("node", "status-attr", node["name"], "show", req.name)
+            value = cluster.attribute(req, "get", node=node["name"])
         except ToolCrmError as exc:
             if exc.kind == "crm":
                 continue
             raise ToolError(f"{req.tool}: {_crm_reason(exc)}", exc.code) from None
-        value = parse_shown_attribute(shown, "status", req.name)
         if value is not None:
             print(format_attrd(req.name, node["name"], value), file=out)
             found += 1
@@ -651,23 +585,18 @@ def _query_all_nodes(req: AttrRequest, cluster: Cluster, out: TextIO) -> int:
 
 
 def _run_option(req: AttrRequest, cluster: Cluster, out: TextIO) -> int:
-    word = OPTION_SCOPES[req.scope][0]
     try:
-        if req.command == "update":
-            set_part = [f"$id={req.set_name}"] if req.set_name else []
-            cluster.crm("configure", word, *set_part, f"{req.name}={req.value or ''}")
-            return EX_OK
-        if req.command == "delete":
-            cluster.delete_option(req.scope, req.set_name, req.name)
-            return EX_OK
-        shown = cluster.crm("configure", "show", f"type:{word}")
+        value = cluster.attribute(req, COMMANDS[req.command])
     except ToolCrmError as exc:
+        if req.command == "delete" and exc.kind == "conflict":
+            raise ToolError(f"{req.tool}: the configuration kept changing; {req.name} was not deleted") from None
         raise ToolError(f"{req.tool}: {_crm_reason(exc)}", EX_ERROR) from None
-    for set_id, name, value in parse_shown_options(shown, word):
-        if name == req.name and (not req.set_name or set_id == req.set_name):
-            _answer(req, value, out)
-            return EX_OK
-    return _missing(req, out)
+    if req.command != "query":
+        return EX_OK
+    if value is None:
+        return _missing(req, out)
+    _answer(req, value, out)
+    return EX_OK
 
 
 def run_crm_node(command: tuple[str, str], env: Mapping[str, str], cluster: Cluster | None, out: TextIO) -> int:
@@ -699,8 +628,9 @@ def run(tool: str, argv: list[str], env: Mapping[str, str] | None = None, out: T
     """Run one tool call; errors are raised as :class:`ToolError`."""
     env = os.environ if env is None else env
     out = sys.stdout if out is None else out
+    request: AttrRequest | tuple[str, str] | Info | None
     if tool == "crm_node":
-        request: object = crm_node_request(argv)
+        request = crm_node_request(argv)
     elif tool == "attrd_updater":
         request = attrd_updater_request(argv, env)
     elif tool == "crm_master":
@@ -714,13 +644,13 @@ def run(tool: str, argv: list[str], env: Mapping[str, str] | None = None, out: T
     if isinstance(request, Info):
         print(request.text.rstrip("\n"), file=out)
         return EX_OK
-    if isinstance(request, tuple) and request[0] == "name":
+    if isinstance(request, tuple) and request[0] == "name":  # the local node's name needs no cluster
         return run_crm_node(request, env, None, out)
     cluster = Cluster(tool)
     try:
         if isinstance(request, tuple):
             return run_crm_node(request, env, cluster, out)
-        return run_attribute(request, cluster, out)  # type: ignore[arg-type]
+        return run_attribute(request, cluster, out)
     finally:
         cluster.close()
 

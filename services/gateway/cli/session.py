@@ -15,8 +15,10 @@ import os
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
+from paceline.cli.commands import CLI
 from paceline.client.backends import Backend
 from paceline.crm import CrmError, dispatch, reload, show
 from paceline.shared import cib
@@ -38,48 +40,53 @@ def commit_configuration(backend: Backend, work: cib.Element, base_version: str)
     return backend.commit(work, base_version)
 
 
+def _configuration(root: cib.Element) -> str:
+    conf = root.find("configuration")
+    return cib.serialize(conf) if conf is not None else ""
+
+
 class ConfigureSession:
+    """A working copy of the CIB and the version it was read at; the session commands are its methods
+    (see :data:`paceline.cli.commands.CLI`: ``(session, args) -> str``)."""
+
     def __init__(self, backend: Backend):
         self.backend = backend
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, args: Sequence[str] = ()) -> str:
+        """Read the CIB again; staged changes are gone (the shell asks first)."""
         self.base, self.version = self.backend.load()
         self.work = copy.deepcopy(self.base)
         self.ctx = self.backend.context(self.work)
+        return ""
 
     @property
     def dirty(self) -> bool:
-        return cib.serialize(self.base.find("configuration")) != cib.serialize(self.work.find("configuration"))
+        return _configuration(self.base) != _configuration(self.work)
 
     def execute(self, words: list[str]) -> str:
-        """One configure-level command; session commands here, the rest is crm on the working copy."""
+        """One configure-level command: a session command here, anything else is crm on the working copy."""
         cmd, args = words[0], words[1:]
-        if cmd == "commit":
-            return self.commit()
-        if cmd == "erase":
-            return self.erase(args)
         if cmd == "show" and args == ["changed"]:
             return self.changed()
-        if cmd == "edit":
-            return self.edit(args)
-        if cmd == "save":
-            return self.save(args)
-        if cmd == "load":
-            return self.load(args)
+        command = CLI.get("configure").find(cmd)
+        if command is not None and command.session:
+            return str(command.run()(self, args))
         return dispatch.run_words(self.work, ["configure", *words], self.ctx).output
 
-    def commit(self) -> str:
+    def commit(self, args: Sequence[str] = ()) -> str:
         if not self.dirty:
             return "INFO: nothing to commit"
         version = commit_configuration(self.backend, self.work, self.version)
         self.refresh()
         return f"INFO: committed as version {version}"
 
-    def erase(self, args: list[str]) -> str:
+    def erase(self, args: Sequence[str]) -> str:
         if args:
             raise CrmError(f"configure erase: unexpected {args[0]!r} (erase takes no arguments)")
         conf = self.work.find("configuration")
+        if conf is None:
+            return ""
         for name in ERASED:
             el = conf.find(name)
             if el is not None:
@@ -93,14 +100,14 @@ class ConfigureSession:
         lines += [f"# deleted: {ident}" for ident in before if ident not in after]
         return "\n".join(lines)
 
-    def edit(self, idents: list[str]) -> str:
+    def edit(self, idents: Sequence[str]) -> str:
         """Open $EDITOR on the objects' crm text; what comes back replaces them (gone lines delete)."""
         known = dict(show.objects(self.work))
         for ident in idents:
             if ident not in known:
                 raise CrmError(f"configure edit: object {ident!r} does not exist")
         shown = set(idents) if idents else {i for i, text in known.items() if not text.startswith("node ")}
-        text = show.show(self.work, idents) + "\n"
+        text = show.show(self.work, list(idents)) + "\n"
         with tempfile.TemporaryDirectory(prefix="paceline-edit-") as tmp:
             path = Path(tmp) / "configuration.crm"
             path.write_text(text)
@@ -114,19 +121,19 @@ class ConfigureSession:
         reload.update(self.work, new_text, self.ctx, shown)
         return ""
 
-    def save(self, args: list[str]) -> str:
+    def save(self, args: Sequence[str]) -> str:
         xml = bool(args) and args[0] == "xml"
         args = args[1:] if xml else args
         if len(args) != 1:
             raise CrmError("configure save: expected [xml] FILE")
-        body = cib.serialize(self.work.find("configuration")) if xml else show.show(self.work, []) + "\n"
+        body = _configuration(self.work) if xml else show.show(self.work, []) + "\n"
         try:
             Path(args[0]).write_text(body)
         except OSError as exc:
             raise CrmError(f"configure save: cannot write {args[0]}: {exc.strerror}") from None
         return ""
 
-    def load(self, args: list[str]) -> str:
+    def load(self, args: Sequence[str]) -> str:
         if len(args) != 2 or args[0] not in ("replace", "update"):
             raise CrmError("configure load: expected replace|update FILE")
         try:

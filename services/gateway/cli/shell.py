@@ -21,44 +21,23 @@ from pathlib import Path
 from typing import TextIO
 
 from paceline.cli import cib_level, confirm
+from paceline.cli.commands import CLI, is_own_session, shell_help
 from paceline.cli.session import ConfigureSession
-from paceline.cli.session_commands import is_session_command
 from paceline.client.backends import Backend
-from paceline.crm import CrmError, resource_level, split_words
-from paceline.crm import configure as configure_level
-from paceline.crm import nodes as node_level
-from paceline.crm import ra as ra_level
+from paceline.crm import CrmError, split_words
 from paceline.crm.dispatch import logical_lines
+from paceline.crm.registry import NAVIGATION, QUIT, UP
 
-LEVELS = ("configure", "node", "resource", "ra", "status", "cib")
-SESSION_COMMANDS = ("commit", "refresh", "erase", "edit", "save", "load")
-LEVEL_COMMANDS: dict[str, tuple[str, ...]] = {
-    "configure": tuple(sorted((*configure_level.COMMANDS, *SESSION_COMMANDS))),
-    "node": tuple(sorted(node_level.COMMANDS)),
-    "resource": tuple(sorted(resource_level.COMMANDS)),
-    "ra": tuple(sorted(ra_level.COMMANDS)),
-    "cib": tuple(sorted(cib_level.COMMANDS)),
-}
-NAVIGATION = ("cd", "..", "up", "end", "back", "ls", "help", "quit", "exit", "bye")
-UP = ("..", "up", "end", "back")
-QUIT = ("quit", "exit", "bye")
-HELP = {
-    "": "levels: configure (staged changes, commit), node, resource, ra, status, cib\n"
-        "navigation: cd LEVEL, cd .., up, end, ls, help [TOPIC], quit",
-    "configure": "commands are staged on a working copy and written by 'commit' (one CIB version);\n"
-                 "show [ID|type:TYPE|changed|xml], edit [ID], save FILE, load replace|update FILE, refresh, erase",
-    "node": "node commands act at once: standby/online [NODE], maintenance/ready, attribute, utilization, ...",
-    "resource": "resource commands act at once: start, stop, restart, migrate, ban, clear, cleanup, ...",
-    "ra": "resource agents the nodes have: classes, list CLASS [PROVIDER], providers TYPE, info AGENT, validate",
-    "status": "the cluster page in crm_mon's layout",
-    "cib": "shadow CIBs - a change prepared in a file (shadow.NAME in $CIB_shadow_dir or ~/.paceline/shadow):\n"
-           "new NAME [withstatus] [force] [empty]  copy the CIB into a shadow and use it\n"
-           "use [NAME|live]  work on that shadow (every level) or on the cluster again\n"
-           "commit [NAME] [force]  write the shadow's configuration as one version (refused if the\n"
-           "    configuration changed since the shadow was copied, unless forced)\n"
-           "diff [NAME], reset NAME, delete NAME, list, import FILE NAME [force]\n"
-           "one-shot commands use a shadow with CIB_shadow=NAME paceline ...",
-}
+
+def levels() -> list[str]:
+    """The top-level words of the shell: its levels and ``status``."""
+    return CLI.names(shell=True)
+
+
+def level_commands(level: str) -> list[str]:
+    """What ``ls`` lists at ``level`` (the levels themselves at the top)."""
+    found = CLI.level(level) if level else None
+    return found.names() if found is not None else levels()
 
 
 class Shell:
@@ -137,17 +116,19 @@ class Shell:
             self.leave_level()
             return True
         if head == "cd":
-            if words[1] not in LEVELS or words[1] == "status":
-                raise CrmError(f"cd: no level {words[1]!r} (levels: {', '.join(LEVELS[:4])}, cib)")
+            target = CLI.level(words[1])
+            if target is None or not target.shell or not target.enterable:
+                enterable = ", ".join(lv.name for lv in CLI.levels if lv.shell and lv.enterable)
+                raise CrmError(f"cd: no level {words[1]!r} (levels: {enterable})")
             if self.leave_level():
                 self.enter(words[1])
             return True
         if head == "ls":
-            self.emit("  ".join(LEVEL_COMMANDS.get(self.level, LEVELS) + NAVIGATION))
+            self.emit("  ".join([*level_commands(self.level), *NAVIGATION]))
             return True
         if head == "help":
             topic = words[1] if len(words) > 1 else self.level
-            self.emit(HELP.get(topic) or f"{topic}: see 'help' for the levels")
+            self.emit(shell_help(topic, self.level))
             return True
         if not self.level:
             return self.top(words)
@@ -156,8 +137,8 @@ class Shell:
 
     def top(self, words: list[str]) -> bool:
         head = words[0]
-        if head not in LEVELS:
-            raise CrmError(f"unknown command or level {head!r} (expected one of {', '.join(LEVELS)}, "
+        if head not in levels():
+            raise CrmError(f"unknown command or level {head!r} (expected one of {', '.join(levels())}, "
                            "or cd, ls, help, quit)")
         if head == "status":
             self.emit(self.backend.status("text").rstrip("\n"))
@@ -165,7 +146,7 @@ class Shell:
             self.enter(head)
         elif head == "cib":
             self.emit(self.cib.execute(words[1:]))
-        elif head == "configure" and is_session_command(words[1:]):
+        elif head == "configure" and is_own_session(words[1:]):
             session = ConfigureSession(self.backend)   # its own session, committed at once
             self.emit(session.execute(words[1:]))
             if session.dirty:

@@ -9,8 +9,13 @@ need it.
 
 from __future__ import annotations
 
-from paceline.crm import CrmError
-from paceline.shared.cib import Element
+from typing import TYPE_CHECKING
+
+from paceline.crm.errors import CrmError
+
+if TYPE_CHECKING:
+    from paceline.cli.invocation import Options
+    from paceline.shared.cib import Element
 
 
 def main(argv: list[str]) -> int:
@@ -20,9 +25,15 @@ def main(argv: list[str]) -> int:
     return simulate(argv)
 
 
+def command(opts: Options, args: list[str]) -> int:
+    """The top-level ``simulate``: a scheduling run leaves a large heap, not worth freeing object by object."""
+    opts.one_shot = True
+    return main(args)
+
+
 def explain_offline(root: Element, rsc: str) -> str:
     """``resource why RSC`` on a CIB that no cluster runs: every contribution to its score on every node."""
-    from paceline.policy.scheduler import explain
+    from paceline.policy.scheduler.explain import explain
 
     try:
         return explain(root, rsc).text()

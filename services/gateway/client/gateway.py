@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from paceline.shared.messages import Message
+
+R = TypeVar("R", bound="Message")
 
 
 class ClientError(Exception):
@@ -98,6 +103,19 @@ class GatewayClient:
             raise ClientError(str(exc), exc.code, exc.details) from None
         except quickbus.QuickBusError as exc:
             raise ClientError(f"{exc} (is the gateway running?)") from None
+
+    def call(self, request: Message, reply: type[R], timeout: float = 30) -> R:
+        """A typed request to the gateway endpoint named by the request's kind, its reply read into ``reply``.
+
+        A reply that does not read as ``reply`` is a ClientError with code ``malformed``.
+        """
+        from paceline.shared import codec
+
+        body = self.request(request.KIND, request.to_body(), timeout=timeout)
+        try:
+            return reply.from_body(body)
+        except codec.MalformedMessage as exc:
+            raise ClientError(f"the gateway's answer to {request.KIND} is malformed: {exc}", "malformed") from None
 
     def _full_request(self, subject: str, endpoint: str, body: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
         from paceline.shared import bus

@@ -36,11 +36,6 @@ def shadow_dir() -> Path:
     return Path(configured) if configured else Path.home() / ".paceline" / "shadow"
 
 
-def active_shadow() -> str | None:
-    """The shadow ``$CIB_shadow`` names, as Pacemaker's tools read it (empty means none)."""
-    return os.environ.get("CIB_shadow") or None  # noqa: SIM112 - Pacemaker spells it so
-
-
 def check_name(name: str, command: str) -> str:
     """A name that is safe as part of a file name and is not the reserved word ``live``."""
     if name == LIVE:

@@ -12,28 +12,16 @@ trip per node and most commands need neither.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from paceline.crm.context import AgentMeta
-
-AGENT_WORD = re.compile(r"(?<![\w@])(ocf|lsb|service|systemd|stonith):([\w.+-]+)(?::([\w.+-]+))?")
 
 MetaFetch = Callable[[str, str, str], "str | None"]
 ListingFetch = Callable[[], "dict[str, Any] | None"]
 #: ``(class, provider, type, params, rsc)`` -> the ``validate-all`` verdict (see ``ra.AgentSource.validate``).
 Validator = Callable[[str, str, str, "dict[str, str]", str], "dict[str, Any] | None"]
 _UNSET = object()
-
-
-def referenced_agents(lines: Iterable[str]) -> set[tuple[str, str, str]]:
-    """Agent specs (class, provider, type) named in crm command lines, to look up ahead of time."""
-    found = set()
-    for line in lines:
-        for cls, a, b in AGENT_WORD.findall(line):
-            found.add((cls, a, b) if b else (cls, "", a))
-    return found
 
 
 def merge_listings(listings: Iterable[dict[str, Any]]) -> dict[str, Any]:

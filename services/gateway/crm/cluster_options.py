@@ -98,3 +98,16 @@ def unknown_option_warning(name: str) -> str | None:
     close = [o for o in OPTIONS if o.startswith(name[:5])][:3]
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     return f"WARNING: property {name}: not a known cluster option{hint}"
+
+
+def property_candidates(text: str) -> list[str]:
+    """Completions of a ``property`` word: ``name=`` forms; a single matching name expands to its values,
+    so that readline stops at ``name=`` and a second Tab lists them."""
+    name, eq, _ = text.partition("=")
+    names = [n for n in OPTIONS if n.startswith(name)] if not eq else [name] if name in OPTIONS else []
+    if len(names) == 1:
+        option = OPTIONS[names[0]]
+        values = option.values() or (option.default,) if option.default else option.values()
+        forms = [f"{option.name}={v}" for v in values]
+        return forms if len(forms) > 1 else [*forms, f"{option.name}="]
+    return [f"{n}=" for n in names]

@@ -1,21 +1,50 @@
-"""The ``configure`` level: one table from command word to handler.
+"""The ``configure`` level's handlers (see :data:`paceline.crm.registry.CONFIGURE` for the table).
 
-Handlers take (cib root, the words after the command word, context), change
-the CIB in place and return what to print. ``show`` and ``verify`` only read.
+Handlers take (cib root, the words after the command word, context), change the CIB in place and return
+what to print. An object command is its parser (words to XML, no CIB: :mod:`paceline.crm.parse`) followed
+by the step that applies the XML to the CIB (ids, references, placement); ``show`` and ``verify`` only read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from paceline.crm import constraints, editing, options, resources, show
+from paceline.crm import constraints, options, parse, parse_constraints, resources, show
 from paceline.crm.context import Context
-from paceline.crm.errors import CrmError
+from paceline.crm.parse import Definition
 from paceline.crm.words import Words
 from paceline.shared import cib
 from paceline.shared.cib import Element
 
 Handler = Callable[[Element, Words, Context], str]
+Parser = Callable[[Words], Definition]
+Applier = Callable[[Element, Definition, Context], str]
+
+
+def defining(parser: Parser, applier: Applier) -> Handler:
+    """The handler of an object command: read the whole line into XML first, then apply it."""
+
+    def handler(root: Element, words: Words, ctx: Context) -> str:
+        return applier(root, parser(words), ctx)
+
+    handler.__doc__ = parser.__doc__
+    return handler
+
+
+primitive = defining(parse.primitive, resources.add_agent_object)
+rsc_template = defining(parse.rsc_template, resources.add_agent_object)
+monitor = defining(parse.monitor, resources.add_monitor)
+group = defining(parse.group, resources.add_group)
+clone = defining(parse.clone, resources.add_clone)
+ms = defining(parse.ms, resources.add_clone)
+location = defining(parse_constraints.location, constraints.add_constraint)
+colocation = defining(parse_constraints.colocation, constraints.add_constraint)
+order = defining(parse_constraints.order, constraints.add_constraint)
+property_set = defining(parse.property_set, options.merge_option_set)
+rsc_defaults = defining(parse.rsc_defaults, options.merge_option_set)
+op_defaults = defining(parse.op_defaults, options.merge_option_set)
+node = defining(parse.node, options.add_node)
+tag = defining(parse.tag, options.add_tag)
 
 
 def show_command(root: Element, words: Words, ctx: Context) -> str:
@@ -39,7 +68,8 @@ def show_command(root: Element, words: Words, ctx: Context) -> str:
 
 def _show_xml(root: Element, words: Words, idents: list[str]) -> str:
     if not idents:
-        return cib.serialize(root.find("configuration")).rstrip("\n")
+        conf = root.find("configuration")
+        return cib.serialize(conf).rstrip("\n") if conf is not None else ""
     out = []
     for ident in idents:
         el = cib.find_id(root, ident)
@@ -56,38 +86,3 @@ def verify(root: Element, words: Words, ctx: Context) -> str:
     if problems:
         raise words.error(f"{len(problems)} problem(s): " + "; ".join(problems))
     return ""
-
-
-COMMANDS: dict[str, Handler] = {
-    "primitive": resources.primitive,
-    "rsc_template": resources.rsc_template,
-    "monitor": resources.monitor,
-    "group": resources.group,
-    "clone": resources.clone,
-    "ms": resources.ms,
-    "location": constraints.location,
-    "colocation": constraints.colocation,
-    "collocation": constraints.colocation,
-    "order": constraints.order,
-    "property": options.option_set_command("property"),
-    "rsc_defaults": options.option_set_command("rsc_defaults"),
-    "op_defaults": options.option_set_command("op_defaults"),
-    "node": options.node,
-    "tag": options.tag,
-    "delete": editing.delete,
-    "rename": editing.rename,
-    "show": show_command,
-    "verify": verify,
-}
-#: Commands that only read the CIB.
-READ_ONLY = frozenset(("show", "verify"))
-
-
-def configure(root: Element, args: list[str], ctx: Context) -> str:
-    if not args:
-        raise CrmError(f"configure: missing command (one of {', '.join(sorted(COMMANDS))})")
-    name = args[0]
-    handler = COMMANDS.get(name)
-    if handler is None:
-        raise CrmError(f"configure: unknown command {name!r} (expected one of {', '.join(sorted(COMMANDS))})")
-    return handler(root, Words(f"configure {name}", args[1:]), ctx)

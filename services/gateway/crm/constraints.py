@@ -1,324 +1,34 @@
-"""configure location / colocation / order: constraints, their rules and resource sets.
+"""Constraints read by :mod:`paceline.crm.parse_constraints`, applied to the CIB's constraints section.
 
-Sets follow crmsh's brackets: a run of plain resources is one (sequential) set,
-``( ... )`` is a set with sequential=false and ``[ ... ]`` one with
-require-all=false (and sequential=false). Set ids are ``<constraint>-<n>``,
-rule ids ``<constraint>-rule`` and expression ids ``<rule>-expression``.
+Applying checks that the id is free and that every resource the constraint names exists (a resource,
+a template or a tag, in the order typed), appends the constraint and fills in its generated ids.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from lxml import etree
 from paceline.crm.context import Context
-from paceline.crm.ids import unique_id
-from paceline.crm.resources import require_new_id
-from paceline.crm.words import Words, parse_score
+from paceline.crm.ids import generate, require_free
+from paceline.crm.parse import Definition
+from paceline.crm.words import Where
 from paceline.shared import cib
 from paceline.shared.cib import Element
 
-ROLES = ("Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave")
-ACTIONS = ("start", "stop", "promote", "demote")
-KINDS = ("Mandatory", "Optional", "Serialize")
-COMPARISONS = ("lt", "gt", "lte", "gte", "eq", "ne")
-VALUE_TYPES = ("string", "number", "integer", "version")
-_OPEN = {"(": ")", "[": "]", "{": "}"}
 
-
-def constraints_section(root: Element) -> Element:
-    return cib.section(root, "constraints")
-
-
-def require_target(root: Element, words: Words, rid: str) -> None:
+def require_target(root: Element, where: Where, rid: str) -> None:
     """Constraints may name resources, templates and tags; anything else is a typo."""
     if cib.find_resource(root, rid) is not None:
         return
     el = cib.find_id(root, rid)
     if el is not None and el.tag in ("template", "tag"):
         return
-    raise words.error(f"no resource or tag {rid!r}")
+    raise where.error(f"no resource or tag {rid!r}")
 
 
-def take_score(words: Words, what: str = "SCORE:") -> str:
-    words.unglue_colon()
-    word = words.take(what)
-    if not word.endswith(":"):
-        raise words.unexpected(word, f"{what} (a score followed by a colon)")
-    score = parse_score(word[:-1])
-    if score is None:
-        raise words.error(f"bad score {word[:-1]!r}: expected an integer, inf, +inf or -inf")
-    return score
-
-
-# ---------------------------------------------------------------- location
-
-def location(root: Element, words: Words, ctx: Context) -> str:
-    cid = words.take("constraint id")
-    require_new_id(words, root, cid)
-    el = etree.SubElement(constraints_section(root), "rsc_location", id=cid)
-    words.words[words.pos:] = _split_brackets(words.words[words.pos:])
-    target = words.take("resource")
-    if target == "{":
-        rset = etree.SubElement(el, "resource_set", id=unique_id(root, f"{cid}-0"))
-        while (rid := words.take("'}' closing the resource set")) != "}":
-            require_target(root, words, rid)
-            etree.SubElement(rset, "resource_ref", id=rid)
-    elif len(target) > 2 and target.startswith("/") and target.endswith("/"):
-        el.set("rsc-pattern", target[1:-1])
-    else:
-        require_target(root, words, target)
-        el.set("rsc", target)
-    for name, value in words.pairs(frozenset(("rule",))):
-        if name not in ("role", "resource-discovery"):
-            raise words.unexpected(f"{name}={value}", "role=, resource-discovery=, SCORE: NODE or rule")
-        el.set(name, value)
-    if words.peek() == "rule":
-        while words.take_if("rule"):
-            _rule(root, el, words, f"{cid}-rule")
-        return ""
-    el.set("score", take_score(words))
-    el.set("node", words.take("node name after the score"))
-    words.end()
+def add_constraint(root: Element, d: Definition, ctx: Context) -> str:
+    """A location, colocation or order: appended to the constraints section."""
+    require_free(d.where, root, d.element.get("id", ""))
+    for rid in d.refs:
+        require_target(root, d.where, rid)
+    cib.section(root, "constraints").append(d.element)
+    generate(root, d.element)
     return ""
-
-
-def _rule(root: Element, parent: Element, words: Words, base_id: str) -> None:
-    rule = etree.SubElement(parent, "rule")
-    for name, value in words.pairs():
-        if name == "$id":
-            base_id = value
-        elif name in ("$role", "role"):
-            rule.set("role", value)
-        else:
-            raise words.unexpected(f"{name}={value}", "rule [$role=ROLE] [SCORE:] EXPRESSION")
-    rule.set("id", unique_id(root, base_id))
-    words.unglue_colon()
-    word = words.peek()
-    if word is not None and word.endswith(":") and word != "date:":
-        words.take("score")
-        score = parse_score(word[:-1])
-        if score is not None:
-            rule.set("score", score)
-        elif word[:-1] and not word[0].isdigit():
-            rule.set("score-attribute", word[:-1])
-        else:
-            raise words.error(f"bad score {word[:-1]!r}: expected an integer, inf, -inf or an attribute name")
-    ops: set[str] = set()
-    reserved: set[str] = set()
-    while True:
-        _expression(root, rule, words, f"{rule.get('id')}-expression", reserved)
-        joiner = words.take_if("and", "or")
-        if joiner is None:
-            break
-        ops.add(joiner)
-    if len(ops) > 1:
-        raise words.error("a rule cannot mix 'and' and 'or'; use two rules instead")
-    if ops:
-        rule.set("boolean-op", ops.pop())
-    if words and words.peek() != "rule":
-        raise words.unexpected(words.peek() or "", "'and', 'or' or another rule")
-
-
-def _expression(root: Element, rule: Element, words: Words, base_id: str, reserved: set[str]) -> None:
-    first = words.take("expression")
-    if first in ("defined", "not_defined"):
-        attr = words.take(f"attribute after {first!r}")
-        etree.SubElement(rule, "expression", id=unique_id(root, base_id, reserved), attribute=attr,
-                         operation=first)
-        return
-    if first == "date":
-        _date_expression(root, rule, words, unique_id(root, base_id, reserved))
-        return
-    op = words.take(f"comparison after {first!r} ({', '.join(COMPARISONS)})")
-    if op not in COMPARISONS:
-        raise words.unexpected(op, f"one of {', '.join(COMPARISONS)} or defined/not_defined")
-    value = words.take(f"value after {first} {op}")
-    attrs = {"attribute": first, "operation": op}
-    typ, sep, rest = value.partition(":")
-    if sep and typ in VALUE_TYPES:
-        attrs["type"] = typ
-        value = rest
-    attrs["value"] = value
-    etree.SubElement(rule, "expression", id=unique_id(root, base_id, reserved), **attrs)
-
-
-def _date_expression(root: Element, rule: Element, words: Words, did: str) -> None:
-    op = words.take("date operation (gt, lt, in_range, date_spec)")
-    el = etree.SubElement(rule, "date_expression", id=did, operation=op)
-    if op == "gt":
-        el.set("start", words.take("date after 'date gt'"))
-    elif op == "lt":
-        el.set("end", words.take("date after 'date lt'"))
-    elif op in ("in_range", "date_spec"):
-        pairs = words.pairs(frozenset(("and", "or", "rule")))
-        if not pairs:
-            raise words.error(f"date {op} needs name=value pairs")
-        child_tag = "date_spec" if op == "date_spec" else "duration"
-        child = None
-        for name, value in pairs:
-            if op == "in_range" and name in ("start", "end"):
-                el.set(name, value)
-                continue
-            if child is None:
-                child = etree.SubElement(el, child_tag, id=f"{did}-{child_tag}")
-            child.set(name, value)
-    else:
-        raise words.unexpected(op, "gt, lt, in_range or date_spec")
-
-
-# ---------------------------------------------------------------- resource lists and sets
-
-@dataclass
-class _Item:
-    """One resource (``members`` of one) or one bracketed set of them."""
-
-    members: list[tuple[str, str | None]]
-    bracket: str | None = None
-    options: dict[str, str] = field(default_factory=dict)
-
-
-def _split_brackets(words: list[str]) -> list[str]:
-    """Let users write ``(A B)`` as well as ``( A B )``."""
-    out: list[str] = []
-    for w in words:
-        lead: list[str] = []
-        while len(w) > 1 and w[0] in "([{":
-            lead.append(w[0])
-            w = w[1:]
-        trail: list[str] = []
-        while len(w) > 1 and w[-1] in ")]}" and "=" not in w:
-            trail.insert(0, w[-1])
-            w = w[:-1]
-        out += [*lead, w, *trail]
-    return out
-
-
-def _member(root: Element, words: Words, word: str, suffixes: tuple[str, ...]) -> tuple[str, str | None]:
-    rid, sep, suffix = word.partition(":")
-    if sep and suffix not in suffixes:
-        raise words.unexpected(word, f"RESOURCE or RESOURCE:{'|'.join(suffixes)}")
-    require_target(root, words, rid)
-    return rid, (suffix if sep else None)
-
-
-def _items(root: Element, words: Words, suffixes: tuple[str, ...], set_options: tuple[str, ...]) -> list[_Item]:
-    words.words[words.pos:] = _split_brackets(words.words[words.pos:])
-    items: list[_Item] = []
-    while words:
-        word = words.peek() or ""
-        if "=" in word:
-            break
-        words.take("resource")
-        if word in _OPEN:
-            close = _OPEN[word]
-            item = _Item([], bracket=word)
-            while (inner := words.take(f"{close!r} closing the set")) != close:
-                if "=" in inner:
-                    name, _, value = inner.partition("=")
-                    if name not in set_options:
-                        raise words.unexpected(inner, f"a set option ({', '.join(set_options)})")
-                    item.options[name] = value
-                else:
-                    item.members.append(_member(root, words, inner, suffixes))
-            if not item.members:
-                raise words.error(f"empty resource set {word} {close}")
-            items.append(item)
-        else:
-            items.append(_Item([_member(root, words, word, suffixes)]))
-    return items
-
-
-def _fill_sets(root: Element, words: Words, el: Element, items: list[_Item], suffix_attr: str) -> None:
-    sets: list[tuple[Element, str | None]] = []
-    last: tuple[Element, str | None] | None = None
-    for item in items:
-        if item.bracket is None:
-            rid, suffix = item.members[0]
-            if last is None or last[1] != suffix:
-                rset = etree.SubElement(el, "resource_set")
-                if suffix:
-                    rset.set(suffix_attr, suffix)
-                last = (rset, suffix)
-                sets.append(last)
-            etree.SubElement(last[0], "resource_ref", id=rid)
-            continue
-        last = None
-        rset = etree.SubElement(el, "resource_set")
-        rset.set("sequential", "false")
-        if item.bracket == "[":
-            rset.set("require-all", "false")
-        suffixes = {s for _, s in item.members if s}
-        if len(suffixes) > 1:
-            raise words.error(f"one set cannot mix {suffix_attr}s {sorted(suffixes)}")
-        if suffixes:
-            rset.set(suffix_attr, suffixes.pop())
-        for name, value in item.options.items():
-            rset.set(name, value)
-        for rid, _ in item.members:
-            etree.SubElement(rset, "resource_ref", id=rid)
-        sets.append((rset, None))
-    reserved: set[str] = set()
-    for n, (rset, _) in enumerate(sets):
-        rset.set("id", unique_id(root, f"{el.get('id')}-{n}", reserved))
-
-
-def _two_or_sets(root: Element, words: Words, el: Element, suffixes: tuple[str, ...], suffix_attr: str,
-                 simple: tuple[str, str, str, str]) -> None:
-    items = _items(root, words, suffixes, ("sequential", "require-all", suffix_attr))
-    if len(items) < 2 and not any(i.bracket for i in items):
-        raise words.error("needs at least two resources")
-    if len(items) == 2 and not any(i.bracket for i in items):
-        (a, a_sfx), (b, b_sfx) = items[0].members[0], items[1].members[0]
-        el.set(simple[0], a)
-        el.set(simple[2], b)
-        if a_sfx:
-            el.set(simple[1], a_sfx)
-        if b_sfx:
-            el.set(simple[3], b_sfx)
-        return
-    _fill_sets(root, words, el, items, suffix_attr)
-
-
-def _options(words: Words, el: Element, allowed: tuple[str, ...]) -> None:
-    for name, value in words.pairs():
-        if name not in allowed:
-            raise words.unexpected(f"{name}={value}", f"one of {', '.join(a + '=' for a in allowed)}")
-        el.set(name, value)
-    words.end()
-
-
-# ---------------------------------------------------------------- colocation / order
-
-def colocation(root: Element, words: Words, ctx: Context) -> str:
-    cid = words.take("constraint id")
-    require_new_id(words, root, cid)
-    el = etree.SubElement(constraints_section(root), "rsc_colocation", id=cid)
-    el.set("score", take_score(words))
-    _two_or_sets(root, words, el, ROLES, "role", ("rsc", "rsc-role", "with-rsc", "with-rsc-role"))
-    _options(words, el, ("node-attribute", "influence"))
-    return ""
-
-
-def order(root: Element, words: Words, ctx: Context) -> str:
-    cid = words.take("constraint id")
-    require_new_id(words, root, cid)
-    el = etree.SubElement(constraints_section(root), "rsc_order", id=cid)
-    words.unglue_colon()
-    word = words.peek() or ""
-    if word.endswith(":"):
-        words.take("kind")
-        el.set("kind", _kind(words, word[:-1]))
-    _two_or_sets(root, words, el, ACTIONS, "action", ("first", "first-action", "then", "then-action"))
-    _options(words, el, ("symmetrical",))
-    return ""
-
-
-def _kind(words: Words, text: str) -> str:
-    for kind in KINDS:
-        if text.lower() == kind.lower():
-            return kind
-    score = parse_score(text)
-    if score is None:
-        raise words.error(f"bad kind or score {text!r}: expected {', '.join(KINDS)} or a score")
-    return "Optional" if score == "0" else "Mandatory"

@@ -9,28 +9,17 @@ root element stays the same object.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 
 from lxml import etree
-from paceline.crm import configure, nodes, ra, resource_level
 from paceline.crm.context import Context, Outcome
 from paceline.crm.errors import CrmError, CrmScriptError
-from paceline.crm.words import split_words
+from paceline.crm.registry import CRM, QUIT
+from paceline.crm.words import Words, split_words
 from paceline.shared import cib
 from paceline.shared.cib import Element
 
-Level = Callable[[Element, list[str], Context], str]
-LEVELS: dict[str, Level] = {
-    "configure": configure.configure,
-    "node": nodes.node,
-    "resource": resource_level.resource,
-    "ra": ra.ra,
-}
-_READ_ONLY = {"configure": configure.READ_ONLY, "node": nodes.READ_ONLY, "resource": resource_level.READ_ONLY,
-              "ra": ra.READ_ONLY}
 #: Level navigation words of crmsh scripts; changes here are applied at once, so these do nothing.
 _NOOP = frozenset(("commit", "cd", "end", "up", "back", "refresh"))
-_QUIT = frozenset(("quit", "exit", "bye"))
 
 
 def execute(root: Element, line: str, ctx: Context | None = None) -> Outcome:
@@ -39,17 +28,21 @@ def execute(root: Element, line: str, ctx: Context | None = None) -> Outcome:
 
 
 def run_words(root: Element, words: list[str], ctx: Context) -> Outcome:
+    """``LEVEL COMMAND ARGS...``: the command's handler from the registry, on a copy unless it only reads."""
     if not words:
         raise CrmError("empty command")
-    level = LEVELS.get(words[0])
+    level = CRM.level(words[0])
     if level is None:
-        raise CrmError(f"unknown command or level {words[0]!r} (expected one of {', '.join(LEVELS)})")
-    if len(words) > 1 and words[1] in _READ_ONLY[words[0]]:
-        return Outcome(level(root, words[1:], ctx), changed=False)
+        raise CrmError(f"unknown command or level {words[0]!r} (expected one of {', '.join(CRM.names())})")
+    command = level.command(words[1:])
+    handler = command.run()
+    args = Words(f"{level.name} {words[1]}", words[2:])
+    if command.read_only:
+        return Outcome(handler(root, args, ctx), changed=False)
     work = copy.deepcopy(root)
     cib.ensure_sections(work)
     before = set(cib.validate(root))
-    output = level(work, words[1:], ctx)
+    output = handler(work, args, ctx)
     new_problems = [p for p in cib.validate(work) if p not in before]
     if new_problems:
         raise CrmError(f"{' '.join(words[:2])}: {'; '.join(new_problems)}")
@@ -108,13 +101,13 @@ def execute_script(root: Element, lines: list[str], ctx: Context | None = None) 
     for number, text in logical_lines(lines):
         try:
             words = split_words(text)
-            if words[0] in _QUIT:
+            if words[0] in QUIT:
                 break
             if words[0] in _NOOP:
                 if words[0] in ("end", "up", "back") or words[1:] == [".."]:
                     level = None
                 continue
-            if words[0] in LEVELS and len(words) == 1:
+            if CRM.level(words[0]) is not None and len(words) == 1:
                 level = words[0]
                 continue
             if level is not None:  # inside a level, "node ..." is that level's command, as in crmsh

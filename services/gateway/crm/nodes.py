@@ -9,19 +9,22 @@ transient attributes in the status section, where they vanish with a restart.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from lxml import etree
-from paceline.cli.confirm import CONFIRM_WORDS
 from paceline.crm import show
 from paceline.crm.context import Context
-from paceline.crm.options import node_set_id
-from paceline.crm.words import Words, run_command
+from paceline.crm.parse import node_set_id
+from paceline.crm.registry import CONFIRM_WORDS
+from paceline.crm.tree import detach, ident
+from paceline.crm.words import Words
 from paceline.shared import cib
 from paceline.shared.cib import Element
 from paceline.shared.cluster import fencing
 from paceline.shared.cluster.options import cluster_options
 
 _LIFETIMES = ("forever", "reboot")
+Handler = Callable[[Element, Words, Context], str]
 
 
 def find_node(root: Element, words: Words, uname: str) -> Element:
@@ -33,17 +36,20 @@ def find_node(root: Element, words: Words, uname: str) -> Element:
     return node
 
 
+def _uname(node: Element) -> str:
+    return node.get("uname") or ident(node)
+
+
 def transient_set(root: Element, node: Element, create: bool) -> Element | None:
     """The node's status-section attribute set (``status-<node-id>``), where reboot-lifetime values go."""
-    uname = node.get("uname") or node.get("id")
-    ns = cib.node_state(root, uname, node.get("id"), create=create)
+    ns = cib.node_state(root, _uname(node), node.get("id"), create=create)
     if ns is None:
         return None
     ta = ns.find("transient_attributes")
     if ta is None:
         if not create:
             return None
-        ta = etree.SubElement(ns, "transient_attributes", id=node.get("id"))
+        ta = etree.SubElement(ns, "transient_attributes", id=node.get("id", ""))
     attrs = ta.find("instance_attributes")
     if attrs is None and create:
         attrs = etree.SubElement(ta, "instance_attributes", id=f"status-{node.get('id')}")
@@ -53,13 +59,14 @@ def transient_set(root: Element, node: Element, create: bool) -> Element | None:
 def _set_node_attr(root: Element, node: Element, name: str, value: str | None, lifetime: str = "forever") -> None:
     if lifetime == "reboot":
         nvset = transient_set(root, node, create=value is not None)
-        if nvset is not None:
-            cib.set_nvpair(nvset.getparent(), "instance_attributes", nvset.get("id"), name, value)
+        parent = nvset.getparent() if nvset is not None else None
+        if nvset is not None and parent is not None:
+            cib.set_nvpair(parent, "instance_attributes", nvset.get("id", ""), name, value)
         return
-    cib.set_nvpair(node, "instance_attributes", node_set_id(node, "instance_attributes"), name, value)
+    cib.set_nvpair(node, "instance_attributes", node_set_id(ident(node), "instance_attributes"), name, value)
 
 
-def _flag(name: str, value: str):
+def _flag(name: str, value: str) -> Handler:
     """standby/online/maintenance/ready: one node attribute, on the named node or the local one."""
 
     def handler(root: Element, words: Words, ctx: Context) -> str:
@@ -81,7 +88,7 @@ def _flag(name: str, value: str):
     return handler
 
 
-def _attribute_command(kind: str):
+def _attribute_command(kind: str) -> Handler:
     """attribute / utilization / status-attr NODE set|delete|show NAME [VALUE]."""
 
     def handler(root: Element, words: Words, ctx: Context) -> str:
@@ -92,13 +99,14 @@ def _attribute_command(kind: str):
         words.end()
         if verb not in ("set", "delete", "show"):
             raise words.unexpected(verb, "set, delete or show")
+        parent: Element | None
         if kind == "status-attr":
             nvset = transient_set(root, node, create=verb == "set")
             parent, tag, set_id = (nvset.getparent() if nvset is not None else None,
                                    "instance_attributes", f"status-{node.get('id')}")
         else:
             tag = "utilization" if kind == "utilization" else "instance_attributes"
-            parent, set_id = node, node_set_id(node, tag)
+            parent, set_id = node, node_set_id(ident(node), tag)
         if verb == "show":
             values = cib.nvset_values(parent, tag)
             if name not in values:
@@ -115,10 +123,10 @@ def _attribute_command(kind: str):
 def delete_node(root: Element, words: Words, ctx: Context) -> str:
     node = find_node(root, words, words.take("node name"))
     words.end()
-    node.getparent().remove(node)
-    ns = cib.node_state(root, node.get("uname") or node.get("id"), create=False)
+    detach(node)
+    ns = cib.node_state(root, _uname(node), create=False)
     if ns is not None:
-        ns.getparent().remove(ns)
+        detach(ns)
     return ""
 
 
@@ -134,7 +142,7 @@ def node_status(root: Element, words: Words, ctx: Context) -> str:
     nodes = [find_node(root, words, n) for n in names] if names else cib.node_elements(root)
     lines = []
     for n in nodes:
-        uname = n.get("uname") or n.get("id")
+        uname = _uname(n)
         ns = cib.node_state(root, uname, n.get("id"), create=False)
         facts = {k: ns.get(k) for k in ("in_ccm", "crmd", "join", "expected")} if ns is not None else {}
         shown = " ".join(f"{k}={v}" for k, v in facts.items() if v is not None) or "never seen"
@@ -146,12 +154,12 @@ def clearstate(root: Element, words: Words, ctx: Context) -> str:
     """Forget a node's operation history and transient attributes (after it was fenced by hand)."""
     node = find_node(root, words, words.take("node name"))
     words.end()
-    ns = cib.node_state(root, node.get("uname") or node.get("id"), node.get("id"), create=False)
+    ns = cib.node_state(root, _uname(node), node.get("id"), create=False)
     if ns is None:
         return ""
     for path in ("lrm/lrm_resources/lrm_resource", "transient_attributes/instance_attributes/nvpair"):
         for el in list(ns.iterfind(path)):
-            el.getparent().remove(el)
+            detach(el)
     return f"INFO: state of node {node.get('uname')} cleared"
 
 
@@ -183,23 +191,10 @@ def fence(root: Element, words: Words, ctx: Context) -> str:
     return f"INFO: fencing of node {uname} requested"
 
 
-COMMANDS = {
-    "standby": _flag("standby", "on"),
-    "online": _flag("standby", "off"),
-    "maintenance": _flag("maintenance", "on"),
-    "ready": _flag("maintenance", "off"),
-    "attribute": _attribute_command("attribute"),
-    "utilization": _attribute_command("utilization"),
-    "status-attr": _attribute_command("status-attr"),
-    "delete": delete_node,
-    "show": show_nodes,
-    "list": show_nodes,
-    "status": node_status,
-    "clearstate": clearstate,
-    "fence": fence,
-}
-READ_ONLY = frozenset(("show", "list", "status"))
-
-
-def node(root: Element, args: list[str], ctx: Context) -> str:
-    return run_command("node", COMMANDS, root, args, ctx)
+standby = _flag("standby", "on")
+online = _flag("standby", "off")
+maintenance = _flag("maintenance", "on")
+ready = _flag("maintenance", "off")
+attribute = _attribute_command("attribute")
+utilization = _attribute_command("utilization")
+status_attr = _attribute_command("status-attr")

@@ -1,108 +1,44 @@
-"""configure property / rsc_defaults / op_defaults / node / tag.
+"""Option sets, nodes and tags read by :mod:`paceline.crm.parse`, applied to the CIB.
 
-Options go into crmsh's well-known sets (``cib-bootstrap-options``,
-``rsc-options``, ``op-options``) unless ``$id=NAME`` names another set, which
-is then created beside the first one.
+Options go into crmsh's well-known sets (``cib-bootstrap-options``, ``rsc-options``, ``op-options``)
+unless ``$id=NAME`` names another set, which is then created beside the first one; a set that exists
+takes the new pairs (a name it has changes its value in place).
 """
 
 from __future__ import annotations
 
-from lxml import etree
 from paceline.crm import references
-from paceline.crm.cluster_options import unknown_option_warning
 from paceline.crm.constraints import require_target
 from paceline.crm.context import Context
-from paceline.crm.ids import named_set, put_pair, sanitize_id
-from paceline.crm.resources import require_new_id
-from paceline.crm.words import Words
+from paceline.crm.ids import named_set, put_pair, require_free
+from paceline.crm.parse import Definition
 from paceline.shared import cib
 from paceline.shared.cib import Element
 
-#: command -> (CIB section, set element, default set id)
-OPTION_SETS = {
-    "property": ("crm_config", "cluster_property_set", "cib-bootstrap-options"),
-    "rsc_defaults": ("rsc_defaults", "meta_attributes", "rsc-options"),
-    "op_defaults": ("op_defaults", "meta_attributes", "op-options"),
-}
+
+def merge_option_set(root: Element, d: Definition, ctx: Context) -> str:
+    """property / rsc_defaults / op_defaults: the pairs into the set of that id (created if needed)."""
+    nvset = named_set(cib.section(root, d.section), d.element.tag, d.element.get("id", ""))
+    for nv in d.element.iterfind("nvpair"):
+        put_pair(nvset, nv.get("name", ""), nv.get("value", ""))
+    return "\n".join(d.notes)
 
 
-def option_set_command(kind: str):
-    """The handler for one of property / rsc_defaults / op_defaults."""
-    section_name, tag, default_id = OPTION_SETS[kind]
-
-    def handler(root: Element, words: Words, ctx: Context) -> str:
-        set_id = default_id
-        word = words.peek() or ""
-        if word.endswith(":") and "=" not in word:  # crm configure show writes "property NAME:"
-            set_id = words.take("set id")[:-1]
-        pairs = []
-        for name, value in words.pairs():
-            if name == "$id":
-                set_id = value
-            else:
-                pairs.append((name, value))
-        words.end()
-        if not pairs:
-            raise words.error("needs name=value pairs")
-        nvset = named_set(cib.section(root, section_name), tag, set_id)
-        for name, value in pairs:
-            put_pair(nvset, name, value)
-        if kind != "property":
-            return ""
-        return "\n".join(w for w in (unknown_option_warning(name) for name, _ in pairs) if w)
-
-    handler.__doc__ = f"configure {kind}: name=value pairs into {section_name}/{tag} {default_id!r}."
-    return handler
-
-
-def node_set_id(node: Element, suffix: str) -> str:
-    """``<node-id>-<suffix>``, made a valid id as Pacemaker's tools do (node id 1 -> ``num-1-...``)."""
-    return sanitize_id(f"{node.get('id')}-{suffix}")
-
-
-def node(root: Element, words: Words, ctx: Context) -> str:
-    """``node [$id=ID | ID:] UNAME[:TYPE] [attributes k=v...] [utilization k=v...]``."""
-    node_id = None
-    first = words.take("node name")
-    if first.startswith("$id=") or first.endswith(":"):  # "$id=1 primary" or, as show prints it, "1: primary"
-        node_id = first[4:] if first.startswith("$id=") else first[:-1]
-        first = words.take("node name")
-    uname, _, ntype = first.partition(":")
+def add_node(root: Element, d: Definition, ctx: Context) -> str:
+    """A node: its name and its id must both be new."""
+    uname, node_id = d.element.get("uname", ""), d.element.get("id", "")
     if cib.node_by_uname(root, uname) is not None:
-        raise words.error(f"node {uname!r} already exists")
-    node_id = node_id or uname
+        raise d.where.error(f"node {uname!r} already exists")
     if cib.find_id(root, node_id) is not None:
-        raise words.error(f"id {node_id!r} is already in use")
-    el = etree.SubElement(cib.section(root, "nodes"), "node", id=node_id, uname=uname)
-    if ntype:
-        el.set("type", ntype)
-    while words:
-        key = words.take("attributes or utilization")
-        tag = {"attributes": "instance_attributes", "utilization": "utilization"}.get(key)
-        if tag is None:
-            raise words.unexpected(key, "attributes or utilization")
-        pairs = words.pairs(frozenset(("attributes", "utilization")))
-        if not pairs:
-            raise words.error(f"{key} needs name=value pairs")
-        nvset = named_set(el, tag, node_set_id(el, tag))
-        for name, value in pairs:
-            put_pair(nvset, name, value)
+        raise d.where.error(f"id {node_id!r} is already in use")
+    cib.section(root, "nodes").append(d.element)
     return ""
 
 
-def tag(root: Element, words: Words, ctx: Context) -> str:
-    """``tag ID[:] RSC...``: a named list of resources that commands and constraints may use."""
-    tid = words.take("tag id")
-    if tid.endswith(":"):
-        tid = tid[:-1]
-    else:
-        words.take_if(":")
-    require_new_id(words, root, tid)
-    members = words.rest()
-    if not members:
-        raise words.error("a tag needs at least one resource")
-    el = etree.SubElement(references.tags_section(root, create=True), "tag", id=tid)
-    for rid in members:
-        require_target(root, words, rid)
-        etree.SubElement(el, "obj_ref", id=rid)
+def add_tag(root: Element, d: Definition, ctx: Context) -> str:
+    """A tag of existing resources, in the tags section (created with the first tag)."""
+    require_free(d.where, root, d.element.get("id", ""))
+    for rid in d.refs:
+        require_target(root, d.where, rid)
+    references.tags_section(root, create=True).append(d.element)
     return ""

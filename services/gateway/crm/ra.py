@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from lxml import etree
 from paceline.crm.context import Context
-from paceline.crm.words import Words, run_command
+from paceline.crm.words import Words
 from paceline.shared import cib, lrm
 
 #: ``6 -> "OCF_ERR_CONFIGURED"``: the OCF names of exit codes, from the one place that defines them.
@@ -223,6 +223,7 @@ def validate(root: Any, words: Words, ctx: Context) -> str:
     agent, meta = metadata(words, ctx, spec)
     problems = parameter_problems(agent, meta, pairs)
     verdict = _source(ctx, words).validate(*agent, pairs, rsc)
+    printed: list[str]
     if verdict is None:
         accepted, said, printed = True, "validate-all could not run (no executor answered), meta-data checks only", []
     else:
@@ -238,12 +239,3 @@ def _well_typed(kind: str, value: str) -> bool:
     if kind == "boolean":
         return value.lower() in ("1", "0", "true", "false", "yes", "no", "on", "off", "y", "n")
     return True
-
-
-COMMANDS = {"classes": classes, "list": list_agents, "providers": providers, "info": info, "meta": info,
-            "validate": validate}
-READ_ONLY = frozenset(COMMANDS)
-
-
-def ra(root: Any, args: list[str], ctx: Context) -> str:
-    return run_command("ra", COMMANDS, root, args, ctx)

@@ -9,6 +9,7 @@ entries with it. Each change is reported as one INFO line, as crmsh prints.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal, overload
 
 from lxml import etree
 from paceline.shared import cib
@@ -24,8 +25,20 @@ def constraints(root: Element) -> list[Element]:
     return [] if cons is None else [c for c in cons if isinstance(c.tag, str)]
 
 
+@overload
+def tags_section(root: Element, create: Literal[True]) -> Element: ...
+
+
+@overload
+def tags_section(root: Element, create: bool = False) -> Element | None: ...
+
+
 def tags_section(root: Element, create: bool = False) -> Element | None:
     conf = root.find("configuration")
+    if conf is None:
+        if create:
+            raise cib.CibError("the CIB has no configuration section")
+        return None
     tags = conf.find("tags")
     if tags is None and create:
         tags = etree.SubElement(conf, "tags")
@@ -43,15 +56,17 @@ def _label(c: Element) -> str:
 
 def constraint_refs(c: Element) -> Iterator[str]:
     for attr in _REF_ATTRS:
-        if c.get(attr) is not None:
-            yield c.get(attr)
+        value = c.get(attr)
+        if value is not None:
+            yield value
     for ref in c.iter("resource_ref"):
-        yield ref.get("id")
+        yield ref.get("id", "")
 
 
-def referencing(root: Element, rid: str) -> list[Element]:
-    """Constraints that name ``rid``."""
-    return [c for c in constraints(root) if rid in constraint_refs(c)]
+def _remove(el: Element) -> None:
+    parent = el.getparent()
+    if parent is not None:
+        parent.remove(el)
 
 
 def repoint(root: Element, old: str, new: str, tags: bool = False) -> list[str]:
@@ -71,12 +86,12 @@ def repoint(root: Element, old: str, new: str, tags: bool = False) -> list[str]:
                     hit = True
                 if ref.get("id") in seen:
                     rset.remove(ref)
-                seen.add(ref.get("id"))
+                seen.add(ref.get("id", ""))
         if not hit:
             continue
         if c.tag in ("rsc_colocation", "rsc_order") and c.find("resource_set") is None \
                 and len(set(constraint_refs(c))) < 2:
-            c.getparent().remove(c)
+            _remove(c)
             notes.append(f"INFO: {_label(c)} would constrain {new} with itself; deleted")
         else:
             notes.append(f"INFO: modified {_label(c)} from {old} to {new}")
@@ -93,7 +108,7 @@ def drop_references(root: Element, rid: str) -> list[str]:
     notes: list[str] = []
     for c in constraints(root):
         if any(c.get(attr) == rid for attr in _REF_ATTRS):
-            c.getparent().remove(c)
+            _remove(c)
             notes.append(f"INFO: hanging {_label(c)} deleted")
             continue
         touched = False
@@ -103,9 +118,9 @@ def drop_references(root: Element, rid: str) -> list[str]:
                     rset.remove(ref)
                     touched = True
             if rset.find("resource_ref") is None:
-                rset.getparent().remove(rset)
+                _remove(rset)
         if touched and c.find("resource_set") is None and c.get("rsc") is None:
-            c.getparent().remove(c)
+            _remove(c)
             notes.append(f"INFO: hanging {_label(c)} deleted")
         elif touched:
             notes.append(f"INFO: {_label(c)} no longer names {rid}")
@@ -114,7 +129,7 @@ def drop_references(root: Element, rid: str) -> list[str]:
             if ref.get("id") == rid:
                 tag.remove(ref)
         if tag.find("obj_ref") is None:
-            tag.getparent().remove(tag)
+            _remove(tag)
             notes.append(f"INFO: empty tag:{tag.get('id')} deleted")
-            notes += drop_references(root, tag.get("id"))
+            notes += drop_references(root, tag.get("id", ""))
     return notes

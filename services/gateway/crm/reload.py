@@ -16,7 +16,8 @@ import copy
 from paceline.crm import dispatch, editing, show
 from paceline.crm.context import Context, Outcome
 from paceline.crm.errors import CrmError
-from paceline.crm.options import OPTION_SETS
+from paceline.crm.parse import OPTION_SETS
+from paceline.crm.tree import ident, parent_of
 from paceline.crm.words import Words, split_words
 from paceline.shared import cib
 from paceline.shared.cib import RESOURCE_TAGS, Element
@@ -45,11 +46,12 @@ def _lift_members(el: Element) -> None:
         section.append(child)
 
 
-def _replace_line(root: Element, ident: str | None, words: list[str], ctx: Context) -> str:
-    old = cib.find_id(root, ident) if ident else None
+def _replace_line(root: Element, oid: str | None, words: list[str], ctx: Context) -> str:
+    old = cib.find_id(root, oid) if oid else None
     if old is None:
         return dispatch.run_words(root, ["configure", *words], ctx).output
-    parent, index = old.getparent(), old.getparent().index(old)
+    parent = parent_of(old)
+    index = parent.index(old)
     if old.tag in _CONTAINERS:
         _lift_members(old)
     if words[0] in OPTION_SETS or old.tag == "node":
@@ -57,8 +59,8 @@ def _replace_line(root: Element, ident: str | None, words: list[str], ctx: Conte
         return dispatch.run_words(root, ["configure", *words], ctx).output
     parent.remove(old)
     out = dispatch.run_words(root, ["configure", *words], ctx).output
-    if parent.tag in _CONTAINERS:  # an edited member goes back where it was (run_words rebuilt the tree)
-        new, container = cib.find_id(root, ident), cib.find_id(root, parent.get("id"))
+    if parent.tag in _CONTAINERS and oid:  # an edited member goes back where it was (run_words rebuilt the tree)
+        new, container = cib.find_id(root, oid), cib.find_id(root, ident(parent))
         if new is not None and container is not None and new.getparent() is not container:
             container.insert(index, new)
     return out

@@ -10,18 +10,23 @@ status section. Tags stand for their resources.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from datetime import timedelta
 
 from lxml import etree
 from paceline.crm import references
 from paceline.crm.context import Context
 from paceline.crm.ids import ensure_set, put_pair
 from paceline.crm.lifetime import expiry, parse_duration
-from paceline.crm.words import INFINITY, Words, run_command
+from paceline.crm.tree import detach, ident
+from paceline.crm.words import INFINITY, Words
 from paceline.shared import cib
 from paceline.shared.cib import Element
 from paceline.shared.cluster import cib_now, unpack
 
 _CLONES = ("clone", "master")
+Handler = Callable[[Element, Words, Context], str]
+Lifetime = tuple[int, timedelta]
 _ON_OFF = {"on": "true", "off": "false", "true": "true", "false": "false", "yes": "true", "no": "false"}
 
 
@@ -34,7 +39,7 @@ def resolve(root: Element, words: Words, rid: str) -> list[Element]:
         return [el]
     for tag in references.tag_elements(root):
         if tag.get("id") == rid:
-            found = [cib.find_resource(root, r.get("id")) for r in tag.iterfind("obj_ref")]
+            found = [cib.find_resource(root, ident(r)) for r in tag.iterfind("obj_ref")]
             return [f for f in found if f is not None]
     raise words.error(f"no resource or tag {rid!r}")
 
@@ -69,7 +74,7 @@ def _put(owner: Element, tag: str, name: str, value: str | None) -> None:
 
 # ---------------------------------------------------------------- meta-attribute commands
 
-def _meta_flag(name: str, value: str):
+def _meta_flag(name: str, value: str) -> Handler:
     def handler(root: Element, words: Words, ctx: Context) -> str:
         rids = words.rest()
         if not rids:
@@ -102,7 +107,7 @@ def maintenance(root: Element, words: Words, ctx: Context) -> str:
     return ""
 
 
-def _attr_command(tag: str, follow_clone: bool):
+def _attr_command(tag: str, follow_clone: bool) -> Handler:
     """meta / param / utilization RSC set|delete|show NAME [VALUE]."""
 
     def handler(root: Element, words: Words, ctx: Context) -> str:
@@ -127,7 +132,7 @@ def _attr_command(tag: str, follow_clone: bool):
 
 # ---------------------------------------------------------------- location preferences
 
-def _node_arg(root: Element, words: Words) -> tuple[str, tuple | None]:
+def _node_arg(root: Element, words: Words) -> tuple[str, Lifetime | None]:
     node = None
     lifetime = None
     for word in words.rest():
@@ -147,11 +152,11 @@ def _node_arg(root: Element, words: Words) -> tuple[str, tuple | None]:
     return node, lifetime
 
 
-def _place(root: Element, cid: str, rsc: str, node: str, score: str, lifetime: tuple | None) -> None:
+def _place(root: Element, cid: str, rsc: str, node: str, score: str, lifetime: Lifetime | None) -> None:
     """Replace constraint ``cid`` with a fresh one at the end, as crm_resource does."""
     old = cib.find_id(root, cid)
     if old is not None:
-        old.getparent().remove(old)
+        detach(old)
     el = etree.SubElement(cib.section(root, "constraints"), "rsc_location", id=cid, rsc=rsc, role="Started")
     if lifetime is None:
         el.set("node", node)
@@ -169,7 +174,7 @@ def _place(root: Element, cid: str, rsc: str, node: str, score: str, lifetime: t
 def migrate(root: Element, words: Words, ctx: Context) -> str:
     el = _one(root, words)
     node, lifetime = _node_arg(root, words)
-    rid = el.get("id")
+    rid = ident(el)
     _place(root, f"cli-prefer-{rid}", rid, node, INFINITY, lifetime)
     return f"INFO: Move constraint created for {rid} to {node}"
 
@@ -177,7 +182,7 @@ def migrate(root: Element, words: Words, ctx: Context) -> str:
 def ban(root: Element, words: Words, ctx: Context) -> str:
     el = _one(root, words)
     node, lifetime = _node_arg(root, words)
-    rid = el.get("id")
+    rid = ident(el)
     _place(root, f"cli-ban-{rid}-on-{node}", rid, node, "-" + INFINITY, lifetime)
     return f"INFO: Ban constraint created for {rid} on {node}"
 
@@ -186,12 +191,12 @@ def clear(root: Element, words: Words, ctx: Context) -> str:
     el = _one(root, words)
     words.take_if("force")
     words.end()
-    rid = el.get("id")
+    rid = ident(el)
     gone = []
     for c in references.constraints(root):
         cid = c.get("id", "")
         if c.tag == "rsc_location" and (cid == f"cli-prefer-{rid}" or cid.startswith(f"cli-ban-{rid}-on-")):
-            c.getparent().remove(c)
+            detach(c)
             gone.append(cid)
     return "\n".join(f"INFO: Removed {cid}" for cid in gone)
 
@@ -200,7 +205,7 @@ def clear(root: Element, words: Words, ctx: Context) -> str:
 
 def _history_names(el: Element) -> set[str]:
     """Names a resource's history may be kept under (clone instances are ``rsc:N``)."""
-    return {p.get("id") for p in el.iter("primitive")}
+    return {ident(p) for p in el.iter("primitive")}
 
 
 def _named_for(name: str, rids: set[str]) -> bool:
@@ -236,11 +241,11 @@ def cleanup(root: Element, words: Words, ctx: Context) -> str:
     for ns in _node_states(root, node):
         for lrm_rsc in list(ns.iterfind("lrm/lrm_resources/lrm_resource")):
             if _named_for(lrm_rsc.get("id", ""), rids):
-                lrm_rsc.getparent().remove(lrm_rsc)
+                detach(lrm_rsc)
                 lines.append(f"Cleaned up {lrm_rsc.get('id')} on {ns.get('uname')}")
         for nv in list(ns.iterfind("transient_attributes/instance_attributes/nvpair")):
             if _failure_attr(nv.get("name", ""), rids):
-                nv.getparent().remove(nv)
+                detach(nv)
     return "\n".join(lines)
 
 
@@ -266,7 +271,7 @@ def failcount(root: Element, words: Words, ctx: Context) -> str:
         shown = "INFINITY" if total >= 1000000 else str(total)
         return f"scope=status  name=fail-count-{el.get('id')} value={shown}"
     for nv in pairs:
-        nv.getparent().remove(nv)
+        detach(nv)
     return ""
 
 
@@ -295,38 +300,15 @@ def why(root: Element, words: Words, ctx: Context) -> str:
     words.end()
     if ctx.explain is None:
         raise words.error("needs the scheduler's view of a cluster (no explanation source)")
-    return ctx.explain(el.get("id"))
+    return ctx.explain(ident(el))
 
 
-COMMANDS = {
-    "start": _meta_flag("target-role", "Started"),
-    "stop": _meta_flag("target-role", "Stopped"),
-    "promote": _meta_flag("target-role", "Promoted"),
-    "demote": _meta_flag("target-role", "Unpromoted"),
-    "restart": restart,
-    "manage": _meta_flag("is-managed", "true"),
-    "unmanage": _meta_flag("is-managed", "false"),
-    "maintenance": maintenance,
-    "meta": _attr_command("meta_attributes", follow_clone=True),
-    "param": _attr_command("instance_attributes", follow_clone=False),
-    "utilization": _attr_command("utilization", follow_clone=False),
-    "migrate": migrate,
-    "move": migrate,
-    "ban": ban,
-    "unmigrate": clear,
-    "unmove": clear,
-    "clear": clear,
-    "cleanup": cleanup,
-    "refresh": cleanup,
-    "failcount": failcount,
-    "status": status,
-    "show": status,
-    "list": status,
-    "locate": status,
-    "why": why,
-}
-READ_ONLY = frozenset(("status", "show", "list", "locate", "why"))
-
-
-def resource(root: Element, args: list[str], ctx: Context) -> str:
-    return run_command("resource", COMMANDS, root, args, ctx)
+start = _meta_flag("target-role", "Started")
+stop = _meta_flag("target-role", "Stopped")
+promote = _meta_flag("target-role", "Promoted")
+demote = _meta_flag("target-role", "Unpromoted")
+manage = _meta_flag("is-managed", "true")
+unmanage = _meta_flag("is-managed", "false")
+meta = _attr_command("meta_attributes", follow_clone=True)
+param = _attr_command("instance_attributes", follow_clone=False)
+utilization = _attr_command("utilization", follow_clone=False)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 
 from paceline.crm import references
+from paceline.crm.tree import ident
 from paceline.crm.words import INFINITY
 from paceline.shared import cib
 from paceline.shared.cib import RESOURCE_TAGS, Element
@@ -31,6 +32,11 @@ def quote(value: str) -> str:
 
 def show_score(score: str) -> str:
     return {INFINITY: "inf", "+" + INFINITY: "inf", "-" + INFINITY: "-inf"}.get(score, score)
+
+
+def _attributes(el: Element) -> list[tuple[str, str]]:
+    """(name, value) of every attribute, in document order."""
+    return [(str(k), str(v)) for k, v in el.attrib.items()]
 
 
 def _pairs(nvset: Element) -> str:
@@ -53,9 +59,9 @@ def _resource_parts(el: Element) -> list[str]:
         if not isinstance(child.tag, str):
             continue
         if child.tag in _SET_WORDS:
-            parts.append(_set_part(el.get("id"), child, _SET_WORDS[child.tag]))
+            parts.append(_set_part(ident(el), child, _SET_WORDS[child.tag]))
         elif child.tag == "operations":
-            parts += [_op(el.get("id"), op) for op in child.iterfind("op")]
+            parts += [_op(ident(el), op) for op in child.iterfind("op")]
     return parts
 
 
@@ -64,7 +70,7 @@ def _op(rid: str, op: Element) -> str:
     words = [f"op {name}"]
     if op.get("id") != f"{rid}-{name}-{interval}":
         words.append(f"id={op.get('id')}")
-    words += [f"{k}={quote(v)}" for k, v in op.attrib.items() if k not in ("id", "name")]
+    words += [f"{k}={quote(v)}" for k, v in _attributes(op) if k not in ("id", "name")]
     for nvset in op:
         if nvset.tag == "instance_attributes":
             words.append(f"op_params {_pairs(nvset)}")
@@ -75,7 +81,7 @@ def _op(rid: str, op: Element) -> str:
 
 def agent_text(prim: Element) -> str:
     if prim.get("template"):
-        return "@" + prim.get("template")
+        return "@" + prim.get("template", "")
     if prim.get("class") == "ocf" and prim.get("provider") == "heartbeat":
         return prim.get("type", "")
     return cib.agent_spec(prim)
@@ -92,10 +98,10 @@ def show_resource(el: Element) -> str:
     elif el.tag == "template":
         head = f"rsc_template {rid} {agent_text(el)}"
     elif el.tag == "group":
-        head = f"group {rid} " + " ".join(c.get("id") for c in _children(el))
+        head = f"group {rid} " + " ".join(ident(c) for c in _children(el))
     else:
         word = "ms" if el.tag == "master" else el.tag
-        head = f"{word} {rid} " + " ".join(c.get("id") for c in _children(el))
+        head = f"{word} {rid} " + " ".join(ident(c) for c in _children(el))
     return _joined(head, _resource_parts(el))
 
 
@@ -120,9 +126,9 @@ def _expression(ex: Element) -> str:
             return f"date gt {quote(ex.get('start', ''))}"
         if op == "lt":
             return f"date lt {quote(ex.get('end', ''))}"
-        pairs = [f"{k}={quote(ex.get(k))}" for k in ("start", "end") if ex.get(k)]
+        pairs = [f"{k}={quote(ex.get(k, ''))}" for k in ("start", "end") if ex.get(k)]
         for child in ex:
-            pairs += [f"{k}={quote(v)}" for k, v in child.attrib.items() if k != "id"]
+            pairs += [f"{k}={quote(v)}" for k, v in _attributes(child) if k != "id"]
         return f"date {op} " + " ".join(pairs)
     op = ex.get("operation", "")
     if op in ("defined", "not_defined"):
@@ -137,10 +143,11 @@ def _rule(rule: Element) -> str:
     words = ["rule"]
     if rule.get("role"):
         words.append(f"$role={rule.get('role')}")
-    if rule.get("score") is not None:
-        words.append(show_score(rule.get("score")) + ":")
-    elif rule.get("score-attribute"):
-        words.append(rule.get("score-attribute") + ":")
+    score, attribute = rule.get("score"), rule.get("score-attribute")
+    if score is not None:
+        words.append(show_score(score) + ":")
+    elif attribute:
+        words.append(attribute + ":")
     joiner = f" {rule.get('boolean-op', 'and')} "
     words.append(joiner.join(_expression(ex) for ex in rule if ex.tag in ("expression", "date_expression")))
     return " ".join(words)
@@ -169,7 +176,7 @@ def show_constraint(c: Element) -> str:
         elif c.get("rsc-pattern"):
             target = f"/{c.get('rsc-pattern')}/"
         else:
-            target = "{ " + " ".join(r.get("id") for r in c.iter("resource_ref")) + " }"
+            target = "{ " + " ".join(ident(r) for r in c.iter("resource_ref")) + " }"
         head = f"location {cid} {target}"
         for attr in ("role", "resource-discovery"):
             if c.get(attr):
@@ -189,7 +196,7 @@ def show_constraint(c: Element) -> str:
         if c.get("kind"):
             head += f" {c.get('kind')}:"
         elif c.get("score"):
-            head += f" {show_score(c.get('score'))}:"
+            head += f" {show_score(c.get('score', ''))}:"
         body = _sets(c, "action") if c.find("resource_set") is not None else " ".join(
             f"{c.get(a)}:{c.get(a + '-action')}" if c.get(a + "-action") else c.get(a, "") for a in ("first", "then"))
         extra = f" symmetrical={c.get('symmetrical')}" if c.get("symmetrical") else ""
@@ -198,34 +205,34 @@ def show_constraint(c: Element) -> str:
 
 
 def show_tag(tag: Element) -> str:
-    return f"tag {tag.get('id')}: " + " ".join(r.get("id") for r in tag.iterfind("obj_ref"))
+    return f"tag {tag.get('id')}: " + " ".join(ident(r) for r in tag.iterfind("obj_ref"))
 
 
 def objects(root: Element) -> Iterator[tuple[str, str]]:
     """(id, crm text) of every configuration object, in crmsh's order."""
     for node in cib.node_elements(root):
-        yield node.get("id"), show_node(node)
+        yield ident(node), show_node(node)
     section = cib.section(root, "resources", create=False)
     for el in section.iterfind("template") if section is not None else ():
-        yield el.get("id"), show_resource(el)
+        yield ident(el), show_resource(el)
     resources = list(cib.resource_elements(root))
     for kinds in (("primitive",), ("group",), ("clone", "master", "bundle")):
         for el in resources:
             if el.tag in kinds and el.tag != "bundle":
-                yield el.get("id"), show_resource(el)
+                yield ident(el), show_resource(el)
     for tag in references.tag_elements(root):
-        yield tag.get("id"), show_tag(tag)
+        yield ident(tag), show_tag(tag)
     for kind in ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket"):
         for c in references.constraints(root):
             if c.tag == kind:
-                yield c.get("id"), show_constraint(c)
+                yield ident(c), show_constraint(c)
     for section_name, set_tag, word in _OPTION_KINDS:
         sec = cib.section(root, section_name, create=False)
         if sec is None:
             continue
         for nvset in sec.iterfind(set_tag):
             lines = [f"{nv.get('name')}={quote(nv.get('value', ''))}" for nv in nvset.iterfind("nvpair")]
-            yield nvset.get("id"), _joined(f"{word} {nvset.get('id')}:", lines)
+            yield ident(nvset), _joined(f"{word} {nvset.get('id')}:", lines)
 
 
 #: What ``show type:TYPE`` accepts: the first word of each object's line.

@@ -44,11 +44,24 @@ def split_pair(word: str) -> tuple[str, str] | None:
     return name, value
 
 
-class Words:
+class Where:
+    """The command an error belongs to: every message starts with its name (``configure primitive: ...``)."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def error(self, message: str) -> CrmError:
+        return CrmError(f"{self.command}: {message}")
+
+    def unexpected(self, word: str, expected: str) -> CrmError:
+        return self.error(f"unexpected {word!r}, expected {expected}")
+
+
+class Words(Where):
     """A cursor over the words of one command, named for error messages."""
 
     def __init__(self, command: str, words: list[str]):
-        self.command = command
+        super().__init__(command)
         self.words = words
         self.pos = 0
 
@@ -108,19 +121,3 @@ class Words:
         """No words may remain."""
         if self:
             raise self.error(f"unexpected {self.peek()!r}")
-
-    def error(self, message: str) -> CrmError:
-        return CrmError(f"{self.command}: {message}")
-
-    def unexpected(self, word: str, expected: str) -> CrmError:
-        return self.error(f"unexpected {word!r}, expected {expected}")
-
-
-def run_command(level: str, commands: dict, root: object, args: list[str], ctx: object) -> str:
-    """Dispatch ``args`` within one level: the first word picks the handler, errors say what exists."""
-    if not args:
-        raise CrmError(f"{level}: missing command (one of {', '.join(sorted(commands))})")
-    handler = commands.get(args[0])
-    if handler is None:
-        raise CrmError(f"{level}: unknown command {args[0]!r} (expected one of {', '.join(sorted(commands))})")
-    return handler(root, Words(f"{level} {args[0]}", args[1:]), ctx)

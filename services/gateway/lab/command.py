@@ -5,10 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Protocol
 
 from paceline.lab.lab import Lab, LabError, default_dir
 from paceline.lab.netns import NetnsError
 from paceline.shared.natsserver import NatsServerError
+
+
+class _Invocation(Protocol):
+    lab: str | None   # --lab DIR of the paceline command
+
+
+def command(opts: _Invocation, args: list[str]) -> int:
+    """The ``paceline lab`` command of the CLI's registry."""
+    return run_lab(args, opts.lab)
 
 
 def run_lab(argv: list[str], lab_dir: str | None) -> int:

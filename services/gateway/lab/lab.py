@@ -297,7 +297,8 @@ class Lab:
             if all(n in known for n in self.nodes):
                 return
             nodes = cib.section(root, "nodes")
-            next_id = 1 + max([int(n.get("id")) for n in cib.node_elements(root) if n.get("id", "").isdigit()] or [0])
+            ids = [n.get("id", "") for n in cib.node_elements(root)]
+            next_id = 1 + max([int(i) for i in ids if i.isdigit()] or [0])
             for name in self.nodes:
                 if name not in known:
                     etree.SubElement(nodes, "node", id=str(next_id), uname=name)

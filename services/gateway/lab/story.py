@@ -2,7 +2,10 @@
 
 Shared by ``make demo`` (prints everything, exits non-zero on the first
 failed expectation) and the end-to-end tests. Every check reads what a user
-would read - ``paceline status`` or the CIB - never a log.
+would read - ``paceline status`` or the CIB - never a log. A step that does
+not have its expected effect raises :class:`StoryStepFailed`, which carries
+the step and the end of every service's log (what the cluster was doing);
+the demo prints it, a test turns it into a test failure.
 """
 
 from __future__ import annotations
@@ -25,8 +28,27 @@ from pathlib import Path
 RESOURCE_LINE = re.compile(r"^\s*\* (\S+)\s+\(([^)]+)\):\s+(\S+)(?:\s+(\S+))?")
 
 
-class StoryFailure(AssertionError):
-    pass
+class StoryStepFailed(Exception):
+    """A step of the story did not have its expected effect.
+
+    ``str()`` is what was expected and what was seen; ``step`` the title of the step it happened in (empty
+    before the first one, or outside a story's steps) and ``log_tails`` the last lines of each service's log.
+    """
+
+    def __init__(self, what: str, step: str = "", log_tails: str = ""):
+        super().__init__(what)
+        self.what = what
+        self.step = step
+        self.log_tails = log_tails
+
+
+def log_tails(lab_dir: Path, lines: int = 40) -> str:
+    """The end of every service's log: what the cluster was doing when a step went wrong."""
+    parts = []
+    for log in sorted((lab_dir / "logs").glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        parts.append(f"--- {log.name}\n" + "\n".join(line[:400] for line in tail))
+    return "\n".join(parts)
 
 
 def free_port() -> int:
@@ -71,7 +93,7 @@ class Status:
             m = RESOURCE_LINE.match(line)
             if m and m.group(1) == rid:
                 return m.group(3), m.group(4)
-        raise StoryFailure(f"resource {rid} is not in the status:\n{self.text}")
+        raise StoryStepFailed(f"resource {rid} is not in the status:\n{self.text}")
 
     def started_on(self, rid: str) -> str | None:
         role, node = self.resource(rid)
@@ -85,6 +107,7 @@ class Story:
     port: int = field(default_factory=free_port)
     docroot: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    current_step: str = ""
 
     # ------------------------------------------------------------ plumbing
     def env(self) -> dict[str, str]:
@@ -92,6 +115,17 @@ class Story:
         env["PACELINE_LAB"] = str(self.lab_dir)
         env.pop("PACELINE_NATS_URL", None)
         return env
+
+    def failed(self, what: str) -> StoryStepFailed:
+        """The failure of the current step: what went wrong, with the services' log tails."""
+        return StoryStepFailed(what, self.current_step, log_tails(self.lab_dir))
+
+    def holds(self, check: Callable[[Status], bool], st: Status) -> bool:
+        """``check(st)``; a check that fails outright (a resource missing from the page) fails the step."""
+        try:
+            return check(st)
+        except StoryStepFailed as exc:
+            raise self.failed(exc.what) from None
 
     def say(self, text: str = "") -> None:
         if self.echo:
@@ -106,7 +140,7 @@ class Story:
         if not quiet and out:
             self.say(out)
         if ok and proc.returncode != 0:
-            raise StoryFailure(f"paceline {shlex.join(words)} exited {proc.returncode}: {out}")
+            raise self.failed(f"paceline {shlex.join(words)} exited {proc.returncode}: {out}")
         return proc
 
     def status(self) -> Status:
@@ -115,9 +149,9 @@ class Story:
     def wait_for(self, what: str, check: Callable[[Status], bool], timeout: float = 20.0) -> Status:
         deadline = time.monotonic() + timeout
         st = self.status()
-        while not check(st):
+        while not self.holds(check, st):
             if time.monotonic() > deadline:
-                raise StoryFailure(f"timed out after {timeout:g}s waiting until {what}; status was:\n{st.text}")
+                raise self.failed(f"timed out after {timeout:g}s waiting until {what}; status was:\n{st.text}")
             time.sleep(0.2)
             st = self.status()
         return st
@@ -133,8 +167,8 @@ class Story:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             st = self.status()
-            if not check(st):
-                raise StoryFailure(f"expected {what} for {seconds:g}s, but:\n{st.text}")
+            if not self.holds(check, st):
+                raise self.failed(f"expected {what} for {seconds:g}s, but:\n{st.text}")
             time.sleep(0.25)
         self.say(f"ok: {what} (held for {seconds:g}s)\n")
         return st
@@ -151,6 +185,7 @@ class Story:
                       if p.is_file())
 
     def step(self, title: str) -> None:
+        self.current_step = title
         self.say("=" * 78)
         self.say(title)
         self.say("=" * 78)
@@ -188,7 +223,7 @@ class Story:
         self.run("configure", "property", "stonith-enabled=false")
         shown = self.run("configure", "show", quiet=True).stdout
         if "stonith-enabled=false" not in shown:
-            raise StoryFailure(f"property not in the configuration:\n{shown}")
+            raise self.failed(f"property not in the configuration:\n{shown}")
         self.say("ok: stonith-enabled=false is in the CIB\n")
 
     def step_3_resources(self) -> str:
@@ -200,11 +235,12 @@ class Story:
         self.run("configure", "group", "webservice", "webip", "webserver")
         st = self.expect("webip and webserver started together on one node", self.group_on(None))
         holder = st.started_on("webip")
-        assert holder is not None
+        if holder is None:
+            raise self.failed(f"webip is not started:\n{st.text}")
         if not self.http_answers():
-            raise StoryFailure(f"http://127.0.0.1:{self.port}/ does not answer")
+            raise self.failed(f"http://127.0.0.1:{self.port}/ does not answer")
         if self.ip_holder() != [holder]:
-            raise StoryFailure(f"the address should be held by {holder} only, held by {self.ip_holder()}")
+            raise self.failed(f"the address should be held by {holder} only, held by {self.ip_holder()}")
         self.say(f"$ curl http://127.0.0.1:{self.port}/\n<h1>Served by Paceline</h1>\nok: the web server answers,"
                  f" the address is held by {holder}\n")
         return holder
@@ -217,7 +253,7 @@ class Story:
         self.expect(f"{holder} is standby and the group runs on {other}", lambda st: self.group_on(other)(st)
                     and f"Node {holder}: standby" in st.text)
         if not self.http_answers() or self.ip_holder() != [other]:
-            raise StoryFailure("after the move the service must answer and the address live on " + other)
+            raise self.failed("after the move the service must answer and the address live on " + other)
         self.run("node", "online", holder)
         self.expect(f"{holder} is online again", lambda st: holder in st.online)
         self.hold(f"the group stays on {other} (stickiness)", self.group_on(other), 2.0)
@@ -234,10 +270,10 @@ class Story:
         self.run("resource", "migrate", "webip", other)
         self.expect(f"the group follows webip to {other}", self.group_on(other))
         if "cli-prefer-webip" not in self.run("configure", "show", quiet=True).stdout:
-            raise StoryFailure("migrate must leave a cli-prefer-webip constraint")
+            raise self.failed("migrate must leave a cli-prefer-webip constraint")
         self.run("resource", "unmigrate", "webip")
         if "cli-prefer-webip" in self.run("configure", "show", quiet=True).stdout:
-            raise StoryFailure("unmigrate must remove cli-prefer-webip")
+            raise self.failed("unmigrate must remove cli-prefer-webip")
         self.hold(f"the group stays on {other} after unmigrate (stickiness)", self.group_on(other), 2.0)
         return other
 
@@ -260,23 +296,23 @@ class Story:
         self.step("7. The web server dies behind the cluster's back")
         pid_files = list((self.lab_dir / "nodes" / holder / "run").glob("**/*webserver*.pid"))
         if not pid_files:
-            raise StoryFailure(f"no pid file of webserver under {self.lab_dir / 'nodes' / holder / 'run'}")
+            raise self.failed(f"no pid file of webserver under {self.lab_dir / 'nodes' / holder / 'run'}")
         pid = int(pid_files[0].read_text().split()[0])
         self.say(f"$ kill -9 {pid}    # the http server of webserver on {holder}")
         killed = time.monotonic()
         os.kill(pid, signal.SIGKILL)
         while not self.http_answers():
             if time.monotonic() - killed > 15:
-                raise StoryFailure("the web server was not restarted within 15s")
+                raise self.failed("the web server was not restarted within 15s")
             time.sleep(0.05)
         took = time.monotonic() - killed
         self.timings["monitor_recovery_s"] = took
         st = self.expect(f"webserver restarted in place on {holder}", self.group_on(holder))
         if "webserver_monitor_2000" not in st.text:
-            raise StoryFailure("the failed monitor should be listed under Failed Resource Actions")
+            raise self.failed("the failed monitor should be listed under Failed Resource Actions")
         self.say(f"ok: answering again {took:.2f}s after the kill (monitor interval 2s + 1s = 3s allowed)\n")
         if took > 3.0:
-            raise StoryFailure(f"restart took {took:.2f}s, more than the monitor interval plus one second")
+            raise self.failed(f"restart took {took:.2f}s, more than the monitor interval plus one second")
 
     def step_8_node_loss(self, holder: str) -> None:
         self.step("8. A whole node dies")
@@ -289,7 +325,7 @@ class Story:
         self.run("configure", "property", "no-quorum-policy=ignore")
         self.expect(f"with no-quorum-policy=ignore the group starts on {survivor}", self.group_on(survivor))
         if not self.http_answers():
-            raise StoryFailure("the web server does not answer on the survivor")
+            raise self.failed("the web server does not answer on the survivor")
         self.run("lab", "revive", holder)
         self.expect(f"{holder} rejoins: both online, quorum back",
                     lambda st: sorted(st.online) == ["primary", "secondary"] and st.quorate
@@ -308,7 +344,7 @@ def main() -> int:
     started = time.monotonic()
     try:
         story.run_all()
-    except StoryFailure as exc:
+    except StoryStepFailed as exc:
         print(f"\nDEMO FAILED: {exc}\n(logs in {lab_dir / 'logs'})", file=sys.stderr)
         return 1
     finally:

@@ -11,23 +11,18 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from lxml import etree
 from paceline.policy.graph import Graph
 from paceline.policy.scheduler.actions import Act, ActionBuilder
 from paceline.policy.scheduler.graph_build import to_graph
 from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.placement import Placer, ScoreDump
 from paceline.policy.scheduler.summary import summary_lines
+from paceline.shared.cib import Element
 from paceline.shared.cluster.model import ClusterState
-from paceline.shared.cluster.status_view import render_status
 from paceline.shared.cluster.unpack import cib_now, unpack
 
-if TYPE_CHECKING:
-    from paceline.policy.scheduler.explain import Explanation
-
-__all__ = ["ScheduleResult", "explain", "render_status", "schedule", "unpack"]
+__all__ = ["ScheduleResult", "schedule"]
 
 
 @dataclass
@@ -44,7 +39,7 @@ class ScheduleResult:
         return self.score_dump.lines()
 
 
-def schedule(cib_root: etree._Element, now: float | None = None, ledger: Ledger | None = None) -> ScheduleResult:
+def schedule(cib_root: Element, now: float | None = None, ledger: Ledger | None = None) -> ScheduleResult:
     """Plan one transition; a ``ledger`` (see :mod:`ledger`) records why the watched resources score as they do.
 
     ``now`` defaults to the CIB's execution-date, else the clock (crm_simulate's rule).
@@ -67,13 +62,3 @@ def schedule(cib_root: etree._Element, now: float | None = None, ledger: Ledger 
         if was_enabled:
             gc.enable()
     return ScheduleResult(graph=graph, summary=summary, score_dump=score_dump, state=state, actions=actions)
-
-
-def explain(cib_root: etree._Element, rsc_id: str, now: float | None = None) -> Explanation:
-    """Why ``rsc_id`` scores as it does on every node (raises KeyError for an unknown resource).
-
-    Imported on use: explain.py builds on ``schedule`` and the live scheduler never needs it.
-    """
-    from paceline.policy.scheduler.explain import explain as _explain
-
-    return _explain(cib_root, rsc_id, now)

@@ -19,6 +19,7 @@ from paceline.shared.cluster.digests import definition_change
 from paceline.shared.cluster.model import ClusterState, OneOrMore, Ordering, Resource, Role
 from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.values import is_true
+from paceline.shared.lrm import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED, OCF_SUCCESS
 
 # Ordering flags
 IMPLIES_THEN = 1        # a required first makes then required
@@ -30,7 +31,6 @@ ANY_BLOCKS = 32         # then is unrunnable once every such first is (a clone r
 
 _INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
             "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted"}
-_OVERWRITING_REASONS = ("node availability", "no quorum", "quorum freeze")
 # A clone's completion pseudo-action and the instance actions it completes.
 _INSTANCE_TASK = {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}
 
@@ -46,7 +46,7 @@ class Act:
     runnable: bool = True
     pseudo: bool = False
     reason: str | None = None
-    expected_rc: int = 0
+    expected_rc: int = OCF_SUCCESS
     fence_reason: str = ""
     fence_op: str = ""           # a fencing action other than the cluster's fencing-action ("on": unfencing)
     meta: dict[str, str] | None = None     # meta the agent gets on top of the resource's (a notification's lists)
@@ -85,7 +85,8 @@ class ActionBuilder:
     # ---------------------------------------------------------------- creation
 
     def new(self, task: str, rsc: Resource | None, node: str | None, interval_ms: int = 0, optional: bool = True,
-            runnable: bool = True, pseudo: bool = False, expected_rc: int = 0, fence_reason: str = "") -> Act:
+            runnable: bool = True, pseudo: bool = False, expected_rc: int = OCF_SUCCESS,
+            fence_reason: str = "") -> Act:
         act = Act(len(self.actions), task, rsc, node, interval_ms, optional, runnable, pseudo, None, expected_rc,
                   fence_reason)
         self.actions.append(act)
@@ -172,9 +173,9 @@ class ActionBuilder:
         moving = current is not None and target is not None and current != target
         restart = rsc.failed and rsc.stop_if_failed
         start_required_anyway = restart or (multiply and rsc.multiple_active == "stop_start")
-        change = definition_change(state, rsc, target) if target is not None and target in active else None
+        change = definition_change(rsc, target) if target is not None and target in active else None
         # No agent reload of a start still in flight: stop it instead (the start follows the stop).
-        stop_in_place = change == "reload" and rsc.pending_task.get(target) == "start"
+        stop_in_place = change == "reload" and target is not None and rsc.pending_task.get(target) == "start"
         if stop_in_place:
             change = None
         changed = change == "restart"
@@ -309,8 +310,8 @@ class ActionBuilder:
         return promote
 
     def _recurring(self, rsc: Resource, node: str, start: Act, promote: Act | None, next_role: Role) -> None:
-        """The monitors of the role the resource will have: role=Promoted ones (expecting rc 8) only after a
-        promote, role-less and role=Unpromoted ones otherwise."""
+        """The monitors of the role the resource will have: role=Promoted ones (expecting OCF_RUNNING_PROMOTED)
+        only after a promote, role-less and role=Unpromoted ones otherwise."""
         seen: set[tuple[str, int]] = set()
         promoted = next_role == Role.PROMOTED
         anchor = promote if promoted and promote is not None else start
@@ -325,7 +326,7 @@ class ActionBuilder:
                 continue
             already = op.interval_ms in rsc.active_monitors.get(node, set())
             mon = self.new("monitor", rsc, node, interval_ms=op.interval_ms, optional=already and anchor.optional,
-                           expected_rc=8 if promoted else 0)
+                           expected_rc=OCF_RUNNING_PROMOTED if promoted else OCF_SUCCESS)
             if not anchor.runnable:
                 mon.runnable = False
             self.order(anchor, mon, IMPLIES_THEN | BLOCKS)
@@ -353,7 +354,7 @@ class ActionBuilder:
                 mode = discovery.get(node.name, "always")
                 if mode == "never" or (exclusive and mode != "exclusive"):
                     continue
-            probe = self.new("monitor", rsc, node.name, 0, False, not node.pending, False, 7)
+            probe = self.new("monitor", rsc, node.name, 0, False, not node.pending, False, OCF_NOT_RUNNING)
             probes.append(probe)
             if self._needs_unfencing(rsc):
                 self.order(self._unfence(node.name, f"required by {rsc.id} monitor"), probe, 0)
@@ -614,7 +615,7 @@ class ActionBuilder:
         queue: deque[Act] = deque(a for a in reversed(self.actions) if a.after or a.before)
         queued = set(a.id for a in queue)
 
-        def push(changed: bool, action) -> None:
+        def push(changed: bool, action: Act) -> None:
             if changed and action.id not in queued:
                 queue.append(action)
                 queued.add(action.id)

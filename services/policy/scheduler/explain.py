@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lxml import etree
 from paceline.policy.scheduler import promotion, schedule
 from paceline.policy.scheduler.ledger import Entry, Ledger
 from paceline.policy.scheduler.placement import current_node, failures_counted
@@ -109,7 +108,7 @@ class Explanation:
         return "\n".join(lines).rstrip() + "\n"
 
 
-def explain(cib_root: etree._Element, rsc_id: str, now: float | None = None) -> Explanation:
+def explain(cib_root: cib.Element, rsc_id: str, now: float | None = None) -> Explanation:
     """Schedule ``cib_root`` watching ``rsc_id``; raises KeyError when the CIB has no such resource."""
     watched = _watch_set(cib_root, rsc_id)
     ledger = Ledger(watched=watched)
@@ -128,13 +127,13 @@ def explain(cib_root: etree._Element, rsc_id: str, now: float | None = None) -> 
     capacities = {}
     if any(p.utilization for p in parts):
         for el in cib.node_elements(cib_root):
-            name = el.get("uname") or el.get("id", "")
+            name = el.get("uname") or el.get("id") or ""
             capacities[name] = nvsets(el, "utilization", RuleContext(now=state.now))
     return Explanation(resource=rsc.id, kind=rsc.kind, parts=parts, placement_strategy=strategy,
                        node_utilization=capacities)
 
 
-def _watch_set(root: etree._Element, rsc_id: str) -> set[str]:
+def _watch_set(root: cib.Element, rsc_id: str) -> set[str]:
     el = cib.find_resource(root, rsc_id)
     if el is None:
         # A removed resource only exists in the status section; the scheduler still knows it.
@@ -149,7 +148,7 @@ def _watch_set(root: etree._Element, rsc_id: str) -> set[str]:
     return ids
 
 
-def _clone_max(el: etree._Element) -> int:
+def _clone_max(el: cib.Element) -> int:
     value = nvsets(el, "meta_attributes", RuleContext()).get("clone-max", "0")
     return int(value) if value.isdigit() else 0
 
@@ -164,7 +163,7 @@ def _summary_by_rsc(summary: list[str]) -> dict[str, str]:
 
 
 def _resource_scores(state: ClusterState, ledger: Ledger, rsc: Resource, action: str | None,
-                     root: etree._Element) -> ResourceScores:
+                     root: cib.Element) -> ResourceScores:
     entries = ledger.entries.get(rsc.id, [])
     nodes = []
     for node in state.nodes.values():

@@ -10,10 +10,6 @@ from paceline.shared.cluster.unpack import op_timeout_ms
 from paceline.shared.lrm import params_digest
 
 
-def included(act: Act) -> bool:
-    return act.required and act.runnable
-
-
 class _OpDetails:
     """Parameters, meta, timeout and digest of one (resource, task, interval[, node]), computed once.
 

@@ -10,7 +10,9 @@ node, then the name. Score lines are recorded as ``crm_simulate -s`` prints them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cmp_to_key
+from typing import Any
 
 from paceline.policy.scheduler import promotion
 from paceline.policy.scheduler.ledger import Ledger
@@ -106,8 +108,8 @@ class Placer:
                     prim.managed = False
                     prim.blocked = True
         for rsc in everything:
-            for node, score, why in rsc.unpack_scores:
-                self.add_location(rsc, node, score, why)
+            for where, score, why in rsc.unpack_scores:
+                self.add_location(rsc, where, score, why)
         self._apply_node_health()
         for rsc, node in locks.lock_bans(state):
             self.add_location(rsc, node, -INF, f"shutdown-lock: waits for {rsc.lock_node}")
@@ -501,7 +503,7 @@ class Placer:
             return None
         return best
 
-    def _tie_break(self, current: str | None):
+    def _tie_break(self, current: str | None) -> Callable[[str], Any]:
         """Among equally scored nodes: with placement-strategy balanced the one with more capacity left, then
         the fewest resources, the current node, the name; with minimal only the name."""
         nodes = self.state.nodes

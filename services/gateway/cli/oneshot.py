@@ -1,0 +1,112 @@
+"""A crm command typed on the command line (``paceline configure primitive ...``), and the shell engine.
+
+One line is applied at once: to the shadow or CIB file in process, or sent to the gateway, which applies
+it to the live CIB (no lxml imported here for that). A configure session command (``save``, ``load``,
+``erase``, ``edit``), a script (``-f FILE``, or lines piped on stdin) and the interactive shell all run in
+:class:`paceline.cli.shell.Shell`.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+from paceline.cli.invocation import (
+    CliError,
+    Options,
+    gateway_client,
+    live_request,
+    local_node,
+    offline_backend,
+    origin_backend,
+    report,
+)
+
+
+def run_shell(opts: Options, script: list[str] | None = None, level: str = "") -> int:
+    """The shell engine: interactive on a terminal, or a script (never prompting)."""
+    from paceline.cli.shell import Shell
+    from paceline.crm import CrmError
+
+    backend = origin_backend(opts)
+    shell = Shell(backend, interactive=script is None, yes=opts.yes, strict=opts.strict, shadow=opts.shadow)
+    try:
+        if script is not None:
+            return shell.run_script(script)
+        if level:
+            try:
+                shell.enter(level)
+            except CrmError as exc:
+                raise CliError(str(exc)) from None
+        return shell.loop()
+    finally:
+        backend.close()
+
+
+def run_cib(opts: Options, args: list[str]) -> int:
+    """A one-shot ``cib`` command; the cluster (or --cib-file) is opened only by commands that need it."""
+    from paceline.cli.cib_level import CibLevel
+    from paceline.crm import CrmError
+
+    level = CibLevel(lambda: origin_backend(opts), local_node(opts), current=opts.shadow, one_shot=True)
+    try:
+        return report(level.execute(args), opts.strict)
+    except CrmError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        level.close()
+
+
+def run_crm(opts: Options, line: str) -> int:
+    """One command line, applied at once: to the shadow or CIB file, or by the gateway (no lxml imported here)."""
+    from paceline.cli.commands import is_own_session
+
+    line = confirmed(opts, line)
+    words = shlex.split(line)
+    if words[:1] == ["configure"] and is_own_session(words[1:]):
+        return run_shell(opts, script=[line])      # save/load/erase/edit: a session of its own
+    offline = offline_backend(opts)
+    if offline is not None:
+        from paceline.crm import CrmError
+
+        try:
+            output = offline.run(line)
+        except CrmError as exc:
+            raise CliError(str(exc)) from None
+        return report(output, opts.strict)
+    if words[:2] == ["resource", "restart"] and len(words) > 2:
+        return restart_live(opts, words[2:])
+    reply = live_request(opts, "crm", {"lines": [line], "node": local_node(opts), "script": False})
+    return report(reply.get("output") or "", opts.strict)
+
+
+def confirmed(opts: Options, line: str) -> str:
+    """The line with ``-y`` added when it needs confirming and got it (-y, or a yes on the terminal).
+
+    A script is never asked: its line goes unchanged and is refused with a hint to add -y.
+    """
+    from paceline.cli import confirm
+
+    words = shlex.split(line)
+    question = confirm.needs_confirmation(words[0], words[1:]) if words else None
+    if question is None:
+        return line
+    interactive = sys.stdin.isatty()
+    if confirm.answer(question, yes=opts.yes, interactive=interactive):
+        return shlex.join([*words, "-y"])
+    if interactive:
+        raise CliError(f"{words[0]} {words[1]}: not confirmed; nothing done")
+    return line
+
+
+def restart_live(opts: Options, rscs: list[str]) -> int:
+    from paceline.cli.restart import restart
+    from paceline.client.gateway import ClientError
+
+    client = gateway_client(opts)
+    try:
+        return report(restart(client, rscs, local_node(opts)), opts.strict)
+    except ClientError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        client.close()
