@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
-from paceline.shared.messages import ActionRequest
+
+if TYPE_CHECKING:
+    from paceline.shared.messages import ActionRequest
 
 
 @dataclass(slots=True)
@@ -61,6 +63,8 @@ class Action:
         Built through the message's own check, so an action the executor would
         refuse as malformed fails here, before it is sent.
         """
+        from paceline.shared.messages import ActionRequest  # on use: the offline simulate never sends one
+
         return ActionRequest.from_body({**self.to_body(), "term": term, "transition": transition})
 
 

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from lxml import etree
 from paceline.policy.graph import Action, Graph
 from paceline.policy.scheduler import ScheduleResult, schedule
-from paceline.policy.scheduler.explain import explain
 from paceline.shared import cib, lrm
 from paceline.shared.cluster import render_status, unpack
 from paceline.shared.cluster.timespec import format_datetime, parse_datetime
@@ -168,6 +167,8 @@ def run(argv: Sequence[str]) -> tuple[int, str, str]:
 
 def _explain(root: etree._Element, rsc: str, now: float | None, output_as: str) -> tuple[int, str, str]:
     try:
+        from paceline.policy.scheduler.explain import explain  # on use: only --explain needs it
+
         ex = explain(root, rsc, now)
     except KeyError:
         return 1, "", f"paceline simulate: no resource {rsc!r} in the CIB\n"
