@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""Failover timing on a lab cluster of real processes.
+"""Failover timing on a lab cluster of real processes, one nats-server per node (the deployed shape).
 
-1. Node loss: SIGKILL of the node running the webip+webserver group (its membership, executor and
-   policy, and the services its agents started) until both resources are recorded Started on the
-   survivor, and until the web server answers HTTP again through the service address.
+1. Node loss: SIGKILL of the node running the webip+webserver group (every Paceline service of the
+   node, its nats-server, and the services its agents started) until both resources are recorded
+   Started on a survivor, and until the web server answers HTTP again through the service address.
+   Two scenarios, reported apart (issue 11):
+   (a) the killed node is neither the DC nor the leader of any JetStream stream nor the meta leader;
+   (b) the killed node is the DC and leads every stream Paceline uses (and JetStream's meta group):
+       leaders are moved there first with JetStream's step-down API.
+   The group is steered onto the chosen node with a location preference before each run.
 2. Service loss: SIGKILL of the web server process until it answers HTTP again (monitor interval 2 s).
 
 With --netns (root only) the lab gives every node its own network namespace and webip is Debian's
@@ -15,13 +20,14 @@ and the web server is reached on 127.0.0.1.
 The CIB is watched over the bus (cib.changed events + query), not by polling the CLI, so the timer is
 not inflated by process start-up. Reports the median of --runs runs of each.
 
-    .venv/bin/python bench/failover.py [--runs 5] [--token-timeout 1.0] [--netns]
+    .venv/bin/python bench/failover.py [--runs 5] [--nodes 3] [--scenario a|b|both] [--token-timeout 1.0] [--netns]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -32,12 +38,14 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from paceline.lab.lab import Lab, LabError
 from paceline.lab.netns import NetnsError, call_in
 from paceline.lab.story import Story, StoryStepFailed, free_port
 from paceline.shared import bus, cib
 from paceline.shared.cluster import unpack
+from paceline.shared.messages import PolicyStatus, PolicyStatusQuery
 from paceline.shared.subjects import Subjects
 
 NETNS_PORT = 8080  # inside the node namespaces, where nothing else listens
@@ -79,25 +87,88 @@ def wait_answering(answers: Callable[[], bool], timeout: float = 30) -> float:
     return time.monotonic()
 
 
-async def measure(lab: Lab, answers: Callable[[], bool], runs: int) -> dict[str, list[float]]:
+async def dc_of(nc, lab: Lab, s: Subjects) -> str:
+    """The node whose policy instance says it is the DC (waits while there is none)."""
+    for _ in range(200):
+        for node in lab.nodes:
+            try:
+                status = await bus.call(nc, s.policy_status(node), PolicyStatusQuery(), PolicyStatus, timeout=0.5)
+            except (bus.BusUnavailable, bus.RemoteError):
+                continue
+            if status.is_dc:
+                return node
+        await asyncio.sleep(0.05)
+    raise RuntimeError("no DC")
+
+
+async def leaders(nc) -> dict[str, str]:
+    """JetStream's leaders: every stream's, and the meta group's (key "$meta")."""
+    js = nc.jetstream()
+    found = {info.config.name: info.cluster.leader for info in await js.streams_info() if info.cluster}
+    meta = json.loads((await nc.request("$JS.API.INFO", b"", timeout=2)).data)
+    found["$meta"] = (meta.get("cluster") or {}).get("leader", "") if isinstance(meta, dict) else ""
+    return found
+
+
+async def step_down(nc, group: str) -> None:
+    subject = "$JS.API.META.LEADER.STEPDOWN" if group == "$meta" else f"$JS.API.STREAM.LEADER.STEPDOWN.{group}"
+    await nc.request(subject, b"", timeout=5)
+
+
+async def move_leaders(nc, node: str, want_there: bool, patience: float = 60) -> dict[str, str]:
+    """Step leaders down until every one is on ``node`` (want_there) or none is; a new leader is elected
+    among the other peers, so a few rounds settle it."""
+    deadline = time.monotonic() + patience
+    while True:
+        now = await leaders(nc)
+        wrong = [g for g, leader in now.items() if (leader == node) != want_there or not leader]
+        if not wrong:
+            return now
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"could not {'move' if want_there else 'keep'} leaders {wrong} "
+                               f"{'to' if want_there else 'off'} {node}: {now}")
+        for group in wrong:
+            if now[group]:
+                try:
+                    await step_down(nc, group)
+                except Exception:  # an election under way: look again
+                    pass
+        await asyncio.sleep(1.0)
+
+
+async def steer(lab: Lab, story: Story, nc, s: Subjects, scenario: str) -> str:
+    """Put the group where the scenario kills: on the DC (b) or on a node that is not (a)."""
+    dc = await dc_of(nc, lab, s)
+    target = dc if scenario == "b" else next(n for n in sorted(lab.nodes) if n != dc)
+    await asyncio.to_thread(story.run, "resource", "move", "webservice", target, "force", quiet=True)
+    await wait_started(nc, s, target)
+    await move_leaders(nc, target, want_there=scenario == "b")
+    if await dc_of(nc, lab, s) != dc:
+        raise RuntimeError("the DC changed while leaders moved")
+    return target
+
+
+async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int,
+                  scenarios: list[str]) -> dict[str, list[float]]:
     s = Subjects(lab.cluster)
     nc = await bus.connect(lab.nats_url, "bench-failover", retry_forever=False)
-    times: dict[str, list[float]] = {"started": [], "answering": [], "monitor": []}
+    times: dict[str, list[float]] = {f"{k}-{sc}": [] for k in ("started", "answering") for sc in scenarios}
+    times["monitor"] = []
     try:
-        for i in range(runs):
-            _, holder = await wait_started(nc, s)
-            await asyncio.sleep(1.0)  # let the transition that started it finish (its monitors)
-            survivor = next(n for n in lab.nodes if n != holder)
-            t0 = time.monotonic()
-            lab.kill(holder)
-            answering = asyncio.create_task(asyncio.to_thread(wait_answering, answers))
-            t1, _ = await wait_started(nc, s, survivor)
-            t2 = await answering
-            times["started"].append(t1 - t0)
-            times["answering"].append(t2 - t0)
-            print(f"run {i + 1}: node loss ({holder} killed) -> started on {survivor} in {t1 - t0:.3f}s,"
-                  f" answering in {t2 - t0:.3f}s", flush=True)
-            await asyncio.to_thread(lab.revive, holder)
+        for scenario in scenarios:
+            for i in range(runs):
+                holder = await steer(lab, story, nc, s, scenario)
+                await asyncio.sleep(1.0)  # let the transition that started it finish (its monitors)
+                t0 = time.monotonic()
+                lab.kill(holder)
+                answering = asyncio.create_task(asyncio.to_thread(wait_answering, answers))
+                t1, survivor = await wait_started(nc, s)
+                t2 = await answering
+                times[f"started-{scenario}"].append(t1 - t0)
+                times[f"answering-{scenario}"].append(t2 - t0)
+                print(f"({scenario}) run {i + 1}: {holder} killed -> started on {survivor} in {t1 - t0:.3f}s,"
+                      f" answering in {t2 - t0:.3f}s", flush=True)
+                await asyncio.to_thread(lab.revive, holder)
         for i in range(runs):
             _, holder = await wait_started(nc, s)
             pid_file = next((lab.node_dir(holder) / "run").glob("**/*webserver*.pid"))
@@ -133,15 +204,20 @@ def resources(lab: Lab, story: Story) -> tuple[list[list[str]], Callable[[], boo
     return words, answers
 
 
-def report(times: dict[str, list[float]], what: str) -> None:
-    values = times[what.split()[0]]
-    print(f"{what.split(maxsplit=1)[1]:<44} median {statistics.median(values):.3f}s "
-          f"(min {min(values):.3f}, max {max(values):.3f})")
+def report(times: dict[str, list[float]], key: str, what: str) -> dict[str, Any]:
+    values = times[key]
+    print(f"{what:<56} median {statistics.median(values):.3f}s (min {min(values):.3f}, max {max(values):.3f})")
+    return {"what": what, "median": statistics.median(values), "runs": values}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--nodes", type=int, default=3)
+    p.add_argument("--scenario", choices=("a", "b", "both"), default="both",
+                   help="a: the killed node is neither DC nor a JetStream leader; b: it is the DC and leads every "
+                        "stream")
+    p.add_argument("--out", default="bench/results/failover.json")
     p.add_argument("--token-timeout", type=float, default=None)
     p.add_argument("--netns", action="store_true",
                    help="root only: nodes in network namespaces, webip = the real ocf:heartbeat:IPaddr2")
@@ -154,12 +230,13 @@ def main() -> int:
     if args.token_timeout:
         lab.settings["PACELINE_TOKEN_TIMEOUT"] = str(args.token_timeout)
     try:
-        lab.up(["primary", "secondary"], with_netns=args.netns)
+        lab.up([f"node{i + 1}" for i in range(args.nodes)], with_netns=args.netns)
         words, answers = resources(lab, story)
         for w in words:
             story.run(*w, quiet=True)
         story.wait_for("the group is started", story.group_on(None))
-        times = asyncio.run(measure(lab, answers, args.runs))
+        scenarios = ["a", "b"] if args.scenario == "both" else [args.scenario]
+        times = asyncio.run(measure(lab, story, answers, args.runs, scenarios))
     except (LabError, NetnsError, RuntimeError, StoryStepFailed) as exc:
         print(f"ERROR: {exc} (logs kept in {lab_dir / 'logs'})", file=sys.stderr)
         return 1
@@ -170,11 +247,18 @@ def main() -> int:
     shutil.rmtree(lab_dir, ignore_errors=True)
     token = lab.settings["PACELINE_TOKEN_TIMEOUT"] + "s" if args.token_timeout else "1.0s (default)"
     webip = "ocf:heartbeat:IPaddr2 in network namespaces" if args.netns else "ocf:paceline:IPaddr"
-    print(f"\nwebip {webip}; membership token timeout {token}, heartbeat 0.2s, {args.runs} runs each")
-    report(times, "started node loss -> group started on survivor:")
-    report(times, "answering node loss -> HTTP answers on survivor:")
-    report(times, "monitor web server killed -> answering again:")
-    print("(web server monitor interval 2s)")
+    print(f"\n{args.nodes} nodes, one nats-server each; webip {webip}; membership token timeout {token}, "
+          f"heartbeat 0.2s, stonith-enabled=false, {args.runs} runs each")
+    rows = []
+    for sc in scenarios:
+        label = {"a": "(a) non-DC, no leader", "b": "(b) DC + every leader"}[sc]
+        rows.append(report(times, f"started-{sc}", f"{label}: node loss -> group started on survivor"))
+        rows.append(report(times, f"answering-{sc}", f"{label}: node loss -> HTTP answers on survivor"))
+    rows.append(report(times, "monitor", "web server killed -> answering again (monitor 2s)"))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"nodes": args.nodes, "netns": args.netns, "token": token,
+                                          "rows": rows}, indent=2))
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -65,7 +65,11 @@ class BusUnavailable(Exception):
 
 async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
                   retry_forever: bool = True) -> Client:
-    """Connect with reconnects on; services keep retrying (and say so), a CLI fails fast and quietly."""
+    """Connect with reconnects on; services keep retrying (and say so), a CLI fails fast and quietly.
+
+    ``url`` may list several servers, comma-separated (one per machine): nats-py tries them in order
+    and, after a loss, reconnects to any server of the cluster it has heard of.
+    """
 
     async def on_error(exc: Exception) -> None:
         if retry_forever:
@@ -81,8 +85,9 @@ async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
     import nats
 
     try:
+        servers = [part.strip() for part in url.split(",") if part.strip()] or [url]
         return await nats.connect(
-            url, name=name, connect_timeout=connect_timeout, allow_reconnect=True,
+            servers, name=name, dont_randomize=True, connect_timeout=connect_timeout, allow_reconnect=True,
             max_reconnect_attempts=-1 if retry_forever else 0, reconnect_time_wait=0.25,
             ping_interval=5, max_outstanding_pings=3,
             error_cb=on_error, disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,

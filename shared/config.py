@@ -28,6 +28,8 @@ class Config:
     #: The node this process speaks for (membership, executor; policy's host).
     node: str = ""
     log_format: str = "console"  # console | json
+    #: Copies of every KV bucket Paceline creates; 0: min(3, the bus servers of the cluster).
+    replicas: int = 0
     log_level: str = "info"
     #: 0 picks a free port; -1 disables the /metrics endpoint.
     metrics_port: int = 0

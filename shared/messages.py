@@ -425,7 +425,11 @@ class CibChanged(Message):
 
 
 class CibQuery(Message):
+    """Read the whole CIB. ``fresh``: only from the bucket's leader, never the instance's last good copy (for
+    readers that act on what they read: the DC, membership, the executor)."""
+
     KIND = "query"
+    fresh: bool = False
 
 
 class CibDocument(Message):
@@ -434,6 +438,8 @@ class CibDocument(Message):
     KIND = REPLY
     xml: str
     version: str
+    #: Served from the instance's last good copy while the bucket had no leader (an election under way).
+    stale: bool = False
 
 
 class CibReplace(Message):

@@ -2,7 +2,10 @@
 
 Used by the lab and by the tests. The server runs JetStream with its store
 under a directory we own, on a free loopback port, and is stopped with SIGTERM
-(lame-duck free) so that its store is flushed.
+(lame-duck free) so that its store is flushed. Given a :class:`Routes`, it is
+one member of a NATS cluster: named (JetStream's Raft groups know servers by
+name), listening for routes, and soliciting a route to every other member -
+the shape of one bus server per machine.
 """
 
 from __future__ import annotations
@@ -44,6 +47,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Routes:
+    """This server's place in a NATS cluster: the cluster's name, where it listens for routes, its peers."""
+
+    cluster: str
+    port: int
+    peers: tuple[str, ...]  # route URLs of every other member, nats://HOST:PORT
+    host: str = "127.0.0.1"
+
+    def argv(self) -> list[str]:
+        argv = ["--cluster_name", self.cluster, "--cluster", f"nats://{self.host}:{self.port}"]
+        return argv + (["--routes", ",".join(self.peers)] if self.peers else [])
+
+
 @dataclass
 class NatsServer:
     store_dir: Path
@@ -51,16 +68,38 @@ class NatsServer:
     http_port: int = 0
     proc: subprocess.Popen | None = None
     pid: int | None = None
+    #: The server's name (JetStream's Raft peers and ``stream info`` name servers by it); default from the port.
+    name: str = ""
+    routes: Routes | None = None
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [find_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.http_port),
-                "-js", "-sd", str(self.store_dir), "-n", f"paceline-{self.port}"]
+        argv = [find_binary(), "-a", self.host, "-p", str(self.port), "-m", str(self.http_port),
+                "-js", "-sd", str(self.store_dir), "-n", self.name or f"paceline-{self.port}"]
+        return argv + (self.routes.argv() if self.routes else [])
 
     def start(self, log_file: Path | None = None, timeout: float = 10.0, detach: bool = False) -> NatsServer:
+        """Start and wait until healthy. Ports left to us (0) are picked afresh if the server exits at once:
+        a port free when picked can be taken by someone else's connection before the server binds it."""
+        auto_ports = not self.port and not self.http_port
+        for attempt in range(3):
+            self.spawn(log_file, detach)
+            try:
+                self.wait_healthy(timeout)
+                return self
+            except NatsServerError:
+                exited = self.proc is not None and self.proc.poll() is not None
+                if not (auto_ports and exited) or attempt == 2:
+                    raise
+                self.port = self.http_port = 0
+        return self
+
+    def spawn(self, log_file: Path | None = None, detach: bool = False) -> NatsServer:
+        """Start the process without waiting for it: the servers of a cluster start together, then are checked."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         self.http_port = self.http_port or free_port()
@@ -68,7 +107,6 @@ class NatsServer:
         self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=detach)
         self.pid = self.proc.pid
-        self.wait_healthy(timeout)
         return self
 
     def wait_healthy(self, timeout: float = 10.0) -> None:

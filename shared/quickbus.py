@@ -49,9 +49,14 @@ class Reply:
         self.status = status
 
 
+def split_urls(url: str) -> list[str]:
+    """The servers of a comma-separated URL list (a cluster: one bus server per machine), in order."""
+    return [part.strip() for part in url.split(",") if part.strip()] or [url]
+
+
 def parse_url(url: str) -> tuple[str, int]:
-    """Host and port of a ``nats://host:port`` URL (the first of a comma-separated list)."""
-    first = url.split(",")[0].strip()
+    """Host and port of one ``nats://host:port`` URL."""
+    first = url.strip()
     if "://" not in first:
         first = f"nats://{first}"
     parts = urlsplit(first)
@@ -103,17 +108,26 @@ class QuickBus:
     # ------------------------------------------------------------ connection
 
     def connect(self) -> None:
-        """Open the socket and read the server's INFO; CONNECT goes out with the first request."""
+        """Open the socket and read the server's INFO; CONNECT goes out with the first request.
+
+        With several servers (one per machine), the first that accepts the connection is used: a dead
+        machine's server costs one refused connection, not the command.
+        """
         if self.sock is not None:
             return
-        host, port = parse_url(self.url)
-        # An ASCII host as bytes: getaddrinfo then skips the idna codec (a 1 ms import). CPython takes bytes
-        # there; the type stubs only say str.
-        address = cast(str, ascii_bytes(host))
-        try:
-            sock = socket.create_connection((address, port), timeout=self.connect_timeout)
-        except OSError as exc:
-            raise QuickBusError(f"cannot reach the bus at {self.url}: {exc.strerror or exc}") from None
+        refused: list[str] = []
+        for url in split_urls(self.url):
+            host, port = parse_url(url)
+            # An ASCII host as bytes: getaddrinfo then skips the idna codec (a 1 ms import). CPython takes bytes
+            # there; the type stubs only say str.
+            address = cast(str, ascii_bytes(host))
+            try:
+                sock = socket.create_connection((address, port), timeout=self.connect_timeout)
+                break
+            except OSError as exc:
+                refused.append(f"{url}: {exc.strerror or exc}")
+        else:
+            raise QuickBusError(f"cannot reach the bus at {'; '.join(refused)}")
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
         try:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from paceline.shared.natsserver import NatsServer
+from paceline.shared.natsserver import NatsServer, Routes, free_port
 
 SHARED = Path(os.environ.get("PACELINE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -19,6 +19,25 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
+    """Three nats-servers clustered with routes, JetStream on each: one bus server per machine."""
+    servers = [NatsServer(store_dir=tmp_path / f"js-{i}", port=free_port(), http_port=free_port(), name=f"n{i}")
+               for i in range(3)]
+    route_ports = [free_port() for _ in servers]
+    for i, server in enumerate(servers):
+        server.routes = Routes("paceline-test", route_ports[i],
+                               tuple(f"nats://127.0.0.1:{p}" for j, p in enumerate(route_ports) if j != i))
+        server.spawn(log_file=tmp_path / f"nats-{i}.log")
+    try:
+        for server in servers:
+            server.wait_healthy()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
 
 
 @pytest.fixture

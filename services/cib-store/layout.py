@@ -61,6 +61,26 @@ class Snapshot:
         return root
 
 
+#: Key -> (value, revision): what a read of the bucket found (a value of b"" is "no value").
+Entries = dict[str, tuple[bytes, int]]
+
+
+def snapshot(entries: Mapping[str, tuple[bytes, int]]) -> Snapshot:
+    """The snapshot the bucket's keys make up (an empty configuration if there is none yet)."""
+    value, rev = entries.get(CONFIG_KEY, (b"", 0))
+    config = cib.parse(value) if value else etree.fromstring(config_document(cib.empty()))
+    snap = Snapshot(config=config, config_rev=rev)
+    for key, (value, rev) in entries.items():
+        if not value:
+            continue
+        if key.startswith(STATUS_PREFIX):
+            snap.statuses[key[len(STATUS_PREFIX):]] = (cib.parse(value), rev)
+        elif key == CLUSTER_KEY:
+            snap.cluster = cib.attributes(cib.parse(value))
+            snap.cluster_rev = rev
+    return snap
+
+
 def config_document(root: cib.Element) -> bytes:
     """The configuration key's value: the <cib> root (attributes) and <configuration>, no status."""
     doc = etree.Element("cib", {k: v for k, v in cib.attributes(root).items()

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from paceline.cib_store.store import CibStore, Conflict, WriteResult
-from paceline.shared import VERSION, lrm
+from paceline.shared import VERSION, jetstream, lrm
 from paceline.shared.bus import MicroService, UserError
 from paceline.shared.cib import CibError, serialize
 from paceline.shared.messages import (
@@ -32,6 +32,8 @@ from paceline.shared.runtime import ServiceContext
 from prometheus_client import Counter, Gauge
 
 WRITES = Counter("paceline_cib_writes_total", "CIB writes by scope and outcome", ["scope", "outcome"])
+STALE_READS = Counter("paceline_cib_stale_reads_total",
+                      "Queries answered from the last good copy while the bucket's leader did not answer")
 EPOCH = Gauge("paceline_cib_epoch", "Configuration epoch of the newest CIB written by this instance")
 
 
@@ -39,11 +41,14 @@ class CibService:
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
         self.subjects = ctx.subjects
-        self.store = CibStore(ctx.nc.jetstream(), self.subjects.cib_bucket)
+        self.store = CibStore(ctx.nc.jetstream(), self.subjects.cib_bucket,
+                              jetstream.wanted_replicas(ctx.cfg.replicas, ctx.nc), ctx.log)
 
     async def start(self) -> MicroService:
+        await jetstream.wait_ready(self.ctx.nc, self.ctx.log)
         await self.store.open()
-        svc = MicroService(self.ctx.nc, "cib-store", VERSION, metadata={"cluster": self.ctx.cfg.cluster})
+        svc = MicroService(self.ctx.nc, "cib-store", VERSION,
+                           metadata={"cluster": self.ctx.cfg.cluster, "node": self.ctx.cfg.node})
         endpoints: list[tuple[type[Message], Callable[[Any], Awaitable[Message]]]] = [
             (CibQuery, self.query), (CibReplace, self.replace), (CibModify, self.modify), (CibPatch, self.patch),
             (CibErase, self.erase), (CibCluster, self.cluster)]
@@ -72,9 +77,11 @@ class CibService:
             WRITES.labels(scope, "conflict").inc()
             raise UserError(str(exc), code="conflict") from None
 
-    async def query(self, _request: CibQuery) -> CibDocument:
-        root, version = await self.store.query()
-        return CibDocument(xml=serialize(root, pretty=False), version=str(version))
+    async def query(self, request: CibQuery) -> CibDocument:
+        root, version, stale = await self.store.query(fresh=request.fresh)
+        if stale:
+            STALE_READS.inc()
+        return CibDocument(xml=serialize(root, pretty=False), version=str(version), stale=stale)
 
     async def replace(self, req: CibReplace) -> CibWriteReply:
         write = self.store.replace(req.xml, req.expected_version, req.client, req.with_status)

@@ -16,13 +16,21 @@ from typing import Any
 
 from lxml import etree
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import (
+    KeyDeletedError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NoStreamResponseError,
+    ServiceUnavailableError,
+)
 from nats.js.kv import KeyValue
 from paceline.cib_store import layout
-from paceline.shared import cib, lrm
+from paceline.shared import cib, jetstream, lrm
 
 MAX_RETRIES = 50
 HISTORY = 64
+#: How long a query that may be answered from the last good copy waits for the bucket's leader.
+LEADER_PATIENCE = 1.5
 
 
 class Conflict(Exception):
@@ -49,20 +57,24 @@ def _same_configuration(current: cib.Version, expected: str) -> bool:
 
 
 class CibStore:
-    def __init__(self, js: JetStreamContext, bucket: str):
+    def __init__(self, js: JetStreamContext, bucket: str, replicas: int = 1, log: Any = None):
         self.js = js
         self.bucket = bucket
+        self.replicas = replicas
+        self.log = log
         self.kv: KeyValue | None = None
+        self.last_good: layout.Entries | None = None  # the newest copy read from the leader
 
     async def open(self) -> None:
-        try:
-            self.kv = await self.js.key_value(self.bucket)
-        except BucketNotFoundError:
-            self.kv = await self.js.create_key_value(bucket=self.bucket, history=HISTORY)
-        try:
-            await self.kv.create(layout.CONFIG_KEY, layout.config_document(cib.empty()))
-        except KeyWrongLastSequenceError:
-            pass  # already initialised (possibly by another instance just now)
+        kv = self.kv = await jetstream.open_kv(self.js, self.bucket, HISTORY, self.replicas, self.log)
+
+        async def initialise() -> None:
+            try:
+                await kv.create(layout.CONFIG_KEY, layout.config_document(cib.empty()))
+            except KeyWrongLastSequenceError:
+                pass  # already initialised (possibly by another instance just now)
+
+        await jetstream.when_available(initialise, self.bucket, self.log)
 
     # ------------------------------------------------------------ reading
     async def _get(self, key: str) -> tuple[bytes | None, int]:
@@ -86,26 +98,45 @@ class CibStore:
         info = await self.js.stream_info(f"KV_{self.bucket}", subjects_filter=prefix + ">")
         return sorted(subject[len(prefix):] for subject in (info.state.subjects or {}))
 
-    async def read(self) -> layout.Snapshot:
-        assert self.kv is not None
+    async def _leader_entries(self) -> layout.Entries:
+        """Every key of the CIB as the bucket's leader has it (JetStream reads go to the stream leader)."""
         value, rev = await self._get(layout.CONFIG_KEY)
-        config = cib.parse(value) if value else etree.fromstring(layout.config_document(cib.empty()))
-        snap = layout.Snapshot(config=config, config_rev=rev)
+        entries: layout.Entries = {layout.CONFIG_KEY: (value or b"", rev)}
         for key in await self._key_names():
-            if key.startswith(layout.STATUS_PREFIX):
+            if key.startswith(layout.STATUS_PREFIX) or key == layout.CLUSTER_KEY:
                 v, r = await self._get(key)
                 if v:
-                    snap.statuses[key[len(layout.STATUS_PREFIX):]] = (cib.parse(v), r)
-            elif key == layout.CLUSTER_KEY:
-                v, r = await self._get(key)
-                if v:
-                    snap.cluster = cib.attributes(cib.parse(v))
-                    snap.cluster_rev = r
-        return snap
+                    entries[key] = (v, r)
+        return entries
 
-    async def query(self) -> tuple[cib.Element, cib.Version]:
-        snap = await self.read()
-        return snap.assemble(), snap.version
+    async def read(self) -> layout.Snapshot:
+        """The CIB from the bucket's leader (what every write is based on); remembered as the last good copy."""
+        entries = await self._leader_entries()
+        self.last_good = entries
+        return layout.snapshot(entries)
+
+    async def query(self, fresh: bool = True) -> tuple[cib.Element, cib.Version, bool]:
+        """The CIB, its version, and whether it is the last good copy rather than the leader's.
+
+        When the machine holding the bucket's stream leader dies, JetStream takes seconds to elect
+        another, and a leader read waits all that time. Unless ``fresh`` is asked for, a read that the
+        leader has not answered within :data:`LEADER_PATIENCE` is served from the last copy this
+        instance read, so that ``paceline status`` shows the cluster during the election. Readers that
+        act on what they read (the DC, membership, the executor) ask for ``fresh``; every write reads
+        the leader's copy and is a compare-and-set on it, so a stale copy never becomes a write.
+        """
+        if fresh or self.last_good is None:
+            snap = await self.read()
+            return snap.assemble(), snap.version, False
+        try:
+            snap = await asyncio.wait_for(self.read(), LEADER_PATIENCE)
+            return snap.assemble(), snap.version, False
+        except (TimeoutError, NoStreamResponseError, ServiceUnavailableError) as exc:
+            if self.log is not None:
+                self.log.warning("the bucket's leader did not answer: serving the last good copy",
+                                 error=str(exc) or type(exc).__name__)
+            snap = layout.snapshot(self.last_good)
+            return snap.assemble(), snap.version, True
 
     # ------------------------------------------------------------ config writes
     async def _write_config(self, change: Callable[[cib.Element], cib.Element],

@@ -205,7 +205,8 @@ class Executor:
     async def refresh_options(self) -> None:
         """Read start-failure-is-fatal, which decides how a failed start is counted."""
         try:
-            reply = await bus.call(self.nc, self.subjects.cib("query"), CibQuery(), CibDocument, service="executor")
+            reply = await bus.call(self.nc, self.subjects.cib("query"), CibQuery(fresh=True), CibDocument,
+                                   service="executor")
             root = cib.parse_cib(reply.xml)
         except (bus.BusUnavailable, bus.RemoteError, cib.CibError, ValueError) as exc:
             self.log.warning("cannot read cluster options; keeping the previous ones", error=str(exc))

@@ -72,6 +72,10 @@ T = TypeVar("T")
 R = TypeVar("R", bound=Message)
 
 
+#: Under a status page read from the cib-store's last good copy.
+STALE_NOTE = "\n(read from a cached copy: the bus is electing the CIB's new leader; it may be seconds old)\n"
+
+
 class WriteConflict(Exception):
     """The CIB kept changing under a change: it was re-run ``MAX_ATTEMPTS`` times and never written."""
 
@@ -81,8 +85,12 @@ class Gateway:
         self.ctx = ctx
         self.s = ctx.subjects
 
+    async def query(self, fresh: bool) -> CibDocument:
+        return await bus.call(self.ctx.nc, self.s.cib("query"), CibQuery(fresh=fresh), CibDocument, service=SERVICE)
+
     async def read(self) -> tuple[cib.Element, str]:
-        reply = await bus.call(self.ctx.nc, self.s.cib("query"), CibQuery(), CibDocument, service=SERVICE)
+        """The CIB from the bucket's leader: what a change, or a session's working copy, is based on."""
+        reply = await self.query(fresh=True)
         return cib.parse_cib(reply.xml), reply.version
 
     async def apply(self, change: Callable[[cib.Element, cib.Element], tuple[T, bool]]) -> tuple[T, str]:
@@ -257,8 +265,12 @@ class Gateway:
         if req.format not in status_view.FORMATS:
             raise bus.UserError(f"unknown output format {req.format!r}; one of {', '.join(status_view.FORMATS)}",
                                 code="bad-request")
-        root, version = await self.read()
-        return StatusReply(text=status_view.render_as(root, req.format, time.time()), version=version)
+        # A page to look at: during a JetStream leader election the cib-store's last good copy beats no page.
+        reply = await self.query(fresh=False)
+        text = status_view.render_as(cib.parse_cib(reply.xml), req.format, time.time())
+        if reply.stale and req.format == "text":
+            text += STALE_NOTE
+        return StatusReply(text=text, version=reply.version)
 
     # ------------------------------------------------------------ what Pacemaker's tools ask (agents)
     async def attribute(self, req: AttributeRequest) -> AttributeReply:
@@ -287,7 +299,7 @@ def _configuration(root: cib.Element) -> str:
 
 async def run(ctx: ServiceContext) -> None:
     gw = Gateway(ctx)
-    svc = bus.MicroService(ctx.nc, SERVICE, VERSION, metadata={"cluster": ctx.cfg.cluster})
+    svc = bus.MicroService(ctx.nc, SERVICE, VERSION, metadata={"cluster": ctx.cfg.cluster, "node": ctx.cfg.node})
     endpoints: list[tuple[type[Message], Callable[[Any], Awaitable[Message]]]] = [
         (CrmRequest, gw.crm), (StatusRequest, gw.status), (CibCopyRequest, gw.cib_copy), (CommitRequest, gw.commit),
         (GatewayAgentsRequest, gw.agents), (GatewayMetadataRequest, gw.metadata), (AttributeRequest, gw.attribute),

@@ -66,11 +66,12 @@ class CibLink:
         """Re-read <nodes>; returns False (and keeps the last known nodes) if the store cannot answer.
 
         Also notices when our own node_state no longer says we are a member
-        (a CIB imported with its status section overwrites it) and rewrites it.
+        (a peer declared us lost, a CIB imported with its status section
+        overwrote it) and rejoins.
         """
         async with self._refresh_lock:
             try:
-                reply = await bus.call(self.nc, self.subjects.cib("query"), CibQuery(), CibDocument,
+                reply = await bus.call(self.nc, self.subjects.cib("query"), CibQuery(fresh=True), CibDocument,
                                        timeout=timeout or self.request_timeout, service=CLIENT)
                 root = cib.parse_cib(reply.xml)
             except (bus.BusUnavailable, bus.RemoteError, cib.CibError) as exc:
@@ -81,6 +82,13 @@ class CibLink:
             changed = nodes != self.nodes
             self.nodes = nodes
         if not recorded_online(root, self.node):
+            # Recorded down (by a peer that lost us, a new DC, an import) while this process kept
+            # running: rejoin as a returning node does, our operation history cleared with the "online"
+            # write, so the DC learns what really runs here by probing - and finds any copy that was
+            # started elsewhere meanwhile.
+            if self._joined:
+                self.log.warning("the CIB records this node as down: rejoining")
+            self._joined = False
             self.want(self.node, True)
         if changed:
             self.on_nodes(nodes)

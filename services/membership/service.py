@@ -81,6 +81,8 @@ class MembershipService:
         self._impostors: set[str] = set()
         self._publishing: set[asyncio.Task[None]] = set()
         self.powered_off = False  # fenced while alive: silent until the emulated reboot (or for good, "off")
+        self._ring_heard = 0  # the highest ring id a peer's heartbeat carried
+        self._checking: asyncio.Task[bool] | None = None
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -157,14 +159,25 @@ class MembershipService:
         change = self.tracker.observe(hb, self.clock())
         if change is not None and not self.powered_off:  # while off, peers are noted but nothing is said
             self._apply(change)
+        if hb.ring_id > self._ring_heard:
+            self._ring_heard = hb.ring_id
+            self._check_own_record()
+
+    def _check_own_record(self) -> None:
+        """Some node's view changed (a ring id we had not heard): it may have declared us lost while we could
+        not hear it - we were paused, cut off, or too slow - and written us down in the CIB, with no change
+        in our own view to tell us. Re-read our node_state; :meth:`CibLink.refresh` rejoins if it says down."""
+        if self.powered_off or (self._checking is not None and not self._checking.done()):
+            return
+        self._checking = asyncio.get_running_loop().create_task(self.cib.refresh())
 
     async def _on_cib_changed(self, event: CibChanged, subject: str) -> None:
         if self.powered_off:
             return
-        # Our own node_state written by someone other than us or our executor (a new DC marking nodes it
-        # cannot see, an import) may now say we are down: re-read, and refresh() rewrites it if so.
-        overwritten = (event.scope == "status" and event.node == self.node
-                       and event.client not in ("membership", "executor"))
+        # Our own node_state written by someone other than our executor (a peer's membership that lost
+        # us, a new DC marking nodes it cannot see, an import) may now say we are down: re-read, and
+        # refresh() rejoins if so. Our own writes come back here too: one extra read, rarely.
+        overwritten = event.scope == "status" and event.node == self.node and event.client != "executor"
         if event.scope == "configuration" or overwritten:
             await self.cib.refresh()
 

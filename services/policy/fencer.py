@@ -87,7 +87,7 @@ class Fencer:
         if wait > 0:
             self.log.info("waiting before fencing again", target=target, seconds=round(wait, 2))
             await asyncio.sleep(wait)
-        reply = await bus.call(self.nc, self.s.cib("query"), CibQuery(), CibDocument, service=SERVICE)
+        reply = await bus.call(self.nc, self.s.cib("query"), CibQuery(fresh=True), CibDocument, service=SERVICE)
         root = cib.parse_cib(reply.xml)
         now = time.time()
         options = cluster_options(root, now)

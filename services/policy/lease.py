@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import msgpack
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
+from paceline.shared import jetstream
 
 LEASE_KEY = "dc"
 #: Share of the TTL a holder keeps in reserve: it stops acting this long before the lease could lapse.
@@ -44,8 +45,9 @@ class LeaseState:
 
 class Lease:
     def __init__(self, js: JetStreamContext, bucket: str, holder: str, ttl: float,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, replicas: int = 1):
         self.js = js
+        self.replicas = replicas
         self.bucket = bucket
         self.holder = holder
         self.ttl = ttl
@@ -55,10 +57,7 @@ class Lease:
         self.proven_until = 0.0  # clock() until which our last successful write proves we hold the lease
 
     async def open(self) -> None:
-        try:
-            self.kv = await self.js.key_value(self.bucket)
-        except BucketNotFoundError:
-            self.kv = await self.js.create_key_value(bucket=self.bucket, history=5)
+        self.kv = await jetstream.open_kv(self.js, self.bucket, 5, self.replicas)
 
     @property
     def margin(self) -> float:

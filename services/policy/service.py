@@ -20,7 +20,7 @@ from paceline.policy.graph import Action, Graph
 from paceline.policy.lease import Lease
 from paceline.policy.recheck import next_recheck
 from paceline.policy.scheduler import schedule
-from paceline.shared import VERSION, bus, cib
+from paceline.shared import VERSION, bus, cib, jetstream
 from paceline.shared.lrm import OpResult
 from paceline.shared.messages import (
     CibChanged,
@@ -68,7 +68,8 @@ class Policy:
         self.ctx = ctx
         self.s = ctx.subjects
         self.me = ctx.cfg.node or f"policy-{id(self):x}"
-        self.lease = Lease(ctx.nc.jetstream(), self.s.lease_bucket, self.me, ctx.cfg.lease_ttl)
+        self.lease = Lease(ctx.nc.jetstream(), self.s.lease_bucket, self.me, ctx.cfg.lease_ttl,
+                           replicas=jetstream.wanted_replicas(ctx.cfg.replicas, ctx.nc))
         self.views: dict[str, MembershipViewMessage] = {}  # node -> latest membership view it published
         self.view_changed: dict[str, float] = {}  # node -> when its view's members last changed
         self.seen: set[str] = set()  # every node our own node's views have ever listed
@@ -308,7 +309,7 @@ class Policy:
 
     async def read_cib(self) -> tuple[cib.Element, str]:
         """The CIB as the cib-store has it, and its version."""
-        reply = await bus.call(self.ctx.nc, self.s.cib("query"), CibQuery(), CibDocument, service=SERVICE)
+        reply = await bus.call(self.ctx.nc, self.s.cib("query"), CibQuery(fresh=True), CibDocument, service=SERVICE)
         return cib.parse_cib(reply.xml), reply.version
 
     async def explain(self, req: ExplainRequest) -> ExplainReply:
@@ -395,6 +396,7 @@ class Policy:
 
 async def run(ctx: ServiceContext) -> None:
     policy = Policy(ctx)
+    await jetstream.wait_ready(ctx.nc, ctx.log)
     await policy.lease.open()
     s = ctx.subjects
     await bus.subscribe(ctx.nc, SERVICE, s.views, policy.on_view, MembershipViewMessage)

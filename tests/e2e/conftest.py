@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from paceline.lab.story import paceline_argv
@@ -17,6 +18,7 @@ from tests.e2e.cli_helpers import walk
 from tests.support.wait import until
 
 NODES = ("primary", "secondary")
+R = TypeVar("R", bound="LabRunner")
 #: Waits are generous for slow CI machines; conditions usually hold within a few seconds.
 PATIENCE = 30.0
 #: How often a wait looks again.
@@ -97,10 +99,10 @@ class FailureLab(LabRunner):
         self.crm("configure", "delete", *rscs)
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[LabRunner]:
-    runner = LabRunner(tmp_path_factory.mktemp("lab"))
-    up = runner.paceline("lab", "up", "--nodes", "primary,secondary", "--dir", str(runner.dir), timeout=120)
+@contextlib.contextmanager
+def running_lab(runner: R, nodes: tuple[str, ...] = NODES, *options: str) -> Iterator[R]:
+    """``paceline lab up`` in the runner's directory (the logs shown if it fails), ``lab down`` after."""
+    up = runner.paceline("lab", "up", "--nodes", ",".join(nodes), *options, "--dir", str(runner.dir), timeout=120)
     if up.returncode != 0:
         logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in (runner.dir / "logs").glob("*.log"))
         runner.paceline("lab", "down", "--dir", str(runner.dir))
@@ -111,4 +113,10 @@ def lab(tmp_path_factory) -> Iterator[LabRunner]:
         runner.paceline("lab", "down", "--dir", str(runner.dir))
 
 
-__all__ = ["NODES", "PATIENCE", "POLL", "FailureLab", "LabRunner", "lab", "sys"]
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Iterator[LabRunner]:
+    with running_lab(LabRunner(tmp_path_factory.mktemp("lab"))) as runner:
+        yield runner
+
+
+__all__ = ["NODES", "PATIENCE", "POLL", "FailureLab", "LabRunner", "lab", "running_lab", "sys"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import NODES, PATIENCE, POLL, FailureLab
+from tests.e2e.conftest import PATIENCE, POLL, FailureLab, running_lab
 from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e
@@ -42,15 +42,9 @@ def alab(tmp_path_factory) -> Iterator[AgentLab]:
         script = runner.dir / "init.d" / name
         script.write_text(LSB_SCRIPT.format(state=runner.dir / f"{name}.running"))
         script.chmod(0o755)
-    up = runner.paceline("lab", "up", "--nodes", ",".join(NODES), "--dir", str(runner.dir), timeout=120)
-    if up.returncode != 0:
-        runner.paceline("lab", "down", "--dir", str(runner.dir))
-        pytest.fail(f"lab up failed: {up.stdout}{up.stderr}")
-    try:
+    with running_lab(runner):
         runner.crm("configure", "property", "stonith-enabled=false")
         yield runner
-    finally:
-        runner.paceline("lab", "down", "--dir", str(runner.dir))
 
 
 def test_debian_heartbeat_dummy(alab):

@@ -7,10 +7,9 @@ import re
 import urllib.request
 from pathlib import Path
 
-import nats
 import pytest
 from paceline.lab.lab import Lab
-from paceline.shared import codec
+from paceline.shared import bus, codec
 from paceline.shared.subjects import Subjects
 
 pytestmark = pytest.mark.e2e
@@ -60,18 +59,22 @@ def sample(text: str, name: str, **labels: str) -> float:
 def test_malformed_messages_are_counted_and_services_keep_serving(lab):
     state = Lab.load(lab.dir)
     s = Subjects(state.cluster)
-    targets = {  # service -> (subject it listens on, its metrics port file)
-        "cib-store": (s.cib("patch"), state.dir / "services" / "cib-store" / "cib-store.metrics-port"),
-        "gateway": (s.gateway("crm"), state.dir / "services" / "gateway" / "gateway.metrics-port"),
-        "membership": (s.heartbeat("intruder"), state.node_dir("primary") / "membership.metrics-port"),
-        "executor": (s.executor_action("primary"), state.node_dir("primary") / "executor.metrics-port"),
-        "policy": (s.cib_changed, state.node_dir("primary") / "policy.metrics-port"),
+    targets = {  # service -> (subject it listens on, the nodes whose instance may receive it)
+        "cib-store": (s.cib("patch"), state.nodes),  # cluster-wide: any node's instance answers
+        "gateway": (s.gateway("crm"), state.nodes),
+        "membership": (s.heartbeat("intruder"), ["primary"]),
+        "executor": (s.executor_action("primary"), ["primary"]),
+        "policy": (s.cib_changed, ["primary"]),
     }
-    before = {svc: sample(metrics_of(port), "paceline_malformed_messages_total", service=svc)
-              for svc, (_, port) in targets.items()}
+
+    def malformed(svc: str) -> float:
+        return sum(sample(metrics_of(state.node_dir(node) / f"{svc}.metrics-port"),
+                          "paceline_malformed_messages_total", service=svc) for node in targets[svc][1])
+
+    before = {svc: malformed(svc) for svc in targets}
 
     async def send_garbage() -> None:
-        nc = await nats.connect(state.nats_url)
+        nc = await bus.connect(state.nats_url, "garbage", retry_forever=False)
         for subject, _ in targets.values():
             for junk in (b"\x00\xff not msgpack", codec.encode("wrong-kind", {"x": 1})):
                 await nc.publish(subject, junk)
@@ -80,10 +83,11 @@ def test_malformed_messages_are_counted_and_services_keep_serving(lab):
         await nc.close()
 
     asyncio.run(send_garbage())
-    for svc, (_, port) in targets.items():
-        text = metrics_of(port)
-        assert sample(text, "paceline_malformed_messages_total", service=svc) >= before[svc] + 2, svc
-        assert sample(text, "paceline_up", service=svc) == 1.0, svc
+    for svc, (_, nodes) in targets.items():
+        assert malformed(svc) >= before[svc] + 2, svc
+        for node in nodes:
+            assert sample(metrics_of(state.node_dir(node) / f"{svc}.metrics-port"), "paceline_up", service=svc) \
+                == 1.0, (svc, node)
     status = lab.paceline("status")
     assert status.returncode == 0 and "partition with quorum" in status.stdout
 
@@ -91,8 +95,8 @@ def test_malformed_messages_are_counted_and_services_keep_serving(lab):
 def test_every_service_exports_its_metrics(lab):
     state = Lab.load(lab.dir)
     expected = {
-        state.dir / "services" / "cib-store" / "cib-store.metrics-port": ["paceline_cib_writes_total"],
-        state.dir / "services" / "gateway" / "gateway.metrics-port": ["paceline_requests_total"],
+        state.node_dir("primary") / "cib-store.metrics-port": ["paceline_cib_writes_total"],
+        state.node_dir("primary") / "gateway.metrics-port": ["paceline_requests_total"],
         state.node_dir("primary") / "membership.metrics-port": ["paceline_membership_members",
                                                                "paceline_membership_quorate"],
         state.node_dir("primary") / "executor.metrics-port": ["paceline_executor_operations_total"],

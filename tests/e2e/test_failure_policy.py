@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import NODES, PATIENCE, POLL, FailureLab
+from tests.e2e.conftest import PATIENCE, POLL, FailureLab, running_lab
 from tests.support.wait import holds, until
 
 pytestmark = pytest.mark.e2e
@@ -55,15 +55,9 @@ def flab(tmp_path_factory) -> Iterator[FailureLab]:
     runner.ctl.mkdir()
     runner.install("Trouble", TEST_AGENT)
     runner.install("OnlyOnSecondary", TEST_AGENT.replace("Trouble", "OnlyOnSecondary"), nodes=("secondary",))
-    up = runner.paceline("lab", "up", "--nodes", ",".join(NODES), "--dir", str(runner.dir), timeout=120)
-    if up.returncode != 0:
-        runner.paceline("lab", "down", "--dir", str(runner.dir))
-        pytest.fail(f"lab up failed: {up.stdout}{up.stderr}")
-    try:
+    with running_lab(runner):
         runner.crm("configure", "property", "stonith-enabled=false", "cluster-recheck-interval=2s")
         yield runner
-    finally:
-        runner.paceline("lab", "down", "--dir", str(runner.dir))
 
 
 def started(flab: FailureLab, rsc: str, node: str = "primary") -> None:

@@ -44,7 +44,7 @@ async def test_reads_stay_whole_under_concurrent_status_writes(nats_server):
     incomplete = []
     try:
         for i in range(READS):
-            root, _version = await store.query()
+            root, _version, _stale = await store.query()
             seen = sorted(ns.get("uname") or "" for ns in root.iterfind("status/node_state"))
             if seen != sorted(NODES) or root.get("dc-uuid") != "1":
                 incomplete.append((i, seen, root.get("dc-uuid")))

@@ -13,10 +13,15 @@ from paceline.shared import quickbus
     ("nats://127.0.0.1:4333", ("127.0.0.1", 4333)),
     ("nats://localhost", ("localhost", 4222)),
     ("127.0.0.1:5000", ("127.0.0.1", 5000)),
-    ("nats://10.0.0.1:4222, nats://10.0.0.2:4222", ("10.0.0.1", 4222)),
 ])
 def test_parse_url(url, expected):
     assert quickbus.parse_url(url) == expected
+
+
+def test_a_cluster_is_a_comma_separated_list_tried_in_order():
+    assert quickbus.split_urls("nats://10.0.0.1:4222, nats://10.0.0.2:4222,") == \
+        ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]
+    assert quickbus.split_urls("nats://a:1") == ["nats://a:1"]
 
 
 @pytest.mark.parametrize("url", ["tls://127.0.0.1:4222", "nats://user:pw@127.0.0.1:4222", "nats://tok@host:1"])

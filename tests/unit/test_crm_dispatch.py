@@ -4,24 +4,10 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
-from paceline.crm import Context, CrmError, CrmScriptError, execute, execute_script
+from paceline.crm import CrmError, CrmScriptError, execute, execute_script
 from paceline.shared import cib
 
-CTX = Context(local_node="primary")
-
-
-def found(root: etree._Element, ident: str) -> etree._Element:
-    """The configuration object ``ident``, which the test expects to exist."""
-    el = cib.find_id(root, ident)
-    assert el is not None, ident
-    return el
-
-
-def found_rsc(root: etree._Element, rid: str) -> etree._Element:
-    """The resource ``rid``, which the test expects to exist."""
-    el = cib.find_resource(root, rid)
-    assert el is not None, rid
-    return el
+from tests.support.crm import CTX, found
 
 
 @pytest.fixture

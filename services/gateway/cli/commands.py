@@ -12,6 +12,7 @@ Handlers by level: a configure session command is ``(ConfigureSession, args) -> 
 
 from __future__ import annotations
 
+from paceline.cli import toplevel
 from paceline.crm.registry import (
     CONFIGURE,
     CRM,
@@ -70,13 +71,8 @@ CIB = Level("cib", "shadow CIBs - a change prepared in a file (shadow.NAME in $C
     _cib("import", "FILE NAME [force]", "a CIB XML file as a shadow", method="import_file"),
 ), detail="one-shot commands use a shadow with CIB_shadow=NAME paceline ...")
 
-STATUS = Level("status", "the cluster page in crm_mon's layout, or for tools; --watch redraws on changes",
-               args="[--output-as text|json|xml] [--watch]", handler="paceline.cli.status:command")
-SIMULATE = Level("simulate", "the scheduler offline, like crm_simulate", args="-x FILE [-S] [-s]",
-                 handler="paceline.cli.simulate:command", shell=False)
-LAB = Level("lab", "a cluster of real processes on this machine",
-            args="up --nodes A,B [--netns] | status | kill NODE | revive NODE | down",
-            handler="paceline.lab.command:command", shell=False)
+STATUS, SIMULATE, LAB = (Level(t.name, t.summary, args=t.args, handler=t.handler, shell=t.shell)
+                         for t in toplevel.COMMANDS.values())
 
 #: Everything ``paceline`` offers, in the order help lists it.
 CLI: Registry = CRM.extended(

@@ -15,9 +15,8 @@ import os
 import shlex
 import sys
 
-from paceline.cli.commands import CLI, level_help, usage
+from paceline.cli import toplevel
 from paceline.cli.invocation import CliError, Options, parse_globals, read_script
-from paceline.cli.oneshot import run_cib, run_crm, run_shell
 
 GLOBALS = "usage: paceline [--cib-file FILE] [-f FILE] [-y] [--strict] [--nats-url URL] [--lab DIR] [--node NODE] " \
           "[COMMAND ...]"
@@ -63,6 +62,8 @@ def exit_now(code: int) -> None:
 
 def help_text(topic: list[str]) -> str:
     """``paceline help``: the usage of every command; ``paceline help LEVEL``: that level's commands."""
+    from paceline.cli.commands import CLI, level_help, usage
+
     level = CLI.level(topic[0]) if topic else None
     if level is not None:
         return level_help(level) + "\n"
@@ -81,9 +82,12 @@ def dispatch(opts: Options) -> int:
 
         print(f"paceline {VERSION}")
         return 0
+    if head in toplevel.COMMANDS:        # status, simulate, lab
+        return toplevel.run(head, opts, words[1:])
+    from paceline.cli.commands import CLI
+    from paceline.cli.oneshot import run_cib, run_crm, run_shell
+
     level = CLI.level(head)
-    if level is not None and level.handler:        # status, simulate, lab
-        return int(level.run()(opts, words[1:]))
     if opts.script:
         if words:
             raise CliError(f"-f {opts.script} runs a file of commands; unexpected {' '.join(words)!r} after it")

@@ -34,11 +34,21 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
     up.add_argument("--token-timeout", type=float, help="membership token timeout in seconds (default 1.0)")
     up.add_argument("--netns", action="store_true",
                     help="root only: each node in its own network namespace on a lab bridge (10.213.0.0/24)")
+    up.add_argument("--witness", action="append", metavar="NAME",
+                    help="add a bus-only node (a nats-server with JetStream, no services, no resources) that keeps "
+                         "the bus's majority when a node dies; a two-node lab gets one called 'witness' by default")
+    up.add_argument("--no-witness", action="store_true", help="no witness, even for two nodes")
+    up.add_argument("--single-bus", action="store_true",
+                    help="one shared nats-server instead of one per node (no failover or safety claim holds on it)")
     sub.add_parser("status", parents=[where], help="the lab's processes")
     k = sub.add_parser("kill", parents=[where], help="crash a node: SIGKILL its processes and the services it runs")
     k.add_argument("node")
     r = sub.add_parser("revive", parents=[where], help="start a killed node again")
     r.add_argument("node")
+    for verb, text in (("pause", "hang a node's cluster software: SIGSTOP its services and bus server "
+                                 "(its resources keep running)"),
+                       ("resume", "SIGCONT what pause stopped")):
+        sub.add_parser(verb, parents=[where], help=text).add_argument("node")
     sub.add_parser("down", parents=[where], help="stop everything")
     args = p.parse_args(argv)
     directory = Path(args.dir) if args.dir else default_dir()
@@ -47,7 +57,8 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
             lab = Lab(dir=directory, cluster=args.cluster)
             if args.token_timeout:
                 lab.settings["PACELINE_TOKEN_TIMEOUT"] = str(args.token_timeout)
-            lab.up([n.strip() for n in args.nodes.split(",") if n.strip()], with_netns=args.netns)
+            witnesses = [] if args.no_witness else _names(",".join(args.witness)) if args.witness else None
+            lab.up(_names(args.nodes), with_netns=args.netns, witnesses=witnesses, single_bus=args.single_bus)
             print(lab.describe())
             return 0
         lab = Lab.load(directory)
@@ -59,6 +70,9 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
         elif args.cmd == "revive":
             lab.revive(args.node)
             print(f"node {args.node} is back")
+        elif args.cmd in ("pause", "resume"):
+            pids = lab.pause(args.node, resume=args.cmd == "resume")
+            print(f"node {args.node} {'resumed' if args.cmd == 'resume' else 'paused'} ({len(pids)} processes)")
         elif args.cmd == "down":
             lab.down()
             print(f"lab in {directory} stopped")
@@ -66,3 +80,7 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
     except (LabError, NetnsError, NatsServerError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]

@@ -1,23 +1,35 @@
 """``paceline lab``: a whole cluster on one machine, every service a real process on a real NATS bus.
 
-The lab starts the embedded nats-server (JetStream, store under the lab
-directory), the cluster-wide cib-store and gateway, and for every node a
-membership, executor and policy process. ``kill`` is a node crash: SIGKILL of
-the node's processes and of the services its agents started, and its volatile
-run directory (like /run after a reboot) is wiped. Everything it started is
-recorded in ``lab.json`` so later commands, and ``down``, find it again.
+The lab is the topology Paceline is deployed on (see :mod:`paceline.lab.buses`):
+every node runs its own nats-server (named after the node, clustered with the
+others by routes, JetStream on, store under the lab directory) and every
+Paceline service - cib-store, gateway, membership, executor, policy - each
+connected to its own node's server. A two-node lab gets a *witness* by default,
+a bus-only node that keeps JetStream's majority when either node dies.
+
+``kill`` is a machine crash: SIGKILL of the node's services, its nats-server
+and the services its agents started, and its volatile run directory (like /run
+after a reboot) is wiped; its JetStream store (its disk) stays. ``revive``
+brings all of it back. ``pause``/``resume`` stop and continue the node's
+Paceline processes and its nats-server (SIGSTOP/SIGCONT: the cluster software
+hangs, the resources keep running). Everything started is recorded in
+``lab.json`` so later commands, and ``down``, find it again.
 
 ``up --netns`` (root only) gives every node its own network namespace on a lab
-bridge (see :mod:`paceline.lab.netns`): nats-server and the cluster-wide
-services run in the hub namespace, each node's services in the node's
-namespace, and ``paceline`` reaches the bus through a loopback forwarder. A
-killed node loses its namespace and with it every address it held, as a
-rebooted machine would; ``revive`` builds it again.
+bridge (see :mod:`paceline.lab.netns`): a node's server and services run in the
+node's namespace, a witness on the hub, and ``paceline`` reaches each server
+through a loopback forwarder. A killed node loses its namespace and with it
+every address it held, as a rebooted machine would; ``revive`` builds it again.
+
+``up --single-bus`` is the explicitly named embedded mode: one nats-server for
+all nodes that no ``kill`` takes down. Nothing that claims failover or safety
+runs on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -31,17 +43,23 @@ from typing import Any
 
 from lxml import etree
 from paceline.client.labfile import default_dir
-from paceline.lab import netns
+from paceline.lab import buses, netns
+from paceline.lab.buses import BusServer
 from paceline.lab.netns import NetnsError, NetnsPlan
-from paceline.lab.netns_bus import HubNatsServer, wait_listening
+from paceline.lab.netns_bus import wait_listening
 from paceline.shared import bus, cib
 from paceline.shared.cluster.values import is_true
-from paceline.shared.natsserver import NatsServer, NatsServerError, free_port
-from paceline.shared.subjects import Subjects, check_token
+from paceline.shared.natsserver import NatsServer, NatsServerError
+from paceline.shared.subjects import SERVICE_NAMES, Subjects, check_token
 
-NODE_SERVICES = ("membership", "executor", "policy")
-CLUSTER_SERVICES = ("cib-store", "gateway")
-FORWARDER = "netns-forward"
+#: Every node runs every service, as a real machine would; the first two are the cluster-wide ones (any
+#: instance answers), started on every node before the node-bound ones.
+NODE_SERVICES = ("cib-store", "gateway", "membership", "executor", "policy")
+CLUSTER_SERVICES = NODE_SERVICES[:2]
+#: The witness a two-node lab gets unless told otherwise.
+DEFAULT_WITNESS = "witness"
+#: A netns lab's loopback forwarder into a server's namespace, recorded as "SERVER/FORWARDER".
+FORWARDER = "bus-forward"
 MODULES = {"membership": "paceline.membership", "executor": "paceline.executor", "policy": "paceline.policy",
            "cib-store": "paceline.cib_store", "gateway": "paceline.gateway"}
 
@@ -106,13 +124,14 @@ class Lab:
     dir: Path
     cluster: str = "lab"
     nodes: list[str] = field(default_factory=list)
+    witnesses: list[str] = field(default_factory=list)
+    single_bus: bool = False
+    #: Every bus server's client URL, comma-separated: what ``paceline`` (and any tool) connects to.
     nats_url: str = ""
-    nats_pid: int = 0
-    nats_http_port: int = 0
-    procs: dict[str, int] = field(default_factory=dict)  # "svc" or "node/svc" -> pid
+    buses: dict[str, dict[str, Any]] = field(default_factory=dict)  # server name -> BusServer.to_json()
+    procs: dict[str, int] = field(default_factory=dict)  # "node/svc" (or "server/bus-forward") -> pid
     settings: dict[str, str] = field(default_factory=dict)
     netns: dict[str, Any] = field(default_factory=dict)  # NetnsPlan.to_json() of a netns lab, else empty
-    hub_nats_port: int = 0  # nats-server's port inside the hub namespace (netns lab only)
 
     # ------------------------------------------------------------ persistence
     @property
@@ -124,9 +143,12 @@ class Lab:
         d = directory or default_dir()
         try:
             data = json.loads((d / "lab.json").read_text())
+            return cls(dir=d, **data)
         except FileNotFoundError:
             raise LabError(f"no lab is running in {d} (start one with: paceline lab up)") from None
-        return cls(dir=d, **data)
+        except (ValueError, TypeError):
+            raise LabError(f"{d / 'lab.json'} is not the state file of this version's lab; "
+                           f"stop its processes and remove it") from None
 
     def save(self) -> None:
         data = {k: v for k, v in self.__dict__.items() if k != "dir"}
@@ -137,35 +159,69 @@ class Lab:
     def node_dir(self, node: str) -> Path:
         return self.dir / "nodes" / node
 
+    # ------------------------------------------------------------ the bus
+    @property
+    def servers(self) -> dict[str, BusServer]:
+        return {name: BusServer(**data) for name, data in self.buses.items()}
+
+    def server(self, name: str) -> BusServer:
+        return BusServer(**self.buses[name])
+
+    def _record(self, server: BusServer) -> None:
+        self.buses[server.name] = server.to_json()
+        self.nats_url = buses.client_urls(self.servers)
+
+    def bus_url(self, node: str) -> str:
+        """The URL a node's services connect to: their own node's server, on the loopback they share with it."""
+        server = buses.server_of(self.servers, node)
+        plan = self.plan
+        if plan is None or server.namespace == plan.namespace(node):
+            return server.local_url
+        return f"nats://{server.address}:{server.port}"  # the single bus, on the hub, seen from a node namespace
+
+    def _spawn_server(self, server: BusServer) -> NatsServer:
+        """Start one bus server (and, in a netns lab, its forwarder) without waiting for it to be healthy."""
+        log_dir = self.dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        process = server.process(self.cluster, list(self.servers.values()), self.dir / "jetstream" / server.name)
+        process.spawn(log_file=log_dir / f"nats-{server.name}.log", detach=True)
+        server.pid = process.pid or 0
+        if server.namespace:
+            self.launch(f"{server.name}/{FORWARDER}",
+                        [sys.executable, "-m", "paceline.lab.netns_forward", "--listen", str(server.client_port),
+                         "--netns", server.namespace, "--target", f"127.0.0.1:{server.port}"], dict(os.environ))
+        self._record(server)
+        return process
+
+    def _start_servers(self, names: list[str], timeout: float = 10.0) -> None:
+        """Start the named servers together (JetStream elects its leaders once a majority is up), then check each."""
+        started = [self._spawn_server(self.server(name)) for name in names]
+        self.save()
+        for name, process in zip(names, started, strict=True):
+            process.wait_healthy(timeout)
+            if self.server(name).namespace:
+                wait_listening(self.server(name).client_port)
+
     # ------------------------------------------------------------ network (netns lab)
     @property
     def plan(self) -> NetnsPlan | None:
         return NetnsPlan.from_json(self.netns) if self.netns else None
 
-    def namespace_of(self, node: str = "") -> str | None:
-        """Where a node's services (or, for no node, the cluster-wide ones) run; None outside a netns lab."""
+    def namespace_of(self, node: str) -> str | None:
+        """Where a node's services run; None outside a netns lab."""
         plan = self.plan
-        if plan is None:
-            return None
-        return plan.namespace(node) if node else plan.hub
-
-    def bus_url(self, node: str = "") -> str:
-        """The bus as seen from where the service runs: the hub's bridge address from a node namespace."""
-        plan = self.plan
-        if plan is None:
-            return self.nats_url
-        host = plan.hub_address if node else "127.0.0.1"
-        return f"nats://{host}:{self.hub_nats_port}"
+        return plan.namespace(node) if plan is not None else None
 
     # ------------------------------------------------------------ processes
-    def env(self, node: str = "") -> dict[str, str]:
+    def env(self, node: str) -> dict[str, str]:
         env = dict(os.environ)
         # Agents written in Python start with `#!/usr/bin/env python3`; this interpreter's folder first means
         # they start directly, not through a version manager's shim on PATH (pyenv's forks several helpers:
         # 0.1-0.5 s per agent run under load, three runs on a recovery path).
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.update({"PACELINE_CLUSTER": self.cluster, "PACELINE_NATS_URL": self.bus_url(node),
-                    "PACELINE_EXPECTED_VOTES": str(len(self.nodes)), "PACELINE_LOG_FORMAT": "json"})
+                    "PACELINE_EXPECTED_VOTES": str(len(self.nodes)), "PACELINE_LOG_FORMAT": "json",
+                    "PACELINE_REPLICAS": str(buses.replicas(self.servers))})
         env.update(self.settings)
         return env
 
@@ -181,17 +237,22 @@ class Lab:
         self.procs[name] = proc.pid
         return proc.pid
 
-    def spawn(self, service: str, node: str = "") -> int:
-        name = f"{node}/{service}" if node else service
-        state = self.node_dir(node) if node else self.dir / "services" / service
+    def spawn(self, service: str, node: str) -> int:
+        state = self.node_dir(node)
         state.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", MODULES[service], "--state-dir", str(state), "--metrics-port", "0"]
-        if node:
-            argv += ["--node", node]
-        return self.launch(name, argv, self.env(node), self.namespace_of(node))
+        argv = [sys.executable, "-m", MODULES[service], "--state-dir", str(state), "--metrics-port", "0",
+                "--node", node]
+        return self.launch(f"{node}/{service}", argv, self.env(node), self.namespace_of(node))
 
     def node_pids(self, node: str) -> list[int]:
+        """The node's Paceline services (not its bus server, not its resources)."""
         return [self.procs[f"{node}/{s}"] for s in NODE_SERVICES if f"{node}/{s}" in self.procs]
+
+    def server_pids(self, name: str) -> list[int]:
+        """A bus server's nats-server and, in a netns lab, its forwarder."""
+        if name not in self.buses:
+            return []
+        return [p for p in (self.server(name).pid, self.procs.get(f"{name}/{FORWARDER}")) if p]
 
     def resource_pids(self, node: str) -> list[int]:
         """Processes the node's agents started, found by the pid files they keep in HA_RSCTMP."""
@@ -203,46 +264,74 @@ class Lab:
                 continue
         return pids
 
+    def _members(self) -> list[str]:
+        return self.nodes + self.witnesses
+
+    def _check_member(self, name: str) -> None:
+        if name not in self._members():
+            raise LabError(f"no node {name!r} in this lab (nodes: {', '.join(self._members())})")
+
     # ------------------------------------------------------------ commands
-    def up(self, nodes: list[str], timeout: float = 30.0, with_netns: bool = False) -> None:
-        try:
-            for n in nodes:
-                check_token(n, "node name")
-        except ValueError as exc:
-            raise LabError(str(exc)) from None
-        if len(set(nodes)) != len(nodes) or not nodes:
-            raise LabError("give one or more distinct node names, e.g. --nodes primary,secondary")
-        if self.state_file.exists():
-            try:
-                running = Lab.load(self.dir)
-            except (LabError, json.JSONDecodeError, TypeError):
-                running = None
-            if running is not None and _alive(running.nats_pid):
-                raise LabError(f"a lab is already running in {self.dir} (stop it with: paceline lab down)")
+    def up(self, nodes: list[str], timeout: float = 30.0, with_netns: bool = False,
+           witnesses: list[str] | None = None, single_bus: bool = False) -> None:
+        """Start the lab; ``witnesses`` None means the default (one for a two-node lab, none otherwise)."""
+        if witnesses is None:
+            witnesses = [DEFAULT_WITNESS] if len(nodes) == 2 and not single_bus else []
+        self._check_names(nodes, witnesses, single_bus)
+        self._refuse_running()
         plan = self._plan_network(nodes) if with_netns else None
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.nodes = list(nodes)
-        self.procs = {}
-        if plan is None:
-            server = NatsServer(store_dir=self.dir / "jetstream").start(log_file=self.dir / "nats.log", detach=True)
-            self.nats_url, self.nats_pid, self.nats_http_port = server.url, server.pid or 0, server.http_port
-        else:
+        self.nodes, self.witnesses, self.single_bus = list(nodes), list(witnesses), single_bus
+        self.procs, self.buses = {}, {}
+        if plan is not None:
             self.netns = plan.to_json()
-            self.save()  # recorded before anything exists, so that down() can remove a half-built network
-            try:
-                self._start_network(plan)
-            except (NetnsError, NatsServerError, OSError):
-                self.down()
-                raise
-        self.save()
-        for svc in CLUSTER_SERVICES:
-            self.spawn(svc)
+        for server in buses.plan(self.nodes, self.witnesses, plan, single_bus).values():
+            self._record(server)
+        self.save()  # recorded before anything exists, so that down() can remove a half-built lab
+        try:
+            if plan is not None:
+                netns.run(plan.hub_setup())
+                for node in plan.nodes:
+                    netns.run(plan.node_setup(node))
+            self._start_servers(list(self.buses))
+        except (NetnsError, NatsServerError, OSError):
+            self.down()
+            raise
+        for node in nodes:
+            self._start_services(node, CLUSTER_SERVICES)
         self.save()
         asyncio.run(self._init_cib(timeout))
         for node in nodes:
-            self.start_node(node)
+            self._start_services(node, NODE_SERVICES[len(CLUSTER_SERVICES):])
         self.save()
         asyncio.run(self.wait_ready(timeout))
+
+    @staticmethod
+    def _check_names(nodes: list[str], witnesses: list[str], single_bus: bool) -> None:
+        try:
+            for n in nodes + witnesses:
+                check_token(n, "node name")
+        except ValueError as exc:
+            raise LabError(str(exc)) from None
+        names = nodes + witnesses
+        if len(set(names)) != len(names) or not nodes:
+            raise LabError("give one or more distinct node names (and witness names different from them), "
+                           "e.g. --nodes primary,secondary")
+        if single_bus and witnesses:
+            raise LabError("a witness is a bus server of its own; --single-bus has only one (drop --witness)")
+        if not single_bus and buses.SINGLE in names:
+            raise LabError(f"{buses.SINGLE!r} names the single bus; pick another node name")
+
+    def _refuse_running(self) -> None:
+        if not self.state_file.exists():
+            return
+        try:
+            running = Lab.load(self.dir)
+        except LabError:
+            return
+        pids = list(running.procs.values()) + [s.pid for s in running.servers.values()]
+        if any(_alive(p) for p in pids):
+            raise LabError(f"a lab is already running in {self.dir} (stop it with: paceline lab down)")
 
     def _plan_network(self, nodes: list[str]) -> NetnsPlan:
         netns.require_support()
@@ -253,29 +342,12 @@ class Lab:
                            f"{self.cluster!r} is running (stop it, or pick another name with --cluster)")
         return plan
 
-    def _start_network(self, plan: NetnsPlan) -> None:
-        """Hub and node namespaces, nats-server in the hub, and the root namespace's forwarder to it."""
-        netns.run(plan.hub_setup())
-        for node in plan.nodes:
-            netns.run(plan.node_setup(node))
-        server = HubNatsServer(store_dir=self.dir / "jetstream", namespace=plan.hub)
-        server.start(log_file=self.dir / "nats.log", detach=True)
-        self.nats_pid, self.nats_http_port, self.hub_nats_port = server.pid or 0, server.http_port, server.port
-        self.save()
-        port = free_port()
-        self.launch(FORWARDER, [sys.executable, "-m", "paceline.lab.netns_forward", "--listen", str(port),
-                                "--netns", plan.hub, "--target", f"127.0.0.1:{server.port}"], dict(os.environ))
-        self.nats_url = f"nats://127.0.0.1:{port}"
-        self.save()
-        wait_listening(port)
-
-    def start_node(self, node: str) -> None:
-        run = self.node_dir(node) / "run"
-        run.mkdir(parents=True, exist_ok=True)
-        for svc in NODE_SERVICES:
+    def _start_services(self, node: str, services: tuple[str, ...]) -> None:
+        (self.node_dir(node) / "run").mkdir(parents=True, exist_ok=True)
+        for svc in services:
             self.spawn(svc, node)
 
-    async def _connect(self):
+    async def _connect(self) -> Any:
         return await bus.connect(self.nats_url, "paceline-lab", retry_forever=False)
 
     async def _init_cib(self, timeout: float) -> None:
@@ -288,7 +360,7 @@ class Lab:
                 try:
                     reply = await bus.request(nc, s.cib("query"), "query", timeout=1)
                     break
-                except bus.BusUnavailable:
+                except (bus.BusUnavailable, bus.RemoteError):
                     if time.monotonic() > deadline:
                         raise LabError(f"the cib-store did not come up; see the logs in {self.dir / 'logs'}") from None
                     await asyncio.sleep(0.1)
@@ -309,7 +381,8 @@ class Lab:
             await nc.close()
 
     async def wait_ready(self, timeout: float, nodes: list[str] | None = None) -> None:
-        """Until the given nodes are online in the CIB and a DC is recorded."""
+        """Until the given nodes are online in the CIB, a DC is recorded, and every service of those nodes
+        answers (``$SRV.PING``: a cluster-wide service still opening its bucket has not started its endpoints)."""
         want = set(nodes or self.nodes)
         nc = await self._connect()
         s = Subjects(self.cluster)
@@ -320,7 +393,7 @@ class Lab:
                     root = cib.parse_cib((await bus.request(nc, s.cib("query"), "query", timeout=1))["xml"])
                     online = {ns.get("uname") for ns in root.iterfind("status/node_state")
                               if ns.get("crmd") == "online" and is_true(ns.get("in_ccm"))}
-                    if want <= online and root.get("dc-uuid"):
+                    if want <= online and root.get("dc-uuid") and not await self._silent(nc, want):
                         return
                 except (bus.BusUnavailable, bus.RemoteError):
                     pass
@@ -330,49 +403,91 @@ class Lab:
         raise LabError(f"nodes {', '.join(sorted(want))} did not all come online within {timeout:g}s; "
                        f"see the logs in {self.dir / 'logs'}")
 
+    @staticmethod
+    async def _silent(nc: Any, nodes: set[str], wait: float = 0.3) -> set[tuple[str, str]]:
+        """The (node, service) pairs of ``nodes`` that did not answer a micro-service PING within ``wait``."""
+        missing = {(node, svc) for node in nodes for svc in NODE_SERVICES}
+        inbox = nc.new_inbox()
+        sub = await nc.subscribe(inbox)
+        try:
+            for svc in NODE_SERVICES:
+                await nc.publish(f"$SRV.PING.{SERVICE_NAMES[svc]}", b"", reply=inbox)
+            deadline = time.monotonic() + wait
+            while missing and (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await sub.next_msg(timeout=left)
+                except TimeoutError:
+                    break
+                with contextlib.suppress(ValueError, AttributeError):
+                    info = json.loads(msg.data)
+                    service = info.get("name", "").removeprefix("paceline-")
+                    missing.discard(((info.get("metadata") or {}).get("node", ""), service))
+        finally:
+            await sub.unsubscribe()
+        return missing
+
     def kill(self, node: str) -> None:
-        if node not in self.nodes:
-            raise LabError(f"no node {node!r} in this lab (nodes: {', '.join(self.nodes)})")
-        for pid in self.node_pids(node) + self.resource_pids(node):
+        """A machine crash: its services, resources and bus server die at once; its run directory is wiped."""
+        self._check_member(node)
+        doomed = self.node_pids(node) + self.resource_pids(node) + self.server_pids(node)
+        for pid in doomed:
             _signal(pid, signal.SIGKILL)
         plan = self.plan
-        if plan is not None:
+        if plan is not None and node in self.nodes:
             _kill_namespace(plan.namespace(node))
-        _wait_gone(self.node_pids(node), 5)
-        if plan is not None:
+        _wait_gone(doomed, 5)
+        if plan is not None and node in self.nodes:
             netns.run(plan.node_teardown(node), ignore_errors=True)  # its addresses, floating ones too, vanish
         shutil.rmtree(self.node_dir(node) / "run", ignore_errors=True)
-        for svc in NODE_SERVICES:
+        for svc in (*NODE_SERVICES, FORWARDER):
             self.procs.pop(f"{node}/{svc}", None)
+        if node in self.buses:
+            server = self.server(node)
+            server.pid = 0
+            self._record(server)
         self.save()
 
     def revive(self, node: str, timeout: float = 30.0) -> None:
-        if node not in self.nodes:
-            raise LabError(f"no node {node!r} in this lab (nodes: {', '.join(self.nodes)})")
-        if any(_alive(p) for p in self.node_pids(node)):
+        """Boot a killed machine: its network, its bus server (same store), then its services."""
+        self._check_member(node)
+        if any(_alive(p) for p in self.node_pids(node) + self.server_pids(node)):
             raise LabError(f"node {node} is running (kill it first: paceline lab kill {node})")
         plan = self.plan
-        if plan is not None:
+        if plan is not None and node in self.nodes:
             netns.run(plan.node_teardown(node), ignore_errors=True)
             netns.run(plan.node_setup(node))
-        self.start_node(node)
-        self.save()
-        asyncio.run(self.wait_ready(timeout, [node]))
+        if node in self.buses:
+            self._start_servers([node])
+        if node in self.nodes:
+            self._start_services(node, NODE_SERVICES)
+            self.save()
+            asyncio.run(self.wait_ready(timeout, [node]))
+
+    def pause(self, node: str, resume: bool = False) -> list[int]:
+        """SIGSTOP (or SIGCONT) the node's Paceline services and its bus server; its resources keep running."""
+        self._check_member(node)
+        pids = self.node_pids(node) + self.server_pids(node)
+        for pid in pids:
+            _signal(pid, signal.SIGCONT if resume else signal.SIGSTOP)
+        return pids
 
     def down(self) -> None:
-        services = [pid for name, pid in self.procs.items()]
+        services = list(self.procs.values())
         for pid in services:
+            _signal(pid, signal.SIGCONT)  # a paused process cannot act on SIGTERM
             _signal(pid, signal.SIGTERM)
-        left = _wait_gone(services, 10)
-        for pid in left:
+        for pid in _wait_gone(services, 10):
             _signal(pid, signal.SIGKILL)
         for node in self.nodes:
             for pid in self.resource_pids(node):
                 _signal(pid, signal.SIGKILL)
             shutil.rmtree(self.node_dir(node) / "run", ignore_errors=True)
-        _signal(self.nats_pid, signal.SIGTERM)
-        if _wait_gone([self.nats_pid], 10):
-            _signal(self.nats_pid, signal.SIGKILL)
+        servers = [s.pid for s in self.servers.values() if s.pid]
+        for pid in servers:
+            _signal(pid, signal.SIGCONT)
+            _signal(pid, signal.SIGTERM)
+        for pid in _wait_gone(servers, 10):
+            _signal(pid, signal.SIGKILL)
         plan = self.plan
         if plan is not None:
             for namespace in plan.namespaces():
@@ -384,23 +499,29 @@ class Lab:
         self.state_file.unlink(missing_ok=True)
 
     def describe(self) -> str:
-        lines = [f"lab {self.dir}  cluster {self.cluster}  bus {self.nats_url}"
-                 f" ({'up' if _alive(self.nats_pid) else 'DOWN'}, pid {self.nats_pid})"]
+        lines = [f"lab {self.dir}  cluster {self.cluster}  bus {self.nats_url}"]
         plan = self.plan
         if plan is not None:
-            lines.append(f"  (a forwarder to nats-server at {self.bus_url()} in netns {plan.hub},"
-                         f" {self.bus_url(plan.nodes[0])} from the nodes)")
             lines += plan.describe()
-        cluster_wide = list(CLUSTER_SERVICES) + ([FORWARDER] if plan is not None else [])
-        for name in cluster_wide + [f"{n}/{s}" for n in self.nodes for s in NODE_SERVICES]:
-            pid = self.procs.get(name)
-            state = "running" if _alive(pid) else "stopped"
-            port_file = (self.node_dir(name.split("/")[0]) if "/" in name else self.dir / "services" / name) / \
-                f"{name.split('/')[-1]}.metrics-port"
-            metrics = ""
-            if state == "running" and port_file.exists():
-                metrics = f"  metrics http://127.0.0.1:{port_file.read_text().strip()}/metrics"
-                namespace = self.namespace_of(name.split("/")[0] if "/" in name else "")
-                metrics += f" (in netns {namespace})" if namespace else ""
-            lines.append(f"  {name:<22} {state:<8} pid {pid or '-'}{metrics}")
+        for server in self.servers.values():
+            role = "witness (bus only)" if server.witness else "single bus" if server.name == buses.SINGLE \
+                else "node bus"
+            where = f" in netns {server.namespace}" if server.namespace else ""
+            lines.append(f"  {server.name + '/nats-server':<22} {'running' if _alive(server.pid) else 'stopped':<8}"
+                         f" pid {server.pid or '-'}  {role} {server.client_url}{where}")
+        for node in self.nodes:
+            for svc in NODE_SERVICES:
+                lines.append(self._describe_service(node, svc))
         return "\n".join(lines)
+
+    def _describe_service(self, node: str, svc: str) -> str:
+        name = f"{node}/{svc}"
+        pid = self.procs.get(name)
+        state = "running" if _alive(pid) else "stopped"
+        port_file = self.node_dir(node) / f"{svc}.metrics-port"
+        metrics = ""
+        if state == "running" and port_file.exists():
+            metrics = f"  metrics http://127.0.0.1:{port_file.read_text().strip()}/metrics"
+            namespace = self.namespace_of(node)
+            metrics += f" (in netns {namespace})" if namespace else ""
+        return f"  {name:<22} {state:<8} pid {pid or '-'}{metrics}"

@@ -8,8 +8,8 @@ creates - nothing is configured in the root namespace and no route leads out.
 
 Layout (names are prefixed with the cluster name so two labs do not clash)::
 
-    CLUSTER-hub:   lo, br0 (10.213.0.1/24), vethN (one per node, enslaved to br0), nats-server
-    CLUSTER-NODE:  lo, lab0 (10.213.0.1X/24; the same interface name on every node)
+    CLUSTER-hub:   lo, br0 (10.213.0.1/24), vethN (one per node, enslaved to br0), a witness's nats-server
+    CLUSTER-NODE:  lo, lab0 (10.213.0.1X/24; the same interface name on every node), the node's nats-server
 
 :class:`NetnsPlan` is pure (names, addresses, ``ip`` command lines) so it is
 unit tested without root; the functions below it run the commands.

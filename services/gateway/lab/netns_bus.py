@@ -1,8 +1,8 @@
-"""The bus of a netns lab: nats-server inside the hub namespace, reachable from the nodes and the root namespace.
+"""The bus of a netns lab: each node's nats-server inside the node's namespace (a witness's in the hub).
 
-Inside the hub the server listens on every address the hub has - its
-loopback (for the cluster-wide services, which also run in the hub) and the
-lab bridge (for the node namespaces). The root namespace gets a loopback port
+Inside its namespace a server listens on every address the namespace has -
+its loopback (for the node's own services) and the lab bridge (for the routes
+to the other servers). The root namespace gets a loopback port per server
 from :mod:`paceline.lab.netns_forward`, so ``paceline`` itself needs no
 address in the lab range.
 """
@@ -18,19 +18,20 @@ from paceline.shared.natsserver import NatsServer, NatsServerError
 
 
 @dataclass
-class HubNatsServer(NatsServer):
-    """The embedded nats-server, started and health-checked inside a namespace."""
+class NamespacedNatsServer(NatsServer):
+    """The embedded nats-server, started and health-checked inside a namespace.
+
+    A lab namespace has only its loopback and the lab bridge, so listening on
+    "every address" (``host`` 0.0.0.0) stays inside the lab.
+    """
 
     namespace: str = ""
 
     def command(self) -> list[str]:
-        argv = super().command()
-        # The hub has only its loopback and the lab bridge, so "every address" stays inside the lab.
-        argv[argv.index("-a") + 1] = "0.0.0.0"
-        return exec_argv(self.namespace, argv)
+        return exec_argv(self.namespace, super().command())
 
     def wait_healthy(self, timeout: float = 10.0) -> None:
-        # The monitoring port is on the hub's loopback, so the health check has to run from inside the hub.
+        # The monitoring port is on the namespace's loopback, so the health check has to run from inside it.
         call_in(self.namespace, NatsServer.wait_healthy, self, timeout)
 
 

@@ -1,12 +1,12 @@
 """A TCP forwarder from a loopback port of the root namespace to a port inside a lab namespace.
 
-The netns lab runs nats-server inside its hub namespace, where the node
-namespaces reach it over the lab bridge. The ``paceline`` command runs in the
-root namespace, where the lab configures no address at all; this forwarder
-gives it ``127.0.0.1:PORT``. The listening socket is bound first, while the
-process is still in the root namespace, then the whole (still single-threaded)
-process enters the hub, so every connection it opens towards the target is
-made inside the hub.
+The netns lab runs each node's nats-server inside the node's namespace (a
+witness's in the hub), where the other servers reach it over the lab bridge.
+The ``paceline`` command runs in the root namespace, where the lab configures
+no address at all; one forwarder per server gives it ``127.0.0.1:PORT``. The
+listening socket is bound first, while the process is still in the root
+namespace, then the whole (still single-threaded) process enters the server's
+namespace, so every connection it opens towards the target is made there.
 
     python -m paceline.lab.netns_forward --listen PORT --netns NAME --target HOST:PORT
 """

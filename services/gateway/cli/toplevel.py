@@ -1,0 +1,35 @@
+"""The top-level commands that are programs of their own (``status``, ``simulate``, ``lab``), as plain data.
+
+The registry (:mod:`paceline.cli.commands`) makes levels of them for help, the shell and completion;
+:func:`paceline.cli.main.dispatch` runs them straight from here, so a one-shot ``paceline status``
+does not build the crm language's command tables it never uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import NamedTuple
+
+
+class TopLevel(NamedTuple):
+    name: str
+    summary: str
+    args: str
+    handler: str  # module:function taking (Options, args) -> exit status
+    shell: bool = True  # offered by the interactive shell
+
+
+COMMANDS = {c.name: c for c in (
+    TopLevel("status", "the cluster page in crm_mon's layout, or for tools; --watch redraws on changes",
+             "[--output-as text|json|xml] [--watch]", "paceline.cli.status:command"),
+    TopLevel("simulate", "the scheduler offline, like crm_simulate", "-x FILE [-S] [-s]",
+             "paceline.cli.simulate:command", shell=False),
+    TopLevel("lab", "a cluster of real processes on this machine",
+             "up --nodes A,B [--witness W] [--netns] | status | kill NODE | revive NODE | pause NODE | "
+             "resume NODE | down", "paceline.lab.command:command", shell=False),
+)}
+
+
+def run(name: str, opts: object, args: list[str]) -> int:
+    module, _, function = COMMANDS[name].handler.partition(":")
+    return int(getattr(importlib.import_module(module), function)(opts, args))

@@ -1,0 +1,60 @@
+"""A node whose cluster software hangs (SIGSTOP of its services and its nats-server; its resources run on).
+
+With fencing disabled the survivors start its resources at once, as Pacemaker does; when the node comes
+back it must learn that it was declared lost, rejoin, and have the duplicate copy found (probes) and
+stopped - not keep both copies running until some unrelated change (issue 11: 140 s before).
+The resources' own state (the Dummy agent's state files on each node) is the witness, not the CIB.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from paceline.lab.lab import Lab
+
+from tests.e2e.conftest import PATIENCE, POLL, FailureLab, running_lab
+from tests.support.wait import until
+
+pytestmark = pytest.mark.e2e
+
+NODES = ("a", "b", "c")
+PAUSE = 5.0
+
+
+@pytest.fixture(scope="module")
+def lab3(tmp_path_factory) -> Iterator[FailureLab]:
+    with running_lab(FailureLab(tmp_path_factory.mktemp("lab3")), NODES) as runner:
+        yield runner
+
+
+def copies(lab: FailureLab, rsc: str) -> list[str]:
+    """The nodes where the resource really runs (its state file exists)."""
+    return [n for n in NODES if lab.state_file(n, rsc).exists()]
+
+
+def test_a_paused_node_rejoins_and_its_duplicate_is_stopped(lab3: FailureLab) -> None:
+    lab3.crm("configure", "property", "stonith-enabled=false")
+    lab3.primitive("dup", prefer="a", monitor=("interval=2s", "timeout=10s"))
+    until(lambda: copies(lab3, "dup") == ["a"] and lab3.running_on("dup") == ["a"], "dup started on a",
+          PATIENCE, POLL)
+    state = Lab.load(lab3.dir)
+    paused_at = time.monotonic()
+    state.pause("a")
+    try:
+        until(lambda: len(copies(lab3, "dup")) == 2, "dup also started elsewhere while a hangs", PATIENCE, POLL)
+        time.sleep(max(0.0, PAUSE - (time.monotonic() - paused_at)))
+    finally:
+        state.pause("a", resume=True)
+    resumed = time.monotonic()
+    def one_copy() -> bool:
+        found = copies(lab3, "dup")
+        assert len(found) == 1, f"copies on {found}"
+        return True
+
+    until(one_copy, "the duplicate stopped after a came back", PATIENCE, 0.05)
+    took = time.monotonic() - resumed
+    until(lambda: "Online: [ a b c ]" in lab3.crm("status"), "a online again in the CIB", PATIENCE, POLL)
+    until(lambda: lab3.running_on("dup") == copies(lab3, "dup"), "the CIB records the one copy", PATIENCE, POLL)
+    print(f"duplicate stopped {took:.2f}s after SIGCONT")
