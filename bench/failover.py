@@ -6,8 +6,9 @@
    Started on a survivor, and until the web server answers HTTP again through the service address.
    Two scenarios, reported apart (issue 11):
    (a) the killed node is neither the DC nor the leader of any JetStream stream nor the meta leader;
-   (b) the killed node is the DC and leads every stream Paceline uses (and JetStream's meta group):
-       leaders are moved there first with JetStream's step-down API.
+   (b) the killed node is the DC and leads every stream Paceline uses: leaders are moved there first
+       with JetStream's step-down API. (JetStream's meta leader can only be moved from the system
+       account; each run says whether the killed node held it.)
    The group is steered onto the chosen node with a location preference before each run.
 2. Service loss: SIGKILL of the web server process until it answers HTTP again (monitor interval 2 s).
 
@@ -52,18 +53,23 @@ NETNS_PORT = 8080  # inside the node namespaces, where nothing else listens
 
 
 async def started_on(nc, s: Subjects) -> dict[str, list[str]]:
-    root = cib.parse_cib((await bus.request(nc, s.cib("query"), "query"))["xml"])
+    try:
+        root = cib.parse_cib((await bus.request(nc, s.cib("query"), "query", timeout=1))["xml"])
+    except bus.BusUnavailable as exc:  # counted against the cluster: the clock runs on
+        print(f"  (a CIB query went unanswered: {exc})", flush=True)
+        return {"webip": [], "webserver": []}
     state = unpack(root, time.time())
     return {rid: list(state.by_id[rid].active_on) for rid in ("webip", "webserver")}
 
 
-async def wait_started(nc, s: Subjects, node: str | None = None, timeout: float = 30) -> tuple[float, str]:
-    """When the group is recorded started on ``node`` (or on any one node), and where."""
+async def wait_started(nc, s: Subjects, node: str | None = None, timeout: float = 30,
+                       not_on: str = "") -> tuple[float, str]:
+    """When the group is recorded started on ``node`` (or on any one node but ``not_on``), and where."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         where = await started_on(nc, s)
         together = len(where["webip"]) == 1 and where["webip"] == where["webserver"]
-        if together and (node is None or where["webip"] == [node]):
+        if together and (node is None or where["webip"] == [node]) and where["webip"] != [not_on]:
             return time.monotonic(), where["webip"][0]
         await asyncio.sleep(0.01)
     raise RuntimeError(f"group not started on {node or 'one node'} within {timeout}s")
@@ -101,12 +107,29 @@ async def dc_of(nc, lab: Lab, s: Subjects) -> str:
     raise RuntimeError("no DC")
 
 
-async def leaders(nc) -> dict[str, str]:
+def jsz(lab: Lab) -> dict[str, Any]:
+    """JetStream's monitoring page (streams included) from the first live bus server of the lab."""
+    for server in lab.servers.values():
+        url = f"http://127.0.0.1:{server.http_port}/jsz?streams=true"
+
+        def fetch(url: str = url) -> dict[str, Any]:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return json.loads(resp.read())
+
+        try:
+            return call_in(server.namespace, fetch) if server.namespace else fetch()
+        except OSError:
+            continue
+    raise RuntimeError("no bus server answers its monitoring port")
+
+
+async def leaders(lab: Lab) -> dict[str, str]:
     """JetStream's leaders: every stream's, and the meta group's (key "$meta")."""
-    js = nc.jetstream()
-    found = {info.config.name: info.cluster.leader for info in await js.streams_info() if info.cluster}
-    meta = json.loads((await nc.request("$JS.API.INFO", b"", timeout=2)).data)
-    found["$meta"] = (meta.get("cluster") or {}).get("leader", "") if isinstance(meta, dict) else ""
+    page = await asyncio.to_thread(jsz, lab)
+    found = {"$meta": (page.get("meta_cluster") or {}).get("leader", "")}
+    for account in page.get("account_details") or []:
+        for stream in account.get("stream_detail") or []:
+            found[stream["name"]] = (stream.get("cluster") or {}).get("leader", "")
     return found
 
 
@@ -115,13 +138,14 @@ async def step_down(nc, group: str) -> None:
     await nc.request(subject, b"", timeout=5)
 
 
-async def move_leaders(nc, node: str, want_there: bool, patience: float = 60) -> dict[str, str]:
+async def move_leaders(lab: Lab, nc, node: str, want_there: bool, patience: float = 60) -> dict[str, str]:
     """Step leaders down until every one is on ``node`` (want_there) or none is; a new leader is elected
     among the other peers, so a few rounds settle it."""
     deadline = time.monotonic() + patience
     while True:
-        now = await leaders(nc)
-        wrong = [g for g, leader in now.items() if (leader == node) != want_there or not leader]
+        now = await leaders(lab)
+        # JetStream's meta leader can only be moved from the system account: it is only reported.
+        wrong = [g for g, leader in now.items() if g != "$meta" and ((leader == node) != want_there or not leader)]
         if not wrong:
             return now
         if time.monotonic() > deadline:
@@ -136,16 +160,19 @@ async def move_leaders(nc, node: str, want_there: bool, patience: float = 60) ->
         await asyncio.sleep(1.0)
 
 
-async def steer(lab: Lab, story: Story, nc, s: Subjects, scenario: str) -> str:
+async def steer(lab: Lab, story: Story, nc, s: Subjects, scenario: str) -> tuple[str, bool]:
     """Put the group where the scenario kills: on the DC (b) or on a node that is not (a)."""
     dc = await dc_of(nc, lab, s)
-    target = dc if scenario == "b" else next(n for n in sorted(lab.nodes) if n != dc)
+    meta = (await leaders(lab))["$meta"]
+    target = dc if scenario == "b" else next(n for n in sorted(lab.nodes) if n not in (dc, meta))
     await asyncio.to_thread(story.run, "resource", "move", "webservice", target, "force", quiet=True)
     await wait_started(nc, s, target)
-    await move_leaders(nc, target, want_there=scenario == "b")
+    now = await move_leaders(lab, nc, target, want_there=scenario == "b")
     if await dc_of(nc, lab, s) != dc:
         raise RuntimeError("the DC changed while leaders moved")
-    return target
+    if scenario == "a" and now["$meta"] == target:
+        raise RuntimeError("JetStream's meta leader moved to the node to be killed")
+    return target, now["$meta"] == target
 
 
 async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int,
@@ -157,16 +184,17 @@ async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int
     try:
         for scenario in scenarios:
             for i in range(runs):
-                holder = await steer(lab, story, nc, s, scenario)
+                holder, meta_there = await steer(lab, story, nc, s, scenario)
                 await asyncio.sleep(1.0)  # let the transition that started it finish (its monitors)
                 t0 = time.monotonic()
                 lab.kill(holder)
                 answering = asyncio.create_task(asyncio.to_thread(wait_answering, answers))
-                t1, survivor = await wait_started(nc, s)
+                t1, survivor = await wait_started(nc, s, not_on=holder)
                 t2 = await answering
                 times[f"started-{scenario}"].append(t1 - t0)
                 times[f"answering-{scenario}"].append(t2 - t0)
-                print(f"({scenario}) run {i + 1}: {holder} killed -> started on {survivor} in {t1 - t0:.3f}s,"
+                meta = " (and JetStream's meta leader)" if meta_there else ""
+                print(f"({scenario}) run {i + 1}: {holder}{meta} killed -> started on {survivor} in {t1 - t0:.3f}s,"
                       f" answering in {t2 - t0:.3f}s", flush=True)
                 await asyncio.to_thread(lab.revive, holder)
         for i in range(runs):

@@ -53,7 +53,10 @@ class CibService:
             (CibQuery, self.query), (CibReplace, self.replace), (CibModify, self.modify), (CibPatch, self.patch),
             (CibErase, self.erase), (CibCluster, self.cluster)]
         for request, handler in endpoints:
-            svc.endpoint(request.KIND, self.subjects.cib(request.KIND), handler, request)
+            # A query never waits behind another: one stuck on a leader election must not hold up a query
+            # that may be answered from the last good copy.
+            svc.endpoint(request.KIND, self.subjects.cib(request.KIND), handler, request,
+                         concurrent=request is CibQuery)
         await svc.start()
         return svc
 
