@@ -246,6 +246,7 @@ def main() -> int:
                    help="a: the killed node is neither DC nor a JetStream leader; b: it is the DC and leads every "
                         "stream")
     p.add_argument("--out", default="bench/results/failover.json")
+    p.add_argument("--keep-logs", metavar="DIR", help="copy the lab's logs here before it is stopped")
     p.add_argument("--token-timeout", type=float, default=None)
     p.add_argument("--netns", action="store_true",
                    help="root only: nodes in network namespaces, webip = the real ocf:heartbeat:IPaddr2")
@@ -269,6 +270,8 @@ def main() -> int:
         print(f"ERROR: {exc} (logs kept in {lab_dir / 'logs'})", file=sys.stderr)
         return 1
     finally:
+        if args.keep_logs and (lab_dir / "logs").is_dir():
+            shutil.copytree(lab_dir / "logs", args.keep_logs, dirs_exist_ok=True)
         if (lab_dir / "lab.json").exists():
             Lab.load(lab_dir).down()
         story.teardown()

@@ -63,6 +63,10 @@ class BusUnavailable(Exception):
     """No server, or no service answering on a subject."""
 
 
+class NoAnswer(BusUnavailable):
+    """A request went out and no answer came: what it asked for may or may not have been done."""
+
+
 async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
                   retry_forever: bool = True) -> Client:
     """Connect with reconnects on; services keep retrying (and say so), a CLI fails fast and quietly.
@@ -105,8 +109,8 @@ async def request(nc: Client, subject: str, kind: str, body: Body | None = None,
         msg = await nc.request(subject, codec.encode(kind, body), timeout=timeout)
     except nats.errors.NoRespondersError:
         raise BusUnavailable(f"no service answers on {subject}") from None
-    except (TimeoutError, nats.errors.TimeoutError):
-        raise BusUnavailable(f"no answer on {subject} within {timeout:g}s") from None
+    except (TimeoutError, nats.errors.TimeoutError, nats.errors.ConnectionClosedError):
+        raise NoAnswer(f"no answer on {subject} within {timeout:g}s") from None
     return reply_body(msg.headers, msg.data)
 
 

@@ -22,6 +22,8 @@ VALIDATE_WITH = "pacemaker-3.9"
 FEATURE_SET = "3.19.0"
 CONFIG_SECTIONS = ("crm_config", "nodes", "resources", "constraints", "rsc_defaults", "op_defaults")
 RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
+#: Resources made of other resources (a group's members, a clone's child).
+CONTAINER_TAGS = ("group", "clone", "master")
 #: Elements whose ``id`` attribute names another object instead of defining one (sets, tags).
 REFERENCE_TAGS = ("resource_ref", "obj_ref")
 #: How Pacemaker writes a time for people (``cib-last-written``, crm_mon's "Last updated", failed actions).

@@ -22,14 +22,22 @@ import nats.micro
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service, ServiceConfig
 from paceline.shared import codec, metrics
-from paceline.shared.bus import UserError
+from paceline.shared.bus import BusUnavailable, RemoteError, UserError
 from paceline.shared.messages import REPLY, ErrorReply, Message, pack, unpack
 from paceline.shared.subjects import SERVICE_NAMES
 
 log = structlog.get_logger()
+#: No answer on the bus, JetStream's answers while a stream has no leader (an election after a server was
+#: lost), a request's time running out meanwhile: transient, and none of them a bug of the service.
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    BusUnavailable, TimeoutError, ServiceUnavailableError, NoStreamResponseError)
+#: Error code (and text) of a request that met them.
+UNAVAILABLE = "unavailable"
+UNAVAILABLE_TEXT = "the cluster's store is not available just now (a bus server was lost); try again shortly"
 
 M = TypeVar("M", bound=Message)
 RequestHandler = Callable[[M], Awaitable[Message]]
@@ -172,6 +180,15 @@ class MicroService:
             except UserError as exc:
                 outcome = "rejected"
                 reply = pack(ErrorReply(exc.code, str(exc), exc.details))
+            except RemoteError as exc:  # a service this one asked refused or failed: pass its answer on
+                outcome = "error"
+                log.warning("a request this one depends on failed", endpoint=ep.name, code=exc.code, error=str(exc))
+                reply = pack(ErrorReply(exc.code, str(exc), exc.details))
+            except STORE_UNAVAILABLE as exc:  # a fault of the bus, not of this service
+                outcome = "error"
+                log.warning("the bus or its store did not answer", endpoint=ep.name,
+                            error=str(exc) or type(exc).__name__)
+                reply = pack(ErrorReply(UNAVAILABLE, f"{UNAVAILABLE_TEXT} ({str(exc) or type(exc).__name__})"))
             except Exception as exc:
                 log.exception("request handler failed", endpoint=ep.name)
                 outcome = "error"

@@ -38,6 +38,15 @@ class NoResponders(QuickBusError):
     """Nobody subscribes to the subject the request went to."""
 
 
+class Refused(QuickBusError):
+    """The server answered the request with -ERR: it was not delivered."""
+
+
+class NoAnswer(QuickBusError):
+    """The request went out and no answer came (the connection died, or the time ran out): whatever it asked
+    for may or may not have been done."""
+
+
 class Reply:
     """One message: its payload, its headers (if any) and the status of the header line (``503``)."""
 
@@ -201,15 +210,20 @@ class QuickBus:
         reply_to = f"{self.inbox}.{self.counter}"
         frame = self.pending + f"PUB {subject} {reply_to} {len(payload)}".encode() + CRLF + payload + CRLF
         self.pending = b""
-        self._send(frame)
-        deadline = time.monotonic() + timeout
-        while True:
-            msg_subject, reply = self._read_message(deadline, subject, timeout)
-            if msg_subject != reply_to:
-                continue  # a late answer to an earlier request that timed out
-            if reply.status == NO_RESPONDERS and not reply.data:
-                raise NoResponders(f"no service answers on {subject}")
-            return reply
+        try:
+            self._send(frame)
+            deadline = time.monotonic() + timeout
+            while True:
+                msg_subject, reply = self._read_message(deadline, subject, timeout)
+                if msg_subject != reply_to:
+                    continue  # a late answer to an earlier request that timed out
+                if reply.status == NO_RESPONDERS and not reply.data:
+                    raise NoResponders(f"no service answers on {subject}")
+                return reply
+        except (NoResponders, Refused):
+            raise
+        except QuickBusError as exc:  # sent, or maybe sent: the request may have been carried out
+            raise NoAnswer(str(exc)) from None
 
     def _send(self, data: bytes) -> None:
         assert self.sock is not None
@@ -241,7 +255,7 @@ class QuickBus:
                 self._send(b"PONG" + CRLF)
             elif op == b"-ERR":
                 self.close()
-                raise QuickBusError(f"the bus refused the request: {rest.decode(errors='replace').strip(chr(39))}")
+                raise Refused(f"the bus refused the request: {rest.decode(errors='replace').strip(chr(39))}")
             # +OK, PONG and INFO updates need no action
 
     def _fill(self, deadline: float) -> None:

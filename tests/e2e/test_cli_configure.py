@@ -194,3 +194,15 @@ def test_utilization_limits_what_runs_where_with_a_placement_strategy(clab):
     eventually("room for the third", lambda: placed() == ["primary", "primary", "secondary"])
     ok(lab, "configure", "delete", "u1", "u2", "u3")
     ok(lab, "configure", "property", "placement-strategy=default")
+
+
+def test_a_retried_identical_definition_succeeds_and_a_different_one_is_refused(clab):
+    """The retry a user makes after 'the change may or may not have been applied' is safe."""
+    lab = clab
+    dummy(lab, "again", "op", "monitor", "interval=5s", "meta", "target-role=Stopped")
+    before = ok(lab, "configure", "show", "xml")
+    dummy(lab, "again", "op", "monitor", "interval=5s", "meta", "target-role=Stopped")  # the retry: no change
+    assert ok(lab, "configure", "show", "xml") == before
+    different = lab.paceline("configure", "primitive", "again", "ocf:paceline:Dummy")
+    assert different.returncode == 1 and "already in use" in different.stderr
+    ok(lab, "configure", "delete", "again")

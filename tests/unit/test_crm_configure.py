@@ -92,9 +92,31 @@ def test_primitive_errors(root, line: str, message: str) -> None:
 def test_duplicate_id_is_refused(root) -> None:
     run(root, "primitive p Dummy")
     with pytest.raises(CrmError, match="id 'p' is already in use"):
-        run(root, "primitive p Dummy")
+        run(root, "primitive p Stateful")
     with pytest.raises(CrmError, match="id 'p' is already in use"):
         run(root, "location p p 1: primary")
+
+
+@pytest.mark.parametrize("setup, again, different", [
+    (["primitive p Dummy params fake=1 op monitor interval=10s meta target-role=Stopped"],
+     "primitive p Dummy params fake=1 op monitor interval=10s meta target-role=Stopped",
+     "primitive p Dummy params fake=2 op monitor interval=10s meta target-role=Stopped"),
+    (["primitive a Dummy", "primitive b Dummy", "group g a b meta target-role=Stopped"],
+     "group g a b meta target-role=Stopped", "group g b a meta target-role=Stopped"),
+    (["primitive a Dummy", "clone c a meta clone-max=2"], "clone c a meta clone-max=2", "clone c a meta clone-max=3"),
+    (["primitive a Dummy", "location l a 100: primary"], "location l a 100: primary", "location l a 50: primary"),
+    (["primitive a Dummy", "primitive b Dummy", "colocation co inf: a b"], "colocation co inf: a b",
+     "colocation co inf: b a"),
+])
+def test_defining_an_object_exactly_as_it_is_changes_nothing(root, setup, again, different) -> None:
+    """A retry after an unanswered request must succeed; any difference is still refused, the CIB unchanged."""
+    run(root, *setup)
+    before = xml(root)
+    assert run(root, again) == ""
+    assert xml(root) == before
+    with pytest.raises(CrmError, match="already in use"):
+        run(root, different)
+    assert xml(root) == before
 
 
 def test_agent_checks_use_the_context(root) -> None:

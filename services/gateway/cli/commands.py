@@ -95,6 +95,13 @@ def is_own_session(words: list[str]) -> bool:
     return command is not None and command.own_session
 
 
+def is_read_only(words: list[str]) -> bool:
+    """Whether ``LEVEL COMMAND ...`` only reads (an unknown command counts as one that writes)."""
+    level = CLI.level(words[0]) if words else None
+    command = level.find(words[1]) if level is not None and len(words) > 1 else None
+    return command is not None and command.read_only
+
+
 def _table(rows: list[tuple[str, str]], indent: str = "  ") -> list[str]:
     """``head  text`` rows; a head too wide for the column puts its text on the next line."""
     import textwrap

@@ -20,8 +20,17 @@ if TYPE_CHECKING:
     from paceline.client.gateway import GatewayClient
 
 
+#: Exit status of a change whose outcome is unknown (Pacemaker's CRM_EX_INDETERMINATE).
+EXIT_INDETERMINATE = 112
+
+
 class CliError(Exception):
-    """Printed as one line on stderr; exit status 1."""
+    """Printed as one line on stderr; exit status ``status`` (1 unless said otherwise)."""
+
+    def __init__(self, message: str, status: int = 1, code: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 @dataclass
@@ -136,7 +145,7 @@ def live_request(opts: Options, endpoint: str, body: dict[str, Any]) -> dict[str
     try:
         return client.request(endpoint, body)
     except ClientError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(str(exc), code=exc.code) from None
     finally:
         client.close()
         opts.one_shot = True

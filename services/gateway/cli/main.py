@@ -22,7 +22,9 @@ GLOBALS = "usage: paceline [--cib-file FILE] [-f FILE] [-y] [--strict] [--nats-u
           "[COMMAND ...]"
 NOTES = """\
 -f FILE runs one command a line (as typed at the top level; '-' is stdin); nothing ever prompts
-when stdin is not a terminal, -y answers yes. Exit status: 1 on errors, 2 on warnings with --strict.
+when stdin is not a terminal, -y answers yes. Exit status: 1 on errors, 2 on warnings with --strict,
+112 when a change went out but no answer came back (it may or may not have been applied: check, then
+retry - defining an object exactly as it is succeeds and changes nothing).
 A lab started with 'paceline lab up' is found automatically ($PACELINE_LAB or ~/.paceline/lab);
 $PACELINE_NATS_URL points at any cluster's bus. 'paceline help LEVEL' lists a level's commands.
 """
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         for line in str(exc).splitlines() or [""]:
             print(f"ERROR: {line}", file=sys.stderr)
-        return 1
+        return exc.status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

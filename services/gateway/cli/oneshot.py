@@ -12,6 +12,7 @@ import shlex
 import sys
 
 from paceline.cli.invocation import (
+    EXIT_INDETERMINATE,
     CliError,
     Options,
     gateway_client,
@@ -76,8 +77,22 @@ def run_crm(opts: Options, line: str) -> int:
         return report(output, opts.strict)
     if words[:2] == ["resource", "restart"] and len(words) > 2:
         return restart_live(opts, words[2:])
-    reply = live_request(opts, "crm", {"lines": [line], "node": local_node(opts), "script": False})
+    try:
+        reply = live_request(opts, "crm", {"lines": [line], "node": local_node(opts), "script": False})
+    except CliError as exc:
+        raise unknown_outcome(exc, words) from None
     return report(reply.get("output") or "", opts.strict)
+
+
+def unknown_outcome(exc: CliError, words: list[str]) -> CliError:
+    """A change that went out without an answer coming back is neither done nor failed: say so, distinctly."""
+    from paceline.cli.commands import is_read_only
+    from paceline.client.gateway import NO_ANSWER
+
+    if exc.code != NO_ANSWER or is_read_only(words):
+        return exc
+    return CliError(f"{exc}\nthe change may or may not have been applied; check with 'paceline configure show' "
+                    "or 'paceline status' before trying again", status=EXIT_INDETERMINATE, code=exc.code)
 
 
 def confirmed(opts: Options, line: str) -> str:

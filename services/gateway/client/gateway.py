@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 R = TypeVar("R", bound="Message")
 
 
+#: ClientError code: the request went out and no answer came, so it may or may not have been carried out.
+NO_ANSWER = "no-answer"
+
+
 class ClientError(Exception):
     """One line for the user: what failed and, if known, why."""
 
@@ -101,6 +105,8 @@ class GatewayClient:
             return self._full_request(subject, endpoint, body, timeout)
         except bus.RemoteError as exc:
             raise ClientError(str(exc), exc.code, exc.details) from None
+        except quickbus.NoAnswer as exc:
+            raise ClientError(str(exc), NO_ANSWER) from None
         except quickbus.QuickBusError as exc:
             raise ClientError(f"{exc} (is the gateway running?)") from None
 
@@ -125,6 +131,8 @@ class GatewayClient:
             return self.run(bus.request(nc, subject, endpoint, body or {}, timeout=timeout))
         except bus.RemoteError as exc:
             raise ClientError(str(exc), exc.code, exc.details) from None
+        except bus.NoAnswer as exc:
+            raise ClientError(str(exc), NO_ANSWER) from None
         except bus.BusUnavailable as exc:
             raise ClientError(f"{exc} (is the gateway running?)") from None
 

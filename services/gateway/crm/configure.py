@@ -7,10 +7,14 @@ by the step that applies the XML to the CIB (ids, references, placement); ``show
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from dataclasses import replace
 
+from lxml import etree
 from paceline.crm import constraints, options, parse, parse_constraints, resources, show
 from paceline.crm.context import Context
+from paceline.crm.errors import CrmError
 from paceline.crm.parse import Definition
 from paceline.crm.words import Words
 from paceline.shared import cib
@@ -22,13 +26,67 @@ Applier = Callable[[Element, Definition, Context], str]
 
 
 def defining(parser: Parser, applier: Applier) -> Handler:
-    """The handler of an object command: read the whole line into XML first, then apply it."""
+    """The handler of an object command: read the whole line into XML first, then apply it.
+
+    A command that defines an object exactly as it already is changes nothing and succeeds: a user whose
+    first try ended without an answer (the bus failed after the change went out) retries safely.
+    """
 
     def handler(root: Element, words: Words, ctx: Context) -> str:
-        return applier(root, parser(words), ctx)
+        definition = parser(words)
+        if already_defined(root, definition, applier, ctx):
+            return ""
+        return applier(root, definition, ctx)
 
     handler.__doc__ = parser.__doc__
     return handler
+
+
+def already_defined(root: Element, d: Definition, applier: Applier, ctx: Context) -> bool:
+    """Whether the object ``d`` names exists and applying ``d`` in its place would make it again, the same.
+
+    Tried on a scratch copy of the CIB without the object (a group's or clone's members put back where it
+    stood, as before it wrapped them), so every rule of applying - generated ids, agent checks, references -
+    decides, not a second reading of the definition.
+    """
+    ident = d.element.get("id", "")
+    existing = cib.find_id(root, ident) if ident else None
+    if existing is None or existing.tag != d.element.tag:
+        return False
+    scratch = copy.deepcopy(root)
+    old = cib.find_id(scratch, ident)
+    assert old is not None
+    _unwrap(old)
+    try:
+        applier(scratch, replace(d, element=copy.deepcopy(d.element), notes=[]), ctx)
+    except CrmError:
+        return False
+    remade = cib.find_id(scratch, ident)
+    return remade is not None and _canonical(remade) == _canonical(existing)
+
+
+def _unwrap(el: Element) -> None:
+    """Take an object out of the CIB; a container's resources stay, in its place."""
+    parent = el.getparent()
+    assert parent is not None
+    at = parent.index(el)
+    if el.tag in cib.CONTAINER_TAGS:
+        for child in [c for c in el if c.tag in cib.RESOURCE_TAGS]:
+            parent.insert(at, child)
+            at += 1
+    parent.remove(el)
+
+
+def _canonical(el: Element) -> bytes:
+    """The element as canonical XML, layout whitespace left out."""
+    clean = copy.deepcopy(el)
+    for node in clean.iter():
+        if node.text is not None and not node.text.strip():
+            node.text = None
+        if node.tail is not None and not node.tail.strip():
+            node.tail = None
+    clean.tail = None
+    return etree.tostring(clean, method="c14n")
 
 
 primitive = defining(parse.primitive, resources.add_agent_object)

@@ -463,6 +463,24 @@ class Lab:
             self.save()
             asyncio.run(self.wait_ready(timeout, [node]))
 
+    def restart(self, node: str, process: str) -> None:
+        """Start one of a node's processes again (a service, or ``nats-server``) after it died on its own,
+        as systemd's ``Restart=`` would; the node is otherwise left as it is."""
+        self._check_member(node)
+        if process == "nats-server":
+            if any(_alive(p) for p in self.server_pids(node)):
+                raise LabError(f"the nats-server of {node} is running")
+            for pid in self.server_pids(node):  # a forwarder without its server goes too
+                _signal(pid, signal.SIGKILL)
+            self._start_servers([node])
+            return
+        if process not in NODE_SERVICES or node not in self.nodes:
+            raise LabError(f"no service {process!r} on {node} (services: {', '.join(NODE_SERVICES)})")
+        if _alive(self.procs.get(f"{node}/{process}")):
+            raise LabError(f"{node}/{process} is running")
+        self.spawn(process, node)
+        self.save()
+
     def pause(self, node: str, resume: bool = False) -> list[int]:
         """SIGSTOP (or SIGCONT) the node's Paceline services and its bus server; its resources keep running."""
         self._check_member(node)
