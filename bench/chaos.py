@@ -8,7 +8,8 @@ acknowledged. For --duration seconds a nemesis applies one fault at a time, chos
 
 - ``kill-process``: SIGKILL of one process of one node - a Paceline service or its nats-server - which
   is started again 1-3 s later (as systemd's Restart= would);
-- ``pause``: SIGSTOP of a node's services and nats-server for 2-6 s (its resources keep running);
+- ``pause``: SIGSTOP of a node's services and nats-server for 2-6 s (its resources keep running; with
+  watchdogs, the node resets itself after the watchdog timeout and is then booted again);
 - ``kill-node``: the whole node (services, nats-server, resources) dies and is revived 2-5 s later.
 
 Network partitions (root, netns) are not applied yet. Then the checker reports:
@@ -22,7 +23,7 @@ Network partitions (root, netns) are not applied yet. Then the checker reports:
 - crashes: Paceline processes that died without the nemesis killing them, and tracebacks in the logs.
 
     .venv/bin/python bench/chaos.py [--duration 600] [--nodes 3] [--resources 6] [--seed N]
-                                    [--fencing off] [--out FILE]
+                                    [--fencing watchdog|off] [--out FILE]
 
 Exit status 0 when nothing was lost, nothing crashed and the cluster converged (double-active time is
 reported, not judged: without fencing Pacemaker allows it too); 1 otherwise.
@@ -118,6 +119,7 @@ class Report:
     nodes: int
     resources: int
     seed: int
+    fencing: str
     faults: dict[str, int] = field(default_factory=dict)
     double_active: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     acknowledged: int = 0
@@ -157,11 +159,22 @@ class Nemesis:
             self.faults[fault] = self.faults.get(fault, 0) + 1
             try:
                 getattr(self, fault.replace("-", "_"))(node)
+                self.reboot_reset_nodes()
             except LabError as exc:
                 self.say(f"  nemesis: {fault} {node}: {exc}")
             took = wait(self.settled, 60, "the cluster to settle", fail=False)
             self.recoveries.append(took if took is not None else float("inf"))
             self.say(f"    settled {took:.2f}s later" if took is not None else "    NOT settled within 60s")
+
+    def reboot_reset_nodes(self) -> None:
+        """A node its watchdog reset is down, as after a hardware reset: boot it again (and count it)."""
+        for node in self.lab.nodes:
+            if self.lab.watchdog_fired(node):
+                self.say(f"  nemesis: {node} was reset by its watchdog; reviving it")
+                self.faults["watchdog-reset"] = self.faults.get("watchdog-reset", 0) + 1
+                self.killed.update(self.lab.node_pids(node) + self.lab.server_pids(node))
+                self.deaths.append((time.time(), node))
+                self.lab.revive(node, timeout=60)
 
     def kill_process(self, node: str) -> None:
         process = self.rng.choice([*NODE_SERVICES, "nats-server"])
@@ -177,6 +190,7 @@ class Nemesis:
 
     def pause(self, node: str) -> None:
         self.say(f"  nemesis: pause {node}")
+        self.killed.update(self.lab.node_pids(node) + self.lab.server_pids(node))  # its watchdog may reset it
         self.lab.pause(node)
         try:
             time.sleep(self.rng.uniform(2.0, 6.0))
@@ -260,13 +274,15 @@ def run(args: argparse.Namespace, work: Path) -> Report:
     journals.mkdir(parents=True)
     os.environ["PACELINE_EXTRA_OCF_ROOTS"] = str(AGENTS)
     lab = Lab(dir=work / "lab", cluster="chaos")
+    if args.fencing == "off":
+        lab.watchdog_timeout = 0.0
     lab.settings["PACELINE_EXTRA_OCF_ROOTS"] = str(AGENTS)
     lab.up([f"n{i + 1}" for i in range(args.nodes)], timeout=60)
-    report = Report(args.duration, args.nodes, args.resources, args.seed)
+    report = Report(args.duration, args.nodes, args.resources, args.seed, args.fencing)
     client = Client(lab.dir)
     say = print if not args.quiet else (lambda *_: None)
     try:
-        words = [["configure", "property", "stonith-enabled=false"]]
+        words = [["configure", "property", "stonith-enabled=false"]] if args.fencing == "off" else []
         rids = [f"r{i}" for i in range(args.resources)]
         words += [["configure", "primitive", rid, "ocf:chaos:Journal", "params", f"journal={journals / rid}",
                    "op", "monitor", "interval=2s", "timeout=20s"] for rid in rids]
@@ -318,7 +334,8 @@ def wait(check: Any, timeout: float, what: str, fail: bool = True) -> float | No
 def summary(report: Report) -> str:
     spans = [b - a for overlaps in report.double_active.values() for a, b in overlaps]
     lines = [
-        f"{report.duration:g}s of faults on {report.nodes} nodes, {report.resources} resources, seed {report.seed}",
+        f"{report.duration:g}s of faults on {report.nodes} nodes, {report.resources} resources, seed {report.seed}, "
+        f"fencing {report.fencing}",
         "faults: " + ", ".join(f"{k} {v}" for k, v in sorted(report.faults.items())),
         f"double-active: {len(spans)} intervals, {sum(spans):.3f}s in total, longest {max(spans, default=0):.3f}s",
         f"changes: {report.acknowledged} acknowledged, {len(report.lost)} of them lost; {report.unknown} with an "
@@ -340,6 +357,9 @@ def main() -> int:
     p.add_argument("--out", default="bench/results/chaos.json")
     p.add_argument("--keep-logs", metavar="DIR")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--fencing", choices=("watchdog", "off"), default="off",
+                   help="watchdog: fencing on, each node's watchdog resets it (survivors wait "
+                        "stonith-watchdog-timeout); off: stonith-enabled=false and no watchdogs")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="paceline-chaos-"))
     try:

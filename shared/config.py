@@ -43,6 +43,8 @@ class Config:
     expected_votes: int = 0  # 0: number of nodes in the CIB's <nodes>
     two_node: bool = False
     wait_for_all: bool = False
+    #: Seconds the node's watchdog waits for a pet before it resets the node; 0: no watchdog is petted.
+    watchdog_timeout: float = 0.0
 
     # policy
     lease_ttl: float = 3.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from enum import Enum
 
@@ -21,6 +22,8 @@ import structlog
 from nats.aio.client import Client
 from paceline.membership.node_state import CibNodes, node_state_ops, recorded_online
 from paceline.shared import bus, cib
+from paceline.shared.cluster.fencing import fencing_enabled
+from paceline.shared.cluster.options import cluster_options
 from paceline.shared.messages import CibDocument, CibPatch, CibQuery, CibWriteReply
 from paceline.shared.subjects import Subjects
 
@@ -37,6 +40,13 @@ class Decision(Enum):
 Decider = Callable[[str, bool], Decision]
 
 
+def quorum_loss_resets(root: cib.Element) -> bool:
+    """Fencing enabled and ``no-quorum-policy`` not ``ignore``: the survivors rely on a node that lost quorum
+    resetting itself (watchdog fencing); otherwise they do not, and a node alone keeps its resources."""
+    options = cluster_options(root, time.time())
+    return fencing_enabled(options) and options.get("no-quorum-policy", "stop") != "ignore"
+
+
 class CibLink:
     def __init__(self, nc: Client, subjects: Subjects, node: str, log: structlog.BoundLogger,
                  on_nodes: Callable[[CibNodes], None], decide: Decider,
@@ -51,6 +61,9 @@ class CibLink:
         self.retry_min = retry_min
         self.retry_max = retry_max
         self.nodes: CibNodes | None = None
+        #: Whether survivors would count this node as reset by its watchdog if it lost quorum (fencing on,
+        #: no-quorum-policy not ignore): only then must quorum loss stop the petting. From the last read.
+        self.quorum_loss_resets = True
         self._pending: dict[str, bool] = {}
         self._wake = asyncio.Event()
         self._refresh_lock = asyncio.Lock()
@@ -78,6 +91,7 @@ class CibLink:
                 self._note_unreachable(f"cannot read the CIB: {exc}")
                 return False
             self._unreachable_logged = False
+            self.quorum_loss_resets = quorum_loss_resets(root)
             nodes = CibNodes.from_root(root)
             changed = nodes != self.nodes
             self.nodes = nodes

@@ -20,11 +20,12 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import structlog
 from nats.aio.client import Client
-from paceline.membership import metrics
+from paceline.membership import metrics, watchdog
 from paceline.membership.cib_link import CibLink, Decision
 from paceline.membership.heartbeat import Heartbeat, new_incarnation
 from paceline.membership.node_state import CibNodes
@@ -82,6 +83,7 @@ class MembershipService:
         self._publishing: set[asyncio.Task[None]] = set()
         self.powered_off = False  # fenced while alive: silent until the emulated reboot (or for good, "off")
         self._ring_heard = 0  # the highest ring id a peer's heartbeat carried
+        self.state_dir = Path(cfg.state_dir or ".")
         self._checking: asyncio.Task[bool] | None = None
 
     # ------------------------------------------------------------ lifecycle
@@ -138,7 +140,22 @@ class MembershipService:
             change = self.tracker.tick(now)
             if change is not None:
                 self._apply(change)
+            self._pet_watchdog()
             await asyncio.sleep(step)
+
+    def _pet_watchdog(self) -> None:
+        """Keep the node's watchdog from resetting it while this node belongs to a quorate membership (or the
+        cluster does not count on a node without quorum resetting itself: fencing off, or
+        ``no-quorum-policy=ignore``).
+
+        A node that loses quorum (cut off), or whose membership stops running (hung, paused), stops
+        petting; its watchdog then kills everything of the node before the survivors, who wait
+        ``stonith-watchdog-timeout``, recover its resources.
+        """
+        if self.cfg.watchdog_timeout <= 0 or self.powered_off or self.view is None:
+            return
+        if self.view.quorum.quorate or not self.cib.quorum_loss_resets:
+            watchdog.pet(self.state_dir)
 
     async def _send_heartbeat(self) -> None:
         self._seq += 1

@@ -123,7 +123,7 @@ class Fencer:
         known = await self._ask_agents(root, target, online, now)
         plan = fencing.plan(root, target, now, known)
         if not plan.levels:
-            return Attempt(error=f"no fence device can fence {target}")
+            return await self._watchdog(target, options)
         errors = []
         for level in plan.levels:
             attempt = await self._run_level(level, options, target, what, online)
@@ -131,6 +131,16 @@ class Fencer:
                 return attempt
             errors.append(attempt.error)
         return Attempt(error="; ".join(errors))
+
+    async def _watchdog(self, target: str, options: dict[str, str]) -> Attempt:
+        """No device can fence the target: if nodes run watchdogs, it has reset itself once
+        ``stonith-watchdog-timeout`` has passed (its membership stopped petting when it lost us)."""
+        wait = fencing.watchdog_wait(options)
+        if wait <= 0:
+            return Attempt(error=f"no fence device can fence {target}")
+        self.log.warning("no fence device: waiting for the target's watchdog", target=target, seconds=wait)
+        await asyncio.sleep(wait)
+        return Attempt(ok=True, devices=("watchdog",), by="watchdog")
 
     async def _run_level(self, level: list[fencing.FenceDevice], options: dict[str, str], target: str,
                          what: str, online: list[str]) -> Attempt:

@@ -32,6 +32,7 @@ from paceline.shared import cib, lrm
 from paceline.shared.cib import Element
 from paceline.shared.cluster.options import node_attributes, resource_meta
 from paceline.shared.cluster.rules import RuleContext, nvsets
+from paceline.shared.cluster.timespec import interval_ms
 from paceline.shared.cluster.values import is_true
 
 #: pcmk_host_check values.
@@ -136,6 +137,14 @@ def parse_list_output(text: str) -> set[str]:
 def fencing_enabled(options: Mapping[str, str]) -> bool:
     """``fencing-enabled`` (``stonith-enabled`` before Pacemaker 3), true by default."""
     return is_true(options.get("fencing-enabled"), True)
+
+
+def watchdog_wait(options: Mapping[str, str]) -> float:
+    """Seconds after which a lost node counts as reset by its own watchdog (``stonith-watchdog-timeout``);
+    0 when nodes have no watchdog (``have-watchdog``) or none is to be relied on."""
+    if not is_true(options.get("have-watchdog"), False):
+        return 0.0
+    return max(0, interval_ms(options.get("fencing-watchdog-timeout") or "0")) / 1000
 
 
 # ---------------------------------------------------------------- reading the CIB

@@ -1,9 +1,11 @@
 """A node whose cluster software hangs (SIGSTOP of its services and its nats-server; its resources run on).
 
-With fencing disabled the survivors start its resources at once, as Pacemaker does; when the node comes
-back it must learn that it was declared lost, rejoin, and have the duplicate copy found (probes) and
-stopped - not keep both copies running until some unrelated change (issue 11: 140 s before).
-The resources' own state (the Dummy agent's state files on each node) is the witness, not the CIB.
+With neither fencing nor watchdogs the survivors start its resources at once, as Pacemaker does; when the
+node comes back it must learn that it was declared lost, rejoin, and have the duplicate copy found
+(probes) and stopped - not keep both copies running until some unrelated change (issue 11: 140 s before).
+With watchdog self-fencing (a lab's default) the hung node resets itself before the survivors, who wait
+``stonith-watchdog-timeout``, start anything: never two copies. The resources' own state (the Dummy
+agent's state files on each node, sampled every 20 ms) is the witness, not the CIB.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ PAUSE = 5.0
 
 @pytest.fixture(scope="module")
 def lab3(tmp_path_factory) -> Iterator[FailureLab]:
-    with running_lab(FailureLab(tmp_path_factory.mktemp("lab3")), NODES) as runner:
+    with running_lab(FailureLab(tmp_path_factory.mktemp("lab3")), NODES, "--no-watchdog") as runner:
+        yield runner
+
+
+@pytest.fixture(scope="module")
+def wlab(tmp_path_factory) -> Iterator[FailureLab]:
+    with running_lab(FailureLab(tmp_path_factory.mktemp("wlab")), NODES) as runner:
         yield runner
 
 
@@ -58,3 +66,32 @@ def test_a_paused_node_rejoins_and_its_duplicate_is_stopped(lab3: FailureLab) ->
     until(lambda: "Online: [ a b c ]" in lab3.crm("status"), "a online again in the CIB", PATIENCE, POLL)
     until(lambda: lab3.running_on("dup") == copies(lab3, "dup"), "the CIB records the one copy", PATIENCE, POLL)
     print(f"duplicate stopped {took:.2f}s after SIGCONT")
+
+
+def test_a_hung_node_resets_itself_before_its_resource_starts_elsewhere(wlab: FailureLab) -> None:
+    wlab.primitive("solo", prefer="a", monitor=("interval=2s", "timeout=10s"))  # fencing on: the default
+    until(lambda: copies(wlab, "solo") == ["a"] and wlab.running_on("solo") == ["a"], "solo started on a",
+          PATIENCE, POLL)
+    state = Lab.load(wlab.dir)
+    most = 0
+    paused_at = time.monotonic()
+    state.pause("a")
+    try:
+        while time.monotonic() - paused_at < PAUSE:
+            most = max(most, len(copies(wlab, "solo")))
+            time.sleep(0.02)
+    finally:
+        state.pause("a", resume=True)
+
+    def moved() -> bool:
+        nonlocal most
+        found = copies(wlab, "solo")
+        most = max(most, len(found))
+        return len(found) == 1 and found != ["a"]
+
+    until(moved, "solo started on a survivor", PATIENCE, 0.02)
+    assert most <= 1, "two copies of solo ran at once"
+    assert state.watchdog_fired("a")
+    revived = wlab.paceline("lab", "revive", "a", "--dir", str(wlab.dir), timeout=120)
+    assert revived.returncode == 0, revived.stderr
+    until(lambda: "Online: [ a b c ]" in wlab.crm("status"), "a back after its reset", PATIENCE, POLL)

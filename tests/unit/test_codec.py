@@ -1,3 +1,5 @@
+import zlib
+
 import msgpack
 import pytest
 from paceline.shared import codec
@@ -35,3 +37,23 @@ def test_field_checks_presence_and_type():
         codec.field(body, "s", int)
     with pytest.raises(codec.MalformedMessage, match="field 'flag' has type bool"):
         codec.field(body, "flag", int)
+
+
+def test_a_large_body_travels_compressed_and_comes_back_whole():
+    big = {"xml": "<cib>" + "<primitive id='p' class='ocf'/>" * 100_000 + "</cib>"}
+    data = codec.encode("doc", big)
+    assert len(data) < codec.COMPRESS_OVER * 2 < len(big["xml"])  # under NATS's 1 MiB by far
+    assert codec.decode(data, "doc").body == big
+    assert len(codec.encode("small", {"a": 1})) < 64  # small bodies stay plain
+
+
+@pytest.mark.parametrize("z, needle", [
+    ("not bytes", "not bytes"),
+    (b"not zlib", "does not inflate"),
+    (zlib.compress(b"\xc1"), "not msgpack"),
+    (zlib.compress(bytes(codec.MAX_BODY + 1)), "more than"),
+])
+def test_a_bad_compressed_body_is_malformed(z, needle):
+    data = msgpack.packb({"v": codec.SCHEMA_VERSION, "kind": "doc", "z": z}, use_bin_type=True)
+    with pytest.raises(codec.MalformedMessage, match=needle):
+        codec.decode(data)

@@ -25,8 +25,8 @@ COMMANDS = {c.name: c for c in (
     TopLevel("simulate", "the scheduler offline, like crm_simulate", "-x FILE [-S] [-s]",
              "paceline.cli.simulate:command", shell=False),
     TopLevel("lab", "a cluster of real processes on this machine",
-             "up --nodes A,B [--witness W] [--netns] | status | kill NODE | revive NODE | pause NODE | "
-             "resume NODE | down", "paceline.lab.command:command", shell=False),
+             "up --nodes A,B [--witness W] [--no-watchdog] [--netns] | status | kill NODE | revive NODE | "
+             "pause NODE | resume NODE | restart NODE PROCESS | down", "paceline.lab.command:command", shell=False),
 )}
 
 

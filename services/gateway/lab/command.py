@@ -38,6 +38,11 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
                     help="add a bus-only node (a nats-server with JetStream, no services, no resources) that keeps "
                          "the bus's majority when a node dies; a two-node lab gets one called 'witness' by default")
     up.add_argument("--no-witness", action="store_true", help="no witness, even for two nodes")
+    up.add_argument("--watchdog-timeout", type=float, default=None, metavar="SECONDS",
+                    help="each node's watchdog resets it after this long without a pet from its membership "
+                         "(default 2 with three nodes or more, none with fewer; survivors wait twice that "
+                         "before recovering its resources)")
+    up.add_argument("--no-watchdog", action="store_true", help="no watchdogs (no self-fencing)")
     up.add_argument("--single-bus", action="store_true",
                     help="one shared nats-server instead of one per node (no failover or safety claim holds on it)")
     sub.add_parser("status", parents=[where], help="the lab's processes")
@@ -45,6 +50,10 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
     k.add_argument("node")
     r = sub.add_parser("revive", parents=[where], help="start a killed node again")
     r.add_argument("node")
+    rs = sub.add_parser("restart", parents=[where],
+                        help="start one process of a node again after it died (a service, or nats-server)")
+    rs.add_argument("node")
+    rs.add_argument("process")
     for verb, text in (("pause", "hang a node's cluster software: SIGSTOP its services and bus server "
                                  "(its resources keep running)"),
                        ("resume", "SIGCONT what pause stopped")):
@@ -57,6 +66,10 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
             lab = Lab(dir=directory, cluster=args.cluster)
             if args.token_timeout:
                 lab.settings["PACELINE_TOKEN_TIMEOUT"] = str(args.token_timeout)
+            if args.no_watchdog:
+                lab.watchdog_timeout = 0.0
+            elif args.watchdog_timeout is not None:
+                lab.watchdog_timeout = args.watchdog_timeout
             witnesses = [] if args.no_witness else _names(",".join(args.witness)) if args.witness else None
             lab.up(_names(args.nodes), with_netns=args.netns, witnesses=witnesses, single_bus=args.single_bus)
             print(lab.describe())
@@ -70,6 +83,9 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
         elif args.cmd == "revive":
             lab.revive(args.node)
             print(f"node {args.node} is back")
+        elif args.cmd == "restart":
+            lab.restart(args.node, args.process)
+            print(f"{args.node}/{args.process} started again")
         elif args.cmd in ("pause", "resume"):
             pids = lab.pause(args.node, resume=args.cmd == "resume")
             print(f"node {args.node} {'resumed' if args.cmd == 'resume' else 'paused'} ({len(pids)} processes)")

@@ -60,6 +60,12 @@ CLUSTER_SERVICES = NODE_SERVICES[:2]
 DEFAULT_WITNESS = "witness"
 #: A netns lab's loopback forwarder into a server's namespace, recorded as "SERVER/FORWARDER".
 FORWARDER = "bus-forward"
+#: Each node's watchdog, recorded as "NODE/WATCHDOG": it stands for hardware, so ``pause`` leaves it running.
+WATCHDOG = "watchdog"
+#: The file (in a node's directory) listing what its watchdog kills on a reset.
+NODE_PIDS = "node.pids"
+#: A lab's default watchdog timeout; survivors wait twice that (``stonith-watchdog-timeout``, as sbd advises).
+DEFAULT_WATCHDOG_TIMEOUT = 2.0
 MODULES = {"membership": "paceline.membership", "executor": "paceline.executor", "policy": "paceline.policy",
            "cib-store": "paceline.cib_store", "gateway": "paceline.gateway"}
 
@@ -119,6 +125,13 @@ def _kill_namespace(namespace: str) -> None:
         time.sleep(0.02)
 
 
+def default_watchdog(nodes: int) -> float:
+    """Watchdog self-fencing needs a majority to tell a lost node from a lost partner: three nodes or more
+    (diskless sbd's rule too; a witness gives the bus a majority, not the membership a vote). Two-node labs
+    run without watchdogs unless asked (``--watchdog-timeout``)."""
+    return DEFAULT_WATCHDOG_TIMEOUT if nodes >= 3 else 0.0
+
+
 @dataclass
 class Lab:
     dir: Path
@@ -132,6 +145,9 @@ class Lab:
     procs: dict[str, int] = field(default_factory=dict)  # "node/svc" (or "server/bus-forward") -> pid
     settings: dict[str, str] = field(default_factory=dict)
     netns: dict[str, Any] = field(default_factory=dict)  # NetnsPlan.to_json() of a netns lab, else empty
+    #: Seconds each node's watchdog waits for a pet before it resets the node; 0: no watchdogs; below 0: the
+    #: default for the number of nodes (see :func:`default_watchdog`).
+    watchdog_timeout: float = -1.0
 
     # ------------------------------------------------------------ persistence
     @property
@@ -221,7 +237,8 @@ class Lab:
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.update({"PACELINE_CLUSTER": self.cluster, "PACELINE_NATS_URL": self.bus_url(node),
                     "PACELINE_EXPECTED_VOTES": str(len(self.nodes)), "PACELINE_LOG_FORMAT": "json",
-                    "PACELINE_REPLICAS": str(buses.replicas(self.servers))})
+                    "PACELINE_REPLICAS": str(buses.replicas(self.servers)),
+                    "PACELINE_WATCHDOG_TIMEOUT": str(self.watchdog_timeout)})
         env.update(self.settings)
         return env
 
@@ -277,6 +294,8 @@ class Lab:
         """Start the lab; ``witnesses`` None means the default (one for a two-node lab, none otherwise)."""
         if witnesses is None:
             witnesses = [DEFAULT_WITNESS] if len(nodes) == 2 and not single_bus else []
+        if self.watchdog_timeout < 0:
+            self.watchdog_timeout = default_watchdog(len(nodes))
         self._check_names(nodes, witnesses, single_bus)
         self._refuse_running()
         plan = self._plan_network(nodes) if with_netns else None
@@ -344,8 +363,25 @@ class Lab:
 
     def _start_services(self, node: str, services: tuple[str, ...]) -> None:
         (self.node_dir(node) / "run").mkdir(parents=True, exist_ok=True)
+        if self.watchdog_timeout > 0 and not _alive(self.procs.get(f"{node}/{WATCHDOG}")):
+            self.launch(f"{node}/{WATCHDOG}", [sys.executable, "-m", "paceline.membership.watchdog", "--state-dir",
+                                              str(self.node_dir(node)), "--timeout", str(self.watchdog_timeout),
+                                              "--node-pids", str(self.node_dir(node) / NODE_PIDS)],
+                        dict(os.environ))
         for svc in services:
             self.spawn(svc, node)
+        self._list_node_processes(node)
+
+    def _list_node_processes(self, node: str) -> None:
+        """What the node's watchdog kills on a reset: its services and its bus server (not the watchdog)."""
+        if node in self.nodes:
+            pids = self.node_pids(node) + self.server_pids(node)
+            (self.node_dir(node) / NODE_PIDS).write_text("".join(f"{p}\n" for p in pids))
+
+    def watchdog_fired(self, node: str) -> bool:
+        """Whether the node's watchdog reset it (its watchdog and its services are gone)."""
+        return self.watchdog_timeout > 0 and not _alive(self.procs.get(f"{node}/{WATCHDOG}")) and \
+            not any(_alive(p) for p in self.node_pids(node))
 
     async def _connect(self) -> Any:
         return await bus.connect(self.nats_url, "paceline-lab", retry_forever=False)
@@ -365,20 +401,43 @@ class Lab:
                         raise LabError(f"the cib-store did not come up; see the logs in {self.dir / 'logs'}") from None
                     await asyncio.sleep(0.1)
             root = cib.parse_cib(reply["xml"])
-            known = set(cib.node_names(root))
-            if all(n in known for n in self.nodes):
-                return
-            nodes = cib.section(root, "nodes")
-            ids = [n.get("id", "") for n in cib.node_elements(root)]
-            next_id = 1 + max([int(i) for i in ids if i.isdigit()] or [0])
-            for name in self.nodes:
-                if name not in known:
-                    etree.SubElement(nodes, "node", id=str(next_id), uname=name)
-                    next_id += 1
-            await bus.request(nc, s.cib("replace"), "replace",
-                              {"xml": cib.serialize(root), "expected_version": reply["version"], "client": "lab"})
+            if self._add_nodes(root) | self._declare_watchdogs(root):
+                await bus.request(nc, s.cib("replace"), "replace",
+                                  {"xml": cib.serialize(root), "expected_version": reply["version"], "client": "lab"})
         finally:
             await nc.close()
+
+    def _add_nodes(self, root: cib.Element) -> bool:
+        """The lab's nodes missing from <nodes>, added with the next free ids; whether any was."""
+        known = set(cib.node_names(root))
+        nodes = cib.section(root, "nodes")
+        ids = [n.get("id", "") for n in cib.node_elements(root)]
+        next_id = 1 + max([int(i) for i in ids if i.isdigit()] or [0])
+        added = False
+        for name in self.nodes:
+            if name not in known:
+                etree.SubElement(nodes, "node", id=str(next_id), uname=name)
+                next_id += 1
+                added = True
+        return added
+
+    def _declare_watchdogs(self, root: cib.Element) -> bool:
+        """Every node runs a watchdog: say so (``have-watchdog``, which Pacemaker's controller writes when sbd
+        runs) and, unless the user chose one, let survivors count a lost node as reset after twice the
+        watchdog's timeout (``stonith-watchdog-timeout``, sbd's advice). Whether anything changed."""
+        if self.watchdog_timeout <= 0:
+            return False
+        config = cib.section(root, "crm_config")
+        options = config.find("cluster_property_set[@id='cib-bootstrap-options']")
+        current = {nv.get("name"): nv.get("value") for nv in (options if options is not None else [])}
+        wanted = {"have-watchdog": "true"}
+        if not current.get("stonith-watchdog-timeout"):
+            wanted["stonith-watchdog-timeout"] = f"{2 * self.watchdog_timeout:g}s"
+        if all(current.get(k) == v for k, v in wanted.items()):
+            return False
+        for name, value in wanted.items():
+            cib.set_nvpair(config, "cluster_property_set", "cib-bootstrap-options", name, value)
+        return True
 
     async def wait_ready(self, timeout: float, nodes: list[str] | None = None) -> None:
         """Until the given nodes are online in the CIB, a DC is recorded, and every service of those nodes
@@ -429,7 +488,8 @@ class Lab:
     def kill(self, node: str) -> None:
         """A machine crash: its services, resources and bus server die at once; its run directory is wiped."""
         self._check_member(node)
-        doomed = self.node_pids(node) + self.resource_pids(node) + self.server_pids(node)
+        doomed = self.node_pids(node) + self.resource_pids(node) + self.server_pids(node) + \
+            [p for p in [self.procs.get(f"{node}/{WATCHDOG}")] if p]
         for pid in doomed:
             _signal(pid, signal.SIGKILL)
         plan = self.plan
@@ -439,7 +499,7 @@ class Lab:
         if plan is not None and node in self.nodes:
             netns.run(plan.node_teardown(node), ignore_errors=True)  # its addresses, floating ones too, vanish
         shutil.rmtree(self.node_dir(node) / "run", ignore_errors=True)
-        for svc in (*NODE_SERVICES, FORWARDER):
+        for svc in (*NODE_SERVICES, FORWARDER, WATCHDOG):
             self.procs.pop(f"{node}/{svc}", None)
         if node in self.buses:
             server = self.server(node)
@@ -473,12 +533,14 @@ class Lab:
             for pid in self.server_pids(node):  # a forwarder without its server goes too
                 _signal(pid, signal.SIGKILL)
             self._start_servers([node])
+            self._list_node_processes(node)
             return
         if process not in NODE_SERVICES or node not in self.nodes:
             raise LabError(f"no service {process!r} on {node} (services: {', '.join(NODE_SERVICES)})")
         if _alive(self.procs.get(f"{node}/{process}")):
             raise LabError(f"{node}/{process} is running")
         self.spawn(process, node)
+        self._list_node_processes(node)
         self.save()
 
     def pause(self, node: str, resume: bool = False) -> list[int]:
@@ -528,7 +590,7 @@ class Lab:
             lines.append(f"  {server.name + '/nats-server':<22} {'running' if _alive(server.pid) else 'stopped':<8}"
                          f" pid {server.pid or '-'}  {role} {server.client_url}{where}")
         for node in self.nodes:
-            for svc in NODE_SERVICES:
+            for svc in (*NODE_SERVICES, *([WATCHDOG] if self.watchdog_timeout > 0 else [])):
                 lines.append(self._describe_service(node, svc))
         return "\n".join(lines)
 
