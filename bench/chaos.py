@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paceline.lab.lab import NODE_SERVICES, Lab, LabError
+from paceline.lab.lab import NODE_SERVICES, Lab, LabError, alive
 from paceline.lab.story import paceline_argv
 from paceline.shared import bus, cib
 from paceline.shared.cluster import unpack
@@ -260,7 +260,7 @@ def settled(lab: Lab, rids: list[str]) -> bool:
 def crashes(lab: Lab, killed: set[int]) -> list[str]:
     found = []
     for name, pid in lab.procs.items():
-        if pid not in killed and not Path(f"/proc/{pid}").exists():
+        if pid not in killed and not alive(pid):
             found.append(f"{name} (pid {pid}) is not running")
     for log in sorted((lab.dir / "logs").glob("*.log")):
         if "Traceback" in log.read_text(errors="replace"):

@@ -34,6 +34,18 @@ class ClientError(Exception):
         self.details = details or {}
 
 
+def client_error(exc: Exception) -> ClientError:
+    """One request's failure, from either client, as the CLI reports it: the service's refusal as it is, an
+    unanswered request as "no answer" (it may have been carried out), anything else as an unreachable bus."""
+    from paceline.shared import bus, quickbus
+
+    if isinstance(exc, bus.RemoteError):
+        return ClientError(str(exc), exc.code, exc.details)
+    if isinstance(exc, (bus.NoAnswer, quickbus.NoAnswer)):
+        return ClientError(str(exc), NO_ANSWER)
+    return ClientError(f"{exc} (is the gateway running?)")
+
+
 def find_bus(nats_url: str | None, cluster: str | None, lab_dir: str | None) -> tuple[str, str]:
     """The bus to talk to, and the cluster name: flag, environment, or the running lab."""
     url = nats_url or os.environ.get("PACELINE_NATS_URL")
@@ -103,12 +115,8 @@ class GatewayClient:
             self.full_client_needed = True
             self._close_quick()
             return self._full_request(subject, endpoint, body, timeout)
-        except bus.RemoteError as exc:
-            raise ClientError(str(exc), exc.code, exc.details) from None
-        except quickbus.NoAnswer as exc:
-            raise ClientError(str(exc), NO_ANSWER) from None
-        except quickbus.QuickBusError as exc:
-            raise ClientError(f"{exc} (is the gateway running?)") from None
+        except (bus.RemoteError, quickbus.QuickBusError) as exc:
+            raise client_error(exc) from None
 
     def call(self, request: Message, reply: type[R], timeout: float = 30) -> R:
         """A typed request to the gateway endpoint named by the request's kind, its reply read into ``reply``.
@@ -129,12 +137,8 @@ class GatewayClient:
         nc = self.connect()
         try:
             return self.run(bus.request(nc, subject, endpoint, body or {}, timeout=timeout))
-        except bus.RemoteError as exc:
-            raise ClientError(str(exc), exc.code, exc.details) from None
-        except bus.NoAnswer as exc:
-            raise ClientError(str(exc), NO_ANSWER) from None
-        except bus.BusUnavailable as exc:
-            raise ClientError(f"{exc} (is the gateway running?)") from None
+        except (bus.RemoteError, bus.BusUnavailable) as exc:
+            raise client_error(exc) from None
 
     def _close_quick(self) -> None:
         if self.quick is not None:

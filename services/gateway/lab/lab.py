@@ -82,7 +82,7 @@ def _running(pid: int) -> bool:
         return False
 
 
-def _alive(pid: int | None) -> bool:
+def alive(pid: int | None) -> bool:
     """True only for a live process that is one of ours (never signal a recycled pid)."""
     if not pid or not _running(pid):
         return False
@@ -94,7 +94,7 @@ def _alive(pid: int | None) -> bool:
 
 
 def _signal(pid: int | None, sig: int) -> None:
-    if _alive(pid):
+    if alive(pid):
         try:
             os.kill(pid, sig)  # type: ignore[arg-type]
         except ProcessLookupError:
@@ -104,11 +104,11 @@ def _signal(pid: int | None, sig: int) -> None:
 def _wait_gone(pids: list[int], timeout: float) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        left = [p for p in pids if _alive(p)]
+        left = [p for p in pids if alive(p)]
         if not left:
             return []
         time.sleep(0.05)
-    return [p for p in pids if _alive(p)]
+    return [p for p in pids if alive(p)]
 
 
 def _kill_namespace(namespace: str) -> None:
@@ -349,7 +349,7 @@ class Lab:
         except LabError:
             return
         pids = list(running.procs.values()) + [s.pid for s in running.servers.values()]
-        if any(_alive(p) for p in pids):
+        if any(alive(p) for p in pids):
             raise LabError(f"a lab is already running in {self.dir} (stop it with: paceline lab down)")
 
     def _plan_network(self, nodes: list[str]) -> NetnsPlan:
@@ -363,7 +363,7 @@ class Lab:
 
     def _start_services(self, node: str, services: tuple[str, ...]) -> None:
         (self.node_dir(node) / "run").mkdir(parents=True, exist_ok=True)
-        if self.watchdog_timeout > 0 and not _alive(self.procs.get(f"{node}/{WATCHDOG}")):
+        if self.watchdog_timeout > 0 and not alive(self.procs.get(f"{node}/{WATCHDOG}")):
             self.launch(f"{node}/{WATCHDOG}", [sys.executable, "-m", "paceline.membership.watchdog", "--state-dir",
                                               str(self.node_dir(node)), "--timeout", str(self.watchdog_timeout),
                                               "--node-pids", str(self.node_dir(node) / NODE_PIDS)],
@@ -380,8 +380,8 @@ class Lab:
 
     def watchdog_fired(self, node: str) -> bool:
         """Whether the node's watchdog reset it (its watchdog and its services are gone)."""
-        return self.watchdog_timeout > 0 and not _alive(self.procs.get(f"{node}/{WATCHDOG}")) and \
-            not any(_alive(p) for p in self.node_pids(node))
+        return self.watchdog_timeout > 0 and not alive(self.procs.get(f"{node}/{WATCHDOG}")) and \
+            not any(alive(p) for p in self.node_pids(node))
 
     async def _connect(self) -> Any:
         return await bus.connect(self.nats_url, "paceline-lab", retry_forever=False)
@@ -510,7 +510,7 @@ class Lab:
     def revive(self, node: str, timeout: float = 30.0) -> None:
         """Boot a killed machine: its network, its bus server (same store), then its services."""
         self._check_member(node)
-        if any(_alive(p) for p in self.node_pids(node) + self.server_pids(node)):
+        if any(alive(p) for p in self.node_pids(node) + self.server_pids(node)):
             raise LabError(f"node {node} is running (kill it first: paceline lab kill {node})")
         plan = self.plan
         if plan is not None and node in self.nodes:
@@ -528,7 +528,7 @@ class Lab:
         as systemd's ``Restart=`` would; the node is otherwise left as it is."""
         self._check_member(node)
         if process == "nats-server":
-            if any(_alive(p) for p in self.server_pids(node)):
+            if any(alive(p) for p in self.server_pids(node)):
                 raise LabError(f"the nats-server of {node} is running")
             for pid in self.server_pids(node):  # a forwarder without its server goes too
                 _signal(pid, signal.SIGKILL)
@@ -537,7 +537,7 @@ class Lab:
             return
         if process not in NODE_SERVICES or node not in self.nodes:
             raise LabError(f"no service {process!r} on {node} (services: {', '.join(NODE_SERVICES)})")
-        if _alive(self.procs.get(f"{node}/{process}")):
+        if alive(self.procs.get(f"{node}/{process}")):
             raise LabError(f"{node}/{process} is running")
         self.spawn(process, node)
         self._list_node_processes(node)
@@ -587,7 +587,7 @@ class Lab:
             role = "witness (bus only)" if server.witness else "single bus" if server.name == buses.SINGLE \
                 else "node bus"
             where = f" in netns {server.namespace}" if server.namespace else ""
-            lines.append(f"  {server.name + '/nats-server':<22} {'running' if _alive(server.pid) else 'stopped':<8}"
+            lines.append(f"  {server.name + '/nats-server':<22} {'running' if alive(server.pid) else 'stopped':<8}"
                          f" pid {server.pid or '-'}  {role} {server.client_url}{where}")
         for node in self.nodes:
             for svc in (*NODE_SERVICES, *([WATCHDOG] if self.watchdog_timeout > 0 else [])):
@@ -597,7 +597,7 @@ class Lab:
     def _describe_service(self, node: str, svc: str) -> str:
         name = f"{node}/{svc}"
         pid = self.procs.get(name)
-        state = "running" if _alive(pid) else "stopped"
+        state = "running" if alive(pid) else "stopped"
         port_file = self.node_dir(node) / f"{svc}.metrics-port"
         metrics = ""
         if state == "running" and port_file.exists():
