@@ -81,6 +81,7 @@ class Policy:
         self.running = False
         self.recheck_in: float | None = None  # seconds until a plan is due without any event
         self.check_unseen_nodes = False  # a new DC first marks nodes it cannot see as down
+        self.missed_plan = False  # a wake-up came while the lease was not provably ours
         # Our own node was fenced: (its ring id then, until when at most) we stay out of the DC campaign
         self.fenced: tuple[int, float] | None = None
         self.log = ctx.log
@@ -200,6 +201,9 @@ class Policy:
                 self.trigger()
             elif was_dc and not is_dc:
                 self.step_down()
+            if is_dc and self.missed_plan:
+                self.missed_plan = False
+                self.trigger()
             await self.serve_dc_endpoints(is_dc)
             was_dc = is_dc
             retry = min(0.25, self.ctx.cfg.lease_ttl / 4)
@@ -293,6 +297,10 @@ class Policy:
                 await asyncio.wait_for(self.wake.wait(), self.recheck_in)
             self.wake.clear()
             if not self.lease.held:
+                # Not provably DC at this instant (a renewal slower than its proof, during a JetStream
+                # election): the campaign loop plans again as soon as it sees the lease held, or the wake-up
+                # would be lost and, with nothing else changing, no plan would ever follow.
+                self.missed_plan = True
                 continue
             await asyncio.sleep(self.ctx.cfg.replan_delay)  # let a burst of events settle
             self.wake.clear()

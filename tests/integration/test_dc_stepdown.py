@@ -72,3 +72,37 @@ async def test_cut_off_dc_steps_down_within_the_ttl_and_returns(nats_server, tmp
             await campaign
         with contextlib.suppress(Exception):
             await nc.close()
+
+
+async def test_a_wake_up_while_the_lease_is_unproven_is_planned_once_it_is(nats_server, tmp_path):
+    """A renewal slower than its proof (a JetStream election) makes the lease unproven for a moment; a
+    change arriving just then must still be planned once the lease is proven again - nothing else may come
+    (both copies of a resource running, every monitor content: no event). Seen in bench/pause.py: a DC that
+    never planned again."""
+    cfg = config.load(env={}, nats_url=nats_server.url, state_dir=str(tmp_path), lease_ttl=TTL)
+    nc = await bus.connect(nats_server.url, "test-policy")
+    ctx = ServiceContext(service="policy", cfg=cfg, nc=nc, log=structlog.get_logger().bind(service="policy"))
+    policy = Policy(ctx)
+    await policy.lease.open()
+    plans: list[float] = []
+
+    async def plan_once() -> None:
+        plans.append(time.monotonic())
+
+    policy.plan_once = plan_once  # type: ignore[method-assign]
+    tasks = [asyncio.create_task(policy.campaign_loop()), asyncio.create_task(policy.plan_loop())]
+    try:
+        await until(lambda: bool(plans), 5, "the first plan as DC")
+        proven = policy.lease.proven_until
+        policy.lease.proven_until = 0.0  # the proof ran out while a renewal is still under way
+        count = len(plans)
+        policy.trigger()
+        await asyncio.sleep(0.1)
+        assert len(plans) == count  # not provably DC: no plan
+        policy.lease.proven_until = proven  # the renewal came back
+        await until(lambda: len(plans) > count, 3 * TTL, "the missed plan")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await nc.close()
