@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -101,6 +102,19 @@ def double_active(per_node: dict[str, list[tuple[float, float]]]) -> list[tuple[
         else:
             merged.append((a, b))
     return merged
+
+
+def watchdog_resets(logs: Path) -> list[Event]:
+    """When each node's watchdog reset it (its own log, timestamped as it acted): the end of its copies."""
+    events = []
+    for log in sorted(logs.glob("*-watchdog.log")):
+        node = log.name.removesuffix("-watchdog.log")
+        for line in log.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                record = json.loads(line)
+                if str(record.get("event", "")).startswith("reset"):
+                    events.append(Event(float(record["timestamp"]), "died", node))
+    return events
 
 
 def read_journal(path: Path) -> list[Event]:
@@ -173,7 +187,8 @@ class Nemesis:
                 self.say(f"  nemesis: {node} was reset by its watchdog; reviving it")
                 self.faults["watchdog-reset"] = self.faults.get("watchdog-reset", 0) + 1
                 self.killed.update(self.lab.node_pids(node) + self.lab.server_pids(node))
-                self.deaths.append((time.time(), node))
+                # (when it died is the watchdog's own record: see watchdog_resets)
+                self.lab.kill(node)  # whatever was started again after the reset goes too: a clean boot
                 self.lab.revive(node, timeout=60)
 
     def kill_process(self, node: str) -> None:
@@ -184,7 +199,8 @@ class Nemesis:
         for pid in pids:
             if pid:
                 self.killed.add(pid)
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # already gone (its node was reset meanwhile)
+                    os.kill(pid, signal.SIGKILL)
         time.sleep(self.rng.uniform(1.0, 3.0))
         self.lab.restart(node, process)
 
@@ -303,8 +319,9 @@ def run(args: argparse.Namespace, work: Path) -> Report:
         end = time.time()
         report.faults = nemesis.faults
         report.longest_recovery = max(nemesis.recoveries, default=0.0)
+        deaths = [Event(at, "died", node) for at, node in nemesis.deaths] + watchdog_resets(lab.dir / "logs")
         for rid in rids:
-            events = read_journal(journals / rid) + [Event(at, "died", node) for at, node in nemesis.deaths]
+            events = read_journal(journals / rid) + deaths
             overlaps = double_active(intervals(events, end))
             if overlaps:
                 report.double_active[rid] = overlaps

@@ -95,6 +95,7 @@ def one_run(lab: Lab, mode: str, pause: float) -> dict[str, Any]:
         double += time.monotonic() - both_since
     reset = lab.watchdog_fired(holder)
     if reset:  # the machine was reset: boot it again before the next run
+        lab.kill(holder)
         lab.revive(holder, timeout=60)
     return {"holder": holder, "double_active_s": round(double, 3), "one_copy_after_resume_s":
             None if gone_after is None else round(gone_after, 3), "watchdog_reset": reset}

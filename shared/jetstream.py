@@ -15,6 +15,7 @@ unavailable"); :func:`open_kv` waits for it instead of failing the service.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -33,8 +34,11 @@ T = TypeVar("T")
 MAX_REPLICAS = 3
 #: JetStream's error code for "no suitable peers for placement".
 NO_SUITABLE_PEERS = 10005
-#: How long a service waits for JetStream to become available before giving up on opening a bucket.
-OPEN_PATIENCE = 60.0
+#: How long a service waits for JetStream to become available before giving up on opening a bucket:
+#: for ever - a node that boots while its cluster has no JetStream majority waits for one, as it must.
+OPEN_PATIENCE = math.inf
+#: A wait for JetStream is logged on the first try and then every this many tries.
+LOG_EVERY = 20
 
 
 def wanted_replicas(setting: int, nc: Client) -> int:
@@ -93,6 +97,7 @@ async def when_available(attempt: Callable[[], Awaitable[T]], what: str, log: An
     Only for a service's start-up: a user's request is never retried behind their back.
     """
     deadline = time.monotonic() + patience
+    tries = 0
     while True:
         try:
             return await attempt()
@@ -104,8 +109,10 @@ async def when_available(attempt: Callable[[], Awaitable[T]], what: str, log: An
             error = exc
         if time.monotonic() > deadline:
             raise error
-        if log is not None:
-            log.info("JetStream not ready yet; retrying", what=what, error=str(error) or type(error).__name__)
+        if log is not None and tries % LOG_EVERY == 0:
+            log.info("JetStream not ready yet; retrying", what=what, error=str(error) or type(error).__name__,
+                     tries=tries)
+        tries += 1
         await asyncio.sleep(0.5)
 
 

@@ -379,9 +379,9 @@ class Lab:
             (self.node_dir(node) / NODE_PIDS).write_text("".join(f"{p}\n" for p in pids))
 
     def watchdog_fired(self, node: str) -> bool:
-        """Whether the node's watchdog reset it (its watchdog and its services are gone)."""
-        return self.watchdog_timeout > 0 and not alive(self.procs.get(f"{node}/{WATCHDOG}")) and \
-            not any(alive(p) for p in self.node_pids(node))
+        """Whether the node's watchdog reset it: it exits once it has (a killed node loses its record)."""
+        name = f"{node}/{WATCHDOG}"
+        return self.watchdog_timeout > 0 and name in self.procs and not alive(self.procs[name])
 
     async def _connect(self) -> Any:
         return await bus.connect(self.nats_url, "paceline-lab", retry_forever=False)
