@@ -30,6 +30,10 @@ from nats.js.kv import KeyValue
 
 T = TypeVar("T")
 
+#: What a JetStream request meets while the stream (or JetStream itself) has no leader - an election after a
+#: server was lost, or a cluster still forming: transient, retried at start-up, served around by readers.
+LEADERLESS: tuple[type[Exception], ...] = (TimeoutError, ServiceUnavailableError, NoStreamResponseError)
+
 #: More copies than this buy little and slow every write (JetStream's own advice for R>3 is the same).
 MAX_REPLICAS = 3
 #: JetStream's error code for "no suitable peers for placement".
@@ -101,7 +105,7 @@ async def when_available(attempt: Callable[[], Awaitable[T]], what: str, log: An
     while True:
         try:
             return await attempt()
-        except (ServiceUnavailableError, NoStreamResponseError, TimeoutError) as exc:
+        except LEADERLESS as exc:
             error: Exception = exc
         except APIError as exc:
             if not _not_ready(exc):

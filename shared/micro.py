@@ -22,19 +22,18 @@ import nats.micro
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service, ServiceConfig
 from paceline.shared import codec, metrics
 from paceline.shared.bus import BusUnavailable, RemoteError, UserError
+from paceline.shared.jetstream import LEADERLESS
 from paceline.shared.messages import REPLY, ErrorReply, Message, pack, unpack
 from paceline.shared.subjects import SERVICE_NAMES
 
 log = structlog.get_logger()
 #: No answer on the bus, JetStream's answers while a stream has no leader (an election after a server was
 #: lost), a request's time running out meanwhile: transient, and none of them a bug of the service.
-STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    BusUnavailable, TimeoutError, ServiceUnavailableError, NoStreamResponseError)
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (BusUnavailable, *LEADERLESS)
 #: Error code (and text) of a request that met them.
 UNAVAILABLE = "unavailable"
 UNAVAILABLE_TEXT = "the cluster's store is not available just now (a bus server was lost); try again shortly"

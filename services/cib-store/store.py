@@ -16,13 +16,7 @@ from typing import Any
 
 from lxml import etree
 from nats.js import JetStreamContext
-from nats.js.errors import (
-    KeyDeletedError,
-    KeyNotFoundError,
-    KeyWrongLastSequenceError,
-    NoStreamResponseError,
-    ServiceUnavailableError,
-)
+from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from paceline.cib_store import layout
 from paceline.shared import cib, jetstream, lrm
@@ -131,7 +125,7 @@ class CibStore:
         try:
             snap = await asyncio.wait_for(self.read(), LEADER_PATIENCE)
             return snap.assemble(), snap.version, False
-        except (TimeoutError, NoStreamResponseError, ServiceUnavailableError) as exc:
+        except jetstream.LEADERLESS as exc:
             if self.log is not None:
                 self.log.warning("the bucket's leader did not answer: serving the last good copy",
                                  error=str(exc) or type(exc).__name__)

@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from paceline.shared.pidfiles import pids_under
+
 SOCKET = "watchdog.sock"
 #: Default file of the pids of the node's own processes (services, bus server), one per line, kept by
 #: whoever starts them (``--node-pids``).
@@ -64,9 +66,7 @@ def node_processes(state_dir: Path, listed: Path) -> list[int]:
     for line in (listed.read_text().split() if listed.exists() else []):
         if line.isdigit():
             pids.append(int(line))
-    for pid_file in (state_dir / "run").glob("**/*.pid"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            pids.append(int(pid_file.read_text().split()[0]))
+    pids += pids_under(state_dir / "run")
     return [p for p in pids if p > 1 and p != os.getpid()]
 
 

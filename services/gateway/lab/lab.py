@@ -50,6 +50,7 @@ from paceline.lab.netns_bus import wait_listening
 from paceline.shared import bus, cib
 from paceline.shared.cluster.values import is_true
 from paceline.shared.natsserver import NatsServer, NatsServerError
+from paceline.shared.pidfiles import pids_under
 from paceline.shared.subjects import SERVICE_NAMES, Subjects, check_token
 
 #: Every node runs every service, as a real machine would; the first two are the cluster-wide ones (any
@@ -273,13 +274,7 @@ class Lab:
 
     def resource_pids(self, node: str) -> list[int]:
         """Processes the node's agents started, found by the pid files they keep in HA_RSCTMP."""
-        pids = []
-        for pid_file in (self.node_dir(node) / "run").glob("**/*.pid"):
-            try:
-                pids.append(int(pid_file.read_text().split()[0]))
-            except (OSError, ValueError, IndexError):
-                continue
-        return pids
+        return pids_under(self.node_dir(node) / "run")
 
     def _members(self) -> list[str]:
         return self.nodes + self.witnesses
