@@ -377,6 +377,12 @@ class Heartbeat(Message):
     ring_id: Count
     seq: Count
     votes: Count = 1
+    #: The peers whose heartbeats this node received within the token timeout. A node counts a peer as a
+    #: member only while the peer hears it too, so a node the others lost learns it from their heartbeats.
+    hears: tuple[str, ...] = ()
+    #: 0: this node's policy does not run; else its DC candidacy (the ring id when it last became a candidate
+    #: of a quorate view). The member with the lowest (candidate, name) is the DC of a view.
+    candidate: Count = 0
 
     def on_subject(self, subject: str) -> Self:
         """The heartbeat, if it arrived on its own node's subject (another node's would be a bug or a spoof)."""
@@ -402,6 +408,8 @@ class MembershipViewMessage(Message):
     joined: tuple[str, ...] = ()
     lost: tuple[str, ...] = ()
     restarted: tuple[str, ...] = ()
+    #: The DC this view elects: the member candidate with the lowest (candidacy, name); "" when none runs policy.
+    dc: str = ""
 
 
 class MembershipQuery(Message):
@@ -422,6 +430,9 @@ class CibChanged(Message):
     scope: str
     node: str = ""
     client: str = ""
+    #: A status patch's ops (``paceline.shared.lrm.apply_status_ops``), so that the node's executor applies what
+    #: others deleted (``resource cleanup``) to the history it holds.
+    ops: list[dict[str, Any]] = field(default_factory=list)
 
 
 class CibQuery(Message):
@@ -494,8 +505,16 @@ class CibWriteReply(Message):
 # ------------------------------------------------------------------ policy
 
 
+class PolicyAlive(Message):
+    """``policy.alive.<node>``: the node's policy instance runs (published every heartbeat interval)."""
+
+    KIND = "policy.alive"
+    node: Annotated[str, TOKEN]
+    incarnation: Name
+
+
 class DcAnnouncement(Message):
-    """A policy instance took the DC lease."""
+    """A policy instance became the DC of its membership view (term: that view's ring id)."""
 
     KIND = "dc"
     node: str
@@ -590,6 +609,10 @@ class ActionRequest(Message):
     digest: str = ""
     pseudo: bool = False
     inputs: list[int] = field(default_factory=list)
+    #: The sending DC and the members of its view: an executor runs the action only when its own node's view
+    #: elects the same DC over the same members (:mod:`paceline.shared.admission`).
+    dc: str = ""
+    members: tuple[str, ...] = ()
 
 
 class OperationResult(Message):
@@ -678,6 +701,8 @@ class FenceRequest(Message):
     target: str = ""
     port: str = ""
     timeout_ms: int = 0
+    dc: str = ""
+    members: tuple[str, ...] = ()
 
 
 class FenceReply(Message):
@@ -686,6 +711,23 @@ class FenceReply(Message):
     op_status: int
     exit_reason: str = ""
     output: str = ""
+
+
+class HistoryRequest(Message):
+    """``executor.history.<node>``: the operation history the node's executor holds (it is the source of truth
+    for what runs on its node; the CIB's copy may lag behind a JetStream election)."""
+
+    KIND = "history"
+
+
+class ExecutorHistory(Message):
+    """A node's ``<lrm>`` element as its executor has it; ``seq`` grows with every change in one incarnation."""
+
+    KIND = REPLY
+    node: str
+    incarnation: str
+    seq: Count
+    lrm: str
 
 
 class ResetRequest(Message):

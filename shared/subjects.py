@@ -25,7 +25,7 @@ SERVICE_NAMES = {
 
 #: Request endpoints of each service that has a family of them (``Subjects.cib(name)`` and so on).
 CIB_ENDPOINTS = ("query", "replace", "modify", "patch", "erase", "cluster")
-EXECUTOR_ENDPOINTS = ("metadata", "agents", "fence", "validate", "reset")
+EXECUTOR_ENDPOINTS = ("metadata", "agents", "fence", "validate", "reset", "history")
 GATEWAY_ENDPOINTS = ("crm", "status", "cib", "commit", "agents", "metadata", "attribute", "nodes")
 
 
@@ -80,8 +80,13 @@ class Subjects:
     # policy -----------------------------------------------------------
     @property
     def dc(self) -> str:
-        """Announcements of the DC (lease holder), with its term."""
+        """Announcements of a policy instance that became DC, with its term (its membership ring id)."""
         return f"{self.prefix}.policy.dc"
+
+    def policy_alive(self, node: str) -> str:
+        """A node's policy instance says it runs (every heartbeat interval): its membership then offers the node
+        as a DC candidate."""
+        return self.policy(f"alive.{node}")
 
     @property
     def transition(self) -> str:
@@ -147,7 +152,7 @@ def catalog() -> list[str]:
     subjects = [
         s.heartbeat(node), s.heartbeats, s.view(node), s.views, s.membership_query(node),
         *(s.cib(name) for name in CIB_ENDPOINTS), s.cib_changed,
-        s.dc, s.transition, s.fenced, s.policy_status(node), s.policy_explain,
+        s.dc, s.policy_alive(node), s.transition, s.fenced, s.policy_status(node), s.policy_explain,
         s.executor_action(node), s.executor_event(node), s.executor_events,
         *(s.executor(name, node) for name in EXECUTOR_ENDPOINTS),
         *(s.gateway(name) for name in GATEWAY_ENDPOINTS),

@@ -20,13 +20,15 @@ STONITH = {"class": "stonith", "provider": "", "type": "fence_paceline"}
 #: A valid body of every message class, every field set.
 SAMPLES: dict[type[Message], dict[str, Any]] = {
     messages.ErrorReply: {"code": "conflict", "message": "the CIB changed", "details": {"result": {"rc": 1}}},
-    messages.Heartbeat: {"node": "n1", "incarnation": "ab12", "ring_id": 3, "seq": 7, "votes": 1},
+    messages.Heartbeat: {"node": "n1", "incarnation": "ab12", "ring_id": 3, "seq": 7, "votes": 1,
+                         "hears": ["n2"], "candidate": 3},
     messages.MembershipViewMessage: {
         "node": "n1", "incarnation": "ab12", "ring_id": 4, "members": ["n1", "n2"], "quorate": True,
         "total_votes": 2, "expected_votes": 3, "quorum": 2, "two_node": False, "waiting_for_all": False,
-        "joined": ["n2"], "lost": ["n3"], "restarted": []},
+        "joined": ["n2"], "lost": ["n3"], "restarted": [], "dc": "n1"},
     messages.MembershipQuery: {},
-    messages.CibChanged: {"old": "0.4.1", "new": "0.5.0", "scope": "configuration", "node": "", "client": "crm"},
+    messages.CibChanged: {"old": "0.4.1", "new": "0.5.0", "scope": "configuration", "node": "", "client": "crm",
+                          "ops": []},
     messages.CibQuery: {"fresh": True},
     messages.CibDocument: {"xml": "<cib/>", "version": "0.5.0", "stale": True},
     messages.CibReplace: {"xml": "<cib/>", "expected_version": "0.4.1", "client": "crm", "with_status": False},
@@ -36,6 +38,9 @@ SAMPLES: dict[type[Message], dict[str, Any]] = {
     messages.CibCluster: {"attrs": {"have-quorum": "1", "dc-uuid": None}, "client": "policy"},
     messages.CibWriteReply: {"version": "0.5.1", "changed": True},
     messages.DcAnnouncement: {"node": "n1", "term": 2},
+    messages.PolicyAlive: {"node": "n1", "incarnation": "abc"},
+    messages.HistoryRequest: {},
+    messages.ExecutorHistory: {"node": "n1", "incarnation": "abc", "seq": 4, "lrm": "<lrm/>"},
     messages.TransitionStarted: {"term": 2, "cib_version": "0.5.1", "transition_id": 9,
                                  "actions": [{"id": 1, "task": "start"}]},
     messages.Fenced: {"target": "n2", "action": "reboot", "result": "ok", "device": "fence1", "by": "n1", "dc": "n1",
@@ -48,7 +53,7 @@ SAMPLES: dict[type[Message], dict[str, Any]] = {
     messages.ActionRequest: {
         "task": "monitor", "rsc": "web", "node": "n1", "agent": AGENT, "id": 4, "term": 2, "transition": 9,
         "interval_ms": 10000, "timeout_ms": 20000, "params": {"state": "/tmp/x"}, "meta": {"start-delay": "0"},
-        "expected_rc": 0, "digest": "abc", "pseudo": False, "inputs": [1, 2]},
+        "expected_rc": 0, "digest": "abc", "pseudo": False, "inputs": [1, 2], "dc": "n1", "members": ["n1", "n2"]},
     messages.OperationResult: {
         "rsc": "web", "task": "start", "interval_ms": 0, "rc": 0, "op_status": 0, "call_id": 3, "exec_ms": 12,
         "queue_ms": 0, "exit_reason": "", "digest": "abc", "transition_key": "4:9:0:paceline", "node": "n1",
@@ -63,7 +68,8 @@ SAMPLES: dict[type[Message], dict[str, Any]] = {
                             "stonith": ["fence_paceline"], "systemd": [], "service": ["nginx"],
                             "providers": ["paceline"]},
     messages.FenceRequest: {"agent": STONITH, "action": "reboot", "term": 2, "params": {"hosts": "n1 n2"},
-                            "target": "n2", "port": "2", "timeout_ms": 60000},
+                            "target": "n2", "port": "2", "timeout_ms": 60000, "dc": "n1",
+                            "members": ["n1", "n3"]},
     messages.FenceReply: {"rc": 0, "op_status": 0, "exit_reason": "", "output": "n1\nn2\n"},
     messages.ResetRequest: {},
     messages.StoppedResource: {"rsc": "web", "rc": 0},
@@ -181,7 +187,7 @@ def test_messages_are_immutable_records():
     beat = messages.Heartbeat("n1", "ab", 1, 2)
     assert beat == messages.Heartbeat(node="n1", incarnation="ab", ring_id=1, seq=2, votes=1)
     assert len({beat, messages.Heartbeat("n1", "ab", 1, 2)}) == 1
-    assert repr(beat) == "Heartbeat(node='n1', incarnation='ab', ring_id=1, seq=2, votes=1)"
+    assert repr(beat) == "Heartbeat(node='n1', incarnation='ab', ring_id=1, seq=2, votes=1, hears=(), candidate=0)"
     with pytest.raises(AttributeError):
         beat.seq = 3  # type: ignore[misc]
     with pytest.raises(TypeError, match="needs field 'seq'"):
