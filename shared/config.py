@@ -47,7 +47,6 @@ class Config:
     watchdog_timeout: float = 0.0
 
     # policy
-    lease_ttl: float = 3.0
     replan_delay: float = 0.05
 
     # executor

@@ -136,10 +136,6 @@ class Subjects:
     def cib_bucket(self) -> str:
         return f"paceline_{self.cluster}_cib"
 
-    @property
-    def lease_bucket(self) -> str:
-        return f"paceline_{self.cluster}_lease"
-
 
 #: Stand-ins for the variable tokens, as the READMEs write them.
 CLUSTER_TOKEN, NODE_TOKEN = "<c>", "<node>"

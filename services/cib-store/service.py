@@ -8,7 +8,7 @@ and change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from paceline.cib_store.store import CibStore, Conflict, WriteResult
@@ -60,14 +60,18 @@ class CibService:
         await svc.start()
         return svc
 
-    async def _changed(self, result: WriteResult | None, client: str) -> CibWriteReply:
+    async def _changed(self, result: WriteResult | None, client: str,
+                       ops: Sequence[Mapping[str, Any]] = ()) -> CibWriteReply:
+        """Count the write and announce it; ``ops``: a status patch's ops, which the event carries so that the
+        node's executor applies what others deleted (``resource cleanup``) to the history it holds."""
         if result is None:
             return CibWriteReply(version=None, changed=False)
         WRITES.labels(result.scope, "ok").inc()
         if result.scope == "configuration":
             EPOCH.set(result.new.epoch)
         await self.ctx.nc.publish(self.subjects.cib_changed, pack(CibChanged(
-            old=str(result.old), new=str(result.new), scope=result.scope, node=result.node, client=client)))
+            old=str(result.old), new=str(result.new), scope=result.scope, node=result.node, client=client,
+            ops=[dict(op) for op in ops])))
         return CibWriteReply(version=str(result.new), changed=True)
 
     async def _guard(self, scope: str, coro: Awaitable[WriteResult | None]) -> WriteResult | None:
@@ -98,7 +102,8 @@ class CibService:
         return await self._changed(await self._guard("configuration", self.store.erase(req.client)), req.client)
 
     async def patch(self, req: CibPatch) -> CibWriteReply:
-        return await self._changed(await self._guard("status", self.store.patch(req.node, req.ops)), req.client)
+        return await self._changed(await self._guard("status", self.store.patch(req.node, req.ops)), req.client,
+                                   req.ops)
 
     async def cluster(self, req: CibCluster) -> CibWriteReply:
         clean = {str(k): (None if v is None else str(v)) for k, v in req.attrs.items()}

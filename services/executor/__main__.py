@@ -19,14 +19,15 @@ def build(ctx: ServiceContext) -> Executor:
     env = cluster_environment(os.environ, cfg.nats_url, cfg.cluster, node=cfg.node,
                               sbin_dir=Path(cfg.ha_sbin_dir or SBIN_DIR))
     runner = AgentRunner(paths, rsctmp=ctx.state_dir / "run", default_timeout=cfg.default_op_timeout, base_env=env)
-    return Executor(ctx.nc, ctx.subjects, cfg.node, runner, ctx.state_dir, ctx.log)
+    # Views propagate within a heartbeat; half the token timeout covers a DC a few heartbeats ahead of this node.
+    return Executor(ctx.nc, ctx.subjects, cfg.node, runner, ctx.state_dir, ctx.log, patience=cfg.token_timeout / 2)
 
 
 async def run(ctx: ServiceContext) -> None:
     executor = build(ctx)
     try:
-        if await executor.start(ctx.stopping):
-            await ctx.stopping.wait()
+        await executor.start()
+        await ctx.stopping.wait()
     finally:
         await executor.stop()
 

@@ -3,8 +3,9 @@
 Like Pacemaker's executor, the DC asks once and the node keeps watching: each
 run starts ``interval`` after the previous one finished, and the result is
 recorded only when rc or execution status differs from the last recorded one,
-so a healthy resource costs no CIB writes. A report that cannot be delivered
-(cib-store briefly away) is retried at the next run rather than lost.
+so a healthy resource costs no history change and no CIB write. A report that
+fails (it only publishes: the CIB is written in the background) is retried at
+the next run rather than lost.
 """
 
 from __future__ import annotations

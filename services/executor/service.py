@@ -1,10 +1,16 @@
-"""The executor of one node: runs what the DC asks, records it in the CIB, then answers.
+"""The executor of one node: runs what the DC asks, records it in the history it holds, then answers.
 
-Ordering matters: the result goes into the node's CIB status *before* the reply,
-so the DC's next plan already sees it. Actions carry the DC's lease term, and
-the executor refuses any action older than the newest term it has seen (the
-fencing token that keeps a deposed DC from acting). Operations on one resource
-run one at a time, as in Pacemaker; different resources run in parallel.
+The executor is the truth about what runs on its node. Ordering matters: a
+result goes into the node's history (:mod:`paceline.executor.history`) *before*
+the reply and the ``executor.event``, so the DC's next plan, which reads that
+history on ``executor.history``, already sees it. The CIB's status is a mirror
+written in the background (:mod:`paceline.executor.mirror`): a JetStream
+leader election stalls writes for seconds, and failover must not wait for it.
+
+A request runs only when this node's membership view elects the DC that sent
+it over the same members (:mod:`paceline.executor.gate`). Operations on one
+resource run one at a time, as in Pacemaker; different resources run in
+parallel.
 """
 
 from __future__ import annotations
@@ -13,14 +19,19 @@ import asyncio
 import contextlib
 import itertools
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+import nats.errors
 import structlog
 from nats.aio.client import Client
 from paceline.executor import failcounts, fencing, limits, metrics, standards, validation
 from paceline.executor.catalog import AgentCatalog
+from paceline.executor.gate import DEFAULT_PATIENCE, MembershipGate, TermStore
+from paceline.executor.history import NodeHistory, foreign_deletions
 from paceline.executor.limits import ActionLimit
+from paceline.executor.mirror import CibMirror
 from paceline.executor.operation import AgentOutcome, Operation, make_result
 from paceline.executor.recurring import RecurringMonitors
 from paceline.executor.runner import AgentRunner
@@ -37,8 +48,10 @@ from paceline.shared.messages import (
     CibPatch,
     CibQuery,
     CibWriteReply,
+    ExecutorHistory,
     FenceReply,
     FenceRequest,
+    HistoryRequest,
     MetadataReply,
     MetadataRequest,
     OperationResult,
@@ -51,8 +64,12 @@ from paceline.shared.messages import (
 )
 from paceline.shared.subjects import Subjects
 
-#: How long to keep trying to record a result before telling the DC it could not be recorded.
-RECORD_PATIENCE = 3.0
+#: How long a stopping executor lets the CIB mirror catch up before it gives up (the next start clears it).
+FLUSH_ON_STOP = 2.0
+#: Seconds between attempts to read the cluster options at start while the CIB does not answer.
+OPTIONS_RETRY = 2.0
+#: The status patch that empties the node's history: the executor remembers nothing from before it started.
+CLEAR_HISTORY: list[dict[str, Any]] = [{"op": "lrm_clear"}]
 #: Tasks that end the life of a resource instance or change its role, and with it its recurring monitors.
 #: Pacemaker's controller cancels them before a stop, promote, demote or migration: the monitors of the old
 #: role would fail in the new one (a promoted instance answers 8 where an unpromoted monitor expects 0), and
@@ -73,37 +90,19 @@ def forget_ops(cancelled: list[Operation]) -> list[dict[str, Any]]:
             for op in cancelled]
 
 
-class TermStore:
-    """The highest DC term seen, kept on disk so that a restarted executor still refuses old DCs."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            self.term = int(path.read_text().strip() or 0)
-        except (OSError, ValueError):
-            self.term = 0
-
-    def admit(self, term: int) -> None:
-        """Accept ``term`` (raising it if newer) or refuse it as stale."""
-        if term < self.term:
-            raise bus.UserError(f"action from DC term {term} refused: term {self.term} has been seen",
-                                code="stale-term", details={"term": term, "current": self.term})
-        if term > self.term:
-            self.term = term
-            with contextlib.suppress(OSError):
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.path.write_text(f"{term}\n")
-
-
 class Executor:
     def __init__(self, nc: Client, subjects: Subjects, node: str, runner: AgentRunner, state_dir: Path,
-                 log: Any = None):
+                 log: Any = None, patience: float = DEFAULT_PATIENCE):
+        """``patience``: how long a request its node's view refuses waits for a view that admits it."""
         self.nc = nc
         self.subjects = subjects
         self.node = node
         self.runner = runner
         self.log = log or structlog.get_logger().bind(service="executor", node=node)
         self.terms = TermStore(state_dir / "executor.term")
+        self.gate = MembershipGate(node, self.terms, patience, self.log)
+        self.history = NodeHistory(node)
+        self.mirror = CibMirror(self._patch, self.log)
         self.start_failure_is_fatal = True
         self.schedule = ScheduleStore(state_dir / "recurring.json")
         self.monitors = RecurringMonitors(self._run_repeat, self._record, on_change=self.schedule.save)
@@ -115,16 +114,23 @@ class Executor:
         self.active: dict[str, Operation] = {}  # resources this executor started (or found running), by id
         self._service: bus.MicroService | None = None
         self._cib_sub: Any = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ lifecycle
-    async def start(self, stopping: asyncio.Event | None = None) -> bool:
-        """Forget earlier history, learn the cluster options, then serve actions (False: stopped first)."""
-        if not await self._clear_history(stopping or asyncio.Event()):
-            return False
-        await self.refresh_options()
-        await self._resume_schedule()
+    async def start(self) -> None:
+        """Forget earlier history, resume saved monitors, then serve; nothing here waits for the CIB.
+
+        The history is cleared locally and the clear is the first patch of the CIB mirror; the cluster
+        options and the node's membership view are fetched in the background (a leaderless JetStream must
+        not keep a node's executor from serving).
+        """
+        self.mirror.start()
+        self._note(CLEAR_HISTORY)
         self._cib_sub = await bus.subscribe(self.nc, "executor", self.subjects.cib_changed,
                                             self._on_cib_changed, CibChanged)
+        await self.gate.follow(self.nc, self.subjects)
+        self._in_background(self._learn_options(), "read cluster options")
+        await self._resume_schedule()
         self._service = bus.MicroService(self.nc, "executor", VERSION, metadata={"node": self.node})
         self._service.endpoint("action", self.subjects.executor_action(self.node), self.handle_action,
                                ActionRequest, concurrent=True)
@@ -138,19 +144,33 @@ class Executor:
                                ResetRequest)
         self._service.endpoint("validate", self.subjects.executor("validate", self.node), self.handle_validate,
                                ValidateRequest, concurrent=True)
+        self._service.endpoint("history", self.subjects.executor("history", self.node), self.handle_history,
+                               HistoryRequest)
         await self._service.start()
         self.log.info("serving actions", subject=self.subjects.executor_action(self.node),
-                      term=self.terms.term)
-        return True
+                      term=self.terms.term, incarnation=self.history.incarnation)
 
     async def stop(self) -> None:
-        """Stop serving; the resources keep running (a restarted executor probes them again)."""
+        """Stop serving; the resources keep running (a restarted executor probes them again). The CIB mirror
+        gets a moment to catch up: what it cannot write is cleared by the next start anyway."""
         if self._service is not None:
             await self._service.stop()
         if self._cib_sub is not None:
             with contextlib.suppress(Exception):
                 await self._cib_sub.unsubscribe()
+        await self.gate.close()
+        for task in list(self._background):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.monitors.cancel_all(forget=False)
+        await self.mirror.close(FLUSH_ON_STOP)
+
+    def _in_background(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run start-up work that must not delay serving; kept referenced until done, cancelled by stop."""
+        task = asyncio.create_task(work, name=what)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _resume_schedule(self) -> None:
         """Probe each resource that had recurring operations before a restart; resume those still running.
@@ -171,55 +191,68 @@ class Executor:
             if running:  # found running where it was left: what the probe expected, not a failure
                 probe_op = probe_op.with_changes(expected_rc=probe.rc)
                 probe.expected_rc, probe.transition_key = probe.rc, probe_op.transition_key
-            with contextlib.suppress(bus.UserError):
-                await self._record(probe_op, probe)
+            await self._record(probe_op, probe)
             if not running:
                 self.log.info("not resuming monitors of a resource that is not running", rsc=rsc, rc=probe.rc)
                 continue
             self.active[rsc] = ops[0]
             for op in ops:
                 first = await self._run(op)
-                with contextlib.suppress(bus.UserError):
-                    await self._record(op, first)
+                await self._record(op, first)
                 self.monitors.schedule(op, first)
                 resumed.append(op.key)
         self.schedule.save(self.monitors.operations())
         if resumed:
             self.log.info("resumed recurring operations after a restart", ops=resumed)
 
-    async def _clear_history(self, stopping: asyncio.Event) -> bool:
-        """The executor has no memory of operations run before it started, so neither may the CIB.
+    async def _learn_options(self) -> None:
+        """Read the cluster options at start, retrying until the CIB answers (serving does not wait for it:
+        until then a failed start counts as Pacemaker's default, fatal, and the action limit is the default)."""
+        while not await self.refresh_options():
+            await asyncio.sleep(OPTIONS_RETRY)
 
-        Actions are not served before this succeeds: a result recorded first would be wiped.
-        """
-        while not stopping.is_set():
-            try:
-                await self._patch([{"op": "lrm_clear"}])
-                return True
-            except (bus.BusUnavailable, bus.RemoteError) as exc:
-                self.log.warning("cannot clear this node's history yet; retrying", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), 0.5)
-        return False
-
-    async def refresh_options(self) -> None:
-        """Read start-failure-is-fatal, which decides how a failed start is counted."""
+    async def refresh_options(self) -> bool:
+        """Read start-failure-is-fatal, which decides how a failed start is counted, and node-action-limit;
+        False when the CIB could not be read."""
         try:
             reply = await bus.call(self.nc, self.subjects.cib("query"), CibQuery(fresh=True), CibDocument,
                                    service="executor")
             root = cib.parse_cib(reply.xml)
         except (bus.BusUnavailable, bus.RemoteError, cib.CibError, ValueError) as exc:
             self.log.warning("cannot read cluster options; keeping the previous ones", error=str(exc))
-            return
+            return False
         now = time.time()
         options = cluster_options(root, now)
         self.start_failure_is_fatal = option_is_true(options, "start-failure-is-fatal", True)
         node_limit = node_attributes(root, self.node, now).get(limits.OPTION)
         await self.limit.resize(limits.effective_limit(options.get(limits.OPTION), node_limit))
+        return True
 
     async def _on_cib_changed(self, event: CibChanged, _subject: str) -> None:
+        """Configuration changes re-read the options; another writer's deletions in this node's status
+        (``resource cleanup`` goes straight to the CIB) reach the history the executor holds."""
         if event.scope in ("configuration", "cluster"):
             await self.refresh_options()
+        elif event.scope == "status" and event.node == self.node and event.client != "executor":
+            self._follow_deletions(event)
+
+    def _follow_deletions(self, event: CibChanged) -> None:
+        """Apply another writer's deletions to the history. While the mirror still has writes of ours queued
+        (made before the deletion, written after it), the deletions are queued behind them too, so that the
+        CIB does not keep a record the history has dropped."""
+        ops = foreign_deletions(event.ops)
+        if not ops:
+            return
+        try:
+            self.history.apply(ops)
+        except lrm.PatchError as exc:  # the cib-store applied it; a bug somewhere if this node cannot
+            self.log.error("cannot apply another writer's status patch to the history", client=event.client,
+                           error=str(exc))
+            return
+        if self.mirror.pending:
+            self.mirror.put(ops)
+        self.log.info("history changed by another writer", client=event.client,
+                      ops=[(op.get("op"), op.get("rsc")) for op in ops])
 
     # ------------------------------------------------------------ actions
     async def handle_action(self, req: ActionRequest) -> OperationResult:
@@ -227,7 +260,7 @@ class Executor:
         if op.node != self.node:
             raise bus.UserError(f"action for node {op.node!r} sent to the executor of {self.node!r}",
                                 code="wrong-node")
-        self.terms.admit(op.term)
+        await self.gate.admit(req.dc, req.members, op.term)
         if op.task == "cancel":
             return await self._cancel(op)
         forgotten: list[Operation] = []
@@ -276,7 +309,7 @@ class Executor:
         return AgentListing(**await self.catalog.listing(), providers=providers)
 
     async def handle_fence(self, req: FenceRequest) -> FenceReply:
-        """Run one fencing action of a device on this node (the DC's fencer asks; term-checked)."""
+        """Run one fencing action of a device on this node (the DC's fencer asks; admitted as actions are)."""
         ref = AgentRef.from_spec(req.agent)
         action = req.action
         target = req.target or None
@@ -285,7 +318,7 @@ class Executor:
             params = fencing.with_port(params, target, req.port)
         timeout_ms = req.timeout_ms or self.runner.timeout_ms(
             Operation(task=action, rsc=ref.type, node=self.node, agent=ref))
-        self.terms.admit(req.term)
+        await self.gate.admit(req.dc, req.members, req.term)
         if ref.standard != "stonith" or action not in fencing.FENCE_ACTIONS:
             raise bus.UserError(f"not a fencing request: {ref.spec} {action}", code="bad-request")
         try:
@@ -298,6 +331,10 @@ class Executor:
                          status=lrm.EXEC_TEXT.get(outcome.op_status))
         return FenceReply(rc=outcome.rc, op_status=outcome.op_status, exit_reason=outcome.exit_reason,
                           output=outcome.output)
+
+    async def handle_history(self, _req: HistoryRequest) -> ExecutorHistory:
+        """The node's operation history as this executor holds it (the CIB's copy may lag behind)."""
+        return self.history.snapshot()
 
     async def handle_reset(self, _req: ResetRequest) -> ResetReply:
         """This node was fenced while its services live on (a lab has no real power switch): emulate the
@@ -312,7 +349,7 @@ class Executor:
             result = await self._run(op.with_changes(task="stop", interval_ms=0, expected_rc=lrm.OCF_SUCCESS))
             stopped.append(StoppedResource(rsc=rsc, rc=result.rc))
         self.active.clear()
-        await self._patch([{"op": "lrm_clear"}])
+        self._note(CLEAR_HISTORY)
         self.log.warning("fenced: stopped everything and forgot it", stopped=[s.rsc for s in stopped])
         return ResetReply(stopped=stopped)
 
@@ -340,18 +377,13 @@ class Executor:
         record, as Pacemaker's controller does: the DC reads a recorded monitor as one still running."""
         task = op.meta.get("operation") or op.meta.get("op") or "monitor"
         cancelled = await self.monitors.cancel(op.rsc, task, op.interval_ms)
-        if cancelled:
-            try:
-                await self._patch(forget_ops(cancelled))
-            except (bus.BusUnavailable, bus.RemoteError) as exc:  # cancelled all the same; the record is history
-                self.log.warning("cancelled, but its record could not be removed", op=cancelled[0].key,
-                                 error=str(exc))
+        self._note(forget_ops(cancelled))
         return self._bookkeeping_done(op)
 
     async def _delete(self, op: Operation) -> OperationResult:
         """Forget a resource's history on this node (cleanup); the DC then probes it again."""
         self.active.pop(op.rsc, None)
-        await self._patch([{"op": "lrm_delete", "rsc": op.rsc}])
+        self._note([{"op": "lrm_delete", "rsc": op.rsc}])
         return self._bookkeeping_done(op)
 
     def _bookkeeping_done(self, op: Operation) -> OperationResult:
@@ -375,26 +407,27 @@ class Executor:
         return result
 
     async def _record(self, op: Operation, result: lrm.OpResult, forget: list[Operation] | None = None) -> None:
-        """Write the result into this node's status, then tell subscribers about it.
+        """Put the result into this node's history, then tell subscribers about it (the CIB follows).
 
-        ``forget``: recurring operations cancelled before this one ran, whose records go in the same write,
+        ``forget``: recurring operations cancelled before this one ran, whose records go in the same patch,
         so the DC never sees the new role next to a monitor of the old one.
         """
-        ops = forget_ops(forget or []) + failcounts.status_ops(result, op.agent.record(), op.meta,
-                                                                self.start_failure_is_fatal)
-        deadline = time.monotonic() + RECORD_PATIENCE
-        while True:
-            try:
-                await self._patch(ops)
-                break
-            except (bus.BusUnavailable, bus.RemoteError) as exc:
-                if time.monotonic() >= deadline:
-                    raise bus.UserError(f"{op.key} ran (rc {result.rc}) but could not be recorded: {exc}",
-                                        code="cib-unavailable", details={"result": result.to_body()}) from None
-                await asyncio.sleep(0.1)
-        await self.nc.publish(self.subjects.executor_event(self.node), pack(result_message(result)))
+        self._note(forget_ops(forget or []) + failcounts.status_ops(result, op.agent.record(), op.meta,
+                                                                     self.start_failure_is_fatal))
+        try:
+            await self.nc.publish(self.subjects.executor_event(self.node), pack(result_message(result)))
+        except nats.errors.Error as exc:  # the result is in the history: the DC's reply must not be lost for an event
+            self.log.warning("cannot publish an operation result", op=op.key, error=str(exc))
+
+    def _note(self, ops: list[dict[str, Any]]) -> None:
+        """Every change of the node's history goes through here: applied to the history the executor holds
+        first (what the DC reads), then queued for the CIB mirror in the same order."""
+        if ops:
+            self.history.apply(ops)
+            self.mirror.put(ops)
 
     async def _patch(self, ops: list[dict[str, Any]]) -> None:
+        """Write one status patch to the cib-store (the mirror's sender)."""
         await bus.call(self.nc, self.subjects.cib("patch"), CibPatch(self.node, ops, "executor"), CibWriteReply,
                        service="executor")
 

@@ -69,10 +69,11 @@ class CibLink:
         self._refresh_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._unreachable_logged = False
-        # Our node's operation history in the CIB is from before this process started (a reboot or a
-        # rejoin): it goes with the first "online" write, in the same patch, so the DC never sees the
-        # node back with stale history - the executor reports what really runs by probing.
-        self._joined = False
+        # Whether our own "online" write went through since we were last recorded down. Only for the log:
+        # rejoining no longer clears the node's operation history in the CIB. The node's executor holds the
+        # authoritative history and the DC reads it from there; clearing the CIB's copy would only make
+        # the mirror wrong.
+        self._online_written = False
 
     # ------------------------------------------------------------ reading
     async def refresh(self, timeout: float | None = None) -> bool:
@@ -97,12 +98,10 @@ class CibLink:
             self.nodes = nodes
         if not recorded_online(root, self.node):
             # Recorded down (by a peer that lost us, a new DC, an import) while this process kept
-            # running: rejoin as a returning node does, our operation history cleared with the "online"
-            # write, so the DC learns what really runs here by probing - and finds any copy that was
-            # started elsewhere meanwhile.
-            if self._joined:
+            # running: write ourselves online again. The operation history is left alone (see __init__).
+            if self._online_written:
                 self.log.warning("the CIB records this node as down: rejoining")
-            self._joined = False
+            self._online_written = False
             self.want(self.node, True)
         if changed:
             self.on_nodes(nodes)
@@ -152,9 +151,6 @@ class CibLink:
                 continue
             if decision is Decision.WRITE:
                 ops = node_state_ops(self.nodes.node_id(uname), uname, online)
-                rejoin = uname == self.node and online and not self._joined
-                if rejoin:
-                    ops.append({"op": "lrm_clear"})
                 try:
                     await bus.call(self.nc, self.subjects.cib("patch"), CibPatch(uname, ops, CLIENT), CibWriteReply,
                                    timeout=self.request_timeout, service=CLIENT)
@@ -162,7 +158,7 @@ class CibLink:
                     self._note_unreachable(f"cannot write node_state of {uname}: {exc}")
                     return False
                 self._unreachable_logged = False
-                self._joined = self._joined or rejoin
+                self._online_written = self._online_written or (uname == self.node and online)
                 self.log.info("node_state written", uname=uname, online=online)
             if self._pending.get(uname) == online:  # unless a newer wish arrived meanwhile
                 del self._pending[uname]

@@ -1,9 +1,10 @@
 """The membership process: heartbeats on the bus, the tracker's verdicts published as views.
 
-Everything that decides lives in tracker.py and quorum.py; this module only
-feeds them (received heartbeats, the clock, the CIB's node list) and carries
-their results out (view events, the query endpoint, metrics, node_state
-writes).
+Everything that decides lives in tracker.py, election.py and quorum.py; this
+module only feeds them (received heartbeats, the local policy's ``PolicyAlive``,
+the clock, the CIB's node list) and carries their results out (heartbeats with
+``hears`` and ``candidate``, view events naming the DC, the query endpoint,
+metrics, node_state writes).
 
 Bus outages: nats-py reconnects by itself and restores subscriptions, so the
 process simply keeps ticking. While the bus is down, peers age out of the view
@@ -38,6 +39,7 @@ from paceline.shared.messages import (
     Fenced,
     MembershipQuery,
     MembershipViewMessage,
+    PolicyAlive,
     ResetReply,
     ResetRequest,
     pack,
@@ -97,6 +99,8 @@ class MembershipService:
         self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.heartbeats,
                                               self._on_heartbeat, Heartbeat))
         self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.fenced, self._on_fenced, Fenced))
+        self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.policy_alive(self.node),
+                                              self._on_policy_alive, PolicyAlive))
         self._micro.endpoint("query", self.subjects.membership_query(self.node), self._on_query,
                              MembershipQuery, queue_group=f"membership-{self.node}")
         await self._micro.start()
@@ -160,7 +164,8 @@ class MembershipService:
     async def _send_heartbeat(self) -> None:
         self._seq += 1
         hb = Heartbeat(node=self.node, incarnation=self.incarnation, ring_id=self.tracker.ring_id,
-                       seq=self._seq, votes=self.tracker.votes)
+                       seq=self._seq, votes=self.tracker.votes, hears=self.tracker.hears,
+                       candidate=self.tracker.candidate)
         try:
             await self.nc.publish(self.subjects.heartbeat(self.node), pack(hb))
         except Exception as exc:  # the connection can drop between the check and the publish
@@ -179,6 +184,15 @@ class MembershipService:
         if hb.ring_id > self._ring_heard:
             self._ring_heard = hb.ring_id
             self._check_own_record()
+
+    async def _on_policy_alive(self, alive: PolicyAlive, subject: str) -> None:
+        """Our node's policy runs: while it keeps saying so, this node is a DC candidate (see election.py)."""
+        if alive.node != self.node:  # on our own node's subject only; anything else is a bug or a spoof
+            self.log.warning("policy.alive names another node", node=alive.node, subject=subject)
+            return
+        change = self.tracker.policy_alive(alive.incarnation, self.clock())
+        if change is not None and not self.powered_off:
+            self._apply(change)
 
     def _check_own_record(self) -> None:
         """Some node's view changed (a ring id we had not heard): it may have declared us lost while we could
@@ -240,22 +254,24 @@ class MembershipService:
         """The declared nodes changed: quorum may differ, and our own node_state id may too."""
         self.cib.want(self.node, True)
         if self.view is not None:
-            self._apply(MembershipChange(ring_id=self.view.ring_id, members=self.view.members))
+            self._apply(self.tracker.current())
 
     # ------------------------------------------------------------ outputs
     def _apply(self, change: MembershipChange) -> None:
         nodes = self.cib.nodes
         state = self.quorum.evaluate(self.tracker.total_votes, nodes.count if nodes else None,
                                      len(self.tracker.ever_seen))
+        # Quorum lives here, candidacy in the tracker: a flipped verdict renews our candidacy (a new ring id).
+        change = self.tracker.quorum_verdict(state.quorate, change, self.clock())
         view = MembershipView(node=self.node, incarnation=self.incarnation, ring_id=change.ring_id,
                               members=change.members, quorum=state, joined=change.joined,
-                              lost=change.lost, restarted=change.restarted)
+                              lost=change.lost, restarted=change.restarted, dc=change.dc)
         if view.same_state(self.view):
             return
         self.view = view
         metrics.record(view)
         self.log.info("membership view", ring_id=view.ring_id, members=list(view.members),
-                      quorate=state.quorate, joined=list(change.joined), lost=list(change.lost),
+                      quorate=state.quorate, dc=view.dc, joined=list(change.joined), lost=list(change.lost),
                       restarted=list(change.restarted))
         self.cib.want(self.node, True)
         for peer in change.lost:
@@ -284,7 +300,7 @@ class MembershipService:
         if online:
             return Decision.WRITE if uname == self.node else Decision.DROP
         if uname in self.tracker.peers or uname == self.node:
-            return Decision.DROP  # it came back before we could write it down
+            return Decision.DROP  # it came back (heard again) before we could write it down
         if self._bus_up_since is None or self.clock() - self._bus_up_since < self.cfg.token_timeout:
             return Decision.DEFER
         return Decision.WRITE

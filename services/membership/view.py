@@ -28,6 +28,8 @@ class MembershipView:
     joined: tuple[str, ...] = ()
     lost: tuple[str, ...] = ()
     restarted: tuple[str, ...] = ()
+    #: The DC this view elects (:func:`paceline.membership.election.elect`); "" when no member runs a policy.
+    dc: str = ""
 
     def to_message(self) -> MembershipViewMessage:
         q = self.quorum
@@ -35,7 +37,7 @@ class MembershipView:
             node=self.node, incarnation=self.incarnation, ring_id=self.ring_id, members=self.members,
             quorate=q.quorate, total_votes=q.total_votes, expected_votes=q.expected_votes, quorum=q.quorum,
             two_node=q.two_node, waiting_for_all=q.waiting_for_all, joined=self.joined, lost=self.lost,
-            restarted=self.restarted)
+            restarted=self.restarted, dc=self.dc)
 
     def to_body(self) -> dict[str, Any]:
         return self.to_message().to_body()
@@ -45,7 +47,7 @@ class MembershipView:
         quorum = QuorumState(quorate=msg.quorate, total_votes=msg.total_votes, expected_votes=msg.expected_votes,
                              quorum=msg.quorum, waiting_for_all=msg.waiting_for_all, two_node=msg.two_node)
         return cls(node=msg.node, incarnation=msg.incarnation, ring_id=msg.ring_id, members=msg.members,
-                   quorum=quorum, joined=msg.joined, lost=msg.lost, restarted=msg.restarted)
+                   quorum=quorum, joined=msg.joined, lost=msg.lost, restarted=msg.restarted, dc=msg.dc)
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> MembershipView:
@@ -53,6 +55,7 @@ class MembershipView:
         return cls.from_message(MembershipViewMessage.from_body(body))
 
     def same_state(self, other: MembershipView | None) -> bool:
-        """Whether publishing ``self`` after ``other`` would tell a subscriber nothing new."""
-        return other is not None and (self.ring_id, self.members, self.quorum) == (
-            other.ring_id, other.members, other.quorum)
+        """Whether publishing ``self`` after ``other`` would tell a subscriber nothing new (the DC counts: a
+        policy instance acts on it)."""
+        return other is not None and (self.ring_id, self.members, self.quorum, self.dc) == (
+            other.ring_id, other.members, other.quorum, other.dc)

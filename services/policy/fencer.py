@@ -3,10 +3,13 @@
 A ``stonith`` action names its victim as ``node``; the victim is dead or about
 to be, so it cannot run the action itself. The fencer picks the devices and
 the node that runs each agent (``fencing.py``: Pacemaker's rules), asks that
-node's executor (endpoint ``fence``, term-checked) and, once the device
-confirmed, publishes ``policy.fenced`` and records the victim in the CIB as
-Pacemaker's controller does: cleanly down, with no operation history and no
-transient attributes - the scheduler then recovers its resources elsewhere.
+node's executor (endpoint ``fence``, admitted only under the DC's mandate)
+and, once the device confirmed, publishes ``policy.fenced`` and records the
+victim as Pacemaker's controller does: cleanly down, with no operation
+history and no transient attributes - the scheduler then recovers its
+resources elsewhere. The DC hands the fencer its working copy of the CIB and
+takes the record itself (it plans with it at once and writes the CIB behind);
+used on its own, the fencer reads and writes the CIB directly.
 
 A failed attempt fails the action (the transition aborts and the DC plans
 again, which retries). Retries of one target back off exponentially (up to
@@ -17,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.client import Client
 from paceline.policy.graph import Action
-from paceline.shared import bus, cib, lrm
+from paceline.policy.mandate import Mandate
+from paceline.shared import admission, bus, cib, lrm
 from paceline.shared.cluster import fencing
 from paceline.shared.cluster.options import cluster_options
 from paceline.shared.messages import (
@@ -52,8 +56,14 @@ ORIGIN = "paceline-fencer"
 SERVICE = "policy"
 
 
+#: Refusals that mean "you are not the DC I follow" (membership-based, or the legacy term check).
+NOT_DC_CODES = (admission.NOT_DC, "stale-term")
+#: The victim's status after fencing, recorded by the caller: ``(target, ops)``.
+Record = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
+
+
 class NotDC(RuntimeError):
-    """An executor refused the request because a newer DC term exists."""
+    """An executor refused the request: this instance is not (or no longer) the DC its node follows."""
 
 
 @dataclass
@@ -67,14 +77,17 @@ class Attempt:
 
 
 class Fencer:
-    def __init__(self, nc: Client, subjects: Subjects, me: str, term: Callable[[], int],
-                 online: Callable[[], Iterable[str]], log: Any):
+    def __init__(self, nc: Client, subjects: Subjects, me: str, mandate: Callable[[], Mandate | None],
+                 online: Callable[[], Iterable[str]], log: Any,
+                 root: Callable[[], Awaitable[cib.Element]] | None = None, record: Record | None = None):
         self.nc = nc
         self.s = subjects
         self.me = me
-        self.term = term
+        self.mandate = mandate
         self.online = online
         self.log = log
+        self.root = root or self._read_cib
+        self.record = record or self._write_victim
         self.failures: dict[str, int] = {}
         self.retry_at: dict[str, float] = {}
         self._lists: dict[tuple[str, ...], tuple[float, set[str]]] = {}
@@ -87,8 +100,7 @@ class Fencer:
         if wait > 0:
             self.log.info("waiting before fencing again", target=target, seconds=round(wait, 2))
             await asyncio.sleep(wait)
-        reply = await bus.call(self.nc, self.s.cib("query"), CibQuery(fresh=True), CibDocument, service=SERVICE)
-        root = cib.parse_cib(reply.xml)
+        root = await self.root()
         now = time.time()
         options = cluster_options(root, now)
         online = sorted(set(self.online()))
@@ -104,16 +116,30 @@ class Fencer:
                                 op_status=lrm.EXEC_ERROR, exit_reason=attempt.error, node=target)
         self.failures.pop(target, None)
         self.retry_at.pop(target, None)
-        ops = fencing.victim_status_ops(what, int(time.time()), ORIGIN)
-        await bus.call(self.nc, self.s.cib("patch"), CibPatch(target, ops, SERVICE), CibWriteReply, service=SERVICE)
+        await self.record(target, fencing.victim_status_ops(what, int(time.time()), ORIGIN))
         self.log.warning("fenced", target=target, action=what, devices=list(attempt.devices), by=attempt.by)
         return lrm.OpResult(rsc="", task="stonith", interval_ms=0, rc=lrm.OCF_SUCCESS, node=target)
 
+    async def _read_cib(self) -> cib.Element:
+        reply = await bus.call(self.nc, self.s.cib("query"), CibQuery(fresh=True), CibDocument, service=SERVICE)
+        return cib.parse_cib(reply.xml)
+
+    async def _write_victim(self, target: str, ops: list[dict[str, Any]]) -> None:
+        await bus.call(self.nc, self.s.cib("patch"), CibPatch(target, ops, SERVICE), CibWriteReply, service=SERVICE)
+
+    def _mandate(self) -> Mandate:
+        mandate = self.mandate()
+        if mandate is None:
+            raise NotDC(f"{self.me} is not the DC of its membership view")
+        return mandate
+
     async def _announce(self, target: str, what: str, attempt: Attempt, reason: str) -> None:
         """Tell the bus first: a victim that is still alive emulates the power cut before it can rejoin."""
+        mandate = self.mandate()
         await self.nc.publish(self.s.fenced, pack(Fenced(
             target=target, action=what, result="ok" if attempt.ok else "failed", device=",".join(attempt.devices),
-            by=attempt.by, dc=self.me, term=self.term(), reason=reason, error=attempt.error, time=time.time())))
+            by=attempt.by, dc=self.me, term=mandate.term if mandate else 0, reason=reason, error=attempt.error,
+            time=time.time())))
 
     # ------------------------------------------------------------ devices and levels
     async def _carry_out(self, root: cib.Element, options: dict[str, str], target: str, what: str,
@@ -168,20 +194,20 @@ class Fencer:
             return True, node, ""
         return False, node, reply.exit_reason or f"agent answered rc {reply.rc}"
 
-    async def _first_answer(self, dev: fencing.FenceDevice, ask: Callable[[int], FenceRequest], target: str,
+    async def _first_answer(self, dev: fencing.FenceDevice, ask: Callable[[Mandate], FenceRequest], target: str,
                             online: list[str], timeout: float) -> tuple[str, FenceReply | None, str]:
         """Ask the nodes that may run ``dev``, best first, until one answers: (node, reply, error).
 
-        ``ask(term)`` makes the request: each one carries the term as it is when sent.
+        ``ask(mandate)`` makes the request: each one carries the DC's mandate as it is when sent.
         """
         error = f"no online node may run {dev.id}"
         for node in fencing.executing_nodes(dev, target, online, self.me):
             try:
-                reply = await bus.call(self.nc, self.s.executor("fence", node), ask(self.term()), FenceReply,
+                reply = await bus.call(self.nc, self.s.executor("fence", node), ask(self._mandate()), FenceReply,
                                        timeout=timeout, service=SERVICE)
                 return node, reply, ""
             except bus.RemoteError as exc:
-                if exc.code == "stale-term":
+                if exc.code in NOT_DC_CODES:
                     raise NotDC(str(exc)) from None
                 error = f"{node}: {exc}"  # e.g. the agent is not installed there: another node may have it
             except bus.BusUnavailable as exc:
@@ -219,15 +245,15 @@ class Fencer:
 
 
 def _ask(dev: fencing.FenceDevice, action: str, timeout_ms: int, target: str = "",
-         port: str = "") -> Callable[[int], FenceRequest]:
-    """The request running ``action`` of ``dev`` (against ``target`` under its ``port`` name), for a given term."""
+         port: str = "") -> Callable[[Mandate], FenceRequest]:
+    """The request running ``action`` of ``dev`` (against ``target`` under its ``port`` name), under a mandate."""
     record = dev.agent_record()
     agent = AgentSpec(standard=record.get("class", ""), type=record.get("type", ""),
                       provider=record.get("provider", ""))
 
-    def request(term: int) -> FenceRequest:
-        return FenceRequest(agent=agent, action=action, term=term, params=dict(dev.params), target=target,
-                            port=port, timeout_ms=timeout_ms)
+    def request(mandate: Mandate) -> FenceRequest:
+        return FenceRequest(agent=agent, action=action, term=mandate.term, params=dict(dev.params), target=target,
+                            port=port, timeout_ms=timeout_ms, dc=mandate.dc, members=mandate.members)
 
     return request
 

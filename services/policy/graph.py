@@ -57,15 +57,17 @@ class Action:
     def from_body(cls, body: dict[str, Any]) -> Action:
         return cls(**{k: body[k] for k in cls.__dataclass_fields__ if k in body})
 
-    def request(self, term: int, transition: int) -> ActionRequest:
-        """What the DC sends the action's executor: the action as it is, stamped with the DC's term.
+    def request(self, term: int, transition: int, dc: str = "", members: tuple[str, ...] = ()) -> ActionRequest:
+        """What the DC sends the action's executor: the action as it is, stamped with the DC's mandate (its
+        term, name and view members: the executor acts only when its own view agrees).
 
         Built through the message's own check, so an action the executor would
         refuse as malformed fails here, before it is sent.
         """
         from paceline.shared.messages import ActionRequest  # on use: the offline simulate never sends one
 
-        return ActionRequest.from_body({**self.to_body(), "term": term, "transition": transition})
+        return ActionRequest.from_body({**self.to_body(), "term": term, "transition": transition, "dc": dc,
+                                        "members": list(members)})
 
 
 @dataclass

@@ -1,26 +1,41 @@
-"""policy: the DC. Holds the lease, turns every relevant change into a new plan, and executes it.
+"""policy: the DC. Acts while its node's membership view elects it; turns every relevant change into a plan.
 
 Thin glue: the decisions are the scheduler's (a pure function, run in a worker
-thread so lease renewals never stall behind a big plan), the execution is the
-transition engine's. This module only decides *when* to plan: on CIB changes,
-membership changes and failed operations, coalescing bursts of events. The DC
-also answers ``resource why`` (``policy.explain``) from its own view of the
-CIB: only the DC subscribes to that subject, so a request reaches the DC.
+thread), the execution is the transition engine's, the DC role is the
+membership view's (``mandate.py``), and what the DC knows better than the CIB
+is laid over its copy before each plan (``overlay.py``: members from the view,
+operation histories from the executors, fenced nodes from its own fencer).
+This module decides *when* to plan: on CIB changes, membership changes and
+failed operations, coalescing bursts of events. Nothing on the path from "a
+node is lost" to "its resources run elsewhere" waits for a JetStream write:
+the CIB is read with a short patience (the last copy read serves while a
+stream elects its leader) and the DC's own records are written behind
+(``recorder.py``).
+
+The DC also answers ``resource why`` (``policy.explain``) from its own view of
+the CIB: only the DC subscribes to that subject, so a request reaches the DC.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import secrets
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from paceline.policy.engine import TransitionEngine
-from paceline.policy.fencer import Fencer
+from paceline.policy.fencer import NOT_DC_CODES, Fencer
 from paceline.policy.graph import Action, Graph
-from paceline.policy.lease import Lease
+from paceline.policy.histories import Histories
+from paceline.policy.mandate import Mandate, mandate_of
+from paceline.policy.overlay import Known, lay_over
 from paceline.policy.recheck import next_recheck
+from paceline.policy.recorder import CibRecorder
 from paceline.policy.scheduler import schedule
-from paceline.shared import VERSION, bus, cib, jetstream
+from paceline.shared import VERSION, bus, cib
 from paceline.shared.lrm import OpResult
 from paceline.shared.messages import (
     CibChanged,
@@ -28,7 +43,6 @@ from paceline.shared.messages import (
     CibDocument,
     CibPatch,
     CibQuery,
-    CibWriteReply,
     DcAnnouncement,
     ExplainReply,
     ExplainRequest,
@@ -36,6 +50,7 @@ from paceline.shared.messages import (
     MembershipQuery,
     MembershipViewMessage,
     OperationResult,
+    PolicyAlive,
     PolicyStatus,
     PolicyStatusQuery,
     TransitionStarted,
@@ -44,18 +59,26 @@ from paceline.shared.messages import (
 from paceline.shared.runtime import ServiceContext
 from prometheus_client import Counter, Gauge, Histogram
 
-IS_DC = Gauge("paceline_policy_is_dc", "1 while this instance holds the DC lease")
-TERM = Gauge("paceline_policy_dc_term", "Term of the DC lease as this instance last saw it")
+IS_DC = Gauge("paceline_policy_is_dc", "1 while this instance is the DC its membership view elects")
+TERM = Gauge("paceline_policy_dc_term", "The DC's term: the ring id of the membership view that elects it")
 TRANSITIONS = Counter("paceline_policy_transitions_total", "Transitions run, by outcome", ["outcome"])
 TRANSITION_SECONDS = Histogram("paceline_policy_transition_duration_seconds", "Wall time of one transition")
 SCHEDULER_SECONDS = Histogram("paceline_policy_scheduler_duration_seconds", "Time the scheduler took for one plan",
                               buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 ACTIONS = Counter("paceline_policy_actions_total", "Actions dispatched, by task and outcome", ["task", "outcome"])
 STEPDOWNS = Counter("paceline_policy_dc_stepdowns_total", "Times this instance stopped acting as DC, by reason "
-                    "(unproven: renewals failed for the TTL less its margin; deposed; ineligible)", ["reason"])
+                    "(elected: its view elects another node; fenced: its own node was fenced)", ["reason"])
+STALE_PLANS = Counter("paceline_policy_plans_from_cached_cib_total",
+                      "Plans made from the last CIB read because a fresh read did not answer in time")
 SERVICE = "policy"
 #: The endpoint only the DC serves.
 EXPLAIN = "explain"
+#: How long a plan waits for a fresh read of the CIB before it uses the last copy read (JetStream elections).
+CIB_PATIENCE = 0.3
+#: How soon a plan made from a cached CIB is made again (by then the read may answer).
+STALE_RECHECK = 0.5
+#: How long a policy instance that is not DC waits after a CIB change before refreshing its copy.
+CACHE_REFRESH_DELAY = 0.3
 
 
 def op_result(msg: OperationResult) -> OpResult:
@@ -63,64 +86,110 @@ def op_result(msg: OperationResult) -> OpResult:
     return OpResult(**msg.to_body())
 
 
+@dataclass(frozen=True)
+class CibCopy:
+    root: cib.Element
+    version: str
+
+
+def newer(a: str, b: str) -> bool:
+    """Whether CIB version ``a`` is above ``b`` ("" is below every version)."""
+    if not b:
+        return bool(a)
+    try:
+        return cib.Version.parse(a) > cib.Version.parse(b)
+    except cib.CibError:
+        return False
+
+
 class Policy:
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
         self.s = ctx.subjects
         self.me = ctx.cfg.node or f"policy-{id(self):x}"
-        self.lease = Lease(ctx.nc.jetstream(), self.s.lease_bucket, self.me, ctx.cfg.lease_ttl,
-                           replicas=jetstream.wanted_replicas(ctx.cfg.replicas, ctx.nc))
+        self.incarnation = secrets.token_hex(8)
         self.views: dict[str, MembershipViewMessage] = {}  # node -> latest membership view it published
         self.view_changed: dict[str, float] = {}  # node -> when its view's members last changed
         self.seen: set[str] = set()  # every node our own node's views have ever listed
         self.wake = asyncio.Event()
-        self.campaign_now = asyncio.Event()  # run a lease step at once (our node was fenced)
         self.engine = TransitionEngine(self.dispatch)
-        self.fencer = Fencer(ctx.nc, self.s, self.me, lambda: self.lease.term, self.members, ctx.log)
+        self.histories = Histories(ctx.nc, self.s, ctx.log)
+        self.recorder = CibRecorder(ctx.nc, self.s, ctx.log)
+        self.fencer = Fencer(ctx.nc, self.s, self.me, self.mandate, self.members, ctx.log,
+                             root=self.fencing_root, record=self.record_fenced)
         self.transition_id = 0
         self.running = False
         self.recheck_in: float | None = None  # seconds until a plan is due without any event
         self.check_unseen_nodes = False  # a new DC first marks nodes it cannot see as down
-        self.missed_plan = False  # a wake-up came while the lease was not provably ours
-        # Our own node was fenced: (its ring id then, until when at most) we stay out of the DC campaign
-        self.fenced: tuple[int, float] | None = None
+        self.dc: Mandate | None = None  # the mandate we act under, while we are DC
+        # Our own node was fenced: its ring id then; we act as DC again only under a newer view
+        self.fenced_at_ring: int | None = None
+        self.fenced_ops: dict[str, list[dict[str, Any]]] = {}  # nodes we fenced -> their recorded state
+        self.cib_copy: CibCopy | None = None  # the last CIB read
+        self.cib_latest = ""  # the newest CIB version a change event announced
+        self.plan_root: cib.Element | None = None  # the working CIB of the transition running now
+        self.recorded_facts: dict[str, str] = {}
+        self.refused = False  # an executor refused our mandate during the transition
+        self._refreshing: asyncio.Task[None] | None = None
         self.log = ctx.log
         self.svc: bus.MicroService | None = None  # set by run(): the explain endpoint follows the DC role
 
-    # ---------------------------------------------------------------- membership
+    # ---------------------------------------------------------------- membership and the DC role
     def view(self) -> MembershipViewMessage | None:
-        """The view of our own node when we have one, else the newest view anyone published."""
-        if self.ctx.cfg.node:
-            return self.views.get(self.ctx.cfg.node)
-        return max(self.views.values(), key=lambda v: v.ring_id, default=None)
+        """The view of our own node (the one whose election we follow)."""
+        return self.views.get(self.ctx.cfg.node) if self.ctx.cfg.node else None
 
-    def eligible(self) -> bool:
+    def mandate(self) -> Mandate | None:
+        """The mandate our node's current view gives us; None when it elects another node (or no one)."""
         view = self.view()
-        if not self.ctx.cfg.node:
-            return True
-        if self.fenced is not None:
-            ring, until = self.fenced
-            if (view is None or view.ring_id <= ring) and time.monotonic() < until:
-                return False
-            self.fenced = None
-        return view is not None and self.ctx.cfg.node in view.members
+        if self.fenced_at_ring is not None:
+            if view is None or view.ring_id <= self.fenced_at_ring:
+                return None
+            self.fenced_at_ring = None
+        return mandate_of(self.me, view)
+
+    async def update_role(self) -> None:
+        """Start or stop acting as DC as our node's view now says."""
+        mandate = self.mandate()
+        was = self.dc
+        self.dc = mandate
+        TERM.set(mandate.term if mandate else 0)
+        IS_DC.set(1 if mandate else 0)
+        if mandate is not None and was is None:
+            self.log.info("became DC", term=mandate.term, members=list(mandate.members))
+            self.check_unseen_nodes = True
+            self.recorded_facts = {}
+            with contextlib.suppress(Exception):  # only an announcement; the bus may be down right now
+                await self.ctx.nc.publish(self.s.dc, pack(DcAnnouncement(node=self.me, term=mandate.term)))
+            await self.serve_dc_endpoints(True)
+            self.trigger()
+        elif mandate is None and was is not None:
+            self.step_down("fenced" if self.fenced_at_ring is not None else "elected")
+            await self.serve_dc_endpoints(False)
+
+    def step_down(self, reason: str) -> None:
+        """Stop acting as DC: no new dispatches (the mandate is gone), the running transition ends."""
+        STEPDOWNS.labels(reason).inc()
+        view = self.view()
+        self.log.warning("stepped down as DC", reason=reason, dc=view.dc if view else "")
+        self.engine.abort()
 
     async def on_fenced(self, event: Fenced, subject: str) -> None:
-        """Our own node was fenced: a fenced machine runs no DC, so this one gives the lease up at once and
-        campaigns again only once its node has rejoined (a newer membership ring), as a rebooted DC would."""
+        """Our own node was fenced: a fenced machine runs no DC, so this one stops at once and acts again only
+        under a newer membership view (the node rejoined, as a rebooted DC would)."""
         if event.target != self.ctx.cfg.node or event.result != "ok" or event.action == "on":
             return
         view = self.view()
-        holdoff = 2 * (self.ctx.cfg.token_timeout + self.ctx.cfg.lease_ttl)
-        self.fenced = (view.ring_id if view else 0, time.monotonic() + holdoff)
+        self.fenced_at_ring = view.ring_id if view else 0
         self.log.warning("our node was fenced: leaving the DC role", by=event.by, action=event.action)
         self.engine.abort()
-        self.campaign_now.set()
+        await self.update_role()
 
     async def on_view(self, view: MembershipViewMessage, subject: str) -> None:
         node = view.node or subject.rsplit(".", 1)[-1]
-        self.log.debug("membership view", of=node, ring_id=view.ring_id, members=list(view.members))
+        self.log.debug("membership view", of=node, ring_id=view.ring_id, members=list(view.members), dc=view.dc)
         self.record_view(node, view)
+        await self.update_role()
         self.abandon_lost_actions()
         self.trigger(abort=True)
 
@@ -154,6 +223,29 @@ class Policy:
             view = await bus.call(self.ctx.nc, self.s.membership_query(self.ctx.cfg.node), MembershipQuery(),
                                   MembershipViewMessage, timeout=1, service=SERVICE)
             self.record_view(self.ctx.cfg.node, view)
+            await self.update_role()
+
+    async def alive_loop(self) -> None:
+        """Tell our node's membership, every heartbeat interval, that this policy instance runs: only then
+        does it offer the node as a DC candidate (a dead or hung policy is not elected)."""
+        if not self.ctx.cfg.node:
+            return
+        alive = pack(PolicyAlive(node=self.ctx.cfg.node, incarnation=self.incarnation))
+        subject = self.s.policy_alive(self.ctx.cfg.node)
+        while not self.ctx.stopping.is_set():
+            with contextlib.suppress(Exception):  # the bus may be down: membership then drops us, rightly
+                await self.ctx.nc.publish(subject, alive)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.ctx.stopping.wait(), self.ctx.cfg.heartbeat_interval)
+
+    async def serve_dc_endpoints(self, on: bool) -> None:
+        """Subscribe to what only the DC answers (``policy.explain``) while DC; a bus hiccup is only logged."""
+        if self.svc is None:
+            return
+        try:
+            await self.svc.serve(EXPLAIN, on)
+        except Exception as exc:  # the next role change tries again
+            self.log.warning("cannot change the DC-only endpoints", serve=on, error=str(exc) or type(exc).__name__)
 
     # ---------------------------------------------------------------- triggers
     def trigger(self, abort: bool = False) -> None:
@@ -162,6 +254,10 @@ class Policy:
         self.wake.set()
 
     async def on_cib_changed(self, event: CibChanged, subject: str) -> None:
+        if newer(event.new, self.cib_latest):
+            self.cib_latest = event.new
+        if self.dc is None:
+            self.refresh_copy_soon()
         expected = event.client == "executor" and event.scope == "status"
         self.trigger(abort=not expected)
 
@@ -169,79 +265,64 @@ class Policy:
         if op_result(event).failed:
             self.trigger(abort=True)
 
-    # ---------------------------------------------------------------- DC duties
-    async def lease_step(self) -> None:
-        """Renew or try to take the lease; a node that is not a member of its own view gives it up."""
-        if self.eligible():
-            await self.lease.acquire_or_renew(self.known_gone)
-        else:
-            if self.lease.recorded_as_holder:
-                await self.lease.release()
-            self.lease.state = await self.lease.read()
+    # ---------------------------------------------------------------- the CIB
+    async def read_cib(self, timeout: float = 5.0) -> tuple[cib.Element, str]:
+        """The CIB as the cib-store has it, and its version (kept as the copy a plan may fall back on)."""
+        reply = await bus.call(self.ctx.nc, self.s.cib("query"), CibQuery(fresh=True), CibDocument,
+                               timeout=timeout, service=SERVICE)
+        root = cib.parse_cib(reply.xml)
+        self.cib_copy = CibCopy(copy.deepcopy(root), reply.version)
+        if newer(reply.version, self.cib_latest):
+            self.cib_latest = reply.version
+        return root, reply.version
 
-    async def campaign_loop(self) -> None:
-        was_dc = False
-        while not self.ctx.stopping.is_set():
-            step_ok = True
-            try:
-                # A holder's step may not outlast its proof: a renewal hanging on a cut-off bus must not
-                # keep it acting until after another node may legally take over.
-                await asyncio.wait_for(self.lease_step(), self.lease.proof_left() if self.lease.held else None)
-            except Exception as exc:  # bus trouble: the proof of the last renewal still counts until it runs out
-                step_ok = False
-                self.log.warning("lease step failed", error=str(exc) or type(exc).__name__,
-                                 proof_left=round(self.lease.proof_left(), 3))
-            is_dc = self.lease.held
-            TERM.set(self.lease.term)
-            IS_DC.set(1 if is_dc else 0)
-            if is_dc and not was_dc:
-                self.log.info("became DC", term=self.lease.term)
-                self.check_unseen_nodes = True
-                await self.ctx.nc.publish(self.s.dc, pack(DcAnnouncement(node=self.me, term=self.lease.term)))
-                self.trigger()
-            elif was_dc and not is_dc:
-                self.step_down()
-            if is_dc and self.missed_plan:
-                self.missed_plan = False
-                self.trigger()
-            await self.serve_dc_endpoints(is_dc)
-            was_dc = is_dc
-            retry = min(0.25, self.ctx.cfg.lease_ttl / 4)
-            interval = (self.ctx.cfg.lease_ttl / 3 if step_ok else retry) if is_dc else retry
-            if is_dc:  # wake up when the proof runs out, to step down on time even if nothing else happens
-                interval = min(interval, self.lease.proof_left())
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stop_or_campaign(), interval)
-            self.campaign_now.clear()
-
-    async def serve_dc_endpoints(self, on: bool) -> None:
-        """Subscribe to what only the DC answers (``policy.explain``) while DC; a bus hiccup is only logged."""
-        if self.svc is None:
+    def refresh_copy_soon(self) -> None:
+        """Keep the copy of a standby DC close to the CIB, so that it can plan at once when it takes over
+        while the CIB's stream has no leader (coalesced: one read after a burst of changes)."""
+        if self._refreshing is not None and not self._refreshing.done():
             return
+
+        async def refresh() -> None:
+            await asyncio.sleep(CACHE_REFRESH_DELAY)
+            with contextlib.suppress(bus.BusUnavailable, bus.RemoteError, cib.CibError):
+                await self.read_cib()
+
+        self._refreshing = asyncio.get_running_loop().create_task(refresh())
+
+    async def working_cib(self) -> tuple[cib.Element, str, bool]:
+        """The CIB to plan from, its version, and whether it is known to be current.
+
+        The last copy read is current when no change was announced since; else the CIB is read, and if no
+        answer comes within :data:`CIB_PATIENCE` (the stream has no leader) the last copy serves.
+        """
+        held = self.cib_copy
+        if held is not None and held.version == self.cib_latest:
+            return copy.deepcopy(held.root), held.version, True
         try:
-            await self.svc.serve(EXPLAIN, on)
-        except Exception as exc:  # tried again at the next campaign step
-            self.log.warning("cannot change the DC-only endpoints", serve=on, error=str(exc) or type(exc).__name__)
+            root, version = await self.read_cib(timeout=CIB_PATIENCE)
+            return root, version, True
+        except (bus.BusUnavailable, bus.RemoteError) as exc:
+            if held is None:
+                raise
+            STALE_PLANS.inc()
+            self.log.warning("planning from the last CIB read: a fresh read did not answer in time",
+                             version=held.version, newest=self.cib_latest, error=str(exc))
+            return copy.deepcopy(held.root), held.version, False
 
-    async def _stop_or_campaign(self) -> None:
-        stopping = asyncio.ensure_future(self.ctx.stopping.wait())
-        now = asyncio.ensure_future(self.campaign_now.wait())
-        try:
-            await asyncio.wait({stopping, now}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-            now.cancel()
+    async def fencing_root(self) -> cib.Element:
+        """The fencer's CIB: the transition's own working copy (no read on the recovery path)."""
+        if self.plan_root is not None:
+            return self.plan_root
+        root, _version, _current = await self.working_cib()
+        return root
 
-    def step_down(self) -> None:
-        """Stop acting as DC: no new dispatches (``lease.held`` is already false), the running transition ends."""
-        # unproven: still ours in the bucket as far as we know, but not renewed in time
-        reason = "unproven" if self.lease.recorded_as_holder else "deposed" if self.eligible() else "ineligible"
-        STEPDOWNS.labels(reason).inc()
-        self.log.warning("stepped down as DC", reason=reason, term=self.lease.term,
-                         holder=self.lease.state.holder if self.lease.state else "",
-                         ttl=self.ctx.cfg.lease_ttl, margin=round(self.lease.margin, 3))
-        self.engine.abort()
+    async def record_fenced(self, target: str, ops: list[dict[str, Any]]) -> None:
+        """A node was fenced: plan with it at once (cleanly down, running nothing), record it behind."""
+        self.fenced_ops[target] = ops
+        self.histories.forget(target)
+        self.recorder.record("patch", CibPatch(target, ops, SERVICE), f"fenced {target}")
 
+    # ---------------------------------------------------------------- what the DC knows
     def cluster_facts(self, root: cib.Element) -> dict[str, str]:
         """What the DC asserts about the cluster: itself as DC, and quorum as its membership view says."""
         node = cib.node_by_uname(root, self.me)
@@ -251,11 +332,12 @@ class Policy:
             attrs["have-quorum"] = "1" if view.quorate else "0"
         return attrs
 
-    async def record_cluster_facts(self, root: cib.Element, attrs: dict[str, str]) -> None:
-        if all(root.get(k) == v for k, v in attrs.items()):
+    def record_cluster_facts(self, root: cib.Element, attrs: dict[str, str]) -> None:
+        """Write the facts behind, once per change (the plan already uses them)."""
+        if all(root.get(k) == v for k, v in attrs.items()) or attrs == self.recorded_facts:
             return
-        await bus.call(self.ctx.nc, self.s.cib("cluster"), CibCluster(attrs=dict(attrs), client=SERVICE),
-                       CibWriteReply, service=SERVICE)
+        self.recorded_facts = dict(attrs)
+        self.recorder.record("cluster", CibCluster(attrs=dict(attrs), client=SERVICE), "DC and quorum")
 
     def known_gone(self, node: str) -> bool:
         """Membership says ``node`` is gone: it was a member and was lost, or our view has settled without
@@ -273,35 +355,38 @@ class Policy:
         since = self.view_changed.get(self.ctx.cfg.node or "", 0.0)
         return max(0.0, since + settle - time.monotonic())
 
-    async def mark_unseen_down(self, root: cib.Element) -> bool:
-        """Nodes the CIB still shows online but no member can see (the whole cluster restarted while they
-        were gone, so no survivor saw them leave) are recorded as down, as Pacemaker's new DC does.
+    def known(self, root: cib.Element) -> Known:
+        """What the DC lays over the CIB: members, nodes known gone, the executors' histories, fenced nodes."""
+        view = self.view()
+        members = frozenset(view.members if view else ())
+        for node in members:  # a fenced node that is back runs what its new executor says
+            self.fenced_ops.pop(node, None)
+        nodes = {n for n in cib.node_names(root)} | {ns.get("uname") or "" for ns in root.iterfind("status/node_state")}
+        gone = frozenset(n for n in nodes if n and self.known_gone(n))
+        return Known(members=members, gone=gone, histories=self.histories.lrm(), fenced=dict(self.fenced_ops))
 
-        Only once our own view has settled: just after start-up, peers we have not heard from yet are
-        alive. Returns False when it is too early to tell.
-        """
+    def mark_unseen_down(self, cib_root: cib.Element) -> bool:
+        """Nodes the CIB still shows online but no member can see (the whole cluster restarted while they
+        were gone, so no survivor saw them leave) are recorded as down, as Pacemaker's new DC does (the plan
+        already treats them so). Only once our own view has settled; False when it is too early to tell."""
         if self.view() is None or self.view_settled_in() > 0:
             return False
-        for ns in root.iterfind("status/node_state"):
+        for ns in cib_root.iterfind("status/node_state"):
             uname = ns.get("uname")
             if uname and ns.get("crmd") == "online" and self.known_gone(uname):
                 self.log.info("marking unseen node down", node=uname)
                 ops: list[dict[str, object]] = [{"op": "node_state", "attrs": dict(cib.NODE_STATE_DOWN)}]
-                await bus.call(self.ctx.nc, self.s.cib("patch"), CibPatch(uname, ops, SERVICE), CibWriteReply,
-                               service=SERVICE)
+                self.recorder.record("patch", CibPatch(uname, ops, SERVICE), f"{uname} down")
         return True
 
+    # ---------------------------------------------------------------- planning
     async def plan_loop(self) -> None:
         while not self.ctx.stopping.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.recheck_in)
             self.wake.clear()
-            if not self.lease.held:
-                # Not provably DC at this instant (a renewal slower than its proof, during a JetStream
-                # election): the campaign loop plans again as soon as it sees the lease held, or the wake-up
-                # would be lost and, with nothing else changing, no plan would ever follow.
-                self.missed_plan = True
-                continue
+            if self.dc is None:
+                continue  # becoming DC triggers a plan
             await asyncio.sleep(self.ctx.cfg.replan_delay)  # let a burst of events settle
             self.wake.clear()
             try:
@@ -315,17 +400,14 @@ class Policy:
                 await asyncio.sleep(0.5)
                 self.wake.set()
 
-    async def read_cib(self) -> tuple[cib.Element, str]:
-        """The CIB as the cib-store has it, and its version."""
-        reply = await bus.call(self.ctx.nc, self.s.cib("query"), CibQuery(fresh=True), CibDocument, service=SERVICE)
-        return cib.parse_cib(reply.xml), reply.version
-
     async def explain(self, req: ExplainRequest) -> ExplainReply:
         """``resource why``: every contribution to the resource's score on every node, from the CIB as the DC
-        plans with it (the quorum and DC facts it asserts included)."""
-        if not self.lease.held:  # stepping down: the next DC answers the asker's retry
+        plans with it (what it knows laid over, and the quorum and DC facts it asserts)."""
+        if self.dc is None:  # stepping down: the next DC answers the asker's retry
             raise bus.UserError("this policy instance is no longer the DC; ask again", code="not-dc")
-        root, _version = await self.read_cib()
+        root, _version, _current = await self.working_cib()
+        await self.histories.refresh(self.members())
+        lay_over(root, self.known(root))
         for name, value in self.cluster_facts(root).items():
             root.set(name, value)
         # from the module itself: the package's ``explain`` name is shadowed by the module once it is loaded
@@ -338,12 +420,17 @@ class Policy:
         return ExplainReply(text=found.text())
 
     async def plan_once(self) -> None:
-        root, version = await self.read_cib()
-        if self.check_unseen_nodes and await self.mark_unseen_down(root):
+        mandate = self.dc
+        if mandate is None:
+            return
+        root, version, current = await self.working_cib()
+        if self.check_unseen_nodes and self.mark_unseen_down(root):
             self.check_unseen_nodes = False
         facts = self.cluster_facts(root)
-        await self.record_cluster_facts(root, facts)
-        for name, value in facts.items():  # plan with what we just asserted, not the copy read before it
+        self.record_cluster_facts(root, facts)
+        await self.histories.refresh(mandate.members)
+        lay_over(root, self.known(root))
+        for name, value in facts.items():  # plan with what we assert, not the copy read before it
             root.set(name, value)
         started = time.perf_counter()
         now = time.time()
@@ -352,29 +439,37 @@ class Policy:
         self.recheck_in = next_recheck(result.state, now)
         if self.check_unseen_nodes:
             self.recheck_in = min(self.recheck_in, self.view_settled_in() + 0.05)
+        if not current:
+            self.recheck_in = min(self.recheck_in, STALE_RECHECK)
         graph: Graph = result.graph
-        self.log.debug("planned", cib=version, actions=len(graph.actions), facts=facts,
+        self.log.debug("planned", cib=version, actions=len(graph.actions), facts=facts, current=current,
                        scheduler_ms=round((time.perf_counter() - started) * 1000, 1))
         if not graph.actions:
             return
+        await self.run_transition(graph, root, version, result.summary, mandate)
+
+    async def run_transition(self, graph: Graph, root: cib.Element, version: str, summary: list[str],
+                             mandate: Mandate) -> None:
         self.transition_id += 1
         graph.transition_id = self.transition_id
         self.log.info("transition", id=graph.transition_id, actions=len(graph.actions), cib=version,
-                      summary=[line.strip() for line in result.summary])
+                      term=mandate.term, summary=[line.strip() for line in summary])
         await self.ctx.nc.publish(self.s.transition, pack(TransitionStarted(
-            term=self.lease.term, cib_version=version, transition_id=graph.transition_id,
+            term=mandate.term, cib_version=version, transition_id=graph.transition_id,
             actions=[a.to_body() for a in graph.actions])))
-        self.running = True
+        self.running, self.plan_root, self.refused = True, root, False
         try:
             outcome = await self.engine.run(graph)
         finally:
-            self.running = False
+            self.running, self.plan_root = False, None
         TRANSITION_SECONDS.observe(outcome.seconds)
         kind = "complete" if outcome.ok else ("aborted" if outcome.aborted else "failed")
         TRANSITIONS.labels(kind).inc()
         for action, error in outcome.failed:
             self.log.warning("action failed", action=action.key, node=action.node, error=error)
-        self.wake.set()  # results are in the CIB: plan again until nothing is left to do
+        if self.refused:  # views still differ somewhere: give them a heartbeat to agree before planning again
+            await asyncio.sleep(self.ctx.cfg.heartbeat_interval)
+        self.wake.set()  # the executors hold every result: plan again until nothing is left to do
 
     def members(self) -> list[str]:
         """The nodes our membership view says are up (where fence agents may run)."""
@@ -382,17 +477,22 @@ class Policy:
         return list(view.members) if view else ([self.ctx.cfg.node] if self.ctx.cfg.node else [])
 
     async def dispatch(self, action: Action) -> OpResult:
-        if not self.lease.held:
+        mandate = self.dc
+        if mandate is None:
             raise RuntimeError("no longer DC")
         if action.task == "stonith":  # the victim cannot run it: the fencer picks a device and a node
             result = await self.fencer.fence(action)
             ACTIONS.labels(action.task, "failed" if result.failed else "ok").inc()
             return result
-        request = action.request(self.lease.term, self.transition_id)
+        request = action.request(mandate.term, self.transition_id, mandate.dc, mandate.members)
         timeout = action.timeout_ms / 1000 + 5
         try:
             reply = await bus.call(self.ctx.nc, self.s.executor_action(action.node or ""), request, OperationResult,
                                    timeout=timeout, service=SERVICE)
+        except bus.RemoteError as exc:
+            ACTIONS.labels(action.task, "refused" if exc.code in NOT_DC_CODES else "undelivered").inc()
+            self.refused = self.refused or exc.code in NOT_DC_CODES
+            raise
         except Exception:
             ACTIONS.labels(action.task, "undelivered").inc()
             raise
@@ -404,8 +504,6 @@ class Policy:
 
 async def run(ctx: ServiceContext) -> None:
     policy = Policy(ctx)
-    await jetstream.wait_ready(ctx.nc, ctx.log)
-    await policy.lease.open()
     s = ctx.subjects
     await bus.subscribe(ctx.nc, SERVICE, s.views, policy.on_view, MembershipViewMessage)
     await bus.subscribe(ctx.nc, SERVICE, s.cib_changed, policy.on_cib_changed, CibChanged)
@@ -414,19 +512,20 @@ async def run(ctx: ServiceContext) -> None:
     svc = bus.MicroService(ctx.nc, SERVICE, VERSION, metadata={"node": ctx.cfg.node})
 
     async def status(_query: PolicyStatusQuery) -> PolicyStatus:
-        state = policy.lease.state
-        return PolicyStatus(node=policy.me, is_dc=policy.lease.held, term=policy.lease.term,
-                            holder=state.holder if state else "", transition=policy.transition_id)
+        view = policy.view()
+        return PolicyStatus(node=policy.me, is_dc=policy.dc is not None, term=view.ring_id if view else 0,
+                            holder=view.dc if view else "", transition=policy.transition_id)
 
     svc.endpoint("status", s.policy_status(policy.me), status, PolicyStatusQuery)
     svc.endpoint(EXPLAIN, s.policy_explain, policy.explain, ExplainRequest, concurrent=True, standby=True)
     policy.svc = svc
     await svc.start()
+    policy.refresh_copy_soon()
+    tasks = [asyncio.create_task(policy.alive_loop()), asyncio.create_task(policy.plan_loop())]
     await policy.fetch_view()
-    tasks = [asyncio.create_task(policy.campaign_loop()), asyncio.create_task(policy.plan_loop())]
     await ctx.stopping.wait()
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await policy.lease.release()
+    await policy.recorder.close()
     await svc.stop()

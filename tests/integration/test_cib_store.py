@@ -66,6 +66,10 @@ async def test_replace_query_patch_and_events(nats_server, tmp_path):
         await asyncio.sleep(0.1)
         assert [e["scope"] for e in events] == ["configuration", "status"]
         assert events[0]["old"] == "0.0.0" and events[0]["new"] == "0.1.0"
+        # a status patch's event carries its ops (the node's executor follows others' deletions); others none
+        assert events[0]["ops"] == [] and events[1]["node"] == "primary" and events[1]["ops"] == [
+            {"op": "node_state", "attrs": {"in_ccm": "true", "crmd": "online"}},
+            {"op": "attr", "name": "standby", "value": "on"}]
 
 
 async def test_invalid_changes_write_nothing(nats_server, tmp_path):

@@ -1,4 +1,9 @@
-"""The executor over a real nats-server and a real cib-store: actions, records, fencing, monitors."""
+"""The executor over a real nats-server and a real cib-store: actions, records, fencing, monitors.
+
+The executor's own history is the truth and the CIB a mirror written in the
+background, so reading the CIB after a reply waits for the mirror to match the
+history (:func:`node_status`); :func:`history` reads the executor's copy.
+"""
 
 from __future__ import annotations
 
@@ -77,11 +82,44 @@ async def ask(nc: Any, body: dict[str, Any], timeout: float = 10) -> dict[str, A
     return await bus.request(nc, S.executor_action(NODE), "action", body, timeout=timeout)
 
 
-async def node_status(nc: Any) -> cib.Element:
+async def history(nc: Any) -> dict[str, Any]:
+    """The executor's ``history`` reply (node, incarnation, seq, lrm)."""
+    return await bus.request(nc, S.executor("history", NODE), "history", {})
+
+
+async def history_lrm(nc: Any) -> cib.Element:
+    """The ``<lrm>`` element of the history the executor holds."""
+    return cib.parse((await history(nc))["lrm"])
+
+
+def lrm_content(lrm: cib.Element | None) -> list[tuple[Any, ...]]:
+    """What an ``<lrm>`` says, whitespace and attribute order aside: resources with their records."""
+    if lrm is None:
+        return []
+    return sorted((lr.get("id"), sorted(lr.attrib.items()), sorted(sorted(op.attrib.items())
+                                                                     for op in lr.iterfind("lrm_rsc_op")))
+                  for lr in lrm.iterfind("lrm_resources/lrm_resource"))
+
+
+async def cib_status(nc: Any) -> cib.Element | None:
+    """The node's status as the CIB has it now (the mirror may lag behind the executor)."""
     reply = await bus.request(nc, S.cib("query"), "query")
-    ns = cib.node_state(cib.parse_cib(reply["xml"]), NODE, create=False)
-    assert ns is not None, "the executor never wrote its node's status"
-    return ns
+    return cib.node_state(cib.parse_cib(reply["xml"]), NODE, create=False)
+
+
+async def node_status(nc: Any, within: float = 5) -> cib.Element:
+    """The node's status in the CIB once the mirror holds the executor's history."""
+
+    async def mirrored() -> tuple[cib.Element] | None:
+        ns = await cib_status(nc)
+        held = await history_lrm(nc)
+        if ns is None or lrm_content(ns.find("lrm")) != lrm_content(held):
+            return None
+        return (ns,)
+
+    found = await until_async(mirrored, "the CIB mirrors the executor's history", within, interval=0.05)
+    assert found is not None
+    return found[0]
 
 
 def op_record(ns: cib.Element, rsc: str, record: str) -> cib.Element | None:
@@ -116,7 +154,7 @@ def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-async def test_start_records_history_before_replying_and_publishes_it(nats_server, tmp_path):
+async def test_start_is_recorded_as_pacemaker_does_and_published(nats_server, tmp_path):
     async with cluster(nats_server.url, tmp_path) as ctx:
         events: list[dict] = []
         await ctx.nc.subscribe(S.executor_event(NODE), cb=functools.partial(_collect, events))
@@ -124,7 +162,7 @@ async def test_start_records_history_before_replying_and_publishes_it(nats_serve
         reply = await ask(ctx.nc, action("start", "d1"))
         assert (reply["rc"], reply["op_status"], reply["rsc"], reply["task"]) == (0, 0, "d1", "start")
         assert (tmp_path / "executor" / "run" / "Dummy-d1.state").exists()
-        ns = await node_status(ctx.nc)          # no waiting: recorded before the reply
+        ns = await node_status(ctx.nc)
         lr = ns.find("lrm/lrm_resources/lrm_resource[@id='d1']")
         assert lr is not None
         assert (lr.get("class"), lr.get("provider"), lr.get("type")) == ("ocf", "paceline", "Dummy")
@@ -287,10 +325,12 @@ async def test_startup_clears_the_node_history(nats_server, tmp_path):
         old = lrm.OpResult(rsc="ghost", task="start", interval_ms=0, rc=0, node=NODE, call_id=99)
         await bus.request(cib_ctx.nc, S.cib("patch"), "patch",
                           {"node": NODE, "client": "test", "ops": lrm.result_ops(old, DUMMY)})
-        assert op_record(await node_status(cib_ctx.nc), "ghost", "ghost_last_0") is not None
+        ns = await cib_status(cib_ctx.nc)
+        assert ns is not None and op_record(ns, "ghost", "ghost_last_0") is not None
         async with running("executor", run_executor, nats_server.url, tmp_path / "ex", node=NODE) as ctx:
             await _until_serving(ctx.nc)
-            assert (await node_status(ctx.nc)).find("lrm") is None
+            assert lrm_content(await history_lrm(ctx.nc)) == []
+            assert (await node_status(ctx.nc)).find("lrm/lrm_resources/lrm_resource") is None
 
 
 async def test_metadata_and_agent_list(nats_server, tmp_path):

@@ -10,6 +10,7 @@ import structlog
 from paceline.crm import Context, execute
 from paceline.policy.fencer import Fencer
 from paceline.policy.graph import Action
+from paceline.policy.mandate import Mandate
 from paceline.shared import bus, cib, codec
 
 from tests.integration.test_executor_service import NODE, S, cluster
@@ -42,7 +43,8 @@ async def test_failing_device_backs_off_then_the_victim_is_recorded_down(nats_se
             events.append(codec.decode(msg.data).body)
 
         await ctx.nc.subscribe(S.fenced, cb=keep)
-        fencer = Fencer(ctx.nc, S, NODE, lambda: 1, lambda: [NODE, "n2"], structlog.get_logger())
+        fencer = Fencer(ctx.nc, S, NODE, lambda: Mandate(NODE, 1, (NODE, "n2")), lambda: [NODE, "n2"],
+                        structlog.get_logger())
         stonith = Action(id=1, task="stonith", node="n2", meta={"fencing-action": "reboot", "reason": "test"})
 
         failed = await fencer.fence(stonith)

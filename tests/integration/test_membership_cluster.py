@@ -228,9 +228,10 @@ async def test_malformed_heartbeats_are_counted_and_dropped(nats_server, tmp_pat
             return total
 
         await until_async(lambda: malformed() >= 3, "the three are counted", 5, interval=0.1)
-        # Still alive, still alone: a well-formed heartbeat is still taken in.
-        await nc.publish(S.heartbeat("n5"), codec.encode("heartbeat", {
-            "node": "n5", "incarnation": "a", "ring_id": 0, "seq": 1, "votes": 1}))
+        # Still alive, still alone: well-formed heartbeats (that hear n1: the handshake) are still taken in.
+        for seq in (1, 2):
+            await nc.publish(S.heartbeat("n5"), codec.encode("heartbeat", {
+                "node": "n5", "incarnation": "a", "ring_id": 0, "seq": seq, "votes": 1, "hears": ["n1"]}))
         await views.wait(view_of("n1", ["n1", "n5"]))
         assert "paceline_membership_members 2.0" in n1.metrics()
     finally:
@@ -275,3 +276,31 @@ async def test_heartbeats_resume_after_the_bus_restarts(tmp_path, members):
         await nc.close()
     finally:
         server.stop()
+
+
+async def test_a_paused_node_learns_from_the_heartbeats_that_it_was_dropped(nats_server, members):
+    """SIGSTOP n2 past the token timeout: n1 drops it; on SIGCONT n2 reads n1's queued heartbeats, which no longer
+    list it, drops n1 (alone, inquorate) and rejoins by the handshake."""
+    env = {"PACELINE_EXPECTED_VOTES": "2"}
+    members("n1", nats_server.url, **env)
+    n2 = members("n2", nats_server.url, **env)
+    nc = await nats.connect(nats_server.url)
+    try:
+        views = ViewLog()
+        await views.attach(nc)
+        for node in ("n1", "n2"):
+            await views.wait(view_of(node, ["n1", "n2"], quorate=True))
+        stopped_at = time.monotonic()
+        os.kill(n2.proc.pid, signal.SIGSTOP)
+        try:
+            await views.wait(view_of("n1", ["n1"], quorate=False), since=stopped_at)
+            await asyncio.sleep(0.5)
+        finally:
+            resumed_at = time.monotonic()
+            os.kill(n2.proc.pid, signal.SIGCONT)
+        await views.wait(view_of("n2", ["n2"], quorate=False), since=resumed_at)
+        _, back = await views.wait(view_of("n2", ["n1", "n2"], quorate=True), since=resumed_at)
+        _, n1_back = await views.wait(view_of("n1", ["n1", "n2"], quorate=True), since=resumed_at)
+        assert back["joined"] == ["n1"] and n1_back["joined"] == ["n2"]
+    finally:
+        await nc.close()

@@ -13,6 +13,7 @@ from paceline.membership.heartbeat import Heartbeat
 from paceline.membership.service import MembershipService
 from paceline.membership.service import run as run_membership
 from paceline.shared import bus, cib, codec, config
+from paceline.shared.messages import MembershipQuery, MembershipViewMessage, PolicyAlive
 from paceline.shared.subjects import Subjects
 
 from tests.servicekit import running
@@ -58,7 +59,7 @@ async def test_wishes_are_checked_against_the_present_before_writing(nats_server
         now[0] += 1.0
         assert svc.write_decision("n2", False) is Decision.WRITE
         svc.tracker.observe(Heartbeat("n2", "i", 0, 1), now[0])
-        assert svc.write_decision("n2", False) is Decision.DROP  # it came back meanwhile
+        assert svc.write_decision("n2", False) is Decision.DROP  # it came back meanwhile (heard, even if not a member)
     finally:
         await nc.close()
 
@@ -87,9 +88,10 @@ async def test_a_restarted_peer_is_reported_as_restarted(nats_server, tmp_path):
         await ctx.nc.subscribe(S.view("n1"), cb=on_view)
 
         async def beat_until(incarnation: str, seen) -> dict:
-            """Heartbeat as n2 (as a live peer would, every 0.1 s) until a view satisfying ``seen`` arrives."""
-            for _ in range(50):
-                body = Heartbeat("n2", incarnation, 0, 1).to_body()
+            """Heartbeat as n2 (as a live peer that hears n1 would, every 0.1 s) until a view satisfying ``seen``
+            arrives."""
+            for seq in range(1, 51):
+                body = Heartbeat("n2", incarnation, 0, seq, hears=("n1",)).to_body()
                 await ctx.nc.publish(S.heartbeat("n2"), codec.encode("heartbeat", body))
                 await ctx.nc.flush()
                 await asyncio.sleep(0.1)
@@ -102,3 +104,38 @@ async def test_a_restarted_peer_is_reported_as_restarted(nats_server, tmp_path):
         restarted = await beat_until("second", lambda v: v["restarted"] == ["n2"])
         assert restarted["joined"] == [] and restarted["ring_id"] > joined["ring_id"]
         assert joined["quorate"] and restarted["quorate"]
+
+
+async def test_the_local_policy_makes_the_node_a_candidate_and_the_dc_of_its_view(nats_server, tmp_path):
+    async with running("membership", run_membership, nats_server.url, tmp_path, node="n1",
+                       expected_votes=1) as ctx:
+        beats: list[Heartbeat] = []
+
+        async def on_beat(msg) -> None:
+            beats.append(Heartbeat.from_body(codec.decode(msg.data, "heartbeat").body))
+
+        await ctx.nc.subscribe(S.heartbeat("n1"), cb=on_beat)
+
+        async def dc() -> str:
+            view = await bus.call(ctx.nc, S.membership_query("n1"), MembershipQuery(), MembershipViewMessage)
+            return view.dc
+
+        assert await dc() == ""
+        alive = codec.encode(PolicyAlive.KIND, PolicyAlive("n1", "p1").to_body())
+        elsewhere = codec.encode(PolicyAlive.KIND, PolicyAlive("n2", "p1").to_body())
+
+        async def policy_runs() -> bool:
+            await ctx.nc.publish(S.policy_alive("n1"), alive)
+            await ctx.nc.publish(S.policy_alive("n2"), elsewhere)  # another node's policy: not ours to offer
+            await asyncio.sleep(0.1)
+            return await dc() == "n1"
+
+        await until_async(policy_runs, "n1 elects itself while its policy runs", 5, interval=0.1)
+        await until_async(lambda: beats and beats[-1].candidate > 0, "its heartbeats carry the candidacy", 5,
+                          interval=0.1)
+
+        async def withdrawn() -> bool:
+            return await dc() == ""
+
+        await until_async(withdrawn, "the candidacy lapses after the token timeout", 5, interval=0.1)
+        await until_async(lambda: beats[-1].candidate == 0, "its heartbeats say so", 2, interval=0.1)

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.integration
 
 def view(ring_id: int, *members: str) -> MembershipViewMessage:
     """Node n1's membership view as its membership service would publish it (quorate)."""
-    return MembershipViewMessage(node="n1", incarnation="i", ring_id=ring_id, members=members, quorate=True)
+    return MembershipViewMessage(node="n1", incarnation="i", ring_id=ring_id, members=members, quorate=True,
+                                 dc="n1")
 
 
 async def test_view_without_a_node_fails_its_in_flight_actions(nats_server, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from paceline.executor.service import TermStore
+from paceline.executor.gate import TermStore
 from paceline.shared.bus import UserError
 
 

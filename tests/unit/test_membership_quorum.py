@@ -96,6 +96,14 @@ def test_view_body_carries_members_and_quorum():
     assert (body["quorate"], body["expected_votes"], body["quorum"], body["total_votes"]) == (True, 3, 2, 2)
     assert view.same_state(MembershipView("n1", "x", 4, ("n1", "n2"), state))
     assert not view.same_state(MembershipView("n1", "x", 5, ("n1", "n2"), state))
+    assert body["dc"] == ""
+
+
+def test_view_names_its_dc_and_a_new_dc_is_news():
+    state = QuorumCalculator(QuorumSettings()).evaluate(2, 2, 2)
+    view = MembershipView("n1", "x", 4, ("n1", "n2"), state, dc="n2")
+    assert view.to_message().dc == "n2" and MembershipView.from_body(view.to_body()) == view
+    assert not view.same_state(MembershipView("n1", "x", 4, ("n1", "n2"), state, dc="n1"))
 
 
 # ---------------------------------------------------------------- node_state

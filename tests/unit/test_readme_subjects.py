@@ -68,7 +68,7 @@ def test_the_catalog_covers_every_subject_the_subjects_class_makes():
     families = {"cib": subjects.CIB_ENDPOINTS, "gateway": subjects.GATEWAY_ENDPOINTS,
                 "executor": subjects.EXECUTOR_ENDPOINTS}
     for name, member in inspect.getmembers(Subjects):
-        if name.startswith("_") or name in ("cluster", "prefix", "cib_bucket", "lease_bucket", "policy"):
+        if name.startswith("_") or name in ("cluster", "prefix", "cib_bucket", "policy"):
             continue
         if isinstance(member, property):
             assert spelled(getattr(s, name)) in catalog, name

@@ -1,0 +1,85 @@
+"""The DC's copy of every node's operation history, fetched from the executors that hold it.
+
+Each node's executor is the source of truth for what runs on its node
+(``executor.history.<node>``); the CIB's copy is a mirror written behind it.
+Before each plan the DC asks every member's executor at once, with a short
+patience: a member whose executor does not answer (restarting, or its node
+dying right now) keeps the copy fetched last, and a node that left the
+membership keeps its last copy too - what it ran when it was lost is what the
+scheduler must fence or recover. A history is dropped only when its node was
+fenced (it then runs nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from nats.aio.client import Client
+from paceline.shared import bus, cib
+from paceline.shared.cib import Element
+from paceline.shared.messages import ExecutorHistory, HistoryRequest
+from paceline.shared.subjects import Subjects
+
+#: How long the DC waits for the executors' histories before planning with the copies it has.
+PATIENCE = 0.5
+SERVICE = "policy"
+
+
+@dataclass(frozen=True)
+class History:
+    """One executor's answer: ``lrm`` parsed once and reused while (incarnation, seq) stays the same."""
+
+    incarnation: str
+    seq: int
+    lrm: Element
+
+
+class Histories:
+    def __init__(self, nc: Client, subjects: Subjects, log: Any):
+        self.nc = nc
+        self.s = subjects
+        self.log = log
+        self.known: dict[str, History] = {}
+
+    async def refresh(self, nodes: Iterable[str], patience: float = PATIENCE) -> set[str]:
+        """Ask the executors of ``nodes`` for their histories at once; the nodes that answered."""
+        names = sorted(set(nodes))
+        replies = await asyncio.gather(*(self._ask(node, patience) for node in names))
+        answered = set()
+        for node, reply in zip(names, replies, strict=True):
+            if reply is not None:
+                self._keep(node, reply)
+                answered.add(node)
+        return answered
+
+    async def _ask(self, node: str, patience: float) -> ExecutorHistory | None:
+        with contextlib.suppress(bus.BusUnavailable, bus.RemoteError):
+            return await bus.call(self.nc, self.s.executor("history", node), HistoryRequest(), ExecutorHistory,
+                                  timeout=patience, service=SERVICE)
+        return None
+
+    def _keep(self, node: str, reply: ExecutorHistory) -> None:
+        old = self.known.get(node)
+        if old is not None and (old.incarnation, old.seq) == (reply.incarnation, reply.seq):
+            return
+        try:
+            element = cib.parse(reply.lrm)
+        except cib.CibError as exc:  # a broken answer must not replace a good copy
+            self.log.warning("an executor's history cannot be read", node=node, error=str(exc))
+            return
+        if element.tag != "lrm":
+            self.log.warning("an executor's history is not an <lrm> element", node=node, tag=element.tag)
+            return
+        self.known[node] = History(reply.incarnation, reply.seq, element)
+
+    def lrm(self) -> dict[str, Element]:
+        """Node -> the ``<lrm>`` element last fetched from its executor."""
+        return {node: h.lrm for node, h in self.known.items()}
+
+    def forget(self, node: str) -> None:
+        """The node was fenced: it runs nothing now, whatever it ran before."""
+        self.known.pop(node, None)
