@@ -2,8 +2,10 @@
 """Failover timing on a lab cluster of real processes, one nats-server per node (the deployed shape).
 
 1. Node loss: SIGKILL of the node running the webip+webserver group (every Paceline service of the
-   node, its nats-server, and the services its agents started) until both resources are recorded
-   Started on a survivor, and until the web server answers HTTP again through the service address.
+   node, its nats-server, and the services its agents started) until both resources are started on a
+   survivor (as the survivors' executors, which hold each node's history, answer ``executor.history``),
+   until that is also recorded in the CIB (which lags while JetStream elects a stream leader), and until
+   the web server answers HTTP again through the service address.
    Two scenarios, reported apart (issue 11):
    (a) the killed node is neither the DC nor the leader of any JetStream stream nor the meta leader;
    (b) the killed node is the DC and leads every stream Paceline uses: leaders are moved there first
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
+import functools
 import json
 import os
 import shutil
@@ -44,9 +48,10 @@ from typing import Any
 from paceline.lab.lab import Lab, LabError
 from paceline.lab.netns import NetnsError, call_in
 from paceline.lab.story import Story, StoryStepFailed, free_port
+from paceline.policy.overlay import Known, lay_over
 from paceline.shared import bus, cib
 from paceline.shared.cluster import unpack
-from paceline.shared.messages import PolicyStatus, PolicyStatusQuery
+from paceline.shared.messages import ExecutorHistory, HistoryRequest, PolicyStatus, PolicyStatusQuery
 from paceline.shared.subjects import Subjects
 
 NETNS_PORT = 8080  # inside the node namespaces, where nothing else listens
@@ -62,12 +67,33 @@ async def started_on(nc, s: Subjects) -> dict[str, list[str]]:
     return {rid: list(state.by_id[rid].active_on) for rid in ("webip", "webserver")}
 
 
+async def history(nc, s: Subjects, node: str) -> cib.Element:
+    """The node's ``<lrm>`` as its executor holds it (empty when the executor does not answer)."""
+    try:
+        reply = await bus.call(nc, s.executor("history", node), HistoryRequest(), ExecutorHistory, timeout=0.5)
+    except (bus.BusUnavailable, bus.RemoteError):
+        return cib.parse("<lrm/>")
+    return cib.parse(reply.lrm)
+
+
+async def started_by_executors(nc, s: Subjects, config: cib.Element, live: list[str],
+                               dead: str) -> dict[str, list[str]]:
+    """Where the group runs as the live nodes' executors say (the dead node's processes were killed)."""
+    root = copy.deepcopy(config)
+    histories = dict(zip(live, await asyncio.gather(*(history(nc, s, n) for n in live)), strict=True))
+    histories[dead] = cib.parse("<lrm/>")
+    lay_over(root, Known(members=frozenset(live), gone=frozenset({dead}), histories=histories))
+    state = unpack(root, time.time())
+    return {rid: list(state.by_id[rid].active_on) for rid in ("webip", "webserver")}
+
+
 async def wait_started(nc, s: Subjects, node: str | None = None, timeout: float = 30,
-                       not_on: str = "") -> tuple[float, str]:
-    """When the group is recorded started on ``node`` (or on any one node but ``not_on``), and where."""
+                       not_on: str = "", where_now: Callable[[], Any] | None = None) -> tuple[float, str]:
+    """When the group is recorded started on ``node`` (or on any one node but ``not_on``), and where
+    (``where_now``: another source than the CIB)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        where = await started_on(nc, s)
+        where = await (where_now() if where_now else started_on(nc, s))
         together = len(where["webip"]) == 1 and where["webip"] == where["webserver"]
         if together and (node is None or where["webip"] == [node]) and where["webip"] != [not_on]:
             return time.monotonic(), where["webip"][0]
@@ -178,19 +204,26 @@ async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int
                   scenarios: list[str]) -> dict[str, list[float]]:
     s = Subjects(lab.cluster)
     nc = await bus.connect(lab.nats_url, "bench-failover", retry_forever=False)
-    times: dict[str, list[float]] = {f"{k}-{sc}": [] for k in ("started", "answering") for sc in scenarios}
+    times: dict[str, list[float]] = {f"{k}-{sc}": [] for k in ("started", "recorded", "answering")
+                                     for sc in scenarios}
     times["monitor"] = []
     try:
         for scenario in scenarios:
             for i in range(runs):
                 holder, meta_there = await steer(lab, story, nc, s, scenario)
                 await asyncio.sleep(1.0)  # let the transition that started it finish (its monitors)
+                config = cib.parse_cib((await bus.request(nc, s.cib("query"), "query"))["xml"])
+                live = [n for n in lab.nodes if n != holder]
                 t0 = time.monotonic()
                 lab.kill(holder)
                 answering = asyncio.create_task(asyncio.to_thread(wait_answering, answers))
-                t1, survivor = await wait_started(nc, s, not_on=holder)
+                recorded = asyncio.create_task(wait_started(nc, s, not_on=holder))
+                by_executors = functools.partial(started_by_executors, nc, s, config, live, holder)
+                t1, survivor = await wait_started(nc, s, not_on=holder, where_now=by_executors)
                 t2 = await answering
+                t3, _ = await recorded
                 times[f"started-{scenario}"].append(t1 - t0)
+                times[f"recorded-{scenario}"].append(t3 - t0)
                 times[f"answering-{scenario}"].append(t2 - t0)
                 change = await asyncio.to_thread(story.run, "configure", "primitive", f"after-{scenario}{i}",
                                                  "ocf:paceline:Dummy", "meta", "target-role=Stopped", ok=False,
@@ -198,7 +231,8 @@ async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int
                 times.setdefault(f"change-ok-{scenario}", []).append(1.0 if change.returncode == 0 else 0.0)
                 meta = " (and JetStream's meta leader)" if meta_there else ""
                 print(f"({scenario}) run {i + 1}: {holder}{meta} killed -> started on {survivor} in {t1 - t0:.3f}s,"
-                      f" answering in {t2 - t0:.3f}s; a configuration change right after: "
+                      f" answering in {t2 - t0:.3f}s, recorded in the CIB in {t3 - t0:.3f}s; a configuration "
+                      "change right after: "
                       f"{'ok' if change.returncode == 0 else change.stderr.strip()}", flush=True)
                 await asyncio.to_thread(lab.revive, holder)
         for i in range(runs):
@@ -289,6 +323,7 @@ def main() -> int:
     for sc in scenarios:
         label = {"a": "(a) non-DC, no leader", "b": "(b) DC + every leader"}[sc]
         rows.append(report(times, f"started-{sc}", f"{label}: node loss -> group started on survivor"))
+        rows.append(report(times, f"recorded-{sc}", f"{label}: node loss -> recorded in the CIB"))
         rows.append(report(times, f"answering-{sc}", f"{label}: node loss -> HTTP answers on survivor"))
     rows.append(report(times, "monitor", "web server killed -> answering again (monitor 2s)"))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

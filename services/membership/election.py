@@ -22,6 +22,14 @@ claim to seniority may have lapsed:
   learns from its peers' heartbeats that they dropped it; in a ``two_node``
   cluster it stays quorate alone, so the quorum edge would not tell).
 
+A number renewed while this node's view is not quorate is offset by
+:data:`NOVICE`: a node that is starting (it has heard no peer yet, so its ring
+id is still low) or is cut off ranks behind every node that holds quorum, and
+takes the role only where no such node is a member. Without the offset a
+restarted node, whose policy comes up before it hears its peers, joins with
+number 2 or so and takes the DC role from the incumbent for a heartbeat, until
+its quorum edge renews it.
+
 An incumbent therefore keeps the role when others join or return: their
 numbers are renewed above every ring id they heard, and they heard the
 incumbent's heartbeats, whose ring ids are never below its number.
@@ -31,6 +39,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+#: Added to a number renewed without quorum: such a candidate ranks behind every quorate one.
+NOVICE = 1 << 40
 
 
 def elect(candidates: Mapping[str, int]) -> str:
@@ -86,5 +97,9 @@ class Candidacy:
             self._policy_heard += stall
 
     def renew(self, ring_id: int, now: float) -> None:
-        """Take ``ring_id`` (the new view's, above every ring id seen) as the number, if the policy runs."""
-        self.number = ring_id if self.policy_alive(now) else 0
+        """Take ``ring_id`` (the new view's, above every ring id seen) as the number, if the policy runs;
+        offset by :data:`NOVICE` while this node is not quorate."""
+        if not self.policy_alive(now):
+            self.number = 0
+        else:
+            self.number = ring_id if self._quorate else NOVICE + ring_id

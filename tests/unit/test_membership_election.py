@@ -6,7 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import pytest
-from paceline.membership.election import Candidacy, elect
+from paceline.membership.election import NOVICE, Candidacy, elect
 from paceline.membership.heartbeat import Heartbeat
 from paceline.membership.quorum import QuorumCalculator, QuorumSettings
 from paceline.membership.tracker import MembershipChange, MembershipTracker
@@ -33,7 +33,10 @@ def test_candidacy_follows_the_local_policy():
     assert not c.heard_policy("p1", 0.5)
     assert c.heard_policy("p2", 0.6)  # the policy restarted
     c.renew(4, 0.6)
-    assert c.number == 4 and not c.expire(1.6)
+    assert c.number == NOVICE + 4  # not quorate yet: behind every quorate candidate
+    c.quorum_verdict(True)
+    c.renew(5, 0.6)
+    assert c.number == 5 and not c.expire(1.6)
     assert c.expire(1.7) and c.number == 0
     c.renew(9, 1.8)
     assert c.number == 0  # a renewal while the policy is silent does not make us a candidate
@@ -157,9 +160,29 @@ def test_the_incumbent_keeps_the_role_when_a_node_joins():
     c.nodes["n3"].paused = True  # not started yet
     c.run(2.0)
     dc = agreed(c, ["n1", "n2"])
+    joined_at = c.now
     c.nodes["n3"].paused = False
     c.run(2.0)
     assert agreed(c) == dc and c.nodes["n3"].view.members == ("n1", "n2", "n3")
+    assert c.dcs_since(joined_at, ["n1", "n2"]) == {dc}  # not even for a heartbeat
+
+
+def test_a_restarted_node_does_not_take_the_role_for_a_moment():
+    """A restarted node's policy is up before it hears its peers: its low ring id must not make it DC."""
+    c = Cluster(["n1", "n2", "n3"])
+    c.run(2.0)
+    dc = agreed(c)
+    other = next(n for n in sorted(c.nodes) if n != dc)
+    c.nodes[other].paused = True
+    c.run(2.0)
+    fresh = Node(MembershipTracker(other, f"{other}-2", TOKEN), QuorumCalculator(QuorumSettings(expected_votes=3)))
+    c.nodes[other] = fresh
+    c.apply(fresh, fresh.tracker.form())
+    c.run(0.2)  # its policy is alive before it heard anyone
+    restarted_at = c.now
+    c.run(2.0)
+    assert agreed(c) == dc
+    assert c.dcs_since(restarted_at, [n for n in c.nodes if n != other]) == {dc}
 
 
 def test_a_node_whose_policy_dies_stops_being_a_candidate_after_the_token_timeout():
