@@ -51,6 +51,7 @@ from paceline.lab.story import Story, StoryStepFailed, free_port
 from paceline.policy.overlay import Known, lay_over
 from paceline.shared import bus, cib
 from paceline.shared.cluster import unpack
+from paceline.shared.config import Config
 from paceline.shared.messages import ExecutorHistory, HistoryRequest, PolicyStatus, PolicyStatusQuery
 from paceline.shared.subjects import Subjects
 
@@ -315,10 +316,12 @@ def main() -> int:
             Lab.load(lab_dir).down()
         story.teardown()
     shutil.rmtree(lab_dir, ignore_errors=True)
-    token = lab.settings["PACELINE_TOKEN_TIMEOUT"] + "s" if args.token_timeout else "1.0s (default)"
+    defaults = Config()
+    token = lab.settings["PACELINE_TOKEN_TIMEOUT"] + "s" if args.token_timeout else \
+        f"{defaults.token_timeout:g}s (default)"
     webip = "ocf:heartbeat:IPaddr2 in network namespaces" if args.netns else "ocf:paceline:IPaddr"
     print(f"\n{args.nodes} nodes, one nats-server each; webip {webip}; membership token timeout {token}, "
-          f"heartbeat 0.2s, stonith-enabled=false, {args.runs} runs each")
+          f"heartbeat {defaults.heartbeat_interval:g}s, stonith-enabled=false, {args.runs} runs each")
     rows = []
     for sc in scenarios:
         label = {"a": "(a) non-DC, no leader", "b": "(b) DC + every leader"}[sc]

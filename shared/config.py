@@ -38,8 +38,8 @@ class Config:
     state_dir: str = ""
 
     # membership (corosync's totem, in our terms)
-    heartbeat_interval: float = 0.2
-    token_timeout: float = 1.0
+    heartbeat_interval: float = 0.1
+    token_timeout: float = 0.6
     expected_votes: int = 0  # 0: number of nodes in the CIB's <nodes>
     two_node: bool = False
     wait_for_all: bool = False

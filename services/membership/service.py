@@ -238,12 +238,11 @@ class MembershipService:
         # Back with a new incarnation, so peers see a restarted node. The peers heard meanwhile stay in
         # our view: a view of this node alone would tell its policy that the DC's node is gone.
         self._impostors.add(self.incarnation)  # our own heartbeats still in flight are from "before the boot"
-        self.incarnation = self.tracker.incarnation = new_incarnation()
         self.powered_off = False
+        change = self.tracker.rebooted(new_incarnation(), self.clock())
+        self.incarnation = self.tracker.incarnation
+        self._apply(change)
         self.log.info("rejoining after the emulated reboot", incarnation=self.incarnation)
-        change = self.tracker.tick(self.clock())
-        if change is not None:
-            self._apply(change)
         self.cib.want(self.node, True)  # the DC recorded us down while we were silent
 
     async def _on_query(self, _query: MembershipQuery) -> MembershipViewMessage:

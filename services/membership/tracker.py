@@ -170,6 +170,14 @@ class MembershipTracker:
             return None
         return self._change(renew=True, now=now)
 
+    def rebooted(self, incarnation: str, now: float) -> MembershipChange:
+        """This node comes back from an emulated power cut (fenced while its processes lived on) as a new
+        incarnation. A rebooted machine's policy restarts with it, so the candidacy is renewed: a fenced DC
+        must not hold the role (nobody would act: its own policy waits for a newer view, the others'
+        views still name it)."""
+        self.incarnation = incarnation
+        return self._change(renew=True, now=now)
+
     def quorum_verdict(self, quorate: bool, change: MembershipChange, now: float) -> MembershipChange:
         """Quorum, which the caller evaluates, of the view ``change`` it is about to publish. When the verdict
         flipped while we are a candidate, our candidacy is renewed: the view is replaced by one with a new

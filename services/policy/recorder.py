@@ -52,6 +52,21 @@ class CibRecorder:
     def pending(self) -> int:
         return self.queue.qsize()
 
+    def drop(self, endpoint: str) -> int:
+        """Forget the queued writes to ``endpoint`` (a DC that stepped down must not record itself as DC
+        after its successor did); returns how many were dropped. The write under way, if any, still lands."""
+        queued = self._drain_now()
+        kept = [w for w in queued if w.endpoint != endpoint]
+        for write in kept:
+            self.queue.put_nowait(write)
+        return len(queued) - len(kept)
+
+    def _drain_now(self) -> list[Write]:
+        taken = []
+        while not self.queue.empty():
+            taken.append(self.queue.get_nowait())
+        return taken
+
     async def _drain(self) -> None:
         while not self.queue.empty():
             write = self.queue.get_nowait()

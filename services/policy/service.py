@@ -170,6 +170,7 @@ class Policy:
     def step_down(self, reason: str) -> None:
         """Stop acting as DC: no new dispatches (the mandate is gone), the running transition ends."""
         STEPDOWNS.labels(reason).inc()
+        self.recorder.drop("cluster")  # our "dc-uuid" must not land after our successor's
         view = self.view()
         self.log.warning("stepped down as DC", reason=reason, dc=view.dc if view else "")
         self.engine.abort()
@@ -333,8 +334,11 @@ class Policy:
         return attrs
 
     def record_cluster_facts(self, root: cib.Element, attrs: dict[str, str]) -> None:
-        """Write the facts behind, once per change (the plan already uses them)."""
-        if all(root.get(k) == v for k, v in attrs.items()) or attrs == self.recorded_facts:
+        """Write the facts behind when the CIB says otherwise (the plan already uses them); not again while
+        the same write is still queued."""
+        if all(root.get(k) == v for k, v in attrs.items()):
+            return
+        if attrs == self.recorded_facts and self.recorder.pending:
             return
         self.recorded_facts = dict(attrs)
         self.recorder.record("cluster", CibCluster(attrs=dict(attrs), client=SERVICE), "DC and quorum")
