@@ -10,9 +10,12 @@ acknowledged. For --duration seconds a nemesis applies one fault at a time, chos
   is started again 1-3 s later (as systemd's Restart= would);
 - ``pause``: SIGSTOP of a node's services and nats-server for 2-6 s (its resources keep running; with
   watchdogs, the node resets itself after the watchdog timeout and is then booted again);
-- ``kill-node``: the whole node (services, nats-server, resources) dies and is revived 2-5 s later.
+- ``kill-node``: the whole node (services, nats-server, resources) dies and is revived 2-5 s later;
+- ``partition`` (with --netns, as root: every node in its own network namespace): one node is cut off from
+  all the others for 2-6 s, then healed (its processes run on; with watchdogs the minority node resets
+  itself once it lost quorum, without them it stops its resources per ``no-quorum-policy``).
 
-Network partitions (root, netns) are not applied yet. Then the checker reports:
+Then the checker reports:
 
 - double-active: intervals in which two nodes ran one resource (from the journals; a killed node's copies
   end when it was killed), their count, total and longest;
@@ -23,7 +26,7 @@ Network partitions (root, netns) are not applied yet. Then the checker reports:
 - crashes: Paceline processes that died without the nemesis killing them, and tracebacks in the logs.
 
     .venv/bin/python bench/chaos.py [--duration 600] [--nodes 3] [--resources 6] [--seed N]
-                                    [--fencing watchdog|off] [--out FILE]
+                                    [--fencing watchdog|off] [--netns] [--out FILE]
 
 Exit status 0 when nothing was lost, nothing crashed and the cluster converged (double-active time is
 reported, not judged: without fencing Pacemaker allows it too); 1 otherwise.
@@ -154,6 +157,7 @@ class Nemesis:
 
     def __init__(self, lab: Lab, rng: random.Random, log: Any, settled: Any):
         self.lab = lab
+        self.kinds = ["kill-process", "pause", "kill-node"] + (["partition"] if lab.plan is not None else [])
         self.rng = rng
         self.say = log
         self.settled = settled
@@ -168,7 +172,7 @@ class Nemesis:
             time.sleep(self.rng.uniform(0.5, 2.0))
             if time.monotonic() >= until:
                 break
-            fault = self.rng.choice(["kill-process", "pause", "kill-node"])
+            fault = self.rng.choice(self.kinds)
             node = self.rng.choice(self.lab.nodes)
             self.faults[fault] = self.faults.get(fault, 0) + 1
             try:
@@ -212,6 +216,16 @@ class Nemesis:
             time.sleep(self.rng.uniform(2.0, 6.0))
         finally:
             self.lab.pause(node, resume=True)
+
+    def partition(self, node: str) -> None:
+        self.say(f"  nemesis: isolate {node}")
+        self.killed.update(self.lab.node_pids(node) + self.lab.server_pids(node))  # its watchdog may reset it
+        self.lab.isolate(node)
+        try:
+            time.sleep(self.rng.uniform(2.0, 6.0))
+        finally:
+            if not self.lab.watchdog_fired(node):  # a reset node is booted again, with its link
+                self.lab.isolate(node, heal=True)
 
     def kill_node(self, node: str) -> None:
         self.say(f"  nemesis: kill {node}")
@@ -293,7 +307,7 @@ def run(args: argparse.Namespace, work: Path) -> Report:
     if args.fencing == "off":
         lab.watchdog_timeout = 0.0
     lab.settings["PACELINE_EXTRA_OCF_ROOTS"] = str(AGENTS)
-    lab.up([f"n{i + 1}" for i in range(args.nodes)], timeout=60)
+    lab.up([f"n{i + 1}" for i in range(args.nodes)], timeout=60, with_netns=args.netns)
     report = Report(args.duration, args.nodes, args.resources, args.seed, args.fencing)
     client = Client(lab.dir)
     say = print if not args.quiet else (lambda *_: None)
@@ -374,6 +388,7 @@ def main() -> int:
     p.add_argument("--out", default="bench/results/chaos.json")
     p.add_argument("--keep-logs", metavar="DIR")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--netns", action="store_true", help="root only: nodes in network namespaces, and partitions")
     p.add_argument("--fencing", choices=("watchdog", "off"), default="off",
                    help="watchdog: fencing on, each node's watchdog resets it (survivors wait "
                         "stonith-watchdog-timeout); off: stonith-enabled=false and no watchdogs")

@@ -56,7 +56,9 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
     rs.add_argument("process")
     for verb, text in (("pause", "hang a node's cluster software: SIGSTOP its services and bus server "
                                  "(its resources keep running)"),
-                       ("resume", "SIGCONT what pause stopped")):
+                       ("resume", "SIGCONT what pause stopped"),
+                       ("isolate", "cut a node off from all others (a network partition; netns labs only)"),
+                       ("heal", "give an isolated node its link back")):
         sub.add_parser(verb, parents=[where], help=text).add_argument("node")
     sub.add_parser("down", parents=[where], help="stop everything")
     args = p.parse_args(argv)
@@ -89,6 +91,9 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
         elif args.cmd in ("pause", "resume"):
             pids = lab.pause(args.node, resume=args.cmd == "resume")
             print(f"node {args.node} {'resumed' if args.cmd == 'resume' else 'paused'} ({len(pids)} processes)")
+        elif args.cmd in ("isolate", "heal"):
+            lab.isolate(args.node, heal=args.cmd == "heal")
+            print(f"node {args.node} {'healed' if args.cmd == 'heal' else 'isolated'}")
         elif args.cmd == "down":
             lab.down()
             print(f"lab in {directory} stopped")

@@ -546,6 +546,15 @@ class Lab:
             _signal(pid, signal.SIGCONT if resume else signal.SIGSTOP)
         return pids
 
+    def isolate(self, node: str, heal: bool = False) -> None:
+        """A network partition: cut the node off from every other node and witness (netns labs only; its
+        services keep talking to its own bus server), or heal it."""
+        self._check_member(node)
+        plan = self.plan
+        if plan is None:
+            raise LabError("only a netns lab (paceline lab up --netns, as root) can be partitioned")
+        netns.run(plan.link(node, up=heal))
+
     def down(self) -> None:
         services = list(self.procs.values())
         for pid in services:

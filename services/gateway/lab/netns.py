@@ -136,6 +136,11 @@ class NetnsPlan:
         return [["ip", "-n", self.hub, "link", "del", self.hub_port(node)],
                 ["ip", "netns", "del", self.namespace(node)]]
 
+    def link(self, node: str, up: bool) -> list[Command]:
+        """Cut (or restore) the node's only link to the others: its port on the lab bridge. Its own bus
+        server and services, inside its namespace, still reach each other over its loopback."""
+        return [["ip", "-n", self.hub, "link", "set", self.hub_port(node), "up" if up else "down"]]
+
     def hub_teardown(self) -> list[Command]:
         return [["ip", "netns", "del", self.hub]]
 
