@@ -58,7 +58,8 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
 def test_the_isolated_node_stops_its_copy_and_the_majority_starts_one(lab: Lab):
     paceline(lab, "configure", "property", "stonith-enabled=false")
     paceline(lab, "configure", "primitive", RSC, "ocf:paceline:Dummy", "op", "monitor", "interval=2s")
-    (holder,) = until(lambda: copies(lab) if len(copies(lab)) == 1 else None, "the resource started", 30)
+    until(lambda: len(copies(lab)) == 1, "the resource started", 30)
+    (holder,) = copies(lab)
     lab.isolate(holder)
     try:
         elsewhere = until(lambda: [n for n in copies(lab) if n != holder], "the majority started it", 20)
