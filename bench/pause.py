@@ -8,9 +8,9 @@ state file exists there, sampled every 10 ms - the witness, not the CIB.
 
 - ``watchdog`` (a lab's default: fencing on, no device): the hung node must reset itself before its
   resource starts elsewhere (0 ms double-active); the reset node is revived before the next run.
-- ``device`` (``stonith:fence_paceline``): the node is fenced before its resource starts elsewhere. Not
-  meaningful yet: the lab's fence agent keeps power states in files and a paused node cannot act on
-  being fenced, so it does not stop the hung node's resources the way a power switch would.
+- ``device`` (``stonith:fence_paceline`` with ``nodes_dir``: its off/reboot kill everything of the target
+  node, as a power switch would; no watchdogs): the hung node is fenced before its resource starts
+  elsewhere (0 ms double-active); the fenced node is booted again before the next run.
 - ``off`` (``stonith-enabled=false``, no watchdogs): the resource starts elsewhere at once, as Pacemaker
   does; measured is how long after SIGCONT the duplicate is gone (Pacemaker: 1.7 s median at token 1000 ms).
 
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from paceline.lab.lab import Lab, LabError
+from paceline.lab.lab import Lab, LabError, alive
 from paceline.lab.story import paceline_argv
 
 NODES = ["n1", "n2", "n3"]
@@ -64,41 +64,46 @@ def settle(lab: Lab, timeout: float = 60) -> str:
 def one_run(lab: Lab, mode: str, pause: float) -> dict[str, Any]:
     holder = settle(lab)
     time.sleep(1.0)
-    double, both_since, resumed_at, gone_after = 0.0, None, None, None
+    double, both_since, resumed_at, gone_after, elsewhere_at = 0.0, None, None, None, None
     started = time.monotonic()
-    lab.pause(holder)
-    try:
-        while time.monotonic() - started < pause:
-            now, n = time.monotonic(), len(copies(lab))
-            if n >= 2 and both_since is None:
-                both_since = now
-            elif n < 2 and both_since is not None:
-                double += now - both_since
-                both_since = None
-            time.sleep(SAMPLE)
-    finally:
-        lab.pause(holder, resume=True)
-        resumed_at = time.monotonic()
-    deadline = resumed_at + 60
-    while time.monotonic() < deadline:
+
+    def sample() -> list[str]:
+        """Where copies run now; accounts double-active time and when a copy first ran elsewhere."""
+        nonlocal double, both_since, elsewhere_at
         now, found = time.monotonic(), copies(lab)
         if len(found) >= 2 and both_since is None:
             both_since = now
         elif len(found) < 2 and both_since is not None:
             double += now - both_since
             both_since = None
+        if elsewhere_at is None and any(n != holder for n in found):
+            elsewhere_at = now
+        return found
+
+    lab.pause(holder)
+    try:
+        while time.monotonic() - started < pause:
+            sample()
+            time.sleep(SAMPLE)
+    finally:
+        lab.pause(holder, resume=True)
+        resumed_at = time.monotonic()
+    deadline = resumed_at + 60
+    while time.monotonic() < deadline:
+        found = sample()
         if len(found) == 1 and (found != [holder] or mode == "off"):
-            gone_after = now - resumed_at
+            gone_after = time.monotonic() - resumed_at
             break
         time.sleep(SAMPLE)
     if both_since is not None:  # still two copies when the wait ended
         double += time.monotonic() - both_since
-    reset = lab.watchdog_fired(holder)
-    if reset:  # the machine was reset: boot it again before the next run
+    reset = lab.watchdog_fired(holder) or not any(alive(p) for p in lab.node_pids(holder))
+    if reset:  # the machine was reset (its watchdog, or a fence device cut its power): boot it again
         lab.kill(holder)
         lab.revive(holder, timeout=60)
     return {"holder": holder, "double_active_s": round(double, 3), "one_copy_after_resume_s":
-            None if gone_after is None else round(gone_after, 3), "watchdog_reset": reset}
+            None if gone_after is None else round(gone_after, 3), "node_reset": reset,
+            "elsewhere_after_hang_s": None if elsewhere_at is None else round(elsewhere_at - started, 3)}
 
 
 def run_mode(mode: str, runs: int, pause: float) -> list[dict[str, Any]]:
@@ -111,8 +116,9 @@ def run_mode(mode: str, runs: int, pause: float) -> list[dict[str, Any]]:
         if mode == "off":
             paceline(lab, "configure", "property", "stonith-enabled=false")
         elif mode == "device":
-            paceline(lab, "configure", "primitive", "fence", "stonith:fence_paceline",
-                     "params", f"pcmk_host_list={' '.join(NODES)}")
+            paceline(lab, "configure", "primitive", "fence", "stonith:fence_paceline", "params",
+                     f"hosts={','.join(NODES)}", f"state_dir={lab.dir / 'power'}", f"nodes_dir={lab.dir / 'nodes'}",
+                     f"pcmk_host_list={' '.join(NODES)}")
         paceline(lab, "configure", "primitive", RSC, "ocf:paceline:Dummy", "op", "monitor", "interval=2s")
         for i in range(runs):
             result = one_run(lab, mode, pause)
@@ -141,9 +147,12 @@ def main() -> int:
     for mode, results in report.items():
         doubles = [r["double_active_s"] for r in results]
         after = [r["one_copy_after_resume_s"] for r in results if r["one_copy_after_resume_s"] is not None]
+        moved = [r["elsewhere_after_hang_s"] for r in results if r["elsewhere_after_hang_s"] is not None]
         print(f"{mode:<9} {len(results)} runs: double-active total {sum(doubles):.3f}s, worst {max(doubles):.3f}s; "
               f"one copy after SIGCONT: median {statistics.median(after) if after else float('nan'):.3f}s, "
-              f"worst {max(after, default=float('nan')):.3f}s")
+              f"worst {max(after, default=float('nan')):.3f}s; running elsewhere after the hang began: median "
+              f"{statistics.median(moved) if moved else float('nan'):.3f}s, "
+              f"worst {max(moved, default=float('nan')):.3f}s")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     return 0

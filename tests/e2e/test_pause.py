@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from paceline.lab.lab import Lab
+from paceline.lab.lab import Lab, alive
 
 from tests.e2e.conftest import PATIENCE, POLL, FailureLab, running_lab
 from tests.support.wait import until
@@ -95,3 +95,38 @@ def test_a_hung_node_resets_itself_before_its_resource_starts_elsewhere(wlab: Fa
     revived = wlab.paceline("lab", "revive", "a", "--dir", str(wlab.dir), timeout=120)
     assert revived.returncode == 0, revived.stderr
     until(lambda: "Online: [ a b c ]" in wlab.crm("status"), "a back after its reset", PATIENCE, POLL)
+
+
+@pytest.fixture(scope="module")
+def dlab(tmp_path_factory) -> Iterator[FailureLab]:
+    with running_lab(FailureLab(tmp_path_factory.mktemp("dlab")), NODES, "--no-watchdog") as runner:
+        yield runner
+
+
+def test_a_hung_node_is_fenced_by_its_device_before_its_resource_starts_elsewhere(dlab: FailureLab) -> None:
+    """A fence device that cuts the power (fence_paceline with nodes_dir) stops a hung node's resources
+    with the rest of it: the survivors start them only after that, so never two copies."""
+    dlab.crm("configure", "primitive", "fencer", "stonith:fence_paceline", "params", f"hosts={','.join(NODES)}",
+             f"state_dir={dlab.dir / 'power'}", f"nodes_dir={dlab.dir / 'nodes'}")
+    dlab.primitive("fenced", prefer="a", monitor=("interval=2s", "timeout=10s"))
+    until(lambda: copies(dlab, "fenced") == ["a"] and dlab.running_on("fenced") == ["a"], "fenced started on a",
+          PATIENCE, POLL)
+    state = Lab.load(dlab.dir)
+    most, moved_at = 0, None
+    paused_at = time.monotonic()
+    state.pause("a")
+    try:
+        while time.monotonic() - paused_at < PAUSE:
+            found = copies(dlab, "fenced")
+            most = max(most, len(found))
+            if moved_at is None and found and found != ["a"]:
+                moved_at = time.monotonic()
+            time.sleep(0.02)
+    finally:
+        state.pause("a", resume=True)
+    assert most <= 1, "two copies ran at once"
+    assert moved_at is not None, "not started elsewhere while a hung"
+    assert not any(alive(pid) for pid in state.node_pids("a")), "a's power was not cut"
+    revived = dlab.paceline("lab", "revive", "a", "--dir", str(dlab.dir), timeout=120)
+    assert revived.returncode == 0, revived.stderr
+    until(lambda: "Online: [ a b c ]" in dlab.crm("status"), "a back after being fenced", PATIENCE, POLL)
