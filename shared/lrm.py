@@ -208,9 +208,19 @@ def _record_op(ns: Element, op: Mapping[str, Any]) -> None:
         if agent.get(k):
             lr.set(k, agent[k])
     rec = _child(lr, "lrm_rsc_op", record["id"])
+    if _call_id(rec) > _call_id(record):
+        return  # a stale write landing late (retried after a lost answer): the newer record stays
     rec.attrib.clear()
     for k, v in record.items():
         rec.set(k, str(v))
+
+
+def _call_id(record: Mapping[str, Any] | Element) -> int:
+    """A record's call-id (-1 when absent or not a number): call-ids only grow within one executor."""
+    try:
+        return int(str(record.get("call-id", -1)))
+    except ValueError:
+        return -1
 
 
 def _delete_op(ns: Element, op: Mapping[str, Any]) -> None:

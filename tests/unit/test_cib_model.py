@@ -87,6 +87,19 @@ def test_status_patch_records_results_and_fail_counts():
         lrm.apply_status_ops(ns, [{"op": "nonsense"}])
 
 
+def test_a_stale_record_landing_late_does_not_replace_a_newer_one():
+    """A status patch retried after a lost answer may be applied after the patches that followed it: the
+    start must not come back over the stop that replaced it (the CIB showed a stopped resource running)."""
+    ns = cib.node_state(sample(), "a")
+    agent = {"class": "ocf", "provider": "heartbeat", "type": "Dummy"}
+    start = lrm.result_ops(lrm.OpResult("r1", "start", 0, rc=0, call_id=5, node="a"), agent)
+    stop = lrm.result_ops(lrm.OpResult("r1", "stop", 0, rc=0, call_id=6, node="a"), agent)
+    lrm.apply_status_ops(ns, stop)
+    lrm.apply_status_ops(ns, start)
+    last = ns.find("lrm/lrm_resources/lrm_resource/lrm_rsc_op")
+    assert last is not None and (last.get("operation"), last.get("call-id")) == ("stop", "6")
+
+
 def test_status_diff_drops_history_and_attributes_only():
     root = sample()
     ns = cib.node_state(root, "a")
