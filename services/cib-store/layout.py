@@ -10,6 +10,7 @@ configuration changes - the same contract Pacemaker gives.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -59,6 +60,31 @@ class Snapshot:
         for node in sorted(self.statuses, key=lambda n: (order.get(n, len(order)), n)):
             status.append(etree.fromstring(etree.tostring(self.statuses[node][0])))
         return root
+
+
+#: Values larger than this are stored zlib-compressed: NATS refuses any message over its ``max_payload``
+#: (1 MiB by default), a KV value included, and a configuration of a few thousand resources is larger;
+#: CIB XML compresses about tenfold.
+STORE_COMPRESSED_OVER = 256 * 1024
+#: The most a stored value may unpack to (a corrupt or hostile value is an error, not an outage).
+MAX_LOADED = 256 * 1024 * 1024
+_ZLIB = b"\x78"  # every zlib stream starts with it; an XML document starts with "<"
+
+
+def stored(value: bytes) -> bytes:
+    """A key's value as it goes into the bucket."""
+    return zlib.compress(value, 6) if len(value) > STORE_COMPRESSED_OVER else value
+
+
+def loaded(value: bytes) -> bytes:
+    """A key's value as the bucket returned it, back to XML (plain values pass through)."""
+    if not value.startswith(_ZLIB):
+        return value
+    unpack = zlib.decompressobj()
+    out = unpack.decompress(value, MAX_LOADED)
+    if unpack.unconsumed_tail:
+        raise cib.CibError(f"a stored CIB value unpacks to more than {MAX_LOADED} bytes")
+    return out
 
 
 #: Key -> (value, revision): what a read of the bucket found (a value of b"" is "no value").

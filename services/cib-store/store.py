@@ -64,7 +64,7 @@ class CibStore:
 
         async def initialise() -> None:
             try:
-                await kv.create(layout.CONFIG_KEY, layout.config_document(cib.empty()))
+                await kv.create(layout.CONFIG_KEY, layout.stored(layout.config_document(cib.empty())))
             except KeyWrongLastSequenceError:
                 pass  # already initialised (possibly by another instance just now)
 
@@ -77,7 +77,7 @@ class CibStore:
             entry = await self.kv.get(key)
         except (KeyNotFoundError, KeyDeletedError):
             return None, 0
-        return entry.value, entry.revision or 0
+        return layout.loaded(entry.value or b""), entry.revision or 0
 
     async def _key_names(self) -> list[str]:
         """Every key that has a value or a delete marker, from the server's per-subject stream state.
@@ -150,7 +150,8 @@ class CibStore:
             cib.stamp_change(new_root, client)
             try:
                 assert self.kv is not None
-                await self.kv.update(layout.CONFIG_KEY, layout.config_document(new_root), last=snap.config_rev)
+                await self.kv.update(layout.CONFIG_KEY, layout.stored(layout.config_document(new_root)),
+                                     last=snap.config_rev)
             except KeyWrongLastSequenceError:
                 if expected is not None:
                     raise Conflict("the CIB changed while this change was being written; try again") from None
@@ -219,8 +220,8 @@ class CibStore:
             ns = change(ns)
             ver = cib.version(config)
             try:
-                new_rev = (await self.kv.update(key, etree.tostring(ns), last=rev) if rev
-                           else await self.kv.create(key, etree.tostring(ns)))
+                value = layout.stored(etree.tostring(ns))
+                new_rev = (await self.kv.update(key, value, last=rev) if rev else await self.kv.create(key, value))
             except KeyWrongLastSequenceError:
                 continue
             return WriteResult(cib.Version(ver.admin_epoch, ver.epoch, max(0, rev - config_rev)),

@@ -133,3 +133,23 @@ async def test_survives_restart_of_nats_server(nats_server, tmp_path):
         _, version = await query(nc)
         assert version == "0.1.0"
         await nc.close()
+
+
+async def test_a_configuration_over_nats_max_payload_is_stored_and_read_back(nats_server, tmp_path):
+    """5,000 primitives with a parameter each make a configuration of about 1.3 MiB, over NATS's 1 MiB
+    max_payload: the bucket holds it compressed, and a query returns it whole."""
+    async with running("cib-store", run, nats_server.url, tmp_path) as ctx:
+        _root, version = await query(ctx.nc)
+        new = cib.empty(["primary", "secondary"])
+        resources = cib.section(new, "resources")
+        for i in range(5000):
+            rid = f"big-resource-number-{i}"
+            resources.append(cib.parse(
+                f'<primitive id="{rid}" class="ocf" provider="heartbeat" type="Dummy"><instance_attributes '
+                f'id="{rid}-ia"><nvpair id="{rid}-state" name="state" value="/run/{rid}.state"/>'
+                "</instance_attributes></primitive>"))
+        assert len(cib.serialize(new).encode()) > 1024 * 1024
+        await bus.request(ctx.nc, S.cib("replace"), "replace", {"xml": cib.serialize(new),
+                                                                 "expected_version": version}, timeout=30)
+        root, _version = await query(ctx.nc)
+        assert len(root.findall("configuration/resources/primitive")) == 5000
