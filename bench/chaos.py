@@ -177,23 +177,37 @@ class Nemesis:
             self.faults[fault] = self.faults.get(fault, 0) + 1
             try:
                 getattr(self, fault.replace("-", "_"))(node)
-                self.reboot_reset_nodes()
             except LabError as exc:
                 self.say(f"  nemesis: {fault} {node}: {exc}")
-            took = wait(self.settled, 60, "the cluster to settle", fail=False)
+            finally:
+                self.reboot_reset_nodes()
+            took = wait(self.settled_or_reboot, 60, "the cluster to settle", fail=False)
             self.recoveries.append(took if took is not None else float("inf"))
             self.say(f"    settled {took:.2f}s later" if took is not None else "    NOT settled within 60s")
 
-    def reboot_reset_nodes(self) -> None:
-        """A node its watchdog reset is down, as after a hardware reset: boot it again (and count it)."""
-        for node in self.lab.nodes:
-            if self.lab.watchdog_fired(node):
-                self.say(f"  nemesis: {node} was reset by its watchdog; reviving it")
-                self.faults["watchdog-reset"] = self.faults.get("watchdog-reset", 0) + 1
-                self.killed.update(self.lab.node_pids(node) + self.lab.server_pids(node))
-                # (when it died is the watchdog's own record: see watchdog_resets)
-                self.lab.kill(node)  # whatever was started again after the reset goes too: a clean boot
-                self.lab.revive(node, timeout=60)
+    def settled_or_reboot(self) -> bool:
+        """Whether the cluster settled; a node whose watchdog reset it meanwhile (its membership was killed
+        and not back in time, say) is booted first, as its hardware would."""
+        self.reboot_reset_nodes()
+        return bool(self.settled())
+
+    def reboot_reset_nodes(self, also: tuple[str, ...] = ()) -> None:
+        """Nodes their watchdog reset are down, as after a hardware reset: boot them again (and count it),
+        together with ``also`` (nodes the nemesis killed): booted one by one, a node may wait for ever for
+        a JetStream majority that only the others give."""
+        reset = [n for n in self.lab.nodes if self.lab.watchdog_fired(n) and n not in also]
+        for node in reset:
+            self.say(f"  nemesis: {node} was reset by its watchdog; reviving it")
+            self.faults["watchdog-reset"] = self.faults.get("watchdog-reset", 0) + 1
+            self.killed.update(self.lab.node_pids(node) + self.lab.server_pids(node))
+            # (when it died is the watchdog's own record: see watchdog_resets)
+            self.lab.kill(node)  # whatever was started again after the reset goes too: a clean boot
+        down = [*also, *reset]
+        if down:
+            try:
+                self.lab.revive_many(down, timeout=60)
+            except LabError as exc:
+                self.say(f"  nemesis: reviving {', '.join(down)}: {exc}")
 
     def kill_process(self, node: str) -> None:
         process = self.rng.choice([*NODE_SERVICES, "nats-server"])
@@ -233,7 +247,7 @@ class Nemesis:
         self.lab.kill(node)
         self.deaths.append((time.time(), node))
         time.sleep(self.rng.uniform(2.0, 5.0))
-        self.lab.revive(node, timeout=60)
+        self.reboot_reset_nodes(also=(node,))
 
 
 class Client:

@@ -504,19 +504,28 @@ class Lab:
 
     def revive(self, node: str, timeout: float = 30.0) -> None:
         """Boot a killed machine: its network, its bus server (same store), then its services."""
-        self._check_member(node)
-        if any(alive(p) for p in self.node_pids(node) + self.server_pids(node)):
-            raise LabError(f"node {node} is running (kill it first: paceline lab kill {node})")
+        self.revive_many([node], timeout)
+
+    def revive_many(self, nodes: list[str], timeout: float = 30.0) -> None:
+        """Boot several killed machines at once, then wait for all of them: one alone may never be ready
+        (its services wait for a JetStream majority that only the others' servers give)."""
+        for node in nodes:
+            self._check_member(node)
+            if any(alive(p) for p in self.node_pids(node) + self.server_pids(node)):
+                raise LabError(f"node {node} is running (kill it first: paceline lab kill {node})")
         plan = self.plan
-        if plan is not None and node in self.nodes:
-            netns.run(plan.node_teardown(node), ignore_errors=True)
-            netns.run(plan.node_setup(node))
-        if node in self.buses:
-            self._start_servers([node])
-        if node in self.nodes:
-            self._start_services(node, NODE_SERVICES)
-            self.save()
-            asyncio.run(self.wait_ready(timeout, [node]))
+        for node in nodes:
+            if plan is not None and node in self.nodes:
+                netns.run(plan.node_teardown(node), ignore_errors=True)
+                netns.run(plan.node_setup(node))
+            if node in self.buses:
+                self._start_servers([node])
+            if node in self.nodes:
+                self._start_services(node, NODE_SERVICES)
+        self.save()
+        booted = [n for n in nodes if n in self.nodes]
+        if booted:
+            asyncio.run(self.wait_ready(timeout, booted))
 
     def restart(self, node: str, process: str) -> None:
         """Start one of a node's processes again (a service, or ``nats-server``) after it died on its own,
