@@ -448,8 +448,8 @@ class Policy:
         graph: Graph = result.graph
         self.log.debug("planned", cib=version, actions=len(graph.actions), facts=facts, current=current,
                        scheduler_ms=round((time.perf_counter() - started) * 1000, 1))
-        if not graph.actions:
-            return
+        if not graph.actions or self.dc != mandate:
+            return  # nothing to do, or the view changed while we planned: the plan is stale already
         await self.run_transition(graph, root, version, result.summary, mandate)
 
     async def run_transition(self, graph: Graph, root: cib.Element, version: str, summary: list[str],
