@@ -177,11 +177,12 @@ def test_executor_records_are_read_back():
     start = next(a for a in first.graph.actions if a.task == "start")
     ns = root.find("status/node_state[@uname='node1']")
     assert ns is not None
+    calls = iter(range(1, 1000))  # call-ids grow in the order an executor runs the actions
     for action in execution_order(first.graph):
         if action.node != "node1" or action.pseudo:
             continue
         res = OpResult(rsc=action.rsc or "", task=action.task, interval_ms=action.interval_ms, rc=action.expected_rc,
-                       call_id=action.id + 1, digest=action.digest, transition_key=f"{action.id}:1:"
+                       call_id=next(calls), digest=action.digest, transition_key=f"{action.id}:1:"
                        f"{action.expected_rc}:t", node="node1", last_rc_change=int(NOW),
                        expected_rc=action.expected_rc)
         apply_status_ops(ns, result_ops(res, action.agent))
