@@ -52,7 +52,7 @@ from paceline.policy.overlay import Known, lay_over
 from paceline.shared import bus, cib
 from paceline.shared.cluster import unpack
 from paceline.shared.config import Config
-from paceline.shared.messages import ExecutorHistory, HistoryRequest, PolicyStatus, PolicyStatusQuery
+from paceline.shared.messages import ExecutorHistory, HistoryRequest, MembershipQuery, MembershipViewMessage
 from paceline.shared.subjects import Subjects
 
 NETNS_PORT = 8080  # inside the node namespaces, where nothing else listens
@@ -121,17 +121,23 @@ def wait_answering(answers: Callable[[], bool], timeout: float = 30) -> float:
 
 
 async def dc_of(nc, lab: Lab, s: Subjects) -> str:
-    """The node whose policy instance says it is the DC (waits while there is none)."""
+    """The DC every quorate membership view names (waits while they disagree or none is quorate). A node's
+    own policy saying it is DC is not enough: a node just booted is DC of its lone, inquorate view until
+    it joins the others."""
     for _ in range(200):
+        named = set()
         for node in lab.nodes:
             try:
-                status = await bus.call(nc, s.policy_status(node), PolicyStatusQuery(), PolicyStatus, timeout=0.5)
+                view = await bus.call(nc, s.membership_query(node), MembershipQuery(), MembershipViewMessage,
+                                      timeout=0.5)
             except (bus.BusUnavailable, bus.RemoteError):
                 continue
-            if status.is_dc:
-                return node
+            if view.quorate:
+                named.add(view.dc)
+        if len(named) == 1 and "" not in named:
+            return named.pop()
         await asyncio.sleep(0.05)
-    raise RuntimeError("no DC")
+    raise RuntimeError("no DC that the quorate views agree on")
 
 
 def jsz(lab: Lab) -> dict[str, Any]:
