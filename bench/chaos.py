@@ -47,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,23 +224,24 @@ class Nemesis:
         self.lab.restart(node, process)
 
     def pause(self, node: str) -> None:
-        self.say(f"  nemesis: pause {node}")
-        self.killed.update(self.lab.node_pids(node) + self.lab.server_pids(node))  # its watchdog may reset it
-        self.lab.pause(node)
-        try:
-            time.sleep(self.rng.uniform(2.0, 6.0))
-        finally:
-            self.lab.pause(node, resume=True)
+        self._for_a_while(node, "pause", lambda: self.lab.pause(node), lambda: self.lab.pause(node, resume=True))
 
     def partition(self, node: str) -> None:
-        self.say(f"  nemesis: isolate {node}")
+        def heal() -> None:
+            if not self.lab.watchdog_fired(node):  # a reset node is booted again, with its link
+                self.lab.isolate(node, heal=True)
+
+        self._for_a_while(node, "isolate", lambda: self.lab.isolate(node), heal)
+
+    def _for_a_while(self, node: str, what: str, apply: Callable[[], object], undo: Callable[[], object]) -> None:
+        """A fault the node survives unless its watchdog resets it meanwhile: applied for 2-6 s, then undone."""
+        self.say(f"  nemesis: {what} {node}")
         self.killed.update(self.lab.node_pids(node) + self.lab.server_pids(node))  # its watchdog may reset it
-        self.lab.isolate(node)
+        apply()
         try:
             time.sleep(self.rng.uniform(2.0, 6.0))
         finally:
-            if not self.lab.watchdog_fired(node):  # a reset node is booted again, with its link
-                self.lab.isolate(node, heal=True)
+            undo()
 
     def kill_node(self, node: str) -> None:
         self.say(f"  nemesis: kill {node}")

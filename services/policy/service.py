@@ -23,6 +23,7 @@ import contextlib
 import copy
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -365,9 +366,19 @@ class Policy:
         members = frozenset(view.members if view else ())
         for node in members:  # a fenced node that is back runs what its new executor says
             self.fenced_ops.pop(node, None)
-        nodes = {n for n in cib.node_names(root)} | {ns.get("uname") or "" for ns in root.iterfind("status/node_state")}
+        nodes = set(cib.node_names(root)) | {ns.get("uname") or "" for ns in root.iterfind("status/node_state")}
         gone = frozenset(n for n in nodes if n and self.known_gone(n))
         return Known(members=members, gone=gone, histories=self.histories.lrm(), fenced=dict(self.fenced_ops))
+
+    async def lay_known_over(self, root: cib.Element, members: Iterable[str]) -> dict[str, str]:
+        """Make ``root`` (a copy of the CIB) what the DC plans with: the members' histories fetched, what the
+        DC knows laid over, and the DC and quorum facts it asserts set (returned), not the CIB's."""
+        await self.histories.refresh(members)
+        lay_over(root, self.known(root))
+        facts = self.cluster_facts(root)
+        for name, value in facts.items():
+            root.set(name, value)
+        return facts
 
     def mark_unseen_down(self, cib_root: cib.Element) -> bool:
         """Nodes the CIB still shows online but no member can see (the whole cluster restarted while they
@@ -410,10 +421,7 @@ class Policy:
         if self.dc is None:  # stepping down: the next DC answers the asker's retry
             raise bus.UserError("this policy instance is no longer the DC; ask again", code="not-dc")
         root, _version, _current = await self.working_cib()
-        await self.histories.refresh(self.members())
-        lay_over(root, self.known(root))
-        for name, value in self.cluster_facts(root).items():
-            root.set(name, value)
+        await self.lay_known_over(root, self.members())
         # from the module itself: the package's ``explain`` name is shadowed by the module once it is loaded
         from paceline.policy.scheduler.explain import explain as explain_resource  # on use: only ``why`` needs it
 
@@ -430,12 +438,8 @@ class Policy:
         root, version, current = await self.working_cib()
         if self.check_unseen_nodes and self.mark_unseen_down(root):
             self.check_unseen_nodes = False
-        facts = self.cluster_facts(root)
-        self.record_cluster_facts(root, facts)
-        await self.histories.refresh(mandate.members)
-        lay_over(root, self.known(root))
-        for name, value in facts.items():  # plan with what we assert, not the copy read before it
-            root.set(name, value)
+        self.record_cluster_facts(root, self.cluster_facts(root))
+        facts = await self.lay_known_over(root, mandate.members)
         started = time.perf_counter()
         now = time.time()
         result = await asyncio.to_thread(schedule, root, now)
