@@ -6,8 +6,10 @@ Before each plan the DC asks every member's executor at once, with a short
 patience: a member whose executor does not answer (restarting, or its node
 dying right now) keeps the copy fetched last, and a node that left the
 membership keeps its last copy too - what it ran when it was lost is what the
-scheduler must fence or recover. A history is dropped only when its node was
-fenced (it then runs nothing).
+scheduler must fence or recover. A history is dropped when its node was fenced
+(it then runs nothing), and all are dropped when the DC role begins or ends:
+only copies fetched by the DC acting now are known to be at least as new as
+what it acted on.
 """
 
 from __future__ import annotations
@@ -83,3 +85,9 @@ class Histories:
     def forget(self, node: str) -> None:
         """The node was fenced: it runs nothing now, whatever it ran before."""
         self.known.pop(node, None)
+
+    def forget_all(self) -> None:
+        """The DC role began or ended: copies fetched in an earlier tenure are not evidence any more. Laid
+        over a lost node they would hide what it ran since (a node lost right after it started something
+        would look empty, and be recovered without fencing); without them the CIB's record stands."""
+        self.known.clear()

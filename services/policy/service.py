@@ -154,6 +154,8 @@ class Policy:
         mandate = self.mandate()
         was = self.dc
         self.dc = mandate
+        if (mandate is None) != (was is None):
+            self.histories.forget_all()
         TERM.set(mandate.term if mandate else 0)
         IS_DC.set(1 if mandate else 0)
         if mandate is not None and was is None:

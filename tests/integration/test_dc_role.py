@@ -7,8 +7,9 @@ import asyncio
 import pytest
 import structlog
 from paceline.policy.graph import Action, Graph
+from paceline.policy.histories import History
 from paceline.policy.service import Policy
-from paceline.shared import bus, config
+from paceline.shared import bus, cib, config
 from paceline.shared.lrm import OpResult
 from paceline.shared.messages import Fenced, MembershipViewMessage
 from paceline.shared.runtime import ServiceContext
@@ -48,6 +49,24 @@ async def test_the_dc_is_whom_the_view_elects_and_steps_down_when_it_elects_anot
         assert policy.engine.abort_requested  # the running transition, if any, stops dispatching
         with pytest.raises(RuntimeError, match="no longer DC"):
             await policy.dispatch(Action(2, "start", "web", "n3"))
+    finally:
+        await policy.ctx.nc.close()
+
+
+async def test_histories_fetched_in_another_tenure_are_not_used(nats_server, tmp_path):
+    """A copy fetched while this instance was DC before is stale: laid over a node lost meanwhile, it would
+    show the node running nothing (seen: a resource started on a hung node's survivor without fencing)."""
+    policy = await policy_of_n1(nats_server.url, tmp_path)
+    subject = policy.s.view("n1")
+    stale = History("i", 1, cib.parse("<lrm/>"))
+    try:
+        await policy.on_view(view(3, "n1", "n1", "n2"), subject)
+        policy.histories.known["n2"] = stale
+        await policy.on_view(view(4, "n2", "n1", "n2"), subject)
+        assert policy.dc is None and policy.histories.known == {}
+        policy.histories.known["n2"] = stale
+        await policy.on_view(view(5, "n1", "n1"), subject)
+        assert policy.dc is not None and policy.histories.known == {}
     finally:
         await policy.ctx.nc.close()
 
