@@ -39,6 +39,11 @@ async def test_requests_cross_servers_and_a_dead_server_in_the_list_is_skipped(n
     try:
         await _wait_routed(client, "t.echo")
         assert client.connected_url is not None and client.connected_url.port == b.port
+        on_a = await bus.connect(a.url, "on-a", retry_forever=False)
+        try:  # interest reaches each server on its own; the quick client below talks to a
+            await _wait_routed(on_a, "t.echo")
+        finally:
+            await on_a.close()
         with quickbus.QuickBus(f"{dead}, {a.url}") as q:
             reply = await asyncio.to_thread(q.request, "t.echo", b"x", 5.0)
         assert reply.data == b"from c:x"
