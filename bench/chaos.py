@@ -145,6 +145,8 @@ class Report:
     refused: int = 0
     lost: list[str] = field(default_factory=list)
     converged_after: float | None = None
+    #: When it did not converge: what still differed at the end.
+    unsettled: list[str] = field(default_factory=list)
     longest_recovery: float = 0.0
     crashes: list[str] = field(default_factory=list)
 
@@ -290,17 +292,24 @@ async def cib_root(lab: Lab) -> cib.Element:
 
 def settled(lab: Lab, rids: list[str]) -> bool:
     """Every resource runs exactly once, on the node the CIB says."""
+    return not unsettled(lab, rids)
+
+
+def unsettled(lab: Lab, rids: list[str]) -> list[str]:
+    """What keeps the cluster from having settled: resources not running exactly once where the CIB says
+    (recorded vs. real), or why the CIB could not be read."""
     try:
         root = asyncio.run(cib_root(lab))
-    except (bus.BusUnavailable, bus.RemoteError):
-        return False
+    except (bus.BusUnavailable, bus.RemoteError) as exc:
+        return [f"CIB unreadable: {exc}"]
     state = unpack(root, time.time())
+    found = []
     for rid in rids:
         recorded = sorted(state.by_id[rid].active_on)
         real = sorted(n for n in lab.nodes if (lab.node_dir(n) / "run" / f"Journal-{rid}.state").exists())
         if len(real) != 1 or recorded != real:
-            return False
-    return True
+            found.append(f"{rid}: CIB says {recorded}, runs on {real}")
+    return found
 
 
 def crashes(lab: Lab, killed: set[int]) -> list[str]:
@@ -346,6 +355,8 @@ def run(args: argparse.Namespace, work: Path) -> Report:
         writer.join(timeout=150)
         if wait(lambda: settled(lab, rids), 120, "the cluster to converge", fail=False) is not None:
             report.converged_after = time.monotonic() - healed
+        else:
+            report.unsettled = unsettled(lab, rids)
         end = time.time()
         report.faults = nemesis.faults
         report.longest_recovery = max(nemesis.recoveries, default=0.0)
@@ -388,7 +399,7 @@ def summary(report: Report) -> str:
         f"changes: {report.acknowledged} acknowledged, {len(report.lost)} of them lost; {report.unknown} with an "
         f"unknown outcome, {report.refused} refused",
         "converged " + (f"{report.converged_after:.2f}s after the last fault" if report.converged_after is not None
-                        else "NOT within 120s of the last fault")
+                        else "NOT within 120s of the last fault" + "".join(f"\n  {u}" for u in report.unsettled))
         + f"; longest recovery after a fault {report.longest_recovery:.2f}s",
         f"crashes: {len(report.crashes)}" + "".join(f"\n  {c}" for c in report.crashes),
     ]

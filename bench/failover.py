@@ -214,6 +214,7 @@ async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int
     times: dict[str, list[float]] = {f"{k}-{sc}": [] for k in ("started", "recorded", "answering")
                                      for sc in scenarios}
     times["monitor"] = []
+    acknowledged: list[str] = []  # configuration changes made right after a loss that said they were applied
     try:
         for scenario in scenarios:
             for i in range(runs):
@@ -239,6 +240,8 @@ async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int
                                                  "ocf:paceline:Dummy", "meta", "target-role=Stopped", ok=False,
                                                  quiet=True)
                 times.setdefault(f"change-ok-{scenario}", []).append(1.0 if change.returncode == 0 else 0.0)
+                if change.returncode == 0:
+                    acknowledged.append(f"after-{scenario}{i}")
                 meta = " (and JetStream's meta leader)" if meta_there else ""
                 print(f"({scenario}) run {i + 1}: {holder}{meta} killed -> started on {survivor} in {t1 - t0:.3f}s,"
                       f" answering in {t2 - t0:.3f}s, recorded in the CIB in {t3 - t0:.3f}s; a configuration "
@@ -255,6 +258,14 @@ async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int
             times["monitor"].append(took - t0)
             print(f"run {i + 1}: web server killed -> answering again in {took - t0:.3f}s", flush=True)
             await asyncio.sleep(2.5)
+        # Every peer is back: each change acknowledged while one was down must be in the CIB.
+        root = cib.parse_cib((await bus.request(nc, s.cib("query"), "query"))["xml"])
+        present = {el.get("id") for el in root.iter("primitive")}
+        lost = [rid for rid in acknowledged if rid not in present]
+        times["acknowledged-changes"] = [float(len(acknowledged))]
+        times["lost-changes"] = [float(len(lost))]
+        print(f"with every node back: {len(acknowledged)} changes acknowledged during a loss, {len(lost)} of them "
+              f"missing{': ' + ', '.join(lost) if lost else ''}", flush=True)
     finally:
         await nc.close()
     return times
@@ -342,9 +353,17 @@ def main() -> int:
         rows.append(report(times, f"recorded-{sc}", f"{label}: node loss -> recorded in the CIB"))
         rows.append(report(times, f"answering-{sc}", f"{label}: node loss -> HTTP answers on survivor"))
     rows.append(report(times, "monitor", "web server killed -> answering again (monitor 2s)"))
+    for sc in scenarios:
+        made = times.get(f"change-ok-{sc}", [])
+        print(f"({sc}) a configuration change right after the loss succeeded in {int(sum(made))} of {len(made)} runs")
+    print(f"acknowledged changes missing once every node was back: {int(times['lost-changes'][0])} of "
+          f"{int(times['acknowledged-changes'][0])}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"nodes": args.nodes, "netns": args.netns, "token": token,
-                                          "rows": rows}, indent=2))
+                                          "rows": rows,
+                                          "changes_ok": {sc: times.get(f"change-ok-{sc}", []) for sc in scenarios},
+                                          "acknowledged": times["acknowledged-changes"][0],
+                                          "missing": times["lost-changes"][0]}, indent=2))
     print(f"wrote {args.out}")
     return 0
 

@@ -287,9 +287,14 @@ def set_nvpair(parent: Element, set_tag: str, set_id: str, name: str, value: str
 # ---------------------------------------------------------------- status
 
 #: node_state attributes as Pacemaker's controller writes them for a cluster member and for a
-#: node that left cleanly (the scheduler reads the latter as "down", not as a node to fence).
+#: node that left cleanly or was fenced (the scheduler reads the latter as "down", not as a node to fence).
 NODE_STATE_MEMBER = {"in_ccm": "true", "crmd": "online", "join": "member", "expected": "member"}
 NODE_STATE_DOWN = {"in_ccm": "false", "crmd": "offline", "join": "down", "expected": "down"}
+#: What Pacemaker's controller writes for a peer that left the membership: ``expected`` is left as it
+#: was, so a node that joined (expected "member") and vanished without a clean shutdown reads as
+#: unclean and is fenced when fencing is enabled ("peer is no longer part of the cluster"), whatever
+#: its recorded history says - that history may be stale.
+NODE_STATE_LOST = {"in_ccm": "false", "crmd": "offline", "join": "down"}
 
 
 @overload

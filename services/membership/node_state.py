@@ -4,8 +4,11 @@ The scheduler decides whether a node is online from exactly these attributes
 (in_ccm, crmd, join, expected; see scheduler-semantics §4), so membership must
 write the same spellings Pacemaker's controller does: a member is
 ``in_ccm="true" crmd="online" join="member" expected="member"``, a lost peer
-``in_ccm="false" crmd="offline" join="down" expected="down"`` — which the
-scheduler reads as "cleanly down" rather than as a node to fence.
+``in_ccm="false" crmd="offline" join="down"`` with ``expected`` untouched. A
+peer that joined and was lost therefore stays ``expected="member"``: with
+fencing enabled the scheduler reads it as unclean and fences it, as Pacemaker
+does for every node that leaves without a clean shutdown. Only the fencer's
+record (``expected="down"``) makes it cleanly down.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from paceline.shared import cib
 
 ONLINE = cib.NODE_STATE_MEMBER
-OFFLINE = cib.NODE_STATE_DOWN
+OFFLINE = cib.NODE_STATE_LOST
 ORIGIN = "paceline-membership"
 
 

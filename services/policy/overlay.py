@@ -9,7 +9,10 @@ plans from the CIB's configuration and transient attributes, with three
 facts laid over the status, each from the party that knows it first:
 
 - which nodes are up: from the DC's own membership view (members online;
-  nodes known gone offline, so the scheduler fences or recovers them);
+  nodes known gone offline; those its view listed since they were last fenced
+  unclean, as Pacemaker records every node that leaves without a clean
+  shutdown, so the scheduler fences them before their resources start
+  elsewhere - whatever a CIB copy that may be stale says they ran);
 - what runs where: from each node's executor, which holds the authoritative
   history of its node (the CIB's copy is a mirror that may lag);
 - which nodes were fenced: from the DC's own fencer, as Pacemaker's controller
@@ -38,6 +41,8 @@ class Known:
     members: frozenset[str]
     #: Nodes that are not members and known to be gone (seen and lost, or absent from a settled view).
     gone: frozenset[str] = frozenset()
+    #: Gone nodes the DC's view listed since they were last fenced: they left without a clean shutdown.
+    unclean: frozenset[str] = frozenset()
     #: Node -> its ``<lrm>`` element as its executor holds it (or as the DC last fetched it).
     histories: Mapping[str, Element] = field(default_factory=dict)
     #: Node -> the status ops the fencer recorded for it (its CIB write may still be pending).
@@ -49,9 +54,11 @@ def lay_over(root: Element, known: Known) -> None:
     for node in sorted(known.members):
         _set_state(cib.node_state(root, node), cib.NODE_STATE_MEMBER)
     for node in sorted(known.gone - known.members):
-        ns = cib.node_state(root, node, create=False)
+        ns = cib.node_state(root, node, create=node in known.unclean)
         if ns is not None:
-            _set_state(ns, cib.NODE_STATE_DOWN)
+            _set_state(ns, cib.NODE_STATE_LOST)
+            if node in known.unclean:
+                ns.set("expected", "member")
     for node, history in sorted(known.histories.items()):
         if node in known.fenced and node not in known.members:
             continue  # fenced since: what it ran is gone with it

@@ -80,6 +80,8 @@ CIB_PATIENCE = 0.3
 STALE_RECHECK = 0.5
 #: How long a policy instance that is not DC waits after a CIB change before refreshing its copy.
 CACHE_REFRESH_DELAY = 0.3
+#: The longest wait between tries while the store cannot answer a standby DC's refresh.
+CACHE_REFRESH_MAX_DELAY = 2.0
 
 
 def op_result(msg: OperationResult) -> OpResult:
@@ -112,6 +114,8 @@ class Policy:
         self.views: dict[str, MembershipViewMessage] = {}  # node -> latest membership view it published
         self.view_changed: dict[str, float] = {}  # node -> when its view's members last changed
         self.seen: set[str] = set()  # every node our own node's views have ever listed
+        #: Nodes our own views listed since they were last fenced: gone, they are unclean (see known()).
+        self.unfenced: set[str] = set()
         self.wake = asyncio.Event()
         self.engine = TransitionEngine(self.dispatch)
         self.histories = Histories(ctx.nc, self.s, ctx.log)
@@ -180,7 +184,9 @@ class Policy:
 
     async def on_fenced(self, event: Fenced, subject: str) -> None:
         """Our own node was fenced: a fenced machine runs no DC, so this one stops at once and acts again only
-        under a newer membership view (the node rejoined, as a rebooted DC would)."""
+        under a newer membership view (the node rejoined, as a rebooted DC would). Another node's fencing
+        makes it clean (:meth:`note_fenced`)."""
+        self.note_fenced(event)
         if event.target != self.ctx.cfg.node or event.result != "ok" or event.action == "on":
             return
         view = self.view()
@@ -219,6 +225,14 @@ class Policy:
             self.view_changed[node] = time.monotonic()
         if node == self.ctx.cfg.node:
             self.seen.update(view.members)
+            self.unfenced.update(view.members)
+
+    def note_fenced(self, event: Fenced) -> None:
+        """Any DC's successful off or reboot of a node that is not a member makes it clean until it is back."""
+        view = self.view()
+        if event.result == "ok" and event.action in ("off", "reboot") and (
+                view is None or event.target not in view.members):
+            self.unfenced.discard(event.target)
 
     async def fetch_view(self) -> None:
         if not self.ctx.cfg.node:
@@ -287,11 +301,21 @@ class Policy:
             return
 
         async def refresh() -> None:
-            await asyncio.sleep(CACHE_REFRESH_DELAY)
-            with contextlib.suppress(bus.BusUnavailable, bus.RemoteError, cib.CibError):
-                await self.read_cib()
+            # Until the copy holds the newest version announced: changes announced while a read was on its
+            # way are not in its answer, and a read the store could not answer leaves the copy behind.
+            delay = CACHE_REFRESH_DELAY
+            while self.dc is None and self.copy_behind():
+                await asyncio.sleep(delay)
+                try:
+                    await self.read_cib()
+                except (bus.BusUnavailable, bus.RemoteError, cib.CibError):
+                    delay = min(delay * 2, CACHE_REFRESH_MAX_DELAY)
 
         self._refreshing = asyncio.get_running_loop().create_task(refresh())
+
+    def copy_behind(self) -> bool:
+        """Whether a newer CIB version was announced than the copy we hold."""
+        return self.cib_copy is None or newer(self.cib_latest, self.cib_copy.version)
 
     async def working_cib(self) -> tuple[cib.Element, str, bool]:
         """The CIB to plan from, its version, and whether it is known to be current.
@@ -323,6 +347,7 @@ class Policy:
     async def record_fenced(self, target: str, ops: list[dict[str, Any]]) -> None:
         """A node was fenced: plan with it at once (cleanly down, running nothing), record it behind."""
         self.fenced_ops[target] = ops
+        self.unfenced.discard(target)
         self.histories.forget(target)
         self.recorder.record("patch", CibPatch(target, ops, SERVICE), f"fenced {target}")
 
@@ -370,7 +395,8 @@ class Policy:
             self.fenced_ops.pop(node, None)
         nodes = set(cib.node_names(root)) | {ns.get("uname") or "" for ns in root.iterfind("status/node_state")}
         gone = frozenset(n for n in nodes if n and self.known_gone(n))
-        return Known(members=members, gone=gone, histories=self.histories.lrm(), fenced=dict(self.fenced_ops))
+        return Known(members=members, gone=gone, unclean=gone & self.unfenced, histories=self.histories.lrm(),
+                     fenced=dict(self.fenced_ops))
 
     async def lay_known_over(self, root: cib.Element, members: Iterable[str]) -> dict[str, str]:
         """Make ``root`` (a copy of the CIB) what the DC plans with: the members' histories fetched, what the
@@ -384,15 +410,17 @@ class Policy:
 
     def mark_unseen_down(self, cib_root: cib.Element) -> bool:
         """Nodes the CIB still shows online but no member can see (the whole cluster restarted while they
-        were gone, so no survivor saw them leave) are recorded as down, as Pacemaker's new DC does (the plan
-        already treats them so). Only once our own view has settled; False when it is too early to tell."""
+        were gone, so no survivor saw them leave) are recorded as out of the membership, as Pacemaker's new
+        DC does (the plan already treats them so). Their ``expected`` stays: one that was a member is
+        unclean, and fenced when fencing is enabled. Only once our own view has settled; False when it is
+        too early to tell."""
         if self.view() is None or self.view_settled_in() > 0:
             return False
         for ns in cib_root.iterfind("status/node_state"):
             uname = ns.get("uname")
             if uname and ns.get("crmd") == "online" and self.known_gone(uname):
                 self.log.info("marking unseen node down", node=uname)
-                ops: list[dict[str, object]] = [{"op": "node_state", "attrs": dict(cib.NODE_STATE_DOWN)}]
+                ops: list[dict[str, object]] = [{"op": "node_state", "attrs": dict(cib.NODE_STATE_LOST)}]
                 self.recorder.record("patch", CibPatch(uname, ops, SERVICE), f"{uname} down")
         return True
 

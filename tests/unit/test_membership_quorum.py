@@ -121,8 +121,9 @@ def test_node_state_ops_use_pacemakers_values():
     assert (ns.get("id"), ns.get("in_ccm"), ns.get("crmd"), ns.get("join"), ns.get("expected")) == (
         "1", "true", "online", "member", "member")
     lrm.apply_status_ops(ns, node_state_ops("1", "alpha", online=False))
+    # A lost peer keeps expected="member": it left without a clean shutdown, so it is fenced if fencing is on.
     assert (ns.get("in_ccm"), ns.get("crmd"), ns.get("join"), ns.get("expected")) == (
-        "false", "offline", "down", "down")
+        "false", "offline", "down", "member")
 
 
 def test_recorded_online_needs_every_member_attribute():

@@ -69,3 +69,26 @@ def test_histories_replace_the_cibs_copy_and_are_not_shared():
     for lrm in n1.findall("lrm/lrm_resources"):
         lrm.clear()
     assert len(history.findall("lrm_resources/lrm_resource")) == 1  # the cached copy is intact
+
+
+def test_a_node_lost_without_a_clean_shutdown_is_fenced_even_if_the_cibs_copy_shows_it_empty():
+    """A hung node's resource must not start elsewhere before it is fenced. The DC's copy of the CIB may be
+    stale (read before the node started anything) and its history unfetchable (the node hangs): as in
+    Pacemaker, a node that was a member and vanished is unclean whatever its recorded history says."""
+    status = node_state("n1") + node_state("n2") + node_state("n3")  # the stale copy: n2 runs nothing
+    options = {"stonith-enabled": "true"}
+    members = frozenset({"n1", "n3"})
+    device = '<primitive id="fence" class="stonith" type="fence_x"/>'
+    root = cib.parse_cib(make_cib(prim("a") + device, status, nodes=("n1", "n2", "n3"), options=options))
+    lay_over(root, Known(members=members, gone=frozenset({"n2"}), unclean=frozenset({"n2"})))
+    assert schedule(root, now=NOW).state.nodes["n2"].unclean
+    assert any("Fence (reboot) n2" in line for line in plan(root)), plan(root)
+    # Fenced since (by another DC, whose record the copy holds): cleanly down, nothing to fence.
+    root = three_nodes(node_state("n1") + node_state("n2", online=False) + node_state("n3"), options)
+    lay_over(root, Known(members=members, gone=frozenset({"n2"})))
+    assert not schedule(root, now=NOW).state.nodes["n2"].unclean
+    # Without fencing the scheduler reads it as merely offline, as Pacemaker does.
+    root = three_nodes(status)
+    lay_over(root, Known(members=members, gone=frozenset({"n2"}), unclean=frozenset({"n2"})))
+    state = schedule(root, now=NOW).state
+    assert not state.nodes["n2"].unclean and not state.nodes["n2"].online
