@@ -18,6 +18,7 @@ from paceline.shared import codec
 
 if TYPE_CHECKING:  # nats-py (and asyncio) cost ~80 ms to import: loaded only when a connection is made
     from nats.aio.client import Client
+    from paceline.shared.credentials import ClientCredential
     from paceline.shared.messages import Message
 
 R = TypeVar("R", bound="Message")
@@ -68,14 +69,18 @@ class NoAnswer(BusUnavailable):
 
 
 async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
-                  retry_forever: bool = True) -> Client:
+                  retry_forever: bool = True, credential: ClientCredential | None = None) -> Client:
     """Connect with reconnects on; services keep retrying (and say so), a CLI fails fast and quietly.
 
     ``url`` may list several servers, comma-separated (one per machine): nats-py tries them in order
-    and, after a loss, reconnects to any server of the cluster it has heard of.
+    and, after a loss, reconnects to any server of the cluster it has heard of. With a ``credential``
+    the connection is TLS, trusting only the cluster's CA, and the user proves its nkey.
     """
 
+    seen: list[BaseException] = []
+
     async def on_error(exc: Exception) -> None:
+        seen.append(exc)
         if retry_forever:
             _log().warning("bus error", error=str(exc))
 
@@ -88,16 +93,55 @@ async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
 
     import nats
 
+    auth: dict[str, Any] = {}
+    if credential is not None:
+        _quiet_tls_close()
+        auth = {"tls": credential.ssl_context(), "nkeys_seed_str": credential.seed(),
+                "inbox_prefix": credential.inbox_prefix}
+    import asyncio
+
+    servers = [part.strip() for part in url.split(",") if part.strip()] or [url]
+    connecting = nats.connect(
+        servers, name=name, dont_randomize=True, connect_timeout=connect_timeout, allow_reconnect=True,
+        max_reconnect_attempts=-1 if retry_forever else 0, reconnect_time_wait=0.25,
+        ping_interval=5, max_outstanding_pings=3,
+        error_cb=on_error, disconnected_cb=on_disconnect, reconnected_cb=on_reconnect, **auth,
+    )
     try:
-        servers = [part.strip() for part in url.split(",") if part.strip()] or [url]
-        return await nats.connect(
-            servers, name=name, dont_randomize=True, connect_timeout=connect_timeout, allow_reconnect=True,
-            max_reconnect_attempts=-1 if retry_forever else 0, reconnect_time_wait=0.25,
-            ping_interval=5, max_outstanding_pings=3,
-            error_cb=on_error, disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,
-        )
+        if retry_forever:
+            return await connecting
+        # A server that wants TLS from a client without credentials makes nats-py retry its handshake for
+        # ever: a one-shot client gives up after every server had its chance.
+        return await asyncio.wait_for(connecting, connect_timeout * (len(servers) + 1))
     except Exception as exc:
-        raise BusUnavailable(f"cannot reach the bus at {url}: {exc}") from None
+        cause = seen[-1] if isinstance(exc, asyncio.TimeoutError) and seen else exc
+        raise BusUnavailable(f"cannot reach the bus at {url}: {refusal(cause, credential)}") from None
+
+
+def _quiet_tls_close() -> None:
+    """asyncio logs "returning true from eof_received() has no effect when using ssl" each time a TLS connection
+    is closed by the server (nats-py's protocol returns True there); it is harmless and would reach users."""
+    import logging
+
+    logger = logging.getLogger("asyncio")
+    if not any(getattr(f, "paceline_tls", False) for f in logger.filters):
+        def drop(record: logging.LogRecord) -> bool:
+            return "eof_received() has no effect when using ssl" not in record.getMessage()
+
+        drop.paceline_tls = True  # type: ignore[attr-defined]
+        logger.addFilter(drop)
+
+
+def refusal(exc: BaseException, credential: ClientCredential | None) -> str:
+    """Why a connection failed, saying which credential is missing or was refused."""
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if any(word in lowered for word in ("authorization", "authentication", "tls", "ssl", "certificate")):
+        if credential is None:
+            return (f"{text}: the bus requires a credential and none was given (set PACELINE_CREDENTIALS to the "
+                    "directory 'paceline keygen' made)")
+        return f"{text}: user {credential.user!r} ({credential.seed_file}) was refused"
+    return text
 
 
 async def request(nc: Client, subject: str, kind: str, body: Body | None = None,

@@ -36,6 +36,10 @@ class Config:
     metrics_host: str = "127.0.0.1"
     #: Where a process writes what it must find again (metrics port file, agent state).
     state_dir: str = ""
+    #: The directory ``paceline keygen`` made; empty: the bus is open (no TLS, no nkeys).
+    credentials: str = ""
+    #: The user the CLI and tools connect as (``admin`` or ``observer``); services use ``<service>@<node>``.
+    user: str = "admin"
 
     # membership (corosync's totem, in our terms)
     heartbeat_interval: float = 0.1

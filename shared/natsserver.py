@@ -61,6 +61,24 @@ class Routes:
         return argv + (["--routes", ",".join(self.peers)] if self.peers else [])
 
 
+@dataclass(frozen=True)
+class ServerAuth:
+    """What makes a bus server refuse whoever has no credential: TLS with the cluster's certificate for
+    clients and routes (routes must present one signed by the cluster's CA), and the ``authorization``
+    block listing every user's public nkey with its role's allow lists."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+    authorization: str
+
+    def config(self) -> str:
+        tls = (f'cert_file: "{self.cert_file}"\n  key_file: "{self.key_file}"\n  ca_file: "{self.ca_file}"\n'
+               "  timeout: 2")
+        return (f"tls {{\n  {tls}\n}}\n{self.authorization}"
+                f"cluster {{\n  tls {{\n  {tls}\n  verify: true\n  }}\n}}\n")
+
+
 @dataclass
 class NatsServer:
     store_dir: Path
@@ -72,6 +90,8 @@ class NatsServer:
     name: str = ""
     routes: Routes | None = None
     host: str = "127.0.0.1"
+    #: Credentials the server requires (None: an open bus, as before ``paceline keygen``).
+    auth: ServerAuth | None = None
 
     @property
     def url(self) -> str:
@@ -80,7 +100,17 @@ class NatsServer:
     def command(self) -> list[str]:
         argv = [find_binary(), "-a", self.host, "-p", str(self.port), "-m", str(self.http_port),
                 "-js", "-sd", str(self.store_dir), "-n", self.name or f"paceline-{self.port}"]
+        if self.auth is not None:
+            argv += ["-c", str(self.config_file())]
         return argv + (self.routes.argv() if self.routes else [])
+
+    def config_file(self) -> Path:
+        """The server's configuration file (the auth part; everything else is given as flags)."""
+        assert self.auth is not None
+        path = self.store_dir.parent / f"{self.store_dir.name}.conf"
+        path.write_text(self.auth.config())
+        path.chmod(0o600)
+        return path
 
     def start(self, log_file: Path | None = None, timeout: float = 10.0, detach: bool = False) -> NatsServer:
         """Start and wait until healthy. Ports left to us (0) are picked afresh if the server exits at once:

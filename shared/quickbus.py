@@ -7,9 +7,12 @@ CONNECT, SUB, PUB, MSG/HMSG (headers, for "no responders" and service errors),
 PING/PONG, +OK and -ERR - and sends CONNECT, SUB and the first PUB in one
 write, so a request costs one round trip after the server's greeting.
 
-It deliberately does not do TLS, authentication, reconnects or subscriptions
-with callbacks: when the URL or the server's INFO asks for TLS or credentials,
-:class:`NeedsFullClient` tells the caller to use nats-py instead.
+With a credential (:class:`paceline.shared.credentials.ClientCredential`) it
+upgrades to TLS when the server asks for it, trusting only the cluster's CA,
+and answers the server's nonce with the user's nkey signature; replies come to
+the user's own inbox prefix. It does not do reconnects or subscriptions with
+callbacks, nor credentials in the URL: :class:`NeedsFullClient` tells the
+caller to use nats-py for what it does not speak.
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ import json
 import os
 import socket
 import time
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from paceline.shared.credentials import ClientCredential
 
 CRLF = b"\r\n"
 #: Status a NATS server puts in the header of the reply it makes when no one subscribes to a request.
@@ -103,14 +109,17 @@ def parse_headers(block: bytes) -> tuple[str, dict[str, str]]:
 class QuickBus:
     """One connection; :meth:`request` may be called many times (a shell session), replies are matched by subject."""
 
-    def __init__(self, url: str, name: str = "paceline-cli", connect_timeout: float = 2.0):
+    def __init__(self, url: str, name: str = "paceline-cli", connect_timeout: float = 2.0,
+                 credential: ClientCredential | None = None):
         self.url = url
         self.name = name
         self.connect_timeout = connect_timeout
+        self.credential = credential
         self.sock: socket.socket | None = None
         self.buf = bytearray()
         self.max_payload = 1 << 20
-        self.inbox = f"_INBOX.{os.urandom(8).hex()}"
+        prefix = credential.inbox_prefix if credential is not None else "_INBOX"
+        self.inbox = f"{prefix}.{os.urandom(8).hex()}"
         self.counter = 0
         self.pending = b""  # CONNECT and SUB, sent together with the first request
 
@@ -147,18 +156,35 @@ class QuickBus:
         except BaseException:
             self.close()
             raise
-        if info.get("tls_required") or info.get("auth_required"):
+        if (info.get("tls_required") or info.get("auth_required")) and self.credential is None:
             self.close()
-            raise NeedsFullClient("the server requires TLS or authentication")
+            raise QuickBusError(f"the bus at {self.url} requires a credential and none was given (set "
+                                "PACELINE_CREDENTIALS to the directory 'paceline keygen' made)")
         if not info.get("headers"):
             self.close()
             raise NeedsFullClient("the server does not support headers (no-responders replies)")
+        if info.get("tls_required"):
+            self._start_tls(host)
         self.max_payload = int(info.get("max_payload") or self.max_payload)
-        options = {"verbose": False, "pedantic": False, "tls_required": False, "name": self.name,
-                   "lang": "python-quickbus", "version": "1", "protocol": 1, "headers": True,
-                   "no_responders": True}
+        options: dict[str, object] = {
+            "verbose": False, "pedantic": False, "tls_required": bool(info.get("tls_required")), "name": self.name,
+            "lang": "python-quickbus", "version": "1", "protocol": 1, "headers": True, "no_responders": True}
+        if self.credential is not None and info.get("nonce"):
+            options["nkey"] = self.credential.public_key()
+            options["sig"] = self.credential.sign(str(info["nonce"]))
         self.pending = b"CONNECT " + json.dumps(options, separators=(",", ":")).encode() + CRLF
         self.pending += f"SUB {self.inbox}.* 1".encode() + CRLF
+
+    def _start_tls(self, host: str) -> None:
+        """Upgrade the connection after INFO, as NATS does, trusting only the cluster's CA."""
+        import ssl
+
+        assert self.sock is not None and self.credential is not None
+        try:
+            self.sock = self.credential.ssl_context().wrap_socket(self.sock, server_hostname=host)
+        except (ssl.SSLError, OSError) as exc:
+            self.close()
+            raise QuickBusError(f"TLS with the bus at {self.url} failed: {exc}") from None
 
     def _read_info(self, deadline: float) -> dict:
         line = self._read_line(deadline)
@@ -194,8 +220,9 @@ class QuickBus:
                 self.buf += chunk
         except (BlockingIOError, InterruptedError):
             return  # nothing more waiting: the connection is alive as far as anyone can tell
-        except OSError:
-            pass
+        except OSError as exc:
+            if type(exc).__name__ == "SSLWantReadError":  # the same, over TLS (ssl is imported only with TLS)
+                return
         self.close()
 
     # ------------------------------------------------------------ request/reply

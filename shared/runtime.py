@@ -18,7 +18,8 @@ from pathlib import Path
 
 import structlog
 from nats.aio.client import Client
-from paceline.shared import bus, config, logs, metrics
+from paceline.shared import bus, config, credentials, logs, metrics, permissions
+from paceline.shared.credentials import ClientCredential, CredentialError
 
 
 @dataclass
@@ -78,11 +79,22 @@ def service_main(service: str, run: Callable[[ServiceContext], Awaitable[None]],
         return 0
 
 
+def service_credential(cfg: config.Config, service: str) -> ClientCredential | None:
+    """The credential a service of this node connects with (``<service>@<node>``), when the bus wants one."""
+    creds = credentials.locate(cfg.credentials)
+    if creds is None:
+        return None
+    if not cfg.node:
+        raise CredentialError(f"a credential is per node: paceline-{service} needs --node or PACELINE_NODE")
+    return creds.client(permissions.user_name(service, cfg.node))
+
+
 async def _serve(service: str, cfg: config.Config, log: structlog.BoundLogger,
                  run: Callable[[ServiceContext], Awaitable[None]]) -> int:
     try:
-        nc = await bus.connect(cfg.nats_url, f"paceline-{service}-{cfg.node or 'any'}")
-    except bus.BusUnavailable as exc:
+        credential = service_credential(cfg, service)
+        nc = await bus.connect(cfg.nats_url, f"paceline-{service}-{cfg.node or 'any'}", credential=credential)
+    except (bus.BusUnavailable, CredentialError) as exc:
         log.error("cannot start", error=str(exc))
         return 1
     ctx = ServiceContext(service=service, cfg=cfg, nc=nc, log=log)

@@ -128,13 +128,13 @@ def offline_backend(opts: Options) -> Backend | None:
 
 
 def gateway_client(opts: Options) -> GatewayClient:
-    from paceline.client.gateway import ClientError, GatewayClient, find_bus
+    from paceline.client.gateway import ClientError, GatewayClient, find_bus, find_credential
 
     try:
         url, cluster = find_bus(opts.nats_url, opts.cluster, opts.lab)
+        return GatewayClient(url, cluster, find_credential(opts.lab))
     except ClientError as exc:
         raise CliError(str(exc)) from None
-    return GatewayClient(url, cluster)
 
 
 def live_request(opts: Options, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -466,11 +466,11 @@ class Cluster:
 
     def _client(self) -> GatewayClient:
         if self.client is None:
-            from paceline.client.gateway import ClientError, GatewayClient, find_bus
+            from paceline.client.gateway import ClientError, GatewayClient, find_bus, find_credential
 
             try:
                 url, cluster = find_bus(None, None, None)
-                self.client = GatewayClient(url, cluster)
+                self.client = GatewayClient(url, cluster, find_credential(None))
             except ClientError as exc:
                 raise ToolError(f"{self.tool}: {exc}", EX_DISCONNECT) from None
             except ValueError as exc:        # a cluster name that cannot be a subject token

@@ -1,4 +1,4 @@
-"""The top-level commands that are programs of their own (``status``, ``simulate``, ``lab``), as plain data.
+"""The top-level commands that are programs of their own (``status``, ``simulate``, ``keygen``, ``lab``), as plain data.
 
 The registry (:mod:`paceline.cli.commands`) makes levels of them for help, the shell and completion;
 :func:`paceline.cli.main.dispatch` runs them straight from here, so a one-shot ``paceline status``
@@ -24,6 +24,9 @@ COMMANDS = {c.name: c for c in (
              "[--output-as text|json|xml] [--watch]", "paceline.cli.status:command"),
     TopLevel("simulate", "the scheduler offline, like crm_simulate", "-x FILE [-S] [-s]",
              "paceline.cli.simulate:command", shell=False),
+    TopLevel("keygen", "the cluster's credentials (a CA, bus server certificates, an nkey per user), as "
+             "corosync-keygen", "--cluster NAME --nodes A,B[,C] [--address NODE=ADDR] [--dir DIR] [--force]",
+             "paceline.cli.keygen:command", shell=False),
     TopLevel("lab", "a cluster of real processes on this machine",
              "up --nodes A,B [--witness W] [--no-watchdog] [--netns] | status | kill NODE | revive NODE | "
              "pause NODE | resume NODE | restart NODE PROCESS | down", "paceline.lab.command:command", shell=False),

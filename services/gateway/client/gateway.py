@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from paceline.shared.credentials import ClientCredential
     from paceline.shared.messages import Message
 
 R = TypeVar("R", bound="Message")
@@ -43,6 +44,10 @@ def client_error(exc: Exception) -> ClientError:
         return ClientError(str(exc), exc.code, exc.details)
     if isinstance(exc, (bus.NoAnswer, quickbus.NoAnswer)):
         return ClientError(str(exc), NO_ANSWER)
+    if "permissions violation" in str(exc).lower():
+        user = os.environ.get("PACELINE_USER") or "admin"
+        return ClientError(f"{exc}: user {user!r} may not do this (the observer credential is read-only)",
+                           "forbidden")
     return ClientError(f"{exc} (is the gateway running?)")
 
 
@@ -61,12 +66,31 @@ def find_bus(nats_url: str | None, cluster: str | None, lab_dir: str | None) -> 
     return lab_url, cluster or lab_cluster
 
 
+def find_credential(lab_dir: str | None) -> ClientCredential | None:
+    """The credential to connect with: ``PACELINE_CREDENTIALS`` (else the running lab's) as user
+    ``PACELINE_USER`` (default ``admin``); None for an open bus."""
+    directory = os.environ.get("PACELINE_CREDENTIALS")
+    if not directory:
+        from paceline.client.labfile import credentials_of
+
+        directory = credentials_of(Path(lab_dir) if lab_dir else None)
+    if not directory:
+        return None
+    from paceline.shared.credentials import CredentialError, Credentials
+
+    try:
+        return Credentials(Path(directory)).client(os.environ.get("PACELINE_USER") or "admin")
+    except CredentialError as exc:
+        raise ClientError(str(exc)) from None
+
+
 class GatewayClient:
     """Requests to ``paceline.<cluster>.gateway.<endpoint>``, blocking."""
 
-    def __init__(self, url: str, cluster: str):
+    def __init__(self, url: str, cluster: str, credential: ClientCredential | None = None):
         from paceline.shared.subjects import Subjects
 
+        self.credential = credential
         self.url = url
         self.subjects = Subjects(cluster)
         self.quick: Any = None        # the QuickBus connection, while the bus lets us use it
@@ -93,7 +117,8 @@ class GatewayClient:
 
         if self.nc is None:
             try:
-                self.nc = self.run(bus.connect(self.url, "paceline-cli", retry_forever=False, connect_timeout=2))
+                self.nc = self.run(bus.connect(self.url, "paceline-cli", retry_forever=False, connect_timeout=2,
+                                               credential=self.credential))
             except bus.BusUnavailable as exc:
                 raise ClientError(str(exc)) from None
         return self.nc
@@ -108,7 +133,7 @@ class GatewayClient:
 
         try:
             if self.quick is None:
-                self.quick = quickbus.QuickBus(self.url, "paceline-cli")
+                self.quick = quickbus.QuickBus(self.url, "paceline-cli", credential=self.credential)
             reply = self.quick.request(subject, codec.encode(endpoint, body or {}), timeout=timeout)
             return bus.reply_body(reply.headers, reply.data)
         except quickbus.NeedsFullClient:

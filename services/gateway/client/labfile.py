@@ -23,6 +23,16 @@ def default_dir() -> Path:
     return Path(env) if env else Path.home() / ".paceline" / "lab"
 
 
+def credentials_of(directory: Path | None = None) -> str | None:
+    """The credentials directory the lab in ``directory`` made, if it made any (and is running)."""
+    d = directory or default_dir()
+    try:
+        value = json.loads((d / STATE_FILE).read_text()).get("credentials")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(value) if value else None
+
+
 def bus_of(directory: Path | None = None) -> tuple[str, str]:
     """The NATS URL and cluster name of the lab in ``directory`` (default: the default lab)."""
     d = directory or default_dir()

@@ -24,7 +24,7 @@ from typing import Any
 from paceline.lab.netns import NetnsPlan
 from paceline.lab.netns_bus import NamespacedNatsServer
 from paceline.shared.jetstream import MAX_REPLICAS
-from paceline.shared.natsserver import NatsServer, Routes, free_port
+from paceline.shared.natsserver import NatsServer, Routes, ServerAuth, free_port
 
 #: The server of the single-bus mode, in lab.json and in ``lab status``.
 SINGLE = "bus"
@@ -57,16 +57,18 @@ class BusServer:
     def client_url(self) -> str:
         return f"nats://127.0.0.1:{self.client_port or self.port}"
 
-    def process(self, cluster: str, peers: list[BusServer], store_dir: Path) -> NatsServer:
-        """The nats-server of this bus server: named after its node, routed to every peer."""
+    def process(self, cluster: str, peers: list[BusServer], store_dir: Path,
+                auth: ServerAuth | None = None) -> NatsServer:
+        """The nats-server of this bus server: named after its node, routed to every peer; with ``auth`` it
+        requires credentials (clients and routes)."""
         routes = Routes(cluster=f"paceline-{cluster}", port=self.route_port,
                         peers=tuple(p.route_url for p in peers if p.name != self.name),
                         host="0.0.0.0" if self.namespace else "127.0.0.1") if self.route_port else None
         if self.namespace:
             return NamespacedNatsServer(store_dir=store_dir, port=self.port, http_port=self.http_port, name=self.name,
-                                        routes=routes, host="0.0.0.0", namespace=self.namespace)
+                                        routes=routes, host="0.0.0.0", namespace=self.namespace, auth=auth)
         return NatsServer(store_dir=store_dir, port=self.port, http_port=self.http_port, name=self.name,
-                          routes=routes)
+                          routes=routes, auth=auth)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

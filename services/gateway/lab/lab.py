@@ -49,6 +49,7 @@ from paceline.lab.netns import NetnsError, NetnsPlan
 from paceline.lab.netns_bus import wait_listening
 from paceline.shared import bus, cib
 from paceline.shared.cluster.values import is_true
+from paceline.shared.credentials import Credentials, keygen, server_auth
 from paceline.shared.natsserver import NatsServer, NatsServerError
 from paceline.shared.pidfiles import pids_under
 from paceline.shared.subjects import SERVICE_NAMES, Subjects, check_token
@@ -149,6 +150,8 @@ class Lab:
     #: Seconds each node's watchdog waits for a pet before it resets the node; 0: no watchdogs; below 0: the
     #: default for the number of nodes (see :func:`default_watchdog`).
     watchdog_timeout: float = -1.0
+    #: The credentials directory of a lab whose bus requires them (``lab up --secure``); empty: an open bus.
+    credentials: str = ""
 
     # ------------------------------------------------------------ persistence
     @property
@@ -200,7 +203,11 @@ class Lab:
         """Start one bus server (and, in a netns lab, its forwarder) without waiting for it to be healthy."""
         log_dir = self.dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        process = server.process(self.cluster, list(self.servers.values()), self.dir / "jetstream" / server.name)
+        auth = None
+        if self.credentials:
+            auth = server_auth(Credentials(Path(self.credentials)), server.name, Subjects(self.cluster))
+        process = server.process(self.cluster, list(self.servers.values()), self.dir / "jetstream" / server.name,
+                                 auth)
         process.spawn(log_file=log_dir / f"nats-{server.name}.log", detach=True)
         server.pid = process.pid or 0
         if server.namespace:
@@ -240,6 +247,8 @@ class Lab:
                     "PACELINE_EXPECTED_VOTES": str(len(self.nodes)), "PACELINE_LOG_FORMAT": "json",
                     "PACELINE_REPLICAS": str(buses.replicas(self.servers)),
                     "PACELINE_WATCHDOG_TIMEOUT": str(self.watchdog_timeout)})
+        if self.credentials:
+            env["PACELINE_CREDENTIALS"] = self.credentials
         env.update(self.settings)
         return env
 
@@ -285,8 +294,9 @@ class Lab:
 
     # ------------------------------------------------------------ commands
     def up(self, nodes: list[str], timeout: float = 30.0, with_netns: bool = False,
-           witnesses: list[str] | None = None, single_bus: bool = False) -> None:
-        """Start the lab; ``witnesses`` None means the default (one for a two-node lab, none otherwise)."""
+           witnesses: list[str] | None = None, single_bus: bool = False, secure: bool = False) -> None:
+        """Start the lab; ``witnesses`` None means the default (one for a two-node lab, none otherwise); with
+        ``secure`` its bus requires the credentials it makes (``paceline keygen``'s) under ``credentials/``."""
         if witnesses is None:
             witnesses = [DEFAULT_WITNESS] if len(nodes) == 2 and not single_bus else []
         if self.watchdog_timeout < 0:
@@ -301,6 +311,8 @@ class Lab:
             self.netns = plan.to_json()
         for server in buses.plan(self.nodes, self.witnesses, plan, single_bus).values():
             self._record(server)
+        if secure:
+            self._make_credentials()
         self.save()  # recorded before anything exists, so that down() can remove a half-built lab
         try:
             if plan is not None:
@@ -319,6 +331,21 @@ class Lab:
             self._start_services(node, NODE_SERVICES[len(CLUSTER_SERVICES):])
         self.save()
         asyncio.run(self.wait_ready(timeout))
+
+    def _make_credentials(self) -> None:
+        """The lab's own ``paceline keygen``: a certificate per bus server (valid for its addresses), a user per
+        service of each node, an admin and an observer."""
+        directory = self.dir / "credentials"
+        servers = self.servers
+        addresses = {name: [s.address] for name, s in servers.items() if not s.witness}
+        witnesses = {name: [s.address] for name, s in servers.items() if s.witness}
+        if buses.SINGLE in addresses:  # one shared server: its certificate is named after it
+            witnesses.update({buses.SINGLE: addresses.pop(buses.SINGLE)})
+            addresses = {node: [] for node in self.nodes}
+        else:
+            addresses.update({node: [] for node in self.nodes if node not in addresses})
+        keygen(directory, self.cluster, addresses, force=True, witnesses=witnesses)
+        self.credentials = str(directory)
 
     @staticmethod
     def _check_names(nodes: list[str], witnesses: list[str], single_bus: bool) -> None:
@@ -379,7 +406,8 @@ class Lab:
         return self.watchdog_timeout > 0 and name in self.procs and not alive(self.procs[name])
 
     async def _connect(self) -> Any:
-        return await bus.connect(self.nats_url, "paceline-lab", retry_forever=False)
+        credential = Credentials(Path(self.credentials)).client("admin") if self.credentials else None
+        return await bus.connect(self.nats_url, "paceline-lab", retry_forever=False, credential=credential)
 
     async def _init_cib(self, timeout: float) -> None:
         """Create the node list (ids 1..N) the first time, like corosync.conf's nodelist."""
@@ -605,6 +633,12 @@ class Lab:
         for node in self.nodes:
             for svc in (*NODE_SERVICES, *([WATCHDOG] if self.watchdog_timeout > 0 else [])):
                 lines.append(self._describe_service(node, svc))
+        if self.credentials:
+            users = Path(self.credentials) / "users"
+            lines += [f"  the bus requires credentials ({self.credentials}; CA {Path(self.credentials) / 'ca.pem'}):",
+                      f"    admin    {users / 'admin.nk'}  (paceline finds it by itself; tools: "
+                      f"PACELINE_CREDENTIALS={self.credentials})",
+                      f"    observer {users / 'observer.nk'}  (read-only: events and status; PACELINE_USER=observer)"]
         return "\n".join(lines)
 
     def _describe_service(self, node: str, svc: str) -> str:

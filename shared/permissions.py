@@ -1,0 +1,119 @@
+"""Who may publish and subscribe to what on the bus: one allow list per role, enforced by nats-server.
+
+The services do not trust each other's good behaviour; the bus server refuses
+a publish or a subscription outside the sender's allow list (NATS
+``permissions``), so a stolen observer credential can read but not act, and a
+node's credential cannot speak under another node's name. Everything here is
+derived from :class:`paceline.shared.subjects.Subjects`, so a subject renamed
+there is renamed here, and ``docs/bus.md``'s table is checked against
+:func:`table` by a test.
+
+Replies: a responder may answer the requests it received (``allow_responses``);
+a requester subscribes to replies under its own inbox prefix only
+(:func:`inbox_prefix`), so one role cannot read another's answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paceline.shared.subjects import CIB_ENDPOINTS, EXECUTOR_ENDPOINTS, GATEWAY_ENDPOINTS, Subjects
+
+#: The services that run on every node, each with its own credential per node.
+NODE_SERVICES = ("membership", "executor", "policy", "cib-store", "gateway")
+#: Roles that are not tied to a node: the CLI and tools that change things, and read-only observers.
+ADMIN, OBSERVER = "admin", "observer"
+
+#: Micro-service discovery ($SRV.PING/INFO/STATS): services answer it, anyone with a credential may ask.
+SRV = "$SRV.>"
+#: JetStream's API and the KV bucket subjects: only the cib-store holds the configuration's storage.
+JETSTREAM = ("$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$KV.>")
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """One role's allow lists (NATS subject patterns)."""
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    #: May answer requests it received (the reply subject is allowed once, for a while).
+    responds: bool = True
+    notes: str = field(default="", compare=False)
+
+
+def user_name(role: str, node: str = "") -> str:
+    """The name a credential goes by: ``admin``, ``observer`` or ``<service>@<node>``."""
+    return f"{role}@{node}" if node else role
+
+
+def inbox_prefix(user: str) -> str:
+    """The reply-subject prefix of one user: its subscriptions to replies are limited to it."""
+    return "_INBOX_" + user.replace("@", "_").replace(".", "_")
+
+
+def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
+    """The allow lists of ``role`` (``admin``, ``observer`` or a node service with ``node``)."""
+    inbox = inbox_prefix(user_name(role, node)) + ".>"
+    p = s.prefix
+    if role == OBSERVER:
+        return Permissions(
+            publish=(SRV, s.gateway("status"), s.policy_status("*"), s.membership_query("*")),
+            subscribe=(inbox, f"{p}.>"), responds=False,
+            notes="reads every event and asks for status; changes nothing")
+    if role == ADMIN:
+        return Permissions(
+            publish=(SRV, f"{p}.gateway.>", f"{p}.cib.>", s.policy_status("*"), s.policy_explain,
+                     s.membership_query("*"), s.executor("history", "*")),
+            subscribe=(inbox, f"{p}.>"), responds=False,
+            notes="the CLI and tools that change the configuration; no executor actions, no heartbeats")
+    if not node:
+        raise ValueError(f"role {role!r} needs a node")
+    by_role = {
+        "membership": lambda: Permissions(
+            publish=(SRV, s.heartbeat(node), s.view(node), s.cib("query"), s.cib("patch"),
+                     s.executor("reset", node)),
+            subscribe=(inbox, SRV, s.heartbeats, s.membership_query(node), s.policy_alive(node), s.fenced,
+                       s.cib_changed),
+            notes="heartbeats and views under its own node's name; node_state entries in the CIB"),
+        "executor": lambda: Permissions(
+            publish=(SRV, s.executor_event(node), s.cib("query"), s.cib("patch"), s.membership_query(node),
+                     s.gateway("attribute"), s.gateway("nodes")),
+            subscribe=(inbox, SRV, s.executor_action(node), *(s.executor(e, node) for e in EXECUTOR_ENDPOINTS),
+                       s.view(node), s.cib_changed),
+            notes="serves only its own node's executor subjects; reports results under its own node's name"),
+        "policy": lambda: Permissions(
+            publish=(SRV, s.executor_action("*"), s.executor("fence", "*"), s.executor("history", "*"), s.dc,
+                     s.transition, s.fenced, s.policy_alive(node), s.membership_query(node),
+                     *(s.cib(e) for e in ("query", "patch", "cluster"))),
+            subscribe=(inbox, SRV, s.views, s.executor_events, s.dc, s.fenced, s.cib_changed,
+                       s.policy_status(node), s.policy_explain),
+            notes="the only role that sends executor actions, fencing requests and DC announcements"),
+        "cib-store": lambda: Permissions(
+            publish=(SRV, s.cib_changed, *JETSTREAM),
+            subscribe=(inbox, SRV, *(s.cib(e) for e in CIB_ENDPOINTS)),
+            notes="the only role with JetStream access: the configuration's storage"),
+        "gateway": lambda: Permissions(
+            publish=(SRV, *(s.cib(e) for e in ("query", "replace", "patch")), s.policy_explain,
+                     s.policy_status("*"), s.membership_query("*"),
+                     *(s.executor(e, "*") for e in ("validate", "metadata", "agents"))),
+            subscribe=(inbox, SRV, *(s.gateway(e) for e in GATEWAY_ENDPOINTS), s.views, s.cib_changed),
+            notes="answers the CLI and writes the configuration on its behalf"),
+    }
+    if role not in by_role:
+        raise ValueError(f"unknown role {role!r} (one of: {', '.join((ADMIN, OBSERVER, *NODE_SERVICES))})")
+    return by_role[role]()
+
+
+def table(s: Subjects | None = None) -> list[tuple[str, str, str]]:
+    """(role, publish, subscribe) rows for the documentation, ``<c>``/``<node>`` standing in for names."""
+    s = s or Subjects("CLUSTER")
+    rows = []
+    for role in (*NODE_SERVICES, ADMIN, OBSERVER):
+        perm = permissions(s, role, "" if role in (ADMIN, OBSERVER) else "NODE")
+
+        def show(patterns: tuple[str, ...]) -> str:
+            return ", ".join(f"`{x.replace('paceline.CLUSTER.', 'paceline.<c>.').replace('NODE', '<node>')}`"
+                             for x in patterns)
+
+        rows.append((role, show(perm.publish), show(perm.subscribe)))
+    return rows
