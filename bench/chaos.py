@@ -282,7 +282,7 @@ class Client:
 
 
 async def cib_root(lab: Lab) -> cib.Element:
-    nc = await bus.connect(lab.nats_url, "chaos", retry_forever=False)
+    nc = await lab.connect(name="chaos")
     try:
         return cib.parse_cib((await bus.request(nc, Subjects(lab.cluster).cib("query"), "query", {"fresh": True},
                                                 timeout=5))["xml"])

@@ -184,12 +184,17 @@ async def move_leaders(lab: Lab, nc, node: str, want_there: bool, patience: floa
         if time.monotonic() > deadline:
             raise RuntimeError(f"could not {'move' if want_there else 'keep'} leaders {wrong} "
                                f"{'to' if want_there else 'off'} {node}: {now}")
-        for group in wrong:
-            if now[group]:
-                try:
-                    await step_down(nc, group)
-                except Exception:  # an election under way: look again
-                    pass
+        # JetStream's API is the cib-store's alone (docs/bus-security.md): step leaders down with its credential.
+        js = await lab.connect(f"cib-store@{lab.nodes[0]}", "bench-failover-stepdown")
+        try:
+            for group in wrong:
+                if now[group]:
+                    try:
+                        await step_down(js, group)
+                    except Exception:  # an election under way: look again
+                        pass
+        finally:
+            await js.close()
         await asyncio.sleep(1.0)
 
 
@@ -210,7 +215,7 @@ async def steer(lab: Lab, story: Story, nc, s: Subjects, scenario: str) -> tuple
 async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int,
                   scenarios: list[str]) -> dict[str, list[float]]:
     s = Subjects(lab.cluster)
-    nc = await bus.connect(lab.nats_url, "bench-failover", retry_forever=False)
+    nc = await lab.connect(name="bench-failover")
     times: dict[str, list[float]] = {f"{k}-{sc}": [] for k in ("started", "recorded", "answering")
                                      for sc in scenarios}
     times["monitor"] = []

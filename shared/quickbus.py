@@ -157,9 +157,8 @@ class QuickBus:
             self.close()
             raise
         if (info.get("tls_required") or info.get("auth_required")) and self.credential is None:
-            self.close()
-            raise QuickBusError(f"the bus at {self.url} requires a credential and none was given (set "
-                                "PACELINE_CREDENTIALS to the directory 'paceline keygen' made)")
+            self.close()  # nats-py knows other ways (credentials in the URL) and says what is missing
+            raise NeedsFullClient("the server requires TLS or authentication and no credential was given")
         if not info.get("headers"):
             self.close()
             raise NeedsFullClient("the server does not support headers (no-responders replies)")

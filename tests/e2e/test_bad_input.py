@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from paceline.lab.lab import Lab
-from paceline.shared import bus, codec
+from paceline.shared import codec
 from paceline.shared.subjects import Subjects
 
 pytestmark = pytest.mark.e2e
@@ -59,12 +59,14 @@ def sample(text: str, name: str, **labels: str) -> float:
 def test_malformed_messages_are_counted_and_services_keep_serving(lab):
     state = Lab.load(lab.dir)
     s = Subjects(state.cluster)
-    targets = {  # service -> (subject it listens on, the nodes whose instance may receive it)
-        "cib-store": (s.cib("patch"), state.nodes),  # cluster-wide: any node's instance answers
-        "gateway": (s.gateway("crm"), state.nodes),
-        "membership": (s.heartbeat("intruder"), ["primary"]),
-        "executor": (s.executor_action("primary"), ["primary"]),
-        "policy": (s.cib_changed, ["primary"]),
+    # service -> (subject it listens on, the nodes whose instance may receive it, the credential that may send
+    # there: garbage from a holder of that credential, a broken or compromised peer)
+    targets = {
+        "cib-store": (s.cib("patch"), state.nodes, "admin"),  # cluster-wide: any node's instance answers
+        "gateway": (s.gateway("crm"), state.nodes, "admin"),
+        "membership": (s.heartbeat("secondary"), ["primary"], "membership@secondary"),
+        "executor": (s.executor_action("primary"), ["primary"], "policy@secondary"),
+        "policy": (s.cib_changed, ["primary"], "cib-store@secondary"),
     }
 
     def malformed(svc: str) -> float:
@@ -74,16 +76,16 @@ def test_malformed_messages_are_counted_and_services_keep_serving(lab):
     before = {svc: malformed(svc) for svc in targets}
 
     async def send_garbage() -> None:
-        nc = await bus.connect(state.nats_url, "garbage", retry_forever=False)
-        for subject, _ in targets.values():
+        for subject, _, user in targets.values():
+            nc = await state.connect(user, "garbage")
             for junk in (b"\x00\xff not msgpack", codec.encode("wrong-kind", {"x": 1})):
                 await nc.publish(subject, junk)
-        await nc.flush()
-        await asyncio.sleep(0.5)
-        await nc.close()
+            await nc.flush()
+            await asyncio.sleep(0.5)
+            await nc.close()
 
     asyncio.run(send_garbage())
-    for svc, (_, nodes) in targets.items():
+    for svc, (_, nodes, _user) in targets.items():
         assert malformed(svc) >= before[svc] + 2, svc
         for node in nodes:
             assert sample(metrics_of(state.node_dir(node) / f"{svc}.metrics-port"), "paceline_up", service=svc) \

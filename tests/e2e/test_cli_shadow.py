@@ -9,7 +9,7 @@ import time
 import pytest
 from paceline.cli.shell import Shell
 from paceline.client.backends import LiveBackend
-from paceline.client.gateway import GatewayClient, find_bus
+from paceline.client.gateway import GatewayClient, find_bus, find_credential
 from paceline.shared import cib
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +88,7 @@ def test_commit_refuses_after_a_live_change_and_force_overwrites(lab, shadow_env
 
 def test_the_shell_prompt_follows_cib_use(lab, shadow_env):
     url, cluster = find_bus(None, None, str(lab.dir))
-    client = GatewayClient(url, cluster)
+    client = GatewayClient(url, cluster, find_credential(str(lab.dir)))
     out, err = io.StringIO(), io.StringIO()
     sh = Shell(LiveBackend(client, "primary"), interactive=False, out=out, err=err)
     try:

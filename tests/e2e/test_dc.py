@@ -39,7 +39,7 @@ def dc_of(text: str) -> str:
 
 
 async def dc_term(state: Lab, node: str) -> int:
-    nc = await bus.connect(state.nats_url, "test", retry_forever=False)
+    nc = await state.connect(name="test")
     try:
         reply = await bus.request(nc, Subjects(state.cluster).policy(f"status.{node}"), "query")
         return int(reply["term"])
@@ -48,7 +48,7 @@ async def dc_term(state: Lab, node: str) -> int:
 
 
 async def mark_online(state: Lab, node: str) -> None:
-    nc = await bus.connect(state.nats_url, "test", retry_forever=False)
+    nc = await state.connect(name="test")
     try:
         await bus.request(nc, Subjects(state.cluster).cib("patch"), "patch", {
             "node": node, "client": "test", "ops": [{"op": "node_state", "attrs": dict(cib.NODE_STATE_MEMBER)}]})

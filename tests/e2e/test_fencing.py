@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 from paceline.cib_store import layout
 from paceline.lab.lab import Lab
-from paceline.shared import bus, codec
+from paceline.shared import codec
 from paceline.shared.subjects import Subjects
 
 from tests.e2e.cli_helpers import ok, running_on, status_json
@@ -47,9 +47,9 @@ def dc_of(lab) -> str:
 class BusRecorder:
     """Records, in arrival order, every fencing event and every operation result published on the bus."""
 
-    def __init__(self, url: str, cluster: str):
-        self.subjects = Subjects(cluster)
-        self.url = url
+    def __init__(self, lab: Lab):
+        self.subjects = Subjects(lab.cluster)
+        self.lab = lab
         self.events: list[tuple[str, dict]] = []
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -59,7 +59,7 @@ class BusRecorder:
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        nc = await bus.connect(self.url, "fencing-test", retry_forever=False)
+        nc = await self.lab.connect("observer", "fencing-test")
 
         async def keep(msg) -> None:
             env = codec.decode(msg.data)
@@ -96,7 +96,7 @@ class BusRecorder:
 
 async def status_history(state: Lab, node: str) -> list[etree._Element]:
     """Every stored version of a node's status (the KV keeps a history per key)."""
-    nc = await bus.connect(state.nats_url, "fencing-test", retry_forever=False)
+    nc = await state.connect("cib-store@" + state.nodes[0], "fencing-test")
     try:
         kv = await nc.jetstream().key_value(Subjects(state.cluster).cib_bucket)
         return [etree.fromstring(e.value) for e in await kv.history(layout.status_key(node)) if e.value]
@@ -140,7 +140,7 @@ def test_node_fence_reboots_the_node_from_the_other_one(fencing_lab):
     refused = lab.paceline("node", "fence", victim)  # a script is never asked: it must say -y
     assert refused.returncode == 1 and "confirm with -y" in refused.stderr and "Traceback" not in refused.stderr
     state = Lab.load(lab.dir)
-    with BusRecorder(state.nats_url, state.cluster) as rec:
+    with BusRecorder(state) as rec:
         assert "fencing of node" in ok(lab, "node", "fence", victim, "-y")
         event = until(lambda: rec.fenced(victim), "the DC reports the fencing", PATIENCE, POLL)[0]
         until(lambda: online(lab, victim), f"{victim} is back online", PATIENCE, POLL)
@@ -171,7 +171,7 @@ def test_a_crashed_node_is_fenced_before_its_resources_start_elsewhere(fencing_l
     place_on(lab, victim, "cd1")
     state = Lab.load(lab.dir)
     before = len(fence_log(lab.fence_log))
-    with BusRecorder(state.nats_url, state.cluster) as rec:
+    with BusRecorder(state) as rec:
         ok(lab, "lab", "kill", victim)
         until(lambda: running_on(lab, "cd1") == [dc], "cd1 runs on the survivor", 30, POLL)
         fenced_at = rec.index(lambda kind, body: kind == "fenced" and body["target"] == victim
@@ -193,7 +193,7 @@ def test_a_fenced_dc_hands_the_role_over(fencing_lab):
     dc = dc_of(lab)
     other = "secondary" if dc == "primary" else "primary"
     state = Lab.load(lab.dir)
-    with BusRecorder(state.nats_url, state.cluster) as rec:
+    with BusRecorder(state) as rec:
         assert "fencing of node" in ok(lab, "node", "fence", dc, "-y")
         until(lambda: [e for e in rec.fenced(dc) if e["result"] == "ok"], f"{dc} was fenced", PATIENCE, POLL)
     until(lambda: dc_of(lab) == other, f"{other} is DC", 20, POLL)

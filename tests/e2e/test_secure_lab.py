@@ -1,5 +1,6 @@
-"""A lab whose bus requires credentials (``lab up --secure``): every service, the CLI and the lab's tools use
-them; an anonymous client is refused; the observer reads but cannot change; failover still works."""
+"""A lab's bus requires credentials (the default; ``lab up --insecure`` opts out): every service, the CLI
+and the lab's tools use them; an anonymous client is refused; the observer reads but cannot change; failover
+still works."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ NODES = ("n1", "n2", "n3")
 @pytest.fixture(scope="module")
 def secure_lab(tmp_path_factory) -> Iterator[FailureLab]:
     runner = FailureLab(tmp_path_factory.mktemp("secure"))
-    with running_lab(runner, NODES, "--secure", "--no-watchdog") as lab:
+    with running_lab(runner, NODES, "--no-watchdog") as lab:
         yield lab
 
 

@@ -135,7 +135,7 @@ async def test_the_quick_client_speaks_tls_and_nkeys_and_refuses_clearly_without
             for _ in range(2):  # a second request reuses the TLS connection
                 reply = await asyncio.to_thread(q.request, S.gateway("status"), b"", 5.0)
                 assert reply.data == b"status page"
-        with pytest.raises(quickbus.QuickBusError, match="requires a credential"):
+        with pytest.raises(quickbus.NeedsFullClient):  # nats-py then says which credential is missing
             quickbus.QuickBus(server.url).request(S.gateway("status"), b"")
     finally:
         await responder.close()

@@ -43,9 +43,9 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
                          "(default 2 with three nodes or more, none with fewer; survivors wait twice that "
                          "before recovering its resources)")
     up.add_argument("--no-watchdog", action="store_true", help="no watchdogs (no self-fencing)")
-    up.add_argument("--secure", action="store_true",
-                    help="the bus requires credentials: the lab makes them (as 'paceline keygen') in DIR/credentials "
-                         "and every service, the CLI and the lab's tools use them")
+    up.add_argument("--insecure", action="store_true",
+                    help="an open bus: no TLS, no credentials (by default the lab makes them, as 'paceline keygen', "
+                         "in DIR/credentials, and every service, the CLI and the lab's tools use them)")
     up.add_argument("--single-bus", action="store_true",
                     help="one shared nats-server instead of one per node (no failover or safety claim holds on it)")
     sub.add_parser("status", parents=[where], help="the lab's processes")
@@ -77,7 +77,7 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
                 lab.watchdog_timeout = args.watchdog_timeout
             witnesses = [] if args.no_witness else _names(",".join(args.witness)) if args.witness else None
             lab.up(_names(args.nodes), with_netns=args.netns, witnesses=witnesses, single_bus=args.single_bus,
-                   secure=args.secure)
+                   secure=not args.insecure)
             print(lab.describe())
             return 0
         lab = Lab.load(directory)

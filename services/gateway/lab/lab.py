@@ -294,9 +294,10 @@ class Lab:
 
     # ------------------------------------------------------------ commands
     def up(self, nodes: list[str], timeout: float = 30.0, with_netns: bool = False,
-           witnesses: list[str] | None = None, single_bus: bool = False, secure: bool = False) -> None:
+           witnesses: list[str] | None = None, single_bus: bool = False, secure: bool = True) -> None:
         """Start the lab; ``witnesses`` None means the default (one for a two-node lab, none otherwise); with
-        ``secure`` its bus requires the credentials it makes (``paceline keygen``'s) under ``credentials/``."""
+        ``secure`` (the default) its bus requires the credentials it makes (``paceline keygen``'s) under
+        ``credentials/``."""
         if witnesses is None:
             witnesses = [DEFAULT_WITNESS] if len(nodes) == 2 and not single_bus else []
         if self.watchdog_timeout < 0:
@@ -405,13 +406,15 @@ class Lab:
         name = f"{node}/{WATCHDOG}"
         return self.watchdog_timeout > 0 and name in self.procs and not alive(self.procs[name])
 
-    async def _connect(self) -> Any:
-        credential = Credentials(Path(self.credentials)).client("admin") if self.credentials else None
-        return await bus.connect(self.nats_url, "paceline-lab", retry_forever=False, credential=credential)
+    async def connect(self, user: str = "admin", name: str = "paceline-lab") -> Any:
+        """A connection to the lab's bus from the root namespace, as ``user`` when the bus requires credentials
+        (``admin``, ``observer`` or ``<service>@<node>``); tools and tests use it too."""
+        credential = Credentials(Path(self.credentials)).client(user) if self.credentials else None
+        return await bus.connect(self.nats_url, name, retry_forever=False, credential=credential)
 
     async def _init_cib(self, timeout: float) -> None:
         """Create the node list (ids 1..N) the first time, like corosync.conf's nodelist."""
-        nc = await self._connect()
+        nc = await self.connect()
         s = Subjects(self.cluster)
         try:
             deadline = time.monotonic() + timeout
@@ -466,7 +469,7 @@ class Lab:
         """Until the given nodes are online in the CIB, a DC is recorded, and every service of those nodes
         answers (``$SRV.PING``: a cluster-wide service still opening its bucket has not started its endpoints)."""
         want = set(nodes or self.nodes)
-        nc = await self._connect()
+        nc = await self.connect()
         s = Subjects(self.cluster)
         deadline = time.monotonic() + timeout
         try:
