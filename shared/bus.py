@@ -80,6 +80,9 @@ async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
     seen: list[BaseException] = []
 
     async def on_error(exc: Exception) -> None:
+        if type(exc).__name__ == "SlowConsumerError":
+            _count_slow_consumer(name, exc)
+            return
         seen.append(exc)
         if retry_forever:
             _log().warning("bus error", error=str(exc))
@@ -116,6 +119,24 @@ async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
     except Exception as exc:
         cause = seen[-1] if isinstance(exc, asyncio.TimeoutError) and seen else exc
         raise BusUnavailable(f"cannot reach the bus at {url}: {refusal(cause, credential)}") from None
+
+
+#: Subject -> when a slow-consumer drop on it was last logged (a flood drops thousands: one line per 10 s).
+_slow_logged: dict[str, float] = {}
+
+
+def _count_slow_consumer(client: str, exc: Exception) -> None:
+    """A subscription's pending limit was reached and nats-py dropped a message: count it, log it sparingly."""
+    import time
+
+    from paceline.shared import metrics
+
+    subject = str(getattr(exc, "subject", "") or "?")
+    metrics.SLOW_CONSUMER.labels(client, subject).inc()
+    now = time.monotonic()
+    if now - _slow_logged.get(subject, -1e9) >= 10:
+        _slow_logged[subject] = now
+        _log().warning("messages dropped: a handler fell behind (slow consumer)", subject=subject, client=client)
 
 
 def _quiet_tls_close() -> None:

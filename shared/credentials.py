@@ -7,6 +7,9 @@ A credentials directory holds, made once and copied to every machine:
   signed by it, to clients and to the other servers; routes between servers
   require a certificate signed by it (mutual TLS), so no outsider can join the
   bus cluster.
+- ``servers/<node>.conf``: that bus server's configuration for ``nats-server -c``
+  (TLS, route TLS, every user's public nkey and allow lists); the lab writes
+  its own, deployments use these.
 - ``users/<name>.nk``: one NATS nkey seed per user. A user is a role
   (:mod:`paceline.shared.permissions`): ``admin``, ``observer``, or one
   service of one node (``membership@node1``). The servers know only the public
@@ -88,6 +91,10 @@ def keygen(directory: Path, cluster: str, nodes: Mapping[str, Iterable[str]], fo
         written.append(_write(directory / "users" / f"{user}.nk", _new_user_seed() + "\n", secret=True))
     manifest = {"cluster": cluster, "nodes": sorted(nodes)}
     written.append(_write(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n"))
+    creds = Credentials(directory)
+    for node in {**nodes, **(witnesses or {})}:  # each bus server's auth configuration, for `nats-server -c`
+        written.append(_write(directory / "servers" / f"{node}.conf",
+                              server_auth(creds, node, Subjects(cluster)).config(), secret=True))
     return written
 
 

@@ -20,6 +20,9 @@ REQUEST_SECONDS = Histogram("paceline_request_duration_seconds", "Time spent han
                                      0.5, 1, 2.5, 5, 10))
 MALFORMED = Counter("paceline_malformed_messages_total",
                     "Messages dropped because they could not be decoded", ["service", "subject"])
+SLOW_CONSUMER = Counter("paceline_slow_consumer_dropped_messages_total",
+                        "Messages the bus client dropped because a subscription's handler fell behind (its "
+                        "pending limit was reached)", ["client", "subject"])
 
 
 def serve(port: int, host: str = "127.0.0.1", port_file: Path | None = None) -> int | None:

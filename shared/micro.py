@@ -46,21 +46,44 @@ Responder = Callable[[Request], Coroutine[Any, Any, None]]
 DEFAULT_QUEUE = "q"
 
 
+#: (service, subject) -> [when a malformed message was last logged, how many were dropped since unlogged].
+_malformed_logged: dict[tuple[str, str], list[float]] = {}
+#: One log line per subject per this many seconds: a flood of garbage must not become a flood of log lines
+#: (the counter counts every message).
+MALFORMED_LOG_EVERY = 10.0
+
+
 def count_malformed(service: str, subject: str, exc: Exception) -> None:
     """Count and log one message that could not be read (nothing else happens to it)."""
+    import time
+
     metrics.MALFORMED.labels(service, subject).inc()
-    log.warning("dropped malformed message", service=service, subject=subject, error=str(exc))
+    key = (service, subject)
+    last = _malformed_logged.setdefault(key, [-1e9, 0.0])
+    now = time.monotonic()
+    if now - last[0] < MALFORMED_LOG_EVERY:
+        last[1] += 1
+        return
+    log.warning("dropped malformed message", service=service, subject=subject, error=str(exc),
+                **({"also_dropped_since_last_line": int(last[1])} if last[1] else {}))
+    last[0], last[1] = now, 0.0
 
 
 async def subscribe(nc: Client, service: str, subject: str, handler: EventHandler[M], message: type[M],
-                    queue: str = "") -> Any:
+                    queue: str = "", accept: Callable[[str], bool] | None = None,
+                    pending_msgs: int | None = None) -> Any:
     """Subscribe to events of ``message``'s class; bad payloads are counted and dropped, handler failures logged.
 
     A handler may itself raise MalformedMessage for what only it can judge (a
     heartbeat on another node's subject): that is counted the same way.
+    ``accept`` skips messages by subject before anything is decoded (another
+    subscription handles them); ``pending_msgs`` bounds what may wait for the
+    handler (beyond it nats-py drops, and the drop is counted as a slow consumer).
     """
 
     async def on_msg(msg: Msg) -> None:
+        if accept is not None and not accept(msg.subject):
+            return
         try:
             event = unpack(msg.data, message)
             await handler(event, msg.subject)
@@ -69,7 +92,10 @@ async def subscribe(nc: Client, service: str, subject: str, handler: EventHandle
         except Exception:
             log.exception("event handler failed", subject=msg.subject)
 
-    return await nc.subscribe(subject, queue=queue, cb=on_msg)
+    if pending_msgs is None:
+        return await nc.subscribe(subject, queue=queue, cb=on_msg)
+    return await nc.subscribe(subject, queue=queue, cb=on_msg, pending_msgs_limit=pending_msgs,
+                              pending_bytes_limit=pending_msgs * 4096)
 
 
 @dataclass

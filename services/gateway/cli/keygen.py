@@ -1,7 +1,7 @@
 """``paceline keygen``: the cluster's credentials, as ``corosync-keygen`` makes corosync's authkey.
 
     paceline keygen --cluster NAME --nodes node1,node2,node3 [--address node1=10.0.0.1 ...]
-                    [--dir /etc/paceline/credentials] [--force]
+                    [--dir /etc/paceline/credentials] [--force | --if-missing]
 
 Made once, on one machine, then copied to every node (the whole directory;
 ``ca.key`` may stay behind, it is needed only to add machines later). The
@@ -28,13 +28,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=None, help="where to write them (default: $PACELINE_CREDENTIALS or "
                    "/etc/paceline/credentials)")
     p.add_argument("--force", action="store_true", help="replace existing credentials")
+    p.add_argument("--if-missing", action="store_true",
+                   help="do nothing (and succeed) when the directory already holds credentials: a deployment's "
+                        "first-boot step")
     return p
 
 
 def main(argv: list[str]) -> int:
     import os
 
-    from paceline.shared.credentials import DEFAULT_DIR, CredentialError, keygen
+    from paceline.shared.credentials import DEFAULT_DIR, MANIFEST, CredentialError, keygen
 
     args = parser().parse_args(argv)
     nodes: dict[str, list[str]] = {n.strip(): [] for n in args.nodes.split(",") if n.strip()}
@@ -45,6 +48,9 @@ def main(argv: list[str]) -> int:
             return 1
         nodes[node].append(address)
     directory = Path(args.dir or os.environ.get("PACELINE_CREDENTIALS") or DEFAULT_DIR)
+    if args.if_missing and (directory / MANIFEST).exists():
+        print(f"{directory} already holds credentials; left as they are")
+        return 0
     try:
         written = keygen(directory, args.cluster, nodes, force=args.force)
     except (CredentialError, ValueError) as exc:

@@ -15,7 +15,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from paceline.shared.natsserver import free_port
 
 RESOURCE_LINE = re.compile(r"^\s*\* (\S+)\s+\(([^)]+)\):\s+(\S+)(?:\s+(\S+))?")
 
@@ -49,12 +50,6 @@ def log_tails(lab_dir: Path, lines: int = 40) -> str:
         tail = log.read_text(errors="replace").splitlines()[-lines:]
         parts.append(f"--- {log.name}\n" + "\n".join(line[:400] for line in tail))
     return "\n".join(parts)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def paceline_argv() -> list[str]:
