@@ -1,6 +1,6 @@
 """Wall time of one-shot ``paceline`` commands against a lab (median of N runs each).
 
-    .venv/bin/python bench/cli.py [--runs 20] [--lab DIR] [--no-compare]
+    .venv/bin/python bench/cli.py [--runs 20] [--lab DIR] [--no-compare] [--open-bus]
 
 Measures ``paceline configure primitive ...`` (target < 300 ms; crmsh takes
 about 1.7 s) and ``paceline status`` (target < 200 ms), each a fresh process
@@ -9,8 +9,10 @@ at ``$PACELINE_LAB``) it starts a two-node lab in a temporary directory and
 stops it at the end. Unless ``--no-compare``, every run is repeated with
 ``PACELINE_QUICKBUS=0`` (requests through nats-py and asyncio, as before the
 quick client existed), interleaved so both see the same machine load, and the
-ratio of the medians is printed. The primitives it creates are stopped ones and
-are deleted again at the end.
+ratio of the medians is printed. With ``--open-bus`` the baseline is instead a
+second lab whose bus requires no credentials (``lab up --insecure``): the cost
+of TLS and nkeys, in the same run. The primitives it creates are stopped ones
+and are deleted again at the end.
 """
 
 from __future__ import annotations
@@ -45,19 +47,23 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 
 
 @contextlib.contextmanager
-def lab_env(lab: str | None) -> Iterator[dict[str, str]]:
-    """The environment that points ``paceline`` at a lab: the given one, a running one, or a fresh one."""
+def lab_env(lab: str | None, insecure: bool = False) -> Iterator[dict[str, str]]:
+    """The environment that points ``paceline`` at a lab: the given one, a running one, or a fresh one
+    (``insecure``: always a fresh one, whose bus requires no credentials)."""
     env = dict(os.environ)
     env.pop("PACELINE_NATS_URL", None)
+    env.pop("PACELINE_CREDENTIALS", None)
     if lab:
         env["PACELINE_LAB"] = lab
-    running = subprocess.run([*paceline(), "lab", "status"], capture_output=True, env=env).returncode == 0
+    running = not insecure and subprocess.run([*paceline(), "lab", "status"], capture_output=True,
+                                              env=env).returncode == 0
     if running:
         yield env
         return
     with tempfile.TemporaryDirectory(prefix="paceline-bench-") as tmp:
         env["PACELINE_LAB"] = tmp
-        up = subprocess.run([*paceline(), "lab", "up", "--nodes", "primary,secondary"], capture_output=True,
+        extra = ["--insecure", "--cluster", "open"] if insecure else []
+        up = subprocess.run([*paceline(), "lab", "up", "--nodes", "primary,secondary", *extra], capture_output=True,
                             text=True, env=env, timeout=120)
         try:
             if up.returncode != 0:
@@ -67,7 +73,7 @@ def lab_env(lab: str | None) -> Iterator[dict[str, str]]:
             subprocess.run([*paceline(), "lab", "down"], capture_output=True, env=env, timeout=60)
 
 
-def report(name: str, samples: list[float], baseline: list[float]) -> None:
+def report(name: str, samples: list[float], baseline: list[float], baseline_name: str = "via nats-py") -> None:
     median = statistics.median(samples)
     target = TARGETS[name]
     verdict = "ok" if median < target else "over target"
@@ -75,7 +81,7 @@ def report(name: str, samples: list[float], baseline: list[float]) -> None:
             f"max {max(samples) * 1000:6.0f} ms  (target < {target * 1000:.0f} ms: {verdict})")
     if baseline:
         before = statistics.median(baseline)
-        line += f"\n{'':<20} via nats-py {before * 1000:6.0f} ms  -> {before / median:.2f}x faster"
+        line += f"\n{'':<20} {baseline_name} {before * 1000:6.0f} ms  -> ratio {median / before:.2f}"
     print(line)
 
 
@@ -84,14 +90,19 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--lab", help="lab directory (default: $PACELINE_LAB, or a fresh lab in a temporary directory)")
     ap.add_argument("--no-compare", action="store_true", help="skip the PACELINE_QUICKBUS=0 baseline runs")
+    ap.add_argument("--open-bus", action="store_true",
+                    help="compare with a second lab whose bus requires no credentials, instead of with nats-py")
     args = ap.parse_args()
     samples: dict[str, list[float]] = {name: [] for name in TARGETS}
     baseline: dict[str, list[float]] = {name: [] for name in TARGETS}
     tag = uuid.uuid4().hex[:6]
     ids: list[str] = []
-    with lab_env(args.lab) as env:
+    with lab_env(args.lab) as env, (lab_env(None, insecure=True) if args.open_bus
+                                    else contextlib.nullcontext(None)) as open_env:
         variants = [(samples, env)]
-        if not args.no_compare:
+        if open_env is not None:
+            variants.append((baseline, open_env))
+        elif not args.no_compare:
             variants.append((baseline, {**env, "PACELINE_QUICKBUS": "0"}))
         for _run in range(args.runs):
             for into, variant_env in variants:
@@ -103,7 +114,7 @@ def main() -> int:
                 into["status"].append(timed([*paceline(), "status"], variant_env))
         subprocess.run([*paceline(), "configure", "delete", *ids], capture_output=True, env=env)
     for name in TARGETS:
-        report(name, samples[name], baseline[name])
+        report(name, samples[name], baseline[name], "open bus" if args.open_bus else "via nats-py")
     return 0
 
 
