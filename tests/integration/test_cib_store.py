@@ -153,3 +153,20 @@ async def test_a_configuration_over_nats_max_payload_is_stored_and_read_back(nat
                                                                  "expected_version": version}, timeout=30)
         root, _version = await query(ctx.nc)
         assert len(root.findall("configuration/resources/primitive")) == 5000
+
+
+async def test_a_value_pacemaker_would_refuse_is_refused_by_the_store(nats_server, tmp_path):
+    """Whoever writes (an admin's tool, not the crm shell), the store refuses a bad value with one line and
+    keeps what it had."""
+    async with running("cib-store", run, nats_server.url, tmp_path) as ctx:
+        nc = ctx.nc
+        _, before = await query(nc)
+        bad = cib.empty(["primary"])
+        cib.section(bad, "resources").append(cib.parse(
+            '<primitive id="d1" class="ocf" provider="heartbeat" type="Dummy"><operations>'
+            f'<op id="d1-mon" name="monitor" interval="{"9" * 30}"/></operations></primitive>'))
+        with pytest.raises(bus.RemoteError) as err:
+            await bus.request(nc, S.cib("replace"), "replace", {"xml": cib.serialize(bad)})
+        assert err.value.code == "invalid" and "interval" in str(err.value) and "\n" not in str(err.value)
+        _, after = await query(nc)
+        assert after == before

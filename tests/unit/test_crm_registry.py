@@ -53,8 +53,9 @@ def test_aliases_share_their_command() -> None:
     assert resource.get("locate").read_only and "locate" in resource.names()
     root = cib.empty(["n1"])
     execute(root, "configure primitive d Dummy", Context())
+    execute(root, "configure primitive e Dummy", Context())
     assert not execute(root, "resource locate d", Context()).changed
-    execute(root, "configure collocation c inf: d d", Context())   # the alias reaches colocation's handler
+    execute(root, "configure collocation c inf: d e", Context())   # the alias reaches colocation's handler
     assert cib.find_id(root, "c") is not None
 
 

@@ -19,6 +19,7 @@ from paceline.crm.parse import Definition
 from paceline.crm.words import Words
 from paceline.shared import cib
 from paceline.shared.cib import Element
+from paceline.shared.cluster import checks
 
 Handler = Callable[[Element, Words, Context], str]
 Parser = Callable[[Words], Definition]
@@ -140,7 +141,7 @@ def _show_xml(root: Element, words: Words, idents: list[str]) -> str:
 def verify(root: Element, words: Words, ctx: Context) -> str:
     """Report what Pacemaker would refuse; a sound configuration prints nothing."""
     words.end()
-    problems = cib.validate(root)
+    problems = checks.problems(root)
     if problems:
         raise words.error(f"{len(problems)} problem(s): " + "; ".join(problems))
     return ""

@@ -17,6 +17,7 @@ from paceline.crm.registry import CRM, QUIT
 from paceline.crm.words import Words, split_words
 from paceline.shared import cib
 from paceline.shared.cib import Element
+from paceline.shared.cluster import checks
 
 #: Level navigation words of crmsh scripts; changes here are applied at once, so these do nothing.
 _NOOP = frozenset(("commit", "cd", "end", "up", "back", "refresh"))
@@ -41,9 +42,9 @@ def run_words(root: Element, words: list[str], ctx: Context) -> Outcome:
         return Outcome(handler(root, args, ctx), changed=False)
     work = copy.deepcopy(root)
     cib.ensure_sections(work)
-    before = set(cib.validate(root))
+    before = set(checks.problems(root))
     output = handler(work, args, ctx)
-    new_problems = [p for p in cib.validate(work) if p not in before]
+    new_problems = [p for p in checks.problems(work) if p not in before]
     if new_problems:
         raise CrmError(f"{' '.join(words[:2])}: {'; '.join(new_problems)}")
     changed = content(work) != content(root)
