@@ -20,14 +20,8 @@ from collections.abc import Callable, Iterator
 from paceline.shared import cib
 from paceline.shared.cib import Element
 from paceline.shared.cluster.option_table import OPTIONS
+from paceline.shared.cluster.timespec import parse_interval_ms
 
-#: Pacemaker's durations: a whole number with an optional unit, or an ISO 8601 duration.
-_DURATION = re.compile(r"^\s*(\d{1,15})\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?\s*$", re.IGNORECASE)
-#: ISO 8601 durations as Pacemaker reads them: the date part and the time part, "T" optional when unambiguous
-#: (P10S is ten seconds).
-_ISO_DURATION = re.compile(r"^P(?=T?\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?T?(\d+H)?(\d+M)?(\d+(?:\.\d+)?S)?$")
-_UNIT_MS = {"": 1000, "s": 1000, "sec": 1000, "ms": 1, "msec": 1, "us": 0.001, "usec": 0.001, "m": 60_000,
-            "min": 60_000, "h": 3_600_000, "hr": 3_600_000}
 #: Pacemaker keeps an operation's interval and timeout in milliseconds in 32 bits.
 MAX_OP_MS = 2**32 - 1
 _INTEGER = re.compile(r"^\s*[+-]?\d{1,18}\s*$")
@@ -41,18 +35,9 @@ REQUIRES = ("nothing", "quorum", "fencing", "unfencing")
 _MAX_VALUE = 4096
 
 
-def duration_ms(value: str) -> float | None:
-    """A Pacemaker duration in milliseconds; None when ``value`` is not one."""
-    m = _DURATION.match(value)
-    if m:
-        return int(m.group(1)) * _UNIT_MS[(m.group(2) or "").lower()]
-    iso = _ISO_DURATION.match(value.strip())
-    if iso:
-        y, mo, w, d, h, mi, s = iso.groups()
-        n = (lambda part: float(part[:-1]) if part else 0.0)  # noqa: E731
-        days = n(y) * 365 + n(mo) * 30 + n(w) * 7 + n(d)
-        return ((days * 24 + n(h)) * 60 + n(mi)) * 60_000 + n(s) * 1000
-    return None
+def duration_ms(value: str) -> int | None:
+    """A Pacemaker duration in milliseconds; None when ``value`` is not one (the scheduler's own reading)."""
+    return parse_interval_ms(value)
 
 
 # ---------------------------------------------------------------- one value

@@ -9,29 +9,38 @@ from datetime import UTC, datetime, timedelta, timezone
 _UNITS_MS = {"": 1000, "s": 1000, "sec": 1000, "ms": 1, "msec": 1, "m": 60_000, "min": 60_000,
              "h": 3_600_000, "hr": 3_600_000, "us": 0, "usec": 0}
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([a-z]*)\s*$", re.I)
+#: ISO 8601 durations; "T" may be left out where nothing is ambiguous (P10S is ten seconds; "M" before a "T"
+#: is months).
 _ISO_DURATION = re.compile(
-    r"^P(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
-    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?)?$", re.I)
+    r"^P(?=T?\d)(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
+    r"T?(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?$", re.I)
+#: Longer than this is no duration anyone writes (and a 5,000-digit number costs more than it is worth).
+_MAX_DURATION_TEXT = 64
+
+
+def parse_interval_ms(text: str) -> int | None:
+    """Milliseconds of a Pacemaker duration (``10s``, ``500ms``, ``5min``, ``PT1M``); None when it is not one."""
+    text = text.strip()
+    if len(text) > _MAX_DURATION_TEXT:
+        return None
+    m = _ISO_DURATION.match(text)
+    if m:
+        parts = {k: int(v or 0) for k, v in m.groupdict().items()}
+        secs = (((parts["y"] * 365 + parts["mo"] * 30 + parts["w"] * 7 + parts["d"]) * 24 + parts["h"]) * 60
+                + parts["mi"]) * 60 + parts["s"]
+        return secs * 1000
+    m = _INTERVAL.match(text)
+    if not m or m.group(2).lower() not in _UNITS_MS:
+        return None
+    return int(m.group(1)) * _UNITS_MS[m.group(2).lower()]
 
 
 def interval_ms(text: str | None) -> int:
     """Milliseconds of an op interval/timeout; unparsable values count as 0 like Pacemaker does."""
     if not text:
         return 0
-    text = text.strip()
-    m = _ISO_DURATION.match(text)
-    if m and text.upper() != "P":
-        parts = {k: int(v or 0) for k, v in m.groupdict().items()}
-        secs = (((parts["y"] * 365 + parts["mo"] * 30 + parts["w"] * 7 + parts["d"]) * 24 + parts["h"]) * 60
-                + parts["mi"]) * 60 + parts["s"]
-        return secs * 1000
-    m = _INTERVAL.match(text)
-    if not m:
-        return 0
-    unit = m.group(2).lower()
-    if unit not in _UNITS_MS:
-        return 0
-    return int(m.group(1)) * _UNITS_MS[unit]
+    parsed = parse_interval_ms(text)
+    return 0 if parsed is None else parsed
 
 
 _DATE_FORMS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
