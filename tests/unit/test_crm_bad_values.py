@@ -141,3 +141,19 @@ def test_no_input_of_pacemakers_own_suite_is_refused() -> None:
         if found:
             refused[path.name] = found[:2]
     assert not refused, refused
+
+
+def test_a_bad_value_that_reaches_the_scheduler_anyway_does_not_stop_it() -> None:
+    """An older CIB, written before the checks, with the interval that froze the DC: the plan is still made and
+    the other resource is still managed."""
+    from paceline.policy.scheduler import schedule
+
+    from tests.support.cibs import NOW, node_state
+    from tests.support.cibs import cib as make_cib
+
+    for interval in ("9" * 5000, "abc", "-5s", "1e999"):
+        bad = ('<primitive id="bad" class="ocf" provider="heartbeat" type="Dummy"><operations>'
+               f'<op id="bad-mon" name="monitor" interval="{interval}" timeout="20s"/></operations></primitive>'
+               '<primitive id="good" class="ocf" provider="heartbeat" type="Dummy"/>')
+        result = schedule(cib.parse_cib(make_cib(bad, node_state("node1") + node_state("node2"))), now=NOW)
+        assert any("Start" in line and " good " in f" {line} " for line in result.summary), result.summary
