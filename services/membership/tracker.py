@@ -25,7 +25,7 @@ nothing but plumbing. The rules mirror corosync's totem in spirit:
   ignored from then on;
 * every change gets a ring id above every ring id seen so far, so a view's
   number never goes backwards anywhere in the cluster; a change of a member's
-  votes or DC candidacy (or of our own) is a change too;
+  DC candidacy (or of our own) is a change too (votes are configuration: one each);
 * time during which this process itself could not listen (a gap between
   ticks longer than half the token timeout: a GC pause, a stopped process, an
   overloaded host) is not held against the peers nor the local policy: their
@@ -42,6 +42,9 @@ from dataclasses import dataclass, field, replace
 from paceline.membership.election import Candidacy, elect
 from paceline.membership.heartbeat import Heartbeat
 
+#: Every node has one vote. Votes are configuration, as corosync's quorum_votes: a peer's heartbeat may say
+#: otherwise, and is not believed (a node claiming two votes made a lone node of three quorate).
+PEER_VOTES = 1
 #: What a view shows of one member: (incarnation, votes, candidacy). Comparing these before and after an
 #: input tells whether the input changed the view.
 Shown = tuple[str, int, int]
@@ -204,13 +207,13 @@ class MembershipTracker:
             if peer is not None:
                 self._retired.setdefault(hb.node, set()).add(peer.incarnation)
             # A restarted peer was heard all along: its new process is judged by what it hears, at once.
-            self.peers[hb.node] = Peer(hb.node, hb.incarnation, hb.votes, now, hb.seq, frozenset(hb.hears),
+            self.peers[hb.node] = Peer(hb.node, hb.incarnation, PEER_VOTES, now, hb.seq, frozenset(hb.hears),
                                        hb.candidate, fresh=peer is None)
             return
         peer.last_seen = max(peer.last_seen, now)
         if hb.seq >= peer.last_seq:  # not an older heartbeat overtaking a newer one
             peer.fresh = False
-            peer.last_seq, peer.votes, peer.candidate = hb.seq, hb.votes, hb.candidate
+            peer.last_seq, peer.candidate = hb.seq, hb.candidate
             peer.hears = frozenset(hb.hears)
 
     def _compensate_stall(self, now: float) -> None:
