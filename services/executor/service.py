@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -27,6 +26,7 @@ import nats.errors
 import structlog
 from nats.aio.client import Client
 from paceline.executor import failcounts, fencing, limits, metrics, standards, validation
+from paceline.executor.callids import CallIds
 from paceline.executor.catalog import AgentCatalog
 from paceline.executor.gate import DEFAULT_PATIENCE, MembershipGate, TermStore
 from paceline.executor.history import NodeHistory, foreign_deletions
@@ -108,7 +108,7 @@ class Executor:
         self.monitors = RecurringMonitors(self._run_repeat, self._record, on_change=self.schedule.save)
         self.limit = ActionLimit()
         self.catalog = AgentCatalog(runner)
-        self._call_ids = itertools.count(1)
+        self._call_ids = CallIds(state_dir / "executor.call-id")
         self._locks: dict[str, asyncio.Lock] = {}
         self._epochs: dict[str, int] = {}
         self.active: dict[str, Operation] = {}  # resources this executor started (or found running), by id
