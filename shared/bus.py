@@ -121,22 +121,22 @@ async def connect(url: str, name: str, *, connect_timeout: float = 2.0,
         raise BusUnavailable(f"cannot reach the bus at {url}: {refusal(cause, credential)}") from None
 
 
-#: Subject -> when a slow-consumer drop on it was last logged (a flood drops thousands: one line per 10 s).
-_slow_logged: dict[str, float] = {}
+_slow_lines: Any = None  # a logs.Sparse, made on the first drop (a one-shot CLI never loads logs)
 
 
 def _count_slow_consumer(client: str, exc: Exception) -> None:
-    """A subscription's pending limit was reached and nats-py dropped a message: count it, log it sparingly."""
-    import time
-
-    from paceline.shared import metrics
+    """A subscription's pending limit was reached and nats-py dropped a message: count it, log it sparingly
+    (a flood drops thousands: one line per subject per 10 s)."""
+    global _slow_lines
+    from paceline.shared import logs, metrics
 
     subject = str(getattr(exc, "subject", "") or "?")
     metrics.SLOW_CONSUMER.labels(client, subject).inc()
-    now = time.monotonic()
-    if now - _slow_logged.get(subject, -1e9) >= 10:
-        _slow_logged[subject] = now
-        _log().warning("messages dropped: a handler fell behind (slow consumer)", subject=subject, client=client)
+    _slow_lines = _slow_lines or logs.Sparse()
+    unlogged = _slow_lines.due(subject)
+    if unlogged is not None:
+        _log().warning("messages dropped: a handler fell behind (slow consumer)", subject=subject, client=client,
+                       **({"also_dropped_since_last_line": unlogged} if unlogged else {}))
 
 
 def _quiet_tls_close() -> None:

@@ -24,7 +24,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service, ServiceConfig
-from paceline.shared import codec, metrics
+from paceline.shared import codec, logs, metrics
 from paceline.shared.bus import BusUnavailable, RemoteError, UserError
 from paceline.shared.jetstream import LEADERLESS
 from paceline.shared.messages import REPLY, ErrorReply, Message, pack, unpack
@@ -46,27 +46,17 @@ Responder = Callable[[Request], Coroutine[Any, Any, None]]
 DEFAULT_QUEUE = "q"
 
 
-#: (service, subject) -> [when a malformed message was last logged, how many were dropped since unlogged].
-_malformed_logged: dict[tuple[str, str], list[float]] = {}
-#: One log line per subject per this many seconds: a flood of garbage must not become a flood of log lines
-#: (the counter counts every message).
-MALFORMED_LOG_EVERY = 10.0
+#: One "dropped malformed message" line per (service, subject) per 10 s; the counter counts every message.
+_malformed_lines = logs.Sparse()
 
 
 def count_malformed(service: str, subject: str, exc: Exception) -> None:
     """Count and log one message that could not be read (nothing else happens to it)."""
-    import time
-
     metrics.MALFORMED.labels(service, subject).inc()
-    key = (service, subject)
-    last = _malformed_logged.setdefault(key, [-1e9, 0.0])
-    now = time.monotonic()
-    if now - last[0] < MALFORMED_LOG_EVERY:
-        last[1] += 1
-        return
-    log.warning("dropped malformed message", service=service, subject=subject, error=str(exc),
-                **({"also_dropped_since_last_line": int(last[1])} if last[1] else {}))
-    last[0], last[1] = now, 0.0
+    unlogged = _malformed_lines.due((service, subject))
+    if unlogged is not None:
+        log.warning("dropped malformed message", service=service, subject=subject, error=str(exc),
+                    **({"also_dropped_since_last_line": unlogged} if unlogged else {}))
 
 
 async def subscribe(nc: Client, service: str, subject: str, handler: EventHandler[M], message: type[M],

@@ -20,7 +20,7 @@ from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequen
 from nats.js.kv import KeyValue
 from paceline.cib_store import layout
 from paceline.shared import cib, jetstream, lrm
-from paceline.shared.cluster.checks import value_problems
+from paceline.shared.cluster.checks import new_problems, value_problems
 
 MAX_RETRIES = 50
 HISTORY = 64
@@ -142,11 +142,11 @@ class CibStore:
             if expected is not None and not _same_configuration(old, expected):
                 raise Conflict(f"the configuration is at version {old}, not {expected}: re-read and try again")
             current = snap.assemble()
-            before = set(value_problems(current))  # a CIB stored before the checks existed stays writable
+            before = value_problems(current)  # a CIB stored before the checks existed stays writable
             new_root = change(current)
             cib.ensure_sections(new_root)
             cib.check(new_root)
-            added = [p for p in value_problems(new_root) if p not in before]
+            added = new_problems(before, new_root, value_problems)
             if added:
                 raise cib.CibError("; ".join(added), added)
             ver = cib.version(new_root)

@@ -192,7 +192,7 @@ class MembershipService:
         flood on one node's subject (a broken or compromised peer; only a node's own credential may publish
         there) fills that node's socket and queue alone. On a shared connection the others' heartbeats would
         wait behind it in the one TCP stream, and be late by as long as the flood takes to read. The wildcard
-        subscription on the main connection hears our own heartbeats and nodes not declared yet."""
+        subscription, on a connection of its own too, hears our own heartbeats and nodes not declared yet."""
         for node in sorted(set(nodes) - self._heartbeat_subs.keys() - {self.node}):
             conn = await self._heartbeat_connection(node)
             if conn is None:

@@ -15,7 +15,7 @@ Pure: no bus, no scheduler.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from paceline.shared import cib
 from paceline.shared.cib import Element
@@ -187,7 +187,9 @@ def problems(root: Element) -> list[str]:
     return cib.validate(root) + value_problems(root)
 
 
-def new_problems(before: Element | None, after: Element) -> list[str]:
-    """The problems ``after`` has that ``before`` did not: what a write would add."""
-    known = set(problems(before)) if before is not None else set()
-    return [p for p in problems(after) if p not in known]
+def new_problems(before: Iterable[str], after: Element,
+                 find: Callable[[Element], list[str]] = problems) -> list[str]:
+    """The problems ``find`` reports in ``after`` that were not among ``before`` (found on the CIB before the
+    change, which may have been changed in place since): what a write would add."""
+    known = set(before)
+    return [p for p in find(after) if p not in known]

@@ -25,7 +25,8 @@ COMMANDS = {c.name: c for c in (
     TopLevel("simulate", "the scheduler offline, like crm_simulate", "-x FILE [-S] [-s]",
              "paceline.cli.simulate:command", shell=False),
     TopLevel("keygen", "the cluster's credentials (a CA, bus server certificates, an nkey per user), as "
-             "corosync-keygen", "--cluster NAME --nodes A,B[,C] [--address NODE=ADDR] [--dir DIR] [--force]",
+             "corosync-keygen",
+             "--cluster NAME --nodes A,B[,C] [--address NODE=ADDR] [--dir DIR] [--force | --if-missing]",
              "paceline.cli.keygen:command", shell=False),
     TopLevel("lab", "a cluster of real processes on this machine",
              "up --nodes A,B [--witness W] [--no-watchdog] [--netns] | status | kill NODE | revive NODE | "

@@ -42,9 +42,9 @@ def run_words(root: Element, words: list[str], ctx: Context) -> Outcome:
         return Outcome(handler(root, args, ctx), changed=False)
     work = copy.deepcopy(root)
     cib.ensure_sections(work)
-    before = set(checks.problems(root))
+    before = checks.problems(root)
     output = handler(work, args, ctx)
-    new_problems = [p for p in checks.problems(work) if p not in before]
+    new_problems = checks.new_problems(before, work)
     if new_problems:
         raise CrmError(f"{' '.join(words[:2])}: {'; '.join(new_problems)}")
     changed = content(work) != content(root)

@@ -338,14 +338,13 @@ class Lab:
         service of each node, an admin and an observer."""
         directory = self.dir / "credentials"
         servers = self.servers
-        addresses = {name: [s.address] for name, s in servers.items() if not s.witness}
-        witnesses = {name: [s.address] for name, s in servers.items() if s.witness}
-        if buses.SINGLE in addresses:  # one shared server: its certificate is named after it
-            witnesses.update({buses.SINGLE: addresses.pop(buses.SINGLE)})
-            addresses = {node: [] for node in self.nodes}
-        else:
-            addresses.update({node: [] for node in self.nodes if node not in addresses})
-        keygen(directory, self.cluster, addresses, force=True, witnesses=witnesses)
+        # Users for every node; a certificate per server: a node's (valid for its address), a witness's or the
+        # single shared one.
+        nodes: dict[str, list[str]] = {node: [] for node in self.nodes}
+        others: dict[str, list[str]] = {}
+        for name, server in servers.items():
+            (nodes if name in nodes else others)[name] = [server.address]
+        keygen(directory, self.cluster, nodes, force=True, witnesses=others)
         self.credentials = str(directory)
 
     @staticmethod
