@@ -38,3 +38,20 @@ def refusal(view_dc: str, view_members: Iterable[str], req_dc: str, req_members:
         return (f"the DC planned over other members than this node's view (only the DC's: {only_dc}; "
                 f"only this node's: {only_here})")
     return ""
+
+
+def fencing_refusal(view_dc: str, sender: str, event_dc: str) -> str:
+    """Why a fencing result is not acted on by a node whose view elects ``view_dc``; "" when it is.
+
+    ``sender`` is the node whose policy published the result: the last token of its subject, which the bus
+    server lets only that node's credential publish (``Subjects.fenced_by``). A result counts only when it
+    comes from the DC this node's own membership elects, and says so itself: another node's policy, even
+    one holding a valid credential, cannot make this node emulate a power cut or leave the DC role.
+    """
+    if sender != event_dc:
+        return f"sent by {sender} but names {event_dc or 'no node'} as its DC"
+    if not view_dc:
+        return "this node's membership elects no DC"
+    if sender != view_dc:
+        return f"{sender} is not the DC of this node's membership view (the DC is {view_dc})"
+    return ""

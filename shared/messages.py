@@ -731,9 +731,12 @@ class ExecutorHistory(Message):
 
 
 class ResetRequest(Message):
-    """This node was fenced while alive: stop everything it runs and forget it."""
+    """This node was fenced while alive: stop everything it runs and forget it. ``dc`` and ``term``: the DC
+    whose fencing result this is, which the executor checks against its own view as it checks actions."""
 
     KIND = "reset"
+    dc: str = ""
+    term: int = 0
 
 
 class StoppedResource(Message):
@@ -751,12 +754,14 @@ class ResetReply(Message):
 
 
 class CrmRequest(Message):
-    """crm command lines; ``script`` (default: more than one line) runs them like ``crm -f``."""
+    """crm command lines; ``script`` (default: more than one line) runs them like ``crm -f``; ``options``:
+    crmsh's ``-o core.NAME=VALUE`` preferences they run with (``paceline.crm.preferences``)."""
 
     KIND = "crm"
     lines: list[str]
     node: str = ""
     script: bool | None = None
+    options: dict[str, str] = field(default_factory=dict)
 
 
 class CrmReply(Message):

@@ -83,7 +83,7 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
             notes="serves only its own node's executor subjects; reports results under its own node's name"),
         "policy": lambda: Permissions(
             publish=(SRV, s.executor_action("*"), s.executor("fence", "*"), s.executor("history", "*"), s.dc,
-                     s.transition, s.fenced, s.policy_alive(node), s.membership_query(node),
+                     s.transition, s.fenced_by(node), s.policy_alive(node), s.membership_query(node),
                      *(s.cib(e) for e in ("query", "patch", "cluster"))),
             subscribe=(inbox, SRV, s.views, s.executor_events, s.dc, s.fenced, s.cib_changed,
                        s.policy_status(node), s.policy_explain),

@@ -93,10 +93,16 @@ class Subjects:
         """Each transition graph the DC starts executing."""
         return f"{self.prefix}.policy.transition"
 
+    def fenced_by(self, dc: str) -> str:
+        """Where the DC ``dc`` announces each fencing attempt (target, device(s), action, result, executing
+        node). The last token names the sender and only that node's policy may publish there (see
+        :mod:`paceline.shared.permissions`), so a receiver knows which node really sent a result."""
+        return f"{self.prefix}.policy.fenced.{dc}"
+
     @property
     def fenced(self) -> str:
-        """Each fencing attempt the DC made: target, device(s), action, result, executing node."""
-        return f"{self.prefix}.policy.fenced"
+        """Every DC's fencing announcements (subscribe here; :func:`sender_of` reads who sent one)."""
+        return f"{self.prefix}.policy.fenced.*"
 
     def policy(self, endpoint: str) -> str:
         return f"{self.prefix}.policy.{endpoint}"
@@ -137,6 +143,12 @@ class Subjects:
         return f"paceline_{self.cluster}_cib"
 
 
+def sender_of(subject: str) -> str:
+    """The node a per-node subject was published under (its last token): the bus server lets only that
+    node's credential publish there (:mod:`paceline.shared.permissions`), so this is who sent it."""
+    return subject.rsplit(".", 1)[-1]
+
+
 #: Stand-ins for the variable tokens, as the READMEs write them.
 CLUSTER_TOKEN, NODE_TOKEN = "<c>", "<node>"
 
@@ -148,7 +160,7 @@ def catalog() -> list[str]:
     subjects = [
         s.heartbeat(node), s.heartbeats, s.view(node), s.views, s.membership_query(node),
         *(s.cib(name) for name in CIB_ENDPOINTS), s.cib_changed,
-        s.dc, s.policy_alive(node), s.transition, s.fenced, s.policy_status(node), s.policy_explain,
+        s.dc, s.policy_alive(node), s.transition, s.fenced_by(node), s.fenced, s.policy_status(node), s.policy_explain,
         s.executor_action(node), s.executor_event(node), s.executor_events,
         *(s.executor(name, node) for name in EXECUTOR_ENDPOINTS),
         *(s.gateway(name) for name in GATEWAY_ENDPOINTS),

@@ -149,6 +149,22 @@ class MembershipGate:
                 raise bus.UserError(f"refused: {reason}", code=admission.NOT_DC,
                                     details={"dc": view.dc, "members": list(view.members), "ring_id": view.ring_id})
 
+    async def admit_reset(self, dc: str, term: int) -> None:
+        """Return when a reset (this node was fenced) may run; raise bus.UserError when it may not.
+
+        A reset is admitted as a fencing result is by membership
+        (:func:`paceline.shared.admission.fencing_refusal`): it must name the DC this node's view elects.
+        Before any view was seen, the persisted term decides, as it does for actions: a reset from an
+        older DC than one already obeyed is refused.
+        """
+        if self.view is None:
+            self.terms.admit(term)
+            return
+        if not dc or dc != self.view.dc:
+            raise bus.UserError(f"reset refused: {dc or 'no DC'} is not the DC of this node's membership view "
+                                f"(the DC is {self.view.dc or 'none'})", code=admission.NOT_DC,
+                                details={"dc": self.view.dc, "ring_id": self.view.ring_id})
+
     async def _next_view(self, within: float) -> bool:
         """Wait up to ``within`` seconds for another view; False when none came."""
         if within <= 0:

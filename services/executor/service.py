@@ -336,11 +336,13 @@ class Executor:
         """The node's operation history as this executor holds it (the CIB's copy may lag behind)."""
         return self.history.snapshot()
 
-    async def handle_reset(self, _req: ResetRequest) -> ResetReply:
+    async def handle_reset(self, req: ResetRequest) -> ResetReply:
         """This node was fenced while its services live on (a lab has no real power switch): emulate the
         power cut. Every resource it runs is stopped with its agent, its monitors and saved schedule are
         dropped, and its history is cleared, so the node comes back as from a reboot with nothing running.
+        Only a fencing by the DC this node's view elects is obeyed (:meth:`MembershipGate.admit_reset`).
         """
+        await self.gate.admit_reset(req.dc, req.term)
         await self.monitors.cancel_all(forget=True)
         self.schedule.save([])
         stopped = []

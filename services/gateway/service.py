@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from paceline.crm import Context, CrmError, Outcome, run_lines
 from paceline.crm.agents import AgentCatalog, merge_listings
+from paceline.crm.preferences import Preferences
 from paceline.gateway import attributes
 from paceline.shared import VERSION, bus, cib, lrm
 from paceline.shared.cluster import crm_mon as status_view
@@ -124,10 +125,11 @@ class Gateway:
         loop = asyncio.get_running_loop()
 
         def run(root: cib.Element, work: cib.Element) -> tuple[tuple[Outcome, CrmError | None], bool]:
-            outcome, failure = run_lines(work, req.lines, self.context(root, req.node, loop), script)
+            outcome, failure = run_lines(work, req.lines, self.context(root, req.node, loop, preferences), script)
             return (outcome, failure), outcome.changed
 
         try:
+            preferences = Preferences.from_wire(req.options)
             (outcome, failure), version = await self.apply(run)
         except CrmError as exc:
             COMMANDS.labels("rejected").inc()
@@ -144,8 +146,10 @@ class Gateway:
         COMMANDS.labels("ok").inc()
         return CrmReply(output=outcome.output, changed=outcome.changed, version=version)
 
-    def context(self, root: cib.Element, local: str, loop: asyncio.AbstractEventLoop) -> Context:
-        """What crm may learn beyond the CIB; bus questions are bridged from the worker thread to ``loop``."""
+    def context(self, root: cib.Element, local: str, loop: asyncio.AbstractEventLoop,
+                preferences: Preferences | None = None) -> Context:
+        """What crm may learn beyond the CIB; bus questions are bridged from the worker thread to ``loop``;
+        ``preferences``: the requester's crmsh options (crmsh's defaults when not given)."""
         nodes = cib.node_names(root)
 
         def blocking(coro: Awaitable[T]) -> T:
@@ -156,7 +160,8 @@ class Gateway:
                                lambda c, p, t, params, rsc: blocking(self.agent_validate(nodes, local, c, p, t,
                                                                                          params, rsc)))
         return Context(local_node=local or "", agent_known=catalog.known, agent_meta=catalog.meta,
-                       agents=catalog, explain=lambda rsc: blocking(self.explain(rsc)))
+                       agents=catalog, explain=lambda rsc: blocking(self.explain(rsc)),
+                       preferences=preferences or Preferences())
 
     async def explain(self, rsc: str) -> str:
         """``resource why``, asked of the DC (the only policy instance serving ``policy.explain``)."""

@@ -33,7 +33,7 @@ from paceline.membership.node_state import CibNodes
 from paceline.membership.quorum import QuorumCalculator, QuorumSettings
 from paceline.membership.tracker import MembershipChange, MembershipTracker
 from paceline.membership.view import MembershipView
-from paceline.shared import VERSION, bus, config
+from paceline.shared import VERSION, admission, bus, config
 from paceline.shared.credentials import CredentialError
 from paceline.shared.messages import (
     CibChanged,
@@ -46,7 +46,7 @@ from paceline.shared.messages import (
     pack,
 )
 from paceline.shared.runtime import ServiceContext, service_credential
-from paceline.shared.subjects import check_token
+from paceline.shared.subjects import check_token, sender_of
 
 #: How long start() waits for the CIB before publishing a first view without it.
 INITIAL_CIB_WAIT = 2.0
@@ -87,6 +87,8 @@ class MembershipService:
         #: Node -> the connection and subscription that carry its heartbeats alone (see _follow_heartbeats).
         self._heartbeat_subs: dict[str, Any] = {}
         self._heartbeat_conns: dict[str, Client] = {}
+        #: Every node's heartbeats, heard only while the CIB's node list is not known.
+        self._wildcard: Any = None
         self._loop: asyncio.Task[None] | None = None
         self._impostors: set[str] = set()
         self._publishing: set[asyncio.Task[None]] = set()
@@ -103,14 +105,16 @@ class MembershipService:
         # carry a real quorum verdict instead of "not known yet".
         await self.cib.refresh(timeout=INITIAL_CIB_WAIT)
         self._apply(self.tracker.form())
+        if not self.cib.nodes:
+            # Until the CIB says which nodes there are, every heartbeat subject is heard through the wildcard:
+            # on a connection of its own, so that the main one (views, queries, policy.alive) never waits
+            # behind a flooded subject. _follow_heartbeats closes it once the nodes are known.
+            discovery = await self._heartbeat_connection("*") or self.nc
+            self._wildcard = await bus.subscribe(
+                discovery, "membership", self.subjects.heartbeats, self._on_heartbeat, Heartbeat,
+                accept=lambda subject: subject.rsplit(".", 1)[-1] not in self._heartbeat_subs,
+                pending_msgs=HEARTBEAT_PENDING)
         await self._follow_heartbeats(self.cib.nodes.ids if self.cib.nodes else ())
-        # Every heartbeat subject matches the wildcard, a flooded one too: on a connection of its own, so that
-        # the main one (views, queries, policy.alive) never waits behind it.
-        discovery = await self._heartbeat_connection("*") or self.nc
-        self._subs.append(await bus.subscribe(
-            discovery, "membership", self.subjects.heartbeats, self._on_heartbeat, Heartbeat,
-            accept=lambda subject: subject.rsplit(".", 1)[-1] not in self._heartbeat_subs,
-            pending_msgs=HEARTBEAT_PENDING))
         self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.fenced, self._on_fenced, Fenced))
         self._subs.append(await bus.subscribe(self.nc, "membership", self.subjects.policy_alive(self.node),
                                               self._on_policy_alive, PolicyAlive))
@@ -128,7 +132,7 @@ class MembershipService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
         await self.cib.stop()
-        for sub in [*self._subs, *self._heartbeat_subs.values()]:
+        for sub in [*self._subs, *self._heartbeat_subs.values(), *([self._wildcard] if self._wildcard else [])]:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
         for conn in self._heartbeat_conns.values():
@@ -188,18 +192,32 @@ class MembershipService:
             self.log.debug("heartbeat not sent", error=str(exc))
 
     async def _follow_heartbeats(self, nodes: Iterable[str]) -> None:
-        """A connection and subscription of its own for each declared peer's heartbeats, with a bounded queue: a
+        """A connection and subscription of its own for each declared node's heartbeats, with a bounded queue: a
         flood on one node's subject (a broken or compromised peer; only a node's own credential may publish
         there) fills that node's socket and queue alone. On a shared connection the others' heartbeats would
-        wait behind it in the one TCP stream, and be late by as long as the flood takes to read. The wildcard
-        subscription, on a connection of its own too, hears our own heartbeats and nodes not declared yet."""
-        for node in sorted(set(nodes) - self._heartbeat_subs.keys() - {self.node}):
+        wait behind it in the one TCP stream, and be late by as long as the flood takes to read. Our own
+        subject is followed too: another process heartbeating as this node is found there.
+
+        Once nodes are declared the wildcard subscription is closed: it would receive a flood on any
+        subject as well, and reading it costs this process the time its own heartbeats need (a flood of
+        150,000 messages cost each node about a second of CPU per connection that received it).
+        """
+        declared = set(nodes)
+        for node in sorted(declared - self._heartbeat_subs.keys()):
             conn = await self._heartbeat_connection(node)
             if conn is None:
                 continue
             self._heartbeat_subs[node] = await bus.subscribe(
                 conn, "membership", self.subjects.heartbeat(node), self._on_heartbeat, Heartbeat,
                 pending_msgs=HEARTBEAT_PENDING)
+        if declared and declared <= self._heartbeat_subs.keys() and self._wildcard is not None:
+            wildcard, self._wildcard = self._wildcard, None
+            with contextlib.suppress(Exception):
+                await wildcard.unsubscribe()
+            conn = self._heartbeat_conns.pop("*", None)
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
 
     async def _heartbeat_connection(self, peer: str) -> Client | None:
         """A connection of its own for one peer's heartbeats (or "*": the wildcard's); None when it cannot be
@@ -220,7 +238,11 @@ class MembershipService:
                 self._impostors.add(hb.incarnation)
                 self.log.error("another process heartbeats as this node", incarnation=hb.incarnation)
             return
+        contested = hb.node in self.tracker.contested
         change = self.tracker.observe(hb, self.clock())
+        if not contested and hb.node in self.tracker.contested:
+            self.log.error("two processes heartbeat as one node: it is left out until one falls silent",
+                           peer=hb.node, incarnations=sorted(self.tracker.contested[hb.node]))
         if change is not None and not self.powered_off:  # while off, peers are noted but nothing is said
             self._apply(change)
         if hb.ring_id > self._ring_heard:
@@ -266,11 +288,17 @@ class MembershipService:
             return
         if self.powered_off:
             return
+        sender = sender_of(subject)
+        refused = admission.fencing_refusal(self.view.dc if self.view else "", sender, event.dc)
+        if refused:
+            self.log.warning("ignored a fencing result for this node", reason=refused, by=sender, term=event.term)
+            return
         self.powered_off = True
         self.log.warning("this node was fenced: emulating the power cut", action=action, by=event.by,
                          device=event.device)
         try:
-            await bus.call(self.nc, self.subjects.executor("reset", self.node), ResetRequest(), ResetReply,
+            await bus.call(self.nc, self.subjects.executor("reset", self.node),
+                           ResetRequest(dc=event.dc, term=event.term), ResetReply,
                            timeout=RESET_TIMEOUT, service="membership")
         except (bus.BusUnavailable, bus.RemoteError) as exc:
             self.log.warning("the executor did not confirm that everything stopped", error=str(exc))

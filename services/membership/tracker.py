@@ -22,7 +22,14 @@ nothing but plumbing. The rules mirror corosync's totem in spirit:
   is replaced (a fresh process hears nobody yet, so it leaves the view and
   rejoins by the handshake; one that already lists us stays, reported as
   restarted), and heartbeats of the old incarnation still in flight are
-  ignored from then on;
+  ignored for a token timeout;
+* an old incarnation still heard after that is a live process: two processes
+  claim one node (a restart whose predecessor still runs, or a stolen key
+  heartbeating under the node's name). Neither can be told from the other, so
+  the node is *contested*: no member until all claimants but one have been
+  silent for a token timeout; that one then rejoins by the handshake. Before,
+  the newer claim won for good and the real process was ignored until it
+  restarted;
 * every change gets a ring id above every ring id seen so far, so a view's
   number never goes backwards anywhere in the cluster; a change of a member's
   DC candidacy (or of our own) is a change too (votes are configuration: one each);
@@ -90,8 +97,11 @@ class MembershipTracker:
     #: Every node ever seen alive, the local node included (quorum's last-resort expected count).
     ever_seen: set[str] = field(default_factory=set)
     candidacy: Candidacy = field(init=False)
+    #: Nodes that two live processes claim: each claimant incarnation's last heartbeat (see the module doc).
+    contested: dict[str, dict[str, float]] = field(default_factory=dict)
     _highest_ring_seen: int = 0
-    _retired: dict[str, set[str]] = field(default_factory=dict)
+    #: Incarnations a newer one replaced, per node, with when.
+    _retired: dict[str, dict[str, float]] = field(default_factory=dict)
     _last_tick: float | None = None
 
     def __post_init__(self) -> None:
@@ -148,12 +158,16 @@ class MembershipTracker:
             # Our own heartbeats come back through the wildcard subscription; they
             # carry nothing we do not know, and an impostor must not alter the view.
             return None
-        if hb.incarnation in self._retired.get(hb.node, ()):
+        retired_at = self._retired.get(hb.node, {}).get(hb.incarnation)
+        if hb.node not in self.contested and retired_at is not None and now - retired_at <= self.token_timeout:
             return None  # a late heartbeat from before the peer restarted
         self._highest_ring_seen = max(self._highest_ring_seen, hb.ring_id)
         self.ever_seen.add(hb.node)
         before = self._shown()
-        self._take(hb, now)
+        if hb.node in self.contested or retired_at is not None:
+            self._contest(hb, now)
+        else:
+            self._take(hb, now)
         return self._finish(before, now)
 
     def tick(self, now: float) -> MembershipChange | None:
@@ -163,6 +177,7 @@ class MembershipTracker:
         self._compensate_stall(now)
         for name in [n for n, p in self.peers.items() if now - p.last_seen > self.token_timeout]:
             del self.peers[name]
+        self._settle_contests(now)
         withdrawn = self.candidacy.expire(now)
         return self._finish(before, now, changed=withdrawn)
 
@@ -205,7 +220,7 @@ class MembershipTracker:
         peer = self.peers.get(hb.node)
         if peer is None or peer.incarnation != hb.incarnation:
             if peer is not None:
-                self._retired.setdefault(hb.node, set()).add(peer.incarnation)
+                self._retired.setdefault(hb.node, {})[peer.incarnation] = now
             # A restarted peer was heard all along: its new process is judged by what it hears, at once.
             self.peers[hb.node] = Peer(hb.node, hb.incarnation, PEER_VOTES, now, hb.seq, frozenset(hb.hears),
                                        hb.candidate, fresh=peer is None)
@@ -215,6 +230,30 @@ class MembershipTracker:
             peer.fresh = False
             peer.last_seq, peer.candidate = hb.seq, hb.candidate
             peer.hears = frozenset(hb.hears)
+
+    def _contest(self, hb: Heartbeat, now: float) -> None:
+        """A replaced incarnation still speaks, or a contested node's claimant did: record the claim. The
+        node is out of the view until :meth:`_settle_contests` finds one claimant left."""
+        claims = self.contested.setdefault(hb.node, {})
+        peer = self.peers.pop(hb.node, None)
+        if peer is not None:
+            claims[peer.incarnation] = max(claims.get(peer.incarnation, 0.0), peer.last_seen)
+        claims[hb.incarnation] = now
+        self._settle_contests(now)
+        if hb.node not in self.contested:
+            self._take(hb, now)  # the one claimant left: heard from now on, admitted by the handshake
+
+    def _settle_contests(self, now: float) -> None:
+        """Drop claimants silent for a token timeout; a node with one claimant left is no longer contested
+        and that claimant's next heartbeat is taken as a newcomer's (the handshake), the others' as retired."""
+        for node, claims in list(self.contested.items()):
+            for incarnation in [i for i, heard in claims.items() if now - heard > self.token_timeout]:
+                del claims[incarnation]
+                self._retired.setdefault(node, {})[incarnation] = now
+            if len(claims) <= 1:
+                del self.contested[node]
+                for incarnation in claims:
+                    self._retired.get(node, {}).pop(incarnation, None)
 
     def _compensate_stall(self, now: float) -> None:
         """Credit peers (and our policy) with the time this process could not listen (see the module doc)."""

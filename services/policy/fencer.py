@@ -136,7 +136,7 @@ class Fencer:
     async def _announce(self, target: str, what: str, attempt: Attempt, reason: str) -> None:
         """Tell the bus first: a victim that is still alive emulates the power cut before it can rejoin."""
         mandate = self.mandate()
-        await self.nc.publish(self.s.fenced, pack(Fenced(
+        await self.nc.publish(self.s.fenced_by(self.me), pack(Fenced(
             target=target, action=what, result="ok" if attempt.ok else "failed", device=",".join(attempt.devices),
             by=attempt.by, dc=self.me, term=mandate.term if mandate else 0, reason=reason, error=attempt.error,
             time=time.time())))

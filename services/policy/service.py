@@ -36,7 +36,7 @@ from paceline.policy.overlay import Known, lay_over
 from paceline.policy.recheck import next_recheck
 from paceline.policy.recorder import CibRecorder
 from paceline.policy.scheduler import schedule
-from paceline.shared import VERSION, bus, cib
+from paceline.shared import VERSION, admission, bus, cib
 from paceline.shared.lrm import OpResult
 from paceline.shared.messages import (
     CibChanged,
@@ -58,6 +58,7 @@ from paceline.shared.messages import (
     pack,
 )
 from paceline.shared.runtime import ServiceContext
+from paceline.shared.subjects import sender_of
 from prometheus_client import Counter, Gauge, Histogram
 
 IS_DC = Gauge("paceline_policy_is_dc", "1 while this instance is the DC its membership view elects")
@@ -185,11 +186,20 @@ class Policy:
     async def on_fenced(self, event: Fenced, subject: str) -> None:
         """Our own node was fenced: a fenced machine runs no DC, so this one stops at once and acts again only
         under a newer membership view (the node rejoined, as a rebooted DC would). Another node's fencing
-        makes it clean (:meth:`note_fenced`)."""
+        makes it clean (:meth:`note_fenced`). Either counts only when its sender is the DC it names, and our
+        own fencing only when that is the DC our view elects (:func:`admission.fencing_refusal`)."""
+        sender = sender_of(subject)
+        if sender != event.dc:
+            self.log.warning("ignored a fencing result", target=event.target, by=sender, names_dc=event.dc)
+            return
         self.note_fenced(event)
         if event.target != self.ctx.cfg.node or event.result != "ok" or event.action == "on":
             return
         view = self.view()
+        refused = admission.fencing_refusal(view.dc if view else "", sender, event.dc)
+        if refused:
+            self.log.warning("ignored a fencing result for our node", reason=refused, by=sender)
+            return
         self.fenced_at_ring = view.ring_id if view else 0
         self.log.warning("our node was fenced: leaving the DC role", by=event.by, action=event.action)
         self.engine.abort()

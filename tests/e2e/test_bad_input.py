@@ -23,6 +23,9 @@ def cib_xml(lab) -> str:
 
 @pytest.mark.parametrize("words, needle", [
     (["configure", "primitive", "p1", "nosuchclass:heartbeat:Dummy"], "nosuchclass"),
+    (["configure", "primitive", "p1", "ocf:nosuch:Dummy"], "no such resource agent 'ocf:nosuch:Dummy'"),
+    (["-o", "core.ignore_missing_metadata=perhaps", "configure", "primitive", "p1", "ocf:nosuch:Dummy"],
+     "not a boolean"),
     (["configure", "location", "l1", "ghost", "100:", "primary"], "ghost"),
     (["configure", "location", "l2", "d0", "lots:", "primary"], "lots"),
     (["configure", "primitive", "d0", "ocf:paceline:Dummy"], "d0"),
@@ -40,6 +43,14 @@ def test_wrong_crm_command_changes_nothing_and_says_what(lab, words, needle):
     after = cib_xml(lab)
     strip = re.compile(r'(num_updates|epoch|cib-last-written)="[^"]*"')
     assert strip.sub("", after) == strip.sub("", before)
+
+
+def test_an_agent_no_node_has_yet_is_defined_when_crmsh_is_told_to(lab):
+    out = lab.paceline("-o", "core.ignore_missing_metadata=yes", "configure", "primitive", "later",
+                       "ocf:nosuch:Dummy", "meta", "target-role=Stopped")
+    assert out.returncode == 0, out.stderr
+    assert 'id="later"' in cib_xml(lab) and 'provider="nosuch"' in cib_xml(lab)
+    assert lab.paceline("configure", "delete", "later").returncode == 0
 
 
 def metrics_of(path: Path) -> str:

@@ -77,7 +77,14 @@ async def test_a_fenced_dc_acts_again_only_under_a_newer_view(nats_server, tmp_p
     try:
         await policy.on_view(view(7, "n1", "n1", "n2"), subject)
         assert policy.dc is not None
-        await policy.on_fenced(Fenced(target="n1", action="reboot", result="ok", by="n2"), policy.s.fenced)
+        # Another node's policy cannot make the DC leave: it is not the DC of n1's view (nor the DC it names).
+        await policy.on_fenced(Fenced(target="n1", action="reboot", result="ok", by="n2", dc="n2"),
+                               policy.s.fenced_by("n2"))
+        await policy.on_fenced(Fenced(target="n1", action="reboot", result="ok", by="n2", dc="n1"),
+                               policy.s.fenced_by("n2"))
+        assert policy.dc is not None
+        await policy.on_fenced(Fenced(target="n1", action="reboot", result="ok", by="n2", dc="n1"),
+                               policy.s.fenced_by("n1"))
         assert policy.dc is None
         await policy.on_view(view(7, "n1", "n1", "n2"), subject)  # the same view again: still out
         assert policy.dc is None

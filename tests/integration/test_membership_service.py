@@ -13,7 +13,7 @@ from paceline.membership.heartbeat import Heartbeat
 from paceline.membership.service import MembershipService
 from paceline.membership.service import run as run_membership
 from paceline.shared import bus, cib, codec, config
-from paceline.shared.messages import MembershipQuery, MembershipViewMessage, PolicyAlive
+from paceline.shared.messages import Fenced, MembershipQuery, MembershipViewMessage, PolicyAlive, pack
 from paceline.shared.subjects import Subjects
 
 from tests.servicekit import running
@@ -139,3 +139,45 @@ async def test_the_local_policy_makes_the_node_a_candidate_and_the_dc_of_its_vie
 
         await until_async(withdrawn, "the candidacy lapses after the token timeout", 5, interval=0.1)
         await until_async(lambda: beats[-1].candidate == 0, "its heartbeats say so", 2, interval=0.1)
+
+
+async def test_a_fencing_result_is_acted_on_only_when_it_comes_from_the_dc_of_the_nodes_view(nats_server, tmp_path):
+    """Another node's policy (a valid credential, the wrong node) cannot make this node emulate a power cut."""
+    async with running("membership", run_membership, nats_server.url, tmp_path, node="n1",
+                       expected_votes=1) as ctx:
+        beats: list[Heartbeat] = []
+
+        async def on_beat(msg) -> None:
+            beats.append(Heartbeat.from_body(codec.decode(msg.data, "heartbeat").body))
+
+        await ctx.nc.subscribe(S.heartbeat("n1"), cb=on_beat)
+        alive = codec.encode(PolicyAlive.KIND, PolicyAlive("n1", "p1").to_body())
+
+        async def keep_policy_alive() -> None:
+            while True:
+                await ctx.nc.publish(S.policy_alive("n1"), alive)
+                await asyncio.sleep(0.1)
+
+        keeper = asyncio.create_task(keep_policy_alive())
+        try:
+            async def elects_n1() -> bool:
+                view = await bus.call(ctx.nc, S.membership_query("n1"), MembershipQuery(), MembershipViewMessage)
+                return view.dc == "n1"
+
+            await until_async(elects_n1, "n1 is the DC of its view", 5, interval=0.1)
+            incarnation = beats[-1].incarnation
+
+            def fenced(dc: str) -> bytes:
+                return pack(Fenced(target="n1", action="reboot", result="ok", by="n2", dc=dc, term=999_999_999))
+
+            await ctx.nc.publish(S.fenced_by("n2"), fenced("n2"))  # n2 is not the DC
+            await ctx.nc.publish(S.fenced_by("n2"), fenced("n1"))  # n2 posing as the DC
+            seen = len(beats)
+            await until_async(lambda: len(beats) > seen + 3, "heartbeats go on", 5, interval=0.05)
+            assert {b.incarnation for b in beats[seen:]} == {incarnation}
+
+            await ctx.nc.publish(S.fenced_by("n1"), fenced("n1"))  # the DC itself
+            await until_async(lambda: beats[-1].incarnation != incarnation, "n1 comes back as a new incarnation",
+                              10, interval=0.05)
+        finally:
+            keeper.cancel()

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from paceline.crm import CrmError, execute
+from paceline.crm import Context, CrmError, execute
+from paceline.crm.agents import AgentCatalog
+from paceline.crm.preferences import Preferences
 from paceline.shared import cib
 from paceline.shared.cluster.checks import duration_ms, value_problems
 
@@ -157,3 +159,40 @@ def test_a_bad_value_that_reaches_the_scheduler_anyway_does_not_stop_it() -> Non
                '<primitive id="good" class="ocf" provider="heartbeat" type="Dummy"/>')
         result = schedule(cib.parse_cib(make_cib(bad, node_state("node1") + node_state("node2"))), now=NOW)
         assert any("Start" in line and " good " in f" {line} " for line in result.summary), result.summary
+
+
+def _catalog_context(**preferences: bool) -> Context:
+    """A context whose nodes have the pacemaker and heartbeat providers' Dummy and an lsb script."""
+    listing = {"ocf": {"pacemaker": ["Dummy"], "heartbeat": ["Dummy", "IPaddr2"]}, "lsb": ["cron"]}
+    catalog = AgentCatalog(listing, lambda cls, provider, kind: None)
+    return Context(local_node="primary", agent_known=catalog.known, agent_meta=catalog.meta,
+                   preferences=Preferences(**preferences))
+
+
+@pytest.mark.parametrize("agent", ["ocf:nosuch:Dummy", "ocf:heartbeat:NoSuch", "lsb:httpd"])
+def test_an_agent_no_node_has_is_refused_unless_crmsh_is_told_to_ignore_it(root, agent: str) -> None:
+    before = etree.tostring(root)
+    with pytest.raises(CrmError, match=f"no such resource agent '{agent}'.*ignore_missing_metadata"):
+        execute(root, f"configure primitive x {agent}", _catalog_context())
+    assert etree.tostring(root) == before
+    execute(root, f"configure primitive x {agent}", _catalog_context(ignore_missing_metadata=True))
+    assert cib.find_resource(root, "x") is not None
+
+
+def test_an_opt_in_cluster_takes_an_agent_no_node_has_yet(root) -> None:
+    """crmsh's rule: where resources run only where allowed, the agent may be installed only there."""
+    execute(root, "configure property symmetric-cluster=false", CTX)
+    execute(root, "configure primitive x ocf:nosuch:Dummy", _catalog_context())
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["core.nosuch=yes"], "unknown option 'core.nosuch'"),
+    (["ui.ignore_missing_metadata=yes"], "unknown option"),
+    (["core.ignore_missing_metadata=perhaps"], "not a boolean"),
+    (["ignore_missing_metadata"], "expected SECTION.NAME=VALUE"),
+])
+def test_crmsh_options_are_checked(options: list[str], message: str) -> None:
+    with pytest.raises(CrmError, match=message):
+        Preferences.parse(options)
+    assert Preferences.parse(["core.ignore_missing_metadata=Yes"]).to_wire() == {
+        "core.ignore_missing_metadata": "yes"}

@@ -80,3 +80,23 @@ async def test_a_forged_far_future_term_does_not_outlive_the_first_view(tmp_path
     assert not path.exists()
     restarted = MembershipGate("n1", TermStore(path), patience=0.05)
     await restarted.admit("n1", PAIR, 4)  # before its own first view: term 4 is not refused
+
+
+async def test_a_reset_is_obeyed_only_from_the_dc_of_the_nodes_view_or_by_term_before_any_view(gate):
+    await gate.admit_reset("n2", 5)            # no view yet: the term decides
+    with pytest.raises(UserError) as err:
+        await gate.admit_reset("n2", 4)
+    assert err.value.code == "stale-term"
+    assert gate.see(view(7))
+    await gate.admit_reset("n1", 0)            # the view's DC: terms no longer count
+    for dc in ("n2", ""):
+        with pytest.raises(UserError) as err:
+            await gate.admit_reset(dc, 999_999_999)
+        assert err.value.code == admission.NOT_DC and "not the DC" in str(err.value)
+
+
+def test_a_fencing_result_counts_only_from_the_dc_it_names_and_this_nodes_view_elects():
+    assert admission.fencing_refusal("n1", "n1", "n1") == ""
+    assert "names n1" in admission.fencing_refusal("n1", "n3", "n1")   # n3's policy posing as the DC
+    assert "not the DC" in admission.fencing_refusal("n1", "n3", "n3")
+    assert "elects no DC" in admission.fencing_refusal("", "n1", "n1")

@@ -265,3 +265,24 @@ def test_a_peer_claiming_more_votes_counts_one(tracker):
     assert tracker.total_votes == 2
     tracker.observe(hb("n2", seq=3, votes=100), 0.2)
     assert tracker.total_votes == 2
+
+
+def test_two_live_processes_under_one_name_leave_it_out_until_one_falls_silent(tracker):
+    """A stolen key heartbeating under n2's name made the real n2 ignored for good; now n2 is contested: out
+    of the view while both speak, and back by the handshake once the impostor stops."""
+    join(tracker, "n2", 0.0, incarnation="real")
+    tracker.observe(hb("n2", incarnation="forged", seq=1), 0.1)        # looks like a restart at first
+    assert tracker.observe(hb("n2", incarnation="real", seq=60), 0.2) is None    # in flight: ignored
+    tracker.observe(hb("n2", incarnation="forged", seq=2), 0.6)
+    tracker.observe(hb("n2", incarnation="forged", seq=3), 1.1)
+    change = tracker.observe(hb("n2", incarnation="real", seq=61), 1.2)          # still alive: contested
+    assert change is not None and change.lost == ("n2",) and tracker.members == ("n1",)
+    assert sorted(tracker.contested["n2"]) == ["forged", "real"]
+    assert tracker.observe(hb("n2", incarnation="forged", seq=4), 1.6) is None  # both speak: still out
+    assert tracker.observe(hb("n2", incarnation="real", seq=62), 1.7) is None
+    for i, t in enumerate((2.2, 2.7)):                                         # the impostor has stopped
+        tracker.observe(hb("n2", incarnation="real", seq=63 + i), t)
+    assert "n2" not in tracker.contested and tracker.members == ("n1",)
+    change = tracker.observe(hb("n2", incarnation="real", seq=70), 2.9)
+    assert change is not None and change.joined == ("n2",) and tracker.peers["n2"].incarnation == "real"
+    assert tracker.observe(hb("n2", incarnation="forged", seq=5), 3.0) is None  # its late heartbeat: ignored

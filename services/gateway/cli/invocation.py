@@ -45,6 +45,8 @@ class Options:
     yes: bool = False
     strict: bool = False
     words: list[str] = field(default_factory=list)
+    #: crmsh's ``-o core.NAME=VALUE`` preferences, as checked by :mod:`paceline.crm.preferences`.
+    options: dict[str, str] = field(default_factory=dict)
     console: bool = False   # run as the ``paceline`` process itself (not called in-process): may exit directly
     one_shot: bool = False  # a live one-shot request has run: nothing is left to tear down but the interpreter
 
@@ -68,6 +70,17 @@ def parse_globals(argv: list[str]) -> Options:
             setattr(opts, takes_value[name], value)
             if name == "--cib-file":
                 opts.shadow = None
+        elif name in ("-o", "--opt"):
+            if not eq:
+                i += 1
+                if i >= len(argv):
+                    raise CliError(f"option {arg} needs a value (e.g. core.ignore_missing_metadata=yes)")
+                value = argv[i]
+            key, assign, setting = value.partition("=")
+            if not assign or not key.strip():
+                raise CliError(f"option {name} {value!r}: expected SECTION.NAME=VALUE, "
+                               "e.g. core.ignore_missing_metadata=yes")
+            opts.options[key.strip()] = setting.strip()
         elif arg in ("-y", "--yes"):
             opts.yes = True
         elif arg == "--strict":

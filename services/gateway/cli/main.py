@@ -18,13 +18,15 @@ import sys
 from paceline.cli import toplevel
 from paceline.cli.invocation import CliError, Options, parse_globals, read_script
 
-GLOBALS = "usage: paceline [--cib-file FILE] [-f FILE] [-y] [--strict] [--nats-url URL] [--lab DIR] [--node NODE] " \
-          "[COMMAND ...]"
+GLOBALS = "usage: paceline [--cib-file FILE] [-f FILE] [-y] [--strict] [-o core.NAME=VALUE] [--nats-url URL] " \
+          "[--lab DIR] [--node NODE] [COMMAND ...]"
 NOTES = """\
 -f FILE runs one command a line (as typed at the top level; '-' is stdin); nothing ever prompts
-when stdin is not a terminal, -y answers yes. Exit status: 1 on errors, 2 on warnings with --strict,
-112 when a change went out but no answer came back (it may or may not have been applied: check, then
-retry - defining an object exactly as it is succeeds and changes nothing).
+when stdin is not a terminal, -y answers yes. -o/--opt sets one of crmsh's options for this run
+(core.ignore_missing_metadata=yes: define a primitive whose agent no node has yet).
+Exit status: 1 on errors, 2 on warnings with --strict, 112 when a change went out but no answer
+came back (it may or may not have been applied: check, then retry - defining an object exactly as
+it is succeeds and changes nothing).
 A lab started with 'paceline lab up' is found automatically ($PACELINE_LAB or ~/.paceline/lab);
 $PACELINE_NATS_URL points at any cluster's bus. 'paceline help LEVEL' lists a level's commands.
 """
@@ -89,6 +91,8 @@ def dispatch(opts: Options) -> int:
     from paceline.cli.commands import CLI
     from paceline.cli.oneshot import run_cib, run_crm, run_shell
 
+    if opts.options:
+        use_preferences(opts.options)
     level = CLI.level(head)
     if opts.script:
         if words:
@@ -104,6 +108,18 @@ def dispatch(opts: Options) -> int:
     if head == "cib":
         return run_cib(opts, words[1:])
     return run_crm(opts, shlex.join(words))
+
+
+def use_preferences(options: dict[str, str]) -> None:
+    """crmsh's ``-o`` options, checked here and used by every command of this run (a live one-shot line also
+    sends them with the request: the gateway checks it with them)."""
+    from paceline.crm import CrmError
+    from paceline.crm.preferences import Preferences, use
+
+    try:
+        use(Preferences.from_wire(options))
+    except CrmError as exc:
+        raise CliError(str(exc)) from None
 
 
 if __name__ == "__main__":

@@ -78,7 +78,8 @@ def run_crm(opts: Options, line: str) -> int:
     if words[:2] == ["resource", "restart"] and len(words) > 2:
         return restart_live(opts, words[2:])
     try:
-        reply = live_request(opts, "crm", {"lines": [line], "node": local_node(opts), "script": False})
+        reply = live_request(opts, "crm", {"lines": [line], "node": local_node(opts), "script": False,
+                                           "options": opts.options})
     except CliError as exc:
         raise unknown_outcome(exc, words) from None
     return report(reply.get("output") or "", opts.strict)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from paceline.client.gateway import ClientError, GatewayClient
 from paceline.client.local_agents import local_catalog
-from paceline.crm import Context, CrmError, run_lines
+from paceline.crm import Context, CrmError, preferences, run_lines
 from paceline.crm.agents import AgentCatalog
 from paceline.shared import cib
 
@@ -67,7 +67,8 @@ class LiveBackend:
         return cib.parse_cib(reply["xml"]), reply["version"]
 
     def run(self, line: str) -> str:
-        return self._ask("crm", {"lines": [line], "node": self.local_node, "script": False}).get("output", "")
+        return self._ask("crm", {"lines": [line], "node": self.local_node, "script": False,
+                                 "options": preferences.session().to_wire()}).get("output", "")
 
     def commit(self, work: cib.Element, base_version: str) -> str:
         try:

@@ -3,9 +3,10 @@
 crmsh refuses an agent that is not installed, a missing required parameter
 and a parameter the agent does not declare. The answers come from the
 executors (live: each node knows what it has installed) or from this machine
-(``--cib-file``). Where nothing can be known - a provider with no agents here
-at all - the catalog says "cannot tell" and crm accepts the definition, as
-crmsh does for agents it cannot look up. Both the listing and the meta-data
+(``--cib-file``). An agent no node has - an unknown type or a provider no node
+has at all - is refused unless the user says to go ahead
+(:mod:`paceline.crm.preferences`); where nothing can be known (no executor
+answered; systemd, service and stonith classes) the definition is accepted. Both the listing and the meta-data
 are fetched lazily and only once, because asking every executor costs a round
 trip per node and most commands need neither.
 """
@@ -53,15 +54,15 @@ class AgentCatalog:
         return self._listing
 
     def known(self, cls: str, provider: str | None, kind: str) -> bool | None:
+        """Whether some node has the agent; None when that cannot be told (no executor answered, or a class
+        the listing does not cover). A provider no node has is as unknown as a type it lacks."""
         listing = self.listing()
         if listing is None:
             return None
         if cls == "ocf":
-            types = listing.get("ocf", {}).get(provider or "")
-            return None if types is None else kind in types
+            return kind in (listing.get("ocf", {}).get(provider or "") or ())
         if cls == "lsb":
-            lsb = listing.get("lsb") or []
-            return (kind in lsb) if lsb else None
+            return kind in (listing.get("lsb") or ())
         return None  # systemd, service and stonith cannot be checked here yet
 
     def metadata_xml(self, cls: str, provider: str | None, kind: str) -> str | None:

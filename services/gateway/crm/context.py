@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+from paceline.crm.preferences import Preferences, session
 
 AgentKnown = Callable[[str, "str | None", str], "bool | None"]
 AgentMetaSource = Callable[[str, "str | None", str], "AgentMeta | None"]
@@ -53,6 +54,7 @@ class Context:
     crmsh does.
     ``agents`` (an ``ra.AgentSource``: ``listing()``, ``metadata_xml(...)``)
     answers the ``ra`` level; ``explain(rsc)`` renders ``resource why``.
+    ``preferences``: crmsh's ``-o core.*`` options the command runs with.
     """
 
     local_node: str = ""
@@ -60,6 +62,7 @@ class Context:
     agent_meta: AgentMetaSource | None = None
     agents: Any = None
     explain: Explain | None = None
+    preferences: Preferences = field(default_factory=session)
 
 
 @dataclass

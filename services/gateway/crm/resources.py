@@ -18,12 +18,20 @@ from paceline.shared import cib
 from paceline.shared.cib import Element
 
 
-def check_agent(where: Where, ctx: Context, el: Element) -> None:
-    """Refuse agents that are not installed and parameters the agent does not take, as crmsh does."""
+def check_agent(where: Where, ctx: Context, el: Element, root: Element | None = None) -> None:
+    """Refuse agents that are not installed and parameters the agent does not take, as crmsh does.
+
+    As in crmsh, an agent no node has is accepted - its parameters unchecked - with
+    ``-o core.ignore_missing_metadata=yes`` or in an opt-in (``symmetric-cluster=false``) cluster, where
+    a resource runs only where the user allows it and so may name an agent installed only there.
+    """
     cls, prov, typ = el.get("class", ""), el.get("provider"), el.get("type", "")
     spec = f"{cls}:{prov}:{typ}" if prov else f"{cls}:{typ}"
     if ctx.agent_known is not None and ctx.agent_known(cls, prov, typ) is False:
-        raise where.error(f"no such resource agent {spec!r}")
+        if ctx.preferences.ignore_missing_metadata or (root is not None and _opt_in(root)):
+            return
+        raise where.error(f"no such resource agent {spec!r} (to define it before it is installed: "
+                          "paceline -o core.ignore_missing_metadata=yes ...)")
     meta = ctx.agent_meta(cls, prov, typ) if ctx.agent_meta is not None else None
     if meta is None:
         return
@@ -34,6 +42,13 @@ def check_agent(where: Where, ctx: Context, el: Element) -> None:
     unknown = [name for name in given if name not in meta.params]
     if unknown:
         raise where.error(f"parameter {unknown[0]!r} is not defined by {spec}")
+
+
+def _opt_in(root: Element) -> bool:
+    """Whether the cluster is opt-in (``symmetric-cluster=false``): resources run only where allowed."""
+    value = cib.nvset_values(cib.section(root, "crm_config", create=False), "cluster_property_set").get(
+        "symmetric-cluster", "true")
+    return value.strip().lower() in ("false", "no", "off", "0", "n")
 
 
 def add_agent_object(root: Element, d: Definition, ctx: Context) -> str:
@@ -48,7 +63,7 @@ def add_agent_object(root: Element, d: Definition, ctx: Context) -> str:
     cib.section(root, "resources").append(el)
     generate(root, el)
     if template is None:
-        check_agent(d.where, ctx, el)
+        check_agent(d.where, ctx, el, root)
     return ""
 
 
