@@ -15,6 +15,8 @@ RING_ID = Gauge("paceline_membership_ring_id", "Ring id of the current membershi
 EXPECTED_VOTES = Gauge("paceline_membership_expected_votes", "Votes votequorum expects in the cluster")
 TOTAL_VOTES = Gauge("paceline_membership_total_votes", "Votes present in this node's partition")
 VIEW_CHANGES = Counter("paceline_membership_view_changes", "Membership views published")
+HEARTBEAT_FLOODS = Counter("paceline_membership_heartbeat_floods",
+                           "Times a node's heartbeat subject carried a flood and was muted for a while")
 
 
 def record(view: MembershipView) -> None:

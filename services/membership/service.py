@@ -26,7 +26,7 @@ from typing import Any
 
 import structlog
 from nats.aio.client import Client
-from paceline.membership import metrics, watchdog
+from paceline.membership import flood, metrics, watchdog
 from paceline.membership.cib_link import CibLink, Decision
 from paceline.membership.heartbeat import Heartbeat, new_incarnation
 from paceline.membership.node_state import CibNodes
@@ -89,6 +89,8 @@ class MembershipService:
         self._heartbeat_conns: dict[str, Client] = {}
         #: Every node's heartbeats, heard only while the CIB's node list is not known.
         self._wildcard: Any = None
+        #: Nodes whose heartbeat subject is not listened to for a while: it was flooded (see flood.py).
+        self._muted: set[str] = set()
         self._loop: asyncio.Task[None] | None = None
         self._impostors: set[str] = set()
         self._publishing: set[asyncio.Task[None]] = set()
@@ -203,13 +205,13 @@ class MembershipService:
         150,000 messages cost each node about a second of CPU per connection that received it).
         """
         declared = set(nodes)
-        for node in sorted(declared - self._heartbeat_subs.keys()):
+        for node in sorted(declared - self._heartbeat_subs.keys() - self._muted):
             conn = await self._heartbeat_connection(node)
             if conn is None:
                 continue
             self._heartbeat_subs[node] = await bus.subscribe(
                 conn, "membership", self.subjects.heartbeat(node), self._on_heartbeat, Heartbeat,
-                pending_msgs=HEARTBEAT_PENDING)
+                accept=self._flood_guard(node), pending_msgs=HEARTBEAT_PENDING)
         if declared and declared <= self._heartbeat_subs.keys() and self._wildcard is not None:
             wildcard, self._wildcard = self._wildcard, None
             with contextlib.suppress(Exception):
@@ -218,6 +220,43 @@ class MembershipService:
             if conn is not None:
                 with contextlib.suppress(Exception):
                     await conn.close()
+
+    def _flood_guard(self, node: str) -> Callable[[str], bool]:
+        """The ``accept`` filter of one node's heartbeat subscription: over the rate, the subject is muted."""
+        guard = flood.FloodGuard(self.cfg.heartbeat_interval)
+
+        def accept(_subject: str) -> bool:
+            if not guard.flooded(self.clock()):
+                return True
+            if node not in self._muted:
+                self._muted.add(node)
+                task = asyncio.get_running_loop().create_task(self._mute(node, guard.count))
+                self._publishing.add(task)
+                task.add_done_callback(self._publishing.discard)
+            return False
+
+        return accept
+
+    async def _mute(self, node: str, seen: int) -> None:
+        """Stop reading a flooded heartbeat subject for a while (see :mod:`.flood`), then follow it again."""
+        pause = flood.pause(self.cfg.token_timeout)
+        metrics.HEARTBEAT_FLOODS.inc()
+        self.log.error("a heartbeat subject is flooded: not listened to for a while", peer=node,
+                       messages_in_a_second=seen, pause_s=pause)
+        sub = self._heartbeat_subs.pop(node, None)
+        conn = self._heartbeat_conns.pop(node, None)
+        with contextlib.suppress(Exception):
+            if sub is not None:
+                await sub.unsubscribe()
+        with contextlib.suppress(Exception):
+            if conn is not None:
+                await conn.close()
+        try:
+            await asyncio.sleep(pause)
+        finally:
+            self._muted.discard(node)
+        if self.cib.nodes and node in self.cib.nodes.ids:
+            await self._follow_heartbeats([node])
 
     async def _heartbeat_connection(self, peer: str) -> Client | None:
         """A connection of its own for one peer's heartbeats (or "*": the wildcard's); None when it cannot be

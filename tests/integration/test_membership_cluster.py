@@ -309,7 +309,7 @@ async def test_a_paused_node_learns_from_the_heartbeats_that_it_was_dropped(nats
 async def test_a_flood_on_one_nodes_heartbeat_subject_does_not_delay_the_others(nats_server, tmp_path, members):
     """150,000 garbage heartbeats on n3's subject (a broken or compromised n3: only its own credential may publish
     there) in well under a second: n1 and n2 each have a queue per declared node, so neither loses the other; the
-    drops are counted as a slow consumer, the garbage as malformed."""
+    subject is muted for a while once it carries far more than heartbeats (the flood counted as such)."""
     async with running("cib-store", run_cib_store, nats_server.url, tmp_path / "cib") as ctx:
         nc = ctx.nc
         await seed_nodes(nc, ["n1", "n2", "n3"])
@@ -331,7 +331,6 @@ async def test_a_flood_on_one_nodes_heartbeat_subject_does_not_delay_the_others(
                 and v["members"] != ["n1", "n2"]]
         assert not lost, lost
         text = n1.metrics()
-        counted = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                      if line.startswith(("paceline_malformed_messages_total{",
-                                          "paceline_slow_consumer_dropped_messages_total{")))
-        assert counted > 1000, "the flood is counted (malformed, or dropped unread)"
+        floods = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                     if line.startswith("paceline_membership_heartbeat_floods_total "))
+        assert floods >= 1, "the flood is found and counted"
