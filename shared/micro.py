@@ -40,6 +40,8 @@ UNAVAILABLE_TEXT = "the cluster's store is not available just now (a bus server 
 
 M = TypeVar("M", bound=Message)
 RequestHandler = Callable[[M], Awaitable[Message]]
+#: A handler that is also given the request's subject (``MicroService.endpoint(..., with_subject=True)``).
+SubjectHandler = Callable[[M, str], Awaitable[Message]]
 EventHandler = Callable[[M, str], Awaitable[None]]
 Responder = Callable[[Request], Coroutine[Any, Any, None]]
 #: Queue group of every endpoint unless told otherwise: one instance answers each request.
@@ -92,11 +94,13 @@ async def subscribe(nc: Client, service: str, subject: str, handler: EventHandle
 class _Endpoint:
     name: str
     subject: str
-    handler: Callable[[Any], Awaitable[Message]]
+    handler: Callable[..., Awaitable[Message]]
     request: type[Message]
     queue: str
     concurrent: bool
     standby: bool
+    #: The handler is also given the request's subject (who sent it, where the subject names the sender).
+    with_subject: bool = False
     subscription: Any = None
 
 
@@ -112,18 +116,20 @@ class MicroService:
         self._endpoints: dict[str, _Endpoint] = {}
         self._tasks: set[asyncio.Task] = set()
 
-    def endpoint(self, name: str, subject: str, handler: RequestHandler[M], request: type[M],
-                 queue_group: str | None = None, concurrent: bool = False, standby: bool = False) -> None:
+    def endpoint(self, name: str, subject: str, handler: RequestHandler[M] | SubjectHandler[M], request: type[M],
+                 queue_group: str | None = None, concurrent: bool = False, standby: bool = False,
+                 with_subject: bool = False) -> None:
         """Register before :meth:`start`; ``request`` is the message class the handler is given.
 
         NATS delivers a subscription's messages one at a time; ``concurrent``
         handles each request in its own task instead, for endpoints where one
         slow request (an agent running for its whole timeout) must not hold up
         the others. A ``standby`` endpoint is not served until :meth:`serve`
-        turns it on (an instance answers only while it holds a role, e.g. the DC).
+        turns it on (an instance answers only while it holds a role, e.g. the DC). ``with_subject``: the
+        handler is called as ``handler(request, subject)``, for subjects whose tokens name the sender.
         """
         self._endpoints[name] = _Endpoint(name, subject, handler, request, queue_group or DEFAULT_QUEUE,
-                                          concurrent, standby)
+                                          concurrent, standby, with_subject)
 
     async def start(self) -> None:
         self._svc = await nats.micro.add_service(
@@ -187,7 +193,8 @@ class MicroService:
             outcome = "ok"
             try:
                 request = unpack(req.data, ep.request)
-                reply = pack(await ep.handler(request), REPLY)
+                answer = await (ep.handler(request, req.subject) if ep.with_subject else ep.handler(request))
+                reply = pack(answer, REPLY)
             except codec.MalformedMessage as exc:
                 count_malformed(self.service, req.subject, exc)
                 outcome = "malformed"

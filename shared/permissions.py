@@ -15,9 +15,11 @@ a requester subscribes to replies under its own inbox prefix only
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from paceline.shared.subjects import CIB_ENDPOINTS, EXECUTOR_ENDPOINTS, GATEWAY_ENDPOINTS, Subjects
+from paceline.shared.subjects import CIB_ENDPOINTS, EXECUTOR_ENDPOINTS, GATEWAY_ENDPOINTS, NODE_PATCHERS, Subjects
 
 #: The services that run on every node, each with its own credential per node.
 NODE_SERVICES = ("membership", "executor", "policy", "cib-store", "gateway")
@@ -70,13 +72,14 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
         raise ValueError(f"role {role!r} needs a node")
     by_role = {
         "membership": lambda: Permissions(
-            publish=(SRV, s.heartbeat(node), s.view(node), s.cib("query"), s.cib("patch"),
+            publish=(SRV, s.heartbeat(node), s.view(node), s.cib("query"), s.cib_patch_by("membership", node),
                      s.executor("reset", node)),
             subscribe=(inbox, SRV, s.heartbeats, s.membership_query(node), s.policy_alive(node), s.fenced,
                        s.cib_changed),
             notes="heartbeats and views under its own node's name; node_state entries in the CIB"),
         "executor": lambda: Permissions(
-            publish=(SRV, s.executor_event(node), s.cib("query"), s.cib("patch"), s.membership_query(node),
+            publish=(SRV, s.executor_event(node), s.cib("query"), s.cib_patch_by("executor", node),
+                     s.membership_query(node),
                      s.gateway("attribute"), s.gateway("nodes")),
             subscribe=(inbox, SRV, s.executor_action(node), *(s.executor(e, node) for e in EXECUTOR_ENDPOINTS),
                        s.view(node), s.cib_changed),
@@ -90,7 +93,7 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
             notes="the only role that sends executor actions, fencing requests and DC announcements"),
         "cib-store": lambda: Permissions(
             publish=(SRV, s.cib_changed, *JETSTREAM),
-            subscribe=(inbox, SRV, *(s.cib(e) for e in CIB_ENDPOINTS)),
+            subscribe=(inbox, SRV, *(s.cib(e) for e in CIB_ENDPOINTS), *(s.cib_patches_by(r) for r in NODE_PATCHERS)),
             notes="the only role with JetStream access: the configuration's storage"),
         "gateway": lambda: Permissions(
             publish=(SRV, *(s.cib(e) for e in ("query", "replace", "patch")), s.policy_explain,
@@ -117,3 +120,38 @@ def table(s: Subjects | None = None) -> list[tuple[str, str, str]]:
 
         rows.append((role, show(perm.publish), show(perm.subscribe)))
     return rows
+
+
+#: What each node service may write in the status section, by status-patch op (``paceline.shared.lrm``): an
+#: executor its own node's operation history and transient attributes; membership node_state entries (its
+#: own, and those of peers it lost).
+STATUS_OPS_BY_ROLE = {
+    "executor": frozenset({"lrm_op", "lrm_op_delete", "lrm_delete", "lrm_clear", "attr", "attr_incr",
+                           "attr_clear_prefix"}),
+    "membership": frozenset({"node_state"}),
+}
+#: The node_state attributes membership records (join state; never an operation's outcome).
+MEMBERSHIP_ATTRS = frozenset({"id", "uname", "in_ccm", "crmd", "join", "expected", "crm-debug-origin"})
+
+
+def status_patch_refusal(role: str, sender: str, node: str, ops: Iterable[Mapping[str, Any]]) -> str:
+    """Why the cib-store refuses a status patch of ``node`` that ``role``'s service of node ``sender`` sent
+    (the sender is read off the subject, which only that credential may publish); "" when it may write it.
+
+    A node's executor credential could otherwise write another node's operation history - report that a
+    resource stopped there while it runs - and the DC would start it a second time.
+    """
+    allowed = STATUS_OPS_BY_ROLE.get(role)
+    if allowed is None:
+        return f"{role} does not write status patches on this subject"
+    if role == "executor" and node != sender:
+        return f"the executor of {sender} may write only its own node's status, not {node}'s"
+    for op in ops:
+        kind = op.get("op")
+        if kind not in allowed:
+            return f"{role} may not send status op {kind!r}"
+        extra = set(op.get("attrs") or {}) - MEMBERSHIP_ATTRS if kind == "node_state" else set()
+        if extra:
+            return f"{role} may not set node_state attribute {sorted(extra)[0]!r}"
+    return ""
+

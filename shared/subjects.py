@@ -25,6 +25,8 @@ SERVICE_NAMES = {
 
 #: Request endpoints of each service that has a family of them (``Subjects.cib(name)`` and so on).
 CIB_ENDPOINTS = ("query", "replace", "modify", "patch", "erase", "cluster")
+#: Node services whose status patches go to a subject of their own role and node (``cib_patch_by``).
+NODE_PATCHERS = ("executor", "membership")
 EXECUTOR_ENDPOINTS = ("metadata", "agents", "fence", "validate", "reset", "history")
 GATEWAY_ENDPOINTS = ("crm", "status", "cib", "commit", "agents", "metadata", "attribute", "nodes")
 
@@ -72,6 +74,16 @@ class Subjects:
     def cib(self, endpoint: str) -> str:
         """Request subjects of the cib-store: query, replace, patch, modify, erase, cluster."""
         return f"{self.prefix}.cib.{endpoint}"
+
+    def cib_patch_by(self, role: str, node: str) -> str:
+        """Where a node's ``role`` service (executor, membership) sends status patches: only that node's
+        credential of that role may publish there, so the cib-store knows who writes
+        (:func:`paceline.shared.permissions.status_patch_refusal`)."""
+        return f"{self.prefix}.cib.patch.{role}.{node}"
+
+    def cib_patches_by(self, role: str) -> str:
+        """Every node's status patches of one role (the cib-store subscribes here)."""
+        return f"{self.prefix}.cib.patch.{role}.*"
 
     @property
     def cib_changed(self) -> str:
@@ -160,6 +172,7 @@ def catalog() -> list[str]:
     subjects = [
         s.heartbeat(node), s.heartbeats, s.view(node), s.views, s.membership_query(node),
         *(s.cib(name) for name in CIB_ENDPOINTS), s.cib_changed,
+        *(s.cib_patch_by(role, node) for role in NODE_PATCHERS), *(s.cib_patches_by(role) for role in NODE_PATCHERS),
         s.dc, s.policy_alive(node), s.transition, s.fenced_by(node), s.fenced, s.policy_status(node), s.policy_explain,
         s.executor_action(node), s.executor_event(node), s.executor_events,
         *(s.executor(name, node) for name in EXECUTOR_ENDPOINTS),

@@ -87,6 +87,34 @@ def loaded(value: bytes) -> bytes:
     return out
 
 
+#: The root element each key's value has.
+_ROOTS = {CONFIG_KEY: "cib", CLUSTER_KEY: "cluster"}
+
+
+def unsound(key: str, value: bytes) -> str | None:
+    """Why a stored value cannot be what ``key`` holds (not XML, the wrong root element); None when it can.
+
+    Only the store writes the bucket, but a raw write with the store's credential (or a disk error) must not
+    make every reader fail: the store reads past such a value (``CibStore._get``).
+    """
+    if not value:
+        return None
+    try:
+        parsed(key, loaded(value))
+    except cib.CibError as exc:
+        return str(exc)
+    return None
+
+
+def parsed(key: str, value: bytes) -> cib.Element:
+    """A loaded value of ``key`` parsed; CibError when it is not XML or not the element the key holds."""
+    root = cib.parse(value)
+    want = "node_state" if key.startswith(STATUS_PREFIX) else _ROOTS.get(key)
+    if want is not None and root.tag != want:
+        raise cib.CibError(f"{key!r} holds a <{root.tag}> element where a <{want}> belongs")
+    return root
+
+
 #: Key -> (value, revision): what a read of the bucket found (a value of b"" is "no value").
 Entries = dict[str, tuple[bytes, int]]
 
@@ -94,15 +122,15 @@ Entries = dict[str, tuple[bytes, int]]
 def snapshot(entries: Mapping[str, tuple[bytes, int]]) -> Snapshot:
     """The snapshot the bucket's keys make up (an empty configuration if there is none yet)."""
     value, rev = entries.get(CONFIG_KEY, (b"", 0))
-    config = cib.parse(value) if value else etree.fromstring(config_document(cib.empty()))
+    config = parsed(CONFIG_KEY, value) if value else etree.fromstring(config_document(cib.empty()))
     snap = Snapshot(config=config, config_rev=rev)
     for key, (value, rev) in entries.items():
         if not value:
             continue
         if key.startswith(STATUS_PREFIX):
-            snap.statuses[key[len(STATUS_PREFIX):]] = (cib.parse(value), rev)
+            snap.statuses[key[len(STATUS_PREFIX):]] = (parsed(key, value), rev)
         elif key == CLUSTER_KEY:
-            snap.cluster = cib.attributes(cib.parse(value))
+            snap.cluster = cib.attributes(parsed(key, value))
             snap.cluster_rev = rev
     return snap
 
@@ -116,6 +144,22 @@ def config_document(root: cib.Element) -> bytes:
     cib.ensure_sections(doc)
     doc.remove(cib.section(doc, "status"))
     return etree.tostring(doc)
+
+
+def root_attributes(value: bytes) -> dict[str, str]:
+    """The attributes of a stored document's root element, without parsing the rest of it.
+
+    For the DC's quorum/DC writes, which need the configuration's ``validate-with`` and nothing else:
+    parsing a configuration of thousands of resources for it would cost more than the write.
+    """
+    parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True)
+    step = 64 * 1024
+    for at in range(0, len(value), step):
+        parser.feed(value[at:at + step])
+        for _event, el in parser.read_events():
+            if isinstance(el, etree._Element):
+                return cib.attributes(el)
+    raise cib.CibError("a stored CIB value has no root element")
 
 
 def split_status(root: cib.Element) -> dict[str, cib.Element]:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from paceline.cib_store.store import CibStore, Conflict, WriteResult
-from paceline.shared import VERSION, jetstream, lrm
+from paceline.shared import VERSION, jetstream, lrm, permissions
 from paceline.shared.bus import MicroService, UserError
 from paceline.shared.cib import CibError, serialize
 from paceline.shared.messages import (
@@ -29,6 +29,7 @@ from paceline.shared.messages import (
     pack,
 )
 from paceline.shared.runtime import ServiceContext
+from paceline.shared.subjects import NODE_PATCHERS, sender_of
 from prometheus_client import Counter, Gauge
 
 WRITES = Counter("paceline_cib_writes_total", "CIB writes by scope and outcome", ["scope", "outcome"])
@@ -57,6 +58,11 @@ class CibService:
             # that may be answered from the last good copy.
             svc.endpoint(request.KIND, self.subjects.cib(request.KIND), handler, request,
                          concurrent=request is CibQuery)
+        for role in NODE_PATCHERS:
+            # A node's executor and membership write status on subjects naming their node, which only their
+            # own credential may publish: what each may write is checked against who it is.
+            svc.endpoint(f"patch-{role}", self.subjects.cib_patches_by(role), self.node_patch(role), CibPatch,
+                         with_subject=True)
         await svc.start()
         return svc
 
@@ -104,6 +110,20 @@ class CibService:
     async def patch(self, req: CibPatch) -> CibWriteReply:
         return await self._changed(await self._guard("status", self.store.patch(req.node, req.ops)), req.client,
                                    req.ops)
+
+    def node_patch(self, role: str) -> Callable[[CibPatch, str], Awaitable[CibWriteReply]]:
+        """The handler of ``role``'s status patches: refused (and counted) when the sender, named by the
+        subject, may not write them (:func:`paceline.shared.permissions.status_patch_refusal`)."""
+        async def handle(req: CibPatch, subject: str) -> CibWriteReply:
+            refused = permissions.status_patch_refusal(role, sender_of(subject), req.node, req.ops)
+            if refused:
+                WRITES.labels("status", "refused").inc()
+                self.ctx.log.warning("status patch refused", role=role, sender=sender_of(subject), node=req.node,
+                                     reason=refused)
+                raise UserError(refused, code="forbidden")
+            return await self.patch(req)
+
+        return handle
 
     async def cluster(self, req: CibCluster) -> CibWriteReply:
         clean = {str(k): (None if v is None else str(v)) for k, v in req.attrs.items()}

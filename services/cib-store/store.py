@@ -4,7 +4,10 @@ Writers read a key, change it, and write it back only if nobody wrote in
 between (``update(last=revision)``); on a lost race a merge-style change
 (patch, modify) is re-applied to the fresh value, while a whole-document
 replace with an expected version is refused so the caller can decide. A change
-that fails validation raises before anything is written.
+that fails validation raises before anything is written: the referential and
+value checks of :mod:`paceline.shared`, then the CIB's RELAX NG schema
+(:mod:`paceline.cib_store.schema`). Each refuses only what the write *adds*,
+so a CIB stored before a check existed stays writable.
 """
 
 from __future__ import annotations
@@ -19,9 +22,15 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from paceline.cib_store import layout
+from paceline.cib_store.schema import Schemas
+from paceline.cib_store.schema import default as default_schemas
 from paceline.shared import cib, jetstream, lrm
 from paceline.shared.cluster.checks import new_problems, value_problems
+from prometheus_client import Counter
 
+#: Damaged values found in the bucket (written around the store) and read past.
+CORRUPT = Counter("paceline_cib_damaged_values_total",
+                  "CIB values in the bucket that were not a CIB (read past to the newest sound revision)")
 MAX_RETRIES = 50
 HISTORY = 64
 #: How long a query that may be answered from the last good copy waits for the bucket's leader.
@@ -52,8 +61,11 @@ def _same_configuration(current: cib.Version, expected: str) -> bool:
 
 
 class CibStore:
-    def __init__(self, js: JetStreamContext, bucket: str, replicas: int = 1, log: Any = None):
+    def __init__(self, js: JetStreamContext, bucket: str, replicas: int = 1, log: Any = None,
+                 schemas: Schemas | None = None):
+        """``schemas``: the grammars writes are checked against (default: Pacemaker's where installed)."""
         self.js = js
+        self.schemas = schemas if schemas is not None else default_schemas()
         self.bucket = bucket
         self.replicas = replicas
         self.log = log
@@ -79,6 +91,47 @@ class CibStore:
         except (KeyNotFoundError, KeyDeletedError):
             return None, 0
         return layout.loaded(entry.value or b""), entry.revision or 0
+
+    # A value that is not what its key holds (a raw write into the bucket by someone with the store's key,
+    # ``<not-xml``) is not taken for it: the newest sound value of the key's history is read instead, under
+    # the newest revision, so that the next write replaces the damage (a compare-and-set on that revision)
+    # and nothing reads garbage meanwhile. Values are checked only when reading them failed: a sound read
+    # costs nothing more.
+    async def _sound_value(self, key: str, value: bytes, revision: int) -> bytes:
+        """``value`` if it is sound, else the newest sound value of ``key``'s history; none: empty (as if not
+        written yet) for a node's status or the DC's facts, CibError for the configuration."""
+        problem = layout.unsound(key, value)
+        if problem is None:
+            return value
+        assert self.kv is not None
+        CORRUPT.inc()
+        for older in reversed(await self.kv.history(key)):
+            if older.value and layout.unsound(key, older.value) is None:
+                if self.log is not None:
+                    self.log.error("a stored CIB value is damaged: reading the newest sound one instead",
+                                   key=key, revision=revision, problem=problem, sound_revision=older.revision)
+                return layout.loaded(older.value)
+        if key != layout.CONFIG_KEY:
+            # A node's status or the DC's facts: their writers record them again; read as not written yet.
+            if self.log is not None:
+                self.log.error("a stored CIB value is damaged and none before it is sound: read as empty",
+                               key=key, revision=revision, problem=problem)
+            return b""
+        raise cib.CibError(f"the stored configuration is damaged ({problem}) and no earlier revision is sound")
+
+    async def _mended(self, entries: layout.Entries) -> layout.Entries:
+        """``entries`` with every damaged value replaced by its key's newest sound one."""
+        return {key: (await self._sound_value(key, value, rev), rev) for key, (value, rev) in entries.items()}
+
+    async def _parse(self, key: str, value: bytes | None, revision: int) -> cib.Element | None:
+        """One key's value parsed, read past when damaged; None when there is none (or none sound)."""
+        if not value:
+            return None
+        try:
+            return layout.parsed(key, value)
+        except cib.CibError:
+            sound = await self._sound_value(key, value, revision)
+            return layout.parsed(key, sound) if sound else None
 
     async def _key_names(self) -> list[str]:
         """Every key that has a value or a delete marker, from the server's per-subject stream state.
@@ -107,8 +160,13 @@ class CibStore:
     async def read(self) -> layout.Snapshot:
         """The CIB from the bucket's leader (what every write is based on); remembered as the last good copy."""
         entries = await self._leader_entries()
+        try:
+            snap = layout.snapshot(entries)
+        except cib.CibError:
+            entries = await self._mended(entries)
+            snap = layout.snapshot(entries)
         self.last_good = entries
-        return layout.snapshot(entries)
+        return snap
 
     async def query(self, fresh: bool = True) -> tuple[cib.Element, cib.Version, bool]:
         """The CIB, its version, and whether it is the last good copy rather than the leader's.
@@ -153,6 +211,9 @@ class CibStore:
             epoch = max(old.epoch + 1, ver.epoch if ver.admin_epoch > old.admin_epoch else 0)
             cib.set_version(new_root, cib.Version(max(old.admin_epoch, ver.admin_epoch), epoch, 0))
             cib.stamp_change(new_root, client)
+            refused = self._schema_additions(snap, new_root)
+            if refused:
+                raise self.schemas.refusal(new_root, refused)
             try:
                 assert self.kv is not None
                 await self.kv.update(layout.CONFIG_KEY, layout.stored(layout.config_document(new_root)),
@@ -163,6 +224,19 @@ class CibStore:
                 continue
             return WriteResult(old, cib.Version(cib.version(new_root).admin_epoch, epoch, 0), "configuration")
         raise Conflict("too much contention writing the configuration")
+
+    def _schema_additions(self, snap: layout.Snapshot, new_root: cib.Element) -> list[str]:
+        """The schema problems ``new_root`` has that the stored CIB (``snap``) did not have.
+
+        The document as it will be stored (versions and change stamp set) is what is checked, as
+        Pacemaker checks the result of a change. The stored CIB is validated only when the new one fails,
+        so that a sound write costs one validation.
+        """
+        after = self.schemas.problems(new_root)
+        if not after:
+            return []
+        before = self.schemas.problems(snap.assemble())
+        return new_problems(before, new_root, lambda _root: after)
 
     async def replace(self, xml: str, expected: str | None = None, client: str = "cibadmin",
                       with_status: bool = False) -> WriteResult:
@@ -216,10 +290,11 @@ class CibStore:
         for _ in range(MAX_RETRIES):
             value, rev = await self._get(key)
             config_value, config_rev = await self._get(layout.CONFIG_KEY)
-            config = cib.parse(config_value) if config_value else cib.empty()
-            if value:
-                ns = cib.parse(value)
-            else:
+            config = await self._parse(layout.CONFIG_KEY, config_value, config_rev)
+            if config is None:
+                config = cib.empty()
+            ns = await self._parse(key, value, rev)
+            if ns is None:
                 n = cib.node_by_uname(config, node)
                 ns = etree.Element("node_state", id=(n.get("id") if n is not None else None) or node, uname=node)
             ns = change(ns)
@@ -244,12 +319,34 @@ class CibStore:
         lrm.apply_status_ops(etree.Element("node_state", id="probe", uname=node), ops)
         return await self._write_status(node, change)
 
+    async def _check_cluster_facts(self, current: Mapping[str, str], wanted: Mapping[str, str]) -> None:
+        """Refuse facts the schema does not allow on the CIB root (a ``have-quorum`` that is no boolean).
+
+        Only the root element is validated: these attributes live nowhere else, and reading only the
+        configuration's start tag keeps the DC's writes cheap on a large CIB.
+        """
+        value, rev = await self._get(layout.CONFIG_KEY)
+        try:
+            base = layout.root_attributes(value) if value else cib.attributes(cib.empty())
+        except cib.CibError:
+            config = await self._parse(layout.CONFIG_KEY, value, rev)
+            base = cib.attributes(config if config is not None else cib.empty())
+        base.setdefault("num_updates", "0")  # derived, not stored; the schema wants it on every CIB
+        after = self.schemas.root_problems({**base, **wanted})
+        if not after:
+            return
+        before = self.schemas.root_problems({**base, **current})
+        added = [p for p in after if p not in set(before)]
+        if added:
+            raise self.schemas.refusal(etree.Element("cib", base), added)
+
     async def set_cluster(self, attrs: Mapping[str, str | None]) -> WriteResult | None:
         """Record quorum and DC facts; a write only happens when something changed."""
         assert self.kv is not None
         for _ in range(MAX_RETRIES):
             value, rev = await self._get(layout.CLUSTER_KEY)
-            current = cib.attributes(cib.parse(value)) if value else {}
+            facts = await self._parse(layout.CLUSTER_KEY, value, rev)
+            current = cib.attributes(facts) if facts is not None else {}
             wanted = dict(current)
             for k, v in attrs.items():
                 if v is None:
@@ -258,6 +355,7 @@ class CibStore:
                     wanted[k] = v
             if wanted == current and rev:
                 return None
+            await self._check_cluster_facts(current, wanted)
             try:
                 doc = layout.cluster_document(wanted)
                 if rev:

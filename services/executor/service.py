@@ -430,8 +430,8 @@ class Executor:
 
     async def _patch(self, ops: list[dict[str, Any]]) -> None:
         """Write one status patch to the cib-store (the mirror's sender)."""
-        await bus.call(self.nc, self.subjects.cib("patch"), CibPatch(self.node, ops, "executor"), CibWriteReply,
-                       service="executor")
+        await bus.call(self.nc, self.subjects.cib_patch_by("executor", self.node),
+                       CibPatch(self.node, ops, "executor"), CibWriteReply, service="executor")
 
     async def _run_repeat(self, op: Operation) -> lrm.OpResult:
         return await self._run(op, repeat=True)

@@ -152,7 +152,8 @@ class CibLink:
             if decision is Decision.WRITE:
                 ops = node_state_ops(self.nodes.node_id(uname), uname, online)
                 try:
-                    await bus.call(self.nc, self.subjects.cib("patch"), CibPatch(uname, ops, CLIENT), CibWriteReply,
+                    await bus.call(self.nc, self.subjects.cib_patch_by("membership", self.node),
+                                   CibPatch(uname, ops, CLIENT), CibWriteReply,
                                    timeout=self.request_timeout, service=CLIENT)
                 except (bus.BusUnavailable, bus.RemoteError) as exc:
                     self._note_unreachable(f"cannot write node_state of {uname}: {exc}")

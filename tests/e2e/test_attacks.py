@@ -21,6 +21,7 @@ from paceline.lab.lab import Lab
 from paceline.shared import bus, codec
 from paceline.shared.messages import (
     ActionRequest,
+    AgentSpec,
     Fenced,
     Heartbeat,
     MembershipQuery,
@@ -180,7 +181,7 @@ def test_no_one_but_a_policy_sends_actions_or_resets(attacked: FailureLab, tmp_p
     view = view_of(state, victim)
     action = pack(ActionRequest(
         task="start", rsc="evil", node=victim,
-        agent={"class": "ocf", "provider": "heartbeat", "type": "anything"},
+        agent=AgentSpec(standard="ocf", provider="heartbeat", type="anything"),
         params={"binfile": "/bin/sh", "cmdline_options": f"-c 'id > {proof}'"},
         id=1, term=999_999_999, transition=1, dc=view.dc, members=view.members))
     assert_refused_to_all(state, attacker, s.executor_action(victim), action)
@@ -291,6 +292,21 @@ def test_the_cib_is_written_only_by_admins_and_a_raw_store_write_breaks_nothing(
     for request, subject in ((modify, s.cib("modify")), (replace, s.cib("replace"))):
         assert_refused_to_all(state, attacker, subject, request, but=(f"gateway@{attacker}",))
     assert lab.crm("configure", "show") == text
+
+    # The attacker's executor key reporting that c1 stopped on the victim (the DC would start it again
+    # elsewhere): not on the victim's subject (the server), not on its own subject (the store).
+    stopped = {"op": "lrm_op", "rsc": "c1", "agent": {"class": "ocf", "provider": "paceline", "type": "Dummy"},
+               "record": {"id": "c1_last_0", "operation": "stop", "call-id": str(10**9), "rc-code": "0",
+                          "op-status": "0", "interval": "0"}}
+    patch = codec.encode("patch", {"node": victim, "client": "executor", "ops": [stopped]})
+    assert_refused_to_all(state, attacker, s.cib_patch_by("executor", victim), patch)
+
+    async def forge(nc) -> None:
+        with pytest.raises(bus.RemoteError, match="only its own node"):
+            await bus.request(nc, s.cib_patch_by("executor", attacker), "patch",
+                              {"node": victim, "client": "executor", "ops": [stopped]})
+
+    assert not asyncio.run(_as(state, f"executor@{attacker}", forge))
 
     async def corrupt(nc) -> None:
         kv = await nc.jetstream().key_value(s.cib_bucket)

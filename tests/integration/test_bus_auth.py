@@ -100,6 +100,11 @@ async def test_a_node_speaks_only_under_its_own_name_and_only_policy_sends_actio
     assert not await _delivered(server, creds, "executor@n1", S.executor_event("n2"), errors)
     assert not await _delivered(server, creds, "executor@n1", S.executor_action("n2"), errors)
     assert not await _delivered(server, creds, "admin", S.executor_action("n1"), errors)
+    # status patches: each node service on its own role's and node's subject only
+    assert await _delivered(server, creds, "executor@n1", S.cib_patch_by("executor", "n1"), errors)
+    assert not await _delivered(server, creds, "executor@n1", S.cib_patch_by("executor", "n2"), errors)
+    assert not await _delivered(server, creds, "executor@n1", S.cib("patch"), errors)
+    assert not await _delivered(server, creds, "membership@n1", S.cib_patch_by("executor", "n1"), errors)
     assert await _delivered(server, creds, "policy@n2", S.executor_action("n1"), errors)
 
 

@@ -170,3 +170,103 @@ async def test_a_value_pacemaker_would_refuse_is_refused_by_the_store(nats_serve
         assert err.value.code == "invalid" and "interval" in str(err.value) and "\n" not in str(err.value)
         _, after = await query(nc)
         assert after == before
+
+
+async def test_a_cib_the_schema_refuses_is_refused_and_changes_nothing(nats_server, tmp_path):
+    """Issue 12: ``score="banana"`` in a rule, or an element Pacemaker does not know, was stored and its resource
+    started. Each is now refused with one line naming the object and the fault, through every write."""
+    async with running("cib-store", run, nats_server.url, tmp_path) as ctx:
+        nc = ctx.nc
+        good = cib.empty(["primary"])
+        cib.section(good, "resources").append(cib.parse(PRIMITIVE))
+        await bus.request(nc, S.cib("replace"), "replace", {"xml": cib.serialize(good)})
+        before_root, before = await query(nc)
+        banana = cib.parse_cib(cib.serialize(good))
+        cib.section(banana, "constraints").append(cib.parse(
+            '<rsc_location id="l1" rsc="d1"><rule id="l1-r" score="banana">'
+            '<expression id="l1-e" attribute="#uname" operation="eq" value="primary"/></rule></rsc_location>'))
+        unknown = cib.parse_cib(cib.serialize(good))
+        cib.section(unknown, "resources")[0].append(cib.parse('<bananas id="b1"/>'))
+        for doc, needles in ((banana, ("rsc_location 'l1' > rule 'l1-r'", "score='banana'")),
+                             (unknown, ("primitive 'd1'", "<bananas>"))):
+            with pytest.raises(bus.RemoteError) as err:
+                await bus.request(nc, S.cib("replace"), "replace", {"xml": cib.serialize(doc)})
+            message = str(err.value)
+            assert err.value.code == "invalid" and "\n" not in message, message
+            assert "refused by" in message and all(n in message for n in needles), message
+        # the same through a section write
+        with pytest.raises(bus.RemoteError) as err:
+            await bus.request(nc, S.cib("modify"), "modify", {"section": "resources", "xml": (
+                '<resources><primitive id="d1" class="ocf" provider="heartbeat" type="Dummy">'
+                '<operations><op id="d1-mon" name="monitor" timeout="20s"/></operations>'
+                "</primitive></resources>")})
+        assert err.value.code == "invalid" and "op 'd1-mon': attribute interval is missing" in str(err.value)
+        # and the DC facts on the root
+        with pytest.raises(bus.RemoteError) as err:
+            await bus.request(nc, S.cib("cluster"), "cluster", {"attrs": {"have-quorum": "maybe"}})
+        assert err.value.code == "invalid" and "have-quorum='maybe'" in str(err.value)
+        after_root, after = await query(nc)
+        assert after == before
+        assert cib.serialize(after_root) == cib.serialize(before_root)
+
+
+@pytest.mark.parametrize("grammar", ["installed", "shipped"])
+async def test_a_stored_cib_that_fails_the_schema_stays_writable_but_takes_no_new_fault(nats_server, grammar):
+    """A CIB stored before the schema check (here: written into the bucket directly) keeps its fault through
+    writes that do not touch it; a write that adds another fault is refused. With Pacemaker's grammar where
+    installed, and with the one Paceline ships."""
+    from paceline.cib_store import layout
+    from paceline.cib_store.schema import Schemas
+    from paceline.cib_store.store import CibStore
+
+    nc = await nats.connect(nats_server.url)
+    try:
+        schemas = Schemas.installed() if grammar == "installed" else Schemas.shipped()
+        store = CibStore(nc.jetstream(), "legacy", schemas=schemas)
+        await store.open()
+        old = cib.empty(["primary"])
+        cib.section(old, "resources").append(cib.parse(
+            '<primitive id="d1" class="ocf" provider="heartbeat" type="Dummy" colour="red"/>'))
+        assert store.kv is not None
+        await store.kv.put(layout.CONFIG_KEY, layout.stored(layout.config_document(old)))
+        await store.modify("nodes", '<nodes><node id="1" uname="primary"/><node id="2" uname="secondary"/></nodes>')
+        root, _version, _stale = await store.query()
+        assert [n.get("uname") for n in root.iterfind("configuration/nodes/node")] == ["primary", "secondary"]
+        with pytest.raises(cib.CibError) as err:
+            await store.modify("constraints", '<constraints><rsc_location id="l1" rsc="d1" node="primary" '
+                                              'score="50" resource-discovery="sometimes"/></constraints>')
+        message = str(err.value)
+        assert "resource-discovery='sometimes'" in message and "colour" not in message, message
+        root, _version, _stale = await store.query()
+        assert root.find("configuration/constraints/rsc_location") is None
+    finally:
+        await nc.close()
+
+
+async def test_a_damaged_value_written_around_the_store_is_read_past_and_replaced(nats_server, tmp_path):
+    """A raw bucket write (someone holding the store's key): ``<not-xml`` broke every reader and recovery.
+    The store reads the key's newest sound revision instead, counts it, and the next write replaces it."""
+    async with running("cib-store", run, nats_server.url, tmp_path) as ctx:
+        nc = ctx.nc
+        new = cib.empty(["primary", "secondary"])
+        cib.section(new, "resources").append(cib.parse(PRIMITIVE))
+        await bus.request(nc, S.cib("replace"), "replace", {"xml": cib.serialize(new)})
+        await bus.request(nc, S.cib("patch"), "patch", {"node": "primary", "client": "test", "ops": [
+            {"op": "attr", "name": "standby", "value": "on"}]})
+        kv = await nc.jetstream().key_value(S.cib_bucket)
+        for key, junk in (("configuration", b"<not-xml"), ("status.primary", b"<cib/>"), ("cluster", b"\x00")):
+            await kv.put(key, junk)
+        damaged = REGISTRY.get_sample_value("paceline_cib_damaged_values_total") or 0.0
+        root, _version = await query(nc)
+        assert cib.find_resource(root, "d1") is not None
+        assert cib.node_state(root, "primary", create=False) is not None
+        assert (REGISTRY.get_sample_value("paceline_cib_damaged_values_total") or 0.0) >= damaged + 2
+        await bus.request(nc, S.cib("patch"), "patch", {"node": "primary", "client": "test", "ops": [
+            {"op": "attr", "name": "standby", "value": "off"}]})
+        await bus.request(nc, S.cib("cluster"), "cluster", {"attrs": {"have-quorum": "1"}, "client": "test"})
+        await bus.request(nc, S.cib("modify"), "modify", {"section": "resources", "xml": "<resources>" + PRIMITIVE
+                                                           + PRIMITIVE.replace('id="d1"', 'id="d2"') + "</resources>"})
+        for key in ("configuration", "status.primary", "cluster"):
+            assert (await kv.get(key)).value not in (b"<not-xml", b"<cib/>", b"\x00"), key
+        root, _version = await query(nc)
+        assert cib.find_resource(root, "d1") is not None and cib.find_resource(root, "d2") is not None

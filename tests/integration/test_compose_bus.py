@@ -108,7 +108,10 @@ def test_the_compose_bus_refuses_whoever_has_no_credential_and_keeps_roles(compo
         return True
 
     for url in urls.values():
-        until(lambda url=url: asyncio.run(admin_connects(url)), f"the server at {url} answers", 10, 0.2)
+        def answers(url: str = url) -> bool:
+            return asyncio.run(admin_connects(url))
+
+        until(answers, f"the server at {url} answers", 10, 0.2)
         assert not asyncio.run(connects(url))
 
     async def roles() -> None:

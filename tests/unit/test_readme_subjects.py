@@ -66,14 +66,15 @@ def test_the_catalog_covers_every_subject_the_subjects_class_makes():
         return subject.replace("paceline.CLUSTER.", "paceline.<c>.").replace(".NODE", ".<node>")
 
     families = {"cib": subjects.CIB_ENDPOINTS, "gateway": subjects.GATEWAY_ENDPOINTS,
-                "executor": subjects.EXECUTOR_ENDPOINTS}
+                "executor": subjects.EXECUTOR_ENDPOINTS, "cib_patch_by": subjects.NODE_PATCHERS,
+                "cib_patches_by": subjects.NODE_PATCHERS}
     for name, member in inspect.getmembers(Subjects):
         if name.startswith("_") or name in ("cluster", "prefix", "cib_bucket", "policy"):
             continue
         if isinstance(member, property):
             assert spelled(getattr(s, name)) in catalog, name
         elif name in families:
-            args = ("NODE",) if name == "executor" else ()
+            args = ("NODE",) if name in ("executor", "cib_patch_by") else ()
             for endpoint in families[name]:
                 assert spelled(getattr(s, name)(endpoint, *args)) in catalog, (name, endpoint)
         else:
