@@ -91,6 +91,7 @@ class MembershipService:
         self._wildcard: Any = None
         #: Nodes whose heartbeat subject is not listened to for a while: it was flooded (see flood.py).
         self._muted: set[str] = set()
+        self._following = asyncio.Lock()
         self._loop: asyncio.Task[None] | None = None
         self._impostors: set[str] = set()
         self._publishing: set[asyncio.Task[None]] = set()
@@ -204,7 +205,10 @@ class MembershipService:
         subject as well, and reading it costs this process the time its own heartbeats need (a flood of
         150,000 messages cost each node about a second of CPU per connection that received it).
         """
-        declared = set(nodes)
+        async with self._following:  # start() and a CIB change may both get here: one subscription per node
+            await self._follow(set(nodes))
+
+    async def _follow(self, declared: set[str]) -> None:
         for node in sorted(declared - self._heartbeat_subs.keys() - self._muted):
             conn = await self._heartbeat_connection(node)
             if conn is None:

@@ -81,6 +81,7 @@ REQUESTS: list[tuple[str, str, type[Message]]] = [
     ("membership", S.membership_query(NODE), messages.MembershipQuery),
     *(("cib-store", S.cib(cls.KIND), cls) for cls in (messages.CibQuery, messages.CibReplace, messages.CibModify,
                                                       messages.CibPatch, messages.CibErase, messages.CibCluster)),
+    *(("cib-store", S.cib_patch_by(role, NODE), messages.CibPatch) for role in ("executor", "membership")),
     ("executor", S.executor_action(NODE), messages.ActionRequest),
     *(("executor", S.executor(cls.KIND, NODE), cls) for cls in (messages.MetadataRequest, messages.AgentsRequest,
                                                                messages.FenceRequest, messages.ValidateRequest,
@@ -95,9 +96,9 @@ REQUESTS: list[tuple[str, str, type[Message]]] = [
 
 #: (subject published on, message class, the services subscribed to it).
 EVENTS: list[tuple[str, type[Message], tuple[str, ...]]] = [
-    (S.heartbeat("intruder"), messages.Heartbeat, ("membership",)),
+    (S.heartbeat(NODE), messages.Heartbeat, ("membership",)),  # only declared nodes' subjects are followed
     (S.cib_changed, messages.CibChanged, ("membership", "executor", "policy")),
-    (S.fenced, messages.Fenced, ("membership", "policy")),
+    (S.fenced_by("intruder"), messages.Fenced, ("membership", "policy")),
     (S.view("intruder"), messages.MembershipViewMessage, ("policy",)),
     (S.executor_event("intruder"), messages.OperationResult, ("policy",)),
 ]
