@@ -72,7 +72,11 @@ STEPDOWNS = Counter("paceline_policy_dc_stepdowns_total", "Times this instance s
                     "(elected: its view elects another node; fenced: its own node was fenced)", ["reason"])
 STALE_PLANS = Counter("paceline_policy_plans_from_cached_cib_total",
                       "Plans made from the last CIB read because a fresh read did not answer in time")
+CONFIG_ERRORS = Gauge("paceline_policy_config_errors", "Configuration errors in the CIB the DC last planned from "
+                      "(a resource left out, a value replaced by its default)")
 SERVICE = "policy"
+#: How many configuration errors one plan logs at most (then a count).
+MAX_CONFIG_ERRORS_LOGGED = 50
 #: The endpoint only the DC serves.
 EXPLAIN = "explain"
 #: How long a plan waits for a fresh read of the CIB before it uses the last copy read (JetStream elections).
@@ -135,6 +139,8 @@ class Policy:
         self.cib_latest = ""  # the newest CIB version a change event announced
         self.plan_root: cib.Element | None = None  # the working CIB of the transition running now
         self.recorded_facts: dict[str, str] = {}
+        #: The configuration version and errors last logged (see report_config_errors)
+        self.config_errors_logged: tuple[tuple[int, int], tuple[str, ...]] = ((-1, -1), ())
         self.refused = False  # an executor refused our mandate during the transition
         self._refreshing: asyncio.Task[None] | None = None
         self.log = ctx.log
@@ -484,6 +490,7 @@ class Policy:
         now = time.time()
         result = await asyncio.to_thread(schedule, root, now)
         SCHEDULER_SECONDS.observe(time.perf_counter() - started)
+        self.report_config_errors(root, version, result.state.config_errors)
         self.recheck_in = next_recheck(result.state, now)
         if self.check_unseen_nodes:
             self.recheck_in = min(self.recheck_in, self.view_settled_in() + 0.05)
@@ -495,6 +502,26 @@ class Policy:
         if not graph.actions or self.dc != mandate:
             return  # nothing to do, or the view changed while we planned: the plan is stale already
         await self.run_transition(graph, root, version, result.summary, mandate)
+
+    def report_config_errors(self, root: cib.Element, version: str, errors: list[str]) -> None:
+        """Log what of the configuration the plan could not use, once per configuration version.
+
+        The DC plans after every operation result and every status change; the same lines each time would
+        bury everything else, so they are logged again only when the configuration (admin_epoch, epoch)
+        changes or the errors do (a status change can bring a history entry's). The plan itself goes on
+        without what they name, as Pacemaker's does. At most :data:`MAX_CONFIG_ERRORS_LOGGED` lines, then a
+        count: ``paceline simulate -V`` on the CIB lists them all.
+        """
+        v = cib.version(root)
+        key = ((v.admin_epoch, v.epoch), tuple(errors))
+        if key == self.config_errors_logged:
+            return
+        self.config_errors_logged = key
+        CONFIG_ERRORS.set(len(errors))
+        for error in errors[:MAX_CONFIG_ERRORS_LOGGED]:
+            self.log.error("configuration error", error=error, cib=version)
+        if len(errors) > MAX_CONFIG_ERRORS_LOGGED:
+            self.log.error("more configuration errors", count=len(errors) - MAX_CONFIG_ERRORS_LOGGED, cib=version)
 
     async def run_transition(self, graph: Graph, root: cib.Element, version: str, summary: list[str],
                              mandate: Mandate) -> None:

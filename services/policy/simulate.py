@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("-Q", "--quiet", action="store_true", help="do not show the cluster status")
     ap.add_argument("--output-as", choices=("text", "json"), default="text")
     ap.add_argument("--explain", metavar="RSC", help="list every contribution to RSC's score on every node")
+    ap.add_argument("-V", "--verbose", action="count", default=0,
+                    help="print the configuration errors found (what was left out or replaced by its default) "
+                         "on stderr, as crm_simulate -V logs them")
     return ap
 
 
@@ -119,7 +122,7 @@ def _text_report(args: argparse.Namespace, root: etree._Element, result: Schedul
     if state.execution_date_given and not args.set_datetime:
         out.append(f"Using the original execution date of: {format_datetime(state.now)}")
     if not args.quiet:
-        out += ["Current cluster status:", *render_status(state, failed_actions=False), ""]
+        out += ["Current cluster status:", *render_status(state, failed_actions=False, config_errors=False), ""]
     if args.show_scores:
         out += ["Allocation scores:", *result.scores, ""]
     out += ["Transition Summary:", *result.summary, ""]
@@ -129,7 +132,7 @@ def _text_report(args: argparse.Namespace, root: etree._Element, result: Schedul
         revised = unpack(apply_transition(root, result.graph, now), now)
         if state.execution_date_given and not args.set_datetime:
             out += ["", f"Using the original execution date of: {format_datetime(state.now)}"]
-        out += ["", "Revised Cluster Status:", *render_status(revised, failed_actions=False)]
+        out += ["", "Revised Cluster Status:", *render_status(revised, failed_actions=False, config_errors=False)]
     return out
 
 
@@ -156,13 +159,23 @@ def run(argv: Sequence[str]) -> tuple[int, str, str]:
                 fh.write(result.graph.to_xml())
         except OSError as exc:
             return 1, "", f"paceline simulate: cannot write {args.save_graph}: {exc.strerror}\n"
+    errors = config_error_text(result.state.config_errors) if args.verbose else ""
     if args.output_as == "json":
         doc: dict = {"summary": result.summary, "actions": [a.to_body() for a in execution_order(result.graph)],
-                     "scores": result.scores, "graph": result.graph.to_body(), "status": render_status(result.state)}
+                     "scores": result.scores, "graph": result.graph.to_body(), "status": render_status(result.state),
+                     "config_errors": result.state.config_errors}
         if args.simulate:
             doc["revised_status"] = render_status(unpack(apply_transition(root, result.graph, now), now))
-        return 0, json.dumps(doc, indent=2) + "\n", ""
-    return 0, "\n".join(_text_report(args, root, result, now)) + "\n", ""
+        return 0, json.dumps(doc, indent=2) + "\n", errors
+    return 0, "\n".join(_text_report(args, root, result, now)) + "\n", errors
+
+
+def config_error_text(errors: Sequence[str]) -> str:
+    """The configuration errors for stderr, one ``error:`` line each, as ``crm_simulate -V`` logs its
+    configuration errors there (``error: Ignoring <primitive> resource 'x' because configuration is
+    invalid``) while the transition it prints on stdout is made without what they name. Without -V
+    crm_simulate says nothing of them, and neither does this (the JSON output always has them)."""
+    return "".join(f"error: {e}\n" for e in errors)
 
 
 def _explain(root: etree._Element, rsc: str, now: float | None, output_as: str) -> tuple[int, str, str]:

@@ -113,6 +113,17 @@ def _option_check(name: str) -> Callable[[str], str | None] | None:
     return _BY_TYPE.get(option.type)
 
 
+def option_problem(name: str, value: str) -> str | None:
+    """Why ``value`` cannot be cluster option ``name`` (None: it can, or the option is not one we know).
+
+    The scheduler asks this of a CIB stored before these checks existed, to use the option's default instead
+    of a value Pacemaker would refuse, as Pacemaker does."""
+    check = _option_check(name)
+    if check is None or value == "#default":
+        return None
+    return check(value)
+
+
 # ---------------------------------------------------------------- the CIB
 
 def _bad(where: str, name: str, value: str, check: Callable[[str], str | None] | None) -> Iterator[str]:

@@ -95,7 +95,7 @@ def facts(root: cib.Element, now: float, state: ClusterState | None = None) -> d
     summary = summary_facts(root, now)
     dc = summary["dc"]["name"] if summary["dc"] else None
     return {"summary": summary, "nodes": _node_facts(state, dc), "resources": _top_facts(state),
-            "failed_actions": _failure_facts(state)}
+            "failed_actions": _failure_facts(state), "config_errors": list(state.config_errors)}
 
 
 def _top_facts(state: ClusterState) -> list[dict[str, Any]]:
@@ -198,6 +198,9 @@ def render_xml(data: dict[str, Any]) -> str:
     failures = etree.SubElement(top, "failures")
     for f in data["failed_actions"]:
         etree.SubElement(failures, "failure", {k: _xml_value(v) for k, v in f.items()})
+    errors = etree.SubElement(top, "config_errors")
+    for text in data.get("config_errors", ()):
+        etree.SubElement(errors, "config_error", description=text)
     return etree.tostring(top, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
 
 

@@ -32,8 +32,8 @@ from paceline.shared import cib, lrm
 from paceline.shared.cib import Element
 from paceline.shared.cluster.options import node_attributes, resource_meta
 from paceline.shared.cluster.rules import RuleContext, nvsets
-from paceline.shared.cluster.timespec import interval_ms
-from paceline.shared.cluster.values import is_true
+from paceline.shared.cluster.timespec import MAX_OP_MS, interval_ms
+from paceline.shared.cluster.values import is_true, whole_int
 
 #: pcmk_host_check values.
 STATIC, DYNAMIC, STATUS, NONE = "static-list", "dynamic-list", "status", "none"
@@ -116,12 +116,13 @@ def parse_host_map(text: str) -> dict[str, str]:
 
 
 def parse_seconds(text: str) -> float:
-    """Pacemaker's interval spellings (``90``, ``90s``, ``2min``, ``500ms``, ``1h``); 0 when unreadable."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|msec|s|sec|m|min|h|hr)?\s*", text or "")
+    """Pacemaker's interval spellings (``90``, ``90s``, ``2min``, ``500ms``, ``1h``); 0 when unreadable, at most
+    the longest an operation may take (49 days: a timeout of 400 digits would otherwise be infinite)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|msec|s|sec|m|min|h|hr)?\s*", text or "", re.ASCII)
     if not m:
         return 0.0
     factor = {"ms": 0.001, "msec": 0.001, "m": 60, "min": 60, "h": 3600, "hr": 3600}.get(m.group(2) or "s", 1)
-    return float(m.group(1)) * factor
+    return min(float(m.group(1)) * factor, MAX_OP_MS / 1000)
 
 
 def parse_list_output(text: str) -> set[str]:
@@ -161,10 +162,7 @@ def fence_devices(root: Element, now: float) -> list[FenceDevice]:
         if (meta.get("target-role") or "").lower() == "stopped":
             continue
         rid = prim.get("id", "")
-        try:
-            priority = int(meta.get("priority") or 0)
-        except ValueError:
-            priority = 0
+        priority = whole_int(meta.get("priority"), 0, -(2**31), 2**31 - 1) or 0
         out.append(FenceDevice(id=rid, agent=prim.get("type", ""),
                                params=nvsets(prim, "instance_attributes", RuleContext(now=now)), priority=priority,
                                banned=frozenset(bans.get(rid, ())), running_on=frozenset(running.get(rid, ())),
@@ -208,7 +206,10 @@ def topology_levels(root: Element, target: str, now: float) -> list[list[str]]:
         if level.get("target") is not None:
             applies = level.get("target") == target
         elif level.get("target-pattern") is not None:
-            applies = re.fullmatch(level.get("target-pattern", ""), target) is not None
+            try:
+                applies = re.fullmatch(level.get("target-pattern", ""), target) is not None
+            except re.error:       # a pattern that is none matches no node (Pacemaker: regcomp fails)
+                applies = False
         elif level.get("target-attribute") is not None:
             attrs = node_attributes(root, target, now) if attrs is None else attrs
             applies = attrs.get(level.get("target-attribute", "")) == level.get("target-value")
@@ -216,9 +217,8 @@ def topology_levels(root: Element, target: str, now: float) -> list[list[str]]:
             applies = False
         if applies:
             devices = [d for d in re.split(r"[,\s]+", level.get("devices", "")) if d]
-            try:
-                index = int(level.get("index", "0"))
-            except ValueError:
+            index = whole_int(level.get("index", "0"), None, -(2**31), 2**31 - 1)
+            if index is None:
                 continue
             levels.append((index, devices))
     return [devices for _, devices in sorted(levels, key=lambda x: x[0])]

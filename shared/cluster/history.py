@@ -25,6 +25,7 @@ from paceline.shared.cluster.model import (
 )
 from paceline.shared.cluster.rules import RuleContext
 from paceline.shared.cluster.scores import INF, parse_score
+from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, whole_int
 
 _TASKS = {"monitor", "start", "stop", "promote", "demote", "migrate_to", "migrate_from"}
 _IGNORED_TASKS = {"notify", "reload", "reload-agent", "meta-data", "validate-all", "cancel"}
@@ -43,19 +44,17 @@ _CLEARABLE = {"block", "ignore", "demote", "restart", "restart-container"}
 
 
 def _int(value: str | None, default: int = 0) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
+    """A whole number of the history (call-id, rc-code, a time stamp); ``default`` when it is none. A longer
+    one than 64 bits hold is clipped: a record written by anything but an executor must not stop the DC."""
+    number = whole_int(value, None, INT64_MIN, INT64_MAX)
+    return default if number is None else number
 
 
 def _expected_rc(key: str | None) -> int | None:
     if not key:
         return None
     parts = key.split(":")
-    if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
-        return int(parts[2])
-    return None
+    return whole_int(parts[2], None, -(2**31), 2**31 - 1) if len(parts) >= 3 else None
 
 
 def parse_op(el: Element, index: int) -> HistoryOp | None:
@@ -65,9 +64,8 @@ def parse_op(el: Element, index: int) -> HistoryOp | None:
     status = a.get("op-status")
     if rc is None or status is None:
         return None
-    try:
-        rc_i, status_i = int(rc), int(status)
-    except ValueError:
+    rc_i, status_i = whole_int(rc, None, -(2**31), 2**31 - 1), whole_int(status, None, -(2**31), 2**31 - 1)
+    if rc_i is None or status_i is None:       # Pacemaker ignores such an entry too
         return None
     interval = _int(a.get("interval"), 0)
     expected = _expected_rc(a.get("transition-key"))

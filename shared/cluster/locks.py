@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from paceline.shared.cluster.model import ClusterState, Node, Resource
 from paceline.shared.cluster.timespec import interval_ms
-from paceline.shared.cluster.values import is_true
+from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, is_true, whole_int
 
 
 def enabled(state: ClusterState) -> bool:
@@ -32,12 +32,10 @@ def unpack_lock(recorded: str | None, rsc: Resource, node: Node, state: ClusterS
     """Take up a lock recorded in a node's history unless it has expired."""
     if not recorded or not enabled(state):
         return
-    try:
-        since = float(int(recorded))
-    except ValueError:
+    stamp = whole_int(recorded, None, INT64_MIN, INT64_MAX)
+    if stamp is None or stamp == 0:
         return
-    if since == 0:
-        return
+    since = float(stamp)
     limit = limit_seconds(state)
     if limit > 0 and state.now > since + limit:
         return
@@ -46,10 +44,8 @@ def unpack_lock(recorded: str | None, rsc: Resource, node: Node, state: ClusterS
 
 
 def _shutdown_time(node: Node, state: ClusterState) -> float:
-    try:
-        return float(int(node.attrs.get("shutdown", "")))
-    except ValueError:
-        return state.now
+    stamp = whole_int(node.attrs.get("shutdown"), None, INT64_MIN, INT64_MAX)
+    return state.now if stamp is None else float(stamp)
 
 
 def lock_bans(state: ClusterState) -> Iterator[tuple[Resource, str]]:

@@ -305,10 +305,38 @@ class ClusterState:
     failed_ops: list[FailedOp] = field(default_factory=list)
     op_defaults: NvsetMemo = field(default_factory=lambda: NvsetMemo(None, "meta_attributes"))
     warnings: list[str] = field(default_factory=list)
+    #: What of the configuration cannot be used, one line each naming the object, the attribute and the value:
+    #: a resource left out, a value ignored for its default. Pacemaker's configuration errors (crm_verify's
+    #: "config not valid"): the policy service logs them, ``paceline simulate`` and the status page show them.
+    config_errors: list[str] = field(default_factory=list)
+    _config_errors_seen: set[str] = field(default_factory=set, repr=False, compare=False)
+    #: Every id of a resource, template or tag the configuration has, scheduled or not, and the ids of the
+    #: resources left out for a configuration error: what a constraint naming no usable resource names.
+    configured_ids: set[str] = field(default_factory=set, repr=False, compare=False)
+    left_out: set[str] = field(default_factory=set, repr=False, compare=False)
     # clone id -> its instances; a cloned resource's own id (a primitive, a group or a group's member) -> its
     # instances (``RSC:0``, ``RSC:1``...), which the executor and the CIB status know by that one id
     clones: dict[str, list[Resource]] = field(default_factory=dict)
     _primitives: tuple[tuple[int, int], list[Resource]] | None = field(default=None, repr=False, compare=False)
+
+    def config_error(self, text: str) -> None:
+        """Record a configuration error once (a clone's instances read the same bad value each)."""
+        if text not in self._config_errors_seen:
+            self._config_errors_seen.add(text)
+            self.config_errors.append(text)
+
+    def unusable_reference(self, where: str, what: str, rid: str | None) -> None:
+        """A constraint is ignored because ``what`` (``rsc='x'``) names no resource that can be used.
+
+        Naming nothing in the configuration, or a resource left out for its own configuration error, is a
+        configuration error (Pacemaker: "Ignoring constraint ... because 'x' is not a valid resource or
+        tag"); naming one the scheduler does not support yet (a bundle, a template in a set) is only a
+        warning: the configuration is valid, the limit is ours."""
+        text = f"{where}: {what}, not a resource or tag that can be used; constraint ignored"
+        if rid is not None and rid in self.configured_ids and rid not in self.left_out:
+            self.warnings.append(text)
+        else:
+            self.config_error(text)
 
     def primitives(self) -> list[Resource]:
         """Every primitive in assignment order (a fresh list; cached while the resource list is unchanged)."""
@@ -333,10 +361,22 @@ class ClusterState:
         return node is not None and node.online
 
 
-_DIGITS = re.compile(r"(\d+)")
+_DIGITS = re.compile(r"([0-9]+)", re.ASCII)
 
 
 def node_sort_key(name: str) -> tuple:
-    """Pacemaker's node-name order: case-insensitive with digit runs compared as numbers."""
+    """Pacemaker's node-name order: case-insensitive with digit runs compared as numbers.
+
+    A run of digits compares by its length without leading zeros, then by its digits: the order of their
+    values, without converting a node named with 5,000 digits (int() refuses that many)."""
     parts = _DIGITS.split(name.lower())
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p != "")
+    out = []
+    for i, p in enumerate(parts):
+        if not p:
+            continue
+        if i % 2:       # split() puts the digit runs at odd positions
+            digits = p.lstrip("0") or "0"
+            out.append((0, len(digits), digits))
+        else:
+            out.append((1, 0, p))
+    return tuple(out)

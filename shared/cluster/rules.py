@@ -16,6 +16,7 @@ from paceline.shared import cib
 from paceline.shared.cib import Element
 from paceline.shared.cluster.scores import parse_score
 from paceline.shared.cluster.timespec import add_duration, interval_ms, parse_datetime
+from paceline.shared.cluster.values import leading_int, whole_int
 
 
 @dataclass
@@ -115,17 +116,21 @@ def _compare(a: str, b: str, kind: str) -> int:
 
 
 def _as_int(text: str) -> int | None:
-    m = re.match(r"\s*([+-]?\d+)", text)
-    return int(m.group(1)) if m else None
+    return leading_int(text, None)
 
 
 def _as_float(text: str) -> float | None:
-    m = re.match(r"\s*([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)", text)
-    return float(m.group(1)) if m else None
+    m = re.match(r"\s*([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)", text, re.ASCII)
+    return float(m.group(1)) if m else None      # 5,000 digits or 1e999 are inf: comparable, not an error
 
 
-def _as_version(text: str) -> list[int]:
-    return [int(p) if p.isdigit() else 0 for p in text.split(".")]
+def _as_version(text: str) -> list[tuple[int, str]]:
+    """Dotted version parts, compared as numbers (by their digits, so 5,000 of them are no error)."""
+    out = []
+    for part in text.split("."):
+        digits = (part.lstrip("0") or "0") if part.isascii() and part.isdigit() else "0"
+        out.append((len(digits), digits))
+    return out
 
 
 def _date_expression(el: Element, now: float) -> bool:
@@ -169,10 +174,9 @@ def _date_spec_matches(spec: Element, now: float) -> bool:
         if text is None:
             continue
         lo, _, hi = text.partition("-")
-        try:
-            low = int(lo)
-            high = int(hi) if hi else low
-        except ValueError:
+        low = whole_int(lo, None)
+        high = whole_int(hi, None) if hi else low
+        if low is None or high is None:
             return False
         if not low <= value <= high:
             return False

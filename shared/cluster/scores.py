@@ -7,28 +7,31 @@ carry the two rules that make them special: parsing is a lenient prefix parse
 
 from __future__ import annotations
 
-import re
+from paceline.shared.cluster.values import leading_int
 
 INF = 1_000_000
 
-_PREFIX_INT = re.compile(r"\s*([+-]?\d+)")
 _HEALTH = {"red": -INF, "yellow": 0, "green": 0}
 
 
 def parse_score(text: str | None, default: int = 0) -> int:
     """Parse like Pacemaker: exact INFINITY spellings, else the leading integer, else ``default``."""
+    value = score_or_none(text)
+    return default if value is None else value
+
+
+def score_or_none(text: str | None) -> int | None:
+    """``text`` as a score (INFINITY spellings, health colours, the leading integer, clamped); None when it
+    is none of these."""
     if text is None:
-        return default
+        return None
     if text in ("INFINITY", "+INFINITY"):
         return INF
     if text == "-INFINITY":
         return -INF
     if text in _HEALTH:
         return _HEALTH[text]
-    m = _PREFIX_INT.match(text)
-    if not m:
-        return default
-    return clamp(int(m.group(1)))
+    return leading_int(text, None, -INF, INF)   # 5,000 digits are +/-INFINITY too, not an error
 
 
 def clamp(value: int) -> int:

@@ -49,15 +49,15 @@ Resolver = Callable[[ClusterState, str | None], list[Resource]]
 
 def read_sets(el: Element, state: ClusterState, kind: str, resolve: Resolver) -> list[ResourceSet] | None:
     """The constraint's sets, members resolved by ``resolve`` (tags expanded); None when one names nothing
-    known (a warning says which)."""
+    known (a configuration error says which)."""
     out: list[ResourceSet] = []
     for rset in el.iterfind("resource_set"):
         members: list[Resource] = []
         for ref in rset.iterfind("resource_ref"):
             found = resolve(state, ref.get("id"))
             if not found:
-                state.warnings.append(f"{kind} {el.get('id')}: set {rset.get('id')} references unknown "
-                                      f"resource {ref.get('id')}; ignored")
+                state.unusable_reference(f"{kind} {el.get('id')!r}", f"set {rset.get('id')!r} names "
+                                         f"{ref.get('id')!r}", ref.get("id"))
                 return None
             members += [m for m in found if m not in members]
         role = Role.parse(rset.get("role"))

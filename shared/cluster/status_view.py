@@ -88,10 +88,20 @@ def _primitive_line(rsc: Resource, state: ClusterState, indent: str) -> str:
     return f"{indent}* {rsc.id}\t({_agent(rsc)}):\t {text}{suffix}"
 
 
+def _when(stamp: int) -> str:
+    """A history time stamp as crm_mon prints it; empty when unset or beyond what a calendar shows."""
+    if not stamp:
+        return ""
+    try:
+        return time.strftime(cib.TIME_FORMAT, time.gmtime(stamp))
+    except (OverflowError, ValueError, OSError):
+        return ""
+
+
 def _failed_lines(state: ClusterState) -> list[str]:
     lines = []
     for f in state.failed_ops:
-        when = time.strftime(cib.TIME_FORMAT, time.gmtime(f.last_rc_change)) if f.last_rc_change else ""
+        when = _when(f.last_rc_change)
         lines.append(f"    * {f.rsc}_{f.task}_{f.interval_ms} on {f.node} '{RC_TEXT.get(f.rc, 'error')}' "
                      f"({f.rc}): call={f.call_id}, status='{EXEC_TEXT.get(f.op_status, 'Error')}', "
                      f"exitreason='{f.exit_reason}', last-rc-change='{when}', queued={f.queue_ms}ms, "
@@ -102,7 +112,9 @@ def _failed_lines(state: ClusterState) -> list[str]:
 def _clone_lines(state: ClusterState, clone_id: str) -> list[str]:
     """crm_mon's summary of a clone: the nodes where its instances run (per role for a promotable clone),
     then where they do not."""
-    clone = state.by_id[clone_id]
+    clone = state.by_id.get(clone_id)
+    if clone is None or not clone.children:
+        return []
     instances = clone.children
     base = instances[0].id.rsplit(":", 1)[0]
     flags = " (promotable)" if clone.promotable else ""
@@ -142,7 +154,30 @@ def _plainly_on(instance: Resource) -> str | None:
     return nodes.pop()
 
 
-def render_status(state: ClusterState, failed_actions: bool = True) -> list[str]:
+#: The status page lists at most this many configuration errors (``paceline simulate`` prints them all).
+MAX_CONFIG_ERRORS_SHOWN = 20
+
+
+def config_error_lines(state: ClusterState) -> list[str]:
+    """The note under the status page about what of the configuration cannot be used.
+
+    crm_mon leaves a resource Pacemaker cannot unpack out of its list without a word (crm_verify names it);
+    a sysadmin looking for a resource in ``paceline status`` is told here why it is not there, and which
+    values were replaced by their defaults."""
+    errors = state.config_errors
+    if not errors:
+        return []
+    lines = ["", "  * Configuration Errors:",
+             *[f"    * {e}" for e in errors[:MAX_CONFIG_ERRORS_SHOWN]]]
+    if len(errors) > MAX_CONFIG_ERRORS_SHOWN:
+        lines.append(f"    * ... and {len(errors) - MAX_CONFIG_ERRORS_SHOWN} more")
+    return lines
+
+
+def render_status(state: ClusterState, failed_actions: bool = True, config_errors: bool = True) -> list[str]:
+    """crm_simulate's "Current cluster status" (crm_mon's page without its header); with ``config_errors``
+    a note on the configuration errors found (``paceline simulate`` prints those as crm_simulate does,
+    apart from the status)."""
     lines = ["  * Node List:", *_node_lines(state), "", "  * Full List of Resources:"]
     shown = [r for r in state.resources if not (r.orphan and not r.active_on)]
     if not shown:
@@ -166,4 +201,6 @@ def render_status(state: ClusterState, failed_actions: bool = True) -> list[str]
             lines.append(_primitive_line(rsc, state, "    "))
     if failed_actions and state.failed_ops:
         lines += ["", "  * Failed Resource Actions:", *_failed_lines(state)]
+    if config_errors:
+        lines += config_error_lines(state)
     return lines

@@ -6,14 +6,16 @@ import calendar
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+from paceline.shared.cluster.values import leading_int
+
 _UNITS_MS = {"": 1000, "s": 1000, "sec": 1000, "ms": 1, "msec": 1, "m": 60_000, "min": 60_000,
              "h": 3_600_000, "hr": 3_600_000, "us": 0, "usec": 0}
-_INTERVAL = re.compile(r"^\s*(\d+)\s*([a-z]*)\s*$", re.I)
+_INTERVAL = re.compile(r"^\s*(\d+)\s*([a-z]*)\s*$", re.I | re.ASCII)
 #: ISO 8601 durations; "T" may be left out where nothing is ambiguous (P10S is ten seconds; "M" before a "T"
 #: is months).
 _ISO_DURATION = re.compile(
     r"^P(?=T?\d)(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
-    r"T?(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?$", re.I)
+    r"T?(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?$", re.I | re.ASCII)
 #: Longer than this is no duration anyone writes (and a 5,000-digit number costs more than it is worth).
 _MAX_DURATION_TEXT = 64
 
@@ -35,6 +37,24 @@ def parse_interval_ms(text: str) -> int | None:
     return int(m.group(1)) * _UNITS_MS[m.group(2).lower()]
 
 
+#: Pacemaker keeps an operation's interval and timeout in milliseconds in 32 bits: a longer one is clipped to this.
+MAX_OP_MS = 2**32 - 1
+_LONG_NUMBER = re.compile(r"^\s*0*([0-9]+)\s*([a-z]*)\s*$", re.I | re.ASCII)
+_LONG_DIGITS = re.compile(r"[0-9]{11}", re.ASCII)
+
+
+def parse_op_ms(text: str) -> int | None:
+    """Milliseconds of an operation's interval or timeout, clipped to :data:`MAX_OP_MS` as Pacemaker clips
+    them (a 5,000-digit interval is the longest one, not an error); None when ``text`` is no duration."""
+    m = _LONG_NUMBER.match(text)
+    if m is not None and len(m.group(1)) > 15 and m.group(2).lower() in _UNITS_MS:
+        return MAX_OP_MS          # more than 49 days in any unit: never hand int() all those digits
+    if _ISO_DURATION.match(text.strip()) and _LONG_DIGITS.search(text):
+        return None               # Pacemaker's ISO 8601 parser refuses such a field ("not a valid time unit")
+    parsed = parse_interval_ms(text)
+    return None if parsed is None else min(parsed, MAX_OP_MS)
+
+
 def interval_ms(text: str | None) -> int:
     """Milliseconds of an op interval/timeout; unparsable values count as 0 like Pacemaker does."""
     if not text:
@@ -43,6 +63,8 @@ def interval_ms(text: str | None) -> int:
     return 0 if parsed is None else parsed
 
 
+#: 9999-12-31 23:59:59 UTC: the last second Python's dates (and crm_simulate's 4-digit years) can show.
+LAST_EPOCH = 253_402_300_799
 _DATE_FORMS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
                "%Y-%m-%d", "%Y-%jT%H:%M:%S", "%Y-%jT%H:%M", "%Y-%j", "%Y-%m-%dT%H:%M:%SZ",
                "%Y-%m-%d %H:%M:%SZ")
@@ -51,7 +73,9 @@ _DATE_FORMS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%
 def parse_datetime(text: str) -> float:
     """Epoch seconds (UTC) of an ISO 8601 date as crm_simulate -t and date rules accept it."""
     raw = text.strip()
-    if re.fullmatch(r"\d{9,}", raw):
+    if re.fullmatch(r"[0-9]{9,}", raw):
+        if len(raw) > 12 or int(raw) > LAST_EPOCH:   # nothing can print or compute with it as a date
+            raise ValueError(f"invalid date/time {text[:40]!r}: beyond the year 9999")
         return float(raw)
     candidate = raw
     tz = UTC
@@ -76,15 +100,23 @@ def format_datetime(epoch: float) -> str:
 
 
 def add_duration(epoch: float, fields: dict[str, str]) -> float:
-    """Add a <duration> (years, months, weeks, days, hours, minutes, seconds) to a time."""
-    dt = datetime.fromtimestamp(epoch, UTC)
-    months = int(fields.get("years", 0) or 0) * 12 + int(fields.get("months", 0) or 0)
-    if months:
-        y, mo = divmod(dt.month - 1 + months, 12)
-        year, month = dt.year + y, mo + 1
-        day = min(dt.day, calendar.monthrange(year, month)[1])
-        dt = dt.replace(year=year, month=month, day=day)
-    dt += timedelta(weeks=int(fields.get("weeks", 0) or 0), days=int(fields.get("days", 0) or 0),
-                    hours=int(fields.get("hours", 0) or 0), minutes=int(fields.get("minutes", 0) or 0),
-                    seconds=int(fields.get("seconds", 0) or 0))
-    return dt.timestamp()
+    """Add a <duration> (years, months, weeks, days, hours, minutes, seconds) to a time.
+
+    A field that is no number counts as 0; a sum beyond the calendar (year 9999) is forever (``inf``), so a
+    date rule with an absurd duration never ends rather than making every plan raise."""
+    amounts = {name: leading_int(fields.get(name), 0, -(10**12), 10**12) or 0
+               for name in ("years", "months", "weeks", "days", "hours", "minutes", "seconds")}
+    try:
+        dt = datetime.fromtimestamp(epoch, UTC)
+        months = amounts["years"] * 12 + amounts["months"]
+        if months:
+            y, mo = divmod(dt.month - 1 + months, 12)
+            year, month = dt.year + y, mo + 1
+            day = min(dt.day, calendar.monthrange(year, month)[1])
+            dt = dt.replace(year=year, month=month, day=day)
+        dt += timedelta(weeks=amounts["weeks"], days=amounts["days"], hours=amounts["hours"],
+                        minutes=amounts["minutes"], seconds=amounts["seconds"])
+        return dt.timestamp()
+    except (ValueError, OverflowError, OSError):
+        backwards = all(v <= 0 for v in amounts.values())
+        return float("-inf") if backwards else float("inf")

@@ -15,6 +15,7 @@ from lxml import etree
 from paceline.shared import cib
 from paceline.shared.cib import Element
 from paceline.shared.cluster import history, sets
+from paceline.shared.cluster.checks import OP_ATTRIBUTES, RESOURCE_META, option_problem
 from paceline.shared.cluster.model import (
     ClusterState,
     Colocation,
@@ -26,18 +27,34 @@ from paceline.shared.cluster.model import (
     Role,
     node_sort_key,
 )
+from paceline.shared.cluster.option_table import OPTIONS
 from paceline.shared.cluster.options import cluster_options, node_attribute_map
 from paceline.shared.cluster.rules import NvsetMemo, RuleContext, evaluate, nvsets, rule_score
-from paceline.shared.cluster.scores import INF, parse_score
-from paceline.shared.cluster.timespec import interval_ms
-from paceline.shared.cluster.values import is_true
+from paceline.shared.cluster.scores import INF, format_score, parse_score, score_or_none
+from paceline.shared.cluster.timespec import LAST_EPOCH, MAX_OP_MS, interval_ms, parse_interval_ms, parse_op_ms
+from paceline.shared.cluster.values import (
+    INT64_MAX,
+    INT64_MIN,
+    OPTION_ALIASES,
+    is_true,
+    leading_int,
+    shown,
+    whole_int,
+)
 
 DEFAULT_TIMEOUT_MS = 20000
 
 
 def unpack(root: Element, now: float, date_given: bool = False) -> ClusterState:
-    """The cluster a CIB describes, evaluated at ``now`` (``date_given``: the CIB's own execution-date)."""
+    """The cluster a CIB describes, evaluated at ``now`` (``date_given``: the CIB's own execution-date).
+
+    Whatever the CIB holds, this returns: a value that cannot be used is replaced by its default and a
+    resource that cannot be used is left out, each noted in ``config_errors`` (as Pacemaker logs its
+    configuration errors and schedules the rest). A CIB stored before the store checked values can hold
+    anything, and one bad object must not stop the whole cluster from being managed.
+    """
     options = cluster_options(root, now)
+    option_errors = _drop_unusable_options(options)
     fencing_enabled = is_true(options.get("fencing-enabled"), True)
     quorate = is_true(root.get("have-quorum"), False)
     state = ClusterState(
@@ -50,6 +67,8 @@ def unpack(root: Element, now: float, date_given: bool = False) -> ClusterState:
         probes_enabled=is_true(options.get("enable-startup-probes"), True),
         fencing_action=options.get("fencing-action", "reboot") or "reboot",
         dc_uuid=root.get("dc-uuid"), execution_date_given=date_given)
+    for error in option_errors:
+        state.config_error(error)
     state.no_quorum_policy = _no_quorum_policy(options.get("no-quorum-policy", "stop"), state, root)
     _unpack_nodes(root, state)
     _unpack_resources(root, state)
@@ -65,14 +84,37 @@ def unpack(root: Element, now: float, date_given: bool = False) -> ClusterState:
 
 def cib_now(root: Element, clock_now: float) -> tuple[float, bool]:
     """The time a CIB is evaluated at: its ``execution-date`` (crm_simulate's ``--date``) when it has one,
-    else ``clock_now``; and whether the CIB gave it."""
-    stamp = root.get("execution-date")
-    if stamp:
-        try:
-            return float(int(stamp)), True
-        except ValueError:
-            pass
+    else ``clock_now``; and whether the CIB gave it (a stamp that is no date between 1970 and 9999 is none)."""
+    stamp = whole_int(root.get("execution-date"), None, -1, LAST_EPOCH + 1)
+    if stamp is not None and 0 <= stamp <= LAST_EPOCH:
+        return float(stamp), True
     return clock_now, False
+
+
+#: Values Pacemaker still accepts though the option table (what a write may set) does not offer them: the
+#: deprecated "poweroff" (off), and "fence", Pacemaker 3's name for "suicide".
+_ACCEPTED_TOO = {"stonith-action": ("poweroff",), "no-quorum-policy": ("fence",)}
+
+
+def _drop_unusable_options(options: dict[str, str]) -> list[str]:
+    """Remove every cluster option whose value Pacemaker would refuse, so that its default applies; a line
+    for each ("Using default value for cluster option 'X' because 'Y' is invalid").
+
+    Both spellings of a renamed option go (they were folded onto one another)."""
+    errors: list[str] = []
+    renamed = {old: new for new, olds in OPTION_ALIASES.items() for old in olds}
+    for name, value in list(options.items()):
+        checked = next((old for old in OPTION_ALIASES.get(name, ()) if old in OPTIONS), name)
+        if value.strip().lower() in _ACCEPTED_TOO.get(checked, ()):
+            continue
+        why = option_problem(checked, value)
+        if why is None or name not in options:
+            continue
+        for spelling in (name, renamed.get(name), *OPTION_ALIASES.get(name, ())):
+            if spelling is not None and options.get(spelling) == value:
+                del options[spelling]
+        errors.append(f"cluster option {checked}={shown(value)} is {why}; using the default")
+    return errors
 
 
 def _no_quorum_policy(value: str, state: ClusterState, root: Element) -> str:
@@ -91,12 +133,26 @@ def _no_quorum_policy(value: str, state: ClusterState, root: Element) -> str:
 def _unpack_nodes(root: Element, state: ClusterState) -> None:
     startup_fencing = state.fencing_enabled and is_true(state.options.get("startup-fencing"), True)
     nodes: list[Node] = []
+    names: set[str] = set()
     for el in cib.node_elements(root):
-        if (el.get("type") or "member") not in ("member", "normal", ""):
+        kind = el.get("type") or "member"
+        if kind not in ("member", "normal", ""):
+            if kind not in ("remote", "ping"):
+                state.config_error(f"node {shown(el.get('uname') or el.get('id') or '')}: type={shown(kind)} "
+                                   "is not a node type (member, remote or ping); node ignored")
+            continue
+        if not el.get("id"):
+            state.config_error(f"node {shown(el.get('uname') or '')}: id is missing; node ignored")
             continue
         name = el.get("uname") or el.get("id") or ""
-        node = Node(name=name, id=el.get("id", name), base_score=parse_score(el.get("score"), 0),
+        if name in names:
+            state.config_error(f"node {shown(el.get('id') or '')}: uname={shown(name)} is another node's "
+                               "name too; node ignored")
+            continue
+        node = Node(name=name, id=el.get("id", name), base_score=_score(state, f"node {name!r}", "score",
+                                                                         el.get("score"), 0),
                     kind="cluster")
+        names.add(name)
         node.attrs = node_attribute_map(el, state.options, state.dc_uuid, state.now)
         node.capacity = _utilization(el, state)
         if startup_fencing:
@@ -113,8 +169,9 @@ def _state_flag(value: str | None, true_word: str) -> int:
         return -1
     if value == true_word or (value.lower() in ("true", "yes", "1") and true_word == "true"):
         return 1
-    if value.isdigit():
-        return 1 if int(value) > 0 else 0
+    number = whole_int(value, None, -1, 1)      # an epoch "since" stamp, of any length
+    if number is not None and value.strip().isascii() and value.strip().isdigit():
+        return 1 if number > 0 else 0
     return 0
 
 
@@ -171,10 +228,11 @@ def _pending_too_long(ns: Element, state: ClusterState) -> bool:
     """node-pending-timeout: a node that joined the membership (``in_ccm`` is the epoch it joined)
     but never joined the controller within the timeout is fenced."""
     timeout_ms = interval_ms(state.options.get("node-pending-timeout") or "0")
-    since = ns.get("in_ccm") or ""
-    if timeout_ms <= 0 or not since.isdigit() or int(since) <= 0:
+    text = ns.get("in_ccm") or ""
+    since = whole_int(text, None, 0, INT64_MAX) if text.isascii() and text.isdigit() else None
+    if timeout_ms <= 0 or since is None or since <= 0:
         return False
-    return state.now >= int(since) + timeout_ms / 1000
+    return state.now >= since + timeout_ms / 1000
 
 
 def _online_with_fencing(ns: Element, node: Node, pending_too_long: bool = False) -> None:
@@ -221,6 +279,16 @@ def _online_with_fencing(ns: Element, node: Node, pending_too_long: bool = False
 
 # ------------------------------------------------------------------ resources
 
+#: The resource classes Pacemaker's schema allows (an ``ocf`` agent names its provider too).
+RESOURCE_CLASSES = ("ocf", "lsb", "heartbeat", "stonith", "upstart", "service", "systemd", "nagios")
+#: A clone is given at most this many instances, or one per node if there are more nodes: placement puts one
+#: instance on a node, so more could never run, and a clone-max of 10**20 would otherwise have the scheduler
+#: build instances until memory runs out (10,000 already take it a minute).
+MAX_CLONE_INSTANCES = 1000
+#: Integer meta attributes are C ints in Pacemaker.
+_INT_MAX = 2**31 - 1
+
+
 def _unpack_resources(root: Element, state: ClusterState) -> None:
     resources = cib.section(root, "resources", create=False)
     conf = root.find("configuration")
@@ -230,6 +298,7 @@ def _unpack_resources(root: Element, state: ClusterState) -> None:
     defaults = NvsetMemo(rsc_defaults, "meta_attributes")
     any_unfencing = root.find(".//nvpair[@name='requires'][@value='unfencing']") is not None or \
         root.find(".//nvpair[@name='provides'][@value='unfencing']") is not None
+    reader = _ResourceReader(state, defaults, any_unfencing)
     order = 0
     top: list[Resource] = []
     if resources is None:
@@ -237,8 +306,7 @@ def _unpack_resources(root: Element, state: ClusterState) -> None:
     for el in resources:
         if not isinstance(el.tag, str) or el.tag not in ("primitive", "group", "clone", "master"):
             continue
-        unpacked = _unpack_clone(el, state, defaults, any_unfencing) if el.tag in ("clone", "master") else \
-            [_unpack_one(el, None, state, defaults, any_unfencing)]
+        unpacked = reader.clone(el) if el.tag in ("clone", "master") else [reader.one(el, None)]
         for rsc in unpacked:
             if rsc is None:
                 continue
@@ -265,157 +333,338 @@ def _link_launchers(state: ClusterState) -> None:
             continue
         launcher = state.by_id.get(name)
         if launcher is None or launcher.is_group:
-            state.warnings.append(f"resource {rsc.id}: launcher {name} is not a primitive; ignored")
+            state.config_error(f"resource {rsc.id!r}: container={shown(name)} is not a primitive that can be used; "
+                               "ignored")
             continue
         rsc.launcher = launcher
         launcher.launched.append(rsc)
 
 
-def _unpack_clone(el: Element, state: ClusterState, rsc_defaults: NvsetMemo,
-                  any_unfencing: bool) -> list[Resource | None]:
-    """A clone of a primitive or a group: ``clone-max`` instances ``RSC:0``, ``RSC:1``, ... of it.
+class _Meta:
+    """One resource's meta attributes as the scheduler reads them, with where each value was set.
 
-    Each instance is scheduled as a primitive (group, with members
-    ``MEMBER:N``) of its own, inheriting the clone's meta attributes;
-    placement keeps them on different nodes (``clone-node-max`` 1). The clone itself becomes a resource of kind
-    "clone" (children: the instances) that constraints can name and that
-    promotion works on; it is not in the assignment list, its instances are.
-    A promotable clone (``promotable=true``, or the old ``master`` element)
-    promotes up to ``promoted-max`` instances. Promotable clones of groups are
-    not supported yet and are reported as a warning, not guessed at.
+    A value Pacemaker would refuse is reported once, naming the element (or ``rsc_defaults``) that set it,
+    with what is used instead: a clone's instances and every resource inheriting a default read the same
+    value, and say the same line.
     """
-    cid = el.get("id", "")
-    meta = _explicit_meta(el, state)
-    child = next((c for c in el if isinstance(c.tag, str) and c.tag in ("primitive", "group")), None)
-    promotable = el.tag == "master" or is_true(meta.get("promotable"), False)
-    if child is None:
-        state.warnings.append(f"clone {cid} clones nothing; ignored")
-        return []
-    if promotable and child.tag == "group":
-        state.warnings.append(f"clone {cid}: promotable clones of a group are not supported yet; ignored")
-        return []
-    count = _meta_int(meta, ("clone-max",), len(state.nodes))
-    if "resource-stickiness" not in meta and "resource-stickiness" not in rsc_defaults.get(RuleContext(now=state.now)):
-        meta["resource-stickiness"] = "1"      # a clone's instances stay where they run unless told otherwise
-    instances = [_unpack_one(child, None, state, rsc_defaults, any_unfencing, meta, f"{child.get('id')}:{i}")
-                 for i in range(max(0, count))]
-    kept = [i for i in instances if i is not None]
-    clone = Resource(id=cid, kind="clone", meta=meta, children=kept)
-    _parse_meta(clone, state, any_unfencing)
-    clone.promotable = promotable
-    clone.promoted_max = _meta_int(meta, ("promoted-max", "master-max"), 1)
-    clone.promoted_node_max = _meta_int(meta, ("promoted-node-max", "master-node-max"), 1)
-    if Role.parse(meta.get("target-role")) == Role.UNPROMOTED:
-        clone.promoted_max = 0
-    for instance in kept:
-        for part in (instance, *instance.children):
-            part.clone_of = cid
-            state.clones.setdefault(part.history_id, []).append(part)
-    state.by_id[cid] = clone
-    state.clones[cid] = kept
-    return list(kept)
+
+    def __init__(self, state: ClusterState, values: dict[str, str], sources: dict[str, str]):
+        self.state = state
+        self.values = values
+        self.sources = sources
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def report(self, name: str, why: str, instead: str) -> None:
+        value = self.values.get(name, "")
+        self.state.config_error(f"{self.sources.get(name, 'rsc_defaults')}: {name}={shown(value)} is {why}; "
+                                f"{instead}")
+
+    def problem(self, name: str) -> str | None:
+        """Why the value of ``name`` is one Pacemaker would refuse (None: it is fine, or unset)."""
+        value = self.values.get(name)
+        check = RESOURCE_META.get(name)
+        if value is None or check is None or value in ("#default", "default"):
+            return None
+        return check(value)
+
+    def checked(self, name: str, instead: str) -> None:
+        why = self.problem(name)
+        if why is not None:
+            self.report(name, why, instead)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        """A boolean as Pacemaker reads a resource's: a value that is no boolean is false (crm_is_true)."""
+        value = self.values.get(name)
+        if value is None or value == "default":
+            return default
+        if self.problem(name) is not None:
+            self.report(name, "not a boolean (true or false)", "treated as false")
+            return False
+        return is_true(value, default)
+
+    def count(self, names: tuple[str, ...], default: int) -> int:
+        """The first of ``names`` set (new name first, then its old alias) as Pacemaker reads such a count:
+        the integer it starts with, 0 when it starts with none, 0 for a negative one."""
+        for name in names:
+            value = self.values.get(name)
+            if value is None:
+                continue
+            number = leading_int(value, 0, 0, _INT_MAX) or 0
+            why = self.problem(name)
+            if why is not None:
+                self.report(name, why, f"using {number}")
+            return number
+        return default
+
+    def score(self, name: str, default: int) -> int:
+        value = self.values.get(name)
+        if value is None or value == "default":
+            return default
+        number = parse_score(value, default)
+        self.checked(name, f"using {format_score(number)}")
+        return number
 
 
-def _meta_int(meta: dict[str, str], names: tuple[str, ...], default: int) -> int:
-    """The first of ``names`` set in ``meta`` as a whole number (new name first, then its old alias)."""
-    for name in names:
-        if name in meta:
-            try:
-                return int(meta[name])
-            except ValueError:
-                return default
-    return default
+class _ResourceReader:
+    """Turns resource elements into Resources, leaving out (with a configuration error) what cannot be used.
+
+    As Pacemaker's unpack_resources does: a resource without an id, a primitive whose agent is not fully
+    named, one whose template does not exist, a clone of nothing or of something that cannot be used, is
+    ignored and the rest is scheduled; a group keeps the members that can be used. An id given to two
+    resources is used by the first only (the schema Pacemaker checks every CIB against refuses both).
+    """
+
+    def __init__(self, state: ClusterState, rsc_defaults: NvsetMemo, any_unfencing: bool):
+        self.state = state
+        self.rsc_defaults = rsc_defaults
+        self.any_unfencing = any_unfencing
+        self.claimed: dict[str, Element] = {}       # configured id -> the element that has it
+
+    def _claim(self, el: Element) -> bool:
+        """Whether ``el`` may be used under its id: it has one and no other resource element had it first."""
+        rid = el.get("id")
+        if not rid:
+            self.state.config_error(f"<{el.tag}> resource without an id: ignored")
+            return False
+        holder = self.claimed.setdefault(rid, el)
+        if holder is not el:
+            self.state.config_error(f"{el.tag} {rid!r}: id is another resource's too; the later one is ignored")
+            return False
+        return True
+
+    def _leave_out(self, el: Element, why: str) -> None:
+        """``el`` cannot be used: say why, and remember it (a constraint naming it is a configuration error)."""
+        self.state.config_error(why)
+        self.state.left_out.add(el.get("id") or "")
+
+    def _register(self, rid: str, rsc: Resource, where: str) -> bool:
+        if rid in self.state.by_id:
+            self.state.config_error(f"{where}: {rid!r} is another resource's id too; ignored")
+            return False
+        self.state.by_id[rid] = rsc
+        return True
+
+    def _defaults(self, ctx: RuleContext) -> dict[str, str]:
+        """rsc_defaults' meta attributes (a bad value among them is reported, as ``rsc_defaults``, by each
+        resource that reads it: the same line, so once)."""
+        return self.rsc_defaults.get(ctx)
+
+    def clone(self, el: Element) -> list[Resource | None]:
+        """A clone of a primitive or a group: ``clone-max`` instances ``RSC:0``, ``RSC:1``, ... of it.
+
+        Each instance is scheduled as a primitive (group, with members
+        ``MEMBER:N``) of its own, inheriting the clone's meta attributes;
+        placement keeps them on different nodes (``clone-node-max`` 1). The clone itself becomes a resource of
+        kind "clone" (children: the instances) that constraints can name and that
+        promotion works on; it is not in the assignment list, its instances are.
+        A promotable clone (``promotable=true``, or the old ``master`` element)
+        promotes up to ``promoted-max`` instances. Promotable clones of groups are
+        not supported yet and are reported as a warning, not guessed at.
+        """
+        state = self.state
+        if not self._claim(el):
+            return []
+        cid = el.get("id", "")
+        where = f"{el.tag} {cid!r}"
+        explicit = _explicit_meta(el, state)
+        meta = dict(explicit)
+        sources = dict.fromkeys(explicit, where)
+        reading = _Meta(state, meta, sources)
+        child = next((c for c in el if isinstance(c.tag, str) and c.tag in ("primitive", "group")), None)
+        promotable = el.tag == "master" or reading.boolean("promotable", False)
+        if child is None:
+            self._leave_out(el, f"{where} has nothing to clone; resource ignored")
+            return []
+        if promotable and child.tag == "group":
+            state.warnings.append(f"clone {cid}: promotable clones of a group are not supported yet; ignored")
+            return []
+        count = reading.count(("clone-max",), len(state.nodes))
+        node_max = reading.count(("clone-node-max",), 1)
+        ceiling = max(len(state.nodes), MAX_CLONE_INSTANCES)
+        if count > ceiling:
+            reading.report("clone-max", f"more instances than {len(state.nodes)} nodes can run",
+                           f"creating {ceiling}")
+            count = ceiling
+        if "resource-stickiness" not in meta and \
+                "resource-stickiness" not in self._defaults(RuleContext(now=state.now)):
+            meta["resource-stickiness"] = "1"      # a clone's instances stay where they run unless told otherwise
+        instances = [self.one(child, None, meta, f"{child.get('id')}:{i}", sources) for i in range(count)]
+        if any(i is None for i in instances):
+            for instance in instances:
+                for part in [] if instance is None else [instance, *instance.children]:
+                    state.by_id.pop(part.id, None)
+            self._leave_out(el, f"{where}: its {child.tag} {child.get('id')!r} cannot be used; resource ignored")
+            return []
+        kept = [i for i in instances if i is not None]
+        clone = Resource(id=cid, kind="clone", meta=meta, children=kept)
+        if not self._register(cid, clone, where):
+            for instance in kept:
+                for part in (instance, *instance.children):
+                    state.by_id.pop(part.id, None)
+            return []
+        _parse_meta(clone, state, self.any_unfencing, reading)
+        clone.promotable = promotable
+        clone.promoted_max = reading.count(("promoted-max", "master-max"), 1)
+        clone.promoted_node_max = reading.count(("promoted-node-max", "master-node-max"), 1)
+        if Role.parse(meta.get("target-role")) == Role.UNPROMOTED:
+            clone.promoted_max = 0
+        for instance in kept:
+            for part in (instance, *instance.children):
+                part.clone_of = cid
+                state.clones.setdefault(part.history_id, []).append(part)
+                if node_max == 0:       # no instance may run on any node
+                    part.unpack_scores.append((None, -INF, f"clone {cid}: clone-node-max=0"))
+        state.clones[cid] = kept
+        return list(kept)
+
+    def one(self, el: Element, parent: Resource | None, inherited: dict[str, str] | None = None,
+            instance_id: str | None = None, inherited_from: dict[str, str] | None = None) -> Resource | None:
+        """One resource; ``inherited`` holds the meta attributes explicitly set on its ancestors, nearest first,
+        ``inherited_from`` where each was set (``instance_id``: the id of one clone instance of it)."""
+        state = self.state
+        if not self._claim(el):
+            return None
+        rid = instance_id or el.get("id") or ""
+        where = f"{el.tag} {el.get('id')!r}"
+        origin = el                    # where it sits in the CIB (a template's expansion sits nowhere)
+        if el.tag == "primitive" and el.get("template") is not None:
+            expanded = expand_template(el)
+            if expanded is None:
+                self._leave_out(el, f"{where}: template={shown(el.get('template') or '')} names no template; "
+                                "resource ignored")
+                return None
+            el = expanded
+        if el.tag == "primitive" and not self._usable_agent(origin, el, where):
+            return None
+        agent = {k: el.get(k, "") for k in ("class", "provider", "type") if el.get(k)}
+        explicit = _explicit_meta(el, state)
+        meta: dict[str, str] = dict(explicit)
+        sources = dict.fromkeys(explicit, where)
+        for k, v in (inherited or {}).items():
+            if k not in meta:
+                meta[k] = v
+                sources[k] = (inherited_from or {}).get(k, "rsc_defaults")
+        ctx = RuleContext(now=state.now, agent=agent if el.tag == "primitive" else None)
+        for k, v in self._defaults(ctx).items():
+            meta.setdefault(k, v)
+        meta = {k: v for k, v in meta.items() if v != "#default"}
+        rsc = Resource(id=rid, kind=el.tag, parent=parent, agent=agent, meta=meta)
+        reading = _Meta(state, meta, sources)
+        _parse_meta(rsc, state, self.any_unfencing, reading)
+        if not self._register(rid, rsc, where):
+            return None
+        if el.tag == "group":
+            for_members = dict(explicit)
+            members_from = dict.fromkeys(explicit, where)
+            for k, v in (inherited or {}).items():
+                if k not in for_members:
+                    for_members[k] = v
+                    members_from[k] = (inherited_from or {}).get(k, "rsc_defaults")
+            suffix = rid[len(el.get("id", "")):]       # ":N" in a clone instance of the group
+            for child in el.iterfind("primitive"):
+                member = self.one(child, rsc, for_members, f"{child.get('id')}{suffix}" if suffix else None,
+                                  members_from)
+                if member is not None:
+                    rsc.children.append(member)
+            if not rsc.children:
+                del state.by_id[rid]
+                self._leave_out(el, f"{where} has no members that can be used; resource ignored")
+                return None
+            return rsc
+        if agent.get("class") == "stonith":
+            state.have_fencing = True
+            if (meta.get("provides") or "").lower() == "unfencing" and state.fencing_enabled:
+                state.unfencing = True
+        _parse_params(el, rsc, state, origin)
+        rsc.ops = _parse_ops(el, rsc, state, where)
+        rsc.utilization = _utilization(el, state, where)
+        return rsc
+
+    def _usable_agent(self, origin: Element, el: Element, where: str) -> bool:
+        """Whether a primitive names its agent as Pacemaker's schema requires: a known class, a provider for
+        ocf, a type. Without one there is nothing to run (the executor could only fail every action)."""
+        cls, provider, kind = el.get("class"), el.get("provider"), el.get("type")
+        problem = None
+        if not cls:
+            problem = "class is missing"
+        elif cls not in RESOURCE_CLASSES:
+            problem = f"class={shown(cls)} is not a resource class ({', '.join(RESOURCE_CLASSES)})"
+        elif cls == "ocf" and not provider:
+            problem = "provider is missing (an ocf agent is named by its provider too)"
+        elif not kind:
+            problem = "type is missing"
+        if problem is None:
+            return True
+        self._leave_out(origin, f"{where}: {problem}; resource ignored")
+        return False
 
 
 def _explicit_meta(el: Element, state: ClusterState) -> dict[str, str]:
     return nvsets(el, "meta_attributes", RuleContext(now=state.now))
 
 
-def _unpack_one(el: Element, parent: Resource | None, state: ClusterState, rsc_defaults: NvsetMemo,
-                any_unfencing: bool, inherited: dict[str, str] | None = None,
-                instance_id: str | None = None) -> Resource | None:
-    """One resource; ``inherited`` holds the meta attributes explicitly set on its ancestors, nearest first
-    (``instance_id``: the id of one clone instance of it)."""
-    rid = instance_id or el.get("id") or ""
-    origin = el                    # where it sits in the CIB (a template's expansion sits nowhere)
-    if el.tag == "primitive" and el.get("template"):
-        expanded = expand_template(el)
-        if expanded is None:
-            state.warnings.append(f"primitive {rid}: template {el.get('template')} does not exist; ignored")
-            return None
-        el = expanded
-    agent = {k: el.get(k, "") for k in ("class", "provider", "type") if el.get(k)}
-    explicit = _explicit_meta(el, state)
-    meta: dict[str, str] = dict(explicit)
-    for k, v in (inherited or {}).items():
-        meta.setdefault(k, v)
-    ctx = RuleContext(now=state.now, agent=agent if el.tag == "primitive" else None)
-    for k, v in rsc_defaults.get(ctx).items():
-        meta.setdefault(k, v)
-    meta = {k: v for k, v in meta.items() if v != "#default"}
-    rsc = Resource(id=rid, kind=el.tag, parent=parent, agent=agent, meta=meta)
-    _parse_meta(rsc, state, any_unfencing)
-    state.by_id[rid] = rsc
-    if el.tag == "group":
-        for_members = dict(explicit)
-        for k, v in (inherited or {}).items():
-            for_members.setdefault(k, v)
-        suffix = rid[len(el.get("id", "")):]       # ":N" in a clone instance of the group
-        for child in el.iterfind("primitive"):
-            member = _unpack_one(child, rsc, state, rsc_defaults, any_unfencing, for_members,
-                                 f"{child.get('id')}{suffix}" if suffix else None)
-            if member is not None:
-                rsc.children.append(member)
-        if not rsc.children:
-            del state.by_id[rid]
-            state.warnings.append(f"group {rid} has no members; ignored")
-            return None
-        return rsc
-    if agent.get("class") == "stonith":
-        state.have_fencing = True
-        if (meta.get("provides") or "").lower() == "unfencing" and state.fencing_enabled:
-            state.unfencing = True
-    _parse_params(el, rsc, state, origin)
-    rsc.ops = _parse_ops(el, rsc, state)
-    rsc.utilization = _utilization(el, state)
-    return rsc
-
-
-def _utilization(el: Element, state: ClusterState) -> dict[str, int]:
+def _utilization(el: Element, state: ClusterState, where: str | None = None) -> dict[str, int]:
     """A node's capacities or a resource's needs (``<utilization>``), as whole numbers."""
     out: dict[str, int] = {}
+    where = where or f"{el.tag} {el.get('id')!r}"
     for name, value in nvsets(el, "utilization", RuleContext(now=state.now)).items():
-        try:
-            out[name] = int(value)
-        except ValueError:
-            state.warnings.append(f"{el.get('id')}: utilization {name}={value!r} is not a whole number; ignored")
+        number = whole_int(value, None, INT64_MIN, INT64_MAX)
+        if number is None:
+            state.config_error(f"{where}: utilization {name}={shown(value)} is not a whole number; ignored")
+        else:
+            out[name] = number
     return out
 
 
-def _parse_meta(rsc: Resource, state: ClusterState, any_unfencing: bool) -> None:
+#: What ``multiple-active`` may say; anything else is the default, stop_start.
+MULTIPLE_ACTIVE = ("block", "stop_only", "stop_start", "stop_unexpected")
+#: Boolean meta attributes read elsewhere with the default false: a value that is no boolean is false there too.
+_FALSE_BY_DEFAULT = ("globally-unique", "interleave", "notify", "ordered", "allow-migrate",
+                     "allow-unhealthy-nodes", "maintenance")
+
+
+def _parse_meta(rsc: Resource, state: ClusterState, any_unfencing: bool, meta_reading: _Meta | None = None) -> None:
+    """Read the meta attributes the scheduler acts on; a value Pacemaker would refuse is reported and replaced
+    as Pacemaker replaces it."""
     meta = rsc.meta
-    rsc.priority = parse_score(meta.get("priority"), 0)
-    stick = meta.get("resource-stickiness")
-    rsc.stickiness = parse_score(stick, 0) if stick not in (None, "default") else 0
+    reading = meta_reading if meta_reading is not None else _Meta(state, meta, {})
+    rsc.priority = reading.score("priority", 0)
+    rsc.stickiness = reading.score("resource-stickiness", 0)
     threshold = meta.get("migration-threshold")
     if threshold is None:
         rsc.migration_threshold = INF
     else:
         value = parse_score(threshold, -1)
         rsc.migration_threshold = INF if value < 0 else value
-    rsc.failure_timeout_ms = interval_ms(meta.get("failure-timeout")) if meta.get("failure-timeout") else 0
-    rsc.managed = is_true(meta.get("is-managed"), True)
+        reading.checked("migration-threshold", "failures never move the resource" if value <= 0
+                        else f"using {format_score(value)}")
+    timeout = meta.get("failure-timeout")
+    rsc.failure_timeout_ms = interval_ms(timeout) if timeout else 0
+    if timeout:
+        reading.checked("failure-timeout", "using 0: failures do not expire")
+    rsc.managed = reading.boolean("is-managed", True)
     if is_true(meta.get("maintenance"), False) or state.maintenance_mode:
         rsc.managed = False
         rsc.maintenance = True
     role = Role.parse(meta.get("target-role"))
+    if role is None and meta.get("target-role") not in (None, "default"):
+        reading.checked("target-role", "ignored")
     if role is not None and role != Role.STARTED:
         rsc.target_role = role if role in (Role.STOPPED, Role.STARTED) else None
         if role in (Role.UNPROMOTED, Role.PROMOTED):
             rsc.target_role = None
     rsc.multiple_active = meta.get("multiple-active", "stop_start")
-    rsc.critical = is_true(meta.get("critical"), True)
+    if rsc.multiple_active not in MULTIPLE_ACTIVE:
+        reading.checked("multiple-active", "using stop_start")
+        rsc.multiple_active = "stop_start"
+    rsc.critical = reading.boolean("critical", True)
+    for name in _FALSE_BY_DEFAULT:
+        reading.checked(name, "treated as false")
     requires = meta.get("requires")
+    if requires is not None and requires not in ("nothing", "quorum", "fencing", "unfencing"):
+        reading.checked("requires", "using the default")
     if requires in ("nothing", "quorum", "fencing", "unfencing"):
         rsc.requires = requires
     elif rsc.agent.get("class") == "stonith":
@@ -493,49 +742,100 @@ def _parse_params(el: Element, rsc: Resource, state: ClusterState, origin: Eleme
 OP_IDENTITY = ("id", "name", "interval", "timeout")
 
 
-def _parse_ops(el: Element, rsc: Resource, state: ClusterState) -> list[OpDef]:
+def _op_ms(state: ClusterState, where: str, name: str, text: str, default_ms: int) -> int:
+    """An operation's interval or timeout in ms: clipped to 32 bits as Pacemaker clips it, ``default_ms`` (with a
+    configuration error) when ``text`` is no duration, as Pacemaker falls back ("Using 0 instead of ...")."""
+    ms = parse_op_ms(text)
+    if ms is None:
+        state.config_error(f"{where}: {name}={shown(text)} is not a duration (such as 10s, 5min, 500ms or PT1M); "
+                           f"using {default_ms} ms")
+        return default_ms
+    if ms == MAX_OP_MS and (parse_interval_ms(text) or MAX_OP_MS + 1) > MAX_OP_MS:
+        state.config_error(f"{where}: {name}={shown(text)} is longer than an operation may take or wait "
+                           f"(49 days); using {MAX_OP_MS} ms")
+    return ms
+
+
+def _parse_ops(el: Element, rsc: Resource, state: ClusterState, where: str | None = None) -> list[OpDef]:
+    """The resource's ``<op>`` definitions. One that cannot be used is reported: without a name, or with a
+    role that is none, it is ignored (as Pacemaker ignores it); a bad interval, timeout, start-delay, on-fail
+    or enabled is replaced by what Pacemaker uses instead (0, 20s, 0, the default, enabled)."""
     ops_el = el.find("operations")
     out: list[OpDef] = []
     if ops_el is None:
         return out
+    where = where or f"{el.tag} {el.get('id')!r}"
+    seen: dict[tuple[str, int], str] = {}
     for op in ops_el.iterfind("op"):
+        op_where = f"{where}: op {shown(op.get('id') or '')}"
         name = op.get("name", "")
-        ms = interval_ms(op.get("interval", "0"))
+        if not name:
+            state.config_error(f"{op_where}: name is missing; operation ignored")
+            continue
+        ms = _op_ms(state, op_where, "interval", op.get("interval", "0"), 0)
         op_meta = nvsets(op, "meta_attributes", RuleContext(now=state.now))
         ctx = RuleContext(now=state.now, agent=rsc.agent, op=(name, ms))
         defaults = state.op_defaults.get(ctx)
 
         def pick(key: str, op_meta: dict[str, str] = op_meta, defaults: dict[str, str] = defaults,
-                 op: Element = op) -> str | None:
+                 op: Element = op, op_where: str = op_where) -> tuple[str | None, str]:
+            """The op's value of ``key`` (its attribute, its meta attributes, op_defaults) and who set it."""
             if op.get(key) is not None:
-                return op.get(key)
+                return op.get(key), op_where
             if key in op_meta:
-                return op_meta[key]
-            return defaults.get(key)
+                return op_meta[key], op_where
+            return defaults.get(key), "op_defaults"
 
-        timeout = pick("timeout")
+        def problem(key: str, value: str | None) -> str | None:
+            check = OP_ATTRIBUTES.get(key)
+            return None if value is None or check is None or value == "#default" else check(value)
+
+        timeout, timeout_from = pick("timeout")
+        role, role_from = pick("role")
+        if role is not None and Role.parse(role) is None:
+            state.config_error(f"{role_from}: role={shown(role)} is not a role; operation ignored")
+            continue
+        on_fail, on_fail_from = pick("on-fail")
+        if (why := problem("on-fail", on_fail)) is not None and (on_fail or "").lower() not in ("nothing", "migrate"):
+            state.config_error(f"{on_fail_from}: on-fail={shown(on_fail or '')} is {why}; using the default")
+        enabled_text, enabled_from = pick("enabled")
+        enabled = is_true(enabled_text, True)
+        if problem("enabled", enabled_text) is not None:      # Pacemaker runs it (checked with crm_simulate)
+            state.config_error(f"{enabled_from}: enabled={shown(enabled_text or '')} is not a boolean (true or "
+                               "false); the operation stays enabled")
         # Everything the <op> says beyond its identity reaches the agent as CRM_meta_* (start-delay,
         # on-fail, OCF_CHECK_LEVEL, ...), as Pacemaker passes it; meta_attributes win over attributes.
         meta = {k: v for k, v in cib.attributes(op).items() if k not in OP_IDENTITY}
         meta.update(op_meta)
+        delay = meta.get("start-delay")
+        if delay is not None and parse_op_ms(delay) is None:
+            state.config_error(f"{op_where}: start-delay={shown(delay)} is not a duration (such as 10s, 5min, "
+                               "500ms or PT1M); using 0")
+            meta["start-delay"] = "0"
+        key = (name, ms)
+        if key in seen:
+            state.config_error(f"{op_where}: duplicates op {shown(seen[key])} (the same name and interval); "
+                               "the first one is used")
+        seen.setdefault(key, op.get("id") or "")
         out.append(OpDef(
             name=name, interval_ms=ms,
-            timeout_ms=interval_ms(timeout) if timeout else DEFAULT_TIMEOUT_MS,
-            role=pick("role"), on_fail=pick("on-fail"),
-            enabled=is_true(pick("enabled"), True), meta=meta,
+            timeout_ms=_op_ms(state, timeout_from, "timeout", timeout, DEFAULT_TIMEOUT_MS) if timeout
+            else DEFAULT_TIMEOUT_MS,
+            role=role, on_fail=on_fail, enabled=enabled, meta=meta,
             params=nvsets(op, "instance_attributes", ctx), op_id=op.get("id", "")))
     return out
 
 
 def op_timeout_ms(state: ClusterState, rsc: Resource, task: str, interval: int) -> int:
-    """Timeout of an action: its op definition, else op_defaults, else 20 s."""
+    """Timeout of an action: its op definition, else op_defaults, else 20 s (also for an op_defaults timeout
+    that is no duration, as Pacemaker falls back)."""
     for op in rsc.ops:
         if op.name == task and op.interval_ms == interval:
             return op.timeout_ms
     ctx = RuleContext(now=state.now, agent=rsc.agent, op=(task, interval))
     value = state.op_defaults.get(ctx).get("timeout")
     if value:
-        return interval_ms(value)
+        return _op_ms(state, "op_defaults", "timeout", value, DEFAULT_TIMEOUT_MS)
     return DEFAULT_TIMEOUT_MS
 
 
@@ -544,6 +844,11 @@ def op_timeout_ms(state: ClusterState, rsc: Resource, task: str, interval: int) 
 def _unpack_constraints(root: Element, state: ClusterState) -> None:
     for tag in root.iterfind("configuration/tags/tag"):
         state.tags[tag.get("id", "")] = [ref.get("id", "") for ref in tag.iterfind("obj_ref")]
+    resources = cib.section(root, "resources", create=False)
+    if resources is not None:
+        state.configured_ids = {i for el in resources.iter("primitive", "group", "clone", "master", "bundle",
+                                                           "template") if (i := el.get("id"))}
+    state.configured_ids |= set(state.tags)
     cons = cib.section(root, "constraints", create=False)
     if cons is None:
         return
@@ -574,21 +879,53 @@ def _resolve_many(state: ClusterState, rid: str | None) -> list[Resource]:
 
 def _resolve_sides(el: Element, state: ClusterState, kind: str, one: str, other: str
                    ) -> tuple[list[Resource], list[Resource]] | None:
-    """The resources on each side of an order or colocation, or None (with a warning) when it cannot be used."""
+    """The resources on each side of an order or colocation, or None (with a configuration error) when it
+    cannot be used."""
     first, second = _resolve_many(state, el.get(one)), _resolve_many(state, el.get(other))
-    if not first or not second:
-        state.warnings.append(f"{kind} {el.get('id')} references an unknown resource; ignored")
-        return None
+    for attr, found in ((one, first), (other, second)):
+        if not found:
+            value = el.get(attr)
+            where = f"{kind} {shown(el.get('id') or '')}"
+            if value is None:
+                state.config_error(f"{where}: {attr} is missing; constraint ignored")
+            else:
+                state.unusable_reference(where, f"{attr}={shown(value)}", value)
+            return None
     return first, second
 
 
+def _score(state: ClusterState, where: str, attr: str, text: str | None, default: int) -> int:
+    """A score attribute; one that is no score is reported and ``default`` used, as Pacemaker's char2score
+    falls back."""
+    if text is None:
+        return default
+    value = score_or_none(text)
+    if value is None:
+        state.config_error(f"{where}: {attr}={shown(text)} is not a score (an integer, INFINITY or -INFINITY); "
+                           f"using {default}")
+        return default
+    return value
+
+
+def _role_attr(el: Element, state: ClusterState, where: str, attr: str) -> Role | None:
+    """A constraint's role filter; one that is no role is reported and ignored (the constraint holds for every
+    role, as Pacemaker applies it)."""
+    text = el.get(attr)
+    role = Role.parse(text)
+    if text is not None and role is None:
+        state.config_error(f"{where}: {attr}={shown(text)} is not a role; the constraint holds for every role")
+    return None if role in (None, Role.STARTED) else role
+
+
 def _unpack_order(el: Element, state: ClusterState) -> None:
+    where = f"order {shown(el.get('id') or '')}"
     kind = el.get("kind")
     if kind is None:
         score = el.get("score")
-        kind = "Mandatory" if score is None or parse_score(score, 0) != 0 else "Optional"
+        kind = "Mandatory" if score is None or _score(state, where, "score", score, 0) != 0 else "Optional"
     if kind not in ("Mandatory", "Optional", "Serialize"):
-        state.warnings.append(f"order {el.get('id')}: invalid kind {kind!r}, using Mandatory")
+        state.config_error(f"{where}: kind={shown(kind)} is not one of Mandatory, Optional, Serialize; "
+                           "using Mandatory")
         kind = "Mandatory"
     symmetrical = is_true(el.get("symmetrical"), kind != "Serialize") and kind != "Serialize"
     if el.find("resource_set") is not None:
@@ -631,7 +968,8 @@ def add_colocation(state: ClusterState, coloc: Colocation) -> None:
 
 
 def _unpack_colocation(el: Element, state: ClusterState) -> None:
-    score = parse_score(el.get("score"), 0)
+    where = f"colocation {shown(el.get('id') or '')}"
+    score = _score(state, where, "score", el.get("score"), 0)
     influence_text = el.get("influence")
     influence = is_true(influence_text, True) if influence_text is not None else None
     if el.find("resource_set") is not None:
@@ -649,17 +987,18 @@ def _unpack_colocation(el: Element, state: ClusterState) -> None:
                 continue
             add_colocation(state, Colocation(
                 id=el.get("id", ""), dependent=dependent, primary=primary, score=score,
-                dependent_role=_role_filter(el.get("rsc-role")), primary_role=_role_filter(el.get("with-rsc-role")),
+                dependent_role=_role_attr(el, state, where, "rsc-role"),
+                primary_role=_role_attr(el, state, where, "with-rsc-role"),
                 node_attribute=el.get("node-attribute") or "#uname",
                 influence=influence if influence is not None else dependent.critical))
 
 
-def _role_filter(text: str | None) -> Role | None:
-    role = Role.parse(text)
-    return None if role in (None, Role.STARTED) else role
+#: What ``resource-discovery`` may say.
+_DISCOVERY = ("always", "never", "exclusive")
 
 
 def _unpack_location(el: Element, state: ClusterState) -> None:
+    where = f"location {shown(el.get('id') or '')}"
     targets: list[tuple[Resource, tuple[str, ...]]] = []
     rid = el.get("rsc")
     if rid is not None:
@@ -667,17 +1006,22 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
             targets += [(instance, ()) for instance in state.clones[rid]]
         elif rid in state.tags:     # and one on a tag for each resource it names (instances of a clone too)
             for rsc in _resolve_many(state, rid):
-                targets += [(i, ()) for i in state.clones[rsc.id]] if rsc.is_clone else [(rsc, ())]
+                targets += [(i, ()) for i in state.clones.get(rsc.id, [])] if rsc.is_clone else [(rsc, ())]
         else:
             named = _resolve_rsc(state, rid)
             if named is None:
-                state.warnings.append(f"location {el.get('id')} references unknown resource {rid}; ignored")
+                state.unusable_reference(where, f"rsc={shown(rid)}", rid)
                 return
             targets.append((named, ()))
     elif el.get("rsc-pattern") is not None:
         pattern = el.get("rsc-pattern", "")
         invert = pattern.startswith("!")
-        regex = re.compile(pattern[1:] if invert else pattern)
+        try:
+            regex = re.compile(pattern[1:] if invert else pattern)
+        except (re.error, OverflowError, RecursionError):
+            state.config_error(f"{where}: rsc-pattern={shown(pattern)} is not a regular expression; "
+                               "constraint ignored")
+            return
         for rsc in list(state.by_id.values()):
             m = regex.search(rsc.id)
             if invert and m is None:
@@ -685,21 +1029,29 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
             elif not invert and m is not None:
                 targets.append((rsc, (m.group(0), *[g or "" for g in m.groups()])))
     else:
+        if el.find("resource_set") is None:
+            state.config_error(f"{where}: names no resource (rsc, rsc-pattern or a resource set); "
+                               "constraint ignored")
         return
     discovery = el.get("resource-discovery") or "always"
-    role = _role_filter(el.get("role"))
+    if discovery not in _DISCOVERY:
+        state.config_error(f"{where}: resource-discovery={shown(discovery)} is not one of "
+                           f"{', '.join(_DISCOVERY)}; using always")
+        discovery = "always"
+    role = _role_attr(el, state, where, "role")
+    node_name = el.get("node")
+    node_score = _score(state, where, "score", el.get("score"), 0) if node_name is not None else 0
+    rule = el.find("rule")
+    rule_role = _role_attr(rule, state, where, "role") if rule is not None and node_name is None else None
     for rsc, subs in targets:
         scores: list[tuple[str, int]] = []
-        node_name = el.get("node")
         if node_name is not None:
             if node_name not in state.nodes:
                 continue
-            scores.append((node_name, parse_score(el.get("score"), 0)))
+            scores.append((node_name, node_score))
         else:
-            rule = el.find("rule")
             if rule is None:
                 continue
-            rule_role = _role_filter(rule.get("role"))
             role = role or rule_role
             for node in state.nodes.values():
                 ctx = RuleContext(node_attrs=node.attrs, now=state.now, agent=rsc.agent,

@@ -233,4 +233,4 @@ def test_primitives_take_agent_params_and_ops_from_their_template():
     monitors = {a.interval_ms: a.timeout_ms for a in result.graph.actions if a.rsc == "t1" and a.interval_ms}
     assert monitors == {10000: 40000, 5000: 20000}
     missing = run(cib('<primitive id="t2" template="nope"/>', both_online()))
-    assert folded(missing) == [] and any("template nope" in w for w in missing.state.warnings)
+    assert folded(missing) == [] and any("template='nope'" in e for e in missing.state.config_errors)

@@ -23,6 +23,8 @@ from paceline.shared import cib
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
 from paceline.shared.cluster.rules import RuleContext, nvsets
 from paceline.shared.cluster.scores import INF, format_score
+from paceline.shared.cluster.unpack import MAX_CLONE_INSTANCES
+from paceline.shared.cluster.values import leading_int
 
 
 def node_condition(node: Node) -> str:
@@ -149,8 +151,9 @@ def _watch_set(root: cib.Element, rsc_id: str) -> set[str]:
 
 
 def _clone_max(el: cib.Element) -> int:
-    value = nvsets(el, "meta_attributes", RuleContext()).get("clone-max", "0")
-    return int(value) if value.isdigit() else 0
+    """The clone-max it says (0 when none), never more instances than the scheduler creates."""
+    value = nvsets(el, "meta_attributes", RuleContext()).get("clone-max")
+    return leading_int(value, 0, 0, MAX_CLONE_INSTANCES) or 0
 
 
 def _summary_by_rsc(summary: list[str]) -> dict[str, str]:
