@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shlex
 import urllib.request
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 from paceline.lab.lab import Lab
 from paceline.shared import codec
 from paceline.shared.subjects import Subjects
+
+from tests.support.bad_inputs import BAD, BASE
 
 pytestmark = pytest.mark.e2e
 
@@ -43,6 +46,22 @@ def test_wrong_crm_command_changes_nothing_and_says_what(lab, words, needle):
     after = cib_xml(lab)
     strip = re.compile(r'(num_updates|epoch|cib-last-written)="[^"]*"')
     assert strip.sub("", after) == strip.sub("", before)
+
+
+def test_every_bad_value_is_refused_by_the_cluster_with_one_line_and_nothing_written(lab):
+    """Issue 12's table of bad inputs (the sixteen it found accepted, and their kind), through the CLI to a live
+    cluster: rc 1, one line naming the problem, the CIB unchanged, no traceback in any service's log."""
+    for line in BASE:
+        lab.paceline(*shlex.split(line), "meta", "target-role=Stopped")
+    strip = re.compile(r'(num_updates|epoch|cib-last-written)="[^"]*"')
+    before = strip.sub("", cib_xml(lab))
+    for line in BAD:
+        out = lab.paceline(*shlex.split(line))
+        errors = out.stderr.strip().splitlines()
+        assert out.returncode == 1 and len(errors) == 1 and errors[0].startswith("ERROR: "), (line[:80], out.stderr)
+    assert strip.sub("", cib_xml(lab)) == before
+    tracebacks = [p.name for p in (lab.dir / "logs").glob("*.log") if "Traceback" in p.read_text()]
+    assert not tracebacks, tracebacks
 
 
 def test_an_agent_no_node_has_yet_is_defined_when_crmsh_is_told_to(lab):
