@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from paceline.crm import Context, CrmError, Outcome, run_lines
 from paceline.crm.agents import AgentCatalog, merge_listings
 from paceline.crm.preferences import Preferences
+from paceline.crm.words import check_line
 from paceline.gateway import attributes
 from paceline.shared import VERSION, bus, cib, lrm
 from paceline.shared.cluster import crm_mon as status_view
@@ -122,6 +123,12 @@ class Gateway:
         if not req.lines:
             raise bus.UserError("no command given", code="crm")
         script = req.script if req.script is not None else len(req.lines) != 1
+        if not script:  # a line over the size limit is refused before the CIB is read (a script's, as it runs)
+            try:
+                check_line(req.lines[0])
+            except CrmError as exc:
+                COMMANDS.labels("rejected").inc()
+                raise bus.UserError(str(exc), code="crm") from None
         loop = asyncio.get_running_loop()
 
         def run(root: cib.Element, work: cib.Element) -> tuple[tuple[Outcome, CrmError | None], bool]:

@@ -63,7 +63,7 @@ def run_crm(opts: Options, line: str) -> int:
     from paceline.cli.commands import is_own_session
 
     line = confirmed(opts, line)
-    words = shlex.split(line)
+    words = crm_words(line)
     if words[:1] == ["configure"] and is_own_session(words[1:]):
         return run_shell(opts, script=[line])      # save/load/erase/edit: a session of its own
     offline = offline_backend(opts)
@@ -85,6 +85,19 @@ def run_crm(opts: Options, line: str) -> int:
     return report(reply.get("output") or "", opts.strict)
 
 
+def crm_words(line: str) -> list[str]:
+    """The words of a command line, read as the gateway reads them: in time linear in its length (shlex takes
+    seconds on a long value), and a line over the size limits (:mod:`paceline.shared.limits`) is refused
+    here with one line, rather than sent to fail as a bus error."""
+    from paceline.crm import CrmError
+    from paceline.crm.words import split_words
+
+    try:
+        return split_words(line)
+    except CrmError as exc:
+        raise CliError(str(exc)) from None
+
+
 def unknown_outcome(exc: CliError, words: list[str]) -> CliError:
     """A change that went out without an answer coming back is neither done nor failed: say so, distinctly."""
     from paceline.cli.commands import is_read_only
@@ -103,7 +116,7 @@ def confirmed(opts: Options, line: str) -> str:
     """
     from paceline.cli import confirm
 
-    words = shlex.split(line)
+    words = crm_words(line)
     question = confirm.needs_confirmation(words[0], words[1:]) if words else None
     if question is None:
         return line

@@ -15,6 +15,7 @@ from lxml import etree
 from paceline.crm import constraints, options, parse, parse_constraints, resources, show
 from paceline.crm.context import Context
 from paceline.crm.errors import CrmError
+from paceline.crm.ids import IdIndex
 from paceline.crm.parse import Definition
 from paceline.crm.words import Words
 from paceline.shared import cib
@@ -120,8 +121,9 @@ def show_command(root: Element, words: Words, ctx: Context) -> str:
         if ident not in known:
             raise words.error(f"object {ident!r} does not exist")
     if types:
+        wanted, kinds = set(idents), set(types)
         return "\n".join(text for ident, text in show.objects(root)
-                         if show.object_type(text) in types and (not idents or ident in idents))
+                         if show.object_type(text) in kinds and (not wanted or ident in wanted))
     return show.show(root, idents)
 
 
@@ -130,8 +132,9 @@ def _show_xml(root: Element, words: Words, idents: list[str]) -> str:
         conf = root.find("configuration")
         return cib.serialize(conf).rstrip("\n") if conf is not None else ""
     out = []
+    index = IdIndex(root)
     for ident in idents:
-        el = cib.find_id(root, ident)
+        el = index.find(ident)
         if el is None:
             raise words.error(f"object {ident!r} does not exist")
         out.append(cib.serialize(el).rstrip("\n"))

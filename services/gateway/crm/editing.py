@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paceline.crm import references
 from paceline.crm.context import Context
-from paceline.crm.ids import require_new_id
+from paceline.crm.ids import IdIndex, require_new_id
 from paceline.crm.tree import detach, ident, parent_of
 from paceline.crm.words import Words
 from paceline.shared import cib
@@ -18,12 +18,13 @@ def delete(root: Element, words: Words, ctx: Context) -> str:
     idents = words.rest()
     if not idents:
         raise words.error("missing id of the object to delete")
+    index = IdIndex(root)  # one lookup table for all the ids: the CIB is not searched once per id
     for oid in idents:
-        if cib.find_id(root, oid) is None:
+        if index.find(oid) is None:
             raise words.error(f"object {oid!r} does not exist")
     notes: list[str] = []
     for oid in idents:
-        el = cib.find_id(root, oid)
+        el = index.find_remaining(oid)
         if el is None:  # went away with an earlier one (a container emptied by deleting its member)
             continue
         notes += _delete_one(root, words, el)

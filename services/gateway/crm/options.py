@@ -10,8 +10,8 @@ from __future__ import annotations
 from paceline.crm import references
 from paceline.crm.constraints import require_target
 from paceline.crm.context import Context
-from paceline.crm.ids import named_set, put_pair, require_free
-from paceline.crm.parse import Definition
+from paceline.crm.ids import IdIndex, named_set, require_free
+from paceline.crm.parse import Definition, PairIndex
 from paceline.shared import cib
 from paceline.shared.cib import Element
 
@@ -19,8 +19,11 @@ from paceline.shared.cib import Element
 def merge_option_set(root: Element, d: Definition, ctx: Context) -> str:
     """property / rsc_defaults / op_defaults: the pairs into the set of that id (created if needed)."""
     nvset = named_set(cib.section(root, d.section), d.element.tag, d.element.get("id", ""))
+    index = PairIndex()  # as cib.put_nvpair, pair after pair, without searching the set for each
+    set_id = nvset.get("id")
     for nv in d.element.iterfind("nvpair"):
-        put_pair(nvset, nv.get("name", ""), nv.get("value", ""))
+        name = nv.get("name", "")
+        index.put(nvset, name, nv.get("value", ""), f"{set_id}-{name}")
     return "\n".join(d.notes)
 
 
@@ -38,7 +41,8 @@ def add_node(root: Element, d: Definition, ctx: Context) -> str:
 def add_tag(root: Element, d: Definition, ctx: Context) -> str:
     """A tag of existing resources, in the tags section (created with the first tag)."""
     require_free(d.where, root, d.element.get("id", ""))
+    index = IdIndex(root)
     for rid in d.refs:
-        require_target(root, d.where, rid)
+        require_target(root, d.where, rid, index)
     references.tags_section(root, create=True).append(d.element)
     return ""

@@ -164,18 +164,17 @@ class _Item:
 
 
 def _split_brackets(words: list[str]) -> list[str]:
-    """Let users write ``(A B)`` as well as ``( A B )``."""
+    """Let users write ``(A B)`` as well as ``( A B )``: leading and trailing brackets become words of their own
+    (a word keeps at least one character; one with ``=`` keeps its trailing ones)."""
     out: list[str] = []
     for w in words:
-        lead: list[str] = []
-        while len(w) > 1 and w[0] in "([{":
-            lead.append(w[0])
-            w = w[1:]
-        trail: list[str] = []
-        while len(w) > 1 and w[-1] in ")]}" and "=" not in w:
-            trail.insert(0, w[-1])
-            w = w[:-1]
-        out += [*lead, w, *trail]
+        lead = max(0, min(len(w) - len(w.lstrip("([{")), len(w) - 1))
+        trail = 0 if "=" in w else max(0, min(len(w) - len(w.rstrip(")]}")), len(w) - lead - 1))
+        if lead:
+            out += w[:lead]
+        out.append(w[lead:len(w) - trail])
+        if trail:
+            out += w[len(w) - trail:]
     return out
 
 

@@ -70,36 +70,72 @@ def _remove(el: Element) -> None:
 
 
 def repoint(root: Element, old: str, new: str, tags: bool = False) -> list[str]:
-    """Make constraints (and with ``tags`` also tag entries) that name ``old`` name ``new``."""
+    """Make constraints (and with ``tags`` also tag entries) that name ``old`` name ``new``.
+
+    Every resource set of every constraint loses the repeats of a resource it names, named or not.
+    """
     notes: list[str] = []
     for c in constraints(root):
-        hit = False
-        for attr in _REF_ATTRS:
-            if c.get(attr) == old:
-                c.set(attr, new)
-                hit = True
-        for rset in c.iter("resource_set"):
-            seen: set[str] = set()
-            for ref in list(rset.iterfind("resource_ref")):
-                if ref.get("id") == old:
-                    ref.set("id", new)
-                    hit = True
-                if ref.get("id") in seen:
-                    rset.remove(ref)
-                seen.add(ref.get("id", ""))
-        if not hit:
-            continue
-        if c.tag in ("rsc_colocation", "rsc_order") and c.find("resource_set") is None \
-                and len(set(constraint_refs(c))) < 2:
-            _remove(c)
-            notes.append(f"INFO: {_label(c)} would constrain {new} with itself; deleted")
-        else:
-            notes.append(f"INFO: modified {_label(c)} from {old} to {new}")
+        note = _repoint_constraint(c, old, new)
+        if note:
+            notes.append(note)
     if tags:
         for tag in tag_elements(root):
             for ref in tag.iterfind("obj_ref"):
                 if ref.get("id") == old:
                     ref.set("id", new)
+    return notes
+
+
+def _repoint_constraint(c: Element, old: str, new: str) -> str:
+    """:func:`repoint` on one constraint: what to say about it ("" when it does not name ``old``)."""
+    hit = False
+    for attr in _REF_ATTRS:
+        if c.get(attr) == old:
+            c.set(attr, new)
+            hit = True
+    for rset in c.iter("resource_set"):
+        seen: set[str] = set()
+        for ref in list(rset.iterfind("resource_ref")):
+            if ref.get("id") == old:
+                ref.set("id", new)
+                hit = True
+            if ref.get("id") in seen:
+                rset.remove(ref)
+            seen.add(ref.get("id", ""))
+    if not hit:
+        return ""
+    if c.tag in ("rsc_colocation", "rsc_order") and c.find("resource_set") is None \
+            and len(set(constraint_refs(c))) < 2:
+        _remove(c)
+        return f"INFO: {_label(c)} would constrain {new} with itself; deleted"
+    return f"INFO: modified {_label(c)} from {old} to {new}"
+
+
+def repoint_all(root: Element, olds: list[str], new: str) -> list[str]:
+    """``repoint(root, old, new)`` for each of ``olds`` in turn (a group's members), reading the constraints
+    once instead of once per member: the same changes, and the same notes in the same order.
+
+    The first member's repoint visits every constraint (it also drops the repeats in every resource set);
+    after it, a constraint can change only by naming a later member, so each later member visits just the
+    constraints that name it - in document order, less those deleted by then. ``new`` names nothing yet
+    (it is a new id), so repointing one member never makes a constraint name another.
+    """
+    if not olds:
+        return []
+    notes = repoint(root, olds[0], new)
+    later = set(olds[1:])
+    naming: dict[str, list[Element]] = {}
+    for c in constraints(root):
+        for rid in dict.fromkeys(constraint_refs(c)):
+            if rid in later:
+                naming.setdefault(rid, []).append(c)
+    for old in olds[1:]:
+        for c in naming.get(old, ()):
+            if c.getparent() is not None:
+                note = _repoint_constraint(c, old, new)
+                if note:
+                    notes.append(note)
     return notes
 
 

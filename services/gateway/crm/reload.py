@@ -91,7 +91,8 @@ def update(root: Element, text: str, ctx: Context, shown: set[str] | None = None
     gone = [ident for ident in gone if cib.find_id(work, ident) is not None]
     if gone:
         outputs.append(editing.delete(work, Words("configure delete", gone), ctx))
-    problems = [p for p in cib.validate(work) if p not in set(cib.validate(root))]
+    known = set(cib.validate(root))  # once, not once per problem
+    problems = [p for p in cib.validate(work) if p not in known]
     if problems:
         raise CrmError("; ".join(problems))
     changed = dispatch.content(work) != dispatch.content(root)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from lxml import etree
 from paceline.crm import references
 from paceline.crm.context import Context
-from paceline.crm.ids import ensure_set, put_pair
+from paceline.crm.ids import IdIndex, ensure_set, put_pair
 from paceline.crm.lifetime import expiry, parse_duration
 from paceline.crm.tree import detach, ident
 from paceline.crm.words import INFINITY, Words
@@ -32,15 +32,17 @@ _ON_OFF = {"on": "true", "off": "false", "true": "true", "false": "false", "yes"
 
 # ---------------------------------------------------------------- lookups
 
-def resolve(root: Element, words: Words, rid: str) -> list[Element]:
-    """The resource ``rid``, or the resources of tag ``rid``."""
-    el = cib.find_resource(root, rid)
+def resolve(root: Element, words: Words, rid: str, index: IdIndex | None = None) -> list[Element]:
+    """The resource ``rid``, or the resources of tag ``rid``; a command that names many passes one ``index``
+    of the CIB for all of them (changing meta attributes leaves it true)."""
+    index = index or IdIndex(root)
+    el = index.resource(rid)
     if el is not None:
         return [el]
-    for tag in references.tag_elements(root):
-        if tag.get("id") == rid:
-            found = [cib.find_resource(root, ident(r)) for r in tag.iterfind("obj_ref")]
-            return [f for f in found if f is not None]
+    tag = index.tag(rid)
+    if tag is not None:
+        found = [index.resource(ident(r)) for r in tag.iterfind("obj_ref")]
+        return [f for f in found if f is not None]
     raise words.error(f"no resource or tag {rid!r}")
 
 
@@ -79,8 +81,9 @@ def _meta_flag(name: str, value: str) -> Handler:
         rids = words.rest()
         if not rids:
             raise words.error("missing resource")
+        index = IdIndex(root)
         for rid in rids:
-            for el in resolve(root, words, rid):
+            for el in resolve(root, words, rid, index):
                 set_meta(el, name, value)
         return ""
 
@@ -92,8 +95,9 @@ def restart(root: Element, words: Words, ctx: Context) -> str:
     rids = words.rest()
     if not rids:
         raise words.error("missing resource")
+    index = IdIndex(root)
     for rid in rids:
-        for el in resolve(root, words, rid):
+        for el in resolve(root, words, rid, index):
             set_meta(el, "target-role", "Stopped")
             set_meta(el, "target-role", "Started")
     return ""
@@ -287,7 +291,8 @@ def _count(text: str) -> int:
 def status(root: Element, words: Words, ctx: Context) -> str:
     """crm's ``resource status``: "resource R is running on: N" or "is NOT running", from the CIB's status."""
     rids = words.rest()
-    named = [str(el.get("id")) for rid in rids for el in resolve(root, words, rid)]
+    index = IdIndex(root)
+    named = [str(el.get("id")) for rid in rids for el in resolve(root, words, rid, index)]
     state = unpack(root, *cib_now(root, time.time()))
     wanted = [p for rid in named for p in state.by_id[rid].primitives()] if rids else state.primitives()
     return "\n".join(f"resource {p.id} is running on: {' '.join(p.active_on)}" if p.active_on

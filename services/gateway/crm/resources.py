@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from paceline.crm import references
 from paceline.crm.context import Context
-from paceline.crm.ids import generate, require_free
+from paceline.crm.ids import IdIndex, generate, require_free
 from paceline.crm.parse import Definition, add_op
 from paceline.crm.words import Where
 from paceline.shared import cib
@@ -78,8 +78,9 @@ def add_monitor(root: Element, d: Definition, ctx: Context) -> str:
     return ""
 
 
-def _take_child(root: Element, where: Where, rid: str, allowed: tuple[str, ...], what: str) -> Element:
-    el = cib.find_resource(root, rid)
+def _take_child(root: Element, where: Where, rid: str, allowed: tuple[str, ...], what: str,
+                index: IdIndex | None = None) -> Element:
+    el = (index or IdIndex(root)).resource(rid)
     if el is None:
         raise where.error(f"no resource {rid!r}")
     if el.tag not in allowed:
@@ -96,20 +97,21 @@ def add_group(root: Element, d: Definition, ctx: Context) -> str:
     grp = d.element
     gid = grp.get("id", "")
     require_free(d.where, root, gid)
+    index = IdIndex(root)  # one lookup table for all the members: the CIB is not searched once per member
     members: list[Element] = []
+    listed: set[Element] = set()
     for rid in d.refs:
-        el = _take_child(root, d.where, rid, ("primitive",), "group")
-        if el in members:
+        el = _take_child(root, d.where, rid, ("primitive",), "group", index)
+        if el in listed:
             raise d.where.error(f"{rid!r} is listed twice")
         members.append(el)
+        listed.add(el)
     res = cib.section(root, "resources")
     res.insert(res.index(members[0]), grp)
     generate(root, grp)
-    notes: list[str] = []
     for el in members:
         grp.append(el)
-        notes += references.repoint(root, el.get("id", ""), gid)
-    return "\n".join(notes)
+    return "\n".join(references.repoint_all(root, [el.get("id", "") for el in members], gid))
 
 
 def add_clone(root: Element, d: Definition, ctx: Context) -> str:
