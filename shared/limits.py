@@ -46,7 +46,8 @@ MAX_CRM_WORD_BYTES = 64 * KIB
 #: the bus whole (a query's reply, a replace, a session's commit) and is kept as one key-value entry,
 #: compressed; CIB XML compresses about tenfold, so 8 MiB comes to well under the 1 MiB a message may
 #: carry, with room for values that compress less well. It is some 30,000 resources with their operations
-#: and constraints - more than Pacemaker itself schedules in reasonable time.
+#: and constraints - more than Pacemaker itself schedules in reasonable time. The cib-store refuses a
+#: configuration write whose document would be larger.
 MAX_CIB_BYTES = 8 * MIB
 
 

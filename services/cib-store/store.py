@@ -24,7 +24,7 @@ from nats.js.kv import KeyValue
 from paceline.cib_store import layout
 from paceline.cib_store.schema import Schemas
 from paceline.cib_store.schema import default as default_schemas
-from paceline.shared import cib, jetstream, lrm
+from paceline.shared import cib, jetstream, limits, lrm
 from paceline.shared.cluster.checks import new_problems, value_problems
 from prometheus_client import Counter
 
@@ -214,10 +214,13 @@ class CibStore:
             refused = self._schema_additions(snap, new_root)
             if refused:
                 raise self.schemas.refusal(new_root, refused)
+            document = layout.config_document(new_root)
+            if len(document) > limits.MAX_CIB_BYTES:
+                raise cib.CibError(limits.refusal("the configuration", len(document), limits.MAX_CIB_BYTES,
+                                                  "MAX_CIB_BYTES"))
             try:
                 assert self.kv is not None
-                await self.kv.update(layout.CONFIG_KEY, layout.stored(layout.config_document(new_root)),
-                                     last=snap.config_rev)
+                await self.kv.update(layout.CONFIG_KEY, layout.stored(document), last=snap.config_rev)
             except KeyWrongLastSequenceError:
                 if expected is not None:
                     raise Conflict("the CIB changed while this change was being written; try again") from None

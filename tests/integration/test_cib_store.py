@@ -270,3 +270,17 @@ async def test_a_damaged_value_written_around_the_store_is_read_past_and_replace
             assert (await kv.get(key)).value not in (b"<not-xml", b"<cib/>", b"\x00"), key
         root, _version = await query(nc)
         assert cib.find_resource(root, "d1") is not None and cib.find_resource(root, "d2") is not None
+
+
+async def test_a_configuration_over_the_size_limit_is_refused(nats_server, tmp_path):
+    from paceline.shared.limits import MAX_CIB_BYTES
+
+    async with running("cib-store", run, nats_server.url, tmp_path) as ctx:
+        big = cib.empty(["primary"])
+        prim = cib.parse(PRIMITIVE)
+        prim.set("description", "x" * MAX_CIB_BYTES)
+        cib.section(big, "resources").append(prim)
+        with pytest.raises(bus.RemoteError, match="over the limit of 8 MiB"):
+            await bus.request(ctx.nc, S.cib("replace"), "replace", {"xml": cib.serialize(big)}, timeout=30)
+        root, _version = await query(ctx.nc)
+        assert cib.find_resource(root, "d1") is None
