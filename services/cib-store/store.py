@@ -19,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 from nats.js import JetStreamContext
-from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 from paceline.cib_store import layout
 from paceline.cib_store.schema import Schemas
@@ -103,14 +103,13 @@ class CibStore:
         problem = layout.unsound(key, value)
         if problem is None:
             return value
-        assert self.kv is not None
         CORRUPT.inc()
-        for older in reversed(await self.kv.history(key)):
-            if older.value and layout.unsound(key, older.value) is None:
+        for older_revision, older in reversed(await self._history(key, revision)):
+            if layout.unsound(key, older) is None:
                 if self.log is not None:
                     self.log.error("a stored CIB value is damaged: reading the newest sound one instead",
-                                   key=key, revision=revision, problem=problem, sound_revision=older.revision)
-                return layout.loaded(older.value)
+                                   key=key, revision=revision, problem=problem, sound_revision=older_revision)
+                return layout.loaded(older)
         if key != layout.CONFIG_KEY:
             # A node's status or the DC's facts: their writers record them again; read as not written yet.
             if self.log is not None:
@@ -118,6 +117,25 @@ class CibStore:
                                key=key, revision=revision, problem=problem)
             return b""
         raise cib.CibError(f"the stored configuration is damaged ({problem}) and no earlier revision is sound")
+
+    async def _history(self, key: str, before: int) -> list[tuple[int, bytes]]:
+        """``key``'s earlier values (revision, raw value), oldest first, read message by message from the
+        stream (next by subject): ``KeyValue.history`` starts a watcher whose first answer may say "nothing
+        pending" before the consumer caught up (it raised "no keys found" on a loaded machine)."""
+        stream, subject = f"KV_{self.bucket}", f"$KV.{self.bucket}.{key}"
+        out: list[tuple[int, bytes]] = []
+        seq = 1
+        for _ in range(HISTORY + 1):
+            try:
+                msg = await self.js.get_msg(stream, seq=seq, subject=subject, next=True)
+            except NotFoundError:
+                break
+            if msg.seq is None or msg.seq >= before:
+                break
+            if msg.data:
+                out.append((msg.seq, msg.data))
+            seq = msg.seq + 1
+        return out
 
     async def _mended(self, entries: layout.Entries) -> layout.Entries:
         """``entries`` with every damaged value replaced by its key's newest sound one."""
