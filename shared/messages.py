@@ -560,6 +560,9 @@ class PolicyStatus(Message):
     term: int
     holder: str
     transition: int
+    #: The version of the CIB copy this instance would plan from if it became DC while the store cannot
+    #: answer ("" before its first read): a standby DC is ready once it holds the newest configuration.
+    cib_copy: str = ""
 
 
 class ExplainRequest(Message):

@@ -589,7 +589,8 @@ async def run(ctx: ServiceContext) -> None:
     async def status(_query: PolicyStatusQuery) -> PolicyStatus:
         view = policy.view()
         return PolicyStatus(node=policy.me, is_dc=policy.dc is not None, term=view.ring_id if view else 0,
-                            holder=view.dc if view else "", transition=policy.transition_id)
+                            holder=view.dc if view else "", transition=policy.transition_id,
+                            cib_copy=policy.cib_copy.version if policy.cib_copy else "")
 
     svc.endpoint("status", s.policy_status(policy.me), status, PolicyStatusQuery)
     svc.endpoint(EXPLAIN, s.policy_explain, policy.explain, ExplainRequest, concurrent=True, standby=True)

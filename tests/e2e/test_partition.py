@@ -11,6 +11,7 @@ node rejoins and the resource runs exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -20,6 +21,9 @@ from pathlib import Path
 import pytest
 from paceline.lab.lab import Lab
 from paceline.lab.story import paceline_argv
+from paceline.shared import bus
+from paceline.shared.messages import PolicyStatus, PolicyStatusQuery
+from paceline.shared.subjects import Subjects
 
 from tests.support.wait import until
 
@@ -55,11 +59,28 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
         lab.down()
 
 
+def copies_of_the_cib(lab: Lab) -> set[str]:
+    """The configuration versions (admin_epoch.epoch) the nodes' policy instances would plan from."""
+    async def ask() -> set[str]:
+        nc = await lab.connect("observer")
+        try:
+            replies = [await bus.call(nc, Subjects(lab.cluster).policy_status(node), PolicyStatusQuery(),
+                                      PolicyStatus) for node in NODES]
+        finally:
+            await nc.close()
+        return {reply.cib_copy.rsplit(".", 1)[0] for reply in replies}
+
+    return asyncio.run(ask())
+
+
 def test_the_isolated_node_stops_its_copy_and_the_majority_starts_one(lab: Lab):
     paceline(lab, "configure", "property", "stonith-enabled=false")
     paceline(lab, "configure", "primitive", RSC, "ocf:paceline:Dummy", "op", "monitor", "interval=2s")
     until(lambda: len(copies(lab)) == 1, "the resource started", 30)
     (holder,) = copies(lab)
+    # A node that runs something has its configuration (as every Pacemaker node holds the CIB): the copy
+    # an isolated node plans from must define what it runs, so wait until every policy instance's does.
+    until(lambda: len(copies_of_the_cib(lab)) == 1, "every node holds the newest configuration", 20)
     lab.isolate(holder)
     try:
         elsewhere = until(lambda: [n for n in copies(lab) if n != holder], "the majority started it", 20)
