@@ -131,12 +131,20 @@ def _describe(el: Element) -> str:
     return f"<{el.tag} id={ident!r}>" if ident is not None else f"<{el.tag}>"
 
 
-def _bad_value(rng: random.Random, pool: list[Element], serial: int) -> str | None:
+def _attribute_of(rng: random.Random, pool: list[Element]) -> tuple[Element, str] | None:
+    """A random element of ``pool`` that has attributes, and one of its attributes' names."""
     holders = [el for el in pool if len(el.attrib)]
     if not holders:
         return None
     el = rng.choice(holders)
-    name = rng.choice(sorted(cib.attributes(el)))
+    return el, rng.choice(sorted(cib.attributes(el)))
+
+
+def _bad_value(rng: random.Random, pool: list[Element], serial: int) -> str | None:
+    picked = _attribute_of(rng, pool)
+    if picked is None:
+        return None
+    el, name = picked
     value = rng.choice(BAD_VALUES)
     el.set(name, value)
     return f"{_describe(el)} {name}={value!r}"
@@ -151,11 +159,10 @@ def _unknown_element(rng: random.Random, pool: list[Element], serial: int) -> st
 
 
 def _missing_attribute(rng: random.Random, pool: list[Element], serial: int) -> str | None:
-    holders = [el for el in pool if len(el.attrib)]
-    if not holders:
+    picked = _attribute_of(rng, pool)
+    if picked is None:
         return None
-    el = rng.choice(holders)
-    name = rng.choice(sorted(cib.attributes(el)))
+    el, name = picked
     del el.attrib[name]
     return f"{_describe(el)} without {name}"
 

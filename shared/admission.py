@@ -40,6 +40,12 @@ def refusal(view_dc: str, view_members: Iterable[str], req_dc: str, req_members:
     return ""
 
 
+def misattributed(sender: str, event_dc: str) -> str:
+    """Why a fencing result is not its named DC's own ("" when it is): ``sender`` (the subject's last token,
+    which only that node's policy may publish) is not the DC the result names."""
+    return "" if sender == event_dc else f"sent by {sender} but names {event_dc or 'no node'} as its DC"
+
+
 def fencing_refusal(view_dc: str, sender: str, event_dc: str) -> str:
     """Why a fencing result is not acted on by a node whose view elects ``view_dc``; "" when it is.
 
@@ -48,8 +54,8 @@ def fencing_refusal(view_dc: str, sender: str, event_dc: str) -> str:
     comes from the DC this node's own membership elects, and says so itself: another node's policy, even
     one holding a valid credential, cannot make this node emulate a power cut or leave the DC role.
     """
-    if sender != event_dc:
-        return f"sent by {sender} but names {event_dc or 'no node'} as its DC"
+    if refused := misattributed(sender, event_dc):
+        return refused
     if not view_dc:
         return "this node's membership elects no DC"
     if sender != view_dc:

@@ -123,12 +123,13 @@ class Gateway:
         if not req.lines:
             raise bus.UserError("no command given", code="crm")
         script = req.script if req.script is not None else len(req.lines) != 1
-        if not script:  # a line over the size limit is refused before the CIB is read (a script's, as it runs)
-            try:
+        try:
+            preferences = Preferences.from_wire(req.options)
+            if not script:  # a line over the size limit is refused before the CIB is read (a script's, as it runs)
                 check_line(req.lines[0])
-            except CrmError as exc:
-                COMMANDS.labels("rejected").inc()
-                raise bus.UserError(str(exc), code="crm") from None
+        except CrmError as exc:
+            COMMANDS.labels("rejected").inc()
+            raise bus.UserError(str(exc), code="crm") from None
         loop = asyncio.get_running_loop()
 
         def run(root: cib.Element, work: cib.Element) -> tuple[tuple[Outcome, CrmError | None], bool]:
@@ -136,7 +137,6 @@ class Gateway:
             return (outcome, failure), outcome.changed
 
         try:
-            preferences = Preferences.from_wire(req.options)
             (outcome, failure), version = await self.apply(run)
         except CrmError as exc:
             COMMANDS.labels("rejected").inc()

@@ -195,8 +195,8 @@ class Policy:
         makes it clean (:meth:`note_fenced`). Either counts only when its sender is the DC it names, and our
         own fencing only when that is the DC our view elects (:func:`admission.fencing_refusal`)."""
         sender = sender_of(subject)
-        if sender != event.dc:
-            self.log.warning("ignored a fencing result", target=event.target, by=sender, names_dc=event.dc)
+        if refused := admission.misattributed(sender, event.dc):
+            self.log.warning("ignored a fencing result", target=event.target, reason=refused)
             return
         self.note_fenced(event)
         if event.target != self.ctx.cfg.node or event.result != "ok" or event.action == "on":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +31,13 @@ def walk(entries: list[dict]) -> Iterator[dict]:
 
 def running_on(lab, rsc: str) -> list[str]:
     return next((r["active_on"] for r in walk(status_json(lab)["resources"]) if r["id"] == rsc), [])
+
+
+def dc_of(lab) -> str:
+    """The DC the status page names (there must be one)."""
+    m = re.search(r"Current DC: (\S+)", ok(lab, "status"))
+    assert m and m.group(1) != "NONE"
+    return m.group(1)
 
 
 def wait_until(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.2) -> Any:

@@ -10,7 +10,6 @@ own name, a node's policy announcing a fencing), the services check the message 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +31,7 @@ from paceline.shared.messages import (
 )
 from paceline.shared.subjects import Subjects
 
+from tests.e2e.cli_helpers import dc_of
 from tests.e2e.conftest import PATIENCE, POLL, FailureLab, running_lab
 from tests.support.wait import until
 
@@ -55,12 +55,6 @@ def attacked(tmp_path_factory) -> Iterator[FailureLab]:
 
 def state_of(lab: FailureLab) -> Lab:
     return Lab.load(lab.dir)
-
-
-def dc_of(lab: FailureLab) -> str:
-    found = re.search(r"Current DC: (\S+)", lab.crm("status"))
-    assert found and found.group(1) != "NONE"
-    return found.group(1)
 
 
 def victim_and_attacker(lab: FailureLab) -> tuple[str, str]:

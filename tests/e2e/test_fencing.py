@@ -15,7 +15,7 @@ from paceline.lab.lab import Lab
 from paceline.shared import codec
 from paceline.shared.subjects import Subjects
 
-from tests.e2e.cli_helpers import ok, running_on, status_json
+from tests.e2e.cli_helpers import dc_of, ok, running_on, status_json
 from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e
@@ -36,12 +36,6 @@ def runs_only_on(lab, rsc: str, node: str) -> bool:
 
 def runs_once(lab, rsc: str) -> bool:
     return len(running_on(lab, rsc)) == 1
-
-
-def dc_of(lab) -> str:
-    m = re.search(r"Current DC: (\S+)", ok(lab, "status"))
-    assert m and m.group(1) != "NONE"
-    return m.group(1)
 
 
 class BusRecorder:

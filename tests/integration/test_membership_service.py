@@ -106,15 +106,21 @@ async def test_a_restarted_peer_is_reported_as_restarted(nats_server, tmp_path):
         assert joined["quorate"] and restarted["quorate"]
 
 
+async def heartbeats_of(nc, node: str) -> list[Heartbeat]:
+    """A list that fills with ``node``'s heartbeats as they are published."""
+    beats: list[Heartbeat] = []
+
+    async def on_beat(msg) -> None:
+        beats.append(Heartbeat.from_body(codec.decode(msg.data, "heartbeat").body))
+
+    await nc.subscribe(S.heartbeat(node), cb=on_beat)
+    return beats
+
+
 async def test_the_local_policy_makes_the_node_a_candidate_and_the_dc_of_its_view(nats_server, tmp_path):
     async with running("membership", run_membership, nats_server.url, tmp_path, node="n1",
                        expected_votes=1) as ctx:
-        beats: list[Heartbeat] = []
-
-        async def on_beat(msg) -> None:
-            beats.append(Heartbeat.from_body(codec.decode(msg.data, "heartbeat").body))
-
-        await ctx.nc.subscribe(S.heartbeat("n1"), cb=on_beat)
+        beats = await heartbeats_of(ctx.nc, "n1")
 
         async def dc() -> str:
             view = await bus.call(ctx.nc, S.membership_query("n1"), MembershipQuery(), MembershipViewMessage)
@@ -145,12 +151,7 @@ async def test_a_fencing_result_is_acted_on_only_when_it_comes_from_the_dc_of_th
     """Another node's policy (a valid credential, the wrong node) cannot make this node emulate a power cut."""
     async with running("membership", run_membership, nats_server.url, tmp_path, node="n1",
                        expected_votes=1) as ctx:
-        beats: list[Heartbeat] = []
-
-        async def on_beat(msg) -> None:
-            beats.append(Heartbeat.from_body(codec.decode(msg.data, "heartbeat").body))
-
-        await ctx.nc.subscribe(S.heartbeat("n1"), cb=on_beat)
+        beats = await heartbeats_of(ctx.nc, "n1")
         alive = codec.encode(PolicyAlive.KIND, PolicyAlive("n1", "p1").to_body())
 
         async def keep_policy_alive() -> None:

@@ -174,11 +174,16 @@ def _bad_known_attribute(root: Element, rng: random.Random) -> str | None:
     return f"<{tag}> {name}={value[:20]!r}"
 
 
-def _bad_any_attribute(root: Element, rng: random.Random) -> str | None:
+def _with_attributes(root: Element, rng: random.Random) -> Element | None:
+    """A random element that has attributes (None when none has)."""
     candidates = [el for el in _elements(root) if el.attrib]
-    if not candidates:
+    return rng.choice(candidates) if candidates else None
+
+
+def _bad_any_attribute(root: Element, rng: random.Random) -> str | None:
+    el = _with_attributes(root, rng)
+    if el is None:
         return None
-    el = rng.choice(candidates)
     name = rng.choice([str(a) for a in el.attrib])
     value = _bad(rng)
     el.set(name, value)
@@ -282,10 +287,9 @@ def _bad_rule(root: Element, rng: random.Random) -> str | None:
 
 
 def _drop_attribute(root: Element, rng: random.Random) -> str | None:
-    candidates = [el for el in _elements(root) if el.attrib]
-    if not candidates:
+    el = _with_attributes(root, rng)
+    if el is None:
         return None
-    el = rng.choice(candidates)
     required = [a for a in ("id", "class", "type", "provider", "rsc", "with-rsc", "first", "then", "score", "name",
                             "value", "operation", "uname", "interval", "call-id", "rc-code", "op-status",
                             "transition-key", "node", "attribute", "start", "template") if a in el.attrib]
