@@ -98,6 +98,67 @@ def keygen(directory: Path, cluster: str, nodes: Mapping[str, Iterable[str]], fo
     return written
 
 
+def add_node(directory: Path, node: str, addresses: Iterable[str]) -> list[Path]:
+    """Credentials for one more node, made with the CA key of an existing directory (``paceline cluster
+    join``): its bus server's certificate and a user per service of it. The other machines' servers need not
+    know the new users - each node's services connect to their own node's server only. Returns the files
+    written; refuses a node the directory already has."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+
+    check_token(node, "node name")
+    directory = Path(directory)
+    creds = Credentials(directory)
+    if node in creds.nodes:
+        raise CredentialError(f"{directory} already holds the credentials of node {node!r}")
+    try:
+        ca_key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), None)
+        ca_cert = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
+    except FileNotFoundError as exc:
+        raise CredentialError(f"cannot add a node without the cluster's CA: {exc.filename} is missing") from None
+    if not isinstance(ca_key, EllipticCurvePrivateKey):
+        raise CredentialError(f"{directory / 'ca.key'} is not the key 'paceline keygen' makes")
+    key, cert = _make_server_cert(ca_key, ca_cert, node, list(addresses))
+    written = [_write(directory / "servers" / f"{node}.key", _key_pem(key), secret=True),
+               _write(directory / "servers" / f"{node}.pem", _cert_pem(cert))]
+    for svc in NODE_SERVICES:
+        written.append(_write(directory / "users" / f"{user_name(svc, node)}.nk", _new_user_seed() + "\n",
+                              secret=True))
+    manifest = {"cluster": creds.cluster, "nodes": sorted({*creds.nodes, node})}
+    written.append(_write(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n"))
+    return written
+
+
+#: What a machine joining the cluster copies from a member's credentials (``paceline cluster join``): the CA
+#: with its key (it signs its own bus server certificate) and the two shared users.
+SHARED_FILES = ("ca.pem", "ca.key", f"users/{ADMIN}.nk", f"users/{OBSERVER}.nk")
+
+
+def shared_files(directory: Path) -> dict[str, str]:
+    """The :data:`SHARED_FILES` of a credentials directory, by relative path."""
+    try:
+        return {name: (Path(directory) / name).read_text() for name in SHARED_FILES}
+    except FileNotFoundError as exc:
+        raise CredentialError(f"{exc.filename} is missing: a joining node needs it") from None
+
+
+def seed_directory(directory: Path, cluster: str, files: Mapping[str, str]) -> list[Path]:
+    """A new credentials directory from a member's :func:`shared_files` (no node yet: :func:`add_node`)."""
+    check_token(cluster, "cluster name")
+    directory = Path(directory)
+    if (directory / MANIFEST).exists():
+        raise CredentialError(f"{directory} already holds credentials")
+    unknown = sorted(set(files) - set(SHARED_FILES))
+    if unknown:
+        raise CredentialError(f"not a credential file of a joining node: {unknown[0]}")
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    written = [_write(directory / name, text, secret=name != "ca.pem") for name, text in files.items()]
+    written.append(_write(directory / MANIFEST, json.dumps({"cluster": cluster, "nodes": []}, indent=2) + "\n"))
+    return written
+
+
 def _write(path: Path, text: str, secret: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
