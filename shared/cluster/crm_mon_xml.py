@@ -1,0 +1,377 @@
+"""crm_mon's XML (``crm_mon --output-as xml``), as Pacemaker's API schema describes it, from the cluster model.
+
+Tools written for Pacemaker read this document, not the text page: the
+ClusterLabs ``ha_cluster_exporter`` (nodes, resources, fail counts, migration
+thresholds, node attributes), crmsh (``crm_mon`` XML for resource states),
+pcs and site scripts. So the elements, attributes and value spellings are
+those of ``/usr/share/pacemaker/api/crm_mon-2.25.rng`` and the files it
+includes, wrapped in ``<pacemaker-result api-version="2.25">`` with a
+``<status>`` as ``api-result.rng`` says. Facts come from
+:func:`paceline.shared.cluster.unpack.unpack` (the same view the DC plans
+with) and the summary from :mod:`paceline.shared.cluster.crm_mon` (the text
+page's header), so the XML and ``paceline status`` cannot disagree.
+
+As crm_mon does for XML, inactive resources are always listed (``-r`` changes
+only the text page) and every section is present: summary, nodes, resources,
+node attributes, node history, failures, bans. What Paceline has no
+equivalent of is left out (fencing history: the schema makes it optional) or
+given Pacemaker's value for a cluster without it (node health ``green``).
+Pure: the time is passed in; no I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from lxml import etree
+from paceline.shared import cib
+from paceline.shared.cluster.crm_mon import summary_facts
+from paceline.shared.cluster.history import fail_count
+from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
+from paceline.shared.cluster.scores import INF
+from paceline.shared.cluster.timespec import parse_op_ms
+from paceline.shared.cluster.unpack import cib_now, unpack
+from paceline.shared.cluster.values import is_true, leading_int
+from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
+
+#: The API version of the schema this document follows (Pacemaker 2.1.5's crm_mon).
+API_VERSION = "2.25"
+
+#: Node attributes crm_mon does not list: its own bookkeeping, and what other sections show.
+HIDDEN_ATTRIBUTE_PREFIXES = ("#", "fail-count-", "last-failure-")
+HIDDEN_ATTRIBUTES = ("shutdown", "terminate", "standby")
+
+
+def _b(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _when(epoch: int | float) -> str:
+    """An epoch as crm_mon prints times (local time, ``Sun Dec  6 20:56:26 2026``)."""
+    return time.strftime(cib.TIME_FORMAT, time.localtime(epoch))
+
+
+def _score_text(value: int) -> str:
+    return "INFINITY" if value >= INF else "-INFINITY" if value <= -INF else str(value)
+
+
+# ------------------------------------------------------------------ summary
+
+def _cluster_options(state: ClusterState) -> dict[str, str]:
+    options = state.options
+    return {
+        "stonith-enabled": _b(is_true(options.get("stonith-enabled"), True)),
+        "symmetric-cluster": _b(state.symmetric),
+        "no-quorum-policy": state.no_quorum_policy,
+        "maintenance-mode": _b(state.maintenance_mode),
+        "stop-all-resources": _b(state.stop_all),
+        "stonith-timeout-ms": str(parse_op_ms(options.get("stonith-timeout") or "60s") or 60000),
+        "priority-fencing-delay-ms": str(parse_op_ms(options.get("priority-fencing-delay") or "0") or 0),
+    }
+
+
+def _summary(top: etree._Element, root: cib.Element, state: ClusterState, now: float) -> None:
+    facts = summary_facts(root, now)
+    summary = etree.SubElement(top, "summary")
+    etree.SubElement(summary, "stack", type=facts["stack"])
+    dc = facts["dc"]
+    dc_el = etree.SubElement(summary, "current_dc", present=_b(dc is not None))
+    if dc is not None:
+        dc_el.set("version", dc["version"])
+        dc_el.set("name", dc["name"])
+        dc_el.set("id", root.get("dc-uuid") or "")
+        dc_el.set("with_quorum", _b(dc["quorum"]))
+        dc_el.set("mixed_version", "false")
+    etree.SubElement(summary, "last_update", time=facts["last_updated"])
+    # crm_mon leaves what the CIB does not say empty, where the text page names a default
+    etree.SubElement(summary, "last_change", time=root.get("cib-last-written") or "",
+                     user=root.get("update-user") or "", client=root.get("update-client") or "",
+                     origin=root.get("update-origin") or "")
+    etree.SubElement(summary, "nodes_configured", number=str(facts["nodes_configured"]))
+    blocked = sum(1 for p in state.primitives() if p.blocked)
+    etree.SubElement(summary, "resources_configured", number=str(facts["resources_configured"]),
+                     disabled=str(facts["resources_disabled"]), blocked=str(blocked))
+    etree.SubElement(summary, "cluster_options", _cluster_options(state))
+
+
+# ------------------------------------------------------------------ nodes
+
+def _running_count(state: ClusterState, node: Node) -> int:
+    return sum(1 for p in state.primitives() if node.name in p.active_on)
+
+
+def _nodes(top: etree._Element, state: ClusterState) -> None:
+    nodes = etree.SubElement(top, "nodes")
+    dc = next((n.name for n in state.nodes.values() if n.id == state.dc_uuid), None)
+    for node in state.nodes.values():
+        etree.SubElement(nodes, "node", {
+            "name": node.name, "id": node.id, "online": _b(node.online), "standby": _b(node.standby),
+            "standby_onfail": "false", "maintenance": _b(node.maintenance), "pending": _b(node.pending),
+            "unclean": _b(node.unclean), "health": "green", "shutdown": _b(node.shutdown),
+            "expected_up": _b(node.expected_up), "is_dc": _b(node.name == dc),
+            "resources_running": str(_running_count(state, node)), "type": "member"})
+
+
+# ------------------------------------------------------------------ resources
+
+def _shown_id(rsc: Resource, unique: bool) -> str:
+    """An anonymous clone's instances are shown by their resource's own id, as the executor knows them;
+    a globally unique clone's as ``RSC:N``; a cloned group as ``GROUP:N``."""
+    if rsc.clone_of is None or unique or rsc.is_group:
+        return rsc.id
+    return rsc.history_id
+
+
+#: A pending action crm_mon shows as the role (what the resource is becoming) ...
+PENDING_ROLES = {"start": "Starting", "stop": "Stopping", "migrate_to": "Migrating", "migrate_from": "Migrating",
+                 "promote": "Promoting", "demote": "Demoting"}
+#: ... and one it shows beside the role.
+PENDING_TASKS = {"monitor": "Monitoring", "notify": "Notifying"}
+
+
+def _primitive(parent: etree._Element, state: ClusterState, rsc: Resource, unique: bool) -> None:
+    agent = cib.agent_text(rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", ""))
+    pending = next(iter(rsc.pending_task.values()), "")
+    role = PENDING_ROLES.get(pending) or (rsc.role.text if rsc.active_on else "Stopped")
+    attrs = {"id": _shown_id(rsc, unique), "resource_agent": agent, "role": role}
+    if rsc.meta.get("target-role"):
+        attrs["target_role"] = rsc.meta["target-role"]
+    attrs.update({"active": _b(bool(rsc.active_on)), "orphaned": _b(rsc.orphan), "blocked": _b(rsc.blocked),
+                  "managed": _b(rsc.managed), "failed": _b(rsc.failed),
+                  "failure_ignored": _b(rsc.ignore_failure), "nodes_running_on": str(len(rsc.active_on))})
+    if pending and pending not in PENDING_ROLES:
+        attrs["pending"] = PENDING_TASKS.get(pending, pending)
+    if rsc.lock_node:
+        attrs["locked_to"] = rsc.lock_node
+    el = etree.SubElement(parent, "resource", attrs)
+    for name in rsc.active_on:
+        node = state.nodes.get(name)
+        etree.SubElement(el, "node", name=name, id=node.id if node is not None else name, cached="true")
+
+
+def _group(parent: etree._Element, state: ClusterState, rsc: Resource, unique: bool) -> None:
+    el = etree.SubElement(parent, "group", id=rsc.id, number_resources=str(len(rsc.children)),
+                          managed=_b(rsc.managed), disabled=_b(rsc.target_role == Role.STOPPED))
+    for child in rsc.children:
+        _primitive(el, state, child, unique)
+
+
+def _clone(parent: etree._Element, state: ClusterState, clone: Resource) -> None:
+    unique = is_true(clone.meta.get("globally-unique"))
+    attrs = {"id": clone.id, "multi_state": _b(clone.promotable), "unique": _b(unique),
+             "managed": _b(clone.managed), "disabled": _b(clone.target_role == Role.STOPPED),
+             "failed": _b(any(p.failed for p in clone.primitives())),
+             "failure_ignored": _b(clone.ignore_failure)}
+    if clone.meta.get("target-role"):
+        attrs["target_role"] = clone.meta["target-role"]
+    el = etree.SubElement(parent, "clone", attrs)
+    for instance in clone.children:
+        if instance.is_group:
+            _group(el, state, instance, unique)
+        else:
+            _primitive(el, state, instance, unique)
+
+
+def _top_level(state: ClusterState) -> list[Resource]:
+    """The configuration's top-level resources in CIB order (crm_mon's), each clone once as a whole."""
+    out: dict[str, Resource] = {}
+    for rsc in sorted(state.resources, key=lambda r: r.doc_index):
+        top = state.by_id.get(rsc.clone_of, rsc) if rsc.clone_of is not None else rsc
+        if rsc.orphan and not rsc.active_on:
+            continue
+        out.setdefault(top.id, top)
+    return list(out.values())
+
+
+def _resources(top: etree._Element, state: ClusterState) -> None:
+    resources = etree.SubElement(top, "resources")
+    for rsc in _top_level(state):
+        if rsc.is_clone:
+            _clone(resources, state, rsc)
+        elif rsc.is_group:
+            _group(resources, state, rsc, False)
+        else:
+            _primitive(resources, state, rsc, False)
+
+
+# ------------------------------------------------------------------ node attributes
+
+def _shown_attribute(name: str) -> bool:
+    return not name.startswith(HIDDEN_ATTRIBUTE_PREFIXES) and name not in HIDDEN_ATTRIBUTES
+
+
+def _node_attributes(top: etree._Element, state: ClusterState) -> None:
+    section = etree.SubElement(top, "node_attributes")
+    for node in state.nodes.values():
+        if not node.online:
+            continue
+        shown = sorted(n for n in node.attrs if _shown_attribute(n))
+        if shown:
+            el = etree.SubElement(section, "node", name=node.name)
+            for name in shown:
+                etree.SubElement(el, "attribute", name=name, value=node.attrs[name])
+
+
+# ------------------------------------------------------------------ node history
+
+def _history_ops(lr: cib.Element) -> list[cib.Element]:
+    """A resource's operations as crm_mon lists them: notifications and probes that found it not running
+    left out, the rest by call id."""
+    ops = []
+    for op in lr.iterfind("lrm_rsc_op"):
+        task, interval = op.get("operation"), op.get("interval") or "0"
+        if task == "notify" or (task == "monitor" and interval == "0" and op.get("rc-code") == "7"):
+            continue
+        ops.append(op)
+    def call(op: cib.Element) -> tuple[bool, int]:   # pending ones (call id -1) last
+        number = leading_int(op.get("call-id"), 0)
+        return number < 0, number
+
+    return sorted(ops, key=call)
+
+
+def _operation(parent: etree._Element, op: cib.Element) -> None:
+    task, interval = op.get("operation") or "", op.get("interval") or "0"
+    rc = leading_int(op.get("rc-code"), 0)
+    attrs = {"call": op.get("call-id") or "", "task": "probe" if task == "monitor" and interval == "0" else task}
+    if interval != "0":
+        attrs["interval"] = f"{interval}ms"
+    if op.get("last-rc-change"):
+        attrs["last-rc-change"] = _when(leading_int(op.get("last-rc-change"), 0))
+    for name in ("exec-time", "queue-time"):
+        if op.get(name) is not None:
+            attrs[name] = f"{op.get(name)}ms"
+    attrs.update({"rc": str(rc), "rc_text": RC_TEXT.get(rc, "unknown")})
+    etree.SubElement(parent, "operation_history", attrs)
+
+
+def _resource_history(parent: etree._Element, state: ClusterState, node: Node, lr: cib.Element) -> None:
+    rid = lr.get("id") or ""
+    ops = _history_ops(lr)
+    if not ops:
+        return
+    rsc = _model_resource(state, rid)
+    attrs = {"id": rid, "orphan": _b(rsc is None or rsc.orphan)}
+    if rsc is not None:
+        attrs["migration-threshold"] = str(rsc.migration_threshold)
+        count, last = fail_count(state, rsc, node)
+        if count > 0:
+            attrs["fail-count"] = _score_text(count)
+            if last > 0:
+                attrs["last-failure"] = _when(last)
+    el = etree.SubElement(parent, "resource_history", attrs)
+    for op in ops:
+        _operation(el, op)
+
+
+def _model_resource(state: ClusterState, history_id: str) -> Resource | None:
+    """The resource a status entry records: itself, or the first instance of the clone it belongs to."""
+    rsc = state.by_id.get(history_id)
+    if rsc is not None and not rsc.is_clone and not rsc.is_group:
+        return rsc
+    instances = state.clones.get(history_id)
+    return instances[0] if instances else None
+
+
+def _node_history(top: etree._Element, root: cib.Element, state: ClusterState) -> None:
+    section = etree.SubElement(top, "node_history")
+    by_id = {n.id: n for n in state.nodes.values()}
+    for ns in _node_states(root):
+        node = by_id.get(ns.get("id") or "") or state.nodes.get(ns.get("uname") or "")
+        if node is None or not node.online:
+            continue
+        el = etree.Element("node", name=node.name)
+        for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
+            _resource_history(el, state, node, lr)
+        if len(el):
+            section.append(el)
+
+
+def _node_states(root: cib.Element) -> Iterable[cib.Element]:
+    status = root.find("status")
+    return () if status is None else status.iterfind("node_state")
+
+
+# ------------------------------------------------------------------ failures and bans
+
+def _failure_records(root: cib.Element) -> dict[tuple[str, str, str], cib.Element]:
+    """Each recorded operation by (node, resource as recorded, call id): a failure's element in the CIB."""
+    index: dict[tuple[str, str, str], cib.Element] = {}
+    for ns in _node_states(root):
+        uname = ns.get("uname") or ""
+        for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
+            for op in lr.iterfind("lrm_rsc_op"):
+                index[(uname, lr.get("id") or "", op.get("call-id") or "")] = op
+    return index
+
+
+def _failures(top: etree._Element, root: cib.Element, state: ClusterState) -> None:
+    section = etree.SubElement(top, "failures")
+    records = _failure_records(root)
+    for f in state.failed_ops:
+        rsc = state.by_id.get(f.rsc)
+        history_id = rsc.history_id if rsc is not None else f.rsc
+        op = records.get((f.node, history_id, str(f.call_id)))
+        attrs: dict[str, Any] = {}
+        if op is not None and op.get("operation_key"):
+            attrs["op_key"] = op.get("operation_key")
+        else:
+            attrs["id"] = op.get("id") if op is not None else f"{history_id}_{f.task}_{f.interval_ms}"
+        attrs.update({"node": f.node, "exitstatus": RC_TEXT.get(f.rc, "unknown"),
+                      "exitreason": f.exit_reason or "none", "exitcode": str(f.rc), "call": str(f.call_id),
+                      "status": EXEC_TEXT.get(f.op_status, "Error")})
+        if f.last_rc_change:
+            attrs.update({"last-rc-change": _when(f.last_rc_change), "queued": str(f.queue_ms),
+                          "exec": str(f.exec_ms), "interval": str(f.interval_ms), "task": f.task})
+        etree.SubElement(section, "failure", attrs)
+
+
+def _bans(top: etree._Element, state: ClusterState) -> None:
+    section = etree.SubElement(top, "bans")
+    for loc in state.locations:
+        promoted = loc.role == Role.PROMOTED
+        for node, score in loc.node_scores:
+            if score >= 0:
+                continue
+            etree.SubElement(section, "ban", {"id": loc.id, "resource": loc.rsc.id, "node": node,
+                                              "weight": str(max(score, -INF)), "promoted-only": _b(promoted),
+                                              "master_only": _b(promoted)})
+
+
+# ------------------------------------------------------------------ the document
+
+def document(root: cib.Element, now: float, request: str = "crm_mon --output-as xml",
+             state: ClusterState | None = None) -> etree._Element:
+    """crm_mon's ``<pacemaker-result>`` for the CIB ``root`` at ``now`` (``request``: the command line shown)."""
+    state = state if state is not None else unpack(root, *cib_now(root, now))
+    top = etree.Element("pacemaker-result", {"api-version": API_VERSION, "request": request})
+    _summary(top, root, state, now)
+    _nodes(top, state)
+    _resources(top, state)
+    _node_attributes(top, state)
+    _node_history(top, root, state)
+    _failures(top, root, state)
+    _bans(top, state)
+    etree.SubElement(top, "status", code="0", message="OK")
+    return top
+
+
+def render(root: cib.Element, now: float, request: str = "crm_mon --output-as xml",
+           state: ClusterState | None = None) -> str:
+    """The document as crm_mon prints it: indented, no XML declaration."""
+    return etree.tostring(document(root, now, request, state), pretty_print=True, encoding="unicode")
+
+
+def error_document(request: str, code: int, message: str, errors: Iterable[str] = ()) -> str:
+    """A ``<pacemaker-result>`` that carries only a failure, as crm_mon prints one for a CIB it cannot read."""
+    top = etree.Element("pacemaker-result", {"api-version": API_VERSION, "request": request})
+    status = etree.SubElement(top, "status", code=str(code), message=message)
+    lines = list(errors)
+    if lines:
+        errs = etree.SubElement(status, "errors")
+        for line in lines:
+            etree.SubElement(errs, "error").text = line
+    return etree.tostring(top, pretty_print=True, encoding="unicode")
+
