@@ -256,8 +256,8 @@ def test_configure_node_and_tag(root) -> None:
     assert attrs(root, "third-instance_attributes-site")["value"] == "a"
     assert attrs(root, "third-utilization-memory")["value"] == "1024"
     assert [r.get("id") for r in found(root, "t")] == ["a"]
-    with pytest.raises(CrmError, match="node 'third' already exists"):
-        run(root, "configure node third")
+    with pytest.raises(CrmError, match="node 'third' already exists with id 'third'"):
+        run(root, "configure node $id=4 third")
     with pytest.raises(CrmError, match="no resource or tag 'b'"):
         run(root, "tag u a b")
 

@@ -60,9 +60,9 @@ def test_option_sets_nodes_and_tags_are_whole_objects() -> None:
                                  '<nvpair id="" name="no-such" value="1"/></cluster_property_set>')
     assert prop.section == "crm_config" and len(prop.notes) == 3   # a, a again, no-such: as typed
     node = parse.node(words("node", "1: n1 attributes site=a"))
-    assert xml(node.element) == ('<node id="1" uname="n1"><instance_attributes id="num-1-instance_attributes">'
-                                 '<nvpair id="num-1-instance_attributes-site" name="site" value="a"/>'
-                                 '</instance_attributes></node>')
+    assert xml(node.element) == ('<node id="1" uname="n1"><instance_attributes id="n1-instance_attributes">'
+                                 '<nvpair id="n1-instance_attributes-site" name="site" value="a"/>'
+                                 '</instance_attributes></node>')   # crmsh names a node's sets after its name
     tag = parse.tag(words("tag", "t: a b"))
     assert tag.refs == ["a", "b"] and [r.get("id") for r in tag.element] == ["a", "b"]
 

@@ -23,8 +23,11 @@ from paceline.crm.cluster_options import unknown_option_warning
 from paceline.crm.ids import check_valid, sanitize_id
 from paceline.crm.words import Where, Words
 from paceline.shared.cib import Element
+from paceline.shared.cluster.timespec import parse_op_ms
 
 CLASSES = ("ocf", "lsb", "service", "systemd", "stonith")
+#: The roles a constraint or a monitor may name (the old names too, as crmsh 4.4 accepts and keeps them).
+ROLES = ("Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave")
 #: Attributes an <op> element carries itself; anything else typed after ``op NAME`` is an op parameter.
 OP_ATTRIBUTES = frozenset(("id", "name", "interval", "description", "start-delay", "interval-origin",
                            "timeout", "enabled", "record-pending", "role", "requires", "on-fail"))
@@ -254,15 +257,25 @@ def add_op(el: Element, op: Element) -> None:
 
 
 def monitor(words: Words) -> Definition:
-    """``monitor RSC INTERVAL[:TIMEOUT]``: an op for an existing primitive."""
-    rid = words.take("resource id")
+    """``monitor RSC[:ROLE] INTERVAL[:TIMEOUT]``: a monitor op for an existing primitive, as crmsh writes it
+    (``role`` before ``interval``; the id ``RSC-monitor-INTERVAL`` is made when applying)."""
+    target = words.take("RSC[:ROLE]")
+    rid, _, role = target.partition(":")
+    if not rid:
+        raise words.error(f"{target!r}: expected RSC[:ROLE]")
+    if role and role not in ROLES:
+        raise words.unexpected(role, f"a role ({', '.join(ROLES)})")
     spec = words.take("INTERVAL[:TIMEOUT]")
     words.end()
     interval, _, timeout = spec.partition(":")
-    attrs = {"interval": interval}
-    if timeout:
-        attrs["timeout"] = timeout
-    return Definition(op_element("monitor", attrs), words, [rid])
+    for what, value in (("interval", interval), ("timeout", timeout)):
+        if (value or what == "interval") and parse_op_ms(value) is None:
+            raise words.error(f"bad {what} {value!r} (a duration: 10s, 500ms, 5min, PT1M)")
+    op = etree.Element("op", id="", name="monitor")   # crmsh's order: name, role, interval, timeout
+    for name, value in (("role", role), ("interval", interval), ("timeout", timeout)):
+        if value:
+            op.set(name, value)
+    return Definition(op, words, [rid])
 
 
 # ---------------------------------------------------------------- group, clone, ms
@@ -339,7 +352,8 @@ def node_set_id(node_id: str, suffix: str) -> str:
 
 
 def node(words: Words) -> Definition:
-    """``node [$id=ID | ID:] UNAME[:TYPE] [attributes k=v...] [utilization k=v...]``."""
+    """``node [$id=ID | ID:] UNAME[:TYPE] [attributes k=v...] [utilization k=v...]``: a new node, or the
+    attributes and utilization of an existing one (see :func:`paceline.crm.options.add_node`)."""
     node_id = None
     first = words.take("node name")
     if first.startswith("$id=") or first.endswith(":"):  # "$id=1 primary" or, as show prints it, "1: primary"
@@ -359,7 +373,7 @@ def node(words: Words) -> Definition:
         pairs = words.pairs(frozenset(_NODE_PARTS))
         if not pairs:
             raise words.error(f"{key} needs name=value pairs")
-        set_id = node_set_id(node_id, tag)
+        set_id = sanitize_id(f"{uname}-{tag}")   # crmsh names a node's sets after its name, not its id
         nvset = next((s for s in el.iterfind(tag) if s.get("id") == set_id), None)
         if nvset is None:
             nvset = etree.SubElement(el, tag, id=set_id)

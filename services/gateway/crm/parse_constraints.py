@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lxml import etree
-from paceline.crm.parse import Definition, new_id
+from paceline.crm.parse import ROLES, Definition, new_id
 from paceline.crm.words import Words, parse_score
 from paceline.shared.cib import Element
 
-ROLES = ("Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave")
 ACTIONS = ("start", "stop", "promote", "demote")
 KINDS = ("Mandatory", "Optional", "Serialize")
 COMPARISONS = ("lt", "gt", "lte", "gte", "eq", "ne")
@@ -100,8 +99,8 @@ def _rule(parent: Element, words: Words) -> None:
         ops.add(joiner)
     if len(ops) > 1:
         raise words.error("a rule cannot mix 'and' and 'or'; use two rules instead")
-    if ops:
-        rule.set("boolean-op", ops.pop())
+    if ops == {"or"}:  # 'and' is the schema's default, and crmsh writes it only when it is not
+        rule.set("boolean-op", "or")
     if words and words.peek() != "rule":
         raise words.unexpected(words.peek() or "", "'and', 'or' or another rule")
 

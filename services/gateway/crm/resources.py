@@ -16,6 +16,7 @@ from paceline.crm.parse import Definition, add_op
 from paceline.crm.words import Where
 from paceline.shared import cib
 from paceline.shared.cib import Element
+from paceline.shared.cluster.timespec import interval_ms
 
 
 def check_agent(where: Where, ctx: Context, el: Element, root: Element | None = None) -> None:
@@ -73,6 +74,10 @@ def add_monitor(root: Element, d: Definition, ctx: Context) -> str:
     el = cib.find_resource(root, rid)
     if el is None or el.tag != "primitive":
         raise d.where.error(f"no primitive {rid!r}")
+    interval = d.element.get("interval", "0")
+    if any(op.get("name") == "monitor" and interval_ms(op.get("interval")) == interval_ms(interval)
+           for op in el.iterfind("operations/op")):
+        raise d.where.error(f"{rid} already has a monitor op with interval {interval}")
     add_op(el, d.element)
     generate(root, d.element)
     return ""
