@@ -26,8 +26,9 @@ RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
 CONTAINER_TAGS = ("group", "clone", "master")
 #: Elements whose ``id`` attribute names another object instead of defining one (sets, tags).
 REFERENCE_TAGS = ("resource_ref", "obj_ref")
-#: How Pacemaker writes a time for people (``cib-last-written``, crm_mon's "Last updated", failed actions).
-TIME_FORMAT = "%a %b %d %H:%M:%S %Y"
+#: How Pacemaker writes a time for people (``cib-last-written``, crm_mon's "Last updated", failed actions): ctime
+#: with the day of the month padded by a space (``Dec  5``), not a zero.
+TIME_FORMAT = "%a %b %e %H:%M:%S %Y"
 
 
 class CibError(ValueError):

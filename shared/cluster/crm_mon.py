@@ -18,7 +18,6 @@ from typing import Any
 from lxml import etree
 from paceline.shared import VERSION, cib
 from paceline.shared.cluster.model import ClusterState, Resource, Role
-from paceline.shared.cluster.options import resource_meta
 from paceline.shared.cluster.status_view import render_status
 from paceline.shared.cluster.unpack import cib_now, unpack
 from paceline.shared.cluster.values import is_true
@@ -28,35 +27,57 @@ SECTION = re.compile(r"^\* (\S.*:)$")
 FORMATS = ("text", "json", "xml")
 
 
+def cib_property(root: cib.Element, name: str) -> str | None:
+    """The value of the one nvpair called ``name`` anywhere in the CIB, as crm_mon finds ``dc-version`` and
+    ``cluster-infrastructure`` (the DC writes them as cluster properties); none when there is none, or when
+    several answer (crm_mon's lookup then finds nothing)."""
+    found = [el for el in root.iter("nvpair") if el.get("name") == name]
+    return found[0].get("value") if len(found) == 1 else None
+
+
 def _dc_name(root: cib.Element) -> str | None:
+    """The DC's name: the node whose id is ``dc-uuid`` (none when no configured node has that id)."""
     dc_id = root.get("dc-uuid")
     if not dc_id:
         return None
-    return next((n.get("uname") for n in cib.node_elements(root) if n.get("id") == dc_id), None) or dc_id
+    return next((n.get("uname") or dc_id for n in cib.node_elements(root) if n.get("id") == dc_id), None)
 
 
-def _disabled(prim: cib.Element, now: float) -> bool:
-    el: cib.Element | None = prim
-    while el is not None and el.tag in cib.RESOURCE_TAGS:
-        if resource_meta(el, now).get("target-role", "").lower() == "stopped":
-            return True
-        el = el.getparent()
-    return False
+def _disabled(rsc: Resource) -> bool:
+    """crm_mon counts an instance DISABLED when its target role is Stopped, or Unpromoted in a promotable
+    clone (it can never be promoted)."""
+    if rsc.target_role == Role.STOPPED:
+        return True
+    top = rsc.top()
+    return rsc.target_role == Role.UNPROMOTED and top.promotable
 
 
-def summary_facts(root: cib.Element, now: float) -> dict[str, Any]:
-    prims = list(cib.primitives(root))
+def _counted(state: ClusterState) -> list[Resource]:
+    """The resource instances crm_mon counts: every primitive (each clone instance on its own), a removed
+    one only while it is still active."""
+    return [p for p in state.primitives() if not p.orphan or p.active_on]
+
+
+def summary_facts(root: cib.Element, now: float, state: ClusterState | None = None,
+                  identity: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The "Cluster Summary" facts. ``identity`` is (stack, version) to show when the CIB names neither (a
+    live Paceline cluster: the gateway knows what it runs); a CIB file without them shows "unknown", as
+    crm_mon does."""
+    state = state if state is not None else unpack(root, *cib_now(root, now))
+    counted = _counted(state)
     dc = _dc_name(root)
+    stack = cib_property(root, "cluster-infrastructure") or (identity[0] if identity else "unknown")
+    version = cib_property(root, "dc-version") or (identity[1] if identity else "unknown")
     return {
-        "stack": "paceline (NATS)",
-        "dc": {"name": dc, "version": VERSION, "quorum": is_true(root.get("have-quorum"))} if dc else None,
+        "stack": stack,
+        "dc": {"name": dc, "version": version, "quorum": is_true(root.get("have-quorum"))} if dc else None,
         "last_updated": time.strftime(cib.TIME_FORMAT, time.localtime(now)),
-        "last_change": {"time": root.get("cib-last-written") or time.strftime(cib.TIME_FORMAT, time.localtime(now)),
-                        "user": root.get("update-user", "root"), "client": root.get("update-client", "cibadmin"),
-                        "origin": root.get("update-origin") or None},
-        "nodes_configured": len(cib.node_elements(root)),
-        "resources_configured": len(prims),
-        "resources_disabled": sum(1 for p in prims if _disabled(p, now)),
+        "last_change": {"time": root.get("cib-last-written"), "user": root.get("update-user"),
+                        "client": root.get("update-client"), "origin": root.get("update-origin")},
+        "nodes_configured": len(state.nodes),
+        "resources_configured": len(counted),
+        "resources_disabled": sum(1 for p in counted if _disabled(p)),
+        "resources_blocked": sum(1 for p in counted if p.blocked),
         "version": cib.version(root).__str__(),
     }
 
@@ -92,7 +113,7 @@ def _failure_facts(state: ClusterState) -> list[dict[str, Any]]:
 def facts(root: cib.Element, now: float, state: ClusterState | None = None) -> dict[str, Any]:
     """Everything ``paceline status`` shows at ``now``, as plain data (the ``--output-as json`` document)."""
     state = state if state is not None else unpack(root, *cib_now(root, now))
-    summary = summary_facts(root, now)
+    summary = summary_facts(root, now, state)
     dc = summary["dc"]["name"] if summary["dc"] else None
     return {"summary": summary, "nodes": _node_facts(state, dc), "resources": _top_facts(state),
             "failed_actions": _failure_facts(state), "config_errors": list(state.config_errors)}
@@ -119,22 +140,34 @@ def _top_facts(state: ClusterState) -> list[dict[str, Any]]:
     return out
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _change_text(change: dict[str, Any]) -> str:
+    """crm_mon's "Last change" value: the time, then by USER, via CLIENT, on NODE, each only when known."""
+    return ((change["time"] or "") + (f" by {change['user']}" if change["user"] else "")
+            + (f" via {change['client']}" if change["client"] else "")
+            + (f" on {change['origin']}" if change["origin"] else ""))
+
+
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     dc = summary["dc"]
     quorum = "partition with quorum" if dc and dc["quorum"] else "partition WITHOUT quorum"
     dc_line = f"Current DC: {dc['name']} (version {dc['version']}) - {quorum}" if dc else "Current DC: NONE"
-    change = summary["last_change"]
-    res_line = f"{summary['resources_configured']} resource instances configured"
-    if summary["resources_disabled"]:
-        res_line += f" ({summary['resources_disabled']} DISABLED)"
+    res_line = _plural(summary["resources_configured"], "resource instance") + " configured"
+    disabled, blocked = summary["resources_disabled"], summary.get("resources_blocked", 0)
+    notes = ([f"{disabled} DISABLED"] if disabled else []) + (
+        [f"{blocked} BLOCKED from further action due to failure"] if blocked else [])
+    if notes:
+        res_line += f" ({', '.join(notes)})"
     return [
         "Cluster Summary:",
         f"  * Stack: {summary['stack']}",
         f"  * {dc_line}",
         f"  * Last updated: {summary['last_updated']}",
-        f"  * Last change:  {change['time']} by {change['user']} via {change['client']}"
-        + (f" on {change['origin']}" if change["origin"] else ""),
-        f"  * {summary['nodes_configured']} nodes configured",
+        f"  * Last change:  {_change_text(summary['last_change'])}",
+        f"  * {_plural(summary['nodes_configured'], 'node')} configured",
         f"  * {res_line}",
     ]
 
@@ -142,7 +175,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
 def render(root: cib.Element, now: float) -> str:
     """crm_mon's page at ``now``: the lists of crm_simulate's status lose one level of nesting."""
     state = unpack(root, *cib_now(root, now))
-    summary = summary_facts(root, now)
+    summary = summary_facts(root, now, state)
     body = [SECTION.sub(r"\1", line) for line in textwrap.dedent("\n".join(render_status(state))).splitlines()]
     return "\n".join(summary_lines(summary)) + "\n\n" + "\n".join(body).rstrip("\n") + "\n"
 
@@ -184,8 +217,7 @@ def render_xml(data: dict[str, Any]) -> str:
                         if dc else {}))
     etree.SubElement(summary, "last_update", time=s["last_updated"])
     change = s["last_change"]
-    etree.SubElement(summary, "last_change", time=change["time"], user=change["user"], client=change["client"],
-                     origin=change["origin"] or "")
+    etree.SubElement(summary, "last_change", {k: change[k] or "" for k in ("time", "user", "client", "origin")})
     etree.SubElement(summary, "nodes_configured", number=str(s["nodes_configured"]))
     etree.SubElement(summary, "resources_configured", number=str(s["resources_configured"]),
                      disabled=str(s["resources_disabled"]))

@@ -80,7 +80,8 @@ def parse_op(el: Element, index: int) -> HistoryOp | None:
         secure_digest=a.get("op-secure-digest"), doc_index=index, exit_reason=a.get("exit-reason", ""),
         exec_ms=_int(a.get("exec-time")), queue_ms=_int(a.get("queue-time")),
         secure_params=a.get("op-secure-params"),
-        force_restart=a.get("op-force-restart"))
+        force_restart=a.get("op-force-restart"), key=a.get("operation_key") or a.get("id", ""),
+        rc_change=_int(a["last-rc-change"]) if "last-rc-change" in a else None)
 
 
 def sort_ops(ops: list[HistoryOp]) -> list[HistoryOp]:
@@ -314,7 +315,7 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
         action = "ignore" if node.unclean else configured
         state.failed_ops.append(FailedOp(rsc.id, op.task, op.interval_ms, node.name, op.rc, op.op_status,
                                          op.exit_reason, op.call_id, op.last_rc_change, op.exec_ms,
-                                         op.queue_ms))
+                                         op.queue_ms, op.key, op.rc_change))
         last_failure_key = f"{op.task}_{op.interval_ms}"
         if configured == "ignore" and not (hard or fatal):
             rsc.ignore_failure = True

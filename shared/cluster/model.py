@@ -108,6 +108,8 @@ class FailedOp:
     last_rc_change: int
     exec_ms: int = 0
     queue_ms: int = 0
+    key: str = ""                   # operation_key (else the entry's id): what crm_mon names the action by
+    rc_change: int | None = None    # last-rc-change alone, None when the entry has none
 
 
 @dataclass
@@ -131,6 +133,8 @@ class HistoryOp:
     queue_ms: int = 0
     secure_params: str | None = None
     force_restart: str | None = None
+    key: str = ""                   # operation_key, else the id
+    rc_change: int | None = None    # last-rc-change alone (``last_rc_change`` falls back to last-run)
 
 
 @dataclass(repr=False)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-from paceline.shared import cib
-from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
+from paceline.shared import cib, lrm
+from paceline.shared.cluster.model import ClusterState, FailedOp, Node, Resource, Role
 from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
 
 
@@ -88,25 +88,87 @@ def _primitive_line(rsc: Resource, state: ClusterState, indent: str) -> str:
     return f"{indent}* {rsc.id}\t({_agent(rsc)}):\t {text}{suffix}"
 
 
-def _when(stamp: int) -> str:
-    """A history time stamp as crm_mon prints it; empty when unset or beyond what a calendar shows."""
-    if not stamp:
+def _when(stamp: int | None) -> str:
+    """A history time stamp as crm_mon prints it (local time, ctime's layout); empty when unset or beyond
+    what a calendar shows."""
+    if stamp is None:
         return ""
     try:
-        return time.strftime(cib.TIME_FORMAT, time.gmtime(stamp))
+        return time.strftime(cib.TIME_FORMAT, time.localtime(stamp))
     except (OverflowError, ValueError, OSError):
         return ""
 
 
-def _failed_lines(state: ClusterState) -> list[str]:
-    lines = []
-    for f in state.failed_ops:
-        when = _when(f.last_rc_change)
-        lines.append(f"    * {f.rsc}_{f.task}_{f.interval_ms} on {f.node} '{RC_TEXT.get(f.rc, 'error')}' "
-                     f"({f.rc}): call={f.call_id}, status='{EXEC_TEXT.get(f.op_status, 'Error')}', "
-                     f"exitreason='{f.exit_reason}', last-rc-change='{when}', queued={f.queue_ms}ms, "
-                     f"exec={f.exec_ms}ms")
-    return lines
+def readable_interval(ms: int) -> str:
+    """A duration as crm_mon writes it: ``10s``, ``1m30s``, ``1.500s``, ``250ms``. A unit is used only for
+    more than one of it (1000 ms is ``1000ms``, one minute ``60s``), as Pacemaker does."""
+    out = ""
+    for size, unit in ((86_400_000, "d"), (3_600_000, "h"), (60_000, "m")):
+        if ms > size:
+            out += f"{ms // size}{unit}"
+            ms %= size
+    if ms > 1000:
+        out += f"{ms // 1000}" + (f".{ms % 1000:03d}" if ms % 1000 else "") + "s"
+    elif ms > 0:
+        out += f"{ms}ms"
+    return out or "0s"
+
+
+_TWO_WORD_TASKS = ("migrate_to", "migrate_from")
+
+
+def parse_op_key(key: str) -> tuple[str, str, int] | None:
+    """(resource, task, interval ms) of an operation key ``RSC_TASK_INTERVAL``; None when it is not one."""
+    head, _, interval = key.rpartition("_")
+    if not head or not interval.isdigit():
+        return None
+    for task in _TWO_WORD_TASKS:
+        if head.endswith("_" + task):
+            return head[:-len(task) - 1], task, int(interval)
+    rsc, _, task = head.rpartition("_")
+    return (rsc, task, int(interval)) if rsc and task else None
+
+
+#: crm_mon's words for an execution status that kept an action from giving a result.
+_EXEC_WORDS = {**EXEC_TEXT, lrm.EXEC_PENDING: "Pending", lrm.EXEC_DONE: "Done", 8: "Internal communication failure",
+               9: "Cannot execute now", 10: "No fence device", 11: "CIB secrets unavailable"}
+
+
+def _friendly_failure(f: FailedOp) -> str:
+    """A failed action in crm_mon's words: ``rsc 10s-interval monitor on node1 returned 'error' (reason)
+    at TIME after 20ms``."""
+    parsed = parse_op_key(f.key or lrm.op_key(f.rsc, f.task, f.interval_ms))
+    rsc, task, interval = parsed if parsed else ("unknown resource", "unknown action", 0)
+    text = f"{rsc} " + (f"{readable_interval(interval)}-interval " if interval else "")
+    text += ("probe" if task == "monitor" and interval == 0 else task) + f" on {f.node or 'unknown node'}"
+    if f.op_status == lrm.EXEC_DONE:
+        text += f" returned '{RC_TEXT.get(f.rc, 'unknown')}'" + (f" ({f.exit_reason})" if f.exit_reason else "")
+    else:
+        text += f" could not be executed ({_EXEC_WORDS.get(f.op_status, 'UNKNOWN')}" + (
+            f": {f.exit_reason}" if f.exit_reason else "") + ")"
+    if f.rc_change is not None:
+        text += f" at {_when(f.rc_change)}"
+    if f.exec_ms > 0:
+        text += f" after {readable_interval(f.exec_ms)}"
+    return text
+
+
+def _technical_failure(f: FailedOp) -> str:
+    """A failed action with every detail (crm_mon's ``--show-detail``)."""
+    text = (f"{f.key or lrm.op_key(f.rsc, f.task, f.interval_ms)} on {f.node or 'unknown node'} "
+            f"'{RC_TEXT.get(f.rc, 'unknown')}' ({f.rc}): call={f.call_id}, "
+            f"status='{_EXEC_WORDS.get(f.op_status, 'UNKNOWN')}'")
+    if f.exit_reason:
+        text += f", exitreason='{f.exit_reason}'"
+    if f.rc_change is not None:
+        text += f", last-rc-change='{_when(f.rc_change)}'"
+    return text + f", queued={f.queue_ms}ms, exec={f.exec_ms}ms"
+
+
+def failed_lines(state: ClusterState, detail: bool = False) -> list[str]:
+    """The "Failed Resource Actions" items, in crm_mon's words (``detail``: with call ids and timings)."""
+    show = _technical_failure if detail else _friendly_failure
+    return [f"    * {show(f)}" for f in state.failed_ops]
 
 
 def _clone_lines(state: ClusterState, clone_id: str) -> list[str]:
@@ -200,7 +262,7 @@ def render_status(state: ClusterState, failed_actions: bool = True, config_error
         else:
             lines.append(_primitive_line(rsc, state, "    "))
     if failed_actions and state.failed_ops:
-        lines += ["", "  * Failed Resource Actions:", *_failed_lines(state)]
+        lines += ["", "  * Failed Resource Actions:", *failed_lines(state)]
     if config_errors:
         lines += config_error_lines(state)
     return lines
