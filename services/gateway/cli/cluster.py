@@ -165,8 +165,10 @@ class Host:
     def how(self) -> str:
         if self.systemd:
             return "systemd (paceline.target)"
-        reason = "--no-systemd" if self.layout.root == Path("/") and SYSTEMD_RUNNING.is_dir() else \
-            f"--root {self.layout.root}" if self.layout.root != Path("/") else f"systemd is not running: no {SYSTEMD_RUNNING}"
+        if self.layout.root != Path("/"):
+            reason = f"--root {self.layout.root}"
+        else:
+            reason = "--no-systemd" if SYSTEMD_RUNNING.is_dir() else f"systemd is not running: no {SYSTEMD_RUNNING}"
         return f"the units' commands run directly ({reason}); nothing restarts a process that dies"
 
     def write_units(self) -> None:
@@ -273,9 +275,10 @@ def init(host: Host, args: argparse.Namespace) -> int:
     keygen(layout.credentials, spec.cluster, {node: [address]})
     _say(f"  credentials (CA, bus server certificate, users) in {layout.credentials}")
     _install(host, spec)
-    _bring_up(host, spec, args.timeout)
     _write_bundle(layout, spec)
-    _say(f"node {node} is online in cluster {spec.cluster}")
+    _bring_up(host, spec, args.timeout)
+    _say(f"node {node} is set up; the cluster's store (JetStream, Raft) forms when the second node joins: a "
+         "clustered JetStream elects its leader among two servers at least, so the CIB answers from then on")
     _say(f"to add a machine: copy {layout.bundle} to it (scp; it holds the CA key), then run there:\n"
          f"  paceline cluster join --cluster-node {address} --bundle /etc/paceline/join.bundle --address ADDR")
     return 0
@@ -290,15 +293,15 @@ def join(host: Host, args: argparse.Namespace) -> int:
     layout = host.layout
     _refuse_installed(layout)
     spec = NodeSpec(bundle.cluster, node, address, (args.cluster_node,), bundle.ports)
-    if not spec.route_urls():
+    if spec.route_urls() == [spec.own_route]:
         raise ClusterError(f"--cluster-node {args.cluster_node} is this node's own address")
     _say(f"cluster {spec.cluster}: node {node} ({address}) joins through {args.cluster_node}; services: {host.how()}")
     seed_directory(layout.credentials, bundle.cluster, bundle.files)
     add_node(layout.credentials, node, [address])
     _say(f"  credentials: the cluster's CA from the bundle, a bus server certificate and users made for {node}")
     _install(host, spec)
-    _bring_up(host, spec, args.timeout, joining=True)
     _write_bundle(layout, spec)
+    _bring_up(host, spec, args.timeout, joining=bundle.seed_node or args.cluster_node)
     _say(f"node {node} is online in cluster {spec.cluster}")
     return 0
 
@@ -316,7 +319,7 @@ def _install(host: Host, spec: NodeSpec) -> None:
     _write_private(layout.nats_config, conf)
     layout.config_file.write_text(paceline_toml(spec, layout))
     host.write_units()
-    routes = ", ".join(spec.route_urls()) or "none yet (the other nodes route to this one)"
+    routes = ", ".join(u for u in spec.route_urls() if u != spec.own_route) or "none yet (the others dial this one)"
     _say(f"  wrote {layout.nats_config} (routes: {routes}), {layout.config_file}, units in {layout.units_dir}")
 
 
@@ -329,12 +332,16 @@ def _write_private(path: Path, text: str) -> None:
 def _write_bundle(layout: Layout, spec: NodeSpec) -> None:
     from paceline.shared.credentials import shared_files
 
-    bundle = JoinBundle(spec.cluster, spec.address, spec.ports, shared_files(layout.credentials))
+    bundle = JoinBundle(spec.cluster, spec.address, spec.ports, shared_files(layout.credentials), spec.node)
     _write_private(layout.bundle, bundle.text())
 
 
-def _bring_up(host: Host, spec: NodeSpec, timeout: float, joining: bool = False) -> None:
-    """The bus server, then the cluster-wide services, the node in the CIB, the node's own services."""
+def _bring_up(host: Host, spec: NodeSpec, timeout: float, joining: str = "") -> None:
+    """The bus server, then the cluster-wide services, the node in the CIB, the node's own services.
+
+    The first node (``joining`` empty) stops before the CIB: its store has no JetStream leader until a
+    second server routes to it. The second node adds the first (``joining``: the node the bundle came
+    from) as well as itself, in that order, so the first node gets id 1."""
     deadline = time.monotonic() + timeout
     host.start([NATS_UNIT])
     _wait(lambda: _monitor(spec.ports, "/healthz?js-enabled-only=true") is not None, deadline,
@@ -347,12 +354,25 @@ def _bring_up(host: Host, spec: NodeSpec, timeout: float, joining: bool = False)
     else:
         _say(f"  bus server {spec.node} healthy (JetStream under {host.layout.jetstream})")
     host.start([f"paceline-{s}" for s in CLUSTER_WIDE])
-    added = asyncio.run(_edit_cib(host.layout, lambda root: _add_node(root, spec.node), deadline))
-    _say(f"  node {spec.node} {'added to' if added else 'already in'} the CIB")
+    if not joining:
+        host.start([f"paceline-{s}" for s in SERVICES[len(CLUSTER_WIDE):]])
+        if host.systemd:
+            _run(["systemctl", "start", TARGET])
+        _say(f"  services of {spec.node} started")
+        return
+    nodes = [joining, spec.node] if joining != spec.node else [spec.node]
+    added: list[str] = []
+
+    def add(root: Element) -> bool:  # applied afresh to each CIB version read
+        added[:] = [n for n in nodes if _add_node(root, n)]
+        return bool(added)
+
+    asyncio.run(_edit_cib(host.layout, add, deadline))
+    _say(f"  CIB: {'added ' + ', '.join(added) if added else 'the nodes were there already'}")
     host.start([f"paceline-{s}" for s in SERVICES[len(CLUSTER_WIDE):]])
     if host.systemd:
         _run(["systemctl", "start", TARGET])
-    asyncio.run(_wait_online(host.layout, {spec.node}, deadline))
+    asyncio.run(_wait_online(host.layout, set(nodes), deadline))
 
 
 def _where_logs(host: Host, unit: str) -> str:
@@ -533,7 +553,7 @@ def status(host: Host) -> int:
     try:
         nodes = asyncio.run(_node_states(layout))
         lines.append("nodes: " + ", ".join(f"{n} {s}" for n, s in nodes.items()))
-    except Exception as exc:  # noqa: BLE001 - any failure to read the CIB is reported, not raised
+    except Exception as exc:  # any failure to read the CIB is reported, not raised
         lines.append(f"nodes: the CIB cannot be read ({exc})")
         code = 3
     print("\n".join(lines))

@@ -115,12 +115,19 @@ class NodeSpec:
     seeds: tuple[str, ...] = ()  # hosts (or host:port) of servers already in the cluster
     ports: Ports = field(default_factory=Ports)
 
+    @property
+    def own_route(self) -> str:
+        return f"nats://{self.address}:{self.ports.cluster}"
+
     def route_urls(self) -> list[str]:
-        urls = []
+        """The seeds' route URLs, and this server's own: a clustered JetStream refuses to start without a
+        route, and a server drops the one to itself - so a first node alone starts, and later dials nobody
+        (the others dial it)."""
+        urls = [self.own_route]
         for seed in self.seeds:
-            host_port = seed if ":" in seed else f"{seed}:{self.ports.cluster}"
-            if host_port != f"{self.address}:{self.ports.cluster}":
-                urls.append(f"nats://{host_port}")
+            url = f"nats://{seed if ':' in seed else f'{seed}:{self.ports.cluster}'}"
+            if url not in urls:
+                urls.append(url)
         return urls
 
 
@@ -238,12 +245,14 @@ class JoinBundle:
     It is written 0600 and must travel like a private key (scp), and be deleted once the nodes joined."""
 
     cluster: str
-    seed: str
+    seed: str  # the address of the node that made it
     ports: Ports
     files: Mapping[str, str]
+    seed_node: str = ""  # the name of the node that made it
 
     def text(self) -> str:
         return json.dumps({"format": BUNDLE_FORMAT, "cluster": self.cluster, "seed": self.seed,
+                           "seed_node": self.seed_node,
                            "ports": {"client": self.ports.client, "cluster": self.ports.cluster,
                                      "monitor": self.ports.monitor},
                            "files": dict(self.files)}, indent=1) + "\n"
@@ -253,13 +262,13 @@ class JoinBundle:
         try:
             data = json.loads(text)
         except ValueError:
-            raise BundleError(f"{source} is not a join bundle (not JSON): make one with paceline cluster init") from None
+            raise BundleError(f"{source} is not a join bundle (not JSON): paceline cluster init makes one") from None
         if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
             raise BundleError(f"{source} is not a join bundle of this version (format {BUNDLE_FORMAT})")
         try:
             ports = Ports(**{k: int(v) for k, v in data["ports"].items()})
             files = {str(k): str(v) for k, v in data["files"].items()}
-            bundle = cls(str(data["cluster"]), str(data["seed"]), ports, files)
+            bundle = cls(str(data["cluster"]), str(data["seed"]), ports, files, str(data.get("seed_node", "")))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BundleError(f"{source}: a damaged join bundle ({exc})") from None
         missing = [f for f in SHARED_FILES if f not in bundle.files]

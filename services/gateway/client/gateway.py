@@ -59,6 +59,9 @@ def find_bus(nats_url: str | None, cluster: str | None, lab_dir: str | None) -> 
         return url, cluster or "default"
     from paceline.client.labfile import NoLab, bus_of
 
+    installed = installed_node(lab_dir)
+    if installed is not None:
+        return installed.nats_url, cluster or installed.cluster
     try:
         lab_url, lab_cluster = bus_of(Path(lab_dir) if lab_dir else None)
     except NoLab as exc:
@@ -66,11 +69,39 @@ def find_bus(nats_url: str | None, cluster: str | None, lab_dir: str | None) -> 
     return lab_url, cluster or lab_cluster
 
 
+#: The configuration file ``paceline cluster init/join`` writes on an installed node.
+INSTALLED_CONFIG = Path("/etc/paceline/paceline.toml")
+
+
+def installed_node(lab_dir: str | None) -> Any:
+    """The configuration of the node this machine is (``PACELINE_CONFIG``, else ``/etc/paceline/paceline.toml``
+    when no lab directory was named and no lab runs); None when it is none."""
+    from paceline.client.labfile import NoLab, bus_of
+    from paceline.shared import config
+
+    path = os.environ.get("PACELINE_CONFIG")
+    if not path:
+        if lab_dir or os.environ.get("PACELINE_LAB") or not INSTALLED_CONFIG.is_file():
+            return None
+        try:
+            bus_of(None)
+            return None  # a running lab wins over the machine's own cluster, as before
+        except NoLab:
+            path = str(INSTALLED_CONFIG)
+    try:
+        return config.load(path, env={})
+    except config.ConfigError as exc:
+        raise ClientError(str(exc)) from None
+
+
 def find_credential(lab_dir: str | None) -> ClientCredential | None:
-    """The credential to connect with: ``PACELINE_CREDENTIALS`` (else the running lab's) as user
-    ``PACELINE_USER`` (default ``admin``); None for an open bus."""
+    """The credential to connect with: ``PACELINE_CREDENTIALS`` (else the installed node's, else the running
+    lab's) as user ``PACELINE_USER`` (default ``admin``); None for an open bus."""
     directory = os.environ.get("PACELINE_CREDENTIALS")
-    if not directory:
+    installed = None if directory or os.environ.get("PACELINE_NATS_URL") else installed_node(lab_dir)
+    if installed is not None:
+        directory = installed.credentials
+    elif not directory:
         from paceline.client.labfile import credentials_of
 
         directory = credentials_of(Path(lab_dir) if lab_dir else None)
