@@ -34,6 +34,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,6 +65,8 @@ DEFAULT_WITNESS = "witness"
 FORWARDER = "bus-forward"
 #: Each node's watchdog, recorded as "NODE/WATCHDOG": it stands for hardware, so ``pause`` leaves it running.
 WATCHDOG = "watchdog"
+#: ha_cluster_exporter's port: a netns lab's node exporters listen on it, each on its node's own address.
+EXPORTER_PORT = 9664
 #: The file (in a node's directory) listing what its watchdog kills on a reset.
 NODE_PIDS = "node.pids"
 #: A lab's default watchdog timeout; survivors wait twice that (``stonith-watchdog-timeout``, as sbd advises).
@@ -127,6 +130,13 @@ def _kill_namespace(namespace: str) -> None:
         time.sleep(0.02)
 
 
+def free_port() -> int:
+    """A TCP port free on loopback right now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def default_watchdog(nodes: int) -> float:
     """Watchdog self-fencing needs a majority to tell a lost node from a lost partner: three nodes or more
     (diskless sbd's rule too; a witness gives the bus a majority, not the membership a vote). Two-node labs
@@ -152,6 +162,9 @@ class Lab:
     watchdog_timeout: float = -1.0
     #: The credentials directory of a lab whose bus requires them (``lab up --secure``); empty: an open bus.
     credentials: str = ""
+    #: Each node's exporter (``host:port``, what Prometheus scrapes): a free loopback port each, as the nodes
+    #: share one machine; in a netns lab ha_cluster_exporter's 9664 on the node's own address.
+    exporters: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------ persistence
     @property
@@ -247,10 +260,23 @@ class Lab:
                     "PACELINE_EXPECTED_VOTES": str(len(self.nodes)), "PACELINE_LOG_FORMAT": "json",
                     "PACELINE_REPLICAS": str(buses.replicas(self.servers)),
                     "PACELINE_WATCHDOG_TIMEOUT": str(self.watchdog_timeout)})
+        # The node's /run: agents that keep pid files in /var/run (ocf:heartbeat:apache, nginx) would otherwise
+        # share one between the nodes, and one node's probe would find the other's server running. Under the run
+        # directory, a crash wipes it and the lab's kill finds the servers by those pid files.
+        env["HA_VARRUN"] = str(self.node_dir(node) / "run")
         if self.credentials:
             env["PACELINE_CREDENTIALS"] = self.credentials
+        if node in self.exporters:
+            host, _, port = self.exporters[node].rpartition(":")
+            env.update({"PACELINE_EXPORTER_ADDRESS": host, "PACELINE_EXPORTER_PORT": port})
         env.update(self.settings)
         return env
+
+    def _assign_exporters(self, plan: NetnsPlan | None) -> None:
+        """Give every node's exporter its own address (see ``exporters``)."""
+        for node in self.nodes:
+            self.exporters[node] = f"{plan.address(node)}:{EXPORTER_PORT}" if plan is not None else \
+                f"127.0.0.1:{free_port()}"
 
     def launch(self, name: str, argv: list[str], env: dict[str, str], namespace: str | None = None) -> int:
         """Start one detached process (inside ``namespace`` if given) with its log under logs/; record its pid."""
@@ -312,6 +338,7 @@ class Lab:
             self.netns = plan.to_json()
         for server in buses.plan(self.nodes, self.witnesses, plan, single_bus).values():
             self._record(server)
+        self._assign_exporters(plan)
         if secure:
             self._make_credentials()
         self.save()  # recorded before anything exists, so that down() can remove a half-built lab
@@ -635,6 +662,10 @@ class Lab:
         for node in self.nodes:
             for svc in (*NODE_SERVICES, *([WATCHDOG] if self.watchdog_timeout > 0 else [])):
                 lines.append(self._describe_service(node, svc))
+            if node in self.exporters:
+                namespace = self.namespace_of(node)
+                lines.append(f"  {node + '/exporter':<22} http://{self.exporters[node]}/metrics"
+                             + (f" (in netns {namespace})" if namespace else ""))
         if self.credentials:
             users = Path(self.credentials) / "users"
             lines += [f"  the bus requires credentials ({self.credentials}; CA {Path(self.credentials) / 'ca.pem'}):",
