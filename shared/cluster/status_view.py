@@ -10,6 +10,7 @@ import time
 
 from paceline.shared import cib, lrm
 from paceline.shared.cluster.model import ClusterState, FailedOp, Node, Resource, Role
+from paceline.shared.cluster.values import is_true
 from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
 
 
@@ -56,36 +57,65 @@ _PENDING_WORDS = {"start": "Starting", "stop": "Stopping", "migrate_to": "Migrat
                   "promote": "Promoting", "demote": "Demoting"}
 
 
-def _primitive_line(rsc: Resource, state: ClusterState, indent: str) -> str:
+def printable_id(rsc: Resource, state: ClusterState) -> str:
+    """The name crm_mon shows: an anonymous clone's instances (and their members) go by the cloned
+    resource's own id, a globally unique clone's by ``RSC:N``."""
+    if rsc.clone_of is None or is_unique(state.by_id[rsc.clone_of]):
+        return rsc.id
+    return rsc.id.rsplit(":", 1)[0]
+
+
+def is_unique(clone: Resource) -> bool:
+    """A globally unique clone: its instances are told apart (and shown one by one)."""
+    return is_true(clone.meta.get("globally-unique"))
+
+
+def _in_promotable(rsc: Resource) -> bool:
+    return rsc.top().promotable
+
+
+def _displayed_role(rsc: Resource) -> Role:
+    """The role crm_mon names: Started in a promotable clone is Unpromoted; an inactive one is Stopped."""
+    if not rsc.active_on:
+        return Role.STOPPED
+    role = rsc.role if rsc.role > Role.STOPPED else Role.STARTED
+    return Role.UNPROMOTED if role == Role.STARTED and _in_promotable(rsc) else role
+
+
+def _primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: bool = True) -> str:
+    """One resource as crm_mon prints it: name, agent, state and node, then its flags."""
+    nodes = rsc.active_on
+    node = nodes[0] if len(nodes) == 1 else (rsc.lock_node if not nodes else None)
+    role = _displayed_role(rsc)
+    words = ["ORPHANED"] if rsc.orphan else []
+    if rsc.failed:
+        words += ["FAILED"] + ([role.text] if role > Role.UNPROMOTED else [])
+    else:
+        task = rsc.pending_task.get(nodes[0], "") if nodes and pending else ""
+        words.append(_PENDING_WORDS.get(task) or role.text)
+    if node is not None:
+        words.append(node)
     flags: list[str] = []
+    if node is not None and node in state.nodes and not state.nodes[node].online and state.nodes[node].unclean:
+        flags.append("UNCLEAN")
+    if node is not None and node == rsc.lock_node:
+        flags.append("LOCKED")
     if rsc.target_role == Role.STOPPED:
         flags.append("disabled")
-    if rsc.maintenance:
+    elif rsc.target_role == Role.UNPROMOTED and _in_promotable(rsc):
+        flags.append("target-role:" + (rsc.meta.get("target-role") or "Unpromoted"))
+    if rsc.blocked:
+        flags.append("blocked")
+    elif rsc.maintenance:
         flags.append("maintenance")
     elif not rsc.managed and not (state.fencing_enabled and not state.have_fencing):
-        flags.append("blocked" if rsc.blocked else "unmanaged")
+        flags.append("unmanaged")
     if rsc.ignore_failure and rsc.active_on:
         flags.append("failure ignored")
-    nodes = rsc.active_on
-    if not nodes:
-        text = "Stopped" if rsc.lock_node is None else f"Stopped {rsc.lock_node}"
-        if rsc.lock_node is not None:
-            flags.insert(0, "LOCKED")
-    else:
-        word = "FAILED" if rsc.failed else _PENDING_WORDS.get(rsc.pending_task.get(nodes[0], "")) or (
-            rsc.role.text if rsc.role > Role.STOPPED else "Started")
-        if rsc.orphan:
-            word = "ORPHANED " + word
-        if len(nodes) == 1:
-            text = f"{word} {nodes[0]}"
-            if rsc.lock_node == nodes[0]:
-                flags.insert(0, "LOCKED")
-            if state.nodes[nodes[0]].unclean:
-                flags.insert(0, "UNCLEAN")
-        else:
-            text = f"{word} [ {' '.join(nodes)} ]"
-    suffix = f" ({', '.join(flags)})" if flags else ""
-    return f"{indent}* {rsc.id}\t({_agent(rsc)}):\t {text}{suffix}"
+    text = " ".join(words) + (f" ({', '.join(flags)})" if flags else "")
+    if len(nodes) > 1:
+        text += f" [ {' '.join(nodes)} ]"
+    return f"{indent}* {printable_id(rsc, state)}\t({_agent(rsc)}):\t {text}"
 
 
 def _when(stamp: int | None) -> str:
@@ -171,49 +201,100 @@ def failed_lines(state: ClusterState, detail: bool = False) -> list[str]:
     return [f"    * {show(f)}" for f in state.failed_ops]
 
 
-def _clone_lines(state: ClusterState, clone_id: str) -> list[str]:
-    """crm_mon's summary of a clone: the nodes where its instances run (per role for a promotable clone),
-    then where they do not."""
+def _clone_header(clone: Resource, state: ClusterState, base: str) -> str:
+    flags = [word for word, on in (("promotable", clone.promotable), ("unique", is_unique(clone)),
+                                   ("disabled", _clone_role(clone) == Role.STOPPED
+                                    or (_clone_role(clone) == Role.UNPROMOTED and clone.promotable)))
+             if on]
+    if clone.maintenance:
+        flags.append("maintenance")
+    elif not clone.managed and not (state.fencing_enabled and not state.have_fencing):
+        flags.append("unmanaged")
+    return f"  * Clone Set: {clone.id} [{base}]" + (f" ({', '.join(flags)})" if flags else "") + ":"
+
+
+def _clone_role(clone: Resource) -> Role | None:
+    """The clone's configured target role (its own, else its first instance's)."""
+    if clone.target_role is not None:
+        return clone.target_role
+    return clone.children[0].target_role if clone.children else None
+
+
+def _instance_lines(instance: Resource, state: ClusterState, inactive: bool) -> list[str]:
+    """A clone instance shown on its own (a group instance with its members)."""
+    if instance.is_group:
+        return _group_lines(instance, state, "    ", inactive)
+    if not instance.active_on and not inactive:
+        return []
+    return [_primitive_line(instance, state, "    ")]
+
+
+def _instance_node(instance: Resource, state: ClusterState) -> str | None:
+    """Where a fully active instance runs when that is one node: listed by role rather than on its own."""
+    nodes = {n for p in instance.primitives() for n in p.active_on}
+    if len(nodes) != 1:
+        return None
+    node = nodes.pop()
+    return None if not state.nodes[node].online and state.nodes[node].unclean else node
+
+
+def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> list[str]:
+    """crm_mon's summary of a clone: instances that need a word of their own one by one, then the nodes where
+    the others run (per role for a promotable clone), then, with ``inactive``, where none runs."""
     clone = state.by_id.get(clone_id)
     if clone is None or not clone.children:
         return []
     instances = clone.children
-    base = instances[0].id.rsplit(":", 1)[0]
-    flags = " (promotable)" if clone.promotable else ""
-    flags += " (disabled)" if instances[0].target_role == Role.STOPPED else ""
-    lines = [f"    * Clone Set: {clone_id} [{base}]{flags}:"]
-    plain = {id(i): node for i in instances if (node := _plainly_on(i)) is not None}
-    roles = [Role.PROMOTED, Role.UNPROMOTED] if clone.promotable else [Role.STARTED]
-    node_order = list(state.nodes)
-    for role in roles:
-        nodes = sorted({plain[id(i)] for i in instances if id(i) in plain and (i.role == role or not clone.promotable)},
-                       key=node_order.index)
-        if nodes:
-            lines.append(f"      * {role.text}: [ {' '.join(nodes)} ]")
+    unique = is_unique(clone)
+    body: list[str] = []
+    promoted: list[str] = []
+    started: list[str] = []
     for instance in instances:
-        if id(instance) in plain or not any(p.active_on for p in instance.primitives()):
+        prims = instance.primitives()
+        if unique:
+            body += _instance_lines(instance, state, inactive)
             continue
-        if instance.is_group:
-            lines.append(f"      * Resource Group: {instance.id}:")
-            lines += [_primitive_line(member, state, "        ") for member in instance.children]
+        if not any(p.active_on for p in prims):
+            continue
+        if any(p.orphan or not p.managed or p.failed for p in prims) or not all(p.active_on for p in prims):
+            body += _instance_lines(instance, state, inactive)
+            continue
+        node = _instance_node(instance, state)
+        if node is None:
+            body += _instance_lines(instance, state, inactive)
+        elif max(p.role for p in prims) > Role.UNPROMOTED:
+            promoted.append(node)
         else:
-            lines.append(_primitive_line(instance, state, "      "))
-    running = {n for i in instances for p in i.primitives() for n in p.active_on}
-    stopped = [n for n in state.nodes if n not in running]
-    if stopped:
-        lines.append(f"      * Stopped: [ {' '.join(stopped)} ]")
-    return lines
+            started.append(node)
+    order = {name: i for i, name in enumerate(state.nodes)}
+    if promoted:
+        body.append(f"    * Promoted: [ {' '.join(sorted(promoted, key=order.__getitem__))} ]")
+    if started:
+        word = "Started"
+        if clone.promotable:
+            word = "Unpromoted (target-role)" if _clone_role(clone) == Role.UNPROMOTED else "Unpromoted"
+        body.append(f"    * {word}: [ {' '.join(sorted(started, key=order.__getitem__))} ]")
+    if inactive and not unique and len(instances) > len(promoted) + len(started):
+        running = {n for p in clone.primitives() for n in p.active_on}
+        where = state.nodes if state.symmetric else {n for p in clone.primitives() for n in p.known_on}
+        word = "Stopped (disabled)" if _clone_role(clone) == Role.STOPPED else "Stopped"
+        stopped = [n for n in state.nodes if n in where and n not in running]
+        if stopped:
+            body.append(f"    * {word}: [ {' '.join(stopped)} ]")
+    if not body and not (inactive and not promoted and not started):
+        return []
+    base = instances[0].id.rsplit(":", 1)[0]
+    return [_clone_header(clone, state, base), *body]
 
 
-def _plainly_on(instance: Resource) -> str | None:
-    """The one node a clone instance (every member of a group instance) runs on, healthy and managed."""
-    nodes = {n for p in instance.primitives() for n in p.active_on}
-    if len(nodes) != 1 or any(p.failed or not p.managed or p.pending_task or len(p.active_on) != 1
-                              for p in instance.primitives()):
-        return None
-    if any(not p.active_on for p in instance.primitives()):
-        return None
-    return nodes.pop()
+def _group_lines(group: Resource, state: ClusterState, indent: str, inactive: bool = True) -> list[str]:
+    """A group and its members (members not running left out unless ``inactive``)."""
+    members = [_primitive_line(m, state, indent + "  ") for m in group.children if inactive or m.active_on]
+    if not members:
+        return []
+    flags = ["disabled"] if group.target_role == Role.STOPPED else []
+    suffix = f" ({', '.join(flags)})" if flags else ""
+    return [f"{indent}* Resource Group: {printable_id(group, state)}{suffix}:", *members]
 
 
 #: The status page lists at most this many configuration errors (``paceline simulate`` prints them all).
@@ -236,31 +317,32 @@ def config_error_lines(state: ClusterState) -> list[str]:
     return lines
 
 
+def resource_lines(state: ClusterState, inactive: bool = True) -> list[str]:
+    """crm_mon's "Full List of Resources" items, in configuration order (``inactive``: stopped ones too, as
+    ``crm_mon -r``); with no resource at all, "No resources" (nothing active: "No active resources")."""
+    lines: list[str] = []
+    clones_done: set[str] = set()
+    shown = [r for r in state.resources if not (r.orphan and not r.active_on)]
+    for rsc in shown:
+        if rsc.clone_of is not None:
+            if rsc.clone_of not in clones_done:
+                clones_done.add(rsc.clone_of)
+                lines += _clone_lines(state, rsc.clone_of, inactive)
+        elif rsc.is_group:
+            lines += _group_lines(rsc, state, "  ", inactive)
+        elif inactive or rsc.active_on:
+            lines.append(_primitive_line(rsc, state, "  "))
+    if not lines:
+        lines.append("  * No resources" if not shown or inactive else "  * No active resources")
+    return lines
+
+
 def render_status(state: ClusterState, failed_actions: bool = True, config_errors: bool = True) -> list[str]:
     """crm_simulate's "Current cluster status" (crm_mon's page without its header); with ``config_errors``
     a note on the configuration errors found (``paceline simulate`` prints those as crm_simulate does,
     apart from the status)."""
     lines = ["  * Node List:", *_node_lines(state), "", "  * Full List of Resources:"]
-    shown = [r for r in state.resources if not (r.orphan and not r.active_on)]
-    if not shown:
-        lines.append("    * No resources")
-    clones_done: set[str] = set()
-    for rsc in shown:
-        if rsc.clone_of is not None:
-            if rsc.clone_of not in clones_done:
-                clones_done.add(rsc.clone_of)
-                lines += _clone_lines(state, rsc.clone_of)
-            continue
-        if rsc.is_group:
-            flags = []
-            if rsc.target_role == Role.STOPPED:
-                flags.append("disabled")
-            suffix = f" ({', '.join(flags)})" if flags else ""
-            lines.append(f"    * Resource Group: {rsc.id}{suffix}:")
-            for member in rsc.children:
-                lines.append(_primitive_line(member, state, "      "))
-        else:
-            lines.append(_primitive_line(rsc, state, "    "))
+    lines += ["  " + line for line in resource_lines(state)]
     if failed_actions and state.failed_ops:
         lines += ["", "  * Failed Resource Actions:", *failed_lines(state)]
     if config_errors:
