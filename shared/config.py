@@ -8,6 +8,7 @@ override single settings without writing files.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -15,6 +16,18 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "PACELINE_"
+#: ``PACELINE_*`` variables that are not settings of this file, and who reads them (not warned about).
+OTHER_VARIABLES = {
+    "PACELINE_CONFIG": "the configuration file (this module)",
+    "PACELINE_LAB": "the lab directory (paceline lab, the CLI)",
+    "PACELINE_HISTORY": "the shell's history file",
+    "PACELINE_QUICKBUS": "0: the CLI uses nats-py for every request",
+    "PACELINE_PYTHON": "the interpreter the executor's Pacemaker tool stand-ins run",
+    "PACELINE_SHARED": "the reference material the tests and benches read",
+    "PACELINE_TEST_CACHE": "where tests keep downloaded tools (the AsyncAPI validator)",
+}
+#: Config fields that are not settings.
+_NOT_SETTINGS = ("extra", "warnings")
 
 
 class ConfigError(ValueError):
@@ -67,7 +80,10 @@ class Config:
     # gateway
     http_port: int = -1  # -1: no HTTP API
 
+    #: Keys of the config file that are not settings (kept, and warned about in :attr:`warnings`).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Unknown keys and ``PACELINE_*`` variables, each with the closest known name: services log them at start.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def subjects(self):  # imported lazily: subjects validates the cluster name
@@ -102,7 +118,7 @@ def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None 
     """Build the effective config; ``overrides`` (e.g. from command-line flags) win over everything."""
     env = dict(os.environ if env is None else env)
     cfg = Config()
-    fields = {f.name: f for f in dataclasses.fields(Config) if f.name != "extra"}
+    fields = {f.name: f for f in dataclasses.fields(Config) if f.name not in _NOT_SETTINGS}
     path = path or env.get(ENV_PREFIX + "CONFIG")
     if path:
         p = Path(path)
@@ -118,6 +134,9 @@ def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None 
                 setattr(cfg, name, _coerce(name, value, fields[name].type, str(p)))
             else:
                 cfg.extra[name] = value
+                cfg.warnings.append(f"config file {p}: unknown setting {key!r} ignored"
+                                    f"{_closest(name, list(fields))}")
+    cfg.warnings += unknown_variables(env, list(fields))
     for name, f in fields.items():
         value = env.get(ENV_PREFIX + name.upper())
         if value is not None:
@@ -129,3 +148,16 @@ def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None 
             setattr(cfg, name, _coerce(name, value, fields[name].type, "command line"))
     cfg.subjects  # noqa: B018 - validates the cluster name early
     return cfg
+
+
+def _closest(name: str, known: list[str]) -> str:
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def unknown_variables(env: dict[str, str], settings: list[str]) -> list[str]:
+    """A warning for each ``PACELINE_*`` variable that is neither a setting nor one of :data:`OTHER_VARIABLES`
+    - a misspelt variable would otherwise be ignored without a word."""
+    known = [ENV_PREFIX + s.upper() for s in settings] + list(OTHER_VARIABLES)
+    return [f"environment: unknown variable {name} ignored{_closest(name, known)}"
+            for name in sorted(env) if name.startswith(ENV_PREFIX) and name not in known]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,8 +19,11 @@ from pathlib import Path
 
 import structlog
 from nats.aio.client import Client
-from paceline.shared import bus, config, credentials, logs, metrics, permissions
+from paceline.shared import bus, config, credentials, logs, metrics, permissions, sdnotify
 from paceline.shared.credentials import ClientCredential, CredentialError
+
+#: Where a node keeps its state unless told otherwise (the systemd units' ``StateDirectory=``).
+DEFAULT_STATE_DIR = "/var/lib/paceline"
 
 
 @dataclass
@@ -36,7 +40,9 @@ class ServiceContext:
 
     @property
     def state_dir(self) -> Path:
-        path = Path(self.cfg.state_dir or f"/tmp/paceline-{self.cfg.cluster}-{self.cfg.node or self.service}")
+        """The ``state_dir`` setting, else systemd's ``$STATE_DIRECTORY`` (``StateDirectory=paceline``), else
+        /var/lib/paceline: what a node keeps must outlive a reboot, so never /tmp."""
+        path = Path(self.cfg.state_dir or os.environ.get("STATE_DIRECTORY", "").split(":")[0] or DEFAULT_STATE_DIR)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -73,6 +79,8 @@ def service_main(service: str, run: Callable[[ServiceContext], Awaitable[None]],
         return 2
     cfg.extra.update({k: v for k, v in vars(args).items() if v is not None})
     log = logs.setup(service, cfg.log_format, cfg.log_level, cfg.node)
+    for warning in cfg.warnings:  # misspelt settings are ignored, but never silently
+        log.warning(warning)
     try:
         return asyncio.run(_serve(service, cfg, log, run))
     except KeyboardInterrupt:
@@ -103,11 +111,32 @@ async def _serve(service: str, cfg: config.Config, log: structlog.BoundLogger,
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, ctx.stopping.set)
     log.info("started", nats=cfg.nats_url, metrics_port=port)
+    # Ready for systemd (Type=notify) once connected to the bus; the watchdog is petted from this event loop,
+    # so a service whose loop hangs is restarted (WatchdogSec=).
+    sdnotify.notify(f"READY=1\nSTATUS=connected to {cfg.nats_url}")
+    petting = _pet_watchdog()
     try:
         await run(ctx)
     finally:
+        sdnotify.notify("STOPPING=1")
+        if petting is not None:
+            petting.cancel()
         metrics.UP.labels(service).set(0)
         with contextlib.suppress(Exception):  # the bus may already be gone at shutdown
             await nc.drain()
         log.info("stopped")
     return 0
+
+
+def _pet_watchdog() -> asyncio.Task[None] | None:
+    """A task sending WATCHDOG=1 at half systemd's WatchdogSec, when systemd watches this process."""
+    interval = sdnotify.watchdog_interval()
+    if interval is None:
+        return None
+
+    async def pet() -> None:
+        while True:
+            sdnotify.notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+    return asyncio.get_running_loop().create_task(pet(), name="sd-watchdog")
