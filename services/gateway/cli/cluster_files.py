@@ -149,7 +149,8 @@ class Unit:
 
     def text(self) -> str:
         after = " ".join(["network-online.target", *(f"{a}.service" for a in self.after)])
-        lines = ["# Written by paceline cluster init/join; paceline.target starts and stops it with the node.",
+        lines = ["# A Paceline unit (deploy/systemd, or written by paceline cluster init/join); paceline.target "
+                 "groups a node's.",
                  "[Unit]", f"Description=Paceline {self.description}", f"PartOf={TARGET}",
                  "Wants=network-online.target" + "".join(f" {a}.service" for a in self.after),
                  f"After={after}", "", "[Service]"]
@@ -182,7 +183,7 @@ def units(layout: Layout, bindir: Path) -> list[Unit]:
 def target_text(node_units: list[Unit]) -> str:
     """``paceline.target``: ``systemctl start/stop paceline.target`` starts or stops the whole node."""
     wants = " ".join(u.file_name for u in node_units)
-    return "\n".join(["# Written by paceline cluster init/join: one node's bus server and services.",
+    return "\n".join(["# A Paceline node: its bus server and services (deploy/systemd, or paceline cluster init/join).",
                       "[Unit]", "Description=Paceline cluster node (bus server and services)",
                       f"Wants={wants}", "After=network-online.target", "", "[Install]",
                       "WantedBy=multi-user.target", ""])
@@ -275,3 +276,23 @@ class JoinBundle:
         if missing:
             raise BundleError(f"{source}: the join bundle lacks {', '.join(missing)}")
         return bundle
+
+
+#: Where ``pip install paceline`` puts the commands on a real machine (the shipped units run them from there;
+#: ``cluster init/join`` writes units that run the installation's own).
+SHIPPED_BINDIR = Path("/usr/local/bin")
+
+
+def shipped_units() -> dict[str, str]:
+    """deploy/systemd/: the units for a machine set up by hand (file name -> text), with the default paths."""
+    node_units = units(Layout(), SHIPPED_BINDIR)
+    return {**{u.file_name: u.text() for u in node_units}, TARGET: target_text(node_units)}
+
+
+if __name__ == "__main__":  # python -m paceline.cli.cluster_files DIR: (re)writes deploy/systemd
+    import sys
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "deploy/systemd")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in shipped_units().items():
+        (out / name).write_text(text)
