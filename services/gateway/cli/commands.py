@@ -71,8 +71,8 @@ CIB = Level("cib", "shadow CIBs - a change prepared in a file (shadow.NAME in $C
     _cib("import", "FILE NAME [force]", "a CIB XML file as a shadow", method="import_file"),
 ), detail="one-shot commands use a shadow with CIB_shadow=NAME paceline ...")
 
-STATUS, SIMULATE, KEYGEN, CLUSTER, LAB = (Level(t.name, t.summary, args=t.args, handler=t.handler, shell=t.shell)
-                                 for t in toplevel.COMMANDS.values())
+STATUS, EVENTS, SIMULATE, KEYGEN, CLUSTER, LAB = (
+    Level(t.name, t.summary, args=t.args, handler=t.handler, shell=t.shell) for t in toplevel.COMMANDS.values())
 
 #: Everything ``paceline`` offers, in the order help lists it.
 CLI: Registry = CRM.extended(
@@ -82,7 +82,7 @@ CLI: Registry = CRM.extended(
                "typed as one command (paceline configure ...) a command acts at once"),
     CRM.get("node")._replace(summary=CRM.get("node").summary + "; acts at once"),
     CRM.get("resource")._replace(summary=CRM.get("resource").summary + "; acts at once"),
-    STATUS, CIB, SIMULATE, KEYGEN, CLUSTER, LAB,
+    STATUS, EVENTS, CIB, SIMULATE, KEYGEN, CLUSTER, LAB,
 )
 
 _WIDTH = 38

@@ -22,6 +22,9 @@ class TopLevel(NamedTuple):
 COMMANDS = {c.name: c for c in (
     TopLevel("status", "the cluster page in crm_mon's layout, or for tools; --watch redraws on changes",
              "[--output-as text|json|xml] [--watch]", "paceline.cli.status:command"),
+    TopLevel("events", "the bus's messages as they happen, decoded, one line each (--json for jq)",
+             "[--json] [--all] [--count N] [--timeout SECONDS] [FILTER]", "paceline.cli.events:command",
+             shell=False),
     TopLevel("simulate", "the scheduler offline, like crm_simulate", "-x FILE [-S] [-s]",
              "paceline.cli.simulate:command", shell=False),
     TopLevel("keygen", "the cluster's credentials (a CA, bus server certificates, an nkey per user), as "
