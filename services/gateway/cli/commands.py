@@ -38,7 +38,8 @@ def _shadow_or_live(facts: Facts, args: list[str], text: str) -> list[str]:
 
 def _session(name: str, args: str, summary: str, own: bool = False) -> Command:
     return Command(name, args, summary, f"paceline.cli.session:ConfigureSession.{name}", session=True,
-                   own_session=own, complete=complete_objects if name == "edit" else None)
+                   own_session=own, complete=complete_objects if name == "edit" else None,
+                   waits=name == "commit" or own)
 
 
 _SESSION = (
@@ -63,13 +64,21 @@ CIB = Level("cib", "shadow CIBs - a change prepared in a file (shadow.NAME in $C
     _cib("use", "[NAME|live]", "work on that shadow (every level) or on the cluster again",
          complete=_shadow_or_live),
     _cib("commit", "[NAME] [force]", "write the shadow's configuration as one version (refused if the "
-         "configuration changed since the shadow was copied, unless forced)", complete=_shadows),
+         "configuration changed since the shadow was copied, unless forced)",
+         complete=_shadows)._replace(waits=True),
     _cib("diff", "[NAME]", "what committing would change, as crm lines (- live, + shadow)", complete=_shadows),
     _cib("reset", "NAME [withstatus]", "copy the CIB into the shadow again", complete=_shadows),
     _cib("delete", "NAME", "delete a shadow (not the one in use)", complete=_shadows),
     _cib("list", "", "the shadows (* marks the one in use)", method="list_shadows"),
     _cib("import", "FILE NAME [force]", "a CIB XML file as a shadow", method="import_file"),
 ), detail="one-shot commands use a shadow with CIB_shadow=NAME paceline ...")
+
+#: ``resource wait``: Paceline's own (crmsh 4.4 has only ``-w``); the CLI runs it, never the gateway.
+RESOURCE_WAIT = Command("wait", "", "wait until the cluster has settled: nothing left for it to do, every result "
+                        "in the CIB (at most core.wait_timeout seconds, 120 by default)",
+                        "paceline.cli.settle:resource_wait", read_only=True,
+                        detail="exit status 124 when the wait runs out (-o core.wait_timeout=SECONDS; 0: no limit);\n"
+                               "on a CIB file: whether the scheduler has anything left to do there")
 
 STATUS, EVENTS, SIMULATE, KEYGEN, CLUSTER, LAB = (
     Level(t.name, t.summary, args=t.args, handler=t.handler, shell=t.shell) for t in toplevel.COMMANDS.values())
@@ -81,7 +90,8 @@ CLI: Registry = CRM.extended(
         detail="commands are staged on a working copy and written by 'commit' (one CIB version);\n"
                "typed as one command (paceline configure ...) a command acts at once"),
     CRM.get("node")._replace(summary=CRM.get("node").summary + "; acts at once"),
-    CRM.get("resource")._replace(summary=CRM.get("resource").summary + "; acts at once"),
+    CRM.get("resource").with_commands(RESOURCE_WAIT)._replace(
+        summary=CRM.get("resource").summary + "; acts at once"),
     STATUS, EVENTS, CIB, SIMULATE, KEYGEN, CLUSTER, LAB,
 )
 
@@ -100,6 +110,17 @@ def is_read_only(words: list[str]) -> bool:
     level = CLI.level(words[0]) if words else None
     command = level.find(words[1]) if level is not None and len(words) > 1 else None
     return command is not None and command.read_only
+
+
+def waits(words: list[str]) -> bool:
+    """Whether ``LEVEL COMMAND ...`` is one that ``-w`` waits after (crmsh's list; configure: any change)."""
+    level = CLI.level(words[0]) if words else None
+    command = level.find(words[1]) if level is not None and len(words) > 1 else None
+    return command is not None and command.waits
+
+
+def is_resource_wait(words: list[str]) -> bool:
+    return words[:2] == ["resource", "wait"]
 
 
 def _table(rows: list[tuple[str, str]], indent: str = "  ") -> list[str]:

@@ -1,9 +1,10 @@
 """One run of ``paceline``: its global options, and where its commands go (the cluster, a CIB file, a shadow).
 
 Global options come first (``--cib-file``, ``-f``, ``--nats-url``, ``--lab``, ``--node``, ``-y``,
-``--strict``); ``CIB_file`` and ``CIB_shadow`` say the same from the environment, as for crmsh and
-Pacemaker's tools. The modules that run commands (:mod:`paceline.cli.oneshot`, :mod:`paceline.cli.status`)
-share what is here; nothing here imports lxml, nats-py or asyncio until a command needs it.
+``--strict``, ``-w``, ``-o core.NAME=VALUE``); ``CIB_file`` and ``CIB_shadow`` say the same from the
+environment, as for crmsh and Pacemaker's tools. The modules that run commands
+(:mod:`paceline.cli.oneshot`, :mod:`paceline.cli.status`) share what is here; nothing here imports lxml,
+nats-py or asyncio until a command needs it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from paceline.crm.errors import CrmError
+from paceline.crm.preferences import Preferences
 
 if TYPE_CHECKING:
     from paceline.client.backends import Backend
@@ -45,8 +49,9 @@ class Options:
     yes: bool = False
     strict: bool = False
     words: list[str] = field(default_factory=list)
-    #: crmsh's ``-o core.NAME=VALUE`` preferences, as checked by :mod:`paceline.crm.preferences`.
-    options: dict[str, str] = field(default_factory=dict)
+    #: crmsh's ``-o core.NAME=VALUE`` options (and ``-w``, ``-y``), read by :mod:`paceline.crm.preferences`
+    #: once for the whole run: one-shot and shell use the same values.
+    preferences: Preferences = field(default_factory=Preferences)
     console: bool = False   # run as the ``paceline`` process itself (not called in-process): may exit directly
     one_shot: bool = False  # a live one-shot request has run: nothing is left to tear down but the interpreter
 
@@ -76,13 +81,11 @@ def parse_globals(argv: list[str]) -> Options:
                 if i >= len(argv):
                     raise CliError(f"option {arg} needs a value (e.g. core.ignore_missing_metadata=yes)")
                 value = argv[i]
-            key, assign, setting = value.partition("=")
-            if not assign or not key.strip():
-                raise CliError(f"option {name} {value!r}: expected SECTION.NAME=VALUE, "
-                               "e.g. core.ignore_missing_metadata=yes")
-            opts.options[key.strip()] = setting.strip()
+            opts.preferences = _preference(opts.preferences, value)
         elif arg in ("-y", "--yes"):
             opts.yes = True
+        elif arg in ("-w", "--wait"):
+            opts.preferences = _preference(opts.preferences, "core.wait=yes")
         elif arg == "--strict":
             opts.strict = True
         elif arg in ("-h", "--help"):
@@ -92,7 +95,16 @@ def parse_globals(argv: list[str]) -> Options:
             break
         i += 1
     opts.words = argv[i:]
+    opts.yes = opts.yes or opts.preferences.force
     return opts
+
+
+def _preference(current: Preferences, assignment: str) -> Preferences:
+    """``current`` with one ``-o`` assignment applied; an unknown name or a bad value is a one-line error."""
+    try:
+        return Preferences.parse([assignment], base=current)
+    except CrmError as exc:
+        raise CliError(f"-o {assignment}: {exc}") from None
 
 
 def read_script(path: str) -> list[str]:

@@ -76,6 +76,9 @@ def help_text(topic: list[str]) -> str:
 
 def dispatch(opts: Options) -> int:
     """The first word picks the registry's level or top-level command."""
+    from paceline.crm.preferences import use
+
+    use(opts.preferences)   # -o, -w: the same values for every command of the run, one-shot or shell
     words = opts.words
     head = words[0] if words else ""
     if head in ("help", "--help"):
@@ -91,8 +94,6 @@ def dispatch(opts: Options) -> int:
     from paceline.cli.commands import CLI
     from paceline.cli.oneshot import run_cib, run_crm, run_shell
 
-    if opts.options:
-        use_preferences(opts.options)
     level = CLI.level(head)
     if opts.script:
         if words:
@@ -108,18 +109,6 @@ def dispatch(opts: Options) -> int:
     if head == "cib":
         return run_cib(opts, words[1:])
     return run_crm(opts, shlex.join(words))
-
-
-def use_preferences(options: dict[str, str]) -> None:
-    """crmsh's ``-o`` options, checked here and used by every command of this run (a live one-shot line also
-    sends them with the request: the gateway checks it with them)."""
-    from paceline.crm import CrmError
-    from paceline.crm.preferences import Preferences, use
-
-    try:
-        use(Preferences.from_wire(options))
-    except CrmError as exc:
-        raise CliError(str(exc)) from None
 
 
 if __name__ == "__main__":

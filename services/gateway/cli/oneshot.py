@@ -60,12 +60,14 @@ def run_cib(opts: Options, args: list[str]) -> int:
 
 def run_crm(opts: Options, line: str) -> int:
     """One command line, applied at once: to the shadow or CIB file, or by the gateway (no lxml imported here)."""
-    from paceline.cli.commands import is_own_session
+    from paceline.cli.commands import is_own_session, is_resource_wait
 
     line = confirmed(opts, line)
     words = crm_words(line)
     if words[:1] == ["configure"] and is_own_session(words[1:]):
         return run_shell(opts, script=[line])      # save/load/erase/edit: a session of its own
+    if is_resource_wait(words):
+        return settled(opts, words, wait=True)
     offline = offline_backend(opts)
     if offline is not None:
         from paceline.crm import CrmError
@@ -76,13 +78,35 @@ def run_crm(opts: Options, line: str) -> int:
             raise CliError(str(exc)) from None
         return report(output, opts.strict)
     if words[:2] == ["resource", "restart"] and len(words) > 2:
-        return restart_live(opts, words[2:])
+        return settled(opts, words, restart_live(opts, words[2:]))
     try:
         reply = live_request(opts, "crm", {"lines": [line], "node": local_node(opts), "script": False,
-                                           "options": opts.options})
+                                           "options": opts.preferences.to_wire()})
     except CliError as exc:
         raise unknown_outcome(exc, words) from None
-    return report(reply.get("output") or "", opts.strict)
+    return settled(opts, words, report(reply.get("output") or "", opts.strict))
+
+
+def settled(opts: Options, words: list[str], code: int = 0, wait: bool = False) -> int:
+    """``resource wait`` (``wait``), or crmsh's ``-w`` after a command that ran: wait for the cluster to settle
+    (:mod:`paceline.cli.settle`); exit status 124 (Pacemaker's CRM_EX_TIMEOUT) when it did not in time."""
+    from paceline.cli import settle
+    from paceline.crm import CrmError
+
+    backend = offline_backend(opts) or origin_backend(opts)
+    try:
+        if wait:
+            report(settle.resource_wait(backend, words[2:]), opts.strict)
+        else:
+            settle.after(backend, words)
+    except settle.NotSettled as exc:
+        raise CliError(str(exc), status=settle.EXIT_TIMEOUT) from None
+    except CrmError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        backend.close()
+        opts.one_shot = True
+    return code
 
 
 def crm_words(line: str) -> list[str]:

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from paceline.cli import cib_level, confirm
-from paceline.cli.commands import CLI, is_own_session, shell_help
+from paceline.cli import cib_level, confirm, settle
+from paceline.cli.commands import CLI, is_own_session, is_resource_wait, shell_help
 from paceline.cli.session import ConfigureSession
 from paceline.client.backends import Backend
 from paceline.crm import CrmError, split_words
@@ -146,11 +146,13 @@ class Shell:
             self.enter(head)
         elif head == "cib":
             self.emit(self.cib.execute(words[1:]))
+            self.wait_if_asked(words)
         elif head == "configure" and is_own_session(words[1:]):
             session = ConfigureSession(self.backend)   # its own session, committed at once
             self.emit(session.execute(words[1:]))
             if session.dirty:
                 self.emit(session.commit())
+                self.wait_if_asked(["configure", "commit"])
         else:  # a one-shot command at the top level acts at once, as in crmsh
             self.run_confirmed(head, words[1:])
         return True
@@ -163,6 +165,7 @@ class Shell:
     def in_level(self, level: str, words: list[str]) -> None:
         if level == "cib":
             self.emit(self.cib.execute(words))
+            self.wait_if_asked([level, *words])
             return
         if level != "configure":
             self.run_confirmed(level, words)
@@ -175,6 +178,8 @@ class Shell:
             self.session.refresh()
             return
         self.emit(self.session.execute(words))
+        if words[0] == "commit":   # staged commands wait for nothing: the commit is the change
+            self.wait_if_asked(["configure", "commit"])
 
     def leave_level(self, quitting: bool = False) -> bool:
         """Go up one level; False (staying) if uncommitted configure changes are not settled."""
@@ -188,12 +193,16 @@ class Shell:
                     return False
             else:
                 self.emit(self.session.commit())
+                self.wait_if_asked(["configure", "commit"])
         self.session = None if self.level == "configure" else self.session
         self.level = ""
         return True
 
     def run_confirmed(self, level: str, words: list[str]) -> None:
         """Run a live or file command, asking first when it needs confirming (a "yes" becomes ``-y``)."""
+        if is_resource_wait([level, *words]):
+            self.emit(settle.resource_wait(self.backend, words[1:], self.err))
+            return
         question = confirm.needs_confirmation(level, words)
         if question is not None:
             if self.confirm(question):
@@ -202,6 +211,11 @@ class Shell:
                 self.emit(f"{level} {words[0]}: not confirmed; nothing done")
                 return
         self.emit(self.backend.run(shlex.join([level, *words])))
+        self.wait_if_asked([level, *words])
+
+    def wait_if_asked(self, words: list[str]) -> None:
+        """With ``-w`` (``core.wait``), wait after a command crmsh waits after, on a cluster."""
+        settle.after(self.backend, words, self.err)
 
     def confirm(self, question: str) -> bool:
         return confirm.answer(question, yes=self.yes, interactive=self.interactive, ask=self.ask)

@@ -39,3 +39,11 @@ def explain_offline(root: Element, rsc: str) -> str:
         return explain(root, rsc).text()
     except KeyError:
         raise CrmError(f"resource why: no resource {rsc!r}") from None
+
+
+def pending_actions(root: Element) -> list[str]:
+    """The actions the scheduler would still take on this CIB (crm_simulate's labels); none: the cluster has
+    settled, by Pacemaker's own test (``crm_resource --wait`` asks the scheduler the same question)."""
+    from paceline.policy.scheduler import schedule
+
+    return [action.label() for action in schedule(root).graph.actions]

@@ -66,7 +66,8 @@ class Command(NamedTuple):
     ``handler`` names the callable that runs it; its arguments depend on the level (crm levels:
     ``(cib root, Words, Context) -> str``; see the level's reader). ``session``: a command of the CLI's
     configure session rather than of the crm language; ``own_session``: typed as one command
-    (``paceline configure load ...``) it needs a session of its own, committed at once.
+    (``paceline configure load ...``) it needs a session of its own, committed at once. ``waits``: with
+    ``-w`` the CLI waits for the cluster to settle after it (crmsh's ``@command.wait`` commands).
     """
 
     name: str
@@ -80,6 +81,7 @@ class Command(NamedTuple):
     asks: Question | None = None
     session: bool = False
     own_session: bool = False
+    waits: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -232,10 +234,10 @@ _ATTR = "set|delete|show NAME [VALUE]"
 
 def _cmd(name: str, args: str, summary: str, handler: str, *, read_only: bool = False,
          complete: Completer | None = None, aliases: tuple[str, ...] = (), detail: str = "",
-         asks: Question | None = None) -> Command:
+         asks: Question | None = None, waits: bool = False) -> Command:
     """A crm command whose handler is ``paceline.crm.<handler>``."""
     return Command(name, args, summary, f"paceline.crm.{handler}", read_only=read_only, complete=complete,
-                   aliases=aliases, detail=detail, asks=asks)
+                   aliases=aliases, detail=detail, asks=asks, waits=waits)
 
 
 _RULES = ("a rule's expressions: ATTR lt|gt|lte|gte|eq|ne [string:|number:|integer:|version:]VALUE,\n"
@@ -251,7 +253,7 @@ CONFIGURE = Level("configure", "resources, constraints and cluster options (crms
          "configure:primitive", complete=_complete_agent_object),
     _cmd("rsc_template", f"ID AGENT {_PARTS}", "parts that primitives take with @TEMPLATE",
          "configure:rsc_template", complete=_complete_agent_object),
-    _cmd("monitor", "RSC INTERVAL[:TIMEOUT]", "add a monitor operation to a primitive",
+    _cmd("monitor", "RSC[:ROLE] INTERVAL[:TIMEOUT]", "add a monitor operation to a primitive (id RSC-monitor-INTERVAL)",
          "configure:monitor", complete=complete_resources),
     _cmd("group", "ID RSC ... [params ...] [meta ...]", "primitives that run together, started in order",
          "configure:group", complete=complete_resources),
@@ -275,7 +277,8 @@ CONFIGURE = Level("configure", "resources, constraints and cluster options (crms
     _cmd("rsc_defaults", _SET, "defaults of resource meta attributes (set rsc-options)", "configure:rsc_defaults"),
     _cmd("op_defaults", _SET, "defaults of operation attributes (set op-options)", "configure:op_defaults"),
     _cmd("node", "[$id=ID | ID:] NAME[:TYPE] [attributes NAME=VALUE ...] [utilization NAME=VALUE ...]",
-         "a node with its attributes and capacity", "configure:node", complete=complete_nodes),
+         "a node with its attributes and capacity; on an existing node, its attributes and capacity updated",
+         "configure:node", complete=complete_nodes),
     _cmd("tag", "ID[:] RSC ...", "a named list of resources that commands and constraints may use",
          "configure:tag", complete=complete_resources),
     _cmd("delete", "ID ...", "delete objects; what referred to them follows, as crmsh does",
@@ -291,15 +294,15 @@ CONFIGURE = Level("configure", "resources, constraints and cluster options (crms
 _NODE_ARGS = "[NODE] [forever|reboot]"
 NODE = Level("node", "standby, maintenance, attributes and fencing of nodes", (
     _cmd("standby", _NODE_ARGS, "move every resource off the node (default: this node)",
-         "nodes:standby", complete=complete_nodes),
-    _cmd("online", _NODE_ARGS, "take the node out of standby", "nodes:online", complete=complete_nodes),
+         "nodes:standby", complete=complete_nodes, waits=True),
+    _cmd("online", _NODE_ARGS, "take the node out of standby", "nodes:online", complete=complete_nodes, waits=True),
     _cmd("maintenance", _NODE_ARGS, "leave the node's resources alone", "nodes:maintenance",
-         complete=complete_nodes),
-    _cmd("ready", _NODE_ARGS, "take the node out of maintenance", "nodes:ready", complete=complete_nodes),
+         complete=complete_nodes, waits=True),
+    _cmd("ready", _NODE_ARGS, "take the node out of maintenance", "nodes:ready", complete=complete_nodes, waits=True),
     _cmd("attribute", f"NODE {_ATTR}", "a node attribute in the configuration", "nodes:attribute",
-         complete=complete_nodes),
+         complete=complete_nodes, waits=True),
     _cmd("utilization", f"NODE {_ATTR}", "a node's capacity for resources' utilization",
-         "nodes:utilization", complete=complete_nodes),
+         "nodes:utilization", complete=complete_nodes, waits=True),
     _cmd("status-attr", f"NODE {_ATTR}", "a transient node attribute (status section)", "nodes:status_attr",
          complete=complete_nodes),
     _cmd("delete", "NODE", "remove a node from the configuration", "nodes:delete_node",
@@ -309,42 +312,42 @@ NODE = Level("node", "standby, maintenance, attributes and fencing of nodes", (
     _cmd("status", "[NODE ...]", "what the cluster knows of each node's membership", "nodes:node_status",
          read_only=True, complete=complete_nodes),
     _cmd("clearstate", "NODE", "forget a node's operation history and transient attributes",
-         "nodes:clearstate", complete=complete_nodes),
+         "nodes:clearstate", complete=complete_nodes, waits=True),
     _cmd("fence", "NODE [-y]", "have the cluster fence the node (asks first; -y confirms)", "nodes:fence",
-         complete=complete_nodes, asks=fence_question),
+         complete=complete_nodes, asks=fence_question, waits=True),
 ))
 
 _RSC = "RSC ..."
 RESOURCE = Level("resource", "start, stop, move and clean up resources", (
-    _cmd("start", _RSC, "target-role=Started", "resource_level:start", complete=complete_resources),
-    _cmd("stop", _RSC, "target-role=Stopped", "resource_level:stop", complete=complete_resources),
-    _cmd("promote", _RSC, "target-role=Promoted", "resource_level:promote", complete=complete_resources),
-    _cmd("demote", _RSC, "target-role=Unpromoted", "resource_level:demote", complete=complete_resources),
+    _cmd("start", _RSC, "target-role=Started", "resource_level:start", complete=complete_resources, waits=True),
+    _cmd("stop", _RSC, "target-role=Stopped", "resource_level:stop", complete=complete_resources, waits=True),
+    _cmd("promote", _RSC, "target-role=Promoted", "resource_level:promote", complete=complete_resources, waits=True),
+    _cmd("demote", _RSC, "target-role=Unpromoted", "resource_level:demote", complete=complete_resources, waits=True),
     _cmd("restart", _RSC, "stop, then start (live: waits for each)", "resource_level:restart",
-         complete=complete_resources),
+         complete=complete_resources, waits=True),
     _cmd("manage", _RSC, "is-managed=true", "resource_level:manage", complete=complete_resources),
     _cmd("unmanage", _RSC, "is-managed=false: the cluster leaves it alone", "resource_level:unmanage",
          complete=complete_resources),
     _cmd("maintenance", "RSC [on|off]", "the resource's maintenance meta attribute",
-         "resource_level:maintenance", complete=complete_resources),
+         "resource_level:maintenance", complete=complete_resources, waits=True),
     _cmd("meta", f"RSC {_ATTR}", "a meta attribute (a clone's child: the clone's)", "resource_level:meta",
-         complete=complete_resources),
+         complete=complete_resources, waits=True),
     _cmd("param", f"RSC {_ATTR}", "an instance parameter", "resource_level:param",
-         complete=complete_resources),
+         complete=complete_resources, waits=True),
     _cmd("utilization", f"RSC {_ATTR}", "what the resource uses of a node's capacity",
-         "resource_level:utilization", complete=complete_resources),
+         "resource_level:utilization", complete=complete_resources, waits=True),
     _cmd("migrate", "RSC NODE [LIFETIME] [force]", "prefer NODE (constraint cli-prefer-RSC)",
          "resource_level:migrate", complete=_complete_resource_then_node, aliases=("move",),
-         detail="LIFETIME: an ISO 8601 duration (PT1H, P1D, P1Y2M); the constraint ends then"),
+         detail="LIFETIME: an ISO 8601 duration (PT1H, P1D, P1Y2M); the constraint ends then", waits=True),
     _cmd("ban", "RSC NODE [LIFETIME] [force]", "keep off NODE (constraint cli-ban-RSC-on-NODE)",
          "resource_level:ban", complete=_complete_resource_then_node,
-         detail="LIFETIME: an ISO 8601 duration (PT1H, P1D, P1Y2M); the constraint ends then"),
+         detail="LIFETIME: an ISO 8601 duration (PT1H, P1D, P1Y2M); the constraint ends then", waits=True),
     _cmd("clear", "RSC [force]", "remove what migrate and ban left", "resource_level:clear",
-         complete=complete_resources, aliases=("unmigrate", "unmove")),
+         complete=complete_resources, aliases=("unmigrate", "unmove"), waits=True),
     _cmd("cleanup", "[RSC] [NODE] [force]", "forget operation history and failures",
-         "resource_level:cleanup", complete=complete_resources, aliases=("refresh",)),
+         "resource_level:cleanup", complete=complete_resources, aliases=("refresh",), waits=True),
     _cmd("failcount", "RSC show|delete|set NODE [0]", "the resource's failure count on a node",
-         "resource_level:failcount", complete=complete_resources),
+         "resource_level:failcount", complete=complete_resources, waits=True),
     _cmd("status", "[RSC ...]", "where resources run", "resource_level:status", read_only=True,
          complete=complete_resources, aliases=("show", "list", "locate")),
     _cmd("why", "RSC", "the scheduler's score breakdown on every node", "resource_level:why",
@@ -364,6 +367,9 @@ RA = Level("ra", "the resource agents the nodes have and what they take", (
          "check parameters against the meta-data, then by the agent's own validate-all", "ra:validate",
          read_only=True, complete=complete_agents),
 ))
+
+# Typed as one command, a configure command that changes the CIB commits at once: crmsh's -w waits after a commit.
+CONFIGURE = CONFIGURE._replace(commands=tuple(c._replace(waits=not c.read_only) for c in CONFIGURE.commands))
 
 #: The crm levels: what ``paceline.crm.dispatch`` runs.
 CRM = Registry((CONFIGURE, NODE, RESOURCE, RA))
