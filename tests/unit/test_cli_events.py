@@ -134,9 +134,10 @@ def test_values_are_short_on_a_text_line():
     assert events.short("") == '""'
     assert events.short(["a", "b"]) == "[a,b]"
     assert events.short(list(range(10))) == "[0,1,2,3,4,5,+4]"
-    assert events.short([{"op": "lrm_op"}]) == "[1 items]"
+    assert events.short([{"op": "lrm_op"}]) == "[1 item]"
+    assert events.short([[1], [2]]) == "[2 items]"
     assert events.short({"have-quorum": "1", "dc-uuid": "n1"}) == "{have-quorum=1,dc-uuid=n1}"
-    assert events.short({"a": {"b": 1}}) == "{1 keys}"
+    assert events.short({"a": {"b": 1}}) == "{1 key}"
     assert events.short(None) == "null" and events.short(True) == "true" and events.short(b"ab") == "<2 bytes>"
 
 

@@ -217,15 +217,19 @@ def short(value: Any) -> str:
         return f"<{len(value)} bytes>"
     if isinstance(value, (list, tuple)):
         if any(isinstance(v, (dict, list, tuple)) for v in value):
-            return f"[{len(value)} items]"
+            return f"[{_many(len(value), 'item')}]"
         shown = [short(v) for v in value[:MOST_ITEMS]]
         more = [f"+{len(value) - MOST_ITEMS}"] if len(value) > MOST_ITEMS else []
         return "[" + ",".join(shown + more) + "]"
     if isinstance(value, dict):
         if len(value) > MOST_ITEMS or any(isinstance(v, (dict, list, tuple)) for v in value.values()):
-            return f"{{{len(value)} keys}}"
+            return f"{{{_many(len(value), 'key')}}}"
         return "{" + ",".join(f"{k}={short(v)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+def _many(count: int, thing: str) -> str:
+    return f"{count} {thing}{'' if count == 1 else 's'}"
 
 
 _DEFAULTS: dict[type, dict[str, Any]] = {}
