@@ -220,3 +220,33 @@ class MicroService:
             await req.respond(reply)
 
         return handle
+
+
+async def unanswered(nc: Client, nodes: set[str], services: tuple[str, ...], wait: float = 0.3) -> set[tuple[str, str]]:
+    """The (node, service) pairs of ``nodes`` that did not answer a micro-service PING within ``wait``: a
+    service still opening its bucket has not started its endpoints, so this is "up" as clients see it."""
+    import json
+
+    from paceline.shared.subjects import SERVICE_NAMES
+
+    missing = {(node, svc) for node in nodes for svc in services}
+    inbox = nc.new_inbox()
+    sub = await nc.subscribe(inbox)
+    try:
+        for svc in services:
+            await nc.publish(f"$SRV.PING.{SERVICE_NAMES[svc]}", b"", reply=inbox)
+        deadline = time.monotonic() + wait
+        while missing and (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await sub.next_msg(timeout=left)
+            except TimeoutError:
+                break
+            try:
+                info = json.loads(msg.data)
+                service = info.get("name", "").removeprefix("paceline-")
+                missing.discard(((info.get("metadata") or {}).get("node", ""), service))
+            except (ValueError, AttributeError):
+                continue
+    finally:
+        await sub.unsubscribe()
+    return missing

@@ -100,6 +100,8 @@ def test_three_machines_init_join_status_remove(machines: NetnsPlan, tmp_path: P
     assert status.returncode == 0, status.stdout + status.stderr
     assert "nodes: n1 online, n2 online, n3 online" in status.stdout
     assert "routes to n2, n3" in status.stdout
+    for node in NODES:  # the health check containers and monitors use: every service answers on the bus
+        assert on(plan, node, "cluster", "check", "--root", str(root[node])).returncode == 0
 
     # From another machine, an online node is refused (no SSH to stop it); on the node itself it goes.
     refused = on(plan, "n1", "cluster", "remove", "n3", "--root", str(root["n1"]))
@@ -107,6 +109,8 @@ def test_three_machines_init_join_status_remove(machines: NetnsPlan, tmp_path: P
     removed = on(plan, "n3", "cluster", "remove", "n3", "--root", str(root["n3"]))
     assert removed.returncode == 0, removed.stderr
     assert not pids_in(plan.namespace("n3")), "cluster remove left processes running on n3"
+    gone = on(plan, "n3", "cluster", "check", "--root", str(root["n3"]))
+    assert gone.returncode == 1 and "the bus does not answer" in gone.stdout
 
     def two_left() -> str:
         page = on(plan, "n1", "status", env=config, timeout=60).stdout

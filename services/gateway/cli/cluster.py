@@ -4,6 +4,7 @@
     paceline cluster join   --cluster-node FIRST --bundle FILE [--node NAME] --address ADDR [--root DIR]
     paceline cluster remove NODE [--root DIR]
     paceline cluster status [--root DIR]
+    paceline cluster check  [SERVICE ...]
 
 ``init`` makes the cluster's credentials (``paceline keygen``'s), writes the
 node's nats-server configuration, its Paceline configuration file and its
@@ -113,6 +114,13 @@ def parser() -> argparse.ArgumentParser:
     common(remove)
     status = sub.add_parser("status", help="this node's units, bus server and the cluster's nodes")
     common(status)
+    check = sub.add_parser("check", help="exit 0 when this node's services answer on the bus (a health check "
+                           "for containers and monitors); the node and bus come from the configuration file, "
+                           "else the PACELINE_* environment")
+    check.add_argument("services", nargs="*", metavar="SERVICE", help=f"some of {', '.join(SERVICES)} "
+                       "(default: all)")
+    check.add_argument("--wait", type=float, default=2.0, help="seconds to wait for the answers (default 2)")
+    common(check)
     return p
 
 
@@ -132,6 +140,8 @@ def main(argv: list[str]) -> int:
             return join(host, args)
         if args.action == "remove":
             return remove(host, args.node, args.timeout)
+        if args.action == "check":
+            return check(host, args.services, args.wait)
         return status(host)
     except (ClusterError, BundleError, OSError, ValueError) as exc:
         text = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
@@ -558,3 +568,36 @@ def status(host: Host) -> int:
         code = 3
     print("\n".join(lines))
     return code
+
+
+def check(host: Host, services: list[str], wait: float) -> int:
+    """Whether this node's services answer a micro-service PING through the bus (``$SRV.PING``): what a
+    container's health check or a monitor asks. Prints the ones that do not."""
+    from paceline.shared import bus, config, micro
+    from paceline.shared.credentials import Credentials
+
+    unknown = sorted(set(services) - set(SERVICES))
+    if unknown:
+        raise ClusterError(f"no service {unknown[0]!r} (services: {', '.join(SERVICES)})")
+    wanted = tuple(services or SERVICES)
+    layout = host.layout
+    cfg = config.load(layout.config_file if layout.config_file.exists() else None)
+    if not cfg.node:
+        raise ClusterError("which node? no configuration file, and PACELINE_NODE is not set")
+
+    async def ask() -> set[tuple[str, str]]:
+        credential = Credentials(Path(cfg.credentials)).client(cfg.user) if cfg.credentials else None
+        nc = await bus.connect(cfg.nats_url, "paceline-check", retry_forever=False, credential=credential)
+        try:
+            return await micro.unanswered(nc, {cfg.node}, wanted, wait)
+        finally:
+            await nc.close()
+
+    try:
+        silent = asyncio.run(ask())
+    except bus.BusUnavailable as exc:
+        print(f"{cfg.node}: the bus does not answer ({exc})")
+        return 1
+    for _, service in sorted(silent):
+        print(f"{cfg.node}/{service}: no answer")
+    return 1 if silent else 0

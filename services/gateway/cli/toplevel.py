@@ -34,7 +34,7 @@ COMMANDS = {c.name: c for c in (
     TopLevel("cluster", "install on real machines, as crm cluster init/join: credentials, bus server, "
              "configuration, systemd units",
              "init --name NAME --address ADDR | join --cluster-node NODE --bundle FILE --address ADDR | "
-             "remove NODE | status  [--node NAME] [--root DIR] [--no-systemd]", "paceline.cli.cluster:command",
+             "remove NODE | status | check [SERVICE...]  [--node NAME] [--root DIR] [--no-systemd]", "paceline.cli.cluster:command",
              shell=False),
     TopLevel("lab", "a cluster of real processes on this machine",
              "up --nodes A,B [--witness W] [--no-watchdog] [--netns] | status | kill NODE | revive NODE | "

@@ -29,7 +29,6 @@ runs on it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shutil
@@ -48,12 +47,12 @@ from paceline.lab import buses, netns
 from paceline.lab.buses import BusServer
 from paceline.lab.netns import NetnsError, NetnsPlan
 from paceline.lab.netns_bus import wait_listening
-from paceline.shared import bus, cib
+from paceline.shared import bus, cib, micro
 from paceline.shared.cluster.values import is_true
 from paceline.shared.credentials import Credentials, keygen, server_auth
 from paceline.shared.natsserver import NatsServer, NatsServerError
 from paceline.shared.pidfiles import pids_under
-from paceline.shared.subjects import SERVICE_NAMES, Subjects, check_token
+from paceline.shared.subjects import Subjects, check_token
 
 #: Every node runs every service, as a real machine would; the first two are the cluster-wide ones (any
 #: instance answers), started on every node before the node-bound ones.
@@ -517,25 +516,7 @@ class Lab:
     @staticmethod
     async def _silent(nc: Any, nodes: set[str], wait: float = 0.3) -> set[tuple[str, str]]:
         """The (node, service) pairs of ``nodes`` that did not answer a micro-service PING within ``wait``."""
-        missing = {(node, svc) for node in nodes for svc in NODE_SERVICES}
-        inbox = nc.new_inbox()
-        sub = await nc.subscribe(inbox)
-        try:
-            for svc in NODE_SERVICES:
-                await nc.publish(f"$SRV.PING.{SERVICE_NAMES[svc]}", b"", reply=inbox)
-            deadline = time.monotonic() + wait
-            while missing and (left := deadline - time.monotonic()) > 0:
-                try:
-                    msg = await sub.next_msg(timeout=left)
-                except TimeoutError:
-                    break
-                with contextlib.suppress(ValueError, AttributeError):
-                    info = json.loads(msg.data)
-                    service = info.get("name", "").removeprefix("paceline-")
-                    missing.discard(((info.get("metadata") or {}).get("node", ""), service))
-        finally:
-            await sub.unsubscribe()
-        return missing
+        return await micro.unanswered(nc, nodes, NODE_SERVICES, wait)
 
     def kill(self, node: str) -> None:
         """A machine crash: its services, resources and bus server die at once; its run directory is wiped."""
