@@ -148,6 +148,52 @@ def command_rows(level: Level) -> list[tuple[str, str]]:
     return rows
 
 
+#: Words that ask for help on the level or command before them (``paceline configure primitive --help``).
+HELP_WORDS = ("--help", "-h")
+
+
+def asks_help(words: list[str]) -> bool:
+    """Whether ``LEVEL [COMMAND] --help`` asks for help rather than running: ``--help`` (or ``-h``) right after
+    a crm level or one of its commands, as crmsh takes it."""
+    level = CLI.level(words[0]) if words else None
+    if level is None or not level.enterable:
+        return False
+    if len(words) > 1 and words[1] in HELP_WORDS:
+        return True
+    return len(words) > 2 and level.find(words[1]) is not None and words[2] in HELP_WORDS
+
+
+def help_topic(words: list[str]) -> str:
+    """``help``/``--help`` for ``[LEVEL [COMMAND]]`` (the help words themselves dropped): what both the one-shot
+    CLI and the shell print. An unknown level or command is a one-line error."""
+    from paceline.crm.errors import CrmError
+
+    words = [w for w in words if w not in HELP_WORDS]
+    if not words:
+        return shell_help("")
+    level = CLI.level(words[0])
+    if level is None:
+        raise CrmError(f"help: no level or command {words[0]!r} (one of {', '.join(CLI.names())})")
+    if len(words) == 1 or not level.commands:
+        return level_help(level)
+    command = level.find(words[1])
+    if command is None:
+        raise CrmError(f"help: {level.name} has no command {words[1]!r} (one of {', '.join(level.names())})")
+    return command_help(level, command)
+
+
+def command_help(level: Level, command: Command) -> str:
+    """One command: its usage, what it does, its other names, what else it has to say, and whether ``-w``
+    waits after it."""
+    lines = [f"{level.name} {command.usage()}", f"  {command.summary}"]
+    if command.aliases:
+        lines.append(f"  also: {', '.join(command.aliases)}")
+    lines += [f"  {line}" for line in command.detail.splitlines()]
+    if command.waits:
+        lines.append("  with -w (--wait), returns once the cluster has settled")
+    return "\n".join(lines)
+
+
 def shell_help(topic: str, level: str = "") -> str:
     """What ``help [TOPIC]`` prints in the shell at ``level``: the levels, a level, or one command."""
     if not topic:
@@ -155,16 +201,13 @@ def shell_help(topic: str, level: str = "") -> str:
         return "\n".join([f"levels: {', '.join(lv.name for lv in levels)}",
                           *_table([(lv.name, lv.summary) for lv in levels]),
                           "navigation: cd LEVEL, cd .., up, end, ls, help [LEVEL|COMMAND], quit"])
+    current = CLI.level(level)
+    command = current.find(topic) if current is not None else None
+    if current is not None and command is not None:   # the level's own command first: node status, not status
+        return command_help(current, command)
     found = CLI.level(topic)
     if found is not None and found.shell:
         return level_help(found)
-    current = CLI.level(level)
-    command = current.find(topic) if current is not None else None
-    if command is not None:
-        lines = [f"{level} {command.usage()}", f"  {command.summary}"]
-        if command.aliases:
-            lines.append(f"  also: {', '.join(command.aliases)}")
-        return "\n".join(lines + [f"  {line}" for line in command.detail.splitlines()])
     return f"{topic}: see 'help' for the levels"
 
 

@@ -18,12 +18,15 @@ import sys
 from paceline.cli import toplevel
 from paceline.cli.invocation import CliError, Options, parse_globals, read_script
 
-GLOBALS = "usage: paceline [--cib-file FILE] [-f FILE] [-y] [--strict] [-o core.NAME=VALUE] [--nats-url URL] " \
+GLOBALS = "usage: paceline [--cib-file FILE] [-f FILE] [-y] [-w] [--strict] [-o core.NAME=VALUE] [--nats-url URL] " \
           "[--lab DIR] [--node NODE] [COMMAND ...]"
 NOTES = """\
 -f FILE runs one command a line (as typed at the top level; '-' is stdin); nothing ever prompts
-when stdin is not a terminal, -y answers yes. -o/--opt sets one of crmsh's options for this run
-(core.ignore_missing_metadata=yes: define a primitive whose agent no node has yet).
+when stdin is not a terminal, -y answers yes. -w/--wait: after a change, return once the cluster
+has settled (dots on a terminal; exit 124 after core.wait_timeout). -o/--opt sets one of crmsh's
+options for this run:
+{options}
+'paceline LEVEL [COMMAND] --help' shows a level or a command.
 Exit status: 1 on errors, 2 on warnings with --strict, 112 when a change went out but no answer
 came back (it may or may not have been applied: check, then retry - defining an object exactly as
 it is succeeds and changes nothing).
@@ -65,13 +68,20 @@ def exit_now(code: int) -> None:
 
 
 def help_text(topic: list[str]) -> str:
-    """``paceline help``: the usage of every command; ``paceline help LEVEL``: that level's commands."""
-    from paceline.cli.commands import CLI, level_help, usage
+    """``paceline help``: the usage of every command; ``paceline help LEVEL [COMMAND]`` (or ``paceline LEVEL
+    [COMMAND] --help``): that level's commands, or that command - the same text as ``help`` in the shell."""
+    from paceline.cli.commands import help_topic, usage
+    from paceline.crm.errors import CrmError
 
-    level = CLI.level(topic[0]) if topic else None
-    if level is not None:
-        return level_help(level) + "\n"
-    return f"{GLOBALS}\n\n{usage()}\n\n{NOTES}"
+    if not topic:
+        from paceline.crm.preferences import OPTIONS
+
+        options = "\n".join(f"  {option.hint()}" for option in OPTIONS)
+        return f"{GLOBALS}\n\n{usage()}\n\n{NOTES.format(options=options)}"
+    try:
+        return help_topic(topic) + "\n"
+    except CrmError as exc:
+        raise CliError(str(exc)) from None
 
 
 def dispatch(opts: Options) -> int:
@@ -91,9 +101,12 @@ def dispatch(opts: Options) -> int:
         return 0
     if head in toplevel.COMMANDS:        # status, simulate, lab
         return toplevel.run(head, opts, words[1:])
-    from paceline.cli.commands import CLI
+    from paceline.cli.commands import CLI, asks_help
     from paceline.cli.oneshot import run_cib, run_crm, run_shell
 
+    if asks_help(words):               # paceline configure --help, paceline node standby --help
+        print(help_text(words), end="")
+        return 0
     level = CLI.level(head)
     if opts.script:
         if words:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from paceline.cli import cib_level, confirm, settle
-from paceline.cli.commands import CLI, is_own_session, is_resource_wait, shell_help
+from paceline.cli.commands import CLI, asks_help, help_topic, is_own_session, is_resource_wait, shell_help
 from paceline.cli.session import ConfigureSession
 from paceline.client.backends import Backend
 from paceline.crm import CrmError, split_words
@@ -126,9 +126,15 @@ class Shell:
         if head == "ls":
             self.emit("  ".join([*level_commands(self.level), *NAVIGATION]))
             return True
+        if head == "help" and len(words) > 2:     # help LEVEL COMMAND
+            self.emit(help_topic(words[1:]))
+            return True
         if head == "help":
             topic = words[1] if len(words) > 1 else self.level
             self.emit(shell_help(topic, self.level))
+            return True
+        if asks_help([self.level, *words] if self.level else words):   # [LEVEL] COMMAND --help
+            self.emit(help_topic([self.level, *words] if self.level else words))
             return True
         if not self.level:
             return self.top(words)
