@@ -33,7 +33,8 @@ def test_top_level_commands_have_handlers_and_the_others_are_levels() -> None:
         assert level.enterable != bool(level.handler), level.name
         if level.handler:
             assert callable(level.run())
-    assert CLI.names() == ["configure", "node", "resource", "ra", "status", "cib", "simulate", "keygen", "lab"]
+    assert CLI.names() == ["configure", "node", "resource", "ra", "status", "events", "cib", "simulate", "keygen",
+                           "cluster", "lab"]
     assert levels() == ["configure", "node", "resource", "ra", "status", "cib"]
 
 
