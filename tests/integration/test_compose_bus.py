@@ -3,13 +3,18 @@ credentials, and each node's nats-server runs with the compose file's own argume
 JetStream, the cluster name, routes to the others) - only the host names become loopback ports, as no
 container engine is needed for the claim. An anonymous client is refused; the observer reads but cannot
 write the configuration; a node's credential cannot speak for another node; the three servers form one
-cluster over TLS routes (a message published on one reaches a subscriber on another).
+cluster over TLS routes (a message published on one reaches a subscriber on another). The health checks,
+volumes and published ports parse and mean what they say: each server's health URL answers on its
+monitoring port, each service's check is a valid ``paceline cluster check`` that really asks the bus.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +30,8 @@ from tests.support.wait import until
 pytestmark = pytest.mark.integration
 
 COMPOSE = Path(__file__).resolve().parents[2] / "deploy" / "compose.yml"
+#: node -> its server's monitoring port, as the fixture started it.
+MONITOR: dict[str, int] = {}
 
 
 def _flag(argv: list[str], flag: str) -> str:
@@ -57,6 +64,8 @@ def compose_bus(tmp_path_factory) -> Iterator[tuple[dict[str, str], Credentials,
             node = host_of[name]
             own = _replace(argv, "-c", _flag(argv, "-c").replace(mount, str(base / "creds")))
             own = _replace(own, "-sd", str(base / node))
+            MONITOR[node] = free_port()
+            own = _replace(own, "-m", str(MONITOR[node]))
             own = _replace(own, "--cluster", f"nats://127.0.0.1:{route[node]}")
             routes = []
             for url in _flag(argv, "--routes").split(","):
@@ -150,3 +159,51 @@ def test_the_compose_bus_refuses_whoever_has_no_credential_and_keeps_roles(compo
                 await nc.close()
 
     asyncio.run(roles())
+
+
+def _compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_health_checks_volumes_and_ports_parse_and_mean_what_they_say(compose_bus):
+    urls, creds, _cluster = compose_bus
+    data = _compose()
+    services = data["services"]
+    servers = {n: s for n, s in services.items() if str(s.get("image", "")).startswith("nats")}
+    for name, server in servers.items():
+        node = _flag(server["command"], "-n")
+        store = next(v for v in server["volumes"] if v.endswith(":" + _flag(server["command"], "-sd")))
+        assert store.split(":")[0] in data["volumes"], f"{name}: the JetStream store is not a declared volume"
+        assert any(p.endswith(":4222") for p in server["ports"]), f"{name} publishes no client port"
+        test = server["healthcheck"]["test"]
+        assert test[0] == "CMD"
+        url = next(word for word in test if word.startswith("http://"))
+        assert f":{_flag(server['command'], '-m')}/" in url  # the check asks the port the server monitors on
+        with urllib.request.urlopen(url.replace(f":{_flag(server['command'], '-m')}/", f":{MONITOR[node]}/"),
+                                    timeout=10) as resp:
+            assert resp.status == 200
+    from paceline.cli.cluster import parser
+
+    checks = {n: s for n, s in services.items() if "PACELINE_NODE" in s.get("environment", {})}
+    assert len(checks) == 15
+    for name, svc in checks.items():
+        test = svc["healthcheck"]["test"]
+        assert test[:4] == ["CMD", "paceline", "cluster", "check"]
+        args = parser().parse_args(test[3:])
+        assert args.services == [svc["command"][0].removeprefix("paceline-")], name
+        if svc["command"] == ["paceline-membership"]:  # the node exporter's port
+            assert any(p.endswith(":9664") for p in svc["ports"]), name
+    # The check, run as the containers run it (their environment), really asks the bus: no services run here.
+    env = {**checks["node1-membership"]["environment"], "PACELINE_NATS_URL": urls["node1"],
+           "PACELINE_CREDENTIALS": str(creds.directory), "PATH": os.environ["PATH"]}
+    done = subprocess.run([sys.executable, "-m", "paceline.cli.main", "cluster", "check", "membership",
+                           "--root", str(creds.directory / "no-such-root")],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (1, "node1/membership: no answer"), done.stderr
+
+
+def test_the_build_context_leaves_out_what_the_image_does_not_need():
+    ignored = (COMPOSE.parents[1] / ".dockerignore").read_text().split()
+    for entry in (".venv", ".git", "tests", "**/__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"):
+        assert entry in ignored
+    assert _compose()["x-paceline"]["build"]["context"] == ".."  # the repository, where .dockerignore is

@@ -80,7 +80,7 @@ class ClusterError(Exception):
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="paceline cluster", description="Install and grow a cluster on real "
                                 "machines (crm cluster init/join/remove/status).")
-    sub = p.add_subparsers(dest="action", required=True, metavar="init|join|remove|status")
+    sub = p.add_subparsers(dest="action", required=True, metavar="init|join|remove|status|check")
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--root", default="/", help="install under this directory instead of / (etc/paceline, "
