@@ -38,7 +38,7 @@ def test_ready_then_watchdog_pings_and_priorities_in_the_journal(nats_server, tm
             text = journal.read_text()
             return text if "<6>" in text and "<4>" in text else None
 
-        text = until(logged, "the service logged info and warning lines", timeout=30)
+        text = str(until(logged, "the service logged info and warning lines", timeout=30))
         assert all(line[:3] in ("<2>", "<3>", "<4>", "<6>", "<7>") for line in text.splitlines() if line)
         warning = next(line for line in text.splitlines() if "PACELINE_TOKEN_TIMOUT" in line)
         assert warning.startswith("<4>") and "did you mean 'PACELINE_TOKEN_TIMEOUT'?" in warning

@@ -237,10 +237,10 @@ class Host:
         while any(self.pid(n) for n in names) and time.monotonic() < deadline:
             time.sleep(0.1)
         for name in names:
-            pid = self.pid(name)
-            if pid:
+            left = self.pid(name)
+            if left:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(left, signal.SIGKILL)
             (self.layout.run_dir / f"{name}.pid").unlink(missing_ok=True)
 
 
@@ -466,7 +466,9 @@ def _drop_node(root: Element, node: str) -> bool:
     found = [*root.iterfind(f"configuration/nodes/node[@uname='{node}']"),
              *root.iterfind(f"status/node_state[@uname='{node}']")]
     for element in found:
-        element.getparent().remove(element)
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
     return bool(found)
 
 
