@@ -34,6 +34,7 @@ processes) - and no sample may find one active on two nodes.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -89,13 +90,14 @@ def sh(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(list(argv), capture_output=True, text=True)
 
 
-def apache_config(mountpoint: Path, root: Path) -> str:
+def apache_config(mountpoint: Path, root: Path, log: Path) -> str:
     """A minimal apache serving ``mountpoint``, with the status page the agent's monitor reads.
 
     No PidFile: the agent then passes its own, under ``HA_VARRUN`` (the node's
-    run directory in the lab); the runtime directory is the node's too.
+    run directory in the lab); the runtime directory is the node's too. The
+    error log goes with the lab's logs, so a failed step shows its end.
     """
-    modules = ["mpm_event", "authz_core", "authz_host", "dir", "mime", "status"]
+    modules = ["mpm_event", "authz_core", "authz_host", "dir", "status"]
     loads = "\n".join(f"LoadModule {m}_module {APACHE_MODULES}/mod_{m}.so" for m in modules)
     return f"""ServerRoot "{root}"
 ServerName localhost
@@ -104,9 +106,8 @@ Listen {PORT}
 User www-data
 Group www-data
 DefaultRuntimeDir ${{HA_VARRUN}}
-ErrorLog "{root}/error.log"
+ErrorLog "{log}"
 LogLevel warn
-TypesConfig /etc/mime.types
 DocumentRoot "{mountpoint}"
 DirectoryIndex index.html
 <Directory "{mountpoint}">
@@ -143,7 +144,6 @@ def disk() -> Iterator[SharedDisk]:
         if tried.returncode != 0:
             pytest.skip(f"this machine cannot mount {device} (as Filesystem would): {tried.stderr.strip()}")
         (work / "apache").mkdir()
-        (work / "apache" / "httpd.conf").write_text(apache_config(mountpoint, work / "apache"))
         yield SharedDisk(work, device, mountpoint, marker)
     finally:
         if device:
@@ -155,6 +155,8 @@ def disk() -> Iterator[SharedDisk]:
 def story(disk: SharedDisk, tmp_path_factory) -> Iterator[NetnsStory]:
     with netns_story(tmp_path_factory.mktemp("netns-lab"), PORT) as s:
         s.marker = disk.marker
+        disk.apache_conf.write_text(apache_config(disk.mountpoint, disk.apache_conf.parent,
+                                                  s.lab_dir / "logs" / "apache-webserver.log"))
         yield s
     assert processes_mentioning(disk.apache_conf) == [], "web servers left behind"
 
@@ -309,6 +311,9 @@ def test_the_tutorial_group_fails_over_with_its_file_system(story: NetnsStory, d
         took["start"] = time.monotonic() - at
         holder = st.started_on("webip")
         assert holder is not None
+        mount_namespaces = {os.readlink(f"/proc/{executor_pid(story, n)}/ns/mnt") for n in story.plan.nodes}
+        assert len(mount_namespaces | {os.readlink("/proc/self/ns/mnt")}) == 3, \
+            "each node's agents should mount in a namespace of their own, not the other node's nor the host's"
         served_from(story, disk, holder)
         print(f"\n$ paceline status\n{st.text}")
 
