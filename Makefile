@@ -6,7 +6,24 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test unit lint typecheck bench clean
 
-install: $(STAMP)
+# The bash completion script and the manual page, both generated from the command registry.
+COMPLETION := $(VENV)/share/bash-completion/completions/paceline
+MANPAGE    := $(VENV)/share/man/man1/paceline.1
+REGISTRY   := services/gateway/crm/registry.py services/gateway/cli/commands.py services/gateway/cli/toplevel.py \
+              services/gateway/crm/preferences.py services/gateway/cli/invocation.py
+
+install: $(STAMP) $(COMPLETION) $(MANPAGE)
+
+# Also in /etc/bash_completion.d when root and it exists (the script asks the paceline it completes, so it works
+# for any paceline on the PATH); otherwise: source $(COMPLETION) in ~/.bashrc.
+$(COMPLETION): $(STAMP) $(REGISTRY)
+	mkdir -p $(@D)
+	$(PY) -m paceline.cli.main --bash-completion > $@
+	if [ "$$(id -u)" = 0 ] && [ -d /etc/bash_completion.d ]; then cp $@ /etc/bash_completion.d/paceline; fi
+
+$(MANPAGE): $(STAMP) $(REGISTRY)
+	mkdir -p $(@D)
+	$(PY) -m paceline.cli.main help --man > $@
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -37,6 +37,24 @@ class CliError(Exception):
         self.code = code
 
 
+#: The global options: their names, the value they take ("" for none) and what they do - for the manual page
+#: (:mod:`paceline.cli.manpage`) and bash completion; :func:`parse_globals` reads them.
+GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("--cib-file",), "FILE", "work on a CIB file instead of the cluster (as CIB_file)"),
+    (("-f", "--file"), "FILE", "run the commands of FILE, one a line, as typed at the top level ('-': stdin)"),
+    (("-y", "--yes"), "", "answer yes where a command would ask; nothing ever asks when stdin is not a terminal"),
+    (("-w", "--wait"), "", "after a change, return once the cluster has settled (crmsh's -w; dots on a terminal)"),
+    (("-o", "--opt"), "core.NAME=VALUE", "set one of crmsh's options for this run (see below)"),
+    (("--strict",), "", "exit 2 when there were warnings"),
+    (("--nats-url",), "URL", "the cluster's bus (default: the lab's, or $PACELINE_NATS_URL)"),
+    (("--lab",), "DIR", "the lab to talk to (default: $PACELINE_LAB or ~/.paceline/lab)"),
+    (("--cluster",), "NAME", "the cluster's name on the bus"),
+    (("--node",), "NODE", "the node this command counts as local (default: $PACELINE_NODE or the host name)"),
+    (("-h", "--help"), "", "the commands; LEVEL [COMMAND] --help: a level or a command"),
+    (("--version",), "", "the version"),
+)
+
+
 @dataclass
 class Options:
     cib_file: str | None = None

@@ -38,6 +38,10 @@ $PACELINE_NATS_URL points at any cluster's bus. 'paceline help LEVEL' lists a le
 def main(argv: list[str] | None = None) -> int:
     console = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--complete"]:         # bash's Tab (the script of --bash-completion): before any option
+        from paceline.cli.completion import bash_main
+
+        return bash_main(argv[1:])
     try:
         opts = parse_globals(argv)
         opts.console = console
@@ -91,8 +95,18 @@ def dispatch(opts: Options) -> int:
     use(opts.preferences)   # -o, -w: the same values for every command of the run, one-shot or shell
     words = opts.words
     head = words[0] if words else ""
+    if head in ("help", "--help") and words[1:] == ["--man"]:
+        from paceline.cli.manpage import manpage
+
+        print(manpage(), end="")
+        return 0
     if head in ("help", "--help"):
         print(help_text(words[1:]), end="")
+        return 0
+    if head == "--bash-completion":
+        from paceline.cli.completion import BASH_SCRIPT
+
+        print(BASH_SCRIPT, end="")
         return 0
     if head == "--version":
         from paceline.shared import VERSION
