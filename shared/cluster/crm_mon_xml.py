@@ -72,8 +72,9 @@ def _cluster_options(state: ClusterState) -> dict[str, str]:
     }
 
 
-def _summary(top: etree._Element, root: cib.Element, state: ClusterState, now: float) -> None:
-    facts = summary_facts(root, now)
+def _summary(top: etree._Element, root: cib.Element, state: ClusterState, now: float,
+             identity: tuple[str, str] | None) -> None:
+    facts = summary_facts(root, now, state, identity)
     summary = etree.SubElement(top, "summary")
     etree.SubElement(summary, "stack", type=facts["stack"])
     dc = facts["dc"]
@@ -90,9 +91,8 @@ def _summary(top: etree._Element, root: cib.Element, state: ClusterState, now: f
                      user=root.get("update-user") or "", client=root.get("update-client") or "",
                      origin=root.get("update-origin") or "")
     etree.SubElement(summary, "nodes_configured", number=str(facts["nodes_configured"]))
-    blocked = sum(1 for p in state.primitives() if p.blocked)
     etree.SubElement(summary, "resources_configured", number=str(facts["resources_configured"]),
-                     disabled=str(facts["resources_disabled"]), blocked=str(blocked))
+                     disabled=str(facts["resources_disabled"]), blocked=str(facts["resources_blocked"]))
     etree.SubElement(summary, "cluster_options", _cluster_options(state))
 
 
@@ -216,6 +216,11 @@ def _node_attributes(top: etree._Element, state: ClusterState) -> None:
 
 # ------------------------------------------------------------------ node history
 
+def _number(text: str | None) -> int:
+    """An integer attribute of a history entry as Pacemaker reads it (leading digits; none: 0)."""
+    return leading_int(text, 0) or 0
+
+
 def _history_ops(lr: cib.Element) -> list[cib.Element]:
     """A resource's operations as crm_mon lists them: notifications and probes that found it not running
     left out, the rest by call id."""
@@ -226,7 +231,7 @@ def _history_ops(lr: cib.Element) -> list[cib.Element]:
             continue
         ops.append(op)
     def call(op: cib.Element) -> tuple[bool, int]:   # pending ones (call id -1) last
-        number = leading_int(op.get("call-id"), 0)
+        number = _number(op.get("call-id"))
         return number < 0, number
 
     return sorted(ops, key=call)
@@ -234,12 +239,12 @@ def _history_ops(lr: cib.Element) -> list[cib.Element]:
 
 def _operation(parent: etree._Element, op: cib.Element) -> None:
     task, interval = op.get("operation") or "", op.get("interval") or "0"
-    rc = leading_int(op.get("rc-code"), 0)
+    rc = _number(op.get("rc-code"))
     attrs = {"call": op.get("call-id") or "", "task": "probe" if task == "monitor" and interval == "0" else task}
     if interval != "0":
         attrs["interval"] = f"{interval}ms"
     if op.get("last-rc-change"):
-        attrs["last-rc-change"] = _when(leading_int(op.get("last-rc-change"), 0))
+        attrs["last-rc-change"] = _when(_number(op.get("last-rc-change")))
     for name in ("exec-time", "queue-time"):
         if op.get(name) is not None:
             attrs[name] = f"{op.get(name)}ms"
@@ -343,11 +348,12 @@ def _bans(top: etree._Element, state: ClusterState) -> None:
 # ------------------------------------------------------------------ the document
 
 def document(root: cib.Element, now: float, request: str = "crm_mon --output-as xml",
-             state: ClusterState | None = None) -> etree._Element:
-    """crm_mon's ``<pacemaker-result>`` for the CIB ``root`` at ``now`` (``request``: the command line shown)."""
+             state: ClusterState | None = None, identity: tuple[str, str] | None = None) -> etree._Element:
+    """crm_mon's ``<pacemaker-result>`` for the CIB ``root`` at ``now`` (``request``: the command line shown;
+    ``identity``: the stack and version a live cluster runs, where the CIB names neither)."""
     state = state if state is not None else unpack(root, *cib_now(root, now))
     top = etree.Element("pacemaker-result", {"api-version": API_VERSION, "request": request})
-    _summary(top, root, state, now)
+    _summary(top, root, state, now, identity)
     _nodes(top, state)
     _resources(top, state)
     _node_attributes(top, state)
@@ -359,9 +365,9 @@ def document(root: cib.Element, now: float, request: str = "crm_mon --output-as 
 
 
 def render(root: cib.Element, now: float, request: str = "crm_mon --output-as xml",
-           state: ClusterState | None = None) -> str:
+           state: ClusterState | None = None, identity: tuple[str, str] | None = None) -> str:
     """The document as crm_mon prints it: indented, no XML declaration."""
-    return etree.tostring(document(root, now, request, state), pretty_print=True, encoding="unicode")
+    return etree.tostring(document(root, now, request, state, identity), pretty_print=True, encoding="unicode")
 
 
 def error_document(request: str, code: int, message: str, errors: Iterable[str] = ()) -> str:

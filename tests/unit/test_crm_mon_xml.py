@@ -51,7 +51,7 @@ def canonical(section: etree._Element | None, name: str) -> list[tuple[str, tupl
     for el in section.iter():
         if not isinstance(el.tag, str):
             continue
-        attrs = dict(el.attrib)
+        attrs = cib.attributes(el)
         if el.tag == "last_update":
             attrs.pop("time", None)
         if name == "summary" and el.tag in ("stack", "current_dc"):

@@ -191,7 +191,7 @@ class FakeCluster(pt.Cluster):
         self.answers = answers
         self.requests: list[AttributeRequest] = []
 
-    def call(self, request: Any, reply: Any) -> Any:
+    def call(self, request: Any, reply: Any, timeout: float = 0) -> Any:
         assert isinstance(request, AttributeRequest) and reply is AttributeReply
         self.requests.append(request)
         answer = self.answers.get((request.command, request.scope, request.node, request.name))

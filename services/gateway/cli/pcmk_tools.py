@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 R = TypeVar("R", bound="Message")
 
 TOOLS = ("crm_attribute", "crm_master", "attrd_updater", "crm_node")
+#: Tools for the programs that monitor and configure a cluster (paceline.cli.pcmk_clients).
+CLIENT_TOOLS = ("crm_mon", "cibadmin")
 
 # Pacemaker's exit codes (crm_exit_t) for what these tools can report.
 EX_OK = 0
@@ -477,13 +479,13 @@ class Cluster:
                 raise ToolError(f"{self.tool}: {exc}", EX_DISCONNECT) from None
         return self.client
 
-    def call(self, request: Message, reply: type[R]) -> R:
+    def call(self, request: Message, reply: type[R], timeout: float = REQUEST_TIMEOUT) -> R:
         """One typed request to the gateway; no bus or gateway is EX_DISCONNECT, a refusal a ToolCrmError."""
         from paceline.client.gateway import ClientError
 
         client = self._client()
         try:
-            return client.call(request, reply, timeout=REQUEST_TIMEOUT)
+            return client.call(request, reply, timeout=timeout)
         except ClientError as exc:
             if not exc.code:         # no bus, no gateway, no answer
                 raise ToolError(f"{self.tool}: cannot reach the cluster: {exc}", EX_DISCONNECT) from None
@@ -637,8 +639,12 @@ def run(tool: str, argv: list[str], env: Mapping[str, str] | None = None, out: T
         request = crm_master_request(argv, env)
     elif tool == "crm_attribute":
         request = crm_attribute_request(argv, env)
+    elif tool in CLIENT_TOOLS:       # crm_mon, cibadmin: the clients' tools, loaded only for them
+        from paceline.cli import pcmk_clients
+
+        return pcmk_clients.run(tool, argv, out=out)
     else:
-        raise usage(f"unknown tool {tool!r} (one of {', '.join(TOOLS)})")
+        raise usage(f"unknown tool {tool!r} (one of {', '.join((*TOOLS, *CLIENT_TOOLS))})")
     if request is None:
         return EX_OK
     if isinstance(request, Info):
@@ -690,4 +696,8 @@ def main(tool: str | None = None, argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the importable module, not this ``__main__`` copy: pcmk_clients raises paceline.cli.pcmk_tools'
+    # ToolError, which a second copy of the class would not catch.
+    from paceline.cli import pcmk_tools
+
+    pcmk_tools.main()
