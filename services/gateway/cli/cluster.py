@@ -286,7 +286,7 @@ def init(host: Host, args: argparse.Namespace) -> int:
     _say(f"  credentials (CA, bus server certificate, users) in {layout.credentials}")
     _install(host, spec)
     _write_bundle(layout, spec)
-    _bring_up(host, spec, args.timeout)
+    _bring_up_or_undo(host, spec, args.timeout)
     _say(f"node {node} is set up; the cluster's store (JetStream, Raft) forms when the second node joins: a "
          "clustered JetStream elects its leader among two servers at least, so the CIB answers from then on")
     _say(f"to add a machine: copy {layout.bundle} to it (scp; it holds the CA key), then run there:\n"
@@ -311,7 +311,7 @@ def join(host: Host, args: argparse.Namespace) -> int:
     _say(f"  credentials: the cluster's CA from the bundle, a bus server certificate and users made for {node}")
     _install(host, spec)
     _write_bundle(layout, spec)
-    _bring_up(host, spec, args.timeout, joining=bundle.seed_node or args.cluster_node)
+    _bring_up_or_undo(host, spec, args.timeout, joining=bundle.seed_node or args.cluster_node)
     _say(f"node {node} is online in cluster {spec.cluster}")
     return 0
 
@@ -344,6 +344,17 @@ def _write_bundle(layout: Layout, spec: NodeSpec) -> None:
 
     bundle = JoinBundle(spec.cluster, spec.address, spec.ports, shared_files(layout.credentials), spec.node)
     _write_private(layout.bundle, bundle.text())
+
+
+def _bring_up_or_undo(host: Host, spec: NodeSpec, timeout: float, joining: str = "") -> None:
+    """:func:`_bring_up`; if it fails, whatever it started is stopped again and the error says how to retry
+    (the written files stay: they show what was tried)."""
+    try:
+        _bring_up(host, spec, timeout, joining)
+    except (ClusterError, OSError) as exc:
+        host.stop([u.name for u in reversed(host.units)])
+        raise ClusterError(f"{exc}; the node's processes are stopped again - to start over, remove "
+                           f"{host.layout.etc} and {host.layout.state}") from None
 
 
 def _bring_up(host: Host, spec: NodeSpec, timeout: float, joining: str = "") -> None:
