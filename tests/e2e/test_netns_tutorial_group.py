@@ -50,6 +50,7 @@ from paceline.lab.lab import Lab
 from paceline.lab.netns import existing_namespaces
 from paceline.lab.story import Status
 
+from tests.e2e.bus_recorder import BusRecorder
 from tests.e2e.cli_helpers import walk
 from tests.e2e.netns_lab import NETNS_SKIPS, NetnsStory, netns_story, processes_mentioning
 
@@ -327,14 +328,20 @@ def test_the_tutorial_group_fails_over_with_its_file_system(story: NetnsStory, d
         story.wait_for(f"{holder} is online, the group still on {other} (stickiness)",
                        lambda st: holder in st.online and group_on(other)(st), timeout=40)
 
-        at = time.monotonic()
-        story.run("lab", "kill", other)  # the node running the group crashes
-        story.wait_for(f"the group runs on {holder} after {other} died",
-                       lambda st: other in st.offline and group_on(holder)(st), timeout=40)
-        took["node loss"] = time.monotonic() - at
+        with BusRecorder(Lab.load(story.lab_dir)) as rec:
+            at = time.monotonic()
+            story.run("lab", "kill", other)  # the node running the group crashes
+            story.wait_for(f"the group runs on {holder} after {other} died",
+                           lambda st: other in st.offline and group_on(holder)(st), timeout=40)
+            took["node loss"] = time.monotonic() - at
         served_from(story, disk, holder)
         lines = fence_log.read_text().splitlines() if fence_log.exists() else []
         assert any(line.split()[1:3] == ["reboot", other] for line in lines), f"{other} was not fenced: {lines}"
+        # Shared storage is mounted by the survivor only once the dead node is known to be off.
+        fenced = rec.index(lambda kind, body: kind == "fenced" and body["target"] == other and body["result"] == "ok")
+        mounted = rec.index(lambda kind, body: kind == "op.result" and body["rsc"] == "webfs"
+                            and body["task"] == "start" and body["node"] == holder)
+        assert fenced < mounted, f"webfs was mounted on {holder} before {other} was fenced: {rec.events}"
 
         story.run("lab", "revive", other)
         story.wait_for(f"{other} is back, the group stays on {holder}",
