@@ -34,7 +34,7 @@ def test_top_level_commands_have_handlers_and_the_others_are_levels() -> None:
         if level.handler:
             assert callable(level.run())
     assert CLI.names() == ["configure", "node", "resource", "ra", "status", "events", "cib", "simulate", "keygen",
-                           "cluster", "lab"]
+                           "cluster", "tools", "lab"]
     assert levels() == ["configure", "node", "resource", "ra", "status", "cib"]
 
 

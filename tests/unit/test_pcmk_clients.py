@@ -141,3 +141,18 @@ def test_every_exit_code_is_documented():
     used = {v for k, v in vars(pc).items() if k.startswith("EX_")} | \
         {v for k, v in vars(cib_ops).items() if k.startswith("EX_")} | {102}
     assert used - {0} <= set(pc.EXIT_CODES)
+
+
+def test_paceline_tools_names_the_folder_of_the_stand_ins(capsys):
+    import os
+
+    from paceline.cli import tools
+
+    assert tools.command(None, ["path"]) == 0
+    folder = capsys.readouterr().out.strip()
+    assert all(os.access(os.path.join(folder, name), os.X_OK) for name in tools.TOOLS)
+    tools.command(None, ["env"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"export PATH={folder}:") and lines[1].startswith("export PACELINE_PYTHON=")
+    with pytest.raises(tools.CliError):
+        tools.command(None, ["bogus"])

@@ -80,7 +80,7 @@ RESOURCE_WAIT = Command("wait", "", "wait until the cluster has settled: nothing
                         detail="exit status 124 when the wait runs out (-o core.wait_timeout=SECONDS; 0: no limit);\n"
                                "on a CIB file: whether the scheduler has anything left to do there")
 
-STATUS, EVENTS, SIMULATE, KEYGEN, CLUSTER, LAB = (
+STATUS, EVENTS, SIMULATE, KEYGEN, CLUSTER, TOOLS, LAB = (
     Level(t.name, t.summary, args=t.args, handler=t.handler, shell=t.shell) for t in toplevel.COMMANDS.values())
 
 #: Everything ``paceline`` offers, in the order help lists it.
@@ -92,7 +92,7 @@ CLI: Registry = CRM.extended(
     CRM.get("node")._replace(summary=CRM.get("node").summary + "; acts at once"),
     CRM.get("resource").with_commands(RESOURCE_WAIT)._replace(
         summary=CRM.get("resource").summary + "; acts at once"),
-    STATUS, EVENTS, CIB, SIMULATE, KEYGEN, CLUSTER, LAB,
+    STATUS, EVENTS, CIB, SIMULATE, KEYGEN, CLUSTER, TOOLS, LAB,
 )
 
 _WIDTH = 38

@@ -36,6 +36,9 @@ COMMANDS = {c.name: c for c in (
              "init --name NAME --address ADDR | join --cluster-node NODE --bundle FILE --address ADDR | "
              "remove NODE | status | check [SERVICE...]  [--node NAME] [--root DIR] [--no-systemd]", "paceline.cli.cluster:command",
              shell=False),
+    TopLevel("tools", "where Pacemaker's tools answered by this cluster are (crm_mon, cibadmin, crm_attribute, "
+             "crm_node...), to put first on a client's PATH", "[path | env | list]", "paceline.cli.tools:command",
+             shell=False),
     TopLevel("lab", "a cluster of real processes on this machine",
              "up --nodes A,B [--witness W] [--no-watchdog] [--netns] | status | kill NODE | revive NODE | "
              "pause NODE | resume NODE | restart NODE PROCESS | down", "paceline.lab.command:command", shell=False),
