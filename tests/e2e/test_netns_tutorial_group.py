@@ -200,7 +200,8 @@ def overlaps(readings: list[tuple[str, bool]]) -> list[tuple[str, str]]:
     Two readings are never simultaneous, so one node holding at a reading is
     counted as an overlap with another only when that other node held both at
     its reading just before and at its reading just after: a move between the
-    two never looks like an overlap, and a real one cannot hide.
+    two never looks like an overlap, and one that spans those three readings
+    is always found (one shorter than a sample can slip between samples).
     """
     found = []
     for i, (node, held) in enumerate(readings):
