@@ -20,6 +20,7 @@ resolves; where that name cannot be a Paceline node name the standby test says s
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -57,7 +58,7 @@ class ClientLab(LabRunner):
         home = self.dir / "home"
         home.mkdir(exist_ok=True)
         env["HOME"] = str(home)
-        env["PATH"] = os.pathsep.join([SBIN_DIR, str(Path(paceline_bin()).parent), env.get("PATH", "")])
+        env["PATH"] = os.pathsep.join([tools_dir(), str(Path(paceline_bin()).parent), env.get("PATH", "")])
         return env
 
     def run(self, *argv: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -84,8 +85,17 @@ def lab(tmp_path_factory) -> Iterator[ClientLab]:
         yield runner
 
 
+@functools.cache
+def tools_dir() -> str:
+    """Where ``paceline tools path`` says the stand-ins are (the folder the executor gives agents too)."""
+    done = subprocess.run([paceline_bin(), "tools", "path"], capture_output=True, text=True, timeout=60, check=True)
+    folder = done.stdout.strip()
+    assert os.path.samefile(folder, SBIN_DIR)
+    return folder
+
+
 def tool(name: str) -> str:
-    return os.path.join(SBIN_DIR, name)
+    return os.path.join(tools_dir(), name)
 
 
 # ------------------------------------------------------------------ the stand-ins themselves
@@ -137,6 +147,9 @@ def test_cibadmin_writes_and_pacemakers_exit_codes(lab):
     assert lab.run(cibadmin, "-P", "-p", stdin=stale).returncode == 103
     lab.ok(cibadmin, "-M", "-X", '<primitive id="cib-d" description="made by cibadmin"/>')
     assert "made by cibadmin" in lab.ok(cibadmin, "-Q", "--xpath", "//primitive[@id='cib-d']")
+    conf = lab.ok(cibadmin, "-Q", "-o", "configuration").replace('"made by cibadmin"', '"replaced whole"')
+    lab.ok(cibadmin, "-p", "-R", "--force", stdin=conf)          # crmsh's replace of the configuration
+    assert "replaced whole" in lab.ok(cibadmin, "-Q", "--xpath", "//primitive[@id='cib-d']")
     lab.ok(cibadmin, "-D", "-X", '<primitive id="cib-d"/>')
     assert lab.run(cibadmin, "-Q", "--xpath", "//primitive[@id='cib-d']").returncode == 105
     nobody = {**lab.env(), "PACELINE_NATS_URL": f"nats://127.0.0.1:{free_port()}"}
