@@ -50,10 +50,12 @@ def is_live(backend: Backend) -> bool:
     return isinstance(backend, LiveBackend)
 
 
-def settle(backend: Backend, timeout: float, what: str, err: TextIO | None = None) -> None:
+def settle(backend: Backend, timeout: float, what: str, err: TextIO | None = None,
+           waiting_for: str = "") -> None:
     """Return once nothing is pending; NotSettled after ``timeout`` seconds (0: no limit).
 
-    ``what`` names the change in the progress line, which is written only when ``err`` is a terminal.
+    ``what`` names the command in errors; ``waiting_for`` ends the progress line (default: ``WHAT to finish``,
+    crmsh's words), which is written only when ``err`` is a terminal.
     """
     err = err or sys.stderr
     if not is_live(backend):
@@ -75,7 +77,7 @@ def settle(backend: Backend, timeout: float, what: str, err: TextIO | None = Non
                 err.write("\n")
             raise NotSettled(f"{what}: the cluster did not settle within {timeout:g}s; {_describe(left)}")
         if show:
-            err.write("." if started else f"waiting for {what} to finish .")
+            err.write("." if started else f"waiting for {waiting_for or what + ' to finish'} .")
             err.flush()
             started = True
         time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic())))
@@ -95,7 +97,7 @@ def resource_wait(backend: Backend, args: list[str], err: TextIO | None = None) 
     if args:
         raise CrmError(f"resource wait: unexpected {args[0]!r} (it takes no arguments; "
                        "-o core.wait_timeout=SECONDS sets how long)")
-    settle(backend, session().wait_timeout, "resource wait", err)
+    settle(backend, session().wait_timeout, "resource wait", err, waiting_for="the cluster to settle")
     return ""
 
 
