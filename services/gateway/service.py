@@ -28,6 +28,7 @@ from paceline.crm.words import check_line
 from paceline.gateway import attributes
 from paceline.shared import VERSION, bus, cib, lrm
 from paceline.shared.cluster import crm_mon as status_view
+from paceline.shared.cluster import crm_mon_xml
 from paceline.shared.messages import (
     AgentListing,
     AgentSpec,
@@ -274,6 +275,10 @@ class Gateway:
 
     # ------------------------------------------------------------ status
     async def status(self, req: StatusRequest) -> StatusReply:
+        if req.format == crm_mon_xml.FORMAT:     # crm_mon -X: a monitoring tool's, with the read-only credential
+            reply = await self.query(fresh=False)
+            text = crm_mon_xml.render(cib.parse_cib(reply.xml), time.time(), identity=(crm_mon_xml.STACK, VERSION))
+            return StatusReply(text=text, version=reply.version)
         if req.format not in status_view.FORMATS:
             raise bus.UserError(f"unknown output format {req.format!r}; one of {', '.join(status_view.FORMATS)}",
                                 code="bad-request")

@@ -38,6 +38,10 @@ from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
 
 #: The API version of the schema this document follows (Pacemaker 2.1.5's crm_mon).
 API_VERSION = "2.25"
+#: The gateway's ``status`` format for this document (``crm_mon -X`` asks for it, as the observer may).
+FORMAT = "crm_mon-xml"
+#: The stack a live Paceline cluster names where the CIB names none.
+STACK = "paceline (NATS)"
 
 #: Node attributes crm_mon does not list: its own bookkeeping, and what other sections show.
 HIDDEN_ATTRIBUTE_PREFIXES = ("#", "fail-count-", "last-failure-")

@@ -121,6 +121,19 @@ def test_crm_mon_xml_is_valid_against_pacemakers_api_schema(lab, args):
     assert [n.get("name") for n in doc.iterfind("nodes/node")] == sorted(NODES)
 
 
+def test_the_read_only_credential_monitors_and_cannot_write(lab):
+    observer = {**lab.env(), "PACELINE_USER": "observer"}
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(list(argv), capture_output=True, text=True, env=observer, timeout=60)
+
+    assert run(tool("crm_mon"), "-X").returncode == 0
+    assert run(tool("crm_mon"), "-1").returncode == 0
+    refused = run(tool("cibadmin"), "-C", "-o", "resources", "-X", '<primitive id="o" class="ocf" '
+                  'provider="heartbeat" type="Dummy"/>')
+    assert refused.returncode == 4, refused.stderr
+
+
 def test_cibadmin_writes_and_pacemakers_exit_codes(lab):
     cibadmin = tool("cibadmin")
     dummy = '<primitive id="cib-d" class="ocf" provider="heartbeat" type="Dummy"/>'

@@ -6,7 +6,8 @@ Monitoring (ClusterLabs' ``ha_cluster_exporter``), crmsh, pcs and site scripts r
 
 - ``crm_mon -1 [-r]`` prints the status page - the gateway's ``status`` endpoint, the very text of
   ``paceline status`` (crm_mon -1 -r's layout); ``-X`` / ``--as-xml`` / ``--output-as xml`` print crm_mon's
-  XML (:mod:`paceline.shared.cluster.crm_mon_xml`) of the CIB read through the ``cib`` endpoint.
+  XML (:mod:`paceline.shared.cluster.crm_mon_xml`), rendered by the same endpoint: a monitoring tool may
+  run with the read-only observer credential.
 - ``cibadmin --query`` prints the CIB, a section (``-o``) or an XPath's matches; ``--create``,
   ``--modify``, ``--replace``, ``--delete`` and ``--patch`` edit a copy of the CIB read with its version
   (:mod:`paceline.shared.cib_ops`) and write it through the ``commit`` endpoint the configure session
@@ -24,7 +25,6 @@ whole CIB given to ``--replace`` is not written, and a note says so. Exit codes 
 from __future__ import annotations
 
 import sys
-import time
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from paceline.cli.pcmk_tools import (
@@ -180,17 +180,25 @@ def crm_mon_request(argv: list[str]) -> MonRequest | str:
 
 
 def run_crm_mon(req: MonRequest, cluster: Cluster, out: TextIO) -> int:
-    if req.fmt == "xml":
+    from paceline.shared.messages import StatusReply, StatusRequest
+
+    if req.fmt == "xml":     # rendered by the gateway (the status endpoint: the observer credential may ask)
         from paceline.shared.cluster import crm_mon_xml
 
-        root, _version = read_cib(cluster)
-        text = crm_mon_xml.render(root, time.time(), req.request, identity=("paceline (NATS)", VERSION))
+        text = with_request(_call(cluster, StatusRequest(format=crm_mon_xml.FORMAT), StatusReply).text, req.request)
     else:
-        from paceline.shared.messages import StatusReply, StatusRequest
-
         text = _call(cluster, StatusRequest(format="text"), StatusReply).text
     _emit(text, req.output_to, out)
     return EX_OK
+
+
+def with_request(document: str, request: str) -> str:
+    """crm_mon's XML naming the command line that asked for it (``<pacemaker-result request="...">``)."""
+    from lxml import etree
+
+    top = etree.fromstring(document.encode())
+    top.set("request", request)
+    return etree.tostring(top, pretty_print=True, encoding="unicode")
 
 
 def _emit(text: str, path: str, out: TextIO) -> None:
