@@ -93,3 +93,20 @@ def test_progress_dots_on_a_terminal(wlab: FailureLab) -> None:
     assert done.returncode == 0, done.stdout
     assert "waiting for resource start to finish ." in done.stdout and done.stdout.rstrip().endswith("done")
     assert wlab.running_on("slow") == ["primary"]
+
+
+def test_wait_after_committing_a_shadow(wlab: FailureLab) -> None:
+    """``cib commit`` writes to the cluster even while the shadow is in use: -w waits on the cluster."""
+    wlab.crm("-w", "resource", "start", "slow")
+    env = {**wlab.env(), "CIB_shadow_dir": str(wlab.dir / "shadows"), "CIB_shadow": "stopping"}
+    (wlab.dir / "shadows").mkdir(exist_ok=True)
+
+    def run(*words: str) -> None:
+        done = subprocess.run([*paceline_argv(), *words], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+
+    run("cib", "new", "stopping", "force")
+    run("resource", "stop", "slow")
+    assert wlab.running_on("slow") == ["primary"]      # the shadow changed, not the cluster
+    run("-w", "cib", "commit", "stopping")
+    assert wlab.running_on("slow") == []

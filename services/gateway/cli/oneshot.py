@@ -51,11 +51,12 @@ def run_cib(opts: Options, args: list[str]) -> int:
 
     level = CibLevel(lambda: origin_backend(opts), local_node(opts), current=opts.shadow, one_shot=True)
     try:
-        return report(level.execute(args), opts.strict)
+        code = report(level.execute(args), opts.strict)
     except CrmError as exc:
         raise CliError(str(exc)) from None
     finally:
         level.close()
+    return settled(opts, ["cib", *args], code, origin=True)   # -w after cib commit: the cluster it went to
 
 
 def run_crm(opts: Options, line: str) -> int:
@@ -87,13 +88,17 @@ def run_crm(opts: Options, line: str) -> int:
     return settled(opts, words, report(reply.get("output") or "", opts.strict))
 
 
-def settled(opts: Options, words: list[str], code: int = 0, wait: bool = False) -> int:
+def settled(opts: Options, words: list[str], code: int = 0, wait: bool = False, origin: bool = False) -> int:
     """``resource wait`` (``wait``), or crmsh's ``-w`` after a command that ran: wait for the cluster to settle
-    (:mod:`paceline.cli.settle`); exit status 124 (Pacemaker's CRM_EX_TIMEOUT) when it did not in time."""
+    (:mod:`paceline.cli.settle`); exit status 124 (Pacemaker's CRM_EX_TIMEOUT) when it did not in time.
+    ``origin``: the command wrote to the cluster (or CIB file) even though a shadow is in use (``cib commit``)."""
     from paceline.cli import settle
+    from paceline.cli.commands import waits
     from paceline.crm import CrmError
 
-    backend = offline_backend(opts) or origin_backend(opts)
+    if not wait and not (opts.preferences.wait and waits(words)):
+        return code
+    backend = origin_backend(opts) if origin else offline_backend(opts) or origin_backend(opts)
     try:
         if wait:
             report(settle.resource_wait(backend, words[2:]), opts.strict)

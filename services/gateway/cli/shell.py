@@ -220,8 +220,12 @@ class Shell:
         self.wait_if_asked([level, *words])
 
     def wait_if_asked(self, words: list[str]) -> None:
-        """With ``-w`` (``core.wait``), wait after a command crmsh waits after, on a cluster."""
-        settle.after(self.backend, words, self.err)
+        """With ``-w`` (``core.wait``), wait after a command crmsh waits after, on a cluster (``cib commit``
+        writes to the cluster even while a shadow is in use)."""
+        if words[:2] == ["cib", "commit"]:
+            settle.after(self.cib.origin(), words, self.err)
+        else:
+            settle.after(self.backend, words, self.err)
 
     def confirm(self, question: str) -> bool:
         return confirm.answer(question, yes=self.yes, interactive=self.interactive, ask=self.ask)
