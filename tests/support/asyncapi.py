@@ -7,6 +7,7 @@ Without node and npm, or without the npm registry, :func:`validator` says why an
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -29,8 +30,10 @@ def _installed(where: Path) -> bool:
     return (modules / "@asyncapi" / "parser" / "package.json").exists() and (modules / "ajv" / "package.json").exists()
 
 
+@functools.cache
 def validator() -> tuple[Path | None, str]:
-    """The directory the validator is installed in, or None and why it cannot be (installing it if needed)."""
+    """The directory the validator is installed in, or None and why it cannot be (installing it if needed; tried
+    once per test session, so that a machine without the registry pays the wait once)."""
     where = cache_dir()
     if shutil.which("node") is None or shutil.which("npm") is None:
         return None, "node and npm are needed for the AsyncAPI validator (@asyncapi/parser); not installed"
@@ -38,13 +41,17 @@ def validator() -> tuple[Path | None, str]:
         return where, ""
     where.mkdir(parents=True, exist_ok=True)
     try:
-        done = subprocess.run(["npm", "install", "--prefix", str(where), "--no-audit", "--no-fund", "--silent",
-                               *PACKAGES], capture_output=True, text=True, timeout=600)
+        done = subprocess.run(["npm", "install", "--prefix", str(where), "--no-audit", "--no-fund", "--loglevel=error",
+                               "--fetch-retries=1", "--fetch-timeout=60000", *PACKAGES],
+                              capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired:
         return None, f"npm install {' '.join(PACKAGES)} took over 10 minutes (no registry?)"
     if done.returncode != 0 or not _installed(where):
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return None, f"cannot install {' '.join(PACKAGES)} from npm into {where}: {last}"
+        errors = [line.removeprefix("npm error").strip() for line in done.stderr.splitlines()
+                  if line.startswith("npm error") and line.strip() != "npm error"]
+        errors.sort(key=lambda line: "reason" not in line)  # "request to URL failed, reason: ..." says most
+        why = errors[0] if errors else f"npm exited with status {done.returncode}"
+        return None, f"cannot install {' '.join(PACKAGES)} from npm into {where}: {why}"
     return where, ""
 
 
