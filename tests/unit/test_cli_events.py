@@ -89,12 +89,16 @@ def test_a_json_line_carries_the_whole_message():
     assert parsed["subject"] == "paceline.lab.executor.event.n1"
     assert (parsed["channel"], parsed["type"], parsed["kind"]) == ("executorEvent", "event", "op.result")
     assert parsed["message"] == result(node="n1").to_body()
+    assert parsed["parameters"] == {"node": "n1"}
     assert "malformed" not in parsed and "\n" not in line
 
 
 def test_requests_are_marked_as_such():
     parsed = json.loads(events.json_line(event("gateway.crm", pack(messages.CrmRequest(lines=["status"]))), WHEN))
     assert (parsed["channel"], parsed["type"], parsed["kind"]) == ("gatewayCrm", "request", "crm")
+    assert "parameters" not in parsed
+    fenced = event("policy.fenced.n2", pack(messages.Fenced(target="n1", action="reboot", result="ok")))
+    assert json.loads(events.json_line(fenced, WHEN))["parameters"] == {"dc": "n2"}
 
 
 def test_not_msgpack_is_malformed_not_a_crash():

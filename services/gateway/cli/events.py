@@ -4,8 +4,9 @@ Every message under the cluster's prefix is decoded (msgpack envelope -> fields)
 message class its subject carries (:mod:`paceline.shared.asyncapi` knows which), so a line says what a
 service would make of it: a message that is not an envelope, has the wrong kind or a missing or mistyped
 field is printed as ``MALFORMED`` with the reason, never a crash. ``--json`` prints one JSON object a line
-(``time``, ``subject``, ``channel``, ``kind``, ``message``; ``malformed`` when it is) for ``jq``; without it a
-short line: the time, the subject below the prefix, the kind and the fields that differ from their defaults.
+for ``jq`` (``time``, ``subject``, ``channel``, ``type``, ``kind``, ``message``; the node ``parameters`` of a
+per-node subject; ``malformed`` when it is); without it a short line: the time, the subject below the
+prefix, the kind and the fields that differ from their defaults.
 
 The FILTER is a NATS subject filter below ``paceline.<cluster>.`` (``executor.event.*``, ``cib.>``,
 ``policy.dc``; a whole subject with the prefix is accepted too). The keep-alives (heartbeats, policy
@@ -39,8 +40,8 @@ The cluster's bus messages as they happen, decoded, one line each (the channels 
 fields are in docs/asyncapi.json).
   FILTER             a NATS subject filter below paceline.<cluster>. (default: everything), e.g.
                      executor.event.*, cib.>, policy.transition
-  --json             one JSON object a line: time, subject, channel, type, kind, message (and malformed,
-                     size for a message the services would refuse); for jq
+  --json             one JSON object a line: time, subject, channel, type, kind, message, parameters (a
+                     per-node subject's node), malformed and size (a message the services would refuse)
   --all              the keep-alives too (heartbeats, policy alive): left out unless the filter matches
                      only them
   --count N          stop after N lines
@@ -195,14 +196,23 @@ def iso_time(when: float) -> str:
 
 def json_line(event: Event, when: float) -> str:
     """One JSON object: time (UTC, ISO 8601), subject, channel (the AsyncAPI document's id), kind, message."""
+    channel = event.channel
     out: dict[str, Any] = {"time": iso_time(when), "subject": event.subject,
-                           "channel": event.channel.id if event.channel else None,
-                           "type": ("request" if event.channel.traffic.reply else "event") if event.channel else None,
+                           "channel": channel.id if channel else None,
+                           "type": ("request" if channel.traffic.reply else "event") if channel else None,
                            "kind": event.kind or None, "message": plain(event.body)}
+    if channel is not None and len(channel.parameters) > 1:
+        out["parameters"] = parameters(channel, event.subject)
     if event.problem:
         out["malformed"] = event.problem
         out["size"] = event.size
     return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+def parameters(channel: Channel, subject: str) -> dict[str, str]:
+    """The channel's node parameters as this subject fills them (``{"node": "n1"}``; ``dc`` on policy.fenced)."""
+    tokens = dict(zip(channel.address.split("."), subject.split("."), strict=False))
+    return {name: tokens[f"{{{name}}}"] for name in channel.parameters if name != "cluster"}
 
 
 def short(value: Any) -> str:
