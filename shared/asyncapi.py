@@ -323,12 +323,35 @@ def _doc(cls: type) -> str:
     return "\n\n".join(" ".join(part.split()) for part in text.split("\n\n") if part.strip())
 
 
+def field_notes(cls: type) -> dict[str, str]:
+    """The ``#:`` comments above a class's fields (what the class says about each), by field name."""
+    try:
+        lines = inspect.getsource(cls).splitlines()
+    except (OSError, TypeError):  # no source (a class made at run time): no notes
+        return {}
+    notes: dict[str, str] = {}
+    pending: list[str] = []
+    for line in lines:
+        text = line.strip()
+        if text.startswith("#:"):
+            pending.append(text[2:].strip())
+            continue
+        name = text.split(":", 1)[0].strip()
+        if pending and ":" in text and name.isidentifier():
+            notes[name] = " ".join(pending)
+        pending = []
+    return notes
+
+
 def body_schema(cls: type[m.Message]) -> dict[str, Any]:
     """The JSON Schema of a message's body: its wire fields, their types, the required ones and defaults."""
     hints = get_type_hints(cls, include_extras=True)
+    notes = field_notes(cls)
     properties, required = {}, []
     for f in cls._fields():
         schema = type_schema(hints[f.name])
+        if f.name in notes:
+            schema = _with(schema, description=notes[f.name]) if "description" not in schema else schema
         if f.required:
             required.append(f.wire)
         elif not (f.omit_none and f.default is None):

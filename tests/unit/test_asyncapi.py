@@ -172,6 +172,8 @@ class _Sample(Message):
     name: Name
     count: Count
     ratio: float
+    #: Labels, as the sender
+    #: chose them.
     tags: tuple[str, ...] = ()
     params: Params = field(default_factory=dict)
     maybe: str | None = None
@@ -190,7 +192,8 @@ def test_body_schema_follows_the_annotations():
     assert props["name"] == {"type": "string", "minLength": 1}
     assert props["count"] == {"type": "integer", "minimum": 0}
     assert props["ratio"] == {"type": "number"}
-    assert props["tags"] == {"type": "array", "items": {"type": "string"}, "default": []}
+    assert props["tags"] == {"type": "array", "items": {"type": "string"}, "description": "Labels, as the sender chose "
+                             "them.", "default": []}
     assert props["params"]["additionalProperties"]["type"] == ["string", "number", "boolean"]
     assert props["maybe"] == {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None}
     assert props["gone"] == {"anyOf": [{"type": "integer"}, {"type": "null"}]}
