@@ -50,6 +50,13 @@ def test_bad_options_are_one_line_errors(args: list[str], error: str):
     assert "\n" not in str(caught.value)
 
 
+def test_a_cib_file_has_no_bus_to_follow():
+    from paceline.cli.invocation import Options
+
+    with pytest.raises(CliError, match="events needs a live cluster"):
+        events.command(Options(cib_file="cib.xml"), [])
+
+
 def test_the_filter_is_below_the_cluster_prefix():
     assert events.subscription("lab", ">") == "paceline.lab.>"
     assert events.subscription("lab", "executor.event.*") == "paceline.lab.executor.event.*"

@@ -342,6 +342,8 @@ def command(opts: Options, args: list[str]) -> int:
     if options.help:
         print(HELP, end="")
         return 0
+    if opts.cib_file or opts.shadow:
+        raise CliError("events needs a live cluster (it prints the bus's messages), not a CIB file or shadow")
     from paceline.client.gateway import ClientError
 
     client = gateway_client(opts)
