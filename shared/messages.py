@@ -775,16 +775,22 @@ class CrmReply(Message):
 
 
 class StatusRequest(Message):
+    """``show``: the text page's sections (crm_mon's switches ``-r -n -f -o -t -A`` by name, see
+    ``paceline.shared.cluster.crm_mon.SHOW``); the default is ``crm status``'s ``-r``."""
+
     KIND = "status"
     format: str = "text"
+    show: tuple[str, ...] = ("inactive",)
 
 
 class StatusReply(Message):
-    """``paceline status`` rendered by the gateway (crm_mon's layout, or its facts as JSON or XML)."""
+    """``paceline status`` rendered by the gateway (crm_mon's layout, or its facts as JSON or XML); ``errors``:
+    the configuration errors crm_mon would log apart from the text page, one line each."""
 
     KIND = REPLY
     text: str
     version: str
+    errors: tuple[str, ...] = ()
 
 
 class CibCopyRequest(Message):

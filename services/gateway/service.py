@@ -284,10 +284,14 @@ class Gateway:
                                 code="bad-request")
         # A page to look at: during a JetStream leader election the cib-store's last good copy beats no page.
         reply = await self.query(fresh=False)
-        text = status_view.render_as(cib.parse_cib(reply.xml), req.format, time.time())
+        try:
+            text, errors = status_view.page_and_notes(cib.parse_cib(reply.xml), req.format, time.time(), req.show,
+                                                      identity=(crm_mon_xml.STACK, VERSION))
+        except ValueError as exc:
+            raise bus.UserError(str(exc), code="bad-request") from None
         if reply.stale and req.format == "text":
             text += STALE_NOTE
-        return StatusReply(text=text, version=reply.version)
+        return StatusReply(text=text, version=reply.version, errors=tuple(errors))
 
     # ------------------------------------------------------------ what Pacemaker's tools ask (agents)
     async def attribute(self, req: AttributeRequest) -> AttributeReply:

@@ -10,20 +10,18 @@ disagree; the JSON shape is documented in the gateway README.
 from __future__ import annotations
 
 import json
-import re
-import textwrap
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
 from paceline.shared import VERSION, cib
+from paceline.shared.cluster import status_sections, status_view
 from paceline.shared.cluster.model import ClusterState, Resource, Role
-from paceline.shared.cluster.status_view import render_status
 from paceline.shared.cluster.unpack import cib_now, unpack
 from paceline.shared.cluster.values import is_true
 from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
 
-SECTION = re.compile(r"^\* (\S.*:)$")
 FORMATS = ("text", "json", "xml")
 
 
@@ -110,10 +108,11 @@ def _failure_facts(state: ClusterState) -> list[dict[str, Any]]:
             for f in state.failed_ops]
 
 
-def facts(root: cib.Element, now: float, state: ClusterState | None = None) -> dict[str, Any]:
+def facts(root: cib.Element, now: float, state: ClusterState | None = None,
+          identity: tuple[str, str] | None = None) -> dict[str, Any]:
     """Everything ``paceline status`` shows at ``now``, as plain data (the ``--output-as json`` document)."""
     state = state if state is not None else unpack(root, *cib_now(root, now))
-    summary = summary_facts(root, now, state)
+    summary = summary_facts(root, now, state, identity)
     dc = summary["dc"]["name"] if summary["dc"] else None
     return {"summary": summary, "nodes": _node_facts(state, dc), "resources": _top_facts(state),
             "failed_actions": _failure_facts(state), "config_errors": list(state.config_errors)}
@@ -172,12 +171,48 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     ]
 
 
-def render(root: cib.Element, now: float) -> str:
-    """crm_mon's page at ``now``: the lists of crm_simulate's status lose one level of nesting."""
-    state = unpack(root, *cib_now(root, now))
-    summary = summary_facts(root, now, state)
-    body = [SECTION.sub(r"\1", line) for line in textwrap.dedent("\n".join(render_status(state))).splitlines()]
-    return "\n".join(summary_lines(summary)) + "\n\n" + "\n".join(body).rstrip("\n") + "\n"
+#: What ``paceline status`` can show besides the summary, nodes, resources and failed actions: crm_mon's
+#: switches ``-r``, ``-n``, ``-f``, ``-o``, ``-t``, ``-A`` (crmsh's ``status`` sub-options map to them).
+SHOW = ("inactive", "bynode", "failcounts", "operations", "timing", "attributes")
+#: ``crm status`` without sub-options: ``crm_mon -1 -r``.
+DEFAULT_SHOW = ("inactive",)
+
+
+def render(root: cib.Element, now: float, show: Iterable[str] = DEFAULT_SHOW,
+           identity: tuple[str, str] | None = None, state: ClusterState | None = None) -> str:
+    """crm_mon's page at ``now``: ``crm_mon -1`` with the switches named in ``show`` (default ``-r``, as
+    ``crm status``). Configuration errors are not on it (crm_mon logs them apart): see ``page_and_notes``."""
+    show = frozenset(show)
+    unknown = show - set(SHOW)
+    if unknown:
+        raise ValueError(f"unknown status section {sorted(unknown)[0]!r}; one of {', '.join(SHOW)}")
+    state = state if state is not None else unpack(root, *cib_now(root, now))
+    inactive, by_node = "inactive" in show, "bynode" in show
+    sections = [summary_lines(summary_facts(root, now, state, identity))]
+    nodes = status_sections.by_node_lines(root, state) if by_node else status_view.node_lines(state)
+    if nodes:
+        sections.append(["Node List:", *nodes])
+    if not by_node or inactive:
+        sections.append(_resource_section(state, inactive, by_node))
+    if "attributes" in show and (attrs := status_sections.attribute_lines(state)):
+        sections.append(["Node Attributes:", *attrs])
+    operations = "operations" in show or "timing" in show
+    if (operations or "failcounts" in show) and status_sections.has_online_status(root, state):
+        history = status_sections.history_lines(root, state, operations, "timing" in show)
+        sections.append(["Operations:" if operations else "Migration Summary:", *history])
+    if state.failed_ops:
+        sections.append(["Failed Resource Actions:", *[line[2:] for line in status_view.failed_lines(state)]])
+    return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
+
+
+def _resource_section(state: ClusterState, inactive: bool, by_node: bool) -> list[str]:
+    """Resources under crm_mon's heading for the mode: all of them (``-r``), the active ones, or with ``-n``
+    (the active ones being under their nodes) the inactive ones."""
+    if by_node:
+        lines = status_view.resource_lines(state, inactive=True, only_inactive=True)
+        return ["Inactive Resources:", *(lines or ["  * No inactive resources"])]
+    heading = "Full List of Resources:" if inactive else "Active Resources:"
+    return [heading, *status_view.resource_lines(state, inactive)]
 
 
 def _xml_value(value: Any) -> str:
@@ -236,13 +271,20 @@ def render_xml(data: dict[str, Any]) -> str:
     return etree.tostring(top, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
 
 
-def render_as(root: cib.Element, fmt: str, now: float) -> str:
-    """The status page in one of ``FORMATS``."""
+def page_and_notes(root: cib.Element, fmt: str, now: float, show: Iterable[str] = DEFAULT_SHOW,
+                   identity: tuple[str, str] | None = None) -> tuple[str, list[str]]:
+    """The status page in one of ``FORMATS`` (``show``: the text page's sections, see ``render``), and for
+    the text page the configuration errors to tell apart (JSON and XML carry them in the document)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}; one of {', '.join(FORMATS)}")
+    state = unpack(root, *cib_now(root, now))
     if fmt == "text":
-        return render(root, now)
-    data = facts(root, now)
-    if fmt == "json":
-        return json.dumps(data, indent=2) + "\n"
-    if fmt == "xml":
-        return render_xml(data)
-    raise ValueError(f"unknown output format {fmt!r}; one of {', '.join(FORMATS)}")
+        return render(root, now, frozenset(show), identity, state), list(state.config_errors)
+    data = facts(root, now, state, identity)
+    return (json.dumps(data, indent=2) + "\n" if fmt == "json" else render_xml(data)), []
+
+
+def render_as(root: cib.Element, fmt: str, now: float, show: Iterable[str] = DEFAULT_SHOW,
+              identity: tuple[str, str] | None = None) -> str:
+    """The status page in one of ``FORMATS``, without the configuration errors of ``page_and_notes``."""
+    return page_and_notes(root, fmt, now, show, identity)[0]

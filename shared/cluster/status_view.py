@@ -14,38 +14,51 @@ from paceline.shared.cluster.values import is_true
 from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
 
 
-def _node_lines(state: ClusterState) -> list[str]:
+def node_lines(state: ClusterState) -> list[str]:
+    """crm_mon's node list: a node in a state worth a word on a line of its own, the others summed up as
+    Online and OFFLINE."""
     lines: list[str] = []
     online: list[str] = []
     offline: list[str] = []
     for node in state.nodes.values():
-        special = _node_special(node, state)
-        if special:
-            lines.append(f"    * Node {node.name}: {special}")
+        if node_stands_out(node):
+            lines.append(f"  * Node {node.name}: {node_status_text(node, state)}")
         elif node.online:
             online.append(node.name)
         else:
             offline.append(node.name)
     if online:
-        lines.append(f"    * Online: [ {' '.join(online)} ]")
+        lines.append(f"  * Online: [ {' '.join(online)} ]")
     if offline:
-        lines.append(f"    * OFFLINE: [ {' '.join(offline)} ]")
+        lines.append(f"  * OFFLINE: [ {' '.join(offline)} ]")
     return lines
 
 
-def _node_special(node: Node, state: ClusterState) -> str | None:
-    if node.unclean:
-        return "UNCLEAN (online)" if node.online else "UNCLEAN (offline)"
+def node_stands_out(node: Node) -> bool:
+    """Whether crm_mon lists a node on its own line rather than in the Online/OFFLINE summary."""
+    return _unclean(node) or node.pending or node.standby or node.maintenance
+
+
+def _unclean(node: Node) -> bool:
+    """Unclean as crm_mon shows it: a node with no status entry at all is too, fencing or not (Pacemaker
+    takes every node for unclean until its state says otherwise)."""
+    return node.unclean or not node.seen
+
+
+def node_status_text(node: Node, state: ClusterState) -> str:
+    """A node's state in crm_mon's words."""
+    if _unclean(node):
+        return "UNCLEAN (online)" if node.online else "UNCLEAN (pending)" if node.pending else "UNCLEAN (offline)"
     if node.pending:
         return "pending"
-    if not node.online:
-        return "OFFLINE (maintenance)" if node.maintenance else None
-    if node.maintenance:
-        return "maintenance"
     if node.standby:
+        if not node.online:
+            return "OFFLINE (standby)"
         busy = any(node.name in p.active_on for p in state.primitives())
         return "standby (with active resources)" if busy else "standby"
-    return None
+    if node.maintenance:
+        return "maintenance" if node.online else "OFFLINE (maintenance)"
+    return "online" if node.online else "OFFLINE"
 
 
 def _agent(rsc: Resource) -> str:
@@ -82,10 +95,13 @@ def _displayed_role(rsc: Resource) -> Role:
     return Role.UNPROMOTED if role == Role.STARTED and _in_promotable(rsc) else role
 
 
-def _primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: bool = True) -> str:
-    """One resource as crm_mon prints it: name, agent, state and node, then its flags."""
+def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: bool = True,
+                   rsc_only: bool = False) -> str:
+    """One resource as crm_mon prints it: name, agent, state and node, then its flags (``rsc_only``: without
+    the node, as listed under a node)."""
     nodes = rsc.active_on
     node = nodes[0] if len(nodes) == 1 else (rsc.lock_node if not nodes else None)
+    node = None if rsc_only else node
     role = _displayed_role(rsc)
     words = ["ORPHANED"] if rsc.orphan else []
     if rsc.failed:
@@ -100,6 +116,8 @@ def _primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: bo
         flags.append("UNCLEAN")
     if node is not None and node == rsc.lock_node:
         flags.append("LOCKED")
+    if pending and any(task == "monitor" for task in rsc.pending_task.values()):
+        flags.append("Monitoring")
     if rsc.target_role == Role.STOPPED:
         flags.append("disabled")
     elif rsc.target_role == Role.UNPROMOTED and _in_promotable(rsc):
@@ -113,12 +131,12 @@ def _primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: bo
     if rsc.ignore_failure and rsc.active_on:
         flags.append("failure ignored")
     text = " ".join(words) + (f" ({', '.join(flags)})" if flags else "")
-    if len(nodes) > 1:
+    if len(nodes) > 1 and not rsc_only:
         text += f" [ {' '.join(nodes)} ]"
     return f"{indent}* {printable_id(rsc, state)}\t({_agent(rsc)}):\t {text}"
 
 
-def _when(stamp: int | None) -> str:
+def when(stamp: int | None) -> str:
     """A history time stamp as crm_mon prints it (local time, ctime's layout); empty when unset or beyond
     what a calendar shows."""
     if stamp is None:
@@ -177,7 +195,7 @@ def _friendly_failure(f: FailedOp) -> str:
         text += f" could not be executed ({_EXEC_WORDS.get(f.op_status, 'UNKNOWN')}" + (
             f": {f.exit_reason}" if f.exit_reason else "") + ")"
     if f.rc_change is not None:
-        text += f" at {_when(f.rc_change)}"
+        text += f" at {when(f.rc_change)}"
     if f.exec_ms > 0:
         text += f" after {readable_interval(f.exec_ms)}"
     return text
@@ -191,7 +209,7 @@ def _technical_failure(f: FailedOp) -> str:
     if f.exit_reason:
         text += f", exitreason='{f.exit_reason}'"
     if f.rc_change is not None:
-        text += f", last-rc-change='{_when(f.rc_change)}'"
+        text += f", last-rc-change='{when(f.rc_change)}'"
     return text + f", queued={f.queue_ms}ms, exec={f.exec_ms}ms"
 
 
@@ -226,7 +244,7 @@ def _instance_lines(instance: Resource, state: ClusterState, inactive: bool) -> 
         return _group_lines(instance, state, "    ", inactive)
     if not instance.active_on and not inactive:
         return []
-    return [_primitive_line(instance, state, "    ")]
+    return [primitive_line(instance, state, "    ")]
 
 
 def _instance_node(instance: Resource, state: ClusterState) -> str | None:
@@ -289,7 +307,7 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
 
 def _group_lines(group: Resource, state: ClusterState, indent: str, inactive: bool = True) -> list[str]:
     """A group and its members (members not running left out unless ``inactive``)."""
-    members = [_primitive_line(m, state, indent + "  ") for m in group.children if inactive or m.active_on]
+    members = [primitive_line(m, state, indent + "  ") for m in group.children if inactive or m.active_on]
     if not members:
         return []
     flags = ["disabled"] if group.target_role == Role.STOPPED else []
@@ -317,13 +335,16 @@ def config_error_lines(state: ClusterState) -> list[str]:
     return lines
 
 
-def resource_lines(state: ClusterState, inactive: bool = True) -> list[str]:
-    """crm_mon's "Full List of Resources" items, in configuration order (``inactive``: stopped ones too, as
-    ``crm_mon -r``); with no resource at all, "No resources" (nothing active: "No active resources")."""
+def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bool = False) -> list[str]:
+    """crm_mon's "Full List of Resources" items (``inactive``: stopped ones too, as ``crm_mon -r``); with no
+    resource at all, "No resources" (nothing active: "No active resources"). ``only_inactive``: those not
+    wholly active (crm_mon ``-n -r`` lists the others under their nodes), nothing when there are none."""
     lines: list[str] = []
     clones_done: set[str] = set()
     shown = [r for r in state.resources if not (r.orphan and not r.active_on)]
     for rsc in shown:
+        if only_inactive and _wholly_active(state, rsc):
+            continue
         if rsc.clone_of is not None:
             if rsc.clone_of not in clones_done:
                 clones_done.add(rsc.clone_of)
@@ -331,17 +352,25 @@ def resource_lines(state: ClusterState, inactive: bool = True) -> list[str]:
         elif rsc.is_group:
             lines += _group_lines(rsc, state, "  ", inactive)
         elif inactive or rsc.active_on:
-            lines.append(_primitive_line(rsc, state, "  "))
-    if not lines:
+            lines.append(primitive_line(rsc, state, "  "))
+    if not lines and not only_inactive:
         lines.append("  * No resources" if not shown or inactive else "  * No active resources")
     return lines
+
+
+def _wholly_active(state: ClusterState, rsc: Resource) -> bool:
+    """Every primitive of the resource (of its whole clone, for an instance) is active."""
+    whole = state.by_id[rsc.clone_of] if rsc.clone_of is not None else rsc
+    return all(p.active_on for p in whole.primitives())
 
 
 def render_status(state: ClusterState, failed_actions: bool = True, config_errors: bool = True) -> list[str]:
     """crm_simulate's "Current cluster status" (crm_mon's page without its header); with ``config_errors``
     a note on the configuration errors found (``paceline simulate`` prints those as crm_simulate does,
     apart from the status)."""
-    lines = ["  * Node List:", *_node_lines(state), "", "  * Full List of Resources:"]
+    nodes = node_lines(state)
+    lines = ["  * Node List:", *["  " + line for line in nodes], ""] if nodes else []
+    lines.append("  * Full List of Resources:")
     lines += ["  " + line for line in resource_lines(state)]
     if failed_actions and state.failed_ops:
         lines += ["", "  * Failed Resource Actions:", *failed_lines(state)]

@@ -81,7 +81,8 @@ RESOURCE_WAIT = Command("wait", "", "wait until the cluster has settled: nothing
                                "on a CIB file: whether the scheduler has anything left to do there")
 
 STATUS, EVENTS, SIMULATE, KEYGEN, CLUSTER, TOOLS, LAB = (
-    Level(t.name, t.summary, args=t.args, handler=t.handler, shell=t.shell) for t in toplevel.COMMANDS.values())
+    Level(t.name, t.summary, args=t.args, handler=t.handler, shell=t.shell, detail=t.detail)
+    for t in toplevel.COMMANDS.values())
 
 #: Everything ``paceline`` offers, in the order help lists it.
 CLI: Registry = CRM.extended(

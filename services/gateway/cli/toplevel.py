@@ -17,11 +17,32 @@ class TopLevel(NamedTuple):
     args: str
     handler: str  # module:function taking (Options, args) -> exit status
     shell: bool = True  # offered by the interactive shell
+    detail: str = ""  # what ``help NAME`` / ``NAME --help`` adds after the usage
+
+
+#: ``status --help``: crmsh's sub-options and the crm_mon switches they stand for.
+STATUS_DETAIL = """without a section, as crm status: crm_mon -1 -r (inactive resources too)
+sections (crmsh's words, or crm_mon's switches; any of them replaces the default -r):
+  inactive    -r, --inactive               resources not running too
+  bynode      -n, --group-by-node          resources under the node they run on
+  failcounts  -f, --failcounts             Migration Summary: fail counts per node
+  ops         -o, --operations             Operations: each resource's operation history
+  timing      -t, --timing-details         the history with times (implies ops)
+              -A, --show-node-attributes   Node Attributes
+  full        -n -r -f -t (crmsh's -ncrft; Paceline has no tickets)
+  -1, --one-shot: as crm_mon -1, so without inactive resources unless -r (the page is shown once
+              unless --watch)
+--output-as json|xml: the facts for tools (sections apply to the text page only)
+--watch: redraw on every change (crm_mon without -1); not -w, which is the global --wait
+  given before the command (paceline -w resource stop X)
+configuration errors (what crm_mon logs) go to stderr, one line each"""
 
 
 COMMANDS = {c.name: c for c in (
-    TopLevel("status", "the cluster page in crm_mon's layout, or for tools; --watch redraws on changes",
-             "[--output-as text|json|xml] [--watch]", "paceline.cli.status:command"),
+    TopLevel("status", "the cluster page as crm_mon -1 -r prints it (crm status), or for tools; --watch redraws "
+             "on changes",
+             "[full|bynode|inactive|ops|timing|failcounts ...] [-1rnfotA] [--output-as text|json|xml] [--watch]",
+             "paceline.cli.status:command", detail=STATUS_DETAIL),
     TopLevel("events", "the bus's messages as they happen, decoded, one line each (--json for jq)",
              "[--json] [--all] [--count N] [--timeout SECONDS] [FILTER]", "paceline.cli.events:command",
              shell=False),

@@ -20,7 +20,7 @@ CLEAR = "\033[H\033[2J"
 COALESCE_SECONDS = 0.1
 
 
-async def _watch(client: GatewayClient, fmt: str, nc: Any, stop: asyncio.Event) -> None:
+async def _watch(client: GatewayClient, fmt: str, nc: Any, stop: asyncio.Event, show: tuple[str, ...]) -> None:
     from paceline.shared import bus
 
     changed = asyncio.Event()
@@ -36,7 +36,8 @@ async def _watch(client: GatewayClient, fmt: str, nc: Any, stop: asyncio.Event) 
         await asyncio.sleep(COALESCE_SECONDS)
         changed.clear()
         try:
-            reply = await bus.request(nc, client.subjects.gateway("status"), "status", {"format": fmt}, timeout=10)
+            reply = await bus.request(nc, client.subjects.gateway("status"), "status",
+                                      {"format": fmt, "show": list(show)}, timeout=10)
             page = reply["text"]
         except (bus.RemoteError, bus.BusUnavailable) as exc:
             page = f"(status unavailable: {exc})\n"
@@ -45,7 +46,7 @@ async def _watch(client: GatewayClient, fmt: str, nc: Any, stop: asyncio.Event) 
         sys.stdout.flush()
 
 
-def watch_status(client: GatewayClient, fmt: str = "text") -> int:
+def watch_status(client: GatewayClient, fmt: str = "text", show: tuple[str, ...] = ("inactive",)) -> int:
     """Run until Ctrl-C or SIGTERM (status 0); 1 if the bus cannot be reached."""
     try:
         nc = client.connect()
@@ -53,7 +54,7 @@ def watch_status(client: GatewayClient, fmt: str = "text") -> int:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
     stop = asyncio.Event()
-    task = client.loop.create_task(_watch(client, fmt, nc, stop))
+    task = client.loop.create_task(_watch(client, fmt, nc, stop, show))
 
     def interrupt() -> None:
         # Python 3.11's wait_for (under every NATS request) drops a cancellation that arrives together

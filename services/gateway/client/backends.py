@@ -175,9 +175,14 @@ class FileBackend:
         return self.save(new)
 
     def status(self, fmt: str = "text") -> str:
-        from paceline.shared.cluster.crm_mon import render_as
+        return self.status_page(fmt)[0]
 
-        return render_as(self.load()[0], fmt, time.time())
+    def status_page(self, fmt: str = "text", show: tuple[str, ...] = ("inactive",)) -> tuple[str, list[str]]:
+        """The file's status page (``show``: its sections, see crm_mon.render) and its configuration errors,
+        which crm_mon logs apart from the page."""
+        from paceline.shared.cluster.crm_mon import page_and_notes
+
+        return page_and_notes(self.load()[0], fmt, time.time(), show)
 
     def catalog(self) -> AgentCatalog:
         if self._catalog is None:
