@@ -47,6 +47,10 @@ class Config:
     #: 0 picks a free port; -1 disables the /metrics endpoint.
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
+    #: The node exporter (served by membership, one per node): ha_cluster_exporter's series and every
+    #: service's own, on ha_cluster_exporter's port. Port -1 or an empty address: no node exporter.
+    exporter_address: str = "0.0.0.0"
+    exporter_port: int = 9664
     #: Where a process writes what it must find again (metrics port file, agent state).
     state_dir: str = ""
     #: The directory ``paceline keygen`` made; empty: the bus is open (no TLS, no nkeys).

@@ -30,6 +30,8 @@ ADMIN, OBSERVER = "admin", "observer"
 SRV = "$SRV.>"
 #: JetStream's API and the KV bucket subjects: only the cib-store holds the configuration's storage.
 JETSTREAM = ("$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$KV.>")
+#: JetStream's account info (usage, API errors): read-only, what the node exporter reports on the bus's storage.
+JETSTREAM_INFO = "$JS.API.INFO"
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,11 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
     by_role = {
         "membership": lambda: Permissions(
             publish=(SRV, s.heartbeat(node), s.view(node), s.cib("query"), s.cib_patch_by("membership", node),
-                     s.executor("reset", node)),
+                     s.executor("reset", node), JETSTREAM_INFO),
             subscribe=(inbox, SRV, s.heartbeats, s.membership_query(node), s.policy_alive(node), s.fenced,
                        s.cib_changed),
-            notes="heartbeats and views under its own node's name; node_state entries in the CIB"),
+            notes="heartbeats and views under its own node's name; node_state entries in the CIB; JetStream's "
+                  "account info (read-only) for the node exporter"),
         "executor": lambda: Permissions(
             publish=(SRV, s.executor_event(node), s.cib("query"), s.cib_patch_by("executor", node),
                      s.membership_query(node),

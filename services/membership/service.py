@@ -29,9 +29,10 @@ from nats.aio.client import Client
 from paceline.membership import flood, metrics, watchdog
 from paceline.membership.cib_link import CibLink, Decision
 from paceline.membership.heartbeat import Heartbeat, new_incarnation
+from paceline.membership.node_exporter import Inputs, NodeExporter
 from paceline.membership.node_state import CibNodes
 from paceline.membership.quorum import QuorumCalculator, QuorumSettings
-from paceline.membership.tracker import MembershipChange, MembershipTracker
+from paceline.membership.tracker import PEER_VOTES, MembershipChange, MembershipTracker
 from paceline.membership.view import MembershipView
 from paceline.shared import VERSION, admission, bus, config
 from paceline.shared.credentials import CredentialError
@@ -408,6 +409,15 @@ class MembershipService:
         if view is self.view:
             self._unpublished = False
 
+    def node_exporter(self, state_dir: Path) -> NodeExporter:
+        """This node's exporter (see :mod:`.node_exporter`), reading this process's view and declared nodes."""
+        inputs = Inputs(view=lambda: self.view,
+                        node_ids=lambda: dict(self.cib.nodes.ids) if self.cib.nodes else {},
+                        votes=lambda: [(m, self.tracker.votes if m == self.node else PEER_VOTES)
+                                       for m in (self.view.members if self.view else ())])
+        return NodeExporter(self.nc, self.subjects, self.cfg.nats_url, state_dir, inputs, self.log,
+                            watchdog_timeout=self.cfg.watchdog_timeout)
+
     def write_decision(self, uname: str, online: bool) -> Decision:
         """Whether a node_state wish made earlier still holds now that the write can be sent."""
         if self.powered_off:
@@ -428,7 +438,10 @@ async def run(ctx: ServiceContext) -> None:
         ctx.log.error("cannot start", error=str(exc))
         raise SystemExit(2) from None
     await svc.start()
+    node_exporter = svc.node_exporter(ctx.state_dir)
+    node_exporter.start(ctx.cfg.exporter_address, ctx.cfg.exporter_port)
     try:
         await ctx.stopping.wait()
     finally:
+        node_exporter.stop()
         await svc.stop()

@@ -60,6 +60,14 @@ def pet(state_dir: Path) -> bool:
     return False
 
 
+def listening(state_dir: Path) -> bool:
+    """Whether a watchdog listens on the node's socket (connects without sending: asking is not petting)."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.connect(str(state_dir / SOCKET))
+        return True
+    return False
+
+
 def node_processes(state_dir: Path, listed: Path) -> list[int]:
     """Everything a reset kills: the listed node processes, and every pid file under the run directory."""
     pids = []
