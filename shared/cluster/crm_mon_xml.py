@@ -28,7 +28,7 @@ from typing import Any
 from lxml import etree
 from paceline.shared import cib
 from paceline.shared.cluster.crm_mon import summary_facts
-from paceline.shared.cluster.history import fail_count
+from paceline.shared.cluster.history import effective_fail_count, fail_count
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
 from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.timespec import parse_op_ms
@@ -55,6 +55,11 @@ def _b(value: bool) -> str:
 def _when(epoch: int | float) -> str:
     """An epoch as crm_mon prints times (local time, ``Sun Dec  6 20:56:26 2026``)."""
     return time.strftime(cib.TIME_FORMAT, time.localtime(epoch))
+
+
+def _iso_utc(epoch: int | float) -> str:
+    """An epoch as crm_mon writes a failure's time (ISO 8601 in UTC: ``2018-08-09 18:55:40Z``)."""
+    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
 
 
 def _score_text(value: int) -> str:
@@ -150,9 +155,10 @@ def _primitive(parent: etree._Element, state: ClusterState, rsc: Resource, uniqu
     if rsc.lock_node:
         attrs["locked_to"] = rsc.lock_node
     el = etree.SubElement(parent, "resource", attrs)
-    for name in rsc.active_on:
+    for name in rsc.active_on:      # "cached": as last reported by a node that is online (not a lost node's)
         node = state.nodes.get(name)
-        etree.SubElement(el, "node", name=name, id=node.id if node is not None else name, cached="true")
+        etree.SubElement(el, "node", name=name, id=node.id if node is not None else name,
+                         cached=_b(node is not None and node.online))
 
 
 def _group(parent: etree._Element, state: ClusterState, rsc: Resource, unique: bool) -> None:
@@ -162,7 +168,21 @@ def _group(parent: etree._Element, state: ClusterState, rsc: Resource, unique: b
         _primitive(el, state, child, unique)
 
 
-def _clone(parent: etree._Element, state: ClusterState, clone: Resource) -> None:
+def _instances(clone: Resource, unique: bool, status_order: dict[str, int]) -> list[Resource]:
+    """An anonymous clone's instances in Pacemaker's numbering: it gives instance numbers as it reads the
+    status, node by node, so active instances come in the order of their node's ``node_state``, then the
+    inactive ones. A unique clone's instances keep their own numbers."""
+    if unique:
+        return list(clone.children)
+
+    def key(instance: Resource) -> int:
+        where = [status_order.get(n, len(status_order)) for p in instance.primitives() for n in p.active_on]
+        return min(where) if where else len(status_order) + 1
+
+    return sorted(clone.children, key=key)
+
+
+def _clone(parent: etree._Element, state: ClusterState, clone: Resource, status_order: dict[str, int]) -> None:
     unique = is_true(clone.meta.get("globally-unique"))
     attrs = {"id": clone.id, "multi_state": _b(clone.promotable), "unique": _b(unique),
              "managed": _b(clone.managed), "disabled": _b(clone.target_role == Role.STOPPED),
@@ -171,7 +191,7 @@ def _clone(parent: etree._Element, state: ClusterState, clone: Resource) -> None
     if clone.meta.get("target-role"):
         attrs["target_role"] = clone.meta["target-role"]
     el = etree.SubElement(parent, "clone", attrs)
-    for instance in clone.children:
+    for instance in _instances(clone, unique, status_order):
         if instance.is_group:
             _group(el, state, instance, unique)
         else:
@@ -179,9 +199,10 @@ def _clone(parent: etree._Element, state: ClusterState, clone: Resource) -> None
 
 
 def _top_level(state: ClusterState) -> list[Resource]:
-    """The configuration's top-level resources in CIB order (crm_mon's), each clone once as a whole."""
+    """The configuration's top-level resources in crm_mon's order - by priority, then CIB order, as the
+    scheduler keeps them - each clone once as a whole."""
     out: dict[str, Resource] = {}
-    for rsc in sorted(state.resources, key=lambda r: r.doc_index):
+    for rsc in state.resources:
         top = state.by_id.get(rsc.clone_of, rsc) if rsc.clone_of is not None else rsc
         if rsc.orphan and not rsc.active_on:
             continue
@@ -189,11 +210,12 @@ def _top_level(state: ClusterState) -> list[Resource]:
     return list(out.values())
 
 
-def _resources(top: etree._Element, state: ClusterState) -> None:
+def _resources(top: etree._Element, root: cib.Element, state: ClusterState) -> None:
     resources = etree.SubElement(top, "resources")
+    status_order = {ns.get("uname") or "": i for i, ns in enumerate(_node_states(root))}
     for rsc in _top_level(state):
         if rsc.is_clone:
-            _clone(resources, state, rsc)
+            _clone(resources, state, rsc, status_order)
         elif rsc.is_group:
             _group(resources, state, rsc, False)
         else:
@@ -247,7 +269,7 @@ def _operation(parent: etree._Element, op: cib.Element) -> None:
     attrs = {"call": op.get("call-id") or "", "task": "probe" if task == "monitor" and interval == "0" else task}
     if interval != "0":
         attrs["interval"] = f"{interval}ms"
-    if op.get("last-rc-change"):
+    if _number(op.get("last-rc-change")) > 0:
         attrs["last-rc-change"] = _when(_number(op.get("last-rc-change")))
     for name in ("exec-time", "queue-time"):
         if op.get(name) is not None:
@@ -262,10 +284,12 @@ def _resource_history(parent: etree._Element, state: ClusterState, node: Node, l
     if not ops:
         return
     rsc = _model_resource(state, rid)
-    attrs = {"id": rid, "orphan": _b(rsc is None or rsc.orphan)}
+    shown = _shown_id(rsc, _unique(state, rsc)) if rsc is not None else rid
+    attrs = {"id": shown, "orphan": _b(rsc is None or rsc.orphan)}
     if rsc is not None:
         attrs["migration-threshold"] = str(rsc.migration_threshold)
-        count, last = fail_count(state, rsc, node)
+        count = effective_fail_count(state, rsc, node)
+        last = fail_count(state, rsc, node)[1]
         if count > 0:
             attrs["fail-count"] = _score_text(count)
             if last > 0:
@@ -273,6 +297,12 @@ def _resource_history(parent: etree._Element, state: ClusterState, node: Node, l
     el = etree.SubElement(parent, "resource_history", attrs)
     for op in ops:
         _operation(el, op)
+
+
+def _unique(state: ClusterState, rsc: Resource) -> bool:
+    """Whether ``rsc`` is an instance of a globally unique clone (shown as ``RSC:N``)."""
+    clone = state.by_id.get(rsc.clone_of) if rsc.clone_of is not None else None
+    return clone is not None and is_true(clone.meta.get("globally-unique"))
 
 
 def _model_resource(state: ClusterState, history_id: str) -> Resource | None:
@@ -328,11 +358,13 @@ def _failures(top: etree._Element, root: cib.Element, state: ClusterState) -> No
             attrs["op_key"] = op.get("operation_key")
         else:
             attrs["id"] = op.get("id") if op is not None else f"{history_id}_{f.task}_{f.interval_ms}"
+        # an exit reason the record gives is shown as it is (empty too); "none" only when it gives none
+        reason = op.get("exit-reason") if op is not None else None
         attrs.update({"node": f.node, "exitstatus": RC_TEXT.get(f.rc, "unknown"),
-                      "exitreason": f.exit_reason or "none", "exitcode": str(f.rc), "call": str(f.call_id),
-                      "status": EXEC_TEXT.get(f.op_status, "Error")})
+                      "exitreason": reason if reason is not None else (f.exit_reason or "none"),
+                      "exitcode": str(f.rc), "call": str(f.call_id), "status": EXEC_TEXT.get(f.op_status, "Error")})
         if f.last_rc_change:
-            attrs.update({"last-rc-change": _when(f.last_rc_change), "queued": str(f.queue_ms),
+            attrs.update({"last-rc-change": _iso_utc(f.last_rc_change), "queued": str(f.queue_ms),
                           "exec": str(f.exec_ms), "interval": str(f.interval_ms), "task": f.task})
         etree.SubElement(section, "failure", attrs)
 
@@ -359,7 +391,7 @@ def document(root: cib.Element, now: float, request: str = "crm_mon --output-as 
     top = etree.Element("pacemaker-result", {"api-version": API_VERSION, "request": request})
     _summary(top, root, state, now, identity)
     _nodes(top, state)
-    _resources(top, state)
+    _resources(top, root, state)
     _node_attributes(top, state)
     _node_history(top, root, state)
     _failures(top, root, state)
