@@ -20,6 +20,9 @@ crmsh depend on those details:
 - ``delete`` removes the first element whose tag, id and every given
   attribute match (nothing found is fine, as in Pacemaker); an XPath removes
   its first match, or all with ``delete_all``;
+- with an XPath, ``create`` adds under its first match, ``modify`` merges
+  into it (or the first element below with the input's tag and id) and
+  ``replace`` puts the input in its place; no match is ``105``;
 - ``patch`` applies a ``crm_diff`` patch: format 1 (``diff-removed`` /
   ``diff-added``, what crmsh sends) and format 2 (``change`` operations); one
   carrying versions applies only to that version (``103``).
@@ -439,6 +442,32 @@ def _v2_place(change: cib.Element, target: cib.Element) -> None:
     parent.insert(min(position, len(parent)), target)
 
 
+def _at_xpath(root: cib.Element, operation: str, xpath: str, obj: cib.Element) -> cib.Element:
+    """create, modify or replace at an XPath's first match, as Pacemaker does: ``obj`` added as its child,
+    merged into it (the match itself or the first element below it with ``obj``'s tag and id), or put in its
+    place. Nothing matching is 105."""
+    found = _xpath(root, xpath)
+    if not found:
+        raise CibOpError(f"no element matches {xpath}", EX_NOSUCH)
+    match = found[0]
+    if operation == "create":
+        match.append(copy.deepcopy(obj))
+    elif operation == "modify":
+        target = _first_match(match, obj)
+        if target is None:
+            raise CibOpError(f"no {obj.tag}{_id_text(obj)} at {xpath} to modify", EX_NOSUCH)
+        _merge(target, obj)
+    elif operation == "replace":
+        parent = match.getparent()
+        if parent is None:
+            return replace_cib(root, obj) if obj.tag == "cib" else root
+        parent.replace(match, copy.deepcopy(obj))
+    else:
+        raise CibOpError(f"--xpath does not go with {operation} (query, create, modify, replace, delete take it)",
+                         EX_USAGE)
+    return root
+
+
 # ------------------------------------------------------------------ one request
 
 def apply(root: cib.Element, operation: str, xml: str = "", scope: str | None = None, xpath: str | None = None,
@@ -448,12 +477,11 @@ def apply(root: cib.Element, operation: str, xml: str = "", scope: str | None = 
     if operation == "delete" and xpath:
         delete_xpath(root, xpath, delete_all)
         return root
-    if xpath:
-        raise CibOpError(f"--xpath with {operation} is not supported by Paceline (query and delete take it)",
-                         EX_UNIMPLEMENTED)
     if not xml:
         raise CibOpError(f"{operation} needs XML (-X TEXT, -x FILE or -p)", EX_USAGE)
     obj = parse_input(xml)
+    if xpath:
+        return _at_xpath(root, operation, xpath, obj)
     if operation == "create":
         create(root, scope, obj)
     elif operation == "modify":

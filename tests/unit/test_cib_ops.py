@@ -67,6 +67,15 @@ CASES = [
      False, False),
     (["-D", "-X", '<primitive id="nope"/>'], "delete", None, None, '<primitive id="nope"/>', False, False),
     (["-D", "--xpath", NVPAIRS], "delete", None, NVPAIRS, "", False, False),
+    (["-M", "--xpath", "//group", "-X", '<primitive id="b" description="x"/>'], "modify", None, "//group",
+     '<primitive id="b" description="x"/>', False, False),
+    (["-M", "--xpath", "//primitive[@id='c']", "-X", '<primitive id="c" description="y"/>'], "modify", None,
+     "//primitive[@id='c']", '<primitive id="c" description="y"/>', False, False),
+    (["-R", "--xpath", "//primitive[@id='c']", "-X", '<primitive id="c" class="ocf" provider="heartbeat" '
+      'type="Stateful"/>'], "replace", None, "//primitive[@id='c']",
+     '<primitive id="c" class="ocf" provider="heartbeat" type="Stateful"/>', False, False),
+    (["-M", "--xpath", "//primitive[@id='zz']", "-X", '<primitive id="zz"/>'], "modify", None,
+     "//primitive[@id='zz']", '<primitive id="zz"/>', False, False),
     (["-d", "--force", "--xpath", NVPAIRS], "delete", None, NVPAIRS, "", True, False),
     (["-D", "--xpath", "//primitive[@id='nope']"], "delete", None, "//primitive[@id='nope']", "", False, False),
 ]
@@ -187,6 +196,14 @@ def test_replacing_the_whole_cib_with_an_older_one_is_refused():
     newer = copy.deepcopy(root)
     newer.set("epoch", "9")
     assert cib_ops.replace(root, None, newer).get("epoch") == "9"
+
+
+def test_create_at_an_xpath_adds_under_the_match():
+    """Pacemaker 2.1.5's cibadmin puts the element under <cib> whatever the XPath (a CIB its schema then
+    refuses); Paceline adds it under the first match."""
+    root = cib_ops.apply(cib.parse_cib(BASE), "create", '<nvpair id="b-x" name="x" value="1"/>',
+                         xpath="//meta_attributes[@id='b-meta']")
+    assert root.find(".//meta_attributes[@id='b-meta']/nvpair[@id='b-x']") is not None
 
 
 def test_query_scope_xpath_and_errors():

@@ -132,6 +132,7 @@ accepted; the text page always shows what crm_mon -1 -r shows. Without -1 it pri
     "cibadmin": """\
 usage: cibadmin -Q [-o SECTION | -A XPATH [-e] [-n]] [-l]
        cibadmin -C|-M|-R|-D|-P [-o SECTION] (-X XML | -x FILE | -p) [-c] [-f]
+       cibadmin -C|-M|-R -A XPATH (-X XML | -x FILE | -p)
        cibadmin -D|-d -A XPATH [-f]
 Paceline's cibadmin: query and edit the CIB of the Paceline cluster. Every write is one CIB version, made
 on top of the version it read (re-applied when another writer got in first) and validated by the cib-store.
