@@ -156,3 +156,18 @@ def test_paceline_tools_names_the_folder_of_the_stand_ins(capsys):
     assert lines[0].startswith(f"export PATH={folder}:") and lines[1].startswith("export PACELINE_PYTHON=")
     with pytest.raises(tools.CliError):
         tools.command(None, ["bogus"])
+
+
+def test_crm_mon_xml_says_why_it_failed_in_the_document(monkeypatch):
+    from lxml import etree
+
+    def unreachable(self: Cluster, request: Any, reply: Any, timeout: float = 0) -> Any:
+        raise ToolError("crm_mon: cannot reach the cluster: no bus", 102)
+
+    monkeypatch.setattr(Cluster, "call", unreachable)
+    out = io.StringIO()
+    with pytest.raises(ToolError) as err:
+        pc.run("crm_mon", ["-X"], out=out)
+    assert err.value.code == 102
+    status = etree.fromstring(out.getvalue().encode()).find("status")
+    assert status is not None and (status.get("code"), status.get("message")) == ("102", "Not connected")

@@ -396,6 +396,19 @@ def run(tool: str, argv: list[str], stdin: TextIO | None = None, out: TextIO | N
         if isinstance(request, MonRequest):
             return run_crm_mon(request, cluster, out)
         return run_cibadmin(request, cluster, out)
+    except ToolError as exc:
+        if isinstance(request, MonRequest) and request.fmt == "xml":
+            _xml_failure(request, exc, out)
+        raise
     finally:
         cluster.close()
+
+
+def _xml_failure(req: MonRequest, exc: ToolError, out: TextIO) -> None:
+    """crm_mon's XML for a failure (``<status code="102" message="Not connected">``), as Pacemaker's prints
+    one, so a tool reading the document learns why; the line on stderr and the exit code stay."""
+    from paceline.shared.cluster import crm_mon_xml
+
+    message = EXIT_CODES.get(exc.code, "error").split(":")[0].capitalize()
+    _emit(crm_mon_xml.error_document(req.request, exc.code, message, [str(exc)]), req.output_to, out)
 
