@@ -104,9 +104,10 @@ def without_update_time(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if "Last updated:" not in line)
 
 
-def test_crm_mon_text_is_the_paceline_status_page(lab):
-    mon = lab.ok(tool("crm_mon"), "-1", "-r")
-    page = lab.ok("paceline", "status")
+@pytest.mark.parametrize("switches", [["-r"], [], ["-r", "-n", "-f", "-o", "-t", "-A"]])
+def test_crm_mon_text_is_the_paceline_status_page(lab, switches):
+    mon = lab.ok(tool("crm_mon"), "-1", *switches)
+    page = lab.ok("paceline", "status", "-1", *switches)
     assert without_update_time(mon) == without_update_time(page)
     assert "Node List:" in mon
 

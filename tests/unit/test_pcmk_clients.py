@@ -53,6 +53,11 @@ def test_crm_mon_options():
                       (["-1", "-r", "-j", "-Q", "-m", "3"], "text")):
         req = pc.crm_mon_request(argv)
         assert isinstance(req, pc.MonRequest) and req.fmt == fmt
+    req = pc.crm_mon_request(["-1", "-r", "-n", "-f", "-o", "-t", "-A", "-r"])
+    assert isinstance(req, pc.MonRequest) and req.show == ("inactive", "bynode", "failcounts", "operations",
+                                                           "timing", "attributes")
+    plain = pc.crm_mon_request(["-1"])
+    assert isinstance(plain, pc.MonRequest) and plain.show == ()
     assert "--pending" not in str(pc.crm_mon_request(["--help"]))   # crmsh would then add -j: accepted anyway
     for argv, code in ((["-s"], 3), (["--output-as", "html"], 64), (["--bogus"], 64), (["-d"], 3)):
         with pytest.raises(ToolError) as err:

@@ -4,10 +4,10 @@ Monitoring (ClusterLabs' ``ha_cluster_exporter``), crmsh, pcs and site scripts r
 ``crm_mon`` and ``cibadmin``. These stand-ins take the same options and reach the cluster like
 ``paceline`` does (:class:`paceline.cli.pcmk_tools.Cluster`: one blocking connection to the gateway):
 
-- ``crm_mon -1 [-r]`` prints the status page - the gateway's ``status`` endpoint, the very text of
-  ``paceline status`` (crm_mon -1 -r's layout); ``-X`` / ``--as-xml`` / ``--output-as xml`` print crm_mon's
-  XML (:mod:`paceline.shared.cluster.crm_mon_xml`), rendered by the same endpoint: a monitoring tool may
-  run with the read-only observer credential.
+- ``crm_mon -1 [-r] [-n] [-f] [-o] [-t] [-A]`` prints the status page - the gateway's ``status`` endpoint,
+  the very text of ``paceline status -1 [-r] [-n]...`` (crm_mon's layout and switches); ``-X`` /
+  ``--as-xml`` / ``--output-as xml`` print crm_mon's XML (:mod:`paceline.shared.cluster.crm_mon_xml`),
+  rendered by the same endpoint: a monitoring tool may run with the read-only observer credential.
 - ``cibadmin --query`` prints the CIB, a section (``-o``) or an XPath's matches; ``--create``,
   ``--modify``, ``--replace``, ``--delete`` and ``--patch`` edit a copy of the CIB read with its version
   (:mod:`paceline.shared.cib_ops`) and write it through the ``commit`` endpoint the configure session
@@ -87,12 +87,14 @@ CRM_MON = OptionSpec([
     *_COMMON,
     ("--help-all|--help-output|--help-display|--help-additional|--help-deprecated", "help", FLAG),
     ("-1|--one-shot", "one_shot", FLAG), ("-X|--as-xml", "xml", FLAG), ("--output-as", "output_as", VALUE),
-    ("--output-to", "output_to", VALUE), ("-r|--inactive", "inactive", FLAG),
-    # display options: the text page is crm_mon -1 -r's whatever they say (documented)
-    ("-n|--group-by-node", "display", FLAG), ("-f|--failcounts", "display", FLAG),
-    ("-o|--operations", "display", FLAG), ("-t|--timing-details", "display", FLAG),
+    ("--output-to", "output_to", VALUE),
+    # the page's sections, as `paceline status` shows them (paceline.shared.cluster.crm_mon.SHOW)
+    ("-r|--inactive", "inactive", FLAG), ("-n|--group-by-node", "bynode", FLAG),
+    ("-f|--failcounts", "failcounts", FLAG), ("-o|--operations", "operations", FLAG),
+    ("-t|--timing-details", "timing", FLAG), ("-A|--show-node-attributes", "attributes", FLAG),
+    # display options accepted with no effect on the page (Paceline has no tickets or fencing history)
     ("-c|--tickets", "display", FLAG), ("-m|--fence-history", "display", OPTIONAL),
-    ("-L|--neg-locations", "display", OPTIONAL), ("-A|--show-node-attributes", "display", FLAG),
+    ("-L|--neg-locations", "display", OPTIONAL),
     ("-D|--hide-headers", "display", FLAG), ("-R|--show-detail", "display", FLAG), ("-b|--brief", "display", FLAG),
     ("-j|--pending", "display", FLAG), ("-Q|--quiet", "display", FLAG), ("-N|--disable-ncurses", "display", FLAG),
     ("-I|--include", "display", VALUE), ("-U|--exclude", "display", VALUE), ("--node", "display", VALUE),
@@ -123,11 +125,11 @@ CIBADMIN = OptionSpec([
 
 HELP = {
     "crm_mon": """\
-usage: crm_mon [-1] [-r] [-X | --as-xml | --output-as text|xml] [--output-to FILE]
-Paceline's crm_mon: the cluster's status once - the page 'paceline status' prints (crm_mon -1 -r's layout),
-or crm_mon's XML (API schema crm_mon-2.25). Display options (-n -f -o -t -c -m -L -A -D -R -b -Q -I -U) are
-accepted; the text page always shows what crm_mon -1 -r shows. Without -1 it prints once too: the live view is
-'paceline status --watch'.
+usage: crm_mon [-1] [-r] [-n] [-f] [-o] [-t] [-A] [-X | --as-xml | --output-as text|xml] [--output-to FILE]
+Paceline's crm_mon: the cluster's status once - the page 'paceline status' prints with the same switches
+(-r inactive resources, -n by node, -f fail counts, -o operations, -t timings, -A node attributes), or
+crm_mon's XML (API schema crm_mon-2.25). -c -m -L -D -R -b -Q -I -U are accepted and change nothing.
+Without -1 it prints once too: the live view is 'paceline status --watch'.
 """,
     "cibadmin": """\
 usage: cibadmin -Q [-o SECTION | -A XPATH [-e] [-n]] [-l]
@@ -150,17 +152,23 @@ class Written:
 
 # ------------------------------------------------------------------ crm_mon
 
-class MonRequest:
-    """What a crm_mon call asks for: ``text`` or ``xml``, written to stdout or ``output_to``."""
+#: crm_mon's switches that choose the text page's sections, by the name ``paceline status`` gives them.
+SECTIONS = ("inactive", "bynode", "failcounts", "operations", "timing", "attributes")
 
-    def __init__(self, fmt: str, output_to: str, request: str):
-        self.fmt, self.output_to, self.request = fmt, output_to, request
+
+class MonRequest:
+    """What a crm_mon call asks for: ``text`` (with the sections ``show``) or ``xml``, written to stdout or
+    ``output_to``."""
+
+    def __init__(self, fmt: str, output_to: str, request: str, show: tuple[str, ...] = ()):
+        self.fmt, self.output_to, self.request, self.show = fmt, output_to, request, show
 
 
 def crm_mon_request(argv: list[str]) -> MonRequest | str:
     """The request of ``crm_mon ARGS``; a string is text to print at once (help, version)."""
     options = parse_options(CRM_MON, argv)
     fmt, output_to = "text", ""
+    show = tuple(dict.fromkeys(dest for dest, _ in options if dest in SECTIONS))
     for dest, arg in options:
         if dest == "help":
             return HELP["crm_mon"]
@@ -177,7 +185,7 @@ def crm_mon_request(argv: list[str]) -> MonRequest | str:
             fmt = "xml" if arg == "xml" else "text"
         elif dest == "output_to":
             output_to = "" if arg == "-" else arg or ""
-    return MonRequest(fmt, output_to, " ".join(["crm_mon", *argv]))
+    return MonRequest(fmt, output_to, " ".join(["crm_mon", *argv]), show)
 
 
 def run_crm_mon(req: MonRequest, cluster: Cluster, out: TextIO) -> int:
@@ -188,7 +196,10 @@ def run_crm_mon(req: MonRequest, cluster: Cluster, out: TextIO) -> int:
 
         text = with_request(_call(cluster, StatusRequest(format=crm_mon_xml.FORMAT), StatusReply).text, req.request)
     else:
-        text = _call(cluster, StatusRequest(format="text"), StatusReply).text
+        reply = _call(cluster, StatusRequest(format="text", show=req.show), StatusReply)
+        text = reply.text
+        for line in reply.errors:       # crm_mon logs them apart from the page
+            print(f"crm_mon: configuration error: {line}", file=sys.stderr)
     _emit(text, req.output_to, out)
     return EX_OK
 
