@@ -18,7 +18,7 @@ from lxml import etree
 from paceline.shared import VERSION, cib
 from paceline.shared.cluster import status_sections, status_view
 from paceline.shared.cluster.model import ClusterState, Resource, Role
-from paceline.shared.cluster.unpack import cib_now, unpack
+from paceline.shared.cluster.unpack import unpack
 from paceline.shared.cluster.values import is_true
 from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
 
@@ -44,10 +44,8 @@ def _dc_name(root: cib.Element) -> str | None:
 def _disabled(rsc: Resource) -> bool:
     """crm_mon counts an instance DISABLED when its target role is Stopped, or Unpromoted in a promotable
     clone (it can never be promoted)."""
-    if rsc.target_role == Role.STOPPED:
-        return True
-    top = rsc.top()
-    return rsc.target_role == Role.UNPROMOTED and top.promotable
+    role = status_view.configured_role(rsc)
+    return role == Role.STOPPED or (role == Role.UNPROMOTED and rsc.top().promotable)
 
 
 def _counted(state: ClusterState) -> list[Resource]:
@@ -61,7 +59,7 @@ def summary_facts(root: cib.Element, now: float, state: ClusterState | None = No
     """The "Cluster Summary" facts. ``identity`` is (stack, version) to show when the CIB names neither (a
     live Paceline cluster: the gateway knows what it runs); a CIB file without them shows "unknown", as
     crm_mon does."""
-    state = state if state is not None else unpack(root, *cib_now(root, now))
+    state = state if state is not None else unpack(root, now)
     counted = _counted(state)
     dc = _dc_name(root)
     stack = cib_property(root, "cluster-infrastructure") or (identity[0] if identity else "unknown")
@@ -111,7 +109,7 @@ def _failure_facts(state: ClusterState) -> list[dict[str, Any]]:
 def facts(root: cib.Element, now: float, state: ClusterState | None = None,
           identity: tuple[str, str] | None = None) -> dict[str, Any]:
     """Everything ``paceline status`` shows at ``now``, as plain data (the ``--output-as json`` document)."""
-    state = state if state is not None else unpack(root, *cib_now(root, now))
+    state = state if state is not None else unpack(root, now)
     summary = summary_facts(root, now, state, identity)
     dc = summary["dc"]["name"] if summary["dc"] else None
     return {"summary": summary, "nodes": _node_facts(state, dc), "resources": _top_facts(state),
@@ -186,7 +184,7 @@ def render(root: cib.Element, now: float, show: Iterable[str] = DEFAULT_SHOW,
     unknown = show - set(SHOW)
     if unknown:
         raise ValueError(f"unknown status section {sorted(unknown)[0]!r}; one of {', '.join(SHOW)}")
-    state = state if state is not None else unpack(root, *cib_now(root, now))
+    state = state if state is not None else unpack(root, now)
     inactive, by_node = "inactive" in show, "bynode" in show
     sections = [summary_lines(summary_facts(root, now, state, identity))]
     nodes = status_sections.by_node_lines(root, state) if by_node else status_view.node_lines(state)
@@ -277,7 +275,7 @@ def page_and_notes(root: cib.Element, fmt: str, now: float, show: Iterable[str] 
     the text page the configuration errors to tell apart (JSON and XML carry them in the document)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; one of {', '.join(FORMATS)}")
-    state = unpack(root, *cib_now(root, now))
+    state = unpack(root, now)
     if fmt == "text":
         return render(root, now, frozenset(show), identity, state), list(state.config_errors)
     data = facts(root, now, state, identity)

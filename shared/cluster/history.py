@@ -289,7 +289,7 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
             status = lrm.EXEC_DONE if rc == op.expected_rc else lrm.EXEC_ERROR
             not_running_ok = rc == lrm.OCF_NOT_RUNNING and (is_probe or op.expected_rc == lrm.OCF_NOT_RUNNING
                                                            or not rsc.managed)
-            if not_running_ok or (rc == lrm.OCF_SUCCESS and is_probe):
+            if not_running_ok or (is_probe and rc in (lrm.OCF_SUCCESS, lrm.OCF_RUNNING_PROMOTED)):
                 status = lrm.EXEC_DONE
             elif rc == lrm.OCF_ERR_CONFIGURED and status != lrm.EXEC_DONE:
                 status = lrm.EXEC_ERROR_FATAL

@@ -71,9 +71,9 @@ _PENDING_WORDS = {"start": "Starting", "stop": "Stopping", "migrate_to": "Migrat
 
 
 def printable_id(rsc: Resource, state: ClusterState) -> str:
-    """The name crm_mon shows: an anonymous clone's instances (and their members) go by the cloned
-    resource's own id, a globally unique clone's by ``RSC:N``."""
-    if rsc.clone_of is None or is_unique(state.by_id[rsc.clone_of]):
+    """The name crm_mon shows: an anonymous clone's primitive instances (and group members) go by the cloned
+    resource's own id, a globally unique clone's and a group instance by ``RSC:N``."""
+    if rsc.clone_of is None or rsc.is_group or is_unique(state.by_id[rsc.clone_of]):
         return rsc.id
     return rsc.id.rsplit(":", 1)[0]
 
@@ -118,15 +118,16 @@ def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: boo
         flags.append("LOCKED")
     if pending and any(task == "monitor" for task in rsc.pending_task.values()):
         flags.append("Monitoring")
-    if rsc.target_role == Role.STOPPED:
+    role_set = configured_role(rsc)
+    if role_set == Role.STOPPED:
         flags.append("disabled")
-    elif rsc.target_role == Role.UNPROMOTED and _in_promotable(rsc):
-        flags.append("target-role:" + (rsc.meta.get("target-role") or "Unpromoted"))
+    elif role_set == Role.UNPROMOTED and _in_promotable(rsc):
+        flags.append(f"target-role:{rsc.meta.get('target-role')}")
     if rsc.blocked:
         flags.append("blocked")
     elif rsc.maintenance:
         flags.append("maintenance")
-    elif not rsc.managed and not (state.fencing_enabled and not state.have_fencing):
+    elif not rsc.managed:
         flags.append("unmanaged")
     if rsc.ignore_failure and rsc.active_on:
         flags.append("failure ignored")
@@ -231,11 +232,18 @@ def _clone_header(clone: Resource, state: ClusterState, base: str) -> str:
     return f"  * Clone Set: {clone.id} [{base}]" + (f" ({', '.join(flags)})" if flags else "") + ":"
 
 
+def configured_role(rsc: Resource) -> Role | None:
+    """The target role set on the resource or inherited from its parents, as written (the model keeps only
+    what limits scheduling: Unpromoted is not kept as a target role there)."""
+    return Role.parse(rsc.meta.get("target-role"))
+
+
 def _clone_role(clone: Resource) -> Role | None:
     """The clone's configured target role (its own, else its first instance's)."""
-    if clone.target_role is not None:
-        return clone.target_role
-    return clone.children[0].target_role if clone.children else None
+    role = configured_role(clone)
+    if role is None and clone.children:
+        role = configured_role(clone.children[0])
+    return role
 
 
 def _instance_lines(instance: Resource, state: ClusterState, inactive: bool) -> list[str]:
@@ -270,6 +278,9 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
     for instance in instances:
         prims = instance.primitives()
         if unique:
+            body += _instance_lines(instance, state, inactive)
+            continue
+        if any(p.pending_task for p in prims):        # an action in flight: said on its own line
             body += _instance_lines(instance, state, inactive)
             continue
         if not any(p.active_on for p in prims):
@@ -310,7 +321,7 @@ def _group_lines(group: Resource, state: ClusterState, indent: str, inactive: bo
     members = [primitive_line(m, state, indent + "  ") for m in group.children if inactive or m.active_on]
     if not members:
         return []
-    flags = ["disabled"] if group.target_role == Role.STOPPED else []
+    flags = ["disabled"] if configured_role(group) == Role.STOPPED else []
     suffix = f" ({', '.join(flags)})" if flags else ""
     return [f"{indent}* Resource Group: {printable_id(group, state)}{suffix}:", *members]
 
