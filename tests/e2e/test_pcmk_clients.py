@@ -202,6 +202,8 @@ def test_crmsh_configures_and_shows_through_the_stand_ins(crm):
 def test_crmsh_node_standby(crm):
     if not NAME_OK:
         pytest.skip(f"crm node NODE pings NODE: this machine's name {THIS_HOST!r} cannot be a lab node's name")
+    if shutil.which("ping") is None:
+        pytest.skip("crm node NODE pings NODE: needs ping (Debian package iputils-ping)")
     configure_web(crm)
     out = crm.run(CRM, "node", "standby", NODES[0])
     assert out.returncode == 0 and "standby node" in out.stderr + out.stdout, out.stderr
