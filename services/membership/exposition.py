@@ -123,10 +123,11 @@ def merge(texts: Iterable[tuple[str, str]]) -> str:
                     elif parts[1] == "TYPE" and not block.type:
                         block.type = rest
                 continue
-            name = _NAME.match(line)
-            if name is None:
+            match = _NAME.match(line)
+            if match is None:
                 continue
-            family = current if current and name.group(0).startswith(current) else _family_of(name.group(0), blocks)
+            sample = match.group(0)
+            family = current if current and sample.startswith(current) else _family_of(sample, blocks)
             blocks.setdefault(family, _Block()).samples.append(_with_service(line, service))
     out: list[str] = []
     for name, block in blocks.items():

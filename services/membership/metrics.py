@@ -15,6 +15,8 @@ RING_ID = Gauge("paceline_membership_ring_id", "Ring id of the current membershi
 EXPECTED_VOTES = Gauge("paceline_membership_expected_votes", "Votes votequorum expects in the cluster")
 TOTAL_VOTES = Gauge("paceline_membership_total_votes", "Votes present in this node's partition")
 VIEW_CHANGES = Counter("paceline_membership_view_changes", "Membership views published")
+MEMBERS_LOST = Counter("paceline_membership_members_lost", "Peers this node's view dropped (lost, or restarted and "
+                       "rejoining): each is the start of a failover when it held resources")
 HEARTBEAT_FLOODS = Counter("paceline_membership_heartbeat_floods",
                            "Times a node's heartbeat subject carried a flood and was muted for a while")
 
@@ -26,3 +28,4 @@ def record(view: MembershipView) -> None:
     EXPECTED_VOTES.set(view.quorum.expected_votes)
     TOTAL_VOTES.set(view.quorum.total_votes)
     VIEW_CHANGES.inc()
+    MEMBERS_LOST.inc(len(view.lost))
