@@ -47,9 +47,10 @@ from prometheus_client import REGISTRY, generate_latest
 
 #: The CIB is read at most this often (seconds), however many scrapers there are.
 CIB_MAX_AGE = 1.0
-#: How long a scrape waits for the bus (the CIB, JetStream's account), and for each relayed endpoint.
-SCRAPE_TIMEOUT = 4.0
-RELAY_TIMEOUT = 2.0
+#: How long a scrape waits for the bus (the CIB and JetStream's account, asked at once), and for each relayed
+#: endpoint: together well within Prometheus's default scrape timeout (10 s).
+SCRAPE_TIMEOUT = 3.0
+RELAY_TIMEOUT = 1.0
 PORT_SUFFIX = ".metrics-port"
 
 
@@ -140,11 +141,13 @@ class NodeExporter:
 
         started = time.monotonic()
         view = self.inputs.view()
-        root = await self._read_cib()
+        # The two bus requests at once: a scrape waits for the slower, not for both in turn.
+        root, jetstream = await asyncio.gather(self._read_cib(), self._jetstream_families())
         pacemaker: list[Family] = []
         if root is not None:
             try:
-                pacemaker = exporter.pacemaker_families(root, now, dc=(view.dc or None) if view else None)
+                # The DC as the membership elects it now ("" while none is); the CIB's dc-uuid only without a view.
+                pacemaker = exporter.pacemaker_families(root, now, dc=view.dc if view is not None else None)
             except Exception as exc:  # never let one odd CIB take the other collectors down
                 self.log.warning("node exporter: pacemaker series failed", error=str(exc))
         families += pacemaker
@@ -165,7 +168,7 @@ class NodeExporter:
             success.add(1, collector="sbd")
             duration.add(time.monotonic() - started, collector="sbd")
 
-        families += [success, duration, *self._bus_families(), *await self._jetstream_families()]
+        families += [success, duration, *self._bus_families(), *jetstream]
         return families
 
     async def _read_cib(self) -> cib.Element | None:
@@ -174,6 +177,8 @@ class NodeExporter:
             stamp, root = self._cib
             if root is not None and time.monotonic() - stamp < CIB_MAX_AGE:
                 return root
+            if not self.nc.is_connected:
+                return None  # cut off from the bus: no CIB to report on (a stale one would mislead)
             try:
                 reply = await bus.call(self.nc, self.subjects.cib("query"), CibQuery(), CibDocument,
                                        timeout=SCRAPE_TIMEOUT, service=self.service)
@@ -205,6 +210,9 @@ class NodeExporter:
     async def _jetstream_families(self) -> list[Family]:
         """JetStream's account as the bus reports it (``$JS.API.INFO``): up, streams, storage, API errors."""
         up = Family("paceline_jetstream_up", "1 when JetStream answered an account info request in this scrape")
+        if not self.nc.is_connected:
+            up.add(0)
+            return [up]
         try:
             info = await asyncio.wait_for(self.nc.jetstream(timeout=SCRAPE_TIMEOUT).account_info(), SCRAPE_TIMEOUT)
         except Exception as exc:  # no JetStream, no permission, no majority: all say "not up"

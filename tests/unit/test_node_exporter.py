@@ -7,20 +7,27 @@ resource failed and blocked (``on-fail=block``) and location constraints of +INF
 
 from __future__ import annotations
 
+import asyncio
+import http.server
 import math
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
-from paceline.membership import exporter, exposition
+import structlog
+from paceline.membership import exporter, exposition, node_exporter
 from paceline.membership.quorum import QuorumState
 from paceline.membership.view import MembershipView
 from paceline.shared import cib
+from paceline.shared.subjects import Subjects
 
 from tests.support import hacluster_metrics as ref
 from tests.support.wait import until
@@ -253,3 +260,88 @@ def test_same_pacemaker_series_as_the_real_exporter(case, shared_dir, tmp_path, 
     assert sorted(set(theirs) - set(ours)) == []
     assert sorted(set(ours) - set(theirs)) == []
     assert {k: (theirs[k], ours[k]) for k in theirs if theirs[k] != ours[k]} == {}
+
+
+def test_without_a_dc_no_node_is_dc_and_without_a_view_the_cib_names_it(lab_root):
+    elected = [lab for lab, v in samples_of(lab_root, "ha_cluster_pacemaker_nodes", lab_view())
+              if lab["status"] == "dc" and v == 1]
+    assert [lab["node"] for lab in elected] == ["n2"]
+    no_dc = MembershipView(node="n1", incarnation="x", ring_id=3, members=("n1",),
+                           quorum=QuorumState(False, 1, 3, 2), dc="")
+    assert not [lab for lab, v in samples_of(lab_root, "ha_cluster_pacemaker_nodes", no_dc)
+                if lab["status"] == "dc" and v == 1]
+    from_cib = exposition.render(exporter.pacemaker_families(lab_root, time.time()))
+    assert f'ha_cluster_pacemaker_nodes{{node="{exporter.dc_name(lab_root)}",status="dc",type="member"}} 1' in from_cib
+
+
+# ---------------------------------------------------------------- the endpoint (no bus: cut off from it)
+
+class CutOff:
+    """The one thing the endpoint asks a bus client when it is cut off: whether it is connected."""
+
+    is_connected = False
+    connected_url = None
+    stats = {"reconnects": 2, "in_msgs": 5, "out_msgs": 7}
+
+
+def _serve_text(text: str) -> tuple[Any, int]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = text.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, int(server.server_address[1])
+
+
+async def test_the_endpoint_serves_the_view_and_relays_the_services_when_cut_off_from_the_bus(tmp_path):
+    policy, policy_port = _serve_text('# HELP paceline_policy_dc_term t\n# TYPE paceline_policy_dc_term gauge\n'
+                                      'paceline_policy_dc_term{service="policy"} 7.0\n')
+    (tmp_path / "policy.metrics-port").write_text(f"{policy_port}\n")
+    (tmp_path / "executor.metrics-port").write_text(f"{_free_port()}\n")  # stopped: nothing answers there
+    inputs = node_exporter.Inputs(view=lambda: lab_view(node="n3"), node_ids=lambda: NODE_IDS,
+                                  votes=lambda: [("n1", 1), ("n2", 1), ("n3", 1)])
+    log = structlog.get_logger()
+    endpoint = node_exporter.NodeExporter(CutOff(), Subjects("lab"), "nats://127.0.0.1:4222", tmp_path,  # type: ignore[arg-type]
+                                          inputs, log)
+    port = endpoint.start("127.0.0.1", 0)
+    assert port
+    try:
+        busy = node_exporter.NodeExporter(CutOff(), Subjects("lab"), "", tmp_path, inputs, log)  # type: ignore[arg-type]
+        assert busy.start("127.0.0.1", port) is None  # taken: logged, and the node runs on without it
+        assert busy.start("127.0.0.1", -1) is None and busy.start("", 9664) is None  # disabled
+
+        def get(path: str) -> tuple[int, str]:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as reply:
+                    return reply.status, reply.read().decode()
+            except urllib.error.HTTPError as exc:
+                return exc.code, ""
+
+        status, text = await asyncio.to_thread(get, "/metrics")
+        assert status == 200
+        samples, _ = ref.parse(text)
+        assert samples["ha_cluster_scrape_success"] == [({"collector": "pacemaker"}, 0.0),
+                                                        ({"collector": "corosync"}, 1.0)]
+        assert "ha_cluster_pacemaker_nodes" not in samples  # no CIB: nothing rather than something stale
+        assert samples["ha_cluster_corosync_ring_errors"] == [({}, 1.0)]
+        assert samples["ha_cluster_corosync_rings"][0][0]["address"] == "127.0.0.1"
+        assert samples["paceline_bus_connected"] == [({}, 0.0)]
+        assert samples["paceline_bus_reconnects_total"] == [({}, 2.0)]
+        assert samples["paceline_jetstream_up"] == [({}, 0.0)]
+        assert samples["paceline_policy_dc_term"] == [({"service": "policy"}, 7.0)]
+        assert dict((lab["service"], v) for lab, v in samples["paceline_exporter_service_up"]) == {
+            "executor": 0.0, "policy": 1.0}
+        assert (await asyncio.to_thread(get, "/"))[0] == 200
+        assert (await asyncio.to_thread(get, "/other"))[0] == 404
+    finally:
+        endpoint.stop()
+        policy.shutdown()
+        policy.server_close()
