@@ -66,10 +66,11 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
             notes="reads every event and asks for status; changes nothing")
     if role == ADMIN:
         return Permissions(
-            publish=(SRV, f"{p}.gateway.>", f"{p}.cib.>", s.policy_status("*"), s.policy_explain,
+            publish=(SRV, f"{p}.gateway.>", *(s.cib(e) for e in CIB_ENDPOINTS), s.policy_status("*"), s.policy_explain,
                      s.membership_query("*"), s.executor("history", "*")),
             subscribe=(inbox, f"{p}.>"), responds=False,
-            notes="the CLI and tools that change the configuration; no executor actions, no heartbeats")
+            notes="the CLI and tools that change the configuration through the store's endpoints; no executor "
+                  "actions, no heartbeats, never a node's status patch or the store's change events")
     if not node:
         raise ValueError(f"role {role!r} needs a node")
     by_role = {

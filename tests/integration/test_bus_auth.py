@@ -81,15 +81,15 @@ async def test_the_observer_reads_events_but_may_not_change_anything(secured):
     assert not await _delivered(server, creds, "observer", S.executor_action("n1"), errors)
     assert any("permissions violation" in e.lower() for e in errors), errors
     observer = await _connect(server, creds, "observer")
-    admin = await _connect(server, creds, "admin")
+    store = await _connect(server, creds, "cib-store@n1")
     try:
         sub = await observer.subscribe(S.cib_changed)
         await observer.flush()
-        await admin.publish(S.cib_changed, b"event")
+        await store.publish(S.cib_changed, b"event")
         assert (await sub.next_msg(timeout=2)).data == b"event"
     finally:
         await observer.close()
-        await admin.close()
+        await store.close()
 
 
 async def test_a_node_speaks_only_under_its_own_name_and_only_policy_sends_actions(secured):
@@ -105,6 +105,10 @@ async def test_a_node_speaks_only_under_its_own_name_and_only_policy_sends_actio
     assert not await _delivered(server, creds, "executor@n1", S.cib_patch_by("executor", "n2"), errors)
     assert not await _delivered(server, creds, "executor@n1", S.cib("patch"), errors)
     assert not await _delivered(server, creds, "membership@n1", S.cib_patch_by("executor", "n1"), errors)
+    # an admin changes the configuration through the store's endpoints, never as a node or as the store
+    assert await _delivered(server, creds, "admin", S.cib("replace"), errors)
+    assert not await _delivered(server, creds, "admin", S.cib_patch_by("executor", "n1"), errors)
+    assert not await _delivered(server, creds, "admin", S.cib_changed, errors)
     assert await _delivered(server, creds, "policy@n2", S.executor_action("n1"), errors)
 
 
