@@ -15,6 +15,7 @@ import json
 import math
 import socket
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from typing import Any
 import pytest
 import yaml
 from paceline.lab.lab import Lab
+from paceline.shared import bus
+from paceline.shared.messages import CibDocument, CibQuery
 from paceline.shared.subjects import Subjects
 
 from tests.e2e.conftest import PATIENCE, LabRunner, running_lab
@@ -124,6 +127,36 @@ def test_one_scrape_carries_every_service_of_the_node(xlab):
     assert "paceline_policy_dc_term" in samples and "paceline_executor_operation_duration_seconds_bucket" in samples
     names = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")]
     assert len(names) == len(set(names)), "a family declared twice"
+
+
+def test_the_real_exporter_on_the_labs_cib_reports_the_same_pacemaker_series(xlab, tmp_path, monkeypatch):
+    """Debian's ha_cluster_exporter with Pacemaker's crm_mon and cibadmin reading the lab's CIB (a file, read
+    from the cib-store) reports the pacemaker series the node exporter serves."""
+    ref.require_real_exporter()
+
+    async def read_cib() -> str:
+        lab = Lab.load(xlab.dir)
+        nc = await lab.connect()
+        try:
+            reply = await bus.call(nc, Subjects(lab.cluster).cib("query"), CibQuery(), CibDocument)
+            return reply.xml
+        finally:
+            await nc.close()
+
+    monkeypatch.setenv("TZ", "UTC")  # the real exporter reads crm_mon's local "last change" as UTC
+    time.tzset()
+    try:
+        def same() -> bool:
+            (tmp_path / "cib.xml").write_text(asyncio.run(read_cib()))
+            theirs = ref.pacemaker_samples(ref.real_exporter_output(tmp_path / "cib.xml"))
+            ours = ref.pacemaker_samples(scrape(exporters(xlab)["n3"]))
+            assert theirs == ours, (sorted(set(theirs) ^ set(ours)),
+                                    {k: (v, ours[k]) for k, v in theirs.items() if k in ours and ours[k] != v})
+            return True
+        until(same, "both exporters agree on the same CIB", PATIENCE, 1.0)  # a monitor may land in between
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_lab_status_names_each_node_exporter(xlab):

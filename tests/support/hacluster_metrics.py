@@ -9,10 +9,19 @@ node exporter scraped over HTTP).
 from __future__ import annotations
 
 import math
+import os
 import re
+import shutil
+import socket
+import subprocess
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+
+from tests.support.wait import until
 
 Labels = dict[str, str]
 Samples = dict[str, list[tuple[Labels, float]]]
@@ -257,3 +266,56 @@ def coverage(ours: Samples) -> list[str]:
         "a node attribute": bool(ours.get("ha_cluster_pacemaker_node_attributes")),
     }
     return [what for what, ok in wants.items() if not ok]
+
+
+# ---------------------------------------------------------------- the real exporter, as an oracle
+
+#: The pacemaker families the real exporter derives from crm_mon and cibadmin alone (a CIB file is enough).
+PACEMAKER_FAMILIES = {f"ha_cluster_pacemaker_{n}" for n in (
+    "nodes", "resources", "fail_count", "migration_threshold", "location_constraints", "node_attributes",
+    "stonith_enabled", "config_last_change")}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def require_real_exporter() -> None:
+    """Skip, saying why, unless Debian's ha_cluster_exporter and Pacemaker's crm_mon and cibadmin are installed."""
+    missing = [tool for tool in ("ha_cluster_exporter", "crm_mon", "cibadmin") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"needs Debian's prometheus-hacluster-exporter and pacemaker-cli-utils ({', '.join(missing)} "
+                    "not found)")
+
+
+def real_exporter_output(cib_file: Path) -> str:
+    """Debian's ha_cluster_exporter, its crm_mon and cibadmin reading ``cib_file`` (``CIB_file``)."""
+    port = free_port()
+    proc = subprocess.Popen(["ha_cluster_exporter", f"--web.listen-address=127.0.0.1:{port}", "--log.level=error"],
+                            env={**os.environ, "CIB_file": str(cib_file), "TZ": "UTC"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        text: list[str] = []
+
+        def scraped() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+                    text.append(reply.read().decode())
+                return True
+            except OSError:
+                return False
+
+        until(scraped, "ha_cluster_exporter answers", 20, 0.05)
+        return text[0]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def pacemaker_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The pacemaker series of an exposition, keyed by name and sorted labels."""
+    samples, _ = parse(text)
+    return {(name, tuple(sorted(labels.items()))): v for name, rows in samples.items()
+            if name in PACEMAKER_FAMILIES for labels, v in rows}

@@ -10,10 +10,6 @@ from __future__ import annotations
 import asyncio
 import http.server
 import math
-import os
-import shutil
-import socket
-import subprocess
 import threading
 import time
 import urllib.error
@@ -30,7 +26,6 @@ from paceline.shared import cib
 from paceline.shared.subjects import Subjects
 
 from tests.support import hacluster_metrics as ref
-from tests.support.wait import until
 
 CASES = Path(__file__).parent / "exporter_cases"
 LAB_CIB = CASES / "lab.xml"
@@ -195,53 +190,9 @@ def test_merge_joins_families_and_labels_each_service():
 ORACLE_CASES = ["1360", "group10", "anti-colocation-order", "rec-node-10", "rec-node-4", "a-demote-then-b-migrate",
                 "bug-cl-5213", "bug-lf-2493", "clone-no-shuffle", "1484", "failed-probe-primitive",
                 "group-colocation-failure", "colocation-vs-stickiness"]
-PACEMAKER_FAMILIES = {f"ha_cluster_pacemaker_{n}" for n in (
-    "nodes", "resources", "fail_count", "migration_threshold", "location_constraints", "node_attributes",
-    "stonith_enabled", "config_last_change")}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def real_exporter_output(cib_file: Path) -> str:
-    """Debian's ha_cluster_exporter, its crm_mon and cibadmin reading ``cib_file`` (``CIB_file``)."""
-    port = _free_port()
-    proc = subprocess.Popen(["ha_cluster_exporter", f"--web.listen-address=127.0.0.1:{port}", "--log.level=error"],
-                            env={**os.environ, "CIB_file": str(cib_file), "TZ": "UTC"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        text: list[str] = []
-
-        def scraped() -> bool:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
-                    text.append(reply.read().decode())
-                return True
-            except OSError:
-                return False
-
-        until(scraped, "ha_cluster_exporter answers", 20, 0.05)
-        return text[0]
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def pacemaker_samples(text: str) -> dict[tuple[str, tuple], float]:
-    samples, _ = ref.parse(text)
-    return {(name, tuple(sorted(labels.items()))): v for name, rows in samples.items()
-            if name in PACEMAKER_FAMILIES for labels, v in rows}
-
-
 @pytest.mark.parametrize("case", ["lab", *ORACLE_CASES])
 def test_same_pacemaker_series_as_the_real_exporter(case, shared_dir, tmp_path, monkeypatch):
-    missing = [tool for tool in ("ha_cluster_exporter", "crm_mon", "cibadmin") if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"needs Debian's prometheus-hacluster-exporter and pacemaker-cli-utils ({', '.join(missing)} "
-                    "not found)")
+    ref.require_real_exporter()
     source = LAB_CIB if case == "lab" else Path(shared_dir) / "pacemaker-cases" / "xml" / f"{case}.xml"
     # The shared cases use Pacemaker 3's option names (fencing-*), which Debian's Pacemaker 2.1 does not know;
     # Paceline reads both, so both read the 2.1 names.
@@ -250,8 +201,8 @@ def test_same_pacemaker_series_as_the_real_exporter(case, shared_dir, tmp_path, 
     monkeypatch.setenv("TZ", "UTC")  # the exporter reads crm_mon's local "last change" as UTC
     time.tzset()
     try:
-        theirs = pacemaker_samples(real_exporter_output(cib_file))
-        ours = pacemaker_samples(exposition.render(exporter.pacemaker_families(
+        theirs = ref.pacemaker_samples(ref.real_exporter_output(cib_file))
+        ours = ref.pacemaker_samples(exposition.render(exporter.pacemaker_families(
             cib.parse_cib(cib_file.read_text()), time.time())))
     finally:
         monkeypatch.undo()
@@ -305,7 +256,7 @@ async def test_the_endpoint_serves_the_view_and_relays_the_services_when_cut_off
     policy, policy_port = _serve_text('# HELP paceline_policy_dc_term t\n# TYPE paceline_policy_dc_term gauge\n'
                                       'paceline_policy_dc_term{service="policy"} 7.0\n')
     (tmp_path / "policy.metrics-port").write_text(f"{policy_port}\n")
-    (tmp_path / "executor.metrics-port").write_text(f"{_free_port()}\n")  # stopped: nothing answers there
+    (tmp_path / "executor.metrics-port").write_text(f"{ref.free_port()}\n")  # stopped: nothing answers there
     inputs = node_exporter.Inputs(view=lambda: lab_view(node="n3"), node_ids=lambda: NODE_IDS,
                                   votes=lambda: [("n1", 1), ("n2", 1), ("n3", 1)])
     log = structlog.get_logger()
