@@ -36,6 +36,8 @@ class Backend(Protocol):
 
     def status(self, fmt: str = "text") -> str: ...
 
+    def status_page(self, fmt: str = "text", show: tuple[str, ...] = ("inactive",)) -> tuple[str, list[str]]: ...
+
     def catalog(self) -> AgentCatalog: ...
 
     def context(self, root: cib.Element) -> Context: ...
@@ -80,6 +82,10 @@ class LiveBackend:
 
     def status(self, fmt: str = "text") -> str:
         return self._ask("status", {"format": fmt})["text"]
+
+    def status_page(self, fmt: str = "text", show: tuple[str, ...] = ("inactive",)) -> tuple[str, list[str]]:
+        reply = self._ask("status", {"format": fmt, "show": list(show)})
+        return reply["text"], list(reply.get("errors") or [])
 
     def catalog(self) -> AgentCatalog:
         if self._catalog is None:
