@@ -3,13 +3,22 @@
 Names follow prometheus-client conventions: ``paceline_`` namespace, base units,
 ``_total`` counters, ``_seconds`` histograms. Service-specific metrics live next
 to the service but register in the same default registry.
+
+Each service's endpoint is internal (127.0.0.1, a free port written to ``<service>.metrics-port`` in its
+state directory): what is scraped is the node exporter, served by the node's membership on
+ha_cluster_exporter's port, which relays every service's metrics with ha_cluster_exporter's series
+(``paceline.membership.node_exporter``, ``docs/monitoring.md``). Counters and histograms expose no
+``_created`` series: in Prometheus's text format each would be one more gauge per label set, which nothing
+reads.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics, start_http_server
+
+disable_created_metrics()
 
 UP = Gauge("paceline_up", "1 while the service is running and connected to the bus", ["service"])
 REQUESTS = Counter("paceline_requests_total", "Requests handled, by endpoint and outcome",
