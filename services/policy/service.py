@@ -35,6 +35,7 @@ from paceline.policy.mandate import Mandate, mandate_of
 from paceline.policy.overlay import Known, lay_over
 from paceline.policy.recheck import next_recheck
 from paceline.policy.recorder import CibRecorder
+from paceline.policy.recovery import RecoveryClock
 from paceline.policy.scheduler import schedule
 from paceline.shared import VERSION, admission, bus, cib
 from paceline.shared.lrm import OpResult
@@ -65,6 +66,9 @@ IS_DC = Gauge("paceline_policy_is_dc", "1 while this instance is the DC its memb
 TERM = Gauge("paceline_policy_dc_term", "The DC's term: the ring id of the membership view that elects it")
 TRANSITIONS = Counter("paceline_policy_transitions_total", "Transitions run, by outcome", ["outcome"])
 TRANSITION_SECONDS = Histogram("paceline_policy_transition_duration_seconds", "Wall time of one transition")
+RECOVERY_SECONDS = Histogram("paceline_policy_recovery_duration_seconds",
+                             "Failover time: from a member lost in the DC's view to the DC's first plan with nothing "
+                             "left to do", buckets=(0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120, 300))
 SCHEDULER_SECONDS = Histogram("paceline_policy_scheduler_duration_seconds", "Time the scheduler took for one plan",
                               buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 ACTIONS = Counter("paceline_policy_actions_total", "Actions dispatched, by task and outcome", ["task", "outcome"])
@@ -117,6 +121,7 @@ class Policy:
         self.me = ctx.cfg.node or f"policy-{id(self):x}"
         self.incarnation = secrets.token_hex(8)
         self.views: dict[str, MembershipViewMessage] = {}  # node -> latest membership view it published
+        self.recovery = RecoveryClock()
         self.view_changed: dict[str, float] = {}  # node -> when its view's members last changed
         self.seen: set[str] = set()  # every node our own node's views have ever listed
         #: Nodes our own views listed since they were last fenced: gone, they are unclean (see known()).
@@ -169,6 +174,8 @@ class Policy:
             self.histories.forget_all()
         TERM.set(mandate.term if mandate else 0)
         IS_DC.set(1 if mandate else 0)
+        if mandate is None:
+            self.recovery.not_dc()
         if mandate is not None and was is None:
             self.log.info("became DC", term=mandate.term, members=list(mandate.members))
             self.check_unseen_nodes = True
@@ -240,6 +247,7 @@ class Policy:
         if old is None or old.members != view.members:
             self.view_changed[node] = time.monotonic()
         if node == self.ctx.cfg.node:
+            self.recovery.view(old.members if old is not None else None, view.members, time.monotonic())
             self.seen.update(view.members)
             self.unfenced.update(view.members)
 
@@ -499,6 +507,10 @@ class Policy:
         graph: Graph = result.graph
         self.log.debug("planned", cib=version, actions=len(graph.actions), facts=facts, current=current,
                        scheduler_ms=round((time.perf_counter() - started) * 1000, 1))
+        if not graph.actions and current and self.dc == mandate and (
+                seconds := self.recovery.settled(time.monotonic())):
+            RECOVERY_SECONDS.observe(seconds)
+            self.log.info("settled after losing a member", seconds=round(seconds, 3))
         if not graph.actions or self.dc != mandate:
             return  # nothing to do, or the view changed while we planned: the plan is stale already
         await self.run_transition(graph, root, version, result.summary, mandate)

@@ -357,3 +357,31 @@ def test_prometheus_sees_the_cluster_as_the_lab_is(xlab, prometheus):
     failed = prometheus.query(f'ha_cluster_pacemaker_resources{{job="{cluster}",status="failed"}} == 1')
     assert {s["metric"]["resource"] for s in failed} == {"broken"}
     assert prometheus.query(f'min(ha_cluster_corosync_quorate{{job="{cluster}"}})')[0]["value"][1] == "1"
+
+
+def test_a_failover_is_timed_and_shown(xlab, prometheus):
+    """Last in the module (it kills a node): n1 holds the group and the promoted instance; the survivors wait
+    for its watchdog (``stonith-watchdog-timeout``) and recover them. The DC times the failover, the dashboard's
+    failover panels show it, and the ha_cluster series show the node gone and the resources moved."""
+    cluster = Lab.load(xlab.dir).cluster
+    timeouts = ref.parse(scrape(exporters(xlab)["n2"]))[0]["ha_cluster_sbd_timeouts"]
+    msgwait = next(v for labels, v in timeouts if labels["type"] == "msgwait")
+    ok(xlab, "lab", "kill", "n1", "--dir", str(xlab.dir))
+    n2 = exporters(xlab)["n2"]
+
+    def moved() -> bool:
+        samples, _ = ref.parse(scrape(n2))
+        online = {labels["node"]: v for labels, v in samples["ha_cluster_pacemaker_nodes"]
+                  if labels["status"] == "online"}
+        active = {(labels["resource"], labels["role"]) for labels, v in samples["ha_cluster_pacemaker_resources"]
+                  if labels["status"] == "active" and v == 1 and labels["node"] != "n1"}
+        return online["n1"] == 0 and {("g-ip", "started"), ("st", "promoted")} <= active
+    until(moved, "the group and the promoted instance run on the survivors", 90, 0.5)
+    until(lambda: prometheus.query(f'sum(paceline_policy_recovery_duration_seconds_count{{job="{cluster}"}}) > 0'),
+          "Prometheus has the DC's failover time", PATIENCE, 0.5)
+    names = variables(prometheus, xlab)
+    panels = dict(dashboard_queries(PACELINE_DASHBOARD))
+    failovers = prometheus.query(substitute(panels["Failovers"], names))
+    assert float(failovers[0]["value"][1]) >= 1
+    mean = float(prometheus.query(substitute(panels["Failover time"], names))[0]["value"][1])
+    assert msgwait <= mean < 90, f"a failover that waits {msgwait:g}s for the watchdog took {mean:g}s"
