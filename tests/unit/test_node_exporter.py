@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import json
 import math
+import shutil
+import subprocess
 import threading
 import time
 import urllib.error
@@ -19,6 +22,7 @@ from typing import Any
 
 import pytest
 import structlog
+import yaml
 from paceline.membership import exporter, exposition, node_exporter
 from paceline.membership.quorum import QuorumState
 from paceline.membership.view import MembershipView
@@ -296,3 +300,31 @@ async def test_the_endpoint_serves_the_view_and_relays_the_services_when_cut_off
         endpoint.stop()
         policy.shutdown()
         policy.server_close()
+
+
+# ---------------------------------------------------------------- deploy/
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_the_deploy_prometheus_configuration_is_valid_and_scrapes_9664():
+    if shutil.which("promtool") is None:
+        pytest.skip("needs promtool (Debian's prometheus package) to check the configuration")
+    done = subprocess.run(["promtool", "check", "config", str(DEPLOY / "prometheus" / "prometheus.yml")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    targets = [t for job in config["scrape_configs"] for group in job["static_configs"] for t in group["targets"]]
+    assert any(t.endswith(":9664") for t in targets) and any(t.endswith(":9100") for t in targets)
+
+
+def test_the_grafana_provisioning_names_every_dashboard_folder():
+    provisioning = DEPLOY / "grafana" / "provisioning"
+    providers = yaml.safe_load((provisioning / "dashboards" / "paceline.yaml").read_text())["providers"]
+    folders = {Path(p["options"]["path"]).name for p in providers}
+    assert folders == {d.name for d in (provisioning / "dashboards").iterdir() if d.is_dir()}
+    for folder in folders:
+        for path in (provisioning / "dashboards" / folder).glob("*.json"):
+            assert json.loads(path.read_text())["panels"], path
+    sources = yaml.safe_load((provisioning / "datasources" / "prometheus.yaml").read_text())["datasources"]
+    assert [s["type"] for s in sources] == ["prometheus"]
