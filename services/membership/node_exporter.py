@@ -78,6 +78,7 @@ class NodeExporter:
         self._server: ThreadingHTTPServer | None = None
         self._cib: tuple[float, cib.Element | None] = (0.0, None)
         self._cib_lock = asyncio.Lock()
+        self._unpack_lock = asyncio.Lock()
 
     # ------------------------------------------------------------ lifecycle
     def start(self, address: str, port: int) -> int | None:
@@ -147,7 +148,12 @@ class NodeExporter:
         if root is not None:
             try:
                 # The DC as the membership elects it now ("" while none is); the CIB's dc-uuid only without a view.
-                pacemaker = exporter.pacemaker_families(root, now, dc=view.dc if view is not None else None)
+                # In a thread: unpacking a large CIB takes a good part of a second, which the heartbeats
+                # sharing this event loop cannot wait (the token timeout is 0.6 s).
+                # One at a time: concurrent scrapes share the cached CIB tree.
+                async with self._unpack_lock:
+                    pacemaker = await asyncio.to_thread(exporter.pacemaker_families, root, now,
+                                                        view.dc if view is not None else None)
             except Exception as exc:  # never let one odd CIB take the other collectors down
                 self.log.warning("node exporter: pacemaker series failed", error=str(exc))
         families += pacemaker
