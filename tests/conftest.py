@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 from paceline.shared.natsserver import NatsServer, Routes, free_port
 
+# Services the tests start without the lab (which gives every node its own port) serve their node exporter on a
+# free loopback port, never on every address's 9664 of the machine running the tests.
+os.environ.setdefault("PACELINE_EXPORTER_ADDRESS", "127.0.0.1")
+os.environ.setdefault("PACELINE_EXPORTER_PORT", "0")
+
 SHARED = Path(os.environ.get("PACELINE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
 

@@ -16,6 +16,7 @@ from paceline.shared.runtime import ServiceContext
 @contextlib.asynccontextmanager
 async def running(service: str, run: Callable[[ServiceContext], Coroutine[Any, Any, None]], url: str,
                   state_dir: Path, node: str = "", **settings) -> AsyncIterator[ServiceContext]:
+    settings.setdefault("exporter_port", -1)  # in-process services: no node exporter on the machine's 9664
     cfg = config.load(env={}, nats_url=url, node=node or None, state_dir=str(state_dir), **settings)
     nc = await bus.connect(url, f"test-{service}")
     ctx = ServiceContext(service=service, cfg=cfg, nc=nc, log=structlog.get_logger().bind(service=service))
