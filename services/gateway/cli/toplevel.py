@@ -55,7 +55,8 @@ COMMANDS = {c.name: c for c in (
     TopLevel("cluster", "install on real machines, as crm cluster init/join: credentials, bus server, "
              "configuration, systemd units",
              "init --name NAME --address ADDR | join --cluster-node NODE --bundle FILE --address ADDR | "
-             "remove NODE | status | check [SERVICE...]  [--node NAME] [--root DIR] [--no-systemd]", "paceline.cli.cluster:command",
+             "remove NODE | status | check [SERVICE...]  [--node NAME] [--root DIR] [--no-systemd]",
+             "paceline.cli.cluster:command",
              shell=False),
     TopLevel("tools", "where Pacemaker's tools answered by this cluster are (crm_mon, cibadmin, crm_attribute, "
              "crm_node...), to put first on a client's PATH", "[path | env | list]", "paceline.cli.tools:command",
