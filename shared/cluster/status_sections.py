@@ -10,11 +10,12 @@ page in :mod:`.crm_mon` puts them under their headings.
 
 from __future__ import annotations
 
+import re
+
 from paceline.shared import cib
-from paceline.shared.cluster.history import effective_fail_count, fail_count
 from paceline.shared.cluster.model import ClusterState, Node, Resource
-from paceline.shared.cluster.scores import INF
-from paceline.shared.cluster.status_view import node_status_text, primitive_line, when
+from paceline.shared.cluster.scores import INF, parse_score
+from paceline.shared.cluster.status_view import is_unique, node_status_text, primitive_line, printable_id, when
 from paceline.shared.cluster.values import leading_int
 from paceline.shared.lrm import RC_TEXT
 
@@ -104,6 +105,33 @@ def attribute_lines(state: ClusterState) -> list[str]:
     return lines
 
 
+def _legacy_fail_counts(root: cib.Element) -> bool:
+    """A CIB written before Pacemaker 1.1.17 (feature set 3.0.13) kept one fail count per resource,
+    ``fail-count-RSC``; crm_mon then counts only those."""
+    numbers = [leading_int(part) or 0 for part in (root.get("crm_feature_set") or "").split(".")]
+    return not root.get("crm_feature_set") or numbers < [3, 0, 13]
+
+
+def shown_fail_count(root: cib.Element, state: ClusterState, rsc: Resource, node: Node) -> tuple[int, int]:
+    """(fail count, last failure) as crm_mon shows them: every ``fail-count-RSC#OP_INTERVAL`` of the node
+    summed (an anonymous clone's by its own id, any instance number), none expired (crm_mon shows them as
+    recorded; the scheduler lets them expire)."""
+    clone = state.by_id.get(rsc.clone_of) if rsc.clone_of else None
+    unique = clone is not None and is_unique(clone)
+    name = rsc.id if unique or clone is None else rsc.history_id
+    ops = "" if _legacy_fail_counts(root) else "#.+_[0-9]+"
+    instance = "" if unique else "(:[0-9]+)?"
+    count_re = re.compile(f"^fail-count-{re.escape(name)}{instance}{ops}$")
+    last_re = re.compile(f"^last-failure-{re.escape(name)}{instance}{ops}$")
+    count, last = 0, 0
+    for attr, value in node.attrs.items():
+        if count_re.match(attr):
+            count = min(count + parse_score(value), INF)
+        elif last_re.match(attr):
+            last = max(last, leading_int(value) or 0)
+    return count, (last if count > 0 else 0)
+
+
 def _threshold(rsc: Resource) -> int:
     return 1000000 if rsc.migration_threshold >= INF else rsc.migration_threshold
 
@@ -164,15 +192,14 @@ def history_lines(root: cib.Element, state: ClusterState, operations: bool, timi
             rsc = _resource_for(state, rid, node)
             if rsc is None:
                 continue
-            count = effective_fail_count(state, rsc, node)
-            last = fail_count(state, rsc, node)[1] if count else 0
+            count, last = shown_fail_count(root, state, rsc, node)
             if not operations:
                 if count > 0:
                     node_lines.append(f"    * {_history_text(rsc, rid, count, last)}")
                 continue
             ops = _shown_ops(entry)
             if ops:
-                node_lines.append(f"    * {_history_text(rsc, rid, count, last)}:")
+                node_lines.append(f"    * {_history_text(rsc, printable_id(rsc, state), count, last)}:")
                 node_lines += [f"      * {_op_text(op, timing)}" for op in ops]
         if node_lines:
             lines += [f"  * Node: {node.name}:", *node_lines]

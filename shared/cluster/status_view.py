@@ -270,6 +270,8 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
     clone = state.by_id.get(clone_id)
     if clone is None or not clone.children:
         return []
+    if not inactive and not any(p.active_on for p in clone.primitives()):
+        return []
     instances = clone.children
     unique = is_unique(clone)
     body: list[str] = []
@@ -277,8 +279,8 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
     started: list[str] = []
     for instance in instances:
         prims = instance.primitives()
-        if unique:
-            body += _instance_lines(instance, state, inactive)
+        if unique:          # each instance on its own line, a stopped one too
+            body += _instance_lines(instance, state, True)
             continue
         if any(p.pending_task for p in prims):        # an action in flight: said on its own line
             body += _instance_lines(instance, state, inactive)
@@ -321,7 +323,14 @@ def _group_lines(group: Resource, state: ClusterState, indent: str, inactive: bo
     members = [primitive_line(m, state, indent + "  ") for m in group.children if inactive or m.active_on]
     if not members:
         return []
-    flags = ["disabled"] if configured_role(group) == Role.STOPPED else []
+    left_out = len(group.children) - len(members)
+    flags = [f"{left_out} member{'' if left_out == 1 else 's'} inactive"] if left_out else []
+    if configured_role(group) == Role.STOPPED:
+        flags.append("disabled")
+    if group.maintenance:
+        flags.append("maintenance")
+    elif not group.managed and not (state.fencing_enabled and not state.have_fencing):
+        flags.append("unmanaged")
     suffix = f" ({', '.join(flags)})" if flags else ""
     return [f"{indent}* Resource Group: {printable_id(group, state)}{suffix}:", *members]
 

@@ -3,7 +3,7 @@
 ``CIB_file=FILE crm_mon -1 -r`` is what ``crm status`` shows for a CIB; ``paceline --cib-file FILE status``
 must print the same text. Only "Last updated" (the clock when each ran) may differ, so it is replaced in
 both. Run as a program, this compares every case of Pacemaker's regression set and reports how many match
-(``--switches -n`` for another of crm_mon's switches, ``--diff NAME`` for one case's differences)::
+(``--switches=-n`` for another of crm_mon's switches, ``--diff NAME`` for one case's differences)::
 
     python -m tests.support.crm_mon_oracle [--switches "-r"] [--list] [--diff NAME]
 """
