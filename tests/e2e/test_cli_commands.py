@@ -119,3 +119,16 @@ def test_status_watch_redraws_on_change(lab):
             if proc.poll() is None:  # a watch that ignored Ctrl-C must not outlive the test
                 proc.kill()
                 proc.wait()
+
+
+def test_status_sections_come_over_the_bus(lab):
+    """crmsh's sub-options reach the gateway: ``status bynode failcounts`` is crm_mon -1 -n -f's page (no
+    inactive list), plain ``status`` crm status's (-r), both naming Paceline as the stack."""
+    page = ok(lab, "status")
+    assert "  * Stack: paceline (NATS)\n" in page and "\nFull List of Resources:\n" in page
+    by_node = ok(lab, "status", "bynode", "failcounts")
+    assert "\nNode List:\n  * Node " in by_node and "    * Resources:\n" in by_node
+    assert "Full List of Resources:" not in by_node and "Inactive Resources:" not in by_node
+    assert "\nMigration Summary:\n" in by_node
+    refused = lab.paceline("status", "-w")
+    assert refused.returncode == 1 and "--watch" in refused.stderr
