@@ -103,7 +103,7 @@ def _failure_facts(state: ClusterState) -> list[dict[str, Any]]:
     return [{"resource": f.rsc, "operation": f.task, "interval_ms": f.interval_ms, "node": f.node, "rc": f.rc,
              "rc_text": RC_TEXT.get(f.rc, "error"), "status": EXEC_TEXT.get(f.op_status, "Error"),
              "exit_reason": f.exit_reason, "call_id": f.call_id, "last_rc_change": f.last_rc_change}
-            for f in state.failed_ops]
+            for f in status_view.shown_failures(state)]
 
 
 def facts(root: cib.Element, now: float, state: ClusterState | None = None,
@@ -187,7 +187,10 @@ def render(root: cib.Element, now: float, show: Iterable[str] = DEFAULT_SHOW,
     state = state if state is not None else unpack(root, now)
     inactive, by_node = "inactive" in show, "bynode" in show
     sections = [summary_lines(summary_facts(root, now, state, identity))]
-    nodes = status_sections.by_node_lines(root, state) if by_node else status_view.node_lines(state)
+    if by_node:
+        nodes = status_sections.by_node_lines(root, state)
+    else:
+        nodes = status_view.node_lines(state, unseen_unclean=True)
     if nodes:
         sections.append(["Node List:", *nodes])
     if not by_node or inactive:
@@ -198,8 +201,8 @@ def render(root: cib.Element, now: float, show: Iterable[str] = DEFAULT_SHOW,
     if (operations or "failcounts" in show) and status_sections.has_online_status(root, state):
         history = status_sections.history_lines(root, state, operations, "timing" in show)
         sections.append(["Operations:" if operations else "Migration Summary:", *history])
-    if state.failed_ops:
-        sections.append(["Failed Resource Actions:", *[line[2:] for line in status_view.failed_lines(state)]])
+    if failures := status_view.failed_lines(state):
+        sections.append(["Failed Resource Actions:", *[line[2:] for line in failures]])
     return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
 
 

@@ -49,7 +49,7 @@ def by_node_lines(root: cib.Element, state: ClusterState) -> list[str]:
     """crm_mon ``-n``: every node on its own line, with the resources active there listed under it."""
     lines: list[str] = []
     for node in state.nodes.values():
-        lines += [f"  * Node {node.name}: {node_status_text(node, state)}:", "    * Resources:"]
+        lines += [f"  * Node {node.name}: {node_status_text(node, state, unseen_unclean=True)}:", "    * Resources:"]
         seen: set[int] = set()
         for entry in _lrm_entries(root, node):
             for rsc in _active_here(state, entry.get("id", ""), node):

@@ -14,15 +14,16 @@ from paceline.shared.cluster.values import is_true
 from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
 
 
-def node_lines(state: ClusterState) -> list[str]:
+def node_lines(state: ClusterState, unseen_unclean: bool = False) -> list[str]:
     """crm_mon's node list: a node in a state worth a word on a line of its own, the others summed up as
-    Online and OFFLINE."""
+    Online and OFFLINE. ``unseen_unclean``: a node with no status entry at all counts as unclean (crm_mon
+    says so; crm_simulate, after scheduling, says OFFLINE)."""
     lines: list[str] = []
     online: list[str] = []
     offline: list[str] = []
     for node in state.nodes.values():
-        if node_stands_out(node):
-            lines.append(f"  * Node {node.name}: {node_status_text(node, state)}")
+        if node_stands_out(node, unseen_unclean):
+            lines.append(f"  * Node {node.name}: {node_status_text(node, state, unseen_unclean)}")
         elif node.online:
             online.append(node.name)
         else:
@@ -34,20 +35,20 @@ def node_lines(state: ClusterState) -> list[str]:
     return lines
 
 
-def node_stands_out(node: Node) -> bool:
+def node_stands_out(node: Node, unseen_unclean: bool = False) -> bool:
     """Whether crm_mon lists a node on its own line rather than in the Online/OFFLINE summary."""
-    return _unclean(node) or node.pending or node.standby or node.maintenance
+    return _unclean(node, unseen_unclean) or node.pending or node.standby or node.maintenance
 
 
-def _unclean(node: Node) -> bool:
-    """Unclean as crm_mon shows it: a node with no status entry at all is too, fencing or not (Pacemaker
-    takes every node for unclean until its state says otherwise)."""
-    return node.unclean or not node.seen
+def _unclean(node: Node, unseen_unclean: bool) -> bool:
+    """Unclean as shown: with ``unseen_unclean``, a node with no status entry at all is too (Pacemaker takes
+    every node for unclean until its state says otherwise, and crm_mon shows it so)."""
+    return node.unclean or (unseen_unclean and not node.seen)
 
 
-def node_status_text(node: Node, state: ClusterState) -> str:
+def node_status_text(node: Node, state: ClusterState, unseen_unclean: bool = False) -> str:
     """A node's state in crm_mon's words."""
-    if _unclean(node):
+    if _unclean(node, unseen_unclean):
         return "UNCLEAN (online)" if node.online else "UNCLEAN (pending)" if node.pending else "UNCLEAN (offline)"
     if node.pending:
         return "pending"
@@ -104,7 +105,7 @@ def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: boo
     node = None if rsc_only else node
     role = _displayed_role(rsc)
     words = ["ORPHANED"] if rsc.orphan else []
-    if rsc.failed:
+    if rsc.failed or (rsc.blocked and nodes):      # blocked by a failure (on-fail=block)
         words += ["FAILED"] + ([role.text] if role > Role.UNPROMOTED else [])
     else:
         task = rsc.pending_task.get(nodes[0], "") if nodes and pending else ""
@@ -129,7 +130,7 @@ def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: boo
         flags.append("maintenance")
     elif not rsc.managed:
         flags.append("unmanaged")
-    if rsc.ignore_failure and rsc.active_on:
+    if rsc.ignore_failure:
         flags.append("failure ignored")
     text = " ".join(words) + (f" ({', '.join(flags)})" if flags else "")
     if len(nodes) > 1 and not rsc_only:
@@ -217,13 +218,19 @@ def _technical_failure(f: FailedOp) -> str:
 def failed_lines(state: ClusterState, detail: bool = False) -> list[str]:
     """The "Failed Resource Actions" items, in crm_mon's words (``detail``: with call ids and timings)."""
     show = _technical_failure if detail else _friendly_failure
-    return [f"    * {show(f)}" for f in state.failed_ops]
+    return [f"    * {show(f)}" for f in shown_failures(state)]
+
+
+def shown_failures(state: ClusterState) -> list[FailedOp]:
+    """The failures crm_mon lists: those recorded on a node that is online (the history of one that is not is
+    no news: it is being fenced, or its resources are known stopped)."""
+    return [f for f in state.failed_ops if f.node in state.nodes and state.nodes[f.node].online]
 
 
 def _clone_header(clone: Resource, state: ClusterState, base: str) -> str:
+    own = configured_role(clone)        # the clone's own target role (its instances' say Stopped (disabled))
     flags = [word for word, on in (("promotable", clone.promotable), ("unique", is_unique(clone)),
-                                   ("disabled", _clone_role(clone) == Role.STOPPED
-                                    or (_clone_role(clone) == Role.UNPROMOTED and clone.promotable)))
+                                   ("disabled", own == Role.STOPPED or (own == Role.UNPROMOTED and clone.promotable)))
              if on]
     if clone.maintenance:
         flags.append("maintenance")
@@ -392,8 +399,8 @@ def render_status(state: ClusterState, failed_actions: bool = True, config_error
     lines = ["  * Node List:", *["  " + line for line in nodes], ""] if nodes else []
     lines.append("  * Full List of Resources:")
     lines += ["  " + line for line in resource_lines(state)]
-    if failed_actions and state.failed_ops:
-        lines += ["", "  * Failed Resource Actions:", *failed_lines(state)]
+    if failed_actions and (failures := failed_lines(state)):
+        lines += ["", "  * Failed Resource Actions:", *failures]
     if config_errors:
         lines += config_error_lines(state)
     return lines
