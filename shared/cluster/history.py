@@ -282,6 +282,8 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
                          or op.op_status == lrm.EXEC_NOT_INSTALLED):
             role = Role.STOPPED
             rsc.unpack_scores.append((node.name, -INF, "probe found the agent not installed or misconfigured"))
+            if node.online:
+                rsc.failed_probes[node.name] = op.rc
             on_fail = _clear(on_fail)
             continue
         status = op.op_status

@@ -177,6 +177,9 @@ class Resource:
     next_role_reason: str = ""
     pending_task: dict[str, str] = field(default_factory=dict)   # node -> pending task
     fail_cleared: set[str] = field(default_factory=set)   # nodes whose fail count is being cleared
+    #: node -> rc of a probe that found the agent not installed or misconfigured there (crm_mon shows the
+    #: resource "Stopped (not installed)"; no failure to list: Pacemaker masks those)
+    failed_probes: dict[str, int] = field(default_factory=dict)
     clone_of: str | None = None         # the clone this is an instance of (id RSC:N)
     # ---- a clone as a whole (kind "clone"; its children are the instances)
     promotable: bool = False

@@ -84,6 +84,15 @@ def is_unique(clone: Resource) -> bool:
     return is_true(clone.meta.get("globally-unique"))
 
 
+def _failed_probe(rsc: Resource, node: str | None) -> int | None:
+    """The rc of a probe that found ``rsc`` (any primitive of it) not installed on ``node`` (any node)."""
+    for prim in rsc.primitives():
+        for where, rc in prim.failed_probes.items():
+            if node is None or where == node:
+                return rc
+    return None
+
+
 def _in_promotable(rsc: Resource) -> bool:
     return rsc.top().promotable
 
@@ -112,6 +121,9 @@ def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: boo
         words.append(_PENDING_WORDS.get(task) or role.text)
     if node is not None:
         words.append(node)
+    probe = _failed_probe(rsc.top() if rsc.clone_of else rsc, node) if role == Role.STOPPED else None
+    if probe is not None:
+        words.append(f"({RC_TEXT.get(probe, 'unknown')}) ")     # crm_mon's own trailing space
     flags: list[str] = []
     if node is not None and node in state.nodes and not state.nodes[node].online and state.nodes[node].unclean:
         flags.append("UNCLEAN")
@@ -316,9 +328,13 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
         running = {n for p in clone.primitives() for n in p.active_on}
         where = state.nodes if state.symmetric else {n for p in clone.primitives() for n in p.known_on}
         word = "Stopped (disabled)" if _clone_role(clone) == Role.STOPPED else "Stopped"
-        stopped = [n for n in state.nodes if n in where and n not in running]
-        if stopped:
-            body.append(f"    * {word}: [ {' '.join(stopped)} ]")
+        by_word: dict[str, list[str]] = {}
+        for n in state.nodes:
+            if n in where and n not in running:
+                probe = _failed_probe(clone, n)
+                by_word.setdefault(word if probe is None else f"Stopped ({RC_TEXT.get(probe, 'unknown')})",
+                                   []).append(n)
+        body += [f"    * {w}: [ {' '.join(nodes)} ]" for w, nodes in sorted(by_word.items())]
     if not body and not (inactive and not promoted and not started):
         return []
     base = instances[0].id.rsplit(":", 1)[0]
