@@ -2,9 +2,9 @@
 and crmsh's sub-options show what crm_mon's switches show.
 
 The reference is Pacemaker 2.1.5's crm_mon run on the case's CIB (``CIB_file=FILE crm_mon -1 -r``); only the
-"Last updated" line (the clock) is normalized. ``python -m tests.support.crm_mon_oracle`` compares all 455 cases
-of Pacemaker's regression set (325 matched when this list was made; the others need what the cluster model
-does not have: remote and guest nodes, bundles, promotable clones of groups, orphaned clone instances).
+"Last updated" line (the clock) is normalized. ``python -m tests.support.crm_mon_oracle`` compares all 455
+cases of Pacemaker's regression set (336 match; the list below was made when 325 did; the others need what the
+cluster model lacks: remote and guest nodes, bundles, promotable clones of groups, orphaned clone instances).
 """
 
 from __future__ import annotations
