@@ -303,7 +303,7 @@ class Story:
         took = time.monotonic() - killed
         self.timings["monitor_recovery_s"] = took
         st = self.expect(f"webserver restarted in place on {holder}", self.group_on(holder))
-        if "webserver_monitor_2000" not in st.text:
+        if f"webserver 2s-interval monitor on {holder}" not in st.text:  # crm_mon's words for the failure
             raise self.failed("the failed monitor should be listed under Failed Resource Actions")
         self.say(f"ok: answering again {took:.2f}s after the kill (monitor interval 2s + 1s = 3s allowed)\n")
         if took > 3.0:
