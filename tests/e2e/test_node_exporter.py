@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 DASHBOARDS = DEPLOY / "grafana" / "provisioning" / "dashboards"
 CLUSTERLABS = sorted((DASHBOARDS / "clusterlabs").glob("*.json"))
-PACELINE_DASHBOARD = DASHBOARDS / "paceline" / "paceline.json"
+OWN_DASHBOARD = DASHBOARDS / "paceline" / "paceline.json"
 PROMETHEUS = "/usr/bin/prometheus"
 NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 
@@ -342,9 +342,9 @@ def test_every_paceline_dashboard_query_returns_data(xlab, prometheus):
     until(lambda: prometheus.query(f'sum(increase(paceline_policy_transition_duration_seconds_count{{job="{cluster}"}}'
                                    f'[1h])) > 0'), "Prometheus saw a transition", PATIENCE, 0.5)
     names = variables(prometheus, xlab)
-    queries = dashboard_queries(PACELINE_DASHBOARD)
+    queries = dashboard_queries(OWN_DASHBOARD)
     assert len(queries) >= 20
-    assert check_queries(prometheus, PACELINE_DASHBOARD, names, {}) == {}
+    assert check_queries(prometheus, OWN_DASHBOARD, names, {}) == {}
     mean = prometheus.query(substitute(next(e for t, e in queries if t == "Mean transition time"), names))
     assert all(math.isfinite(float(s["value"][1])) for s in mean)
 
@@ -380,7 +380,7 @@ def test_a_failover_is_timed_and_shown(xlab, prometheus):
     until(lambda: prometheus.query(f'sum(paceline_policy_recovery_duration_seconds_count{{job="{cluster}"}}) > 0'),
           "Prometheus has the DC's failover time", PATIENCE, 0.5)
     names = variables(prometheus, xlab)
-    panels = dict(dashboard_queries(PACELINE_DASHBOARD))
+    panels = dict(dashboard_queries(OWN_DASHBOARD))
     failovers = prometheus.query(substitute(panels["Failovers"], names))
     assert float(failovers[0]["value"][1]) >= 1
     mean = float(prometheus.query(substitute(panels["Failover time"], names))[0]["value"][1])
