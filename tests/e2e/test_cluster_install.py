@@ -9,6 +9,7 @@ three nodes online, and ``cluster remove`` takes the third out again.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -100,10 +101,13 @@ def test_three_machines_init_join_status_remove(machines: NetnsPlan, tmp_path: P
     assert status.returncode == 0, status.stdout + status.stderr
     assert "nodes: n1 online, n2 online, n3 online" in status.stdout
     assert "routes to n2, n3" in status.stdout
+    def healthy(node: str) -> bool:
+        return on(plan, node, "cluster", "check", "--root", str(root[node])).returncode == 0
+
     for node in NODES:  # the health check containers and monitors use: every service answers on the bus (a
         # health check is retried, as Docker retries it: on a loaded machine one PING round can miss a service)
-        until(lambda node=node: on(plan, node, "cluster", "check", "--root", str(root[node])).returncode == 0,
-              f"cluster check on {node} says every service answers", timeout=60, interval=1)
+        until(functools.partial(healthy, node), f"cluster check on {node} says every service answers",
+              timeout=60, interval=1)
 
     # From another machine, an online node is refused (no SSH to stop it); on the node itself it goes.
     refused = on(plan, "n1", "cluster", "remove", "n3", "--root", str(root["n1"]))
