@@ -9,6 +9,7 @@ the DC's version string, and a node's ``feature_set`` (Pacemaker's own, or ``<3.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -114,8 +115,10 @@ def test_the_number_of_cases_the_same_as_crm_mon_does_not_drop(shared_dir):
     if shutil.which("crm_mon") is None:
         pytest.skip("needs Debian's crm_mon (package pacemaker-cli-utils)")
     same, read = 0, 0
-    for path in sorted((Path(shared_dir) / "pacemaker-cases" / "xml").glob("*.xml")):
-        real = real_crm_mon(path)
+    paths = sorted((Path(shared_dir) / "pacemaker-cases" / "xml").glob("*.xml"))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # crm_mon is a process
+        reals = list(pool.map(real_crm_mon, paths))
+    for path, real in zip(paths, reals, strict=True):
         if real.find("summary") is None:        # a CIB crm_mon cannot read
             continue
         read += 1
