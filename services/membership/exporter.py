@@ -33,6 +33,7 @@ from paceline.shared.cluster import history
 from paceline.shared.cluster.model import ClusterState, HistoryOp, Resource
 from paceline.shared.cluster.options import cluster_options
 from paceline.shared.cluster.scores import INF
+from paceline.shared.cluster.status_view import printable_id
 from paceline.shared.cluster.timespec import parse_interval_ms
 from paceline.shared.cluster.unpack import unpack
 from paceline.shared.cluster.values import is_true
@@ -83,15 +84,6 @@ def agent_label(rsc: Resource) -> str:
     return cib.agent_text(rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", ""))
 
 
-def _printable_id(rsc: Resource, state: ClusterState) -> str:
-    """crm_mon's id of a resource: an anonymous clone's instances go by their base id."""
-    if rsc.clone_of is None:
-        return rsc.id
-    clone = state.by_id.get(rsc.clone_of)
-    unique = clone is not None and is_true(clone.meta.get("globally-unique"))
-    return rsc.id if unique else rsc.history_id
-
-
 @dataclass(frozen=True)
 class ResourceRow:
     """One ``<resource>`` of crm_mon's XML: a primitive (instance) on one node, or stopped (node "")."""
@@ -114,7 +106,7 @@ def _failed(prim: Resource, state: ClusterState) -> bool:
 
 def _rows(prim: Resource, state: ClusterState, group: str, clone: str) -> list[ResourceRow]:
     statuses = (bool(prim.active_on), prim.orphan, prim.blocked, _failed(prim, state), prim.ignore_failure)
-    rid = _printable_id(prim, state)
+    rid = printable_id(prim, state)
     if not prim.active_on:
         return [ResourceRow(rid, "", "stopped", agent_label(prim), prim.managed, group, clone, statuses)]
     return [ResourceRow(rid, node, _role(prim, node), agent_label(prim), prim.managed, group, clone, statuses)
@@ -175,7 +167,7 @@ def _histories(state: ClusterState) -> list[tuple[str, str, Resource, int]]:
                 continue
             count = history.effective_fail_count(state, prim, node)
             if count or any(_shown_op(op) for op in ops):
-                out.setdefault((node_name, _printable_id(prim, state)), (prim, count))
+                out.setdefault((node_name, printable_id(prim, state)), (prim, count))
     return [(node, rid, prim, count) for (node, rid), (prim, count) in sorted(out.items())]
 
 

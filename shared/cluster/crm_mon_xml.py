@@ -31,6 +31,7 @@ from paceline.shared.cluster.crm_mon import summary_facts
 from paceline.shared.cluster.history import effective_fail_count, fail_count
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
 from paceline.shared.cluster.scores import INF
+from paceline.shared.cluster.status_view import is_unique, printable_id
 from paceline.shared.cluster.timespec import parse_op_ms
 from paceline.shared.cluster.unpack import cib_now, unpack
 from paceline.shared.cluster.values import is_true, leading_int
@@ -125,14 +126,6 @@ def _nodes(top: etree._Element, state: ClusterState) -> None:
 
 # ------------------------------------------------------------------ resources
 
-def _shown_id(rsc: Resource, unique: bool) -> str:
-    """An anonymous clone's instances are shown by their resource's own id, as the executor knows them;
-    a globally unique clone's as ``RSC:N``; a cloned group as ``GROUP:N``."""
-    if rsc.clone_of is None or unique or rsc.is_group:
-        return rsc.id
-    return rsc.history_id
-
-
 #: A pending action crm_mon shows as the role (what the resource is becoming) ...
 PENDING_ROLES = {"start": "Starting", "stop": "Stopping", "migrate_to": "Migrating", "migrate_from": "Migrating",
                  "promote": "Promoting", "demote": "Demoting"}
@@ -144,7 +137,7 @@ def _primitive(parent: etree._Element, state: ClusterState, rsc: Resource, uniqu
     agent = cib.agent_text(rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", ""))
     pending = next(iter(rsc.pending_task.values()), "")
     role = PENDING_ROLES.get(pending) or (rsc.role.text if rsc.active_on else "Stopped")
-    attrs = {"id": _shown_id(rsc, unique), "resource_agent": agent, "role": role}
+    attrs = {"id": printable_id(rsc, state), "resource_agent": agent, "role": role}
     if rsc.meta.get("target-role"):
         attrs["target_role"] = rsc.meta["target-role"]
     attrs.update({"active": _b(bool(rsc.active_on)), "orphaned": _b(rsc.orphan), "blocked": _b(rsc.blocked),
@@ -183,7 +176,7 @@ def _instances(clone: Resource, unique: bool, status_order: dict[str, int]) -> l
 
 
 def _clone(parent: etree._Element, state: ClusterState, clone: Resource, status_order: dict[str, int]) -> None:
-    unique = is_true(clone.meta.get("globally-unique"))
+    unique = is_unique(clone)
     attrs = {"id": clone.id, "multi_state": _b(clone.promotable), "unique": _b(unique),
              "managed": _b(clone.managed), "disabled": _b(clone.target_role == Role.STOPPED),
              "failed": _b(any(p.failed for p in clone.primitives())),
@@ -284,7 +277,7 @@ def _resource_history(parent: etree._Element, state: ClusterState, node: Node, l
     if not ops:
         return
     rsc = _model_resource(state, rid)
-    shown = _shown_id(rsc, _unique(state, rsc)) if rsc is not None else rid
+    shown = printable_id(rsc, state) if rsc is not None else rid
     attrs = {"id": shown, "orphan": _b(rsc is None or rsc.orphan)}
     if rsc is not None:
         attrs["migration-threshold"] = str(rsc.migration_threshold)
@@ -297,12 +290,6 @@ def _resource_history(parent: etree._Element, state: ClusterState, node: Node, l
     el = etree.SubElement(parent, "resource_history", attrs)
     for op in ops:
         _operation(el, op)
-
-
-def _unique(state: ClusterState, rsc: Resource) -> bool:
-    """Whether ``rsc`` is an instance of a globally unique clone (shown as ``RSC:N``)."""
-    clone = state.by_id.get(rsc.clone_of) if rsc.clone_of is not None else None
-    return clone is not None and is_true(clone.meta.get("globally-unique"))
 
 
 def _model_resource(state: ClusterState, history_id: str) -> Resource | None:

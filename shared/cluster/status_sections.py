@@ -118,7 +118,7 @@ def shown_fail_count(root: cib.Element, state: ClusterState, rsc: Resource, node
     recorded; the scheduler lets them expire)."""
     clone = state.by_id.get(rsc.clone_of) if rsc.clone_of else None
     unique = clone is not None and is_unique(clone)
-    name = rsc.id if unique or clone is None else rsc.history_id
+    name = printable_id(rsc, state)
     ops = "" if _legacy_fail_counts(root) else "#.+_[0-9]+"
     instance = "" if unique else "(:[0-9]+)?"
     count_re = re.compile(f"^fail-count-{re.escape(name)}{instance}{ops}$")
