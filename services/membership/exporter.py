@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from paceline.membership.exposition import Family
 from paceline.membership.view import MembershipView
 from paceline.shared import cib
-from paceline.shared.cluster import history
+from paceline.shared.cluster import crm_mon, history
 from paceline.shared.cluster.model import ClusterState, HistoryOp, Resource
 from paceline.shared.cluster.options import cluster_options
 from paceline.shared.cluster.scores import INF
@@ -59,14 +59,6 @@ def _text(flag: bool) -> str:
 
 
 # ---------------------------------------------------------------- pacemaker
-
-def dc_name(root: cib.Element) -> str:
-    """The DC the CIB names (``dc-uuid``, a node id), as a node name; "" when it names none."""
-    dc_id = root.get("dc-uuid")
-    if not dc_id:
-        return ""
-    return next((n.get("uname") or dc_id for n in cib.node_elements(root) if n.get("id") == dc_id), dc_id)
-
 
 def last_change(root: cib.Element) -> float | None:
     """``cib-last-written`` (ctime, local time) as a Unix time; None when absent or unreadable."""
@@ -189,7 +181,7 @@ def pacemaker_families(root: cib.Element, now: float, dc: str | None = None) -> 
     """The ``ha_cluster_pacemaker_*`` families of a CIB; ``dc`` overrides the CIB's ``dc-uuid`` (the live
     membership's DC is newer than the CIB's record of it)."""
     state = unpack(root, now)
-    dc = dc if dc is not None else dc_name(root)
+    dc = dc if dc is not None else (crm_mon.dc_name(root) or root.get("dc-uuid") or "")  # an unknown id as is
     families: list[Family] = []
 
     stonith = Family("ha_cluster_pacemaker_stonith_enabled", "Whether or not stonith is enabled")

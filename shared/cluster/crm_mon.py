@@ -33,7 +33,7 @@ def cib_property(root: cib.Element, name: str) -> str | None:
     return found[0].get("value") if len(found) == 1 else None
 
 
-def _dc_name(root: cib.Element) -> str | None:
+def dc_name(root: cib.Element) -> str | None:
     """The DC's name: the node whose id is ``dc-uuid`` (none when no configured node has that id)."""
     dc_id = root.get("dc-uuid")
     if not dc_id:
@@ -61,7 +61,7 @@ def summary_facts(root: cib.Element, now: float, state: ClusterState | None = No
     crm_mon does."""
     state = state if state is not None else unpack(root, now)
     counted = _counted(state)
-    dc = _dc_name(root)
+    dc = dc_name(root)
     stack = cib_property(root, "cluster-infrastructure") or (identity[0] if identity else "unknown")
     version = cib_property(root, "dc-version") or (identity[1] if identity else "unknown")
     return {

@@ -27,6 +27,7 @@ from paceline.membership import exporter, exposition, node_exporter
 from paceline.membership.quorum import QuorumState
 from paceline.membership.view import MembershipView
 from paceline.shared import cib
+from paceline.shared.cluster import crm_mon
 from paceline.shared.subjects import Subjects
 
 from tests.support import hacluster_metrics as ref
@@ -226,7 +227,7 @@ def test_without_a_dc_no_node_is_dc_and_without_a_view_the_cib_names_it(lab_root
     assert not [lab for lab, v in samples_of(lab_root, "ha_cluster_pacemaker_nodes", no_dc)
                 if lab["status"] == "dc" and v == 1]
     from_cib = exposition.render(exporter.pacemaker_families(lab_root, time.time()))
-    assert f'ha_cluster_pacemaker_nodes{{node="{exporter.dc_name(lab_root)}",status="dc",type="member"}} 1' in from_cib
+    assert f'ha_cluster_pacemaker_nodes{{node="{crm_mon.dc_name(lab_root)}",status="dc",type="member"}} 1' in from_cib
 
 
 # ---------------------------------------------------------------- the endpoint (no bus: cut off from it)
