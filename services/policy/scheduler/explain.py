@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paceline.policy.scheduler import promotion, schedule
+from paceline.policy.scheduler.activity import current_node
 from paceline.policy.scheduler.ledger import Entry, Ledger
-from paceline.policy.scheduler.placement import current_node, failures_counted
+from paceline.policy.scheduler.location import failures_counted
 from paceline.shared import cib
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
 from paceline.shared.cluster.rules import RuleContext, nvsets

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from paceline.policy.graph import Action, Graph
-from paceline.policy.scheduler.actions import Act
+from paceline.policy.scheduler.act import Act
 from paceline.shared.cluster.digests import op_params
 from paceline.shared.cluster.model import ClusterState, Resource
 from paceline.shared.cluster.unpack import op_timeout_ms

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler.placement import current_node
+from paceline.policy.scheduler.activity import current_node
 from paceline.shared.cluster.model import Resource, Role
 from paceline.shared.cluster.values import is_true
 

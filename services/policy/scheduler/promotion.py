@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paceline.policy.scheduler.colocation import has_influence
+from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF, add_scores, parse_score, scale
 
@@ -68,7 +70,7 @@ def priority(state: ClusterState, clone: Resource, instance: Resource, placer: P
         if c.dependent_role == Role.PROMOTED:
             total = add_scores(total, _promoted_with(c, node, placer))
     for c in clone.with_this:
-        if c.primary_role == Role.PROMOTED and placer.has_influence(c):
+        if c.primary_role == Role.PROMOTED and has_influence(c):
             total = add_scores(total, _follower_preference(c, node, placer))
     return total
 
@@ -78,8 +80,7 @@ def _promoted_with(c: Colocation, node: str, placer: Placer) -> int:
     primary = c.primary
     if not primary.assign_done:
         placer.assign(primary)
-    where = [i.assigned for i in primary.children if i.assigned] if primary.is_clone else \
-        [primary.assigned] if primary.assigned else []
+    where = variant_of(primary).assigned_nodes(primary)
     if not where:
         return -c.score if c.score > 0 else 0
     key = placer.attr_key(node, c.node_attribute)      # compared as every colocation compares them

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler.actions import Act, ActionBuilder
-from paceline.policy.scheduler.placement import current_node
+from paceline.policy.scheduler.act import Act
+from paceline.policy.scheduler.activity import current_node
+from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Resource, Role
+
+if TYPE_CHECKING:
+    from paceline.policy.scheduler.actions import ActionBuilder
 
 
 @dataclass
@@ -49,7 +54,8 @@ def _details(orig_role: Role, next_role: Role, origin: str | None, destination: 
     return f"{orig_role.text} {origin} -> {next_role.text} {destination}"
 
 
-def _primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> list[Line]:
+def primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> list[Line]:
+    """One primitive's lines: what its actions amount to, in crm_simulate's words (LogActions)."""
     if not rsc.managed:
         return []
     current = current_node(state, rsc)
@@ -122,10 +128,7 @@ def summary_lines(state: ClusterState, b: ActionBuilder) -> list[str]:
     for act in reversed(fences):
         op = act.fence_op or ("off" if state.fencing_action == "off" else "reboot")
         out.append(f"  * Fence ({op}) {act.node} '{act.fence_reason}'")
-    lines: list[Line] = []
-    for top in state.resources:
-        for prim in top.primitives():
-            lines.extend(_primitive_lines(state, b, prim))
+    lines = [line for top in state.resources for line in variant_of(top).summary_lines(state, b, top)]
     rsc_w = 5
     for line in lines:
         if len(line.rsc) > rsc_w:

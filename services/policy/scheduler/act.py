@@ -1,0 +1,62 @@
+"""One action of a transition and the flags its orderings carry.
+
+A leaf module: the variants, the concept modules and the builder all create
+and order these, so the record and the flag vocabulary live apart from any of
+them (Pacemaker's ``pe_action_t`` and ``enum pe_ordering``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paceline.shared.cluster.model import Resource
+from paceline.shared.lrm import OCF_SUCCESS
+
+# Ordering flags
+IMPLIES_THEN = 1        # a required first makes then required
+IMPLIES_FIRST = 2       # a required then makes first required
+BLOCKS = 4              # an unrunnable first makes then unrunnable
+INTERMEDIATE_STOP = 8   # stop -> start of one resource: a required or unrunnable start needs the stop
+ASYMMETRIC = 16         # an unrunnable first makes then required and unrunnable (with exceptions)
+ANY_BLOCKS = 32         # then is unrunnable once every such first is (a clone runs if any instance can)
+
+INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
+            "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted"}
+# A clone's completion pseudo-action and the instance actions it completes.
+INSTANCE_TASK = {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}
+
+
+@dataclass(eq=False, slots=True)
+class Act:
+    id: int
+    task: str
+    rsc: Resource | None
+    node: str | None
+    interval_ms: int = 0
+    optional: bool = True
+    runnable: bool = True
+    pseudo: bool = False
+    reason: str | None = None
+    expected_rc: int = OCF_SUCCESS
+    fence_reason: str = ""
+    fence_op: str = ""           # a fencing action other than the cluster's fencing-action ("on": unfencing)
+    meta: dict[str, str] | None = None     # meta the agent gets on top of the resource's (a notification's lists)
+    # Orderings: (then, flags) where self is first, and (first, flags) where self is then. An empty tuple
+    # until the first ordering arrives: most actions of a large cluster (its probes) never get one.
+    after: list[tuple[Act, int]] | tuple[()] = ()
+    before: list[tuple[Act, int]] | tuple[()] = ()
+
+    @property
+    def required(self) -> bool:
+        return not self.optional
+
+    def set_reason(self, text: str, overwrite: bool = False) -> None:
+        if self.reason is None or overwrite:
+            self.reason = text
+
+    def describe(self) -> str:
+        rid = self.rsc.id if self.rsc else ""
+        return f"{rid}_{self.task}_{self.interval_ms}@{self.node}"
+
+#: The pseudo-action that completes a group's or a clone's phase, by the phase's task.
+COMPLETION = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}

@@ -1,0 +1,38 @@
+"""Where a resource counts as running now, as the history left it.
+
+A primitive active on an unclean node still counts there when it needs
+fencing (the node is fenced before it may start elsewhere); otherwise that
+node is treated as gone (Pacemaker's ``pe__current_node`` and the
+``running_on`` list it reads).
+"""
+
+from __future__ import annotations
+
+from paceline.shared.cluster.model import ClusterState, Resource
+
+
+def current_node(state: ClusterState, rsc: Resource) -> str | None:
+    """The node a primitive counts as running on: the first clean one, any one if it requires fencing."""
+    for name in rsc.active_on:
+        if rsc.requires in ("fencing", "unfencing") or not state.nodes[name].unclean:
+            return name
+    return None
+
+
+def counted_active(state: ClusterState, rsc: Resource) -> list[str]:
+    """Every node it counts as active on (more than one: multiply active)."""
+    return [n for n in rsc.active_on
+            if rsc.requires in ("fencing", "unfencing") or not state.nodes[n].unclean]
+
+
+def is_active(rsc: Resource) -> bool:
+    """Is any of its primitives active anywhere?"""
+    return any(p.active_on for p in rsc.primitives())
+
+
+def walk(rsc: Resource) -> list[Resource]:
+    """The resource and everything inside it, depth first."""
+    out = [rsc]
+    for child in rsc.children:
+        out.extend(walk(child))
+    return out

@@ -1,0 +1,56 @@
+"""Probes (Pacemaker's pcmk_sched_probes.c): a one-off monitor wherever a resource's state is not known.
+
+Every online, clean node whose history says nothing of the resource is
+probed (``resource-discovery`` may forbid it), and the resource's start waits
+for every probe. An anonymous clone is probed once per node, by whichever
+instance comes first: the executor knows all instances by one id, so what one
+found there holds for all of them, and every instance's start waits for all of
+the clone's probes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from paceline.policy.scheduler import fencing
+from paceline.policy.scheduler.act import Act
+from paceline.shared.cluster.model import Resource
+from paceline.shared.lrm import OCF_NOT_RUNNING
+
+if TYPE_CHECKING:
+    from paceline.policy.scheduler.actions import ActionBuilder
+
+
+def create_probes(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
+    """The probes of one primitive; ``start`` (if any) waits for them."""
+    state = b.state
+    if not state.probes_enabled or rsc.orphan or rsc.launcher is not None:
+        return
+    exclusive = "exclusive" in rsc.discovery.values()
+    discovery = rsc.discovery
+    known_on = rsc.known_on
+    clone_probes: list[Act] | None = None
+    if rsc.clone_of is not None:
+        clone_probes = b.clone_probes.setdefault(rsc.history_id, [])
+        known_on = set().union(*(i.known_on for i in state.clones[rsc.history_id]))
+        known_on |= {p.node for p in clone_probes if p.node}
+    probes: list[Act] = []
+    for node in state.nodes.values():
+        if not node.online or node.unclean or node.name in known_on:
+            continue
+        if discovery:
+            mode = discovery.get(node.name, "always")
+            if mode == "never" or (exclusive and mode != "exclusive"):
+                continue
+        probe = b.new("monitor", rsc, node.name, 0, False, not node.pending, False, OCF_NOT_RUNNING)
+        probes.append(probe)
+        if fencing.needs_unfencing(b, rsc):
+            b.order(fencing.unfence(b, node.name, f"required by {rsc.id} monitor"), probe, 0)
+        if start is not None and node.pending and not rsc.active_on:
+            # A resource active nowhere cannot start until every node has been probed.
+            start.runnable = False
+    if clone_probes is not None:
+        clone_probes.extend(probes)
+        probes = list(clone_probes)
+    if start is not None and probes:
+        b.probes_before.setdefault(start.id, []).extend(probes)

@@ -1,0 +1,139 @@
+"""Flag propagation along orderings (Pacemaker's pcmk__update_action_for_orderings and friends).
+
+Each ordering carries flags (:mod:`act`); an action whose flags change
+re-examines its neighbours until nothing changes. Then a dependent
+mandatorily colocated with a primary that cannot start is blocked too, and
+propagation runs again.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from paceline.policy.scheduler.act import (
+    ANY_BLOCKS,
+    ASYMMETRIC,
+    BLOCKS,
+    IMPLIES_FIRST,
+    IMPLIES_THEN,
+    INSTANCE_TASK,
+    INTERMEDIATE_STOP,
+    Act,
+)
+from paceline.shared.cluster.scores import INF
+
+if TYPE_CHECKING:
+    from paceline.policy.scheduler.actions import ActionBuilder
+
+
+def propagate(b: ActionBuilder) -> None:
+    """Propagate flags until nothing changes."""
+    # Actions without orderings (most probes) can neither change nor be changed by propagation.
+    queue: deque[Act] = deque(a for a in reversed(b.actions) if a.after or a.before)
+    queued = set(a.id for a in queue)
+
+    def push(changed: bool, action: Act) -> None:
+        if changed and action.id not in queued:
+            queue.append(action)
+            queued.add(action.id)
+
+    while queue:
+        act = queue.popleft()
+        queued.discard(act.id)
+        for then, flags in act.after:
+            changed_then, changed_first = _update(b, act, then, flags)
+            push(changed_then, then)
+            push(changed_first, act)
+        for first, flags in act.before:
+            changed_then, changed_first = _update(b, first, act, flags)
+            push(changed_first, first)
+            push(changed_then, act)
+
+
+def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, bool]:
+    changed_then = changed_first = False
+    same_rsc = first.rsc is then.rsc
+    if flags & IMPLIES_THEN and then.optional and first.runnable and _first_required(b, first, then):
+        then.optional = False
+        if not same_rsc and first.rsc is not None:
+            then.set_reason(f"required {first.rsc.id} {first.task}")
+        changed_then = True
+    if flags & BLOCKS and not first.runnable and then.runnable:
+        then.runnable = False
+        if not same_rsc and first.rsc is not None:
+            then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
+        elif first.rsc is None and first.pseudo:       # a set's one-or-more pseudo-action
+            then.set_reason(f"unrunnable {first.task}")
+        changed_then = True
+    if flags & IMPLIES_FIRST and then.required and first.optional:
+        first.optional = False
+        changed_first = True
+    if flags & INTERMEDIATE_STOP and first.optional and (then.required or not then.runnable):
+        first.optional = False
+        changed_first = True
+    if flags & (IMPLIES_THEN | IMPLIES_FIRST | INTERMEDIATE_STOP) and first.task == "stop" \
+            and not first.runnable and then.runnable and first.rsc is not None and first.rsc.blocked:
+        then.runnable = False
+        if not same_rsc:
+            then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
+        changed_then = True
+    if flags & ANY_BLOCKS and not first.runnable and then.runnable and \
+            all(not f.runnable for f, f_flags in then.before if f_flags & ANY_BLOCKS):
+        then.runnable = False
+        changed_then = True
+    if flags & ASYMMETRIC and not first.runnable and then.runnable:
+        exempt = then.optional and (
+            (then.task == "stop" and then.rsc is not None and not then.rsc.active_on)
+            or (then.task == "start" and then.rsc is not None and then.rsc.active_on == [then.node]))
+        if not exempt:
+            then.runnable = False
+            then.optional = False
+            if first.rsc is not None and not same_rsc:
+                then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
+            changed_then = True
+    return changed_then, changed_first
+
+
+def _first_required(b: ActionBuilder, first: Act, then: Act) -> bool:
+    """Is ``first`` required, as far as ``then`` is concerned?
+
+    A clone's running (stopped, promoted, demoted) is required once any
+    instance's start is; a resource outside the clone ordered after it
+    only cares about the instance on its own node - a new instance
+    starting on another node restarts nothing here, as in Pacemaker.
+    Instances of another clone ordered after it do care (without interleave).
+    """
+    rsc = first.rsc
+    if not (first.pseudo and rsc is not None and rsc.is_clone and first.task in INSTANCE_TASK):
+        return first.required
+    other = then.rsc
+    if other is None or other.is_clone or other.clone_of is not None:
+        return first.required
+    node = then.node or (other.assigned if other.is_group else None)
+    if node is None:
+        return first.required
+    task = INSTANCE_TASK[first.task]
+    return any(a.required for p in rsc.primitives() for a in b.find(p, task, node))
+
+
+def block_colocation_dependents(b: ActionBuilder) -> None:
+    """A dependent mandatorily colocated with a primary that cannot start cannot start either."""
+    changed = False
+    for c in b.state.colocations:
+        if c.score < INF:
+            continue
+        primary_starts = [a for p in c.primary.primitives() for a in b.find(p, "start")]
+        if not primary_starts or any(a.runnable and a.node is not None for a in primary_starts):
+            continue
+        if all(not p.active_on for p in c.primary.primitives()) and \
+                all(a.node is None for a in primary_starts):
+            continue
+        for dep in c.dependent.primitives():
+            for start in b.find(dep, "start"):
+                if start.runnable and start.node is not None:
+                    start.runnable = False
+                    start.set_reason(f"colocation with {c.primary.id}")
+                    changed = True
+    if changed:
+        propagate(b)

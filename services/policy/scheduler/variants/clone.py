@@ -1,0 +1,167 @@
+"""The clone's methods (Pacemaker's pcmk_sched_clone.c and pcmk_sched_instances.c): copies of one resource.
+
+A clone is assigned by placing its instances (each a primitive or a group)
+one per node: those that can stay where they run first, then the rest. Its
+own start/running and stop/stopped pseudo-actions complete once any instance
+has (unlike a group, which needs every member), and instances stop and start
+as a set. A colocation with a clone is with any of its instances.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from paceline.policy.scheduler import colocation
+from paceline.policy.scheduler.act import ANY_BLOCKS, BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, Act
+from paceline.policy.scheduler.activity import current_node
+from paceline.policy.scheduler.variants import variant_of
+from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
+from paceline.shared.cluster.scores import INF
+from paceline.shared.cluster.unpack import insert_colocation
+
+if TYPE_CHECKING:
+    from paceline.policy.scheduler.actions import ActionBuilder
+    from paceline.policy.scheduler.placement import Placer
+    from paceline.policy.scheduler.summary import Line
+
+
+class Clone:
+    """The method table of a clone (anonymous or globally unique)."""
+
+    #: (begin, done) pseudo-action pairs of each phase; a promotable clone adds promote and demote.
+    phases: tuple[tuple[str, str], ...] = (("start", "running"), ("stop", "stopped"))
+
+    # ---------------------------------------------------------------- assignment
+
+    def assign(self, p: Placer, clone: Resource) -> str | None:
+        """Place every instance (a clone itself goes nowhere: None)."""
+        if not clone.assign_done and not clone.assigning:
+            clone.assigning = True
+            for instance in _instance_order(p, clone):
+                p.assign(instance)
+            self.after_instances(p, clone)
+            clone.assigning = False
+            clone.assign_done = True
+        return None
+
+    def after_instances(self, p: Placer, clone: Resource) -> None:
+        """Once every instance is placed (a promotable clone chooses roles here)."""
+        return None
+
+    def apply_location(self, p: Placer, clone: Resource, node: str, score: int, why: str) -> None:
+        p.add_location(clone, node, score, why)
+
+    def before_assign(self, p: Placer, clone: Resource) -> None:
+        return None
+
+    def assigned_nodes(self, clone: Resource) -> list[str]:
+        return [i.assigned for i in clone.children if i.assigned]
+
+    # ---------------------------------------------------------------- colocation
+
+    def apply_coloc_score(self, p: Placer, dependent: Resource, primary: Resource, c: Colocation) -> None:
+        colocation.apply_with_instances(p, dependent, primary, c)
+
+    def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
+                             factor: float) -> dict[str, int] | None:
+        return colocation.add_primitive_scores(p, source, table, c, factor)
+
+    def contribute_colocations(self, p: Placer, clone: Resource, member: Resource, out: list[Colocation],
+                               this_with: bool) -> None:
+        """What the clone is colocated with places each of its instances (a group instance by its first
+        member); colocations with the clone are weighed by the clone's own assignment, not an instance's."""
+        if not this_with or (member.parent is not None and member is not member.parent.children[0]):
+            return
+        for c in clone.this_with:
+            insert_colocation(out, c, by_primary=True)
+
+    def before_member_choice(self, p: Placer, clone: Resource, instance: Resource) -> None:
+        """One instance of a clone per node (clone-node-max 1): not where a sibling already went."""
+        for sibling in p.state.clones[instance.history_id]:
+            if sibling is instance:
+                continue
+            if sibling.assign_done and sibling.assigned is not None:
+                p.set_score(instance, sibling.assigned, -INF, f"clone {clone.id}: {sibling.id} runs there")
+            elif not sibling.assign_done:     # leave a sibling's current node to it: instances stay put
+                for node in sibling.active_on:
+                    if node not in instance.active_on:
+                        p.set_score(instance, node, -INF, f"clone {clone.id}: kept for {sibling.id}, active there")
+
+    # ---------------------------------------------------------------- actions
+
+    def create_actions(self, b: ActionBuilder, clone: Resource) -> None:
+        for instance in clone.children:
+            variant_of(instance).create_actions(b, instance)
+
+    def member_role_actions(self, b: ActionBuilder, clone: Resource, member: Resource, stops: list[Act],
+                            start: Act | None, next_role: Role) -> Act | None:
+        return None
+
+    def internal_constraints(self, b: ActionBuilder, clone: Resource) -> None:
+        """The clone's own pseudo-actions per phase, joined to every instance's; every stop before any
+        start."""
+        pseudo: dict[str, Act] = {}
+        for begin, done in self.phases:
+            pseudo[begin] = b.new(begin, clone, None, pseudo=True)
+            pseudo[done] = b.new(done, clone, None, pseudo=True)
+            growing = begin in ("start", "promote")
+            if growing and not any(a.node is not None for p in clone.primitives() for a in b.find(p, begin)):
+                pseudo[begin].runnable = pseudo[done].runnable = False
+            b.order(pseudo[begin], pseudo[done], BLOCKS if growing else 0)
+            for instance in clone.children:
+                # A group instance joins through its own pseudo-actions, a primitive one through its actions.
+                firsts, lasts = _instance_phase(b, instance, begin, done)
+                for act in firsts:
+                    b.order(pseudo[begin], act, IMPLIES_FIRST)
+                for act in lasts:
+                    b.order(act, pseudo[done], IMPLIES_THEN | (ANY_BLOCKS if growing else 0))
+        b.order(pseudo["stopped"], pseudo["start"], 0)
+        self.order_phases(b, pseudo)
+
+    def order_phases(self, b: ActionBuilder, pseudo: dict[str, Act]) -> None:
+        """Orderings between the phases beyond stop-before-start (a promotable clone's)."""
+        return None
+
+    def first_actions(self, b: ActionBuilder, clone: Resource, task: str) -> list[Act]:
+        return b.find(clone, COMPLETION.get(task, task))
+
+    def then_actions(self, b: ActionBuilder, clone: Resource, task: str) -> list[Act]:
+        out = b.find(clone, task)
+        for instance in clone.children:
+            out.extend(variant_of(instance).then_actions(b, instance, task))
+        return out
+
+    def summary_lines(self, state: ClusterState, b: ActionBuilder, clone: Resource) -> list[Line]:
+        return [line for i in clone.children for line in variant_of(i).summary_lines(state, b, i)]
+
+
+def _instance_phase(b: ActionBuilder, instance: Resource, begin: str, done: str) -> tuple[list[Act], list[Act]]:
+    """The actions of an instance that a clone phase's begin implies and whose completion it waits for."""
+    if instance.is_group:
+        return b.find(instance, begin), b.find(instance, done)
+    acts = [a for a in b.find(instance, begin) if a.node is not None]
+    return acts, acts
+
+
+def _instance_order(p: Placer, clone: Resource) -> list[Resource]:
+    """Instances that can stay where they run first, then those running nowhere, then the displaced.
+
+    An anonymous clone's instances are interchangeable: where one can no
+    longer run, Pacemaker stops it and starts a fresh instance elsewhere
+    rather than moving it, so free instances choose their nodes before a
+    displaced one does (which then moves only if nodes are left over).
+    """
+    staying: list[Resource] = []
+    idle: list[Resource] = []
+    displaced: list[Resource] = []
+    for instance in clone.children:
+        parts = instance.primitives()
+        nodes = {current_node(p.state, part) for part in parts}
+        if nodes == {None}:
+            idle.append(instance)
+        elif len(nodes) == 1 and all(p.available(n) and part.allowed.get(n, -INF) >= 0
+                                     for part in parts for n in nodes if n is not None):
+            staying.append(instance)
+        else:
+            displaced.append(instance)
+    return staying + idle + displaced

@@ -1,0 +1,161 @@
+"""The group's methods (Pacemaker's pcmk_sched_group.c): members placed together, started in order.
+
+A group is assigned by assigning its members in order, each colocated with
+the one before (internal colocations, weaker for a non-critical member); a
+location score for the group lands on its first member. Its start/running and
+stop/stopped pseudo-actions bracket the members, which start in order and stop
+in reverse; orderings that name the group attach to those.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from paceline.policy.scheduler import colocation
+from paceline.policy.scheduler.act import BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, Act
+from paceline.policy.scheduler.variants import variant_of
+from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
+from paceline.shared.cluster.scores import INF
+from paceline.shared.cluster.unpack import add_colocation
+
+if TYPE_CHECKING:
+    from paceline.policy.scheduler.actions import ActionBuilder
+    from paceline.policy.scheduler.placement import Placer
+    from paceline.policy.scheduler.summary import Line
+
+_PSEUDO_TASKS = ("start", "running", "stop", "stopped")
+
+
+class Group:
+    """The method table of a group."""
+
+    # ---------------------------------------------------------------- assignment
+
+    def assign(self, p: Placer, group: Resource) -> str | None:
+        if group.assign_done:
+            return group.assigned
+        if group.clone_of is not None:
+            clone = p.state.by_id[group.clone_of]
+            if not clone.assigning and not clone.assign_done:
+                p.assign(clone)         # an instance is placed with its whole clone
+                return group.assigned
+        if group.assigning:
+            return None
+        group.assigning = True
+        p.show("pcmk__group_assign", group)
+        for member in group.children:
+            p.show("pcmk__group_assign", member)
+        first: str | None = None
+        for member in group.children:
+            node = variant_of(member).assign(p, member)
+            if first is None:
+                first = node
+        group.next_role = group.children[0].next_role
+        group.assigned = first
+        group.assigning = False
+        group.assign_done = True
+        return first
+
+    def apply_location(self, p: Placer, group: Resource, node: str, score: int, why: str) -> None:
+        """The group keeps the score; its first member gets it, later members at least an entry for the node."""
+        p.add_location(group, node, score, why)
+        for i, member in enumerate(group.children):
+            if i == 0:
+                variant_of(member).apply_location(p, member, node, score, f"{why} (on group {group.id})")
+            elif node not in member.allowed:
+                p.set_score(member, node, 0, f"{why} (on group {group.id}, later member)")
+
+    def before_assign(self, p: Placer, group: Resource) -> None:
+        """Each member is colocated with the one before it (influence: only a critical member moves it)."""
+        for prev, member in zip(group.children, group.children[1:], strict=False):
+            add_colocation(p.state, Colocation(id="#group-members", dependent=member, primary=prev,
+                                               score=INF, influence=member.critical))
+
+    def assigned_nodes(self, group: Resource) -> list[str]:
+        return [group.assigned] if group.assigned else []
+
+    # ---------------------------------------------------------------- colocation
+
+    def apply_coloc_score(self, p: Placer, dependent: Resource, primary: Resource, c: Colocation) -> None:
+        """With a group: where its last member went when mandatory (the whole group), else its first."""
+        target = primary.children[-1] if c.score >= INF else primary.children[0]
+        colocation.apply_to_scores(p, dependent, target, c)
+
+    def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
+                             factor: float) -> dict[str, int] | None:
+        """A group's preferences are its first member's (the rest follow it)."""
+        return colocation.add_colocated(p, source.children[0], table, c, factor)
+
+    def contribute_colocations(self, p: Placer, group: Resource, member: Resource, out: list[Colocation],
+                               this_with: bool) -> None:
+        """The group's own colocations (and, when collocated, the other members') reach its first member
+        (this-with: it decides where the group goes) or its last (with-this)."""
+        if not group.children or member is not (group.children[0] if this_with else group.children[-1]):
+            return
+        colocation.merge_lists(out, group.this_with if this_with else group.with_this, by_primary=this_with)
+        colocation.add_member_colocations(out, group, member, this_with)
+
+    def before_member_choice(self, p: Placer, group: Resource, member: Resource) -> None:
+        return None
+
+    # ---------------------------------------------------------------- actions
+
+    def create_actions(self, b: ActionBuilder, group: Resource) -> None:
+        for task in _PSEUDO_TASKS:
+            b.new(task, group, None, optional=True, pseudo=True)
+        for member in group.children:
+            variant_of(member).create_actions(b, member)
+
+    def member_role_actions(self, b: ActionBuilder, group: Resource, member: Resource, stops: list[Act],
+                            start: Act | None, next_role: Role) -> Act | None:
+        return None
+
+    def internal_constraints(self, b: ActionBuilder, group: Resource) -> None:
+        """Members start in order after the group's start, stop in reverse, and complete its phases."""
+        g = {t: b.find(group, t)[0] for t in _PSEUDO_TASKS}
+        b.order(g["stop"], g["stopped"], BLOCKS)
+        b.order(g["stopped"], g["start"], 0)
+        b.order(g["start"], g["running"], BLOCKS)
+        if any(not b.find(member, "start") for member in group.children):
+            # A group is started only when every member can be: one that will not start keeps it from running.
+            g["start"].runnable = False
+        prev: Resource | None = None
+        for member in group.children:
+            for start in b.find(member, "start"):
+                b.order(g["start"], start, IMPLIES_FIRST)
+                b.order(start, g["running"], IMPLIES_THEN | BLOCKS)
+            for stop in b.find(member, "stop"):
+                b.order(g["stop"], stop, IMPLIES_FIRST)
+                b.order(stop, g["stopped"], IMPLIES_THEN)
+            if prev is not None:
+                _chain(b, prev, member)
+            prev = member
+
+    def first_actions(self, b: ActionBuilder, group: Resource, task: str) -> list[Act]:
+        return b.find(group, COMPLETION.get(task, task))
+
+    def then_actions(self, b: ActionBuilder, group: Resource, task: str) -> list[Act]:
+        out = b.find(group, task)
+        for member in group.children:
+            out.extend(variant_of(member).then_actions(b, member, task))
+        return out
+
+    def summary_lines(self, state: ClusterState, b: ActionBuilder, group: Resource) -> list[Line]:
+        return [line for member in group.children for line in variant_of(member).summary_lines(state, b, member)]
+
+
+def _chain(b: ActionBuilder, prev: Resource, member: Resource) -> None:
+    """One member starts after the one before it and stops before it."""
+    for first in b.find(prev, "start"):
+        for then in b.find(member, "start"):
+            b.order(first, then, IMPLIES_THEN | BLOCKS)
+    for first in b.find(member, "stop"):
+        for then in b.find(prev, "stop"):
+            b.order(first, then, IMPLIES_FIRST)
+    if member.active_on and not prev.active_on:
+        # A member added in the middle of a running group: the later members must stop before it starts (the
+        # usual stop-restart chain says nothing here), and a later member that cannot stop (unmanaged) keeps
+        # it from starting.
+        for first in b.find(member, "stop"):
+            for then in b.find(prev, "start"):
+                b.order(first, then, IMPLIES_FIRST | BLOCKS)

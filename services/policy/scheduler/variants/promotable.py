@@ -1,0 +1,67 @@
+"""Promotable behaviour (Pacemaker's pcmk_sched_promotable.c): a clone whose instances also take a role.
+
+Everything of a clone, plus: promotion scores draw the instances when they
+are placed, roles are chosen as soon as the instances are placed (so that
+resources colocated with the promoted instance, assigned later, see where it
+is; :mod:`~paceline.policy.scheduler.promotion`), each instance gets demote and
+promote actions, and the clone's phases run demote, stop, start, promote - a
+promoted instance moves by first stepping down.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from paceline.policy.scheduler import promotion
+from paceline.policy.scheduler.act import BLOCKS, IMPLIES_FIRST, IMPLIES_THEN, Act
+from paceline.policy.scheduler.variants.clone import Clone
+from paceline.shared.cluster.model import Resource, Role
+
+if TYPE_CHECKING:
+    from paceline.policy.scheduler.actions import ActionBuilder
+    from paceline.policy.scheduler.placement import Placer
+
+
+class Promotable(Clone):
+    """The method table of a promotable clone."""
+
+    phases = (("start", "running"), ("stop", "stopped"), ("promote", "promoted"), ("demote", "demoted"))
+
+    def before_assign(self, p: Placer, clone: Resource) -> None:
+        promotion.add_promotion_scores(p.state, clone, p)
+
+    def after_instances(self, p: Placer, clone: Resource) -> None:
+        promotion.choose_roles(p.state, clone, p)
+
+    def member_role_actions(self, b: ActionBuilder, clone: Resource, member: Resource, stops: list[Act],
+                            start: Act | None, next_role: Role) -> Act | None:
+        """An instance's demote (before it stops or steps down) and promote (after it starts).
+
+        Both exist whenever they could matter, optional unless the role
+        changes: a required stop makes its demote required, and a required
+        start (a restart or recovery) makes the promote required again.
+        """
+        for stop in stops:
+            if member.role != Role.PROMOTED or stop.node is None:
+                continue
+            required = next_role < Role.PROMOTED or member.assigned != stop.node
+            demote = b.new("demote", member, stop.node, optional=not required, pseudo=stop.pseudo)
+            demote.runnable = stop.runnable
+            if not member.managed:
+                demote.optional = True
+            b.order(demote, stop, IMPLIES_FIRST)
+        if next_role != Role.PROMOTED or start is None or start.node is None:
+            return None
+        already = member.role == Role.PROMOTED and member.active_on == [start.node]
+        promote = b.new("promote", member, start.node, optional=already)
+        b.start_runnability(member, promote)
+        if not start.runnable:
+            promote.runnable = False
+        b.order(start, promote, IMPLIES_THEN | BLOCKS)
+        return promote
+
+    def order_phases(self, b: ActionBuilder, pseudo: dict[str, Act]) -> None:
+        """Every demote before any stop; promotions after demotions, stops and starts."""
+        b.order(pseudo["demoted"], pseudo["stop"], 0)
+        for before_promote in ("demoted", "stopped", "running"):
+            b.order(pseudo[before_promote], pseudo["promote"], 0)
