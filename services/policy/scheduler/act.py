@@ -19,6 +19,9 @@ BLOCKS = 4              # an unrunnable first makes then unrunnable
 INTERMEDIATE_STOP = 8   # stop -> start of one resource: a required or unrunnable start needs the stop
 ASYMMETRIC = 16         # an unrunnable first makes then required and unrunnable (with exceptions)
 ANY_BLOCKS = 32         # then is unrunnable once every such first is (a clone runs if any instance can)
+IMPLIES_FIRST_MIGRATABLE = 64   # a then that cannot be part of a migration makes first unrunnable; required -> required
+PSEUDO_LEFT = 128       # an unrunnable first makes then a real (not pseudo), unmigratable action
+APPLY_FIRST_NON_MIGRATABLE = 256   # the graph keeps this ordering only when first is not part of a migration
 
 INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
             "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted"}
@@ -41,6 +44,7 @@ class Act:
     fence_reason: str = ""
     fence_op: str = ""           # a fencing action other than the cluster's fencing-action ("on": unfencing)
     meta: dict[str, str] | None = None     # meta the agent gets on top of the resource's (a notification's lists)
+    migrate_runnable: bool = False   # part of a live migration that can still happen (pe_action_migrate_runnable)
     # Orderings: (then, flags) where self is first, and (first, flags) where self is then. An empty tuple
     # until the first ordering arrives: most actions of a large cluster (its probes) never get one.
     after: list[tuple[Act, int]] | tuple[()] = ()

@@ -11,13 +11,13 @@ This module is the builder the others work through - the action list, lookup
 and ordering - and the pipeline's order (Pacemaker's pcmk__schedule_actions):
 fencing, each resource's actions by its kind (:mod:`variants`), their
 internal orderings, launchers, the user's orderings (:mod:`orderings`),
-propagation, live migration (:mod:`migration`) and clone notifications
+propagation and clone notifications
 (:mod:`notifications`).
 """
 
 from __future__ import annotations
 
-from paceline.policy.scheduler import fencing, migration, notifications, orderings, propagation
+from paceline.policy.scheduler import fencing, notifications, orderings, propagation
 from paceline.policy.scheduler.act import Act
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Resource
@@ -64,8 +64,6 @@ class ActionBuilder:
         fencing.fence_orderings(self)
         propagation.propagate(self)
         propagation.block_colocation_dependents(self)
-        for prim in state.primitives():
-            migration.migrate(self, prim)
         for clone in state.clone_sets():
             if notifications.wants_notifications(clone):
                 notifications.add_notifications(self, clone)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from paceline.policy.graph import Action, Graph
-from paceline.policy.scheduler.act import Act
+from paceline.policy.scheduler.act import APPLY_FIRST_NON_MIGRATABLE, Act
 from paceline.shared.cluster.digests import op_params
 from paceline.shared.cluster.model import ClusterState, Resource
 from paceline.shared.cluster.unpack import op_timeout_ms
@@ -67,8 +67,8 @@ def to_graph(state: ClusterState, actions: list[Act], probes_before: dict[int, l
         if act.id in memo:
             return memo[act.id]
         out: set[int] = set()
-        for first, _flags in act.before:
-            if first.id in seen:
+        for first, flags in act.before:
+            if first.id in seen or (flags & APPLY_FIRST_NON_MIGRATABLE and first.migrate_runnable):
                 continue
             if first.id in new_ids:
                 out.add(new_ids[first.id])

@@ -1,53 +1,102 @@
 """Live migration (Pacemaker's pcmk_sched_migration.c): ``allow-migrate=true`` moves without a restart.
 
-A healthy resource moving between two live nodes is handed over -
-``migrate_to`` on the source, ``migrate_from`` on the target, then the
-source's stop - instead of being stopped and started again.
+A resource that may migrate and is moving gets, besides its stop and start,
+``migrate_to`` on the source and ``migrate_from`` on the target; the start
+becomes a pseudo-action (the target took over by ``migrate_from``). All four
+carry the *migratable* flag, and the orderings decide whether the migration
+survives: anything that needs the stop or the start as a real action - a
+required stop of another resource ordered with it, a restart of a group member
+before it - clears the flag (``unmigrateable X stop``), which makes the
+migration actions unrunnable and the start real again, so the resource moves
+by stop and start instead.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.shared.cluster.model import Resource
+from paceline.policy.scheduler.act import APPLY_FIRST_NON_MIGRATABLE, IMPLIES_FIRST_MIGRATABLE, PSEUDO_LEFT, Act
+from paceline.shared.cluster.model import Ordering, Resource
 from paceline.shared.cluster.values import is_true
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.actions import ActionBuilder
 
 
-def migrate(b: ActionBuilder, rsc: Resource) -> None:
-    """Turn a required stop/start pair into a migration where nothing else is tied to the move.
+def can_migrate(b: ActionBuilder, rsc: Resource, current: str) -> bool:
+    """Pacemaker's pcmk__rsc_can_migrate: allowed, managed, not failed, no start pending, and neither the
+    current nor the next node unclean."""
+    if not is_true(rsc.meta.get("allow-migrate"), False) or not rsc.managed or rsc.failed:
+        return False
+    if "start" in rsc.pending_task.values():
+        return False
+    nodes = b.state.nodes
+    return not nodes[current].unclean and rsc.assigned is not None and not nodes[rsc.assigned].unclean
 
-    Decided once the flags are settled: a resource whose start or stop is
-    ordered with another resource's required action (something else restarts
-    or moves with it) moves by stop and start, as does one in a group, a clone
-    or a launcher.
-    """
-    if not is_true(rsc.meta.get("allow-migrate"), False) or not rsc.managed or rsc.failed \
-            or rsc.parent is not None or rsc.clone_of is not None or rsc.launcher is not None \
-            or rsc.launched or len(rsc.active_on) != 1:
-        return
-    source, target = rsc.active_on[0], rsc.assigned
-    if target is None or target == source or not b.node_ok(source):
-        return
-    stops, starts = b.find(rsc, "stop", source), b.find(rsc, "start", target)
-    if len(stops) != 1 or len(starts) != 1:
-        return
-    stop, start = stops[0], starts[0]
-    if not (stop.required and start.required and stop.runnable and start.runnable) or stop.pseudo:
-        return
-    for act in (stop, start):
-        for other, _flags in (*act.before, *act.after):
-            if other.rsc is not rsc and other.required and other.rsc is not None:
-                return
-    meta = {"migrate_source": source, "migrate_target": target}
-    migrate_to = b.new("migrate_to", rsc, source, optional=False)
-    migrate_from = b.new("migrate_from", rsc, target, optional=False)
+
+def create_migration(b: ActionBuilder, rsc: Resource, current: str, stop: Act, start: Act) -> None:
+    """Pacemaker's pcmk__create_migration_actions: migrate_to and migrate_from with their orderings."""
+    target = start.node
+    assert target is not None
+    meta = {"migrate_source": current, "migrate_target": target}
+    migrate_to = b.new("migrate_to", rsc, current)
+    migrate_from = b.new("migrate_from", rsc, target)
     migrate_to.meta = migrate_from.meta = meta
+    for act in (start, stop, migrate_to, migrate_from):
+        act.migrate_runnable = True
+    start.pseudo = True
     for probe in b.probes_before.get(start.id, ()):
         b.order(probe, migrate_to, 0)
-    b.order(migrate_to, migrate_from, 0)
-    b.order(migrate_from, stop, 0)
-    b.order(migrate_from, start, 0)
-    start.pseudo = True          # the target took over by migrate_from: nothing left to start
+    b.order(migrate_to, migrate_from, IMPLIES_FIRST_MIGRATABLE)
+    b.order(migrate_from, stop, IMPLIES_FIRST_MIGRATABLE)
+    b.order(migrate_from, start, IMPLIES_FIRST_MIGRATABLE | PSEUDO_LEFT)
+
+
+def order_equivalents(b: ActionBuilder, o: Ordering) -> None:
+    """Pacemaker's pcmk__order_migration_equivalents: an ordering between two unrelated resources also
+    orders their migration actions (optional orderings: they shape the graph, not the flags)."""
+    first, then = o.first, o.then
+    if first is then or _related(first, then):
+        return
+    first_migratable = is_true(first.meta.get("allow-migrate"), False)
+    then_migratable = is_true(then.meta.get("allow-migrate"), False)
+    if not first_migratable and not then_migratable:
+        return
+    tasks = (o.first_action, o.then_action)
+    if tasks == ("start", "start"):
+        if first_migratable and then_migratable:
+            _order(b, first, "migrate_from", then, "migrate_to", 0)
+        if then_migratable:
+            _order(b, first, "start", then, "migrate_to", APPLY_FIRST_NON_MIGRATABLE if first_migratable else 0)
+    elif then_migratable and tasks == ("stop", "stop"):
+        flags = APPLY_FIRST_NON_MIGRATABLE if first_migratable else 0
+        _order(b, first, "stop", then, "migrate_to", flags)
+        _order(b, first, "stop", then, "migrate_from", flags, partial_only=True)
+    elif then_migratable and tasks == ("promote", "start"):
+        _order(b, first, "promote", then, "migrate_to", 0)
+    elif then_migratable and tasks == ("demote", "stop"):
+        _order(b, first, "demote", then, "migrate_to", 0)
+        _order(b, first, "demote", then, "migrate_from", 0, partial_only=True)
+
+
+def _order(b: ActionBuilder, first: Resource, first_task: str, then: Resource, then_task: str, flags: int,
+           partial_only: bool = False) -> None:
+    thens = b.find(then, then_task)
+    if partial_only and b.find(then, "migrate_to"):   # only where migrate_to already happened
+        return
+    for first_act in b.find(first, first_task):
+        for then_act in thens:
+            b.order(first_act, then_act, flags)
+
+
+def _related(a: Resource, b: Resource) -> bool:
+    """Is one inside the other (Pacemaker's is_parent, either way)?"""
+    return a in _ancestors(b) or b in _ancestors(a)
+
+
+def _ancestors(rsc: Resource) -> list[Resource]:
+    out = []
+    while rsc.parent is not None:
+        rsc = rsc.parent
+        out.append(rsc)
+    return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paceline.policy.scheduler import migration
 from paceline.policy.scheduler.act import ANY_BLOCKS, ASYMMETRIC, BLOCKS, IMPLIES_FIRST, IMPLIES_THEN, INVERSE, Act
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import OneOrMore, Ordering, Resource, Role
@@ -48,6 +49,7 @@ def user_ordering(b: ActionBuilder, o: Ordering) -> None:
     else:
         flags = IMPLIES_THEN | (BLOCKS if o.first_action in ("start", "promote") else 0)
     connect(b, o.first, o.first_action, o.then, o.then_action, flags)
+    migration.order_equivalents(b, o)
     if o.symmetrical:
         inv_first = INVERSE.get(o.then_action)
         inv_then = INVERSE.get(o.first_action)

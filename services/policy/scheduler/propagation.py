@@ -16,9 +16,11 @@ from paceline.policy.scheduler.act import (
     ASYMMETRIC,
     BLOCKS,
     IMPLIES_FIRST,
+    IMPLIES_FIRST_MIGRATABLE,
     IMPLIES_THEN,
     INSTANCE_TASK,
     INTERMEDIATE_STOP,
+    PSEUDO_LEFT,
     Act,
 )
 from paceline.shared.cluster.scores import INF
@@ -52,36 +54,53 @@ def propagate(b: ActionBuilder) -> None:
 
 
 def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, bool]:
-    changed_then = changed_first = False
+    """One ordering's effect on its two actions (Pacemaker's pcmk__update_ordered_actions); (then changed,
+    first changed). Reasons name the other resource's action, as pe__action2reason words them."""
+    before = (then.optional, then.runnable, then.migrate_runnable, then.pseudo,
+              first.optional, first.runnable, first.migrate_runnable)
     same_rsc = first.rsc is then.rsc
-    if flags & IMPLIES_THEN and then.optional and first.runnable and _first_required(b, first, then):
+    if flags & IMPLIES_THEN and then.optional and first.runnable and not first.migrate_runnable \
+            and _first_required(b, first, then):
         then.optional = False
-        if not same_rsc and first.rsc is not None:
-            then.set_reason(f"required {first.rsc.id} {first.task}")
-        changed_then = True
+        _because(then, first, "required")
     if flags & BLOCKS and not first.runnable and then.runnable:
         then.runnable = False
+        then.migrate_runnable = False
         if not same_rsc and first.rsc is not None:
             then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
         elif first.rsc is None and first.pseudo:       # a set's one-or-more pseudo-action
             then.set_reason(f"unrunnable {first.task}")
-        changed_then = True
-    if flags & IMPLIES_FIRST and then.required and first.optional:
+    if flags & IMPLIES_FIRST and then.required:
         first.optional = False
-        changed_first = True
-    if flags & INTERMEDIATE_STOP and first.optional and (then.required or not then.runnable):
-        first.optional = False
-        changed_first = True
+        if first.migrate_runnable and not then.migrate_runnable:
+            first.migrate_runnable = False
+            _because(first, then, "unmigrateable")
+    if flags & INTERMEDIATE_STOP and (then.required or (not then.runnable and then.rsc is not None
+                                                        and then.rsc.managed and same_rsc)):
+        # a stop before its own resource's start (pe_order_restart): a required (or, when managed, an
+        # unrunnable) start needs the stop, and a start that cannot be part of a migration, neither can the stop
+        if first.runnable or then.required:
+            first.optional = False
+        if first.migrate_runnable and not then.migrate_runnable:
+            first.migrate_runnable = False
+            _because(first, then, "unmigrateable")
+    if flags & IMPLIES_FIRST_MIGRATABLE:
+        if first.runnable and not (then.migrate_runnable and then.runnable):
+            first.runnable = False
+            _because(first, then, "unrunnable")
+        if then.required and first.optional:
+            first.optional = False
+    if flags & PSEUDO_LEFT and not first.runnable and (then.migrate_runnable or then.pseudo):
+        then.migrate_runnable = False
+        then.pseudo = False
     if flags & (IMPLIES_THEN | IMPLIES_FIRST | INTERMEDIATE_STOP) and first.task == "stop" \
             and not first.runnable and then.runnable and first.rsc is not None and first.rsc.blocked:
         then.runnable = False
         if not same_rsc:
             then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
-        changed_then = True
     if flags & ANY_BLOCKS and not first.runnable and then.runnable and \
             all(not f.runnable for f, f_flags in then.before if f_flags & ANY_BLOCKS):
         then.runnable = False
-        changed_then = True
     if flags & ASYMMETRIC and not first.runnable and then.runnable:
         exempt = then.optional and (
             (then.task == "stop" and then.rsc is not None and not then.rsc.active_on)
@@ -91,8 +110,15 @@ def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, 
             then.optional = False
             if first.rsc is not None and not same_rsc:
                 then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
-            changed_then = True
-    return changed_then, changed_first
+    after = (then.optional, then.runnable, then.migrate_runnable, then.pseudo,
+             first.optional, first.runnable, first.migrate_runnable)
+    return before[:4] != after[:4], before[4:] != after[4:]
+
+
+def _because(act: Act, other: Act, word: str) -> None:
+    """Name ``other`` as the reason for a change to ``act`` (not when both are the same resource's)."""
+    if other.rsc is not None and other.rsc is not act.rsc:
+        act.set_reason(f"{word} {other.rsc.id} {other.task}")
 
 
 def _first_required(b: ActionBuilder, first: Act, then: Act) -> bool:

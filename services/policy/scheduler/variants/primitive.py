@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler import colocation, fencing, probes, recurring, summary, utilization
+from paceline.policy.scheduler import colocation, fencing, migration, probes, recurring, summary, utilization
 from paceline.policy.scheduler.act import IMPLIES_THEN, INTERMEDIATE_STOP, Act
 from paceline.policy.scheduler.activity import counted_active, current_node
 from paceline.policy.scheduler.variants import variant_of
@@ -216,3 +216,8 @@ def create_primitive_actions(b: ActionBuilder, rsc: Resource) -> None:
     if start is not None and start.node is not None and rsc.managed and fencing.needs_unfencing(b, rsc):
         # After the probes, as Pacemaker creates them first: a probe's need names the unfencing.
         b.order(fencing.unfence(b, start.node, f"required by {rsc.id} start"), start, IMPLIES_THEN)
+    if moving and next_role >= Role.STARTED and start is not None and current is not None \
+            and migration.can_migrate(b, rsc, current):
+        current_stop = next((s for s in stops if s.node == current), None)
+        if current_stop is not None:
+            migration.create_migration(b, rsc, current, current_stop, start)
