@@ -22,6 +22,9 @@ ANY_BLOCKS = 32         # then is unrunnable once every such first is (a clone r
 IMPLIES_FIRST_MIGRATABLE = 64   # a then that cannot be part of a migration makes first unrunnable; required -> required
 PSEUDO_LEFT = 128       # an unrunnable first makes then a real (not pseudo), unmigratable action
 APPLY_FIRST_NON_MIGRATABLE = 256   # the graph keeps this ordering only when first is not part of a migration
+#: A collective's pseudo-action and one of its instances' actions (Pacemaker's *_printed orderings): a
+#: required instance action makes the pseudo-action required, but says nothing of whether it may migrate.
+MEMBER = 512
 
 INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
             "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted"}

@@ -12,7 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import migration
-from paceline.policy.scheduler.act import ANY_BLOCKS, ASYMMETRIC, BLOCKS, IMPLIES_FIRST, IMPLIES_THEN, INVERSE, Act
+from paceline.policy.scheduler.act import (
+    ANY_BLOCKS,
+    ASYMMETRIC,
+    BLOCKS,
+    IMPLIES_FIRST,
+    IMPLIES_THEN,
+    INVERSE,
+    MEMBER,
+    Act,
+)
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import OneOrMore, Ordering, Resource, Role
 from paceline.shared.cluster.scores import INF
@@ -81,7 +90,9 @@ def connect(b: ActionBuilder, first_rsc: Resource, first_task: str, then_rsc: Re
     thens = then_actions(b, then_rsc, then_task)
     for first in firsts:
         for then in thens:
-            b.order(first, then, flags)
+            # A collective's members stand in for the collective's own action, which alone decides (as in
+            # Pacemaker, where only the collective's action is ordered) whether first may still migrate.
+            b.order(first, then, flags if then.rsc is then_rsc else flags | MEMBER)
 
 
 def _connect_interleaved(b: ActionBuilder, first: Resource, first_task: str, then: Resource, then_task: str,

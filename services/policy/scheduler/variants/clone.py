@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import colocation
-from paceline.policy.scheduler.act import ANY_BLOCKS, BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, Act
+from paceline.policy.scheduler.act import ANY_BLOCKS, BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
 from paceline.policy.scheduler.activity import current_node
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
@@ -112,10 +112,13 @@ class Clone:
                 # A group instance joins through its own pseudo-actions, a primitive one through its actions.
                 firsts, lasts = _instance_phase(b, instance, begin, done)
                 for act in firsts:
-                    b.order(pseudo[begin], act, IMPLIES_FIRST)
+                    b.order(pseudo[begin], act, IMPLIES_FIRST | MEMBER)
                 for act in lasts:
                     b.order(act, pseudo[done], IMPLIES_THEN | (ANY_BLOCKS if growing else 0))
         b.order(pseudo["stopped"], pseudo["start"], 0)
+        # Resources ordered after the clone may still migrate unless an instance restarts (Pacemaker's
+        # pcmk__create_instance_actions: the stop pseudo-action is migratable without instance_restarting).
+        pseudo["stop"].migrate_runnable = not any(_restarting(b, i) for i in clone.children)
         self.order_phases(b, pseudo)
 
     def order_phases(self, b: ActionBuilder, pseudo: dict[str, Act]) -> None:
@@ -133,6 +136,18 @@ class Clone:
 
     def summary_lines(self, state: ClusterState, b: ActionBuilder, clone: Resource) -> list[Line]:
         return [line for i in clone.children for line in variant_of(i).summary_lines(state, b, i)]
+
+
+def _restarting(b: ActionBuilder, instance: Resource) -> bool:
+    """Does the instance both start and stop in this transition, as created (check_instance_state)?"""
+    starting = stopping = False
+    for part in instance.primitives():
+        for act in b.by_rsc.get(part.id, ()):
+            if act.task == "start" and act.required and act.runnable:
+                starting = True
+            elif act.task == "stop" and act.required and (act.runnable or act.pseudo):
+                stopping = True
+    return starting and stopping
 
 
 def _instance_phase(b: ActionBuilder, instance: Resource, begin: str, done: str) -> tuple[list[Act], list[Act]]:
