@@ -12,8 +12,9 @@ import re
 
 from paceline.shared import cib, lrm
 from paceline.shared.cib import Element
-from paceline.shared.cluster import locks
+from paceline.shared.cluster import locks, migration_history
 from paceline.shared.cluster.digests import check_op
+from paceline.shared.cluster.migration_history import StatusIndex
 from paceline.shared.cluster.model import (
     ClusterState,
     FailedOp,
@@ -81,7 +82,8 @@ def parse_op(el: Element, index: int) -> HistoryOp | None:
         exec_ms=_int(a.get("exec-time")), queue_ms=_int(a.get("queue-time")),
         secure_params=a.get("op-secure-params"),
         force_restart=a.get("op-force-restart"), key=a.get("operation_key") or a.get("id", ""),
-        rc_change=_int(a["last-rc-change"]) if "last-rc-change" in a else None)
+        rc_change=_int(a["last-rc-change"]) if "last-rc-change" in a else None,
+        migrate_source=a.get("migrate_source"), migrate_target=a.get("migrate_target"), on_node=a.get("on_node"))
 
 
 def sort_ops(ops: list[HistoryOp]) -> list[HistoryOp]:
@@ -185,21 +187,29 @@ def unpack_history(root: Element, state: ClusterState) -> None:
         entries.append((node, ns))
     read_offline = state.fencing_enabled or locks.enabled(state)
     passes = [e for e in entries if e[0].online] + [e for e in entries if not e[0].online and read_offline]
-    for node, ns in passes:
-        # Records of one resource may be split over several lrm elements (a status patch that
-        # did not match the original element's id); they are one history.
-        grouped: dict[str, tuple[Element, list[Element]]] = {}
-        for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
-            entry = grouped.setdefault(lr.get("id", ""), (lr, []))
-            entry[1].extend(lr.iterfind("lrm_rsc_op"))
-        for lr, op_elements in grouped.values():
-            _unpack_lrm_resource(lr, op_elements, node, state)
+    grouped_by_node = {node.name: _grouped(ns) for node, ns in entries}
+    index: StatusIndex = {
+        (rid, node): [op for i, el in enumerate(op_elements) if (op := parse_op(el, i)) is not None]
+        for node, grouped in grouped_by_node.items() for rid, (_lr, op_elements) in grouped.items()}
+    for node, _ns in passes:
+        for rid, (lr, op_elements) in grouped_by_node[node.name].items():
+            _unpack_lrm_resource(lr, bool(op_elements), index[(rid, node.name)], node, state, index)
     for rsc in state.primitives():
         if rsc.role == Role.STARTED and rsc.clone_of is not None and state.by_id[rsc.clone_of].promotable:
             rsc.role = Role.UNPROMOTED     # a promotable clone's instance runs in one of its two roles
         if rsc.target_role is not None and (rsc.next_role is None or rsc.target_role < rsc.next_role):
             rsc.next_role = rsc.target_role
             rsc.next_role_reason = "target-role"
+
+
+def _grouped(ns: Element) -> dict[str, tuple[Element, list[Element]]]:
+    """A node's lrm_resource elements by id, with their entries: records of one resource may be split over
+    several elements (a status patch that did not match the original element's id); they are one history."""
+    grouped: dict[str, tuple[Element, list[Element]]] = {}
+    for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
+        entry = grouped.setdefault(lr.get("id", ""), (lr, []))
+        entry[1].extend(lr.iterfind("lrm_rsc_op"))
+    return grouped
 
 
 def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
@@ -245,11 +255,11 @@ def _failed_with_old_definition(rsc: Resource, node: Node, op: HistoryOp) -> boo
             and check_op(rsc, node.name, op) is not None)
 
 
-def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, state: ClusterState) -> None:
-    rsc = _find_or_orphan(lr, bool(op_elements), state, node)
+def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], node: Node, state: ClusterState,
+                         index: StatusIndex) -> None:
+    rsc = _find_or_orphan(lr, has_entries, state, node)
     if rsc is None:
         return
-    ops = [op for i, el in enumerate(op_elements) if (op := parse_op(el, i)) is not None]
     if not ops:
         return
     ops = sort_ops(ops)
@@ -303,6 +313,8 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
             continue
         if status == lrm.EXEC_DONE:
             role = _role_after_success(op, rc, role)
+            if op.task == "migrate_to":
+                role = migration_history.migrate_to_success(index, state, rsc, node.name, op) or role
             if op.task in ("start", "migrate_from"):
                 last_start_call = op.call_id
             if op.task in ("start", "stop", "promote") or rc == lrm.OCF_NOT_RUNNING or \
@@ -344,6 +356,10 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
             rsc.unpack_scores.append((node.name, -INF, "hard error here"))
         elif fatal:
             rsc.unpack_scores.append((None, -INF, "fatal error"))
+        if op.task == "migrate_to":
+            migration_history.migrate_to_failure(index, state, rsc, node.name, op)
+        elif op.task == "migrate_from":
+            migration_history.migrate_from_failure(index, state, rsc, node.name, op)
         if op.task == "promote" or rc in _PROMOTED_RC:
             role = Role.PROMOTED
         elif role < Role.STARTED:

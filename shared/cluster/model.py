@@ -135,6 +135,9 @@ class HistoryOp:
     force_restart: str | None = None
     key: str = ""                   # operation_key, else the id
     rc_change: int | None = None    # last-rc-change alone (``last_rc_change`` falls back to last-run)
+    migrate_source: str | None = None   # a migrate_to's or migrate_from's two nodes
+    migrate_target: str | None = None
+    on_node: str | None = None          # the node it ran on, as the entry records it
 
 
 @dataclass(repr=False)
@@ -185,6 +188,10 @@ class Resource:
     promotable: bool = False
     promoted_max: int = 1
     promoted_node_max: int = 1
+    # ---- live migration found in the history (see migration_history.py)
+    partial_migration: tuple[str, str] | None = None   # (source, target): migrate_to done, migrate_from not
+    dangling_migrations: list[str] = field(default_factory=list)   # sources a completed migration left
+    migration_failed: bool = False      # a failed migration: recover by stop and start, never migrate again
     lock_node: str | None = None        # shutdown lock: held for this node (see locks.py)
     lock_time: float = 0.0
     history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops

@@ -12,7 +12,10 @@ from paceline.shared.cluster.model import ClusterState, Resource
 
 
 def current_node(state: ClusterState, rsc: Resource) -> str | None:
-    """The node a primitive counts as running on: the first clean one, any one if it requires fencing."""
+    """The node a primitive counts as running on: the source of a partial migration, else the first clean
+    one, any one if it requires fencing (pe__find_active_on)."""
+    if rsc.partial_migration is not None and rsc.partial_migration[0] in rsc.active_on:
+        return rsc.partial_migration[0]
     for name in rsc.active_on:
         if rsc.requires in ("fencing", "unfencing") or not state.nodes[name].unclean:
             return name

@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler.act import APPLY_FIRST_NON_MIGRATABLE, IMPLIES_FIRST_MIGRATABLE, PSEUDO_LEFT, Act
+from paceline.policy.scheduler.act import (
+    APPLY_FIRST_NON_MIGRATABLE,
+    IMPLIES_FIRST_MIGRATABLE,
+    INTERMEDIATE_STOP,
+    PSEUDO_LEFT,
+    Act,
+)
 from paceline.shared.cluster.model import Ordering, Resource
 from paceline.shared.cluster.values import is_true
 
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
 def can_migrate(b: ActionBuilder, rsc: Resource, current: str) -> bool:
     """Pacemaker's pcmk__rsc_can_migrate: allowed, managed, not failed, no start pending, and neither the
     current nor the next node unclean."""
-    if not is_true(rsc.meta.get("allow-migrate"), False) or not rsc.managed or rsc.failed:
+    if not is_true(rsc.meta.get("allow-migrate"), False) or not rsc.managed or rsc.failed or rsc.migration_failed:
         return False
     if "start" in rsc.pending_task.values():
         return False
@@ -34,22 +40,52 @@ def can_migrate(b: ActionBuilder, rsc: Resource, current: str) -> bool:
     return not nodes[current].unclean and rsc.assigned is not None and not nodes[rsc.assigned].unclean
 
 
-def create_migration(b: ActionBuilder, rsc: Resource, current: str, stop: Act, start: Act) -> None:
-    """Pacemaker's pcmk__create_migration_actions: migrate_to and migrate_from with their orderings."""
+def partial_state(rsc: Resource, current: str | None, may_migrate: bool) -> str | None:
+    """What becomes of a partial migration found in the history (pcmk__primitive_create_actions): "continue"
+    when it may still migrate, is active on exactly its two nodes and goes to the same target; "abandon"
+    otherwise (it is stopped everywhere and started afresh); None when there is none."""
+    if rsc.partial_migration is None:
+        return None
+    source, target = rsc.partial_migration
+    if may_migrate and len(rsc.active_on) == 2 and current == source and rsc.assigned == target:
+        return "continue"
+    return "abandon"
+
+
+def create_migration(b: ActionBuilder, rsc: Resource, current: str, stop: Act, start: Act,
+                     partial: bool = False) -> None:
+    """Pacemaker's pcmk__create_migration_actions: migrate_to (unless a partial migration already did it)
+    and migrate_from, with their orderings."""
     target = start.node
     assert target is not None
     meta = {"migrate_source": current, "migrate_target": target}
-    migrate_to = b.new("migrate_to", rsc, current)
     migrate_from = b.new("migrate_from", rsc, target)
-    migrate_to.meta = migrate_from.meta = meta
-    for act in (start, stop, migrate_to, migrate_from):
+    migrate_from.meta = meta
+    migrate_to = None if partial else b.new("migrate_to", rsc, current)
+    for act in (start, stop, migrate_from):
         act.migrate_runnable = True
     start.pseudo = True
+    first = migrate_from
+    if migrate_to is not None:
+        migrate_to.meta = meta
+        migrate_to.migrate_runnable = True
+        b.order(migrate_to, migrate_from, IMPLIES_FIRST_MIGRATABLE)
+        first = migrate_to
     for probe in b.probes_before.get(start.id, ()):
-        b.order(probe, migrate_to, 0)
-    b.order(migrate_to, migrate_from, IMPLIES_FIRST_MIGRATABLE)
+        b.order(probe, first, 0)
     b.order(migrate_from, stop, IMPLIES_FIRST_MIGRATABLE)
     b.order(migrate_from, start, IMPLIES_FIRST_MIGRATABLE | PSEUDO_LEFT)
+
+
+def stop_dangling(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
+    """A completed migration's source that was never stopped gets its stop (pcmk__abort_dangling_migration);
+    it does not make the start required (a dangling stop's orderings do not imply their then)."""
+    for node in rsc.dangling_migrations:
+        if node in rsc.active_on or not b.node_ok(node):
+            continue
+        stop = b.new("stop", rsc, node, optional=False)
+        if start is not None:
+            b.order(stop, start, INTERMEDIATE_STOP)
 
 
 def order_equivalents(b: ActionBuilder, o: Ordering) -> None:

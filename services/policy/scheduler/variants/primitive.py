@@ -155,12 +155,16 @@ def create_primitive_actions(b: ActionBuilder, rsc: Resource) -> None:
     target = rsc.assigned
     next_role = rsc.next_role or (Role.STARTED if target else Role.STOPPED)
     active = list(rsc.active_on)
-    counted = counted_active(state, rsc)
-    multiply = len(counted) > 1
     current = current_node(state, rsc)
     moving = current is not None and target is not None and current != target
+    may_migrate = moving and next_role >= Role.STARTED and current is not None \
+        and migration.can_migrate(b, rsc, current)
+    partial = migration.partial_state(rsc, current, may_migrate)
+    if partial == "abandon":
+        may_migrate = False
+    multiply = partial is None and len(counted_active(state, rsc)) > 1
     restart = rsc.failed and rsc.stop_if_failed
-    start_required_anyway = restart or (multiply and rsc.multiple_active == "stop_start")
+    start_required_anyway = restart or partial == "abandon" or (multiply and rsc.multiple_active == "stop_start")
     change = definition_change(rsc, target) if target is not None and target in active else None
     # No agent reload of a start still in flight: stop it instead (the start follows the stop).
     stop_in_place = change == "reload" and target is not None and rsc.pending_task.get(target) == "start"
@@ -171,6 +175,8 @@ def create_primitive_actions(b: ActionBuilder, rsc: Resource) -> None:
         start_required_anyway = True
     stops: list[Act] = []
     for node in active:
+        if partial == "continue" and node == target:
+            continue        # the migration to here goes on: nothing to stop on its target
         fenced = node in b.fences and b.fences[node].runnable
         required = target is None or node != target or start_required_anyway or next_role == Role.STOPPED \
             or node in rsc.restart_on or stop_in_place
@@ -216,8 +222,8 @@ def create_primitive_actions(b: ActionBuilder, rsc: Resource) -> None:
     if start is not None and start.node is not None and rsc.managed and fencing.needs_unfencing(b, rsc):
         # After the probes, as Pacemaker creates them first: a probe's need names the unfencing.
         b.order(fencing.unfence(b, start.node, f"required by {rsc.id} start"), start, IMPLIES_THEN)
-    if moving and next_role >= Role.STARTED and start is not None and current is not None \
-            and migration.can_migrate(b, rsc, current):
+    if may_migrate and start is not None and current is not None:
         current_stop = next((s for s in stops if s.node == current), None)
         if current_stop is not None:
-            migration.create_migration(b, rsc, current, current_stop, start)
+            migration.create_migration(b, rsc, current, current_stop, start, partial == "continue")
+    migration.stop_dangling(b, rsc, start)
