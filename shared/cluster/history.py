@@ -317,7 +317,7 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
                 role = migration_history.migrate_to_success(index, state, rsc, node.name, op) or role
             if op.task in ("start", "migrate_from"):
                 last_start_call = op.call_id
-            if op.task in ("start", "stop", "promote") or rc == lrm.OCF_NOT_RUNNING or \
+            if op.task in ("start", "stop", "promote", "migrate_from") or rc == lrm.OCF_NOT_RUNNING or \
                     (last_failure_key is not None and op.task == "monitor"
                      and f"{op.task}_{op.interval_ms}" == last_failure_key):
                 on_fail = _clear(on_fail)
