@@ -361,6 +361,10 @@ class ClusterState:
             self._primitives = cached
         return list(cached[1])
 
+    def forget_order(self) -> None:
+        """The resource list was reordered in place: what was cached in its old order is stale."""
+        self._primitives = None
+
     def clone_sets(self) -> list[Resource]:
         """Every clone as a whole (kind "clone"), in assignment order of its instances."""
         by_id = self.by_id

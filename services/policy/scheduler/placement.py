@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import cmp_to_key
 from typing import Any
 
-from paceline.policy.scheduler import location
+from paceline.policy.scheduler import location, utilization
 from paceline.policy.scheduler.activity import current_node, walk
 from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.utilization import Capacity
@@ -72,6 +72,8 @@ class Placer:
             if prim.launcher is not None:
                 add_colocation(state, Colocation(id="#resource-with-launcher", dependent=prim,
                                                  primary=prim.launcher, score=INF, influence=True))
+        if self.capacity.strategy != "default":
+            utilization.sort_resources(self)
         for top in state.resources:
             self.assign(top)
         return self.score_dump
@@ -147,8 +149,9 @@ class Placer:
             part.assigned = None
             part.next_role = Role.STOPPED
 
-    def best_node(self, rsc: Resource) -> str | None:
-        """The highest-scored available node (tie-breaks below), or None when none may run it."""
+    def best_node(self, rsc: Resource, prefer: str | None = None) -> str | None:
+        """The highest-scored available node (tie-breaks below), or None when none may run it; ``prefer`` wins
+        where it scores as well as the best and may run it (Pacemaker's assign_best_node)."""
         if not rsc.allowed:
             return None
         current = current_node(self.state, rsc)
@@ -159,6 +162,8 @@ class Placer:
         tied = [name for name, score in rsc.allowed.items() if (score if avail.get(name, False) else -INF) == top]
         best = tied[0] if len(tied) == 1 else min(tied, key=self._tie_break(current))
         best_score = rsc.allowed[best]
+        if prefer is not None and rsc.allowed.get(prefer, -INF) >= max(best_score, 0) and self.available(prefer):
+            return prefer
         if best_score > 0 and self.available(best) and current is not None and current != best \
                 and self.available(current) and rsc.allowed.get(current) == best_score:
             best = current

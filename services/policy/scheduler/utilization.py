@@ -4,15 +4,21 @@ Pacemaker's pcmk_sched_utilization.c: with ``utilization``, ``balanced`` or
 ``minimal`` a resource may only go where every capacity it needs is still
 free (a group's first member asks for the members still to place), and ties
 between nodes consider what is left (``balanced``) or only the name
-(``minimal``). With ``default`` utilization is ignored.
+(``minimal``). With ``default`` utilization is ignored. Capacity is checked for
+a resource together with everything mandatorily colocated with it that is
+still to be placed; when no node can take them all, the node with the most
+capacity left is preferred.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.shared.cluster.model import ClusterState, Resource
+from paceline.policy.scheduler import colocation
+from paceline.policy.scheduler.activity import current_node
+from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF
+from paceline.shared.cluster.values import is_true
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.placement import Placer
@@ -44,25 +50,103 @@ class Capacity:
         return less - more
 
 
-def needs(rsc: Resource) -> dict[str, int]:
-    """What placing ``rsc`` takes: a group's first member speaks for the members still to place."""
-    group = rsc.parent
-    parts = [m for m in group.children if not m.assign_done] if group is not None and \
-        rsc is group.children[0] else [rsc]
+def sort_resources(p: Placer) -> None:
+    """Under a placement strategy, assign in Pacemaker's pcmk__sort_resources order: by priority, then by
+    the score on the node each runs on, then by the scores on each node in node order (each resource's
+    table with what it is colocated with folded in)."""
+    state = p.state
+    nodes = sorted(state.nodes.values(), key=lambda n: (-(n.base_score if n.available else -INF), n.name.encode()))
+    tables = {id(rsc): _colocated_scores(p, rsc) for rsc in state.resources}
+
+    def key(rsc: Resource) -> tuple[int, ...]:
+        table = tables[id(rsc)]
+        current = next((current_node(state, part) for part in rsc.primitives() if part.active_on), None)
+        on_current = table.get(current, -INF) if current is not None else -INF
+        return (-rsc.priority, -on_current, *(-table.get(n.name, -INF) for n in nodes))
+
+    state.resources.sort(key=key)
+    state.forget_order()
+
+
+def _colocated_scores(p: Placer, rsc: Resource) -> dict[str, int]:
+    """The resource's scores (a group's first member's) with its primaries' preferences folded in."""
+    lead = rsc.primitives()[0] if rsc.primitives() else rsc
+    work = dict(rsc.allowed if not rsc.is_group else lead.allowed)
+    for c in colocation.this_with(p, lead):
+        if colocation.has_influence(c):
+            folded = colocation.add_colocated(p, c.primary, work, c, c.score / INF)
+            if folded is not None:
+                work = folded
+    return work
+
+
+def colocated_resources(p: Placer, rsc: Resource, orig: Resource | None = None,
+                        found: list[Resource] | None = None) -> list[Resource]:
+    """``rsc`` and everything mandatorily colocated with it, either way, transitively (Pacemaker's
+    pcmk__colocated_resources and the group's variant of it: a collocated group brings every member's)."""
+    orig = orig or rsc
+    found = [] if found is None else found
+    if rsc in found:
+        return found
+    found.append(rsc)
+    if rsc.is_group and is_true(rsc.meta.get("collocated"), True):
+        for member in rsc.children:
+            colocated_resources(p, member, orig, found)
+        return found
+    for c in colocation.this_with(p, rsc):
+        if c.primary is not orig and c.score >= INF and _affects_location(c):
+            colocated_resources(p, c.primary, orig, found)
+    for c in colocation.with_this(p, rsc):
+        if c.dependent is orig or (rsc.is_clone and not c.dependent.is_clone):
+            continue
+        if c.score >= INF and _affects_location(c):
+            colocated_resources(p, c.dependent, orig, found)
+    return found
+
+
+def _affects_location(c: Colocation) -> bool:
+    """A colocation limited to a role decides roles, not where the resources go (as previewed before
+    assignment by pcmk__colocation_affects)."""
+    return (c.dependent_role is None or c.dependent_role == (c.dependent.next_role or Role.STARTED)) and \
+        (c.primary_role is None or c.primary_role == (c.primary.next_role or Role.STARTED))
+
+
+def _unassigned_needs(resources: list[Resource]) -> dict[str, int]:
+    """What the resources not yet assigned take together (a group counts its unassigned members)."""
     total: dict[str, int] = {}
-    for part in parts:
-        for name, amount in part.utilization.items():
-            total[name] = total.get(name, 0) + amount
+    counted: set[int] = set()
+    for rsc in resources:
+        for part in (rsc.primitives() if rsc.is_group else [rsc]):
+            if part.assign_done or id(part) in counted:
+                continue
+            counted.add(id(part))
+            for name, amount in part.utilization.items():
+                total[name] = total.get(name, 0) + amount
     return total
 
 
-def ban_insufficient_capacity(p: Placer, rsc: Resource) -> None:
-    """Ban the nodes that no longer have room for what ``rsc`` needs."""
-    wanted_by_name = needs(rsc)
-    if not wanted_by_name:
+def ban_insufficient_capacity(p: Placer, rsc: Resource) -> str | None:
+    """Pacemaker's pcmk__ban_insufficient_capacity: where some node can take ``rsc`` with everything still
+    to be placed with it, ban the nodes that cannot; otherwise ban only those that cannot take ``rsc``
+    alone, and return the node with the most capacity left (to be preferred)."""
+    together = _unassigned_needs(colocated_resources(p, rsc))
+    usable = [n for n, score in rsc.allowed.items() if score >= 0 and p.available(n)]
+    if any(p.capacity.fits(n, together) for n in usable):
+        _ban(p, rsc, usable, together, "it and its colocated resources")
+        return None
+    most: str | None = None
+    for node in usable:
+        if most is None or p.capacity.more_free_first(node, most) < 0:
+            most = node
+    _ban(p, rsc, usable, dict(rsc.utilization), "it")
+    return most
+
+
+def _ban(p: Placer, rsc: Resource, nodes: list[str], wanted: dict[str, int], what: str) -> None:
+    if not wanted:
         return
-    for node in list(rsc.allowed):
-        if not p.capacity.fits(node, wanted_by_name):
-            wanted = ", ".join(f"{k}={v}" for k, v in sorted(wanted_by_name.items()))
-            p.set_score(rsc, node, -INF, f"not enough capacity left for {wanted} "
-                                         f"(placement-strategy={p.capacity.strategy})")
+    for node in nodes:
+        if not p.capacity.fits(node, wanted):
+            text = ", ".join(f"{k}={v}" for k, v in sorted(wanted.items()))
+            p.set_score(rsc, node, -INF, f"not enough capacity left for {what} ({text}, "
+                                         f"placement-strategy={p.capacity.strategy})")

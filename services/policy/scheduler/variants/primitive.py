@@ -44,8 +44,6 @@ class Primitive:
         state = p.state
         if rsc.next_role == Role.STOPPED:
             p.add_location(rsc, None, -INF, f"must stop ({rsc.next_role_reason or 'target-role=Stopped'})")
-        if p.capacity.active and rsc.managed:
-            utilization.ban_insufficient_capacity(p, rsc)
         if not rsc.orphan:
             p.show("pcmk__primitive_assign", rsc)
         if state.fencing_enabled and not state.have_fencing:
@@ -60,7 +58,8 @@ class Primitive:
             if rsc.clone_of is not None:
                 clone = state.by_id[rsc.clone_of]
                 variant_of(clone).before_member_choice(p, clone, rsc)
-            chosen = p.best_node(rsc)
+            prefer = utilization.ban_insufficient_capacity(p, rsc) if p.capacity.active else None
+            chosen = p.best_node(rsc, prefer)
         p.commit(rsc, chosen)
         rsc.assigning = False
         return chosen
