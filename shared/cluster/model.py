@@ -316,6 +316,7 @@ class ClusterState:
     orderings: list[Ordering] = field(default_factory=list)
     one_or_more: list[OneOrMore] = field(default_factory=list)
     tags: dict[str, list[str]] = field(default_factory=dict)     # tag id -> the ids it names
+    template_members: dict[str, list[str]] = field(default_factory=dict)   # template id -> its primitives
     failed_ops: list[FailedOp] = field(default_factory=list)
     op_defaults: NvsetMemo = field(default_factory=lambda: NvsetMemo(None, "meta_attributes"))
     warnings: list[str] = field(default_factory=list)
@@ -344,7 +345,7 @@ class ClusterState:
 
         Naming nothing in the configuration, or a resource left out for its own configuration error, is a
         configuration error (Pacemaker: "Ignoring constraint ... because 'x' is not a valid resource or
-        tag"); naming one the scheduler does not support yet (a bundle, a template in a set) is only a
+        tag"); naming one the scheduler does not support yet (a bundle) is only a
         warning: the configuration is valid, the limit is ours."""
         text = f"{where}: {what}, not a resource or tag that can be used; constraint ignored"
         if rid is not None and rid in self.configured_ids and rid not in self.left_out:

@@ -848,6 +848,11 @@ def _unpack_constraints(root: Element, state: ClusterState) -> None:
     if resources is not None:
         state.configured_ids = {i for el in resources.iter("primitive", "group", "clone", "master", "bundle",
                                                            "template") if (i := el.get("id"))}
+        # A constraint naming a template names every primitive made from it (Pacemaker's template_rsc_sets).
+        for el in resources.iter("primitive"):
+            template = el.get("template")
+            if template is not None and el.get("id") and template not in state.tags:
+                state.template_members.setdefault(template, []).append(el.get("id", ""))
     state.configured_ids |= set(state.tags)
     cons = cib.section(root, "constraints", create=False)
     if cons is None:
@@ -873,6 +878,8 @@ def _resolve_many(state: ClusterState, rid: str | None) -> list[Resource]:
     """The resources an id stands for in a constraint: a tag stands for every resource it names."""
     if rid in state.tags:
         return [state.by_id[r] for r in state.tags[rid] if r in state.by_id]
+    if rid in state.template_members and rid not in state.by_id:
+        return [state.by_id[r] for r in state.template_members[rid] if r in state.by_id]
     found = _resolve_rsc(state, rid)
     return [] if found is None else [found]
 
