@@ -189,6 +189,9 @@ def _node_states(root: Element, state: ClusterState) -> None:
         if transient is not None:
             node.attrs.update(nvsets(transient, "instance_attributes",
                                      RuleContext(node_attrs=node.attrs, now=state.now)))
+            # Capacities the node reports for itself add to the configured ones, which win (add_node_attrs).
+            reported = _utilization(transient, state, f"node {node.name!r} status")
+            node.capacity = {**reported, **node.capacity}
         node.unclean = False
         node.fence_reason = None
         node.expected_up = ns.get("expected") == "member"
