@@ -1010,6 +1010,8 @@ _DISCOVERY = ("always", "never", "exclusive")
 def _unpack_location(el: Element, state: ClusterState) -> None:
     where = f"location {shown(el.get('id') or '')}"
     targets: list[tuple[Resource, tuple[str, ...]]] = []
+    #: per resource named through a resource set: the set's role and score, which stand in for the constraint's
+    from_set: dict[int, tuple[Role | None, str | None]] = {}
     rid = el.get("rsc")
     if rid is not None:
         if rid in state.clones:     # a location on a clone holds for each of its instances
@@ -1038,10 +1040,18 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
                 targets.append((rsc, ()))
             elif not invert and m is not None:
                 targets.append((rsc, (m.group(0), *[g or "" for g in m.groups()])))
+    elif el.find("resource_set") is not None:
+        # Every resource of every set gets the location, with the set's role and score (unpack_location_set).
+        for rset in el.iterfind("resource_set"):
+            set_role = _role_attr(rset, state, where, "role")
+            for ref in rset.iterfind("resource_ref"):
+                for rsc in _resolve_many(state, ref.get("id")):
+                    for target in (state.clones.get(rsc.id, []) if rsc.is_clone else [rsc]):
+                        targets.append((target, ()))
+                        from_set[id(target)] = (set_role, rset.get("score"))
     else:
-        if el.find("resource_set") is None:
-            state.config_error(f"{where}: names no resource (rsc, rsc-pattern or a resource set); "
-                               "constraint ignored")
+        state.config_error(f"{where}: names no resource (rsc, rsc-pattern or a resource set); "
+                           "constraint ignored")
         return
     discovery = el.get("resource-discovery") or "always"
     if discovery not in _DISCOVERY:
@@ -1055,14 +1065,16 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
     rule_role = _role_attr(rule, state, where, "role") if rule is not None and node_name is None else None
     for rsc, subs in targets:
         scores: list[tuple[str, int]] = []
+        set_role, set_score = from_set.get(id(rsc), (None, None))
         if node_name is not None:
             if node_name not in state.nodes:
                 continue
-            scores.append((node_name, node_score))
+            scores.append((node_name, node_score if set_score is None
+                           else _score(state, where, "score", set_score, 0)))
         else:
             if rule is None:
                 continue
-            role = role or rule_role
+            role = set_role or role or rule_role
             for node in state.nodes.values():
                 ctx = RuleContext(node_attrs=node.attrs, now=state.now, agent=rsc.agent,
                                   params=rsc.params_on(node.name), meta=rsc.meta, submatches=subs)
@@ -1071,5 +1083,5 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
                 score = rule_score(rule, node.attrs, subs)
                 if score is not None:
                     scores.append((node.name, score))
-        state.locations.append(Location(id=el.get("id", ""), rsc=rsc, node_scores=scores, role=role,
+        state.locations.append(Location(id=el.get("id", ""), rsc=rsc, node_scores=scores, role=set_role or role,
                                         discovery=discovery))
