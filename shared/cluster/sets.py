@@ -81,9 +81,16 @@ def colocations(cid: str, sets: list[ResourceSet], score: int, influence: bool |
                                   influence=dependent.critical if influence is None else influence))
 
     for s in sets:
-        if s.sequential:
+        if not s.sequential:
+            continue
+        value = s.score if s.score is not None else score
+        if value >= 0:      # a chain: each member with the one before it
             for prev, cur in pairwise(s.members):
-                add(cur, prev, s.score if s.score is not None else score, s.role, s.role)
+                add(cur, prev, value, s.role, s.role)
+        else:               # apart: each member from every one before it (unpack_colocation_set)
+            for i, cur in enumerate(s.members):
+                for prev in s.members[:i]:
+                    add(cur, prev, value, s.role, s.role)
     for first, second in pairwise(sets):
         dependents = first.members[:1] if first.sequential else first.members
         primaries = second.members[-1:] if second.sequential else second.members
