@@ -463,8 +463,7 @@ class _ResourceReader:
         kind "clone" (children: the instances) that constraints can name and that
         promotion works on; it is not in the assignment list, its instances are.
         A promotable clone (``promotable=true``, or the old ``master`` element)
-        promotes up to ``promoted-max`` instances. Promotable clones of groups are
-        not supported yet and are reported as a warning, not guessed at.
+        promotes up to ``promoted-max`` instances (a group instance with all its members).
         """
         state = self.state
         if not self._claim(el):
@@ -479,9 +478,6 @@ class _ResourceReader:
         promotable = el.tag == "master" or reading.boolean("promotable", False)
         if child is None:
             self._leave_out(el, f"{where} has nothing to clone; resource ignored")
-            return []
-        if promotable and child.tag == "group":
-            state.warnings.append(f"clone {cid}: promotable clones of a group are not supported yet; ignored")
             return []
         count = reading.count(("clone-max",), len(state.nodes))
         node_max = reading.count(("clone-node-max",), 1)

@@ -33,12 +33,13 @@ def test_instances_stay_where_they_run_and_anonymous_history_is_an_instance():
     assert "* Stopped: [ node1 ]" in status
 
 
-def test_unsupported_clone_shapes_are_warnings_not_guesses():
-    # Not a case: a promotable clone of a group is not supported yet (crm_simulate starts q:0 and q:1).
+def test_a_promotable_clone_of_a_group_starts_its_members_as_crm_simulate_does():
+    # crm_simulate starts q:0 and q:1 (no promotion score published: nothing is promoted).
     promotable_group = '<clone id="g-clone"><meta_attributes id="gm"><nvpair id="gm1" name="promotable" ' \
         'value="true"/></meta_attributes><group id="g">' + prim("q") + "</group></clone>"
     result = run(cib(promotable_group, both_online()))
-    assert folded(result) == [] and any("promotable clones of a group" in w for w in result.state.warnings)
+    assert folded(result) == ["* Start q:0 ( node1 )", "* Start q:1 ( node2 )"]
+    assert not any("promotable" in w for w in result.state.warnings)
 
 
 def test_a_primitive_colocated_with_and_ordered_after_a_clone():

@@ -27,11 +27,15 @@ NO_SCORE = -1       # priority of an instance whose agent published no promotion
 
 
 def promotion_score(state: ClusterState, instance: Resource, node: str) -> int | None:
-    """The score the instance's agent published on ``node`` (None: none published).
+    """The score the instance's agent published on ``node`` (None: none published); a group instance's is the
+    sum of its members' (Pacemaker's promotion_score), None only when no member published one.
 
     Agents publish it under the resource id they were given: the clone's base
     id for anonymous clones, so that name is looked up first.
     """
+    if instance.is_group:
+        scores = [s for m in instance.children if (s := promotion_score(state, m, node)) is not None]
+        return sum(scores) if scores else None
     attrs = state.nodes[node].attrs
     for name in (f"master-{instance.history_id}", f"master-{instance.id}"):
         value = attrs.get(name)
@@ -49,6 +53,8 @@ def add_promotion_scores(state: ClusterState, clone: Resource, placer: Placer) -
     keep them from being promoted.
     """
     for instance in clone.children:
+        if instance.is_group:
+            continue        # a group instance is placed by its members' tables, which its own does not reach
         for node in instance.active_on or list(instance.allowed):
             score = promotion_score(state, instance, node)
             if score is not None and score > 0 and node in instance.allowed:
@@ -112,7 +118,7 @@ def choose_roles(state: ClusterState, clone: Resource, placer: Placer) -> None:
                 instance.next_role = Role.UNPROMOTED
             continue
         value = priority(state, clone, instance, placer)
-        ranked.append((-value, 0 if instance.role == Role.PROMOTED else 1, index, instance))
+        ranked.append((-value, 0 if current_role(instance) == Role.PROMOTED else 1, index, instance))
     ranked.sort(key=lambda t: t[:3])
     promoted = 0
     per_node: dict[str, int] = {}
@@ -121,11 +127,27 @@ def choose_roles(state: ClusterState, clone: Resource, placer: Placer) -> None:
         assert node is not None
         if -neg_value >= 0 and promoted < clone.promoted_max and per_node.get(node, 0) < clone.promoted_node_max \
                 and _may_promote(state, instance):
-            instance.next_role = Role.PROMOTED
+            _set_role(instance, Role.PROMOTED)
             promoted += 1
             per_node[node] = per_node.get(node, 0) + 1
         else:
-            instance.next_role = Role.UNPROMOTED
+            _set_role(instance, Role.UNPROMOTED)
+
+
+def current_role(instance: Resource) -> Role:
+    """An instance's role now: a group instance's is its members' highest."""
+    if instance.is_group:
+        return max((m.role for m in instance.children), default=Role.STOPPED)
+    return instance.role
+
+
+def _set_role(instance: Resource, role: Role) -> None:
+    """The instance's next role, and its members' (Pacemaker's set_instance_role): a member that will not
+    run keeps its stop."""
+    instance.next_role = role
+    for member in instance.children:
+        if member.assigned is not None and (member.next_role is None or member.next_role >= Role.STARTED):
+            member.next_role = role
 
 
 def _may_promote(state: ClusterState, instance: Resource) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import colocation
-from paceline.policy.scheduler.act import BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, Act
+from paceline.policy.scheduler.act import BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from paceline.policy.scheduler.summary import Line
 
 _PSEUDO_TASKS = ("start", "running", "stop", "stopped")
+_ROLE_TASKS = ("promote", "promoted", "demote", "demoted")
 
 
 class Group:
@@ -101,7 +102,7 @@ class Group:
     # ---------------------------------------------------------------- actions
 
     def create_actions(self, b: ActionBuilder, group: Resource) -> None:
-        for task in _PSEUDO_TASKS:
+        for task in _PSEUDO_TASKS + (_ROLE_TASKS if _promotes(b, group) else ()):
             b.new(task, group, None, optional=True, pseudo=True)
         for member in group.children:
             variant_of(member).create_actions(b, member)
@@ -119,6 +120,8 @@ class Group:
         if any(not b.find(member, "start") for member in group.children):
             # A group is started only when every member can be: one that will not start keeps it from running.
             g["start"].runnable = False
+        if _promotes(b, group):
+            _role_constraints(b, group)
         prev: Resource | None = None
         for member in group.children:
             for start in b.find(member, "start"):
@@ -142,6 +145,37 @@ class Group:
 
     def summary_lines(self, state: ClusterState, b: ActionBuilder, group: Resource) -> list[Line]:
         return [line for member in group.children for line in variant_of(member).summary_lines(state, b, member)]
+
+
+def _promotes(b: ActionBuilder, group: Resource) -> bool:
+    """Is the group an instance of a promotable clone (its members promote and demote)?"""
+    return group.clone_of is not None and b.state.by_id[group.clone_of].promotable
+
+
+def _role_constraints(b: ActionBuilder, group: Resource) -> None:
+    """A promotable group instance's promote/demote pseudo-actions (pcmk__group_internal_constraints): demotes
+    before stops, promotes after starts; members promote in order and demote in reverse."""
+    g = {t: b.find(group, t)[0] for t in _PSEUDO_TASKS + _ROLE_TASKS}
+    b.order(g["demote"], g["demoted"], 0)
+    b.order(g["demoted"], g["stop"], 0)
+    b.order(g["running"], g["promote"], 0)
+    b.order(g["promote"], g["promoted"], BLOCKS)
+    prev: Resource | None = None
+    for member in group.children:
+        for promote in b.find(member, "promote"):
+            b.order(g["promote"], promote, IMPLIES_FIRST | MEMBER)
+            b.order(promote, g["promoted"], IMPLIES_THEN | BLOCKS)
+        for demote in b.find(member, "demote"):
+            b.order(g["demote"], demote, IMPLIES_FIRST | MEMBER)
+            b.order(demote, g["demoted"], IMPLIES_THEN)
+        if prev is not None:
+            for first in b.find(prev, "promote"):
+                for then in b.find(member, "promote"):
+                    b.order(first, then, IMPLIES_THEN | BLOCKS)
+            for first in b.find(member, "demote"):
+                for then in b.find(prev, "demote"):
+                    b.order(first, then, IMPLIES_FIRST)
+        prev = member
 
 
 def _chain(b: ActionBuilder, prev: Resource, member: Resource) -> None:
