@@ -217,7 +217,10 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     rsc = state.by_id.get(rid)
     if rsc is not None and not rsc.is_group:
         return rsc
-    if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
+    if rid in state.clones:   # an anonymous clone's history names no instance: find the one it belongs to
+        found = _anonymous_instance(state, rid, node)
+        if found is not None:
+            return found
         instances = [i for i in state.clones[rid] if node.name not in i.history]
         free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
             next((i for i in instances if not _instance_seen(i, None)), None) or next(iter(instances), None)
@@ -239,6 +242,34 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     state.by_id[orphan_id] = orphan
     state.resources.append(orphan)
     return orphan
+
+
+def _anonymous_instance(state: ClusterState, rid: str, node: Node) -> Resource | None:
+    """Pacemaker's find_anonymous_clone: the instance (for a cloned group, its member named ``rid``) already
+    active or pending on this node - a group sibling read before - else the first one active nowhere yet
+    (not blocked, not pending elsewhere). None when the node already has an active one of that id, or for an
+    unclean node when the clone needs no fencing and does not run everywhere (such instances must not use
+    up an instance number)."""
+    inactive: Resource | None = None
+    found: Resource | None = None
+    for member in state.clones[rid]:
+        parts = member.parent.children if member.parent is not None else [member]
+        where = {n for p in parts for n in (*p.active_on, *p.pending_task)}
+        if where:
+            if node.name in where:
+                if member.active_on:
+                    return None         # a second history of an active instance here: left to the fallback
+                found = member
+                break
+        elif inactive is None and not member.blocked \
+                and all(n == node.name for n in member.pending_task):
+            inactive = member
+    found = found or inactive
+    if found is not None and found.requires not in ("fencing", "unfencing") \
+            and (not node.online or node.unclean) and found.clone_of is not None \
+            and len(state.clones[found.clone_of]) != len(state.nodes):
+        return None
+    return found
 
 
 def _instance_seen(instance: Resource, node: str | None) -> bool:
