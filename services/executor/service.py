@@ -34,6 +34,7 @@ from paceline.executor.limits import ActionLimit
 from paceline.executor.mirror import CibMirror
 from paceline.executor.operation import AgentOutcome, Operation, make_result
 from paceline.executor.recurring import RecurringMonitors
+from paceline.executor.remote import Connections, RemoteGate, is_connection
 from paceline.executor.runner import AgentRunner
 from paceline.executor.schedule import ScheduleStore
 from paceline.executor.standards import AgentRef
@@ -55,6 +56,8 @@ from paceline.shared.messages import (
     MetadataReply,
     MetadataRequest,
     OperationResult,
+    RemoteLinkReply,
+    RemoteLinkRequest,
     ResetReply,
     ResetRequest,
     StoppedResource,
@@ -92,15 +95,21 @@ def forget_ops(cancelled: list[Operation]) -> list[dict[str, Any]]:
 
 class Executor:
     def __init__(self, nc: Client, subjects: Subjects, node: str, runner: AgentRunner, state_dir: Path,
-                 log: Any = None, patience: float = DEFAULT_PATIENCE):
-        """``patience``: how long a request its node's view refuses waits for a view that admits it."""
+                 log: Any = None, patience: float = DEFAULT_PATIENCE, remote: bool = False):
+        """``patience``: how long a request its node's view refuses waits for a view that admits it;
+        ``remote``: this is a remote node's executor (``paceline.executor.remote``), admitting requests while
+        a connection resource links it to a cluster node, by that node's view."""
         self.nc = nc
         self.subjects = subjects
         self.node = node
         self.runner = runner
         self.log = log or structlog.get_logger().bind(service="executor", node=node)
         self.terms = TermStore(state_dir / "executor.term")
-        self.gate = MembershipGate(node, self.terms, patience, self.log)
+        self.remote = remote
+        self.gate: MembershipGate | RemoteGate = (RemoteGate if remote else MembershipGate)(
+            node, self.terms, patience, self.log)
+        self.connections = Connections(nc, subjects, node, self.log)
+        self.connections.view = self._view
         self.history = NodeHistory(node)
         self.mirror = CibMirror(self._patch, self.log)
         self.start_failure_is_fatal = True
@@ -146,6 +155,8 @@ class Executor:
                                ValidateRequest, concurrent=True)
         self._service.endpoint("history", self.subjects.executor("history", self.node), self.handle_history,
                                HistoryRequest)
+        self._service.endpoint("link", self.subjects.executor("link", self.node), self.handle_link,
+                               RemoteLinkRequest)
         await self._service.start()
         self.log.info("serving actions", subject=self.subjects.executor_action(self.node),
                       term=self.terms.term, incarnation=self.history.incarnation)
@@ -165,6 +176,7 @@ class Executor:
                 await task
         await self.monitors.cancel_all(forget=False)
         await self.mirror.close(FLUSH_ON_STOP)
+        await self.connections.close(FLUSH_ON_STOP)
 
     def _in_background(self, work: Coroutine[Any, Any, None], what: str) -> None:
         """Run start-up work that must not delay serving; kept referenced until done, cancelled by stop."""
@@ -332,6 +344,18 @@ class Executor:
         return FenceReply(rc=outcome.rc, op_status=outcome.op_status, exit_reason=outcome.exit_reason,
                           output=outcome.output)
 
+    async def handle_link(self, req: RemoteLinkRequest) -> RemoteLinkReply:
+        """A connection resource on ``req.host`` opens, checks or closes this remote node's link."""
+        if not isinstance(self.gate, RemoteGate):
+            raise bus.UserError(f"{self.node} is a cluster node, not a remote node", code="not-remote")
+        host = await self.gate.handle(req)
+        return RemoteLinkReply(node=self.node, host=host, incarnation=self.history.incarnation)
+
+    def _view(self) -> tuple[str, tuple[str, ...]]:
+        """The DC and members of this node's view (what a remote link request carries)."""
+        view = self.gate.view
+        return (view.dc, tuple(view.members)) if view is not None else ("", ())
+
     async def handle_history(self, _req: HistoryRequest) -> ExecutorHistory:
         """The node's operation history as this executor holds it (the CIB's copy may lag behind)."""
         return self.history.snapshot()
@@ -399,7 +423,7 @@ class Executor:
         queued = time.monotonic()
         async with self._locks.setdefault(op.rsc, asyncio.Lock()):
             queue_ms = int((time.monotonic() - queued) * 1000)
-            outcome = await self.runner.run(op)
+            outcome = await self._outcome(op)
         result = make_result(op, outcome, call_id=next(self._call_ids), queue_ms=queue_ms)
         metrics.observe(result)
         log = self.log.warning if result.failed else self.log.debug if repeat else self.log.info
@@ -407,6 +431,16 @@ class Executor:
             exec_ms=result.exec_ms, reason=result.exit_reason or None, term=op.term,
             stderr=(outcome.errors.strip() or None) if result.failed else None)
         return result
+
+    async def _outcome(self, op: Operation) -> AgentOutcome:
+        """Run the agent; a remote connection resource is run here (as Pacemaker's controller runs it), and
+        only by a cluster node's executor: a remote node reaches no other remote node."""
+        if not is_connection(op):
+            return await self.runner.run(op)
+        if self.remote:
+            return AgentOutcome(lrm.OCF_ERR_INSTALLED, lrm.EXEC_NOT_INSTALLED,
+                                exit_reason="a remote node cannot run a remote connection")
+        return await self.connections.run(op)
 
     async def _record(self, op: Operation, result: lrm.OpResult, forget: list[Operation] | None = None) -> None:
         """Put the result into this node's history, then tell subscribers about it (the CIB follows).

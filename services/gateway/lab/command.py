@@ -38,6 +38,9 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
                     help="add a bus-only node (a nats-server with JetStream, no services, no resources) that keeps "
                          "the bus's majority when a node dies; a two-node lab gets one called 'witness' by default")
     up.add_argument("--no-witness", action="store_true", help="no witness, even for two nodes")
+    up.add_argument("--remote", action="append", metavar="NAME",
+                    help="add a remote node: an executor only (no membership, policy or bus server; no vote), "
+                         "brought into the cluster by 'configure primitive NAME ocf:pacemaker:remote'")
     up.add_argument("--watchdog-timeout", type=float, default=None, metavar="SECONDS",
                     help="each node's watchdog resets it after this long without a pet from its membership "
                          "(default 2 with three nodes or more, none with fewer; survivors wait twice that "
@@ -76,8 +79,9 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
             elif args.watchdog_timeout is not None:
                 lab.watchdog_timeout = args.watchdog_timeout
             witnesses = [] if args.no_witness else _names(",".join(args.witness)) if args.witness else None
+            remotes = _names(",".join(args.remote)) if args.remote else []
             lab.up(_names(args.nodes), with_netns=args.netns, witnesses=witnesses, single_bus=args.single_bus,
-                   secure=not args.insecure)
+                   secure=not args.insecure, remotes=remotes)
             print(lab.describe())
             return 0
         lab = Lab.load(directory)
