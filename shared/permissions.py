@@ -96,7 +96,7 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
             publish=(SRV, s.executor_event(node), s.cib("query"), s.cib_patch_by("executor", node),
                      s.membership_query("*"), s.gateway("attribute"), s.gateway("nodes")),
             subscribe=(inbox, SRV, s.executor_action(node), *(s.executor(e, node) for e in EXECUTOR_ENDPOINTS),
-                       s.views, s.cib_changed),
+                       s.views, s.fenced, s.cib_changed),
             notes="a remote node's executor: its own node's executor subjects and status only; follows the "
                   "view of the node its connection runs on; no heartbeat, view, policy or configuration write"),
         "policy": lambda: Permissions(

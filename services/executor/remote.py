@@ -92,6 +92,18 @@ class RemoteGate:
         self.link = LinkState()
         self.host_gate: MembershipGate | None = None
         self._bus: tuple[Client, Subjects] | None = None
+        self._last_dc = ""  # the DC of the last host view held: whose fencing of this node counts
+
+    @property
+    def last_dc(self) -> str:
+        """The DC the view of the host last linked elects (kept after the link is lost: the DC fences a remote
+        node whose connection failed)."""
+        self._remember_dc()
+        return self._last_dc
+
+    def _remember_dc(self) -> None:
+        if self.host_gate is not None and self.host_gate.view is not None:
+            self._last_dc = self.host_gate.view.dc
 
     @property
     def view(self) -> Any:
@@ -101,7 +113,13 @@ class RemoteGate:
         """Nothing to follow until a connection opens; remember the bus for then."""
         self._bus = (nc, subjects)
 
+    async def unlink(self) -> None:
+        """Forget the link (fenced: a node that lost its power has no connection)."""
+        self.link.host = ""
+        await self.close()
+
     async def close(self) -> None:
+        self._remember_dc()  # the DC of the view being dropped may still fence this node
         if self.host_gate is not None:
             await self.host_gate.close()
             self.host_gate = None

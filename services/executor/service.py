@@ -38,7 +38,7 @@ from paceline.executor.remote import Connections, RemoteGate, is_connection
 from paceline.executor.runner import AgentRunner
 from paceline.executor.schedule import ScheduleStore
 from paceline.executor.standards import AgentRef
-from paceline.shared import VERSION, bus, cib, lrm
+from paceline.shared import VERSION, admission, bus, cib, lrm
 from paceline.shared.cluster.options import cluster_options, node_attributes, option_is_true
 from paceline.shared.messages import (
     ActionRequest,
@@ -50,6 +50,7 @@ from paceline.shared.messages import (
     CibQuery,
     CibWriteReply,
     ExecutorHistory,
+    Fenced,
     FenceReply,
     FenceRequest,
     HistoryRequest,
@@ -65,7 +66,7 @@ from paceline.shared.messages import (
     ValidateRequest,
     pack,
 )
-from paceline.shared.subjects import Subjects
+from paceline.shared.subjects import Subjects, sender_of
 
 #: How long a stopping executor lets the CIB mirror catch up before it gives up (the next start clears it).
 FLUSH_ON_STOP = 2.0
@@ -123,6 +124,7 @@ class Executor:
         self.active: dict[str, Operation] = {}  # resources this executor started (or found running), by id
         self._service: bus.MicroService | None = None
         self._cib_sub: Any = None
+        self._fenced_sub: Any = None
         self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ lifecycle
@@ -157,6 +159,9 @@ class Executor:
                                HistoryRequest)
         self._service.endpoint("link", self.subjects.executor("link", self.node), self.handle_link,
                                RemoteLinkRequest)
+        if isinstance(self.gate, RemoteGate):  # no membership to tell it that it was fenced: it listens itself
+            self._fenced_sub = await bus.subscribe(self.nc, "executor", self.subjects.fenced, self._on_fenced,
+                                                   Fenced)
         await self._service.start()
         self.log.info("serving actions", subject=self.subjects.executor_action(self.node),
                       term=self.terms.term, incarnation=self.history.incarnation)
@@ -166,9 +171,10 @@ class Executor:
         gets a moment to catch up: what it cannot write is cleared by the next start anyway."""
         if self._service is not None:
             await self._service.stop()
-        if self._cib_sub is not None:
-            with contextlib.suppress(Exception):
-                await self._cib_sub.unsubscribe()
+        for sub in (self._cib_sub, self._fenced_sub):
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
         await self.gate.close()
         for task in list(self._background):
             task.cancel()
@@ -351,6 +357,23 @@ class Executor:
         host = await self.gate.handle(req)
         return RemoteLinkReply(node=self.node, host=host, incarnation=self.history.incarnation)
 
+    async def _on_fenced(self, event: Fenced, subject: str) -> None:
+        """A remote node fenced while its executor lives on (a lab has no power switch): emulate the power
+        cut, as a cluster node's membership has its executor do. Only a result of the DC that the view of
+        the node it was last linked through elects counts (:func:`paceline.shared.admission.fencing_refusal`);
+        the link goes with the power, so the DC must start the connection again."""
+        if event.target != self.node or event.result != "ok" or event.action not in ("off", "reboot"):
+            return
+        assert isinstance(self.gate, RemoteGate)
+        refused = admission.fencing_refusal(self.gate.last_dc, sender_of(subject), event.dc)
+        if refused:
+            self.log.warning("ignored a fencing result for this remote node", reason=refused, term=event.term)
+            return
+        self.log.warning("this remote node was fenced: emulating the power cut", action=event.action,
+                         by=event.by, device=event.device)
+        await self.gate.unlink()
+        await self._power_cut()
+
     def _view(self) -> tuple[str, tuple[str, ...]]:
         """The DC and members of this node's view (what a remote link request carries)."""
         view = self.gate.view
@@ -367,6 +390,10 @@ class Executor:
         Only a fencing by the DC this node's view elects is obeyed (:meth:`MembershipGate.admit_reset`).
         """
         await self.gate.admit_reset(req.dc, req.term)
+        return await self._power_cut()
+
+    async def _power_cut(self) -> ResetReply:
+        """Stop everything this node runs with its agents, drop its monitors, schedule and history."""
         await self.monitors.cancel_all(forget=True)
         self.schedule.save([])
         stopped = []

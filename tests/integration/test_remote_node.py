@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from paceline.shared import bus, cib
 from paceline.shared.credentials import Credentials, authorization_block, keygen
+from paceline.shared.messages import Fenced, MembershipViewMessage, pack
 from paceline.shared.natsserver import NatsServer, ServerAuth
 from paceline.shared.subjects import Subjects
 
@@ -78,11 +79,12 @@ async def _as(server: NatsServer, creds: Credentials, user: str) -> Any:
 
 
 def _action(task: str, rsc: str, node: str, agent: dict[str, str], *, interval_ms: int = 0,
-            expected_rc: int = 0) -> dict[str, Any]:
-    """An action as the DC sends it (no membership runs here: the executors admit by term)."""
+            expected_rc: int = 0, **extra: Any) -> dict[str, Any]:
+    """An action as the DC sends it (no membership runs here: the executors admit by term until a view is
+    published)."""
     return {"id": 1, "transition": 1, "term": 1, "task": task, "rsc": rsc, "node": node, "interval_ms": interval_ms,
             "timeout_ms": 10000, "agent": agent, "params": {}, "meta": {}, "expected_rc": expected_rc,
-            "digest": "", "inputs": [], "pseudo": False}
+            "digest": "", "inputs": [], "pseudo": False, **extra}
 
 
 async def _ask(nc: Any, node: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -173,15 +175,48 @@ async def _host_writes_only_remote_node_states(server: NatsServer, creds: Creden
         await host.close()
 
 
+async def test_a_fenced_remote_node_stops_everything_when_its_hosts_dc_says_so(site):
+    """No power switch in a test: a remote node fenced while its executor lives on emulates the power cut, as a
+    cluster node's membership has its executor do - only for the DC its host's view elects."""
+    server, creds, base, _procs = site
+    dc = await _as(server, creds, f"policy@{HOST}")
+    membership = await _as(server, creds, f"membership@{HOST}")
+    state = base / "remote" / "run" / "Dummy-d1.state"
+    try:
+        assert (await _ask(dc, HOST, _action("start", REMOTE, HOST, CONNECTION)))["rc"] == 0
+        assert (await _ask(dc, REMOTE, _action("start", "d1", REMOTE, DUMMY)))["rc"] == 0 and state.exists()
+        view = MembershipViewMessage(node=HOST, incarnation="m1", ring_id=4, members=(HOST,), quorate=True, dc=HOST)
+        await membership.publish(S.view(HOST), pack(view))   # the host's view, which the linked remote follows
+
+        async def admits_by_the_hosts_view() -> bool:
+            with pytest.raises(bus.RemoteError) as err:
+                await _ask(dc, REMOTE, _action("monitor", "d1", REMOTE, DUMMY, expected_rc=0))
+            assert err.value.code == "not-dc", err.value      # planned over no members: not the view's DC
+            return True
+
+        await until_async(admits_by_the_hosts_view, "r1 admits by n1's view", 10, interval=0.1)
+        fenced = Fenced(target=REMOTE, action="off", result="ok", device="fence1", by=HOST, dc="n2", term=4)
+        await dc.publish(S.fenced_by(HOST), pack(fenced))   # names another DC than its sender: ignored
+        await dc.publish(S.fenced_by(HOST), pack(Fenced(**{**fenced.to_body(), "dc": HOST})))
+        await until_async(lambda: not state.exists(), "the fenced remote node stopped d1", 10, interval=0.05)
+        with pytest.raises(bus.RemoteError) as unlinked:
+            await _ask(dc, REMOTE, _action("start", "d1", REMOTE, DUMMY, dc=HOST, members=[HOST]))
+        assert unlinked.value.code == "not-connected"        # the link went with the power
+    finally:
+        await dc.close()
+        await membership.close()
+
+
 async def test_a_lost_remote_executor_fails_its_connections_monitor(site):
     server, creds, _base, procs = site
     dc = await _as(server, creds, f"policy@{HOST}")
     try:
         await _serving(dc, REMOTE)
-        assert (await _ask(dc, HOST, _action("start", REMOTE, HOST, CONNECTION)))["rc"] == 0
+        mandate = {"dc": HOST, "members": [HOST]}  # the DC of the view published before, if one was
+        assert (await _ask(dc, HOST, _action("start", REMOTE, HOST, CONNECTION, **mandate)))["rc"] == 0
         procs["remote"].kill()
         procs["remote"].wait(10)
-        reply = await _ask(dc, HOST, _action("monitor", REMOTE, HOST, CONNECTION, interval_ms=1000))
+        reply = await _ask(dc, HOST, _action("monitor", REMOTE, HOST, CONNECTION, interval_ms=1000, **mandate))
         assert reply["rc"] == 7 and "does not answer" in reply["exit_reason"]
     finally:
         await dc.close()
