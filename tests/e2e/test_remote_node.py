@@ -49,7 +49,7 @@ def status_cib(lab: LabRunner) -> cib.Element:
 
 def remote_state(lab: LabRunner) -> dict[str, str]:
     ns = cib.node_state(status_cib(lab), REMOTE, create=False)
-    return dict(ns.attrib) if ns is not None else {}
+    return {str(k): str(v) for k, v in ns.attrib.items()} if ns is not None else {}
 
 
 def active_on(lab: LabRunner, rsc: str) -> list[str]:

@@ -10,6 +10,7 @@ policy or the store beyond its own status - the bus server refuses it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import sys
@@ -159,11 +160,12 @@ async def test_a_remote_node_runs_actions_only_while_its_connection_links_it(sit
 async def _host_writes_only_remote_node_states(server: NatsServer, creds: Credentials) -> None:
     """The host's executor credential writes a configured remote node's node_state, and nothing else of it."""
     host = await _as(server, creds, f"executor@{HOST}")
-    up = {"op": "node_state", "attrs": {"id": REMOTE, "uname": REMOTE, "remote_node": "true", "in_ccm": "true"}}
+    attrs = {"id": REMOTE, "uname": REMOTE, "remote_node": "true", "in_ccm": "true"}
+    up: dict[str, Any] = {"op": "node_state", "attrs": attrs}
     result = {"op": "lrm_op", "rsc": "d1", "agent": DUMMY,
               "record": {"id": "d1_last_0", "operation": "stop", "call-id": "999", "rc-code": "0", "op-status": "0"}}
     try:
-        for node, ops in ((REMOTE, [result]), (REMOTE, [{**up, "attrs": {**up["attrs"], "crmd": "online"}}]),
+        for node, ops in ((REMOTE, [result]), (REMOTE, [{**up, "attrs": {**attrs, "crmd": "online"}}]),
                           (REMOTE, [{"op": "node_state", "attrs": {"in_ccm": "true"}}]), ("r9", [up])):
             with pytest.raises(bus.RemoteError) as err:
                 await bus.request(host, S.cib_patch_by("executor", HOST), "patch",
@@ -212,7 +214,7 @@ async def test_a_lost_remote_executor_fails_its_connections_monitor(site):
     dc = await _as(server, creds, f"policy@{HOST}")
     try:
         await _serving(dc, REMOTE)
-        mandate = {"dc": HOST, "members": [HOST]}  # the DC of the view published before, if one was
+        mandate: dict[str, Any] = {"dc": HOST, "members": [HOST]}  # the DC of a view published before, if any
         assert (await _ask(dc, HOST, _action("start", REMOTE, HOST, CONNECTION, **mandate)))["rc"] == 0
         procs["remote"].kill()
         procs["remote"].wait(10)
@@ -246,9 +248,12 @@ async def test_the_remote_credential_is_refused_membership_policy_and_store_writ
         for subject in (S.executor_action(HOST), S.heartbeats, S.policy_explain):
             await nc.subscribe(subject)
             await nc.flush()
-            await until_async(lambda subject=subject: any(subject in e and "subscription" in e.lower()
-                                                          for e in errors),
+            await until_async(functools.partial(_refused_subscription, errors, subject),
                               f"the server refuses the subscription to {subject}", 5, interval=0.05)
     finally:
         with contextlib.suppress(Exception):
             await nc.close()
+
+
+def _refused_subscription(errors: list[str], subject: str) -> bool:
+    return any(subject in e and "subscription" in e.lower() for e in errors)
