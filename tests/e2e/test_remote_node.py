@@ -47,8 +47,9 @@ def status_cib(lab: LabRunner) -> cib.Element:
     return cib.parse_cib(done.stdout)
 
 
-def remote_state(lab: LabRunner) -> dict[str, str]:
-    ns = cib.node_state(status_cib(lab), REMOTE, create=False)
+def remote_state(lab: LabRunner, node: str = REMOTE) -> dict[str, str]:
+    """The attributes of the remote node's ``node_state`` ({} while it has none)."""
+    ns = cib.node_state(status_cib(lab), node, create=False)
     return {str(k): str(v) for k, v in ns.attrib.items()} if ns is not None else {}
 
 
@@ -83,6 +84,19 @@ def test_the_connection_resource_brings_the_remote_node_in_and_its_loss_takes_it
     ok(rlab, "resource", "cleanup", REMOTE)
     until(lambda: active_on(rlab, REMOTE), "the connection runs again", PATIENCE, POLL)
     until(lambda: remote_state(rlab).get("in_ccm") == "true", "r1 is up again", PATIENCE, POLL)
+
+
+def test_a_remote_node_added_to_the_running_lab_joins_through_its_connection(rlab):
+    ok(rlab, "lab", "add-remote", "r2")  # a new credential: the bus servers reload their users
+    assert any(line.strip().startswith("r2/remote") and "running" in line
+               for line in ok(rlab, "lab", "status").splitlines())
+    ok(rlab, "configure", "primitive", "r2", "ocf:pacemaker:remote", "op", "monitor", "interval=2s", "timeout=10s")
+    until(lambda: active_on(rlab, "r2"), "r2's connection runs", PATIENCE, POLL)
+    until(lambda: remote_state(rlab, "r2").get("in_ccm") == "true", "r2 is up", PATIENCE, POLL)
+    assert remote_state(rlab, "r2")["remote_node"] == "true"
+    bad = rlab.paceline("lab", "add-remote", "primary")
+    assert bad.returncode == 1 and "distinct" in bad.stderr and "Traceback" not in bad.stderr
+    assert "partition with quorum" in ok(rlab, "status")
 
 
 @needs_scheduler

@@ -52,6 +52,10 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
     up.add_argument("--single-bus", action="store_true",
                     help="one shared nats-server instead of one per node (no failover or safety claim holds on it)")
     sub.add_parser("status", parents=[where], help="the lab's processes")
+    ar = sub.add_parser("add-remote", parents=[where],
+                        help="add a remote node to the running lab (an executor only; bring it in with "
+                             "'configure primitive NAME ocf:pacemaker:remote')")
+    ar.add_argument("node")
     k = sub.add_parser("kill", parents=[where], help="crash a node: SIGKILL its processes and the services it runs")
     k.add_argument("node")
     r = sub.add_parser("revive", parents=[where], help="start a killed node again")
@@ -87,6 +91,10 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
         lab = Lab.load(directory)
         if args.cmd == "status":
             print(lab.describe())
+        elif args.cmd == "add-remote":
+            lab.add_remote(args.node)
+            print(f"remote node {args.node} added (bring it in: paceline configure primitive {args.node} "
+                  "ocf:pacemaker:remote)")
         elif args.cmd == "kill":
             lab.kill(args.node)
             print(f"node {args.node} killed")

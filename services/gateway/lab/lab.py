@@ -50,7 +50,7 @@ from paceline.lab.netns import NetnsError, NetnsPlan
 from paceline.lab.netns_bus import wait_listening
 from paceline.shared import bus, cib, micro
 from paceline.shared.cluster.values import is_true
-from paceline.shared.credentials import Credentials, keygen, server_auth
+from paceline.shared.credentials import CredentialError, Credentials, add_remote, keygen, server_auth
 from paceline.shared.natsserver import NatsServer, NatsServerError
 from paceline.shared.pidfiles import pids_under
 from paceline.shared.subjects import Subjects, check_token
@@ -549,6 +549,29 @@ class Lab:
     async def _silent(nc: Any, nodes: set[str], wait: float = 0.3) -> set[tuple[str, str]]:
         """The (node, service) pairs of ``nodes`` that did not answer a micro-service PING within ``wait``."""
         return await micro.unanswered(nc, nodes, NODE_SERVICES, wait)
+
+    def add_remote(self, node: str, timeout: float = 30.0) -> None:
+        """Add a remote node to the running lab: its credential (the bus servers reload their users), then its
+        executor. It joins the cluster once its connection resource is configured."""
+        self._check_names(self.nodes, self.witnesses, self.single_bus, [*self.remotes, node])
+        if self.credentials:
+            try:
+                add_remote(Path(self.credentials), node)
+            except CredentialError as exc:
+                raise LabError(str(exc)) from None
+            self._reload_servers()
+        self.remotes.append(node)
+        self.spawn_remote(node)
+        self.save()
+        asyncio.run(self.wait_ready(timeout, [node]))
+
+    def _reload_servers(self) -> None:
+        """Write every bus server's auth configuration again and have it reload (SIGHUP): a new user."""
+        for server in self.servers.values():
+            auth = server_auth(Credentials(Path(self.credentials)), server.name, Subjects(self.cluster))
+            server.process(self.cluster, list(self.servers.values()), self.dir / "jetstream" / server.name,
+                           auth).config_file()
+            _signal(server.pid, signal.SIGHUP)
 
     def kill(self, node: str) -> None:
         """A machine crash: its services, resources and bus server die at once; its run directory is wiped."""
