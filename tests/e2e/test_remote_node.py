@@ -74,6 +74,11 @@ def test_the_connection_resource_brings_the_remote_node_in_and_its_loss_takes_it
     state = remote_state(rlab)
     assert state["remote_node"] == "true" and "crmd" not in state and "join" not in state
     assert "partition with quorum" in ok(rlab, "status")
+    ok(rlab, "node", "standby", REMOTE)  # declares it, type="remote", as Pacemaker's tools do; still no vote
+    node = cib.node_by_uname(status_cib(rlab), REMOTE)
+    assert node is not None and node.get("type") == "remote" and node.get("id") == REMOTE
+    ok(rlab, "node", "online", REMOTE)
+    assert "partition with quorum" in ok(rlab, "status")
 
     ok(rlab, "lab", "kill", REMOTE)
     until(lambda: remote_state(rlab).get("in_ccm") == "false", "the lost connection marks r1 down", PATIENCE, POLL)

@@ -135,3 +135,21 @@ def test_a_lab_remote_node_reaches_every_bus_server_and_has_no_vote(tmp_path: Pa
     assert env["HA_VARRUN"] == str(lab.node_dir("r") / "run")
     with pytest.raises(LabError, match="distinct"):
         Lab._check_names(["a", "b"], [], False, ["a"])
+
+
+def test_naming_a_remote_node_in_a_node_command_declares_it_as_pacemakers_tools_do():
+    from paceline.crm import CrmError, execute
+
+    from tests.support.crm import CTX
+
+    root = cib.empty(["n1", "n2"])
+    execute(root, "configure primitive r1 ocf:pacemaker:remote", CTX)
+    execute(root, "node standby r1", CTX)
+    node = cib.node_by_uname(root, "r1")
+    assert node is not None and (node.get("id"), node.get("type")) == ("r1", "remote")
+    assert node.find("instance_attributes/nvpair[@name='standby']").get("value") == "on"
+    assert CibNodes.from_root(root).count == 2  # still no vote
+    execute(root, "node online r1", CTX)
+    assert len(root.findall("configuration/nodes/node[@uname='r1']")) == 1
+    with pytest.raises(CrmError, match="no node 'r9'"):
+        execute(root, "node standby r9", CTX)
