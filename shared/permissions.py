@@ -159,8 +159,9 @@ def status_patch_refusal(role: str, sender: str, node: str, ops: Iterable[Mappin
 
     A node's executor credential could otherwise write another node's operation history - report that a
     resource stopped there while it runs - and the DC would start it a second time. The one exception:
-    the node_state attributes of a remote node (``remote_nodes``: the configured connection resources'
-    ids), which the executor running its connection writes up and down (:data:`REMOTE_NODE_ATTRS`).
+    the node_state attributes of a remote node (``remote_nodes``: the remote and guest nodes the
+    configuration names), which the executor running its connection writes up and down
+    (:data:`REMOTE_NODE_ATTRS`).
     """
     allowed = STATUS_OPS_BY_ROLE.get(role)
     if allowed is None:

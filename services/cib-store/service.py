@@ -129,10 +129,11 @@ class CibService:
         return handle
 
     async def remote_nodes(self) -> list[str]:
-        """The remote nodes the configuration names (its connection resources): the executor running one
-        writes that node's node_state (``paceline.shared.permissions.remote_state_refusal``)."""
+        """The remote and guest nodes the configuration names (``remote_nodes.remote_node_names``): the
+        executor running one's connection writes that node's node_state
+        (``paceline.shared.permissions.remote_state_refusal``)."""
         root, _version, _stale = await self.store.query(fresh=False)
-        return remote_nodes.connection_ids(root)
+        return remote_nodes.remote_node_names(root)
 
     async def cluster(self, req: CibCluster) -> CibWriteReply:
         clean = {str(k): (None if v is None else str(v)) for k, v in req.attrs.items()}

@@ -40,7 +40,7 @@ class CibNodes:
         that has node attributes, or any node named by a connection resource) is no member: it has no vote
         and never sends a heartbeat, so it counts neither towards expected votes nor quorum."""
         ids: dict[str, str] = {}
-        remotes = set(remote_nodes.connection_ids(root))
+        remotes = set(remote_nodes.remote_node_names(root))
         for el in cib.node_elements(root):
             if el.get("type") == "remote" or (el.get("uname") or el.get("id")) in remotes:
                 continue

@@ -130,7 +130,7 @@ class Policy:
         self.wake = asyncio.Event()
         self.engine = TransitionEngine(self.dispatch)
         self.histories = Histories(ctx.nc, self.s, ctx.log)
-        self.remote_nodes: frozenset[str] = frozenset()  # the connection resources' ids, as last planned with
+        self.remote_nodes: frozenset[str] = frozenset()  # remote and guest nodes, as last planned with
         self.recorder = CibRecorder(ctx.nc, self.s, ctx.log)
         self.fencer = Fencer(ctx.nc, self.s, self.me, self.mandate, self.members, ctx.log,
                              root=self.fencing_root, record=self.record_fenced)
@@ -421,7 +421,7 @@ class Policy:
         for node in members:  # a fenced node that is back runs what its new executor says
             self.fenced_ops.pop(node, None)
         nodes = set(cib.node_names(root)) | {ns.get("uname") or "" for ns in root.iterfind("status/node_state")}
-        nodes -= set(remote_nodes.connection_ids(root))  # up or down by their connection, not by membership
+        nodes -= set(remote_nodes.remote_node_names(root))  # up or down by their connection, not by membership
         gone = frozenset(n for n in nodes if n and self.known_gone(n))
         return Known(members=members, gone=gone, unclean=gone & self.unfenced, histories=self.histories.lrm(),
                      fenced=dict(self.fenced_ops))
@@ -429,7 +429,7 @@ class Policy:
     async def lay_known_over(self, root: cib.Element, members: Iterable[str]) -> dict[str, str]:
         """Make ``root`` (a copy of the CIB) what the DC plans with: the members' histories fetched, what the
         DC knows laid over, and the DC and quorum facts it asserts set (returned), not the CIB's."""
-        self.remote_nodes = frozenset(remote_nodes.connection_ids(root))
+        self.remote_nodes = frozenset(remote_nodes.remote_node_names(root))
         await self.histories.refresh([*members, *self.remote_nodes])  # a remote node's executor holds its own
         lay_over(root, self.known(root))
         facts = self.cluster_facts(root)

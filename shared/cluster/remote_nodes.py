@@ -26,14 +26,19 @@ def is_connection(standard: str, provider: str, kind: str) -> bool:
     return (standard, provider, kind) == CONNECTION_AGENT
 
 
-def connection_ids(root: Element) -> list[str]:
-    """The remote nodes a CIB configures: the ids of its ``ocf:pacemaker:remote`` primitives, in order."""
+def remote_node_names(root: Element) -> list[str]:
+    """The remote nodes a CIB configures, in order: the ids of its ``ocf:pacemaker:remote`` primitives
+    (remote nodes), and the ``remote-node`` meta attribute of a primitive that launches one (guest nodes: a VM
+    or container whose connection Pacemaker makes up, named after that attribute)."""
     resources = root.find("configuration/resources")
     if resources is None:
         return []
-    return [prim.get("id", "") for prim in resources.iter("primitive")
-            if is_connection(prim.get("class", ""), prim.get("provider", ""), prim.get("type", ""))
-            and prim.get("id")]
+    names = []
+    for prim in resources.iter("primitive"):
+        if is_connection(prim.get("class", ""), prim.get("provider", ""), prim.get("type", "")):
+            names.append(prim.get("id", ""))
+        names += [nv.get("value", "") for nv in prim.iterfind("meta_attributes/nvpair[@name='remote-node']")]
+    return [name for name in names if name]
 
 
 def node_state_ops(node: str, up: bool) -> list[dict[str, Any]]:

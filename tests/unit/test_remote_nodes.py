@@ -12,7 +12,7 @@ from paceline.lab import buses
 from paceline.lab.lab import Lab, LabError
 from paceline.membership.node_state import CibNodes
 from paceline.shared import cib, lrm
-from paceline.shared.cluster.remote_nodes import connection_ids, is_connection, node_state_ops
+from paceline.shared.cluster.remote_nodes import is_connection, node_state_ops, remote_node_names
 from paceline.shared.credentials import CredentialError, Credentials, add_remote, keygen
 from paceline.shared.messages import RemoteLinkReply
 from paceline.shared.permissions import REMOTE, permissions, status_patch_refusal
@@ -32,9 +32,12 @@ CONNECTIONS = ('<primitive id="r1" class="ocf" provider="pacemaker" type="remote
                '<primitive id="x" class="ocf" provider="heartbeat" type="remote"/>')
 
 
-def test_connections_are_the_ocf_pacemaker_remote_primitives():
-    assert connection_ids(_cib(CONNECTIONS)) == ["r1", "r2"]
-    assert connection_ids(_cib("")) == []
+def test_remote_nodes_are_connection_primitives_and_guests_named_by_remote_node():
+    assert remote_node_names(_cib(CONNECTIONS)) == ["r1", "r2"]
+    guest = ('<primitive id="vm1" class="ocf" provider="heartbeat" type="VirtualDomain"><meta_attributes id="m">'
+             '<nvpair id="m-rn" name="remote-node" value="guest1"/></meta_attributes></primitive>')
+    assert remote_node_names(_cib(guest)) == ["guest1"]
+    assert remote_node_names(_cib("")) == []
     assert is_connection("ocf", "pacemaker", "remote") and not is_connection("ocf", "heartbeat", "remote")
 
 

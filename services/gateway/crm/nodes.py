@@ -34,7 +34,7 @@ def find_node(root: Element, words: Words, uname: str) -> Element:
     node = cib.node_by_uname(root, uname)
     if node is None:
         node = next((n for n in cib.node_elements(root) if n.get("id") == uname), None)
-    if node is None and uname in remote_nodes.connection_ids(root):
+    if node is None and uname in remote_nodes.remote_node_names(root):
         node = etree.SubElement(cib.section(root, "nodes"), "node", id=uname, uname=uname, type="remote")
     if node is None:
         raise words.error(f"no node {uname!r} (known: {', '.join(cib.node_names(root)) or 'none'})")
