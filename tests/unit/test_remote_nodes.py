@@ -150,7 +150,8 @@ def test_naming_a_remote_node_in_a_node_command_declares_it_as_pacemakers_tools_
     execute(root, "node standby r1", CTX)
     node = cib.node_by_uname(root, "r1")
     assert node is not None and (node.get("id"), node.get("type")) == ("r1", "remote")
-    assert node.find("instance_attributes/nvpair[@name='standby']").get("value") == "on"
+    standby = node.find("instance_attributes/nvpair[@name='standby']")
+    assert standby is not None and standby.get("value") == "on"
     assert CibNodes.from_root(root).count == 2  # still no vote
     execute(root, "node online r1", CTX)
     assert len(root.findall("configuration/nodes/node[@uname='r1']")) == 1
