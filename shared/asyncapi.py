@@ -71,6 +71,7 @@ TRAFFIC: dict[str, Traffic] = {
     "executor:validate": Traffic(m.ValidateRequest, m.ValidateReply),
     "executor:reset": Traffic(m.ResetRequest, m.ResetReply),
     "executor:history": Traffic(m.HistoryRequest, m.ExecutorHistory),
+    "executor:link": Traffic(m.RemoteLinkRequest, m.RemoteLinkReply),
     "gateway:crm": Traffic(m.CrmRequest, m.CrmReply),
     "gateway:status": Traffic(m.StatusRequest, m.StatusReply),
     "gateway:cib": Traffic(m.CibCopyRequest, m.CibDocument),

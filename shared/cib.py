@@ -323,14 +323,17 @@ def node_state(root: Element, uname: str, node_id: str | None = None, create: bo
 def validate(root: Element) -> list[str]:
     """Referential problems a configuration must not have; empty when it is sound."""
     problems: list[str] = []
-    seen: dict[str, str] = {}
+    seen: dict[tuple[bool, str], str] = {}
     for ident, el in iter_ids(root):
         if el.get("id-ref") is not None:
             continue
-        if ident in seen:
-            problems.append(f"duplicate id {ident!r} (a <{seen[ident]}> and a <{el.tag}>)")
+        # A <node>'s id is the cluster layer's name for it, not an XML ID (text in Pacemaker's schema): a
+        # remote node's is its connection resource's id.
+        key = (el.tag == "node" and el.getparent() is section(root, "nodes", create=False), ident)
+        if key in seen:
+            problems.append(f"duplicate id {ident!r} (a <{seen[key]}> and a <{el.tag}>)")
         else:
-            seen[ident] = el.tag
+            seen[key] = el.tag
     resources = {el.get("id") for el in resource_elements(root)}
     templates = {el.get("id") for el in root.iterfind("configuration/resources/template")}
     tags = {el.get("id") for el in root.iterfind("configuration/tags/tag")}

@@ -36,6 +36,7 @@ from paceline.shared.permissions import (
     ADMIN,
     NODE_SERVICES,
     OBSERVER,
+    REMOTE,
     Permissions,
     inbox_prefix,
     permissions,
@@ -61,9 +62,10 @@ class CredentialError(Exception):
 # ---------------------------------------------------------------- making them
 
 def keygen(directory: Path, cluster: str, nodes: Mapping[str, Iterable[str]], force: bool = False,
-           witnesses: Mapping[str, Iterable[str]] | None = None) -> list[Path]:
+           witnesses: Mapping[str, Iterable[str]] | None = None, remotes: Iterable[str] = ()) -> list[Path]:
     """Make a credentials directory for ``cluster`` and ``nodes`` (node -> extra addresses of its bus server);
-    ``witnesses`` (bus-only nodes) get a server certificate and no users.
+    ``witnesses`` (bus-only nodes) get a server certificate and no users; ``remotes`` (remote nodes: an
+    executor and nothing else, no bus server of their own) one user each, ``remote@<node>``.
 
     Refuses to overwrite existing credentials unless ``force``: replacing them locks every machine that
     still holds the old ones out. Returns the files written.
@@ -86,10 +88,12 @@ def keygen(directory: Path, cluster: str, nodes: Mapping[str, Iterable[str]], fo
         key, cert = _make_server_cert(ca_key, ca_cert, node, list(addresses))
         written += [_write(directory / "servers" / f"{node}.key", _key_pem(key), secret=True),
                     _write(directory / "servers" / f"{node}.pem", _cert_pem(cert))]
-    users = [ADMIN, OBSERVER] + [user_name(svc, node) for node in nodes for svc in NODE_SERVICES]
+    remotes = _check_remotes(remotes, [*nodes, *(witnesses or {})])
+    users = [ADMIN, OBSERVER] + [user_name(svc, node) for node in nodes for svc in NODE_SERVICES] + \
+        [user_name(REMOTE, node) for node in remotes]
     for user in users:
         written.append(_write(directory / "users" / f"{user}.nk", _new_user_seed() + "\n", secret=True))
-    manifest = {"cluster": cluster, "nodes": sorted(nodes)}
+    manifest = {"cluster": cluster, "nodes": sorted(nodes), **({"remotes": remotes} if remotes else {})}
     written.append(_write(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n"))
     creds = Credentials(directory)
     for node in {**nodes, **(witnesses or {})}:  # each bus server's auth configuration, for `nats-server -c`
@@ -128,6 +132,28 @@ def add_node(directory: Path, node: str, addresses: Iterable[str]) -> list[Path]
     manifest = {"cluster": creds.cluster, "nodes": sorted({*creds.nodes, node})}
     written.append(_write(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n"))
     return written
+
+
+def add_remote(directory: Path, node: str) -> list[Path]:
+    """The credential of one more remote node (``remote@<node>``): a user, no bus server (a remote node's
+    executor connects to the cluster nodes' servers). The servers learn the user when their configuration
+    is written again (:func:`server_auth`). Refuses a name the directory already has."""
+    directory = Path(directory)
+    creds = Credentials(directory)
+    manifest = creds._manifest()
+    remotes = _check_remotes([*creds.remotes, node], creds.nodes)
+    written = [_write(directory / "users" / f"{user_name(REMOTE, node)}.nk", _new_user_seed() + "\n", secret=True)]
+    written.append(_write(directory / MANIFEST, json.dumps({**manifest, "remotes": remotes}, indent=2) + "\n"))
+    return written
+
+
+def _check_remotes(remotes: Iterable[str], others: Iterable[str]) -> list[str]:
+    """Remote node names, checked: subject tokens, distinct, none a cluster node's or a witness's name."""
+    names = [check_token(name, "remote node name") for name in remotes]
+    clash = sorted((set(names) & set(others)) | {n for n in names if names.count(n) > 1})
+    if clash:
+        raise CredentialError(f"remote node {clash[0]!r} is already named in these credentials")
+    return sorted(names)
 
 
 #: What a machine joining the cluster copies from a member's credentials (``paceline cluster join``): the CA
@@ -288,6 +314,12 @@ class Credentials:
     def nodes(self) -> list[str]:
         nodes = self._manifest()["nodes"]
         return [str(n) for n in nodes] if isinstance(nodes, list) else []
+
+    @property
+    def remotes(self) -> list[str]:
+        """The remote nodes (``remote@<node>`` users) these credentials were made for."""
+        remotes = self._manifest().get("remotes", [])
+        return [str(n) for n in remotes] if isinstance(remotes, list) else []
 
     def _manifest(self) -> dict[str, object]:
         path = self.directory / MANIFEST

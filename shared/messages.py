@@ -753,6 +753,39 @@ class ResetReply(Message):
     stopped: list[StoppedResource] = field(default_factory=list)
 
 
+#: What the executor hosting a remote node's connection asks of that node's executor.
+LINK_ACTIONS = ("open", "check", "close")
+
+
+class RemoteLinkRequest(Message):
+    """``executor.link.<remote>``: the executor running a remote node's connection resource opens, checks or
+    closes the link to that node's executor (``paceline.executor.remote``). ``host`` is that cluster node;
+    ``dc``, ``members`` and ``term`` are those of the DC action that asked (the remote executor admits actions
+    by the host's membership view from then on)."""
+
+    KIND = "link"
+    action: Name  # open | check | close
+    host: Name
+    dc: str = ""
+    members: tuple[str, ...] = ()
+    term: Count = 0
+
+    def check(self, prefix: str) -> None:
+        if self.action not in LINK_ACTIONS:
+            raise MalformedMessage(f"field {prefix + '.' if prefix else ''}'action': {self.action!r} is not one "
+                                   f"of {', '.join(LINK_ACTIONS)}")
+
+
+class RemoteLinkReply(Message):
+    """A remote executor's link as it stands after the request: ``host`` is the cluster node whose
+    connection it follows ("" when none), ``incarnation`` that of its history (new per process start)."""
+
+    KIND = REPLY
+    node: str
+    host: str
+    incarnation: str
+
+
 # ------------------------------------------------------------------ gateway
 
 

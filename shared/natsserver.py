@@ -11,6 +11,7 @@ the shape of one bus server per machine.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -70,6 +71,11 @@ class Routes:
         argv = ["--cluster_name", self.cluster, "--cluster", f"nats://{self.host}:{self.port}"]
         return argv + (["--routes", ",".join(self.peers)] if self.peers else [])
 
+    def config_lines(self) -> str:
+        """The same as configuration lines of the ``cluster`` block (a reload reads the file alone)."""
+        return (f"  name: {json.dumps(self.cluster)}\n  listen: {json.dumps(f'{self.host}:{self.port}')}\n"
+                f"  routes: {json.dumps(list(self.peers))}\n")
+
 
 @dataclass(frozen=True)
 class ServerAuth:
@@ -82,11 +88,12 @@ class ServerAuth:
     ca_file: Path
     authorization: str
 
-    def config(self) -> str:
+    def config(self, cluster: str = "") -> str:
+        """The configuration text; ``cluster``: more lines of the ``cluster`` block (its name and routes)."""
         tls = (f'cert_file: "{self.cert_file}"\n  key_file: "{self.key_file}"\n  ca_file: "{self.ca_file}"\n'
                "  timeout: 2")
         return (f"tls {{\n  {tls}\n}}\n{self.authorization}"
-                f"cluster {{\n  tls {{\n  {tls}\n  verify: true\n  }}\n}}\n")
+                f"cluster {{\n{cluster}  tls {{\n  {tls}\n  verify: true\n  }}\n}}\n")
 
 
 @dataclass
@@ -115,10 +122,13 @@ class NatsServer:
         return argv + (self.routes.argv() if self.routes else [])
 
     def config_file(self) -> Path:
-        """The server's configuration file (the auth part; everything else is given as flags)."""
+        """The server's configuration file (the auth part; everything else is given as flags). Its name and
+        cluster are in it too: a configuration reload (SIGHUP, a user added) checks a JetStream cluster's
+        ``server_name`` and ``cluster`` in the file alone."""
         assert self.auth is not None
         path = self.store_dir.parent / f"{self.store_dir.name}.conf"
-        path.write_text(self.auth.config())
+        name = f"server_name: {json.dumps(self.name)}\n" if self.name else ""
+        path.write_text(name + self.auth.config(self.routes.config_lines() if self.routes else ""))
         path.chmod(0o600)
         return path
 

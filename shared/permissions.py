@@ -25,6 +25,9 @@ from paceline.shared.subjects import CIB_ENDPOINTS, EXECUTOR_ENDPOINTS, GATEWAY_
 NODE_SERVICES = ("membership", "executor", "policy", "cib-store", "gateway")
 #: Roles that are not tied to a node: the CLI and tools that change things, and read-only observers.
 ADMIN, OBSERVER = "admin", "observer"
+#: The one service of a remote node (pacemaker_remoted's place): an executor with no membership, no policy,
+#: no store, reached through its connection resource (``paceline.executor.remote``); user ``remote@<node>``.
+REMOTE = "remote"
 
 #: Micro-service discovery ($SRV.PING/INFO/STATS): services answer it, anyone with a credential may ask.
 SRV = "$SRV.>"
@@ -84,10 +87,18 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
         "executor": lambda: Permissions(
             publish=(SRV, s.executor_event(node), s.cib("query"), s.cib_patch_by("executor", node),
                      s.membership_query(node),
-                     s.gateway("attribute"), s.gateway("nodes")),
+                     s.gateway("attribute"), s.gateway("nodes"), s.executor("link", "*")),
             subscribe=(inbox, SRV, s.executor_action(node), *(s.executor(e, node) for e in EXECUTOR_ENDPOINTS),
                        s.view(node), s.cib_changed),
-            notes="serves only its own node's executor subjects; reports results under its own node's name"),
+            notes="serves only its own node's executor subjects; reports results under its own node's name; "
+                  "opens remote nodes' connections (executor.link)"),
+        REMOTE: lambda: Permissions(
+            publish=(SRV, s.executor_event(node), s.cib("query"), s.cib_patch_by("executor", node),
+                     s.membership_query("*"), s.gateway("attribute"), s.gateway("nodes")),
+            subscribe=(inbox, SRV, s.executor_action(node), *(s.executor(e, node) for e in EXECUTOR_ENDPOINTS),
+                       s.views, s.fenced, s.cib_changed),
+            notes="a remote node's executor: its own node's executor subjects and status only; follows the "
+                  "view of the node its connection runs on; no heartbeat, view, policy or configuration write"),
         "policy": lambda: Permissions(
             publish=(SRV, s.executor_action("*"), s.executor("fence", "*"), s.executor("history", "*"), s.dc,
                      s.transition, s.fenced_by(node), s.policy_alive(node), s.membership_query(node),
@@ -107,7 +118,7 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
             notes="answers the CLI and writes the configuration on its behalf"),
     }
     if role not in by_role:
-        raise ValueError(f"unknown role {role!r} (one of: {', '.join((ADMIN, OBSERVER, *NODE_SERVICES))})")
+        raise ValueError(f"unknown role {role!r} (one of: {', '.join((ADMIN, OBSERVER, *NODE_SERVICES, REMOTE))})")
     return by_role[role]()
 
 
@@ -115,7 +126,7 @@ def table(s: Subjects | None = None) -> list[tuple[str, str, str]]:
     """(role, publish, subscribe) rows for the documentation, ``<c>``/``<node>`` standing in for names."""
     s = s or Subjects("CLUSTER")
     rows = []
-    for role in (*NODE_SERVICES, ADMIN, OBSERVER):
+    for role in (*NODE_SERVICES, REMOTE, ADMIN, OBSERVER):
         perm = permissions(s, role, "" if role in (ADMIN, OBSERVER) else "NODE")
 
         def show(patterns: tuple[str, ...]) -> str:
@@ -136,20 +147,27 @@ STATUS_OPS_BY_ROLE = {
 }
 #: The node_state attributes membership records (join state; never an operation's outcome).
 MEMBERSHIP_ATTRS = frozenset({"id", "uname", "in_ccm", "crmd", "join", "expected", "crm-debug-origin"})
+#: The node_state attributes of a remote node, which the executor running its connection resource records
+#: (as Pacemaker's controller hosting the connection does): nothing else of that node, never its history.
+REMOTE_NODE_ATTRS = frozenset({"id", "uname", "remote_node", "in_ccm", "crm-debug-origin"})
 
 
-def status_patch_refusal(role: str, sender: str, node: str, ops: Iterable[Mapping[str, Any]]) -> str:
+def status_patch_refusal(role: str, sender: str, node: str, ops: Iterable[Mapping[str, Any]],
+                         remote_nodes: Iterable[str] = ()) -> str:
     """Why the cib-store refuses a status patch of ``node`` that ``role``'s service of node ``sender`` sent
     (the sender is read off the subject, which only that credential may publish); "" when it may write it.
 
     A node's executor credential could otherwise write another node's operation history - report that a
-    resource stopped there while it runs - and the DC would start it a second time.
+    resource stopped there while it runs - and the DC would start it a second time. The one exception:
+    the node_state attributes of a remote node (``remote_nodes``: the remote and guest nodes the
+    configuration names), which the executor running its connection writes up and down
+    (:data:`REMOTE_NODE_ATTRS`).
     """
     allowed = STATUS_OPS_BY_ROLE.get(role)
     if allowed is None:
         return f"{role} does not write status patches on this subject"
     if role == "executor" and node != sender:
-        return f"the executor of {sender} may write only its own node's status, not {node}'s"
+        return remote_state_refusal(sender, node, list(ops), remote_nodes)
     for op in ops:
         kind = op.get("op")
         if kind not in allowed:
@@ -159,3 +177,19 @@ def status_patch_refusal(role: str, sender: str, node: str, ops: Iterable[Mappin
             return f"{role} may not set node_state attribute {sorted(extra)[0]!r}"
     return ""
 
+
+
+def remote_state_refusal(sender: str, node: str, ops: list[Mapping[str, Any]], remote_nodes: Iterable[str]) -> str:
+    """Why the executor of ``sender`` may not write this patch of another node's status; "" when it is the
+    node_state of a configured remote node, marked ``remote_node="true"``, and nothing else."""
+    refused = f"the executor of {sender} may write only its own node's status, not {node}'s"
+    if node not in set(remote_nodes):
+        return refused
+    for op in ops:
+        attrs = dict(op.get("attrs") or {})
+        if op.get("op") != "node_state" or attrs.get("remote_node") != "true":
+            return refused + " (of a remote node: only its node_state, with remote_node=\"true\")"
+        extra = set(attrs) - REMOTE_NODE_ATTRS
+        if extra:
+            return f"an executor may not set remote node_state attribute {sorted(extra)[0]!r}"
+    return ""

@@ -27,7 +27,8 @@ SERVICE_NAMES = {
 CIB_ENDPOINTS = ("query", "replace", "modify", "patch", "erase", "cluster")
 #: Node services whose status patches go to a subject of their own role and node (``cib_patch_by``).
 NODE_PATCHERS = ("executor", "membership")
-EXECUTOR_ENDPOINTS = ("metadata", "agents", "fence", "validate", "reset", "history")
+#: ``link``: a remote node's executor is reached through its connection resource (``paceline.executor.remote``).
+EXECUTOR_ENDPOINTS = ("metadata", "agents", "fence", "validate", "reset", "history", "link")
 GATEWAY_ENDPOINTS = ("crm", "status", "cib", "commit", "agents", "metadata", "attribute", "nodes")
 
 

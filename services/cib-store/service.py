@@ -15,6 +15,7 @@ from paceline.cib_store.store import CibStore, Conflict, WriteResult
 from paceline.shared import VERSION, jetstream, lrm, permissions
 from paceline.shared.bus import MicroService, UserError
 from paceline.shared.cib import CibError, serialize
+from paceline.shared.cluster import remote_nodes
 from paceline.shared.messages import (
     CibChanged,
     CibCluster,
@@ -115,15 +116,24 @@ class CibService:
         """The handler of ``role``'s status patches: refused (and counted) when the sender, named by the
         subject, may not write them (:func:`paceline.shared.permissions.status_patch_refusal`)."""
         async def handle(req: CibPatch, subject: str) -> CibWriteReply:
-            refused = permissions.status_patch_refusal(role, sender_of(subject), req.node, req.ops)
+            sender = sender_of(subject)
+            remotes = await self.remote_nodes() if role == "executor" and req.node != sender else []
+            refused = permissions.status_patch_refusal(role, sender, req.node, req.ops, remotes)
             if refused:
                 WRITES.labels("status", "refused").inc()
-                self.ctx.log.warning("status patch refused", role=role, sender=sender_of(subject), node=req.node,
+                self.ctx.log.warning("status patch refused", role=role, sender=sender, node=req.node,
                                      reason=refused)
                 raise UserError(refused, code="forbidden")
             return await self.patch(req)
 
         return handle
+
+    async def remote_nodes(self) -> list[str]:
+        """The remote and guest nodes the configuration names (``remote_nodes.remote_node_names``): the
+        executor running one's connection writes that node's node_state
+        (``paceline.shared.permissions.remote_state_refusal``)."""
+        root, _version, _stale = await self.store.query(fresh=False)
+        return remote_nodes.remote_node_names(root)
 
     async def cluster(self, req: CibCluster) -> CibWriteReply:
         clean = {str(k): (None if v is None else str(v)) for k, v in req.attrs.items()}

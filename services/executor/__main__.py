@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,9 @@ from paceline.executor.runner import SBIN_DIR, AgentRunner, cluster_environment
 from paceline.executor.service import Executor
 from paceline.executor.standards import AgentPaths, parse_roots
 from paceline.shared.runtime import ServiceContext, service_main
+
+#: The service name (and credential role, ``remote@<node>``) of a remote node's executor.
+REMOTE_SERVICE = "remote"
 
 
 def build(ctx: ServiceContext) -> Executor:
@@ -20,7 +24,8 @@ def build(ctx: ServiceContext) -> Executor:
                               sbin_dir=Path(cfg.ha_sbin_dir or SBIN_DIR))
     runner = AgentRunner(paths, rsctmp=ctx.state_dir / "run", default_timeout=cfg.default_op_timeout, base_env=env)
     # Views propagate within a heartbeat; half the token timeout covers a DC a few heartbeats ahead of this node.
-    return Executor(ctx.nc, ctx.subjects, cfg.node, runner, ctx.state_dir, ctx.log, patience=cfg.token_timeout / 2)
+    return Executor(ctx.nc, ctx.subjects, cfg.node, runner, ctx.state_dir, ctx.log, patience=cfg.token_timeout / 2,
+                    remote=ctx.service == REMOTE_SERVICE)
 
 
 async def run(ctx: ServiceContext) -> None:
@@ -33,7 +38,25 @@ async def run(ctx: ServiceContext) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return service_main("executor", run, argv, needs_node=True)
+    """``--remote``: run as a remote node (pacemaker_remoted's place): this executor only, with the node's
+    ``remote@<node>`` credential, admitting the DC's actions once a connection resource links it."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    remote = "--remote" in args
+    service = REMOTE_SERVICE if remote else "executor"
+    return service_main(service, run, [a for a in args if a != "--remote"], needs_node=True,
+                        extra_args=_remote_flag)
+
+
+def _remote_flag(parser: argparse.ArgumentParser) -> None:
+    """Show ``--remote`` in ``--help`` (it is read before parsing: it chooses the service name)."""
+    parser.add_argument("--remote", action="store_true",
+                        help="run as a remote node: an executor with no membership or policy of its own, "
+                             "reached through an ocf:pacemaker:remote connection resource")
+
+
+def remote_main(argv: list[str] | None = None) -> int:
+    """``paceline-remote``: a remote node (``paceline-executor --remote``)."""
+    return main(["--remote", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -34,10 +34,11 @@ from paceline.executor.limits import ActionLimit
 from paceline.executor.mirror import CibMirror
 from paceline.executor.operation import AgentOutcome, Operation, make_result
 from paceline.executor.recurring import RecurringMonitors
+from paceline.executor.remote import Connections, RemoteGate, is_connection
 from paceline.executor.runner import AgentRunner
 from paceline.executor.schedule import ScheduleStore
 from paceline.executor.standards import AgentRef
-from paceline.shared import VERSION, bus, cib, lrm
+from paceline.shared import VERSION, admission, bus, cib, lrm
 from paceline.shared.cluster.options import cluster_options, node_attributes, option_is_true
 from paceline.shared.messages import (
     ActionRequest,
@@ -49,12 +50,15 @@ from paceline.shared.messages import (
     CibQuery,
     CibWriteReply,
     ExecutorHistory,
+    Fenced,
     FenceReply,
     FenceRequest,
     HistoryRequest,
     MetadataReply,
     MetadataRequest,
     OperationResult,
+    RemoteLinkReply,
+    RemoteLinkRequest,
     ResetReply,
     ResetRequest,
     StoppedResource,
@@ -62,7 +66,7 @@ from paceline.shared.messages import (
     ValidateRequest,
     pack,
 )
-from paceline.shared.subjects import Subjects
+from paceline.shared.subjects import Subjects, sender_of
 
 #: How long a stopping executor lets the CIB mirror catch up before it gives up (the next start clears it).
 FLUSH_ON_STOP = 2.0
@@ -92,15 +96,21 @@ def forget_ops(cancelled: list[Operation]) -> list[dict[str, Any]]:
 
 class Executor:
     def __init__(self, nc: Client, subjects: Subjects, node: str, runner: AgentRunner, state_dir: Path,
-                 log: Any = None, patience: float = DEFAULT_PATIENCE):
-        """``patience``: how long a request its node's view refuses waits for a view that admits it."""
+                 log: Any = None, patience: float = DEFAULT_PATIENCE, remote: bool = False):
+        """``patience``: how long a request its node's view refuses waits for a view that admits it;
+        ``remote``: this is a remote node's executor (``paceline.executor.remote``), admitting requests while
+        a connection resource links it to a cluster node, by that node's view."""
         self.nc = nc
         self.subjects = subjects
         self.node = node
         self.runner = runner
         self.log = log or structlog.get_logger().bind(service="executor", node=node)
         self.terms = TermStore(state_dir / "executor.term")
-        self.gate = MembershipGate(node, self.terms, patience, self.log)
+        self.remote = remote
+        self.gate: MembershipGate | RemoteGate = (RemoteGate if remote else MembershipGate)(
+            node, self.terms, patience, self.log)
+        self.connections = Connections(nc, subjects, node, self.log)
+        self.connections.view = self._view
         self.history = NodeHistory(node)
         self.mirror = CibMirror(self._patch, self.log)
         self.start_failure_is_fatal = True
@@ -114,6 +124,7 @@ class Executor:
         self.active: dict[str, Operation] = {}  # resources this executor started (or found running), by id
         self._service: bus.MicroService | None = None
         self._cib_sub: Any = None
+        self._fenced_sub: Any = None
         self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ lifecycle
@@ -146,6 +157,11 @@ class Executor:
                                ValidateRequest, concurrent=True)
         self._service.endpoint("history", self.subjects.executor("history", self.node), self.handle_history,
                                HistoryRequest)
+        self._service.endpoint("link", self.subjects.executor("link", self.node), self.handle_link,
+                               RemoteLinkRequest)
+        if isinstance(self.gate, RemoteGate):  # no membership to tell it that it was fenced: it listens itself
+            self._fenced_sub = await bus.subscribe(self.nc, "executor", self.subjects.fenced, self._on_fenced,
+                                                   Fenced)
         await self._service.start()
         self.log.info("serving actions", subject=self.subjects.executor_action(self.node),
                       term=self.terms.term, incarnation=self.history.incarnation)
@@ -155,9 +171,10 @@ class Executor:
         gets a moment to catch up: what it cannot write is cleared by the next start anyway."""
         if self._service is not None:
             await self._service.stop()
-        if self._cib_sub is not None:
-            with contextlib.suppress(Exception):
-                await self._cib_sub.unsubscribe()
+        for sub in (self._cib_sub, self._fenced_sub):
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
         await self.gate.close()
         for task in list(self._background):
             task.cancel()
@@ -165,6 +182,7 @@ class Executor:
                 await task
         await self.monitors.cancel_all(forget=False)
         await self.mirror.close(FLUSH_ON_STOP)
+        await self.connections.close(FLUSH_ON_STOP)
 
     def _in_background(self, work: Coroutine[Any, Any, None], what: str) -> None:
         """Run start-up work that must not delay serving; kept referenced until done, cancelled by stop."""
@@ -332,6 +350,35 @@ class Executor:
         return FenceReply(rc=outcome.rc, op_status=outcome.op_status, exit_reason=outcome.exit_reason,
                           output=outcome.output)
 
+    async def handle_link(self, req: RemoteLinkRequest) -> RemoteLinkReply:
+        """A connection resource on ``req.host`` opens, checks or closes this remote node's link."""
+        if not isinstance(self.gate, RemoteGate):
+            raise bus.UserError(f"{self.node} is a cluster node, not a remote node", code="not-remote")
+        host = await self.gate.handle(req)
+        return RemoteLinkReply(node=self.node, host=host, incarnation=self.history.incarnation)
+
+    async def _on_fenced(self, event: Fenced, subject: str) -> None:
+        """A remote node fenced while its executor lives on (a lab has no power switch): emulate the power
+        cut, as a cluster node's membership has its executor do. Only a result of the DC that the view of
+        the node it was last linked through elects counts (:func:`paceline.shared.admission.fencing_refusal`);
+        the link goes with the power, so the DC must start the connection again."""
+        if event.target != self.node or event.result != "ok" or event.action not in ("off", "reboot"):
+            return
+        assert isinstance(self.gate, RemoteGate)
+        refused = admission.fencing_refusal(self.gate.last_dc, sender_of(subject), event.dc)
+        if refused:
+            self.log.warning("ignored a fencing result for this remote node", reason=refused, term=event.term)
+            return
+        self.log.warning("this remote node was fenced: emulating the power cut", action=event.action,
+                         by=event.by, device=event.device)
+        await self.gate.unlink()
+        await self._power_cut()
+
+    def _view(self) -> tuple[str, tuple[str, ...]]:
+        """The DC and members of this node's view (what a remote link request carries)."""
+        view = self.gate.view
+        return (view.dc, tuple(view.members)) if view is not None else ("", ())
+
     async def handle_history(self, _req: HistoryRequest) -> ExecutorHistory:
         """The node's operation history as this executor holds it (the CIB's copy may lag behind)."""
         return self.history.snapshot()
@@ -343,6 +390,10 @@ class Executor:
         Only a fencing by the DC this node's view elects is obeyed (:meth:`MembershipGate.admit_reset`).
         """
         await self.gate.admit_reset(req.dc, req.term)
+        return await self._power_cut()
+
+    async def _power_cut(self) -> ResetReply:
+        """Stop everything this node runs with its agents, drop its monitors, schedule and history."""
         await self.monitors.cancel_all(forget=True)
         self.schedule.save([])
         stopped = []
@@ -399,7 +450,7 @@ class Executor:
         queued = time.monotonic()
         async with self._locks.setdefault(op.rsc, asyncio.Lock()):
             queue_ms = int((time.monotonic() - queued) * 1000)
-            outcome = await self.runner.run(op)
+            outcome = await self._outcome(op)
         result = make_result(op, outcome, call_id=next(self._call_ids), queue_ms=queue_ms)
         metrics.observe(result)
         log = self.log.warning if result.failed else self.log.debug if repeat else self.log.info
@@ -407,6 +458,16 @@ class Executor:
             exec_ms=result.exec_ms, reason=result.exit_reason or None, term=op.term,
             stderr=(outcome.errors.strip() or None) if result.failed else None)
         return result
+
+    async def _outcome(self, op: Operation) -> AgentOutcome:
+        """Run the agent; a remote connection resource is run here (as Pacemaker's controller runs it), and
+        only by a cluster node's executor: a remote node reaches no other remote node."""
+        if not is_connection(op):
+            return await self.runner.run(op)
+        if self.remote:
+            return AgentOutcome(lrm.OCF_ERR_INSTALLED, lrm.EXEC_NOT_INSTALLED,
+                                exit_reason="a remote node cannot run a remote connection")
+        return await self.connections.run(op)
 
     async def _record(self, op: Operation, result: lrm.OpResult, forget: list[Operation] | None = None) -> None:
         """Put the result into this node's history, then tell subscribers about it (the CIB follows).

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paceline.shared import cib
+from paceline.shared.cluster import remote_nodes
 
 ONLINE = cib.NODE_STATE_MEMBER
 OFFLINE = cib.NODE_STATE_LOST
@@ -35,8 +36,14 @@ class CibNodes:
 
     @classmethod
     def from_root(cls, root: cib.Element) -> CibNodes:
+        """The cluster nodes the CIB declares. A remote node (``type="remote"``, as Pacemaker declares one
+        that has node attributes, or any node named by a connection resource) is no member: it has no vote
+        and never sends a heartbeat, so it counts neither towards expected votes nor quorum."""
         ids: dict[str, str] = {}
+        remotes = set(remote_nodes.remote_node_names(root))
         for el in cib.node_elements(root):
+            if el.get("type") == "remote" or (el.get("uname") or el.get("id")) in remotes:
+                continue
             uname = el.get("uname") or el.get("id")
             if uname:
                 ids[uname] = el.get("id") or uname

@@ -38,6 +38,7 @@ from paceline.policy.recorder import CibRecorder
 from paceline.policy.recovery import RecoveryClock
 from paceline.policy.scheduler import schedule
 from paceline.shared import VERSION, admission, bus, cib
+from paceline.shared.cluster import remote_nodes
 from paceline.shared.lrm import OpResult
 from paceline.shared.messages import (
     CibChanged,
@@ -129,6 +130,7 @@ class Policy:
         self.wake = asyncio.Event()
         self.engine = TransitionEngine(self.dispatch)
         self.histories = Histories(ctx.nc, self.s, ctx.log)
+        self.remote_nodes: frozenset[str] = frozenset()  # remote and guest nodes, as last planned with
         self.recorder = CibRecorder(ctx.nc, self.s, ctx.log)
         self.fencer = Fencer(ctx.nc, self.s, self.me, self.mandate, self.members, ctx.log,
                              root=self.fencing_root, record=self.record_fenced)
@@ -233,7 +235,8 @@ class Policy:
         view = self.view()
         if view is None or not self.running:
             return
-        members = set(view.members)
+        # A remote node is never a member: its loss shows as its connection's failed monitor, not here.
+        members = set(view.members) | self.remote_nodes
         lost = self.engine.abandon(lambda a: a.task != "stonith" and bool(a.node) and a.node not in members)
         for action in lost:
             self.log.warning("gave up an action on a lost node", action=action.key, node=action.node)
@@ -418,6 +421,7 @@ class Policy:
         for node in members:  # a fenced node that is back runs what its new executor says
             self.fenced_ops.pop(node, None)
         nodes = set(cib.node_names(root)) | {ns.get("uname") or "" for ns in root.iterfind("status/node_state")}
+        nodes -= set(remote_nodes.remote_node_names(root))  # up or down by their connection, not by membership
         gone = frozenset(n for n in nodes if n and self.known_gone(n))
         return Known(members=members, gone=gone, unclean=gone & self.unfenced, histories=self.histories.lrm(),
                      fenced=dict(self.fenced_ops))
@@ -425,7 +429,8 @@ class Policy:
     async def lay_known_over(self, root: cib.Element, members: Iterable[str]) -> dict[str, str]:
         """Make ``root`` (a copy of the CIB) what the DC plans with: the members' histories fetched, what the
         DC knows laid over, and the DC and quorum facts it asserts set (returned), not the CIB's."""
-        await self.histories.refresh(members)
+        self.remote_nodes = frozenset(remote_nodes.remote_node_names(root))
+        await self.histories.refresh([*members, *self.remote_nodes])  # a remote node's executor holds its own
         lay_over(root, self.known(root))
         facts = self.cluster_facts(root)
         for name, value in facts.items():

@@ -20,7 +20,7 @@ from paceline.crm.tree import detach, ident
 from paceline.crm.words import Words
 from paceline.shared import cib
 from paceline.shared.cib import Element
-from paceline.shared.cluster import fencing
+from paceline.shared.cluster import fencing, remote_nodes
 from paceline.shared.cluster.options import cluster_options
 
 _LIFETIMES = ("forever", "reboot")
@@ -28,9 +28,14 @@ Handler = Callable[[Element, Words, Context], str]
 
 
 def find_node(root: Element, words: Words, uname: str) -> Element:
+    """The ``<node>`` entry of ``uname``. A remote node (named by a connection resource) gets one when first
+    named, ``type="remote"`` with its name as id, as Pacemaker's tools add it to set a remote node's
+    attribute (standby, utilization, ...); membership does not count it."""
     node = cib.node_by_uname(root, uname)
     if node is None:
         node = next((n for n in cib.node_elements(root) if n.get("id") == uname), None)
+    if node is None and uname in remote_nodes.remote_node_names(root):
+        node = etree.SubElement(cib.section(root, "nodes"), "node", id=uname, uname=uname, type="remote")
     if node is None:
         raise words.error(f"no node {uname!r} (known: {', '.join(cib.node_names(root)) or 'none'})")
     return node

@@ -38,6 +38,9 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
                     help="add a bus-only node (a nats-server with JetStream, no services, no resources) that keeps "
                          "the bus's majority when a node dies; a two-node lab gets one called 'witness' by default")
     up.add_argument("--no-witness", action="store_true", help="no witness, even for two nodes")
+    up.add_argument("--remote", action="append", metavar="NAME",
+                    help="add a remote node: an executor only (no membership, policy or bus server; no vote), "
+                         "brought into the cluster by 'configure primitive NAME ocf:pacemaker:remote'")
     up.add_argument("--watchdog-timeout", type=float, default=None, metavar="SECONDS",
                     help="each node's watchdog resets it after this long without a pet from its membership "
                          "(default 2 with three nodes or more, none with fewer; survivors wait twice that "
@@ -49,6 +52,10 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
     up.add_argument("--single-bus", action="store_true",
                     help="one shared nats-server instead of one per node (no failover or safety claim holds on it)")
     sub.add_parser("status", parents=[where], help="the lab's processes")
+    ar = sub.add_parser("add-remote", parents=[where],
+                        help="add a remote node to the running lab (an executor only; bring it in with "
+                             "'configure primitive NAME ocf:pacemaker:remote')")
+    ar.add_argument("node")
     k = sub.add_parser("kill", parents=[where], help="crash a node: SIGKILL its processes and the services it runs")
     k.add_argument("node")
     r = sub.add_parser("revive", parents=[where], help="start a killed node again")
@@ -76,13 +83,18 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
             elif args.watchdog_timeout is not None:
                 lab.watchdog_timeout = args.watchdog_timeout
             witnesses = [] if args.no_witness else _names(",".join(args.witness)) if args.witness else None
+            remotes = _names(",".join(args.remote)) if args.remote else []
             lab.up(_names(args.nodes), with_netns=args.netns, witnesses=witnesses, single_bus=args.single_bus,
-                   secure=not args.insecure)
+                   secure=not args.insecure, remotes=remotes)
             print(lab.describe())
             return 0
         lab = Lab.load(directory)
         if args.cmd == "status":
             print(lab.describe())
+        elif args.cmd == "add-remote":
+            lab.add_remote(args.node)
+            print(f"remote node {args.node} added (bring it in: paceline configure primitive {args.node} "
+                  "ocf:pacemaker:remote)")
         elif args.cmd == "kill":
             lab.kill(args.node)
             print(f"node {args.node} killed")

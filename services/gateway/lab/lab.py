@@ -37,6 +37,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ from paceline.lab.netns import NetnsError, NetnsPlan
 from paceline.lab.netns_bus import wait_listening
 from paceline.shared import bus, cib, micro
 from paceline.shared.cluster.values import is_true
-from paceline.shared.credentials import Credentials, keygen, server_auth
+from paceline.shared.credentials import CredentialError, Credentials, add_remote, keygen, server_auth
 from paceline.shared.natsserver import NatsServer, NatsServerError
 from paceline.shared.pidfiles import pids_under
 from paceline.shared.subjects import Subjects, check_token
@@ -66,6 +67,8 @@ FORWARDER = "bus-forward"
 WATCHDOG = "watchdog"
 #: ha_cluster_exporter's port: a netns lab's node exporters listen on it, each on its node's own address.
 EXPORTER_PORT = 9664
+#: A remote node's one process, recorded as "NODE/REMOTE": its executor (``python -m paceline.executor --remote``).
+REMOTE = "remote"
 #: The file (in a node's directory) listing what its watchdog kills on a reset.
 NODE_PIDS = "node.pids"
 #: A lab's default watchdog timeout; survivors wait twice that (``stonith-watchdog-timeout``, as sbd advises).
@@ -149,6 +152,9 @@ class Lab:
     cluster: str = "lab"
     nodes: list[str] = field(default_factory=list)
     witnesses: list[str] = field(default_factory=list)
+    #: Remote nodes (``up --remote``): an executor each, no bus server, no membership, no vote; brought into
+    #: the cluster by configuring ``primitive NAME ocf:pacemaker:remote``.
+    remotes: list[str] = field(default_factory=list)
     single_bus: bool = False
     #: Every bus server's client URL, comma-separated: what ``paceline`` (and any tool) connects to.
     nats_url: str = ""
@@ -255,7 +261,9 @@ class Lab:
         # they start directly, not through a version manager's shim on PATH (pyenv's forks several helpers:
         # 0.1-0.5 s per agent run under load, three runs on a recovery path).
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        env.update({"PACELINE_CLUSTER": self.cluster, "PACELINE_NATS_URL": self.bus_url(node),
+        # A remote node has no bus server of its own: it reaches every cluster node's (the client fails over).
+        url = self.nats_url if node in self.remotes else self.bus_url(node)
+        env.update({"PACELINE_CLUSTER": self.cluster, "PACELINE_NATS_URL": url,
                     "PACELINE_EXPECTED_VOTES": str(len(self.nodes)), "PACELINE_LOG_FORMAT": "json",
                     "PACELINE_REPLICAS": str(buses.replicas(self.servers)),
                     "PACELINE_WATCHDOG_TIMEOUT": str(self.watchdog_timeout)})
@@ -297,8 +305,8 @@ class Lab:
         return self.launch(f"{node}/{service}", argv, self.env(node), self.namespace_of(node))
 
     def node_pids(self, node: str) -> list[int]:
-        """The node's Paceline services (not its bus server, not its resources)."""
-        return [self.procs[f"{node}/{s}"] for s in NODE_SERVICES if f"{node}/{s}" in self.procs]
+        """The node's Paceline services (not its bus server, not its resources); a remote node's executor."""
+        return [self.procs[f"{node}/{s}"] for s in (*NODE_SERVICES, REMOTE) if f"{node}/{s}" in self.procs]
 
     def server_pids(self, name: str) -> list[int]:
         """A bus server's nats-server and, in a netns lab, its forwarder."""
@@ -311,7 +319,24 @@ class Lab:
         return pids_under(self.node_dir(node) / "run")
 
     def _members(self) -> list[str]:
-        return self.nodes + self.witnesses
+        return self.nodes + self.witnesses + self.remotes
+
+    def remote_env(self, node: str) -> dict[str, str]:
+        """A remote node's environment: a node's (connected to every cluster node's bus server), with no vote,
+        no watchdog and no exporter."""
+        env = self.env(node)
+        for name in ("PACELINE_EXPECTED_VOTES", "PACELINE_WATCHDOG_TIMEOUT", "PACELINE_EXPORTER_ADDRESS",
+                     "PACELINE_EXPORTER_PORT"):
+            env.pop(name, None)
+        return env
+
+    def spawn_remote(self, node: str) -> int:
+        """Start a remote node's executor (its whole cluster software), in the root namespace."""
+        state = self.node_dir(node)
+        (state / "run").mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", MODULES["executor"], "--remote", "--state-dir", str(state),
+                "--metrics-port", "0", "--node", node]
+        return self.launch(f"{node}/{REMOTE}", argv, self.remote_env(node))
 
     def _check_member(self, name: str) -> None:
         if name not in self._members():
@@ -319,19 +344,21 @@ class Lab:
 
     # ------------------------------------------------------------ commands
     def up(self, nodes: list[str], timeout: float = 30.0, with_netns: bool = False,
-           witnesses: list[str] | None = None, single_bus: bool = False, secure: bool = True) -> None:
+           witnesses: list[str] | None = None, single_bus: bool = False, secure: bool = True,
+           remotes: list[str] | None = None) -> None:
         """Start the lab; ``witnesses`` None means the default (one for a two-node lab, none otherwise); with
         ``secure`` (the default) its bus requires the credentials it makes (``paceline keygen``'s) under
-        ``credentials/``."""
+        ``credentials/``; ``remotes``: remote nodes, an executor each (``remote@NODE`` credentials)."""
+        remotes = list(remotes or [])
         if witnesses is None:
             witnesses = [DEFAULT_WITNESS] if len(nodes) == 2 and not single_bus else []
         if self.watchdog_timeout < 0:
             self.watchdog_timeout = default_watchdog(len(nodes))
-        self._check_names(nodes, witnesses, single_bus)
+        self._check_names(nodes, witnesses, single_bus, remotes)
         self._refuse_running()
         plan = self._plan_network(nodes) if with_netns else None
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.nodes, self.witnesses, self.single_bus = list(nodes), list(witnesses), single_bus
+        self.nodes, self.witnesses, self.single_bus, self.remotes = list(nodes), list(witnesses), single_bus, remotes
         self.procs, self.buses = {}, {}
         if plan is not None:
             self.netns = plan.to_json()
@@ -356,6 +383,8 @@ class Lab:
         asyncio.run(self._init_cib(timeout))
         for node in nodes:
             self._start_services(node, NODE_SERVICES[len(CLUSTER_SERVICES):])
+        for node in remotes:
+            self.spawn_remote(node)
         self.save()
         asyncio.run(self.wait_ready(timeout))
 
@@ -370,20 +399,20 @@ class Lab:
         others: dict[str, list[str]] = {}
         for name, server in servers.items():
             (nodes if name in nodes else others)[name] = [server.address]
-        keygen(directory, self.cluster, nodes, force=True, witnesses=others)
+        keygen(directory, self.cluster, nodes, force=True, witnesses=others, remotes=self.remotes)
         self.credentials = str(directory)
 
     @staticmethod
-    def _check_names(nodes: list[str], witnesses: list[str], single_bus: bool) -> None:
+    def _check_names(nodes: list[str], witnesses: list[str], single_bus: bool, remotes: Sequence[str] = ()) -> None:
         try:
-            for n in nodes + witnesses:
+            for n in [*nodes, *witnesses, *remotes]:
                 check_token(n, "node name")
         except ValueError as exc:
             raise LabError(str(exc)) from None
-        names = nodes + witnesses
+        names = [*nodes, *witnesses, *remotes]
         if len(set(names)) != len(names) or not nodes:
-            raise LabError("give one or more distinct node names (and witness names different from them), "
-                           "e.g. --nodes primary,secondary")
+            raise LabError("give one or more distinct node names (and witness and remote node names different "
+                           "from them), e.g. --nodes primary,secondary")
         if single_bus and witnesses:
             raise LabError("a witness is a bus server of its own; --single-bus has only one (drop --witness)")
         if not single_bus and buses.SINGLE in names:
@@ -494,6 +523,8 @@ class Lab:
         """Until the given nodes are online in the CIB, a DC is recorded, and every service of those nodes
         answers (``$SRV.PING``: a cluster-wide service still opening its bucket has not started its endpoints)."""
         want = set(nodes or self.nodes)
+        remotes = set(self.remotes) if nodes is None else set(nodes) & set(self.remotes)
+        want -= remotes
         nc = await self.connect()
         s = Subjects(self.cluster)
         deadline = time.monotonic() + timeout
@@ -503,7 +534,8 @@ class Lab:
                     root = cib.parse_cib((await bus.request(nc, s.cib("query"), "query", timeout=1))["xml"])
                     online = {ns.get("uname") for ns in root.iterfind("status/node_state")
                               if ns.get("crmd") == "online" and is_true(ns.get("in_ccm"))}
-                    if want <= online and root.get("dc-uuid") and not await self._silent(nc, want):
+                    if want <= online and root.get("dc-uuid") and not await self._silent(nc, want) and \
+                            not await micro.unanswered(nc, remotes, ("executor",)):
                         return
                 except (bus.BusUnavailable, bus.RemoteError):
                     pass
@@ -517,6 +549,29 @@ class Lab:
     async def _silent(nc: Any, nodes: set[str], wait: float = 0.3) -> set[tuple[str, str]]:
         """The (node, service) pairs of ``nodes`` that did not answer a micro-service PING within ``wait``."""
         return await micro.unanswered(nc, nodes, NODE_SERVICES, wait)
+
+    def add_remote(self, node: str, timeout: float = 30.0) -> None:
+        """Add a remote node to the running lab: its credential (the bus servers reload their users), then its
+        executor. It joins the cluster once its connection resource is configured."""
+        self._check_names(self.nodes, self.witnesses, self.single_bus, [*self.remotes, node])
+        if self.credentials:
+            try:
+                add_remote(Path(self.credentials), node)
+            except CredentialError as exc:
+                raise LabError(str(exc)) from None
+            self._reload_servers()
+        self.remotes.append(node)
+        self.spawn_remote(node)
+        self.save()
+        asyncio.run(self.wait_ready(timeout, [node]))
+
+    def _reload_servers(self) -> None:
+        """Write every bus server's auth configuration again and have it reload (SIGHUP): a new user."""
+        for server in self.servers.values():
+            auth = server_auth(Credentials(Path(self.credentials)), server.name, Subjects(self.cluster))
+            server.process(self.cluster, list(self.servers.values()), self.dir / "jetstream" / server.name,
+                           auth).config_file()
+            _signal(server.pid, signal.SIGHUP)
 
     def kill(self, node: str) -> None:
         """A machine crash: its services, resources and bus server die at once; its run directory is wiped."""
@@ -532,7 +587,7 @@ class Lab:
         if plan is not None and node in self.nodes:
             netns.run(plan.node_teardown(node), ignore_errors=True)  # its addresses, floating ones too, vanish
         shutil.rmtree(self.node_dir(node) / "run", ignore_errors=True)
-        for svc in (*NODE_SERVICES, FORWARDER, WATCHDOG):
+        for svc in (*NODE_SERVICES, FORWARDER, WATCHDOG, REMOTE):
             self.procs.pop(f"{node}/{svc}", None)
         if node in self.buses:
             server = self.server(node)
@@ -560,8 +615,10 @@ class Lab:
                 self._start_servers([node])
             if node in self.nodes:
                 self._start_services(node, NODE_SERVICES)
+            if node in self.remotes:
+                self.spawn_remote(node)
         self.save()
-        booted = [n for n in nodes if n in self.nodes]
+        booted = [n for n in nodes if n in self.nodes or n in self.remotes]
         if booted:
             asyncio.run(self.wait_ready(timeout, booted))
 
@@ -577,11 +634,15 @@ class Lab:
             self._start_servers([node])
             self._list_node_processes(node)
             return
-        if process not in NODE_SERVICES or node not in self.nodes:
-            raise LabError(f"no service {process!r} on {node} (services: {', '.join(NODE_SERVICES)})")
+        own = (REMOTE,) if node in self.remotes else NODE_SERVICES if node in self.nodes else ()
+        if process not in own:
+            raise LabError(f"no service {process!r} on {node} (services: {', '.join(own) or 'none'})")
         if alive(self.procs.get(f"{node}/{process}")):
             raise LabError(f"{node}/{process} is running")
-        self.spawn(process, node)
+        if process == REMOTE:
+            self.spawn_remote(node)
+        else:
+            self.spawn(process, node)
         self._list_node_processes(node)
         self.save()
 
@@ -609,7 +670,7 @@ class Lab:
             _signal(pid, signal.SIGTERM)
         for pid in _wait_gone(services, 10):
             _signal(pid, signal.SIGKILL)
-        for node in self.nodes:
+        for node in self.nodes + self.remotes:
             for pid in self.resource_pids(node):
                 _signal(pid, signal.SIGKILL)
             shutil.rmtree(self.node_dir(node) / "run", ignore_errors=True)
@@ -647,6 +708,8 @@ class Lab:
                 namespace = self.namespace_of(node)
                 lines.append(f"  {node + '/exporter':<22} http://{self.exporters[node]}/metrics"
                              + (f" (in netns {namespace})" if namespace else ""))
+        for node in self.remotes:
+            lines.append(self._describe_service(node, REMOTE) + "  remote node (executor only, no vote)")
         if self.credentials:
             users = Path(self.credentials) / "users"
             lines += [f"  the bus requires credentials ({self.credentials}; CA {Path(self.credentials) / 'ca.pem'}):",
