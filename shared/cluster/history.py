@@ -26,7 +26,7 @@ from paceline.shared.cluster.model import (
 )
 from paceline.shared.cluster.rules import RuleContext
 from paceline.shared.cluster.scores import INF, parse_score
-from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, whole_int
+from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, is_true, whole_int
 
 _TASKS = {"monitor", "start", "stop", "promote", "demote", "migrate_to", "migrate_from"}
 _IGNORED_TASKS = {"notify", "reload", "reload-agent", "meta-data", "validate-all", "cancel"}
@@ -216,6 +216,11 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     rid = lr.get("id", "")
     rsc = state.by_id.get(rid)
     if rsc is not None and not rsc.is_group:
+        if rsc.clone_of is not None and rsc.history_id in state.clones and \
+                not is_true(state.by_id[rsc.clone_of].meta.get("globally-unique")):
+            # A numbered history of an anonymous clone (globally-unique was switched off) is matched as if it
+            # named the base id (unpack_find_resource).
+            return _anonymous_instance(state, rsc.history_id, node) or rsc
         return rsc
     if rid in state.clones:   # an anonymous clone's history names no instance: find the one it belongs to
         found = _anonymous_instance(state, rid, node)
@@ -291,6 +296,8 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
     rsc = _find_or_orphan(lr, has_entries, state, node)
     if rsc is None:
         return
+    if lr.get("id", "") != rsc.id:
+        rsc.clone_name = lr.get("id", "")      # what the agent was told it is (unpack_find_resource)
     if not ops:
         return
     ops = sort_ops(ops)

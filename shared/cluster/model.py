@@ -192,6 +192,7 @@ class Resource:
     partial_migration: tuple[str, str] | None = None   # (source, target): migrate_to done, migrate_from not
     dangling_migrations: list[str] = field(default_factory=list)   # sources a completed migration left
     migration_failed: bool = False      # a failed migration: recover by stop and start, never migrate again
+    clone_name: str | None = None       # the id its history was recorded under, when not its own (clone_name)
     lock_node: str | None = None        # shutdown lock: held for this node (see locks.py)
     lock_time: float = 0.0
     history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops

@@ -19,6 +19,7 @@ from paceline.policy.scheduler.colocation import has_influence
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF, add_scores, parse_score, scale
+from paceline.shared.cluster.values import is_true
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.placement import Placer
@@ -30,14 +31,19 @@ def promotion_score(state: ClusterState, instance: Resource, node: str) -> int |
     """The score the instance's agent published on ``node`` (None: none published); a group instance's is the
     sum of its members' (Pacemaker's promotion_score), None only when no member published one.
 
-    Agents publish it under the resource id they were given: the clone's base
-    id for anonymous clones, so that name is looked up first.
+    Agents publish it under the resource id they were given: for anonymous
+    clones usually the base id, which is the name their history was recorded under.
     """
     if instance.is_group:
         scores = [s for m in instance.children if (s := promotion_score(state, m, node)) is not None]
         return sum(scores) if scores else None
     attrs = state.nodes[node].attrs
-    for name in (f"master-{instance.history_id}", f"master-{instance.id}"):
+    # The name the history knows it by (what crm_attribute --promotion used), else its own id; for an anonymous
+    # clone instance with no history, its base id (promotion_score).
+    names = [instance.clone_name or instance.id]
+    if instance.history_id != instance.id and not is_true(instance.meta.get("globally-unique")):
+        names.append(instance.history_id)
+    for name in (f"master-{n}" for n in names):
         value = attrs.get(name)
         if value is not None:
             return parse_score(value, 0)
