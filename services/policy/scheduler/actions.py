@@ -20,7 +20,7 @@ from __future__ import annotations
 from paceline.policy.scheduler import fencing, notifications, orderings, propagation
 from paceline.policy.scheduler.act import Act
 from paceline.policy.scheduler.variants import variant_of
-from paceline.shared.cluster.model import ClusterState, Resource
+from paceline.shared.cluster.model import ClusterState, Resource, Role
 from paceline.shared.lrm import OCF_SUCCESS
 
 __all__ = ["Act", "ActionBuilder"]
@@ -119,8 +119,11 @@ class ActionBuilder:
             start.optional = True
             start.runnable = False
             return
-        if rsc.requires != "nothing" and not state.quorate and state.no_quorum_policy != "ignore":
-            if state.no_quorum_policy == "freeze":
+        policy = state.no_quorum_policy
+        if policy == "demote":      # promotable instances run on (unpromoted), the rest stop (effective_quorum_policy)
+            policy = "ignore" if rsc.role in (Role.PROMOTED, Role.UNPROMOTED) else "stop"
+        if rsc.requires != "nothing" and not state.quorate and policy != "ignore":
+            if policy == "freeze":
                 if not rsc.active_on:
                     start.runnable = False
                     start.set_reason("quorum freeze", overwrite=True)
