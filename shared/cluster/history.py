@@ -216,13 +216,13 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     rid = lr.get("id", "")
     rsc = state.by_id.get(rid)
     if rsc is not None and not rsc.is_group:
-        if rsc.clone_of is not None and rsc.history_id in state.clones and \
+        if rsc.clone_of is not None and rsc.base_id in state.clones and \
                 not is_true(state.by_id[rsc.clone_of].meta.get("globally-unique")):
             # A numbered history of an anonymous clone (globally-unique was switched off) is matched as if it
             # named the base id (unpack_find_resource).
-            return _anonymous_instance(state, rsc.history_id, node) or rsc
+            return _anonymous_instance(state, rsc.base_id, node) or rsc
         return rsc
-    if rid in state.clones:   # an anonymous clone's history names no instance: find the one it belongs to
+    if rid in state.clones and _anonymous(state, rid):   # an anonymous clone's history names no instance
         found = _anonymous_instance(state, rid, node)
         if found is not None:
             return found
@@ -247,6 +247,12 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     state.by_id[orphan_id] = orphan
     state.resources.append(orphan)
     return orphan
+
+
+def _anonymous(state: ClusterState, base_id: str) -> bool:
+    """Is the clone of these instances anonymous (its history names no instance)?"""
+    first = state.clones[base_id][0]
+    return first.clone_of is None or not is_true(state.by_id[first.clone_of].meta.get("globally-unique"))
 
 
 def _anonymous_instance(state: ClusterState, rid: str, node: Node) -> Resource | None:
@@ -398,7 +404,11 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
             migration_history.migrate_to_failure(index, state, rsc, node.name, op)
         elif op.task == "migrate_from":
             migration_history.migrate_from_failure(index, state, rsc, node.name, op)
-        if op.task == "promote" or rc in _PROMOTED_RC:
+        if op.task == "demote":
+            # Staying promoted would loop; recovery stops it anyway (unpack_rsc_op_failure). With on-fail=block
+            # it stays promoted and is to be stopped.
+            role = Role.PROMOTED if configured == "block" else Role.UNPROMOTED
+        elif op.task == "promote" or rc in _PROMOTED_RC:
             role = Role.PROMOTED
         elif role < Role.STARTED:
             role = Role.STARTED

@@ -14,6 +14,8 @@ from enum import IntEnum
 from paceline.shared.cluster.rules import NvsetMemo
 from paceline.shared.cluster.scores import INF
 
+_TRUE = ("true", "yes", "y", "on", "1")
+
 
 class Role(IntEnum):
     UNKNOWN = 0
@@ -222,10 +224,18 @@ class Resource:
         return f"Resource({self.id!r}, {self.kind})"
 
     @property
+    def base_id(self) -> str:
+        """A clone instance's (or its member's) id without the instance number; anything else's own id."""
+        return self.id.rsplit(":", 1)[0] if self.clone_of is not None else self.id
+
+    @property
     def history_id(self) -> str:
         """The id the executor and the CIB status know it by: an anonymous clone's instances share their
-        base id (one instance per node), as Pacemaker records them."""
-        return self.id.rsplit(":", 1)[0] if self.clone_of is not None else self.id
+        base id (one instance per node), a globally unique clone's are told apart (``RSC:N``), as Pacemaker
+        records them."""
+        if self.clone_of is not None and (self.meta.get("globally-unique") or "").lower() not in _TRUE:
+            return self.base_id
+        return self.id
 
     def primitives(self) -> list[Resource]:
         if not self.is_group and not self.is_clone:

@@ -512,7 +512,7 @@ class _ResourceReader:
         for instance in kept:
             for part in (instance, *instance.children):
                 part.clone_of = cid
-                state.clones.setdefault(part.history_id, []).append(part)
+                state.clones.setdefault(part.base_id, []).append(part)
                 if node_max == 0:       # no instance may run on any node
                     part.unpack_scores.append((None, -INF, f"clone {cid}: clone-node-max=0"))
         state.clones[cid] = kept

@@ -77,7 +77,7 @@ class Clone:
 
     def before_member_choice(self, p: Placer, clone: Resource, instance: Resource) -> None:
         """One instance of a clone per node (clone-node-max 1): not where a sibling already went."""
-        for sibling in p.state.clones[instance.history_id]:
+        for sibling in p.state.clones[instance.base_id]:
             if sibling is instance:
                 continue
             if sibling.assign_done and sibling.assigned is not None:
