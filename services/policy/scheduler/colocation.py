@@ -184,7 +184,7 @@ def add_primitive_scores(p: Placer, source: Resource, table: dict[str, int], c: 
                          factor: float) -> dict[str, int] | None:
     """A primitive's preferences, then those of what is colocated with it, scaled on."""
     work = dict(table)
-    _add_matching(p, work, source, c, factor)
+    add_matching(p, work, source, c, factor)
     if not p.any_available(work):
         return None
     for c2 in with_this(p, source):
@@ -230,7 +230,9 @@ def _table_with_group_locations(p: Placer, source: Resource, c: Colocation) -> d
     return table
 
 
-def _add_matching(p: Placer, work: dict[str, int], source: Resource, c: Colocation, factor: float) -> None:
+def add_matching(p: Placer, work: dict[str, int], source: Resource, c: Colocation, factor: float) -> None:
+    """Add ``source``'s best score per node-attribute value, scaled, to each node sharing that value
+    (add_node_scores_matching_attr)."""
     best_by_value = _best_by_value(p, source, c)
     keys = p.attr_keys(c.node_attribute)
     for node in list(work):

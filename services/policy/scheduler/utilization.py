@@ -53,31 +53,49 @@ class Capacity:
 def sort_resources(p: Placer) -> None:
     """Under a placement strategy, assign in Pacemaker's pcmk__sort_resources order: by priority, then by
     the score on the node each runs on, then by the scores on each node in node order (each resource's
-    table with what it is colocated with folded in)."""
+    table with what it is colocated with folded in). A clone is compared as one: its instances stay
+    together, in their order, with the best of their scores on each node."""
     state = p.state
     nodes = sorted(state.nodes.values(), key=lambda n: (-(n.base_score if n.available else -INF), n.name.encode()))
-    tables = {id(rsc): _colocated_scores(p, rsc) for rsc in state.resources}
+    units: dict[str, list[Resource]] = {}
+    for rsc in state.resources:
+        units.setdefault(rsc.clone_of or rsc.id, []).append(rsc)
 
-    def key(rsc: Resource) -> tuple[int, ...]:
-        table = tables[id(rsc)]
-        current = next((current_node(state, part) for part in rsc.primitives() if part.active_on), None)
+    def key(members: list[Resource]) -> tuple[int, ...]:
+        tables = [_colocated_scores(p, rsc) for rsc in members]
+        table = {n.name: max(t.get(n.name, -INF) for t in tables) for n in nodes}
+        current = next((current_node(state, part) for rsc in members for part in rsc.primitives() if part.active_on),
+                       None)
         on_current = table.get(current, -INF) if current is not None else -INF
-        return (-rsc.priority, -on_current, *(-table.get(n.name, -INF) for n in nodes))
+        return (-members[0].priority, -on_current, *(-table[n.name] for n in nodes))
 
-    state.resources.sort(key=key)
+    ordered = sorted(units.values(), key=key)
+    state.resources[:] = [rsc for members in ordered for rsc in members]
     state.forget_order()
 
 
 def _colocated_scores(p: Placer, rsc: Resource) -> dict[str, int]:
-    """The resource's scores (a group's first member's) with its primaries' preferences folded in."""
-    lead = rsc.primitives()[0] if rsc.primitives() else rsc
-    work = dict(rsc.allowed if not rsc.is_group else lead.allowed)
-    for c in colocation.this_with(p, lead):
-        if colocation.has_influence(c):
-            folded = colocation.add_colocated(p, c.primary, work, c, c.score / INF)
-            if folded is not None:
-                work = folded
+    """The table cmp_resources compares: a group's by its last member (whose colocations reach the others'),
+    with what it is colocated with folded in, transitively (add_colocated_node_scores, "this with")."""
+    member = rsc.children[-1] if rsc.is_group and rsc.children else rsc
+    work = dict(member.allowed)
+    _fold_primaries(p, member, work, 1.0, {id(member)})
     return work
+
+
+def _fold_primaries(p: Placer, rsc: Resource, work: dict[str, int], factor: float, merging: set[int]) -> None:
+    if not p.any_available(work):
+        return
+    for c in colocation.this_with(p, rsc):
+        other = c.primary
+        if id(other) in merging or other.is_clone:
+            continue
+        lead = other.children[0] if other.is_group and other.children else other
+        scaled = factor * c.score / INF
+        merging.add(id(other))
+        colocation.add_matching(p, work, lead, c, scaled)
+        _fold_primaries(p, lead, work, scaled, merging)
+        merging.discard(id(other))
 
 
 def colocated_resources(p: Placer, rsc: Resource, orig: Resource | None = None,
