@@ -44,8 +44,11 @@ def test_a_globally_unique_clone_runs_each_instance_under_its_own_id(clab):
     lab = clab
     ok(lab, "configure", "primitive", "ud", "ocf:paceline:Dummy", "op", "monitor", "interval=2s", "timeout=10s")
     ok(lab, "configure", "clone", "ud-clone", "ud", "meta", "globally-unique=true", "clone-max=2")
-    placed = until(lambda: (lambda a: a if sorted(a) == ["ud:0", "ud:1"] else None)(active(lab, "ud:")),
-                   "both instances running", PATIENCE, POLL)
+    def both() -> dict[str, list[str]]:
+        now = active(lab, "ud:")
+        return now if sorted(now) == ["ud:0", "ud:1"] else {}
+
+    placed = until(both, "both instances running", PATIENCE, POLL)
     assert sorted(n for nodes in placed.values() for n in nodes) == sorted(NODES)   # one per node
     # The agent ran as "ud:N": its state files are named by the instance, not by the base id.
     files = sorted(p.name for p in lab.dir.rglob("Dummy-ud*.state"))
