@@ -55,12 +55,14 @@ def needs_unfencing(b: ActionBuilder, rsc: Resource) -> bool:
     return (is_device and b.state.unfencing) or (not is_device and rsc.requires == "unfencing")
 
 
-def unfence(b: ActionBuilder, node: str, reason: str) -> Act:
+def unfence(b: ActionBuilder, node: str, reason: str, force: bool = False) -> Act:
     """The node's "on" fencing action: ordered before the resource action that needs it.
 
     Optional while the node has been unfenced before (``#node-unfenced``):
     making it required would unfence the node, and so restart everything on
-    it, whenever a resource is added. A node never unfenced needs it.
+    it, whenever a resource is added. A node never unfenced needs it, and so
+    does one whose fence device's parameters changed (``force``: Pacemaker's
+    trigger_unfencing from pcmk__check_action_config).
     """
     act = b.unfences.get(node)
     if act is None:
@@ -68,7 +70,16 @@ def unfence(b: ActionBuilder, node: str, reason: str) -> Act:
         act = b.new("stonith", None, node, runnable=b.state.can_fence(n) and n.online, fence_reason="")
         act.fence_op = "on"
         b.unfences[node] = act
-    if (b.state.nodes[node].attrs.get("#node-unfenced") or "0") == "0" and act.optional:
+    if (force or (b.state.nodes[node].attrs.get("#node-unfenced") or "0") == "0") and act.optional:
         act.optional = False
         act.fence_reason = reason
     return act
+
+
+def unfence_for_device_change(b: ActionBuilder, rsc: Resource, node: str, reload: bool = False) -> None:
+    """A fence device whose parameters changed unfences its node again, where unfencing is in use and the
+    node is up (trigger_unfencing)."""
+    n = b.state.nodes[node]
+    if b.state.unfencing and rsc.agent.get("class") == "stonith" and n.online and not n.unclean \
+            and not n.shutdown:
+        unfence(b, node, "Device parameters changed" + (" (reload)" if reload else ""), force=True)

@@ -118,7 +118,9 @@ def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, 
 
 def _because(act: Act, other: Act, word: str) -> None:
     """Name ``other`` as the reason for a change to ``act`` (not when both are the same resource's)."""
-    if other.rsc is not None and other.rsc is not act.rsc:
+    if other.rsc is None:       # a fencing action: "required stonith"
+        act.set_reason(f"{word} {other.task}")
+    elif other.rsc is not act.rsc:
         act.set_reason(f"{word} {other.rsc.id} {other.task}")
 
 

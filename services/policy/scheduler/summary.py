@@ -124,7 +124,10 @@ def primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> lis
 
 def summary_lines(state: ClusterState, b: ActionBuilder) -> list[str]:
     out: list[str] = []
+    # Pacemaker lists fencing newest first, and creates node fencing after every unfencing (which comes from
+    # configuration changes and resource actions): so node fencing, then unfencing, each newest first.
     fences = [a for a in b.actions if a.task == "stonith" and a.required]
+    fences = [a for a in fences if a.fence_op == "on"] + [a for a in fences if a.fence_op != "on"]
     for act in reversed(fences):
         op = act.fence_op or ("off" if state.fencing_action == "off" else "reboot")
         out.append(f"  * Fence ({op}) {act.node} '{act.fence_reason}'")

@@ -172,6 +172,8 @@ def create_primitive_actions(b: ActionBuilder, rsc: Resource) -> None:
     changed = change == "restart"
     if changed:
         start_required_anyway = True
+    if change is not None and target is not None:
+        fencing.unfence_for_device_change(b, rsc, target, reload=change == "reload")
     stops: list[Act] = []
     for node in active:
         if partial == "continue" and node == target:
