@@ -25,6 +25,10 @@ APPLY_FIRST_NON_MIGRATABLE = 256   # the graph keeps this ordering only when fir
 #: A collective's pseudo-action and one of its instances' actions (Pacemaker's *_printed orderings): a
 #: required instance action makes the pseudo-action required, but says nothing of whether it may migrate.
 MEMBER = 512
+#: The implies-first of a user ordering's inverse: a required then that cannot migrate keeps first from
+#: migrating, but does not make first required (pcmk__update_ordered_actions clears first's optional flag only
+#: where first's ordering flags - a collective's summarized from its members - are required already).
+INVERSE_FIRST = 1024
 
 INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
             "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted"}

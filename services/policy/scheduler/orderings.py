@@ -16,9 +16,9 @@ from paceline.policy.scheduler.act import (
     ANY_BLOCKS,
     ASYMMETRIC,
     BLOCKS,
-    IMPLIES_FIRST,
     IMPLIES_THEN,
     INVERSE,
+    INVERSE_FIRST,
     MEMBER,
     Act,
 )
@@ -63,7 +63,7 @@ def user_ordering(b: ActionBuilder, o: Ordering) -> None:
         inv_first = INVERSE.get(o.then_action)
         inv_then = INVERSE.get(o.first_action)
         if inv_first and inv_then:
-            connect(b, o.then, inv_first, o.first, inv_then, IMPLIES_FIRST if o.kind == "Mandatory" else 0)
+            connect(b, o.then, inv_first, o.first, inv_then, INVERSE_FIRST if o.kind == "Mandatory" else 0)
 
 
 def one_or_more(b: ActionBuilder, join: OneOrMore) -> None:

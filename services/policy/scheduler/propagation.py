@@ -20,6 +20,7 @@ from paceline.policy.scheduler.act import (
     IMPLIES_THEN,
     INSTANCE_TASK,
     INTERMEDIATE_STOP,
+    INVERSE_FIRST,
     MEMBER,
     PSEUDO_LEFT,
     Act,
@@ -73,7 +74,8 @@ def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, 
             then.set_reason(f"unrunnable {first.task}")
     if flags & IMPLIES_FIRST and then.required:
         first.optional = False
-        if first.migrate_runnable and not then.migrate_runnable and not flags & MEMBER:
+    if flags & (IMPLIES_FIRST | INVERSE_FIRST) and then.required and first.migrate_runnable \
+            and not then.migrate_runnable and not flags & MEMBER:
             first.migrate_runnable = False
             _because(first, then, "unmigrateable")
     if flags & INTERMEDIATE_STOP and (then.required or (not then.runnable and then.rsc is not None
