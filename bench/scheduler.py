@@ -110,6 +110,7 @@ class Result:
     same_summary: bool | None = None
     valid: bool | None = None       # crm_verify -x accepted the CIB (None: not checked)
     summary_diff: list[str] = field(default_factory=list)
+    load: float = 0.0               # 1-minute load average as the shape's measurement began (a shared machine)
 
     @property
     def speedup(self) -> float | None:
@@ -231,6 +232,7 @@ def summary_diff(theirs: list[str], mine: list[str], limit: int = 12) -> list[st
 
 def measure(shape: Shape, shared: Path, workdir: Path, timeout: float, with_pacemaker: bool,
             repeat: int, runs: int) -> Result:
+    load = os.getloadavg()[0]
     path = workdir / f"{shape.name}.xml"
     with open(path, "wb") as fh:
         subprocess.run([sys.executable, str(shape.generator(shared)), *shape.gen_args()], stdout=fh, check=True)
@@ -238,7 +240,7 @@ def measure(shape: Shape, shared: Path, workdir: Path, timeout: float, with_pace
     sched, actions = in_process(path, repeat)
     mine = timed_median([*PACELINE, "-x", str(path), "-R"], runs)
     result = Result(shape=shape.name, nodes=shape.nodes, resources=shape.resources, actions=actions,
-                    schedule_seconds=sched, paceline=mine, valid=valid)
+                    schedule_seconds=sched, paceline=mine, valid=valid, load=load)
     if with_pacemaker and shape.pacemaker:
         theirs = timed([sys.executable, str(shared / "tools" / "pcmk_oracle.py"), "-x", str(path), "-R"], timeout)
         result.pacemaker = theirs
@@ -344,10 +346,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="paceline-bench-") as tmp:
         for shape in headline:
             results.append(measure(shape, a.shared, Path(tmp), a.timeout, with_pacemaker, a.repeat, a.runs))
-            print(f"measured {shape.name}", file=sys.stderr)
+            print(f"measured {shape.name} (load average {os.getloadavg()[0]:.2f})", file=sys.stderr)
         for shape in growth_shapes:
             growth_results.append(measure(shape, a.shared, Path(tmp), a.timeout, False, a.repeat, a.runs))
-            print(f"measured {shape.name}", file=sys.stderr)
+            print(f"measured {shape.name} (load average {os.getloadavg()[0]:.2f})", file=sys.stderr)
     sched_exp = growth_exponent([(r.resources, r.schedule_seconds) for r in growth_results])
     proc_exp = growth_exponent([(r.resources, r.paceline.seconds or 0.0) for r in growth_results])
     ref = nlogn_exponent(sizes)
