@@ -96,6 +96,7 @@ class Run:
     spread: tuple[float, float] | None = None   # fastest and slowest of several runs
     summary_lines: int | None = None
     summary: list[str] = field(default_factory=list, repr=False)
+    cpu_seconds: float | None = None  # user + system of the process tree (the median of several runs)
 
 
 @dataclass
@@ -132,9 +133,11 @@ def transition_summary(text: str) -> list[str]:
     return out
 
 
-def group_peak_rss_kb(pgid: int) -> int:
-    """The largest VmHWM (peak RSS) among the live processes of one process group, from /proc."""
+def group_usage(pgid: int) -> tuple[int, float]:
+    """The largest VmHWM (peak RSS, kB) among the live processes of one process group, and the CPU seconds
+    they and their reaped children used so far (utime + stime + cutime + cstime), from /proc."""
     peak = 0
+    ticks = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -143,17 +146,23 @@ def group_peak_rss_kb(pgid: int) -> int:
                 fields = fh.read().rsplit(")", 1)[1].split()
             if int(fields[2]) != pgid:
                 continue
+            ticks += sum(int(f) for f in fields[11:15])
             with open(f"/proc/{entry}/status") as fh:
                 for line in fh:
                     if line.startswith("VmHWM:"):
                         peak = max(peak, int(line.split()[1]))
         except (OSError, IndexError, ValueError):
             continue
-    return peak
+    return peak, ticks / os.sysconf("SC_CLK_TCK")
 
 
 def timed(argv: list[str], timeout: float | None) -> Run:
-    """Run ``argv`` in its own process group; wall time and the peak RSS of its whole process tree."""
+    """Run ``argv`` in its own process group; wall time, CPU time and the peak RSS of its whole process tree.
+
+    CPU time (user + system) is reported beside wall time because the bench
+    machine is shared: other load stretches wall time but hardly CPU time.
+    On a timeout it is what the tree had used when it was killed (a lower bound).
+    """
     with tempfile.TemporaryFile() as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -163,12 +172,12 @@ def timed(argv: list[str], timeout: float | None) -> Run:
             if pid:
                 break
             if deadline is not None and time.perf_counter() > deadline:
-                # Killed descendants are never reaped by their parent, so read their peaks before the kill.
-                peak_kb = group_peak_rss_kb(proc.pid)
+                # Killed descendants are never reaped by their parent, so read their usage before the kill.
+                peak_kb, cpu = group_usage(proc.pid)
                 os.killpg(proc.pid, signal.SIGKILL)
                 _pid, status, usage = os.wait4(proc.pid, 0)
                 proc.returncode = -9
-                return Run(seconds=None, max_rss_mb=max(peak_kb, usage.ru_maxrss) / 1024)
+                return Run(seconds=None, max_rss_mb=max(peak_kb, usage.ru_maxrss) / 1024, cpu_seconds=cpu)
             time.sleep(0.005)
         elapsed = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -176,16 +185,18 @@ def timed(argv: list[str], timeout: float | None) -> Run:
             raise RuntimeError(f"{' '.join(argv)} exited with {proc.returncode}")
         out.seek(0)
         summary = transition_summary(out.read().decode(errors="replace"))
-    return Run(seconds=elapsed, max_rss_mb=usage.ru_maxrss / 1024, summary_lines=len(summary), summary=summary)
+    return Run(seconds=elapsed, max_rss_mb=usage.ru_maxrss / 1024, summary_lines=len(summary), summary=summary,
+               cpu_seconds=usage.ru_utime + usage.ru_stime)
 
 
 def timed_median(argv: list[str], runs: int) -> Run:
-    """``timed`` ``runs`` times: the median wall time, the largest peak memory, the first run's summary."""
+    """``timed`` ``runs`` times: the median wall and CPU times, the largest peak memory, the first run's summary."""
     all_runs = [timed(argv, None) for _ in range(max(1, runs))]
     seconds = sorted(r.seconds or 0.0 for r in all_runs)
     first = all_runs[0]
     return Run(seconds=statistics.median(seconds), max_rss_mb=max(r.max_rss_mb for r in all_runs),
-               spread=(seconds[0], seconds[-1]), summary_lines=first.summary_lines, summary=first.summary)
+               spread=(seconds[0], seconds[-1]), summary_lines=first.summary_lines, summary=first.summary,
+               cpu_seconds=statistics.median(r.cpu_seconds or 0.0 for r in all_runs))
 
 
 def in_process(path: Path, repeat: int) -> tuple[float, int]:
@@ -297,7 +308,22 @@ def report(results: list[Result], growth: dict, timeout: float) -> list[str]:
                      f"paceline -R ~ n^{growth['subprocess_exponent']:.2f}; n log n over this range ~ "
                      f"n^{growth['nlogn_exponent']:.2f} -> "
                      f"{'no worse than n log n' if growth['within_nlogn'] else 'WORSE than n log n'}")
-    return lines + warnings(results)
+    return lines + cpu_lines(results) + warnings(results)
+
+
+def cpu_lines(results: list[Result]) -> list[str]:
+    """CPU time (user + system) of both tools per shape both ran: a ratio a loaded machine distorts less."""
+    both = [r for r in results if r.pacemaker is not None and r.paceline.cpu_seconds]
+    if not both:
+        return []
+    lines = ["", "CPU time (user + system; less distorted than wall time by other load on the machine):"]
+    for r in both:
+        pm = r.pacemaker
+        assert pm is not None and pm.cpu_seconds is not None and r.paceline.cpu_seconds
+        cut = "at least " if pm.seconds is None else ""     # killed at the timeout
+        lines.append(f"  {r.shape:<22} paceline -R {r.paceline.cpu_seconds:.2f} s, crm_simulate -R "
+                     f"{cut}{pm.cpu_seconds:.2f} s: {cut}{pm.cpu_seconds / r.paceline.cpu_seconds:.0f}x")
+    return lines
 
 
 def warnings(results: list[Result]) -> list[str]:
@@ -374,7 +400,7 @@ def _run_dict(run: Run | None) -> dict | None:
     if run is None:
         return None
     return {"seconds": run.seconds, "max_rss_mb": round(run.max_rss_mb, 1), "summary_lines": run.summary_lines,
-            "spread": run.spread}
+            "spread": run.spread, "cpu_seconds": run.cpu_seconds}
 
 
 if __name__ == "__main__":
