@@ -263,17 +263,17 @@ def _anonymous_instance(state: ClusterState, rid: str, node: Node) -> Resource |
     up an instance number)."""
     inactive: Resource | None = None
     found: Resource | None = None
+    here = node.name
     for member in state.clones[rid]:
-        parts = member.parent.children if member.parent is not None else [member]
-        where = {n for p in parts for n in (*p.active_on, *p.pending_task)}
-        if where:
-            if node.name in where:
+        parts = member.parent.children if member.parent is not None else (member,)
+        if any(p.active_on or p.pending_task for p in parts):
+            if any(here in p.active_on or here in p.pending_task for p in parts):
                 if member.active_on:
                     return None         # a second history of an active instance here: left to the fallback
                 found = member
                 break
         elif inactive is None and not member.blocked \
-                and all(n == node.name for n in member.pending_task):
+                and all(n == here for n in member.pending_task):
             inactive = member
     found = found or inactive
     if found is not None and found.requires not in ("fencing", "unfencing") \

@@ -211,6 +211,8 @@ class Resource:
     this_with: list[Colocation] = field(default_factory=list)
     with_this: list[Colocation] = field(default_factory=list)
 
+    _history_id: str | None = field(init=False, repr=False, default=None)    # history_id, once worked out
+    _history_of: str | None = field(init=False, repr=False, default=None)    # for this clone_of
     is_group: bool = field(init=False, repr=False, default=False)   # kind == "group", asked very often
     is_clone: bool = field(init=False, repr=False, default=False)   # kind == "clone"
 
@@ -232,10 +234,14 @@ class Resource:
     def history_id(self) -> str:
         """The id the executor and the CIB status know it by: an anonymous clone's instances share their
         base id (one instance per node), a globally unique clone's are told apart (``RSC:N``), as Pacemaker
-        records them."""
-        if self.clone_of is not None and (self.meta.get("globally-unique") or "").lower() not in _TRUE:
-            return self.base_id
-        return self.id
+        records them. Asked very often: worked out once the resource is a clone instance."""
+        if self.clone_of is None:
+            return self.id
+        if self._history_id is None or self._history_of != self.clone_of:
+            unique = (self.meta.get("globally-unique") or "").lower() in _TRUE
+            self._history_id = self.id if unique else self.base_id
+            self._history_of = self.clone_of
+        return self._history_id
 
     def primitives(self) -> list[Resource]:
         if not self.is_group and not self.is_clone:

@@ -424,6 +424,8 @@ class _ResourceReader:
         self.rsc_defaults = rsc_defaults
         self.any_unfencing = any_unfencing
         self.claimed: dict[str, Element] = {}       # configured id -> the element that has it
+        # A clone's instances share their element: its operations are read once (the list is never changed).
+        self._ops: dict[tuple[int, tuple[tuple[str, str], ...]], list[OpDef]] = {}
 
     def _claim(self, el: Element) -> bool:
         """Whether ``el`` may be used under its id: it has one and no other resource element had it first."""
@@ -577,7 +579,11 @@ class _ResourceReader:
             if (meta.get("provides") or "").lower() == "unfencing" and state.fencing_enabled:
                 state.unfencing = True
         _parse_params(el, rsc, state, origin)
-        rsc.ops = _parse_ops(el, rsc, state, where)
+        ops_key = (id(el), tuple(sorted(agent.items())))
+        ops = self._ops.get(ops_key)
+        if ops is None:
+            ops = self._ops[ops_key] = _parse_ops(el, rsc, state, where)
+        rsc.ops = ops
         rsc.utilization = _utilization(el, state, where)
         return rsc
 

@@ -74,6 +74,8 @@ def whole_int(text: str | None, default: int | None = None, lo: int = INT64_MIN,
     """``text`` as an integer when it is nothing else (blanks aside), clipped to [lo, hi]; else ``default``."""
     if text is None:
         return default
+    if 0 < len(text) < 19 and text.isascii() and text.isdigit():   # the usual case, without a regex
+        return max(lo, min(hi, int(text)))
     m = _WHOLE_INTEGER.match(text)
     return default if m is None else _clipped(m.group(1), m.group(2), lo, hi)
 

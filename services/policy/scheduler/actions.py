@@ -37,6 +37,7 @@ class ActionBuilder:
         self.reloads: dict[str, Act] = {}
         self.unfences: dict[str, Act] = {}
         self.clone_probes: dict[str, list[Act]] = {}   # clone id -> probes its instances make
+        self.clone_known: dict[str, set[str]] = {}     # clone history id -> nodes where some instance is known
         # Probes only ever order a start after them and never change flags after creation, so they are
         # kept out of the ordering graph that propagation walks (a fresh cluster has one per resource
         # per node): start action id -> the probes it waits for.

@@ -32,8 +32,11 @@ def create_probes(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
     clone_probes: list[Act] | None = None
     if rsc.clone_of is not None:
         clone_probes = b.clone_probes.setdefault(rsc.history_id, [])
-        known_on = set().union(*(i.known_on for i in state.clones[rsc.base_id] if i.history_id == rsc.history_id))
-        known_on |= {p.node for p in clone_probes if p.node}
+        known = b.clone_known.get(rsc.history_id)
+        if known is None:
+            known = set().union(*(i.known_on for i in state.clones[rsc.base_id] if i.history_id == rsc.history_id))
+            b.clone_known[rsc.history_id] = known
+        known_on = known | {p.node for p in clone_probes if p.node}
     probes: list[Act] = []
     for node in state.nodes.values():
         if not node.online or node.unclean or node.name in known_on:
