@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cmp_to_key
 from typing import Any
 
-from paceline.policy.scheduler import promotion
+from paceline.policy.scheduler import instances, promotion
 from paceline.policy.scheduler.ledger import Ledger
 from paceline.shared.cluster import locks
 from paceline.shared.cluster.history import effective_fail_count, has_fail_counts
@@ -24,6 +24,8 @@ from paceline.shared.cluster.unpack import add_colocation, insert_colocation
 from paceline.shared.cluster.values import is_true
 
 _DISCOVERY_RANK = {"always": 0, "never": 1, "exclusive": 2}
+#: A node a clone's dependent would have pushed negative while merging (Pacemaker's INFINITY_HACK).
+_UNUSABLE = -INF * 100
 
 
 def current_node(state: ClusterState, rsc: Resource) -> str | None:
@@ -94,7 +96,7 @@ class Placer:
 
     def run(self) -> ScoreDump:
         state = self.state
-        everything = [r for top in state.resources for r in _walk(top)]
+        everything = [r for top in state.resources for r in _walk(top)] + instances.every_clone(state)
         for rsc in everything:
             rsc.allowed = {n.name: n.base_score for n in state.nodes.values()} if state.symmetric else {}
             if self.ledger is not None and self.ledger.watches(rsc.id):
@@ -118,6 +120,8 @@ class Placer:
                 continue
             for node, score in loc.node_scores:
                 self.apply_location(loc.rsc, node, score, f"location {loc.id}")
+                if instances.is_clone_location(state, loc.rsc):
+                    self.add_location(state.by_id[loc.rsc.clone_of or ""], node, score, f"location {loc.id}")
                 for prim in loc.rsc.primitives():
                     mode = prim.discovery.get(node, "always")
                     if _DISCOVERY_RANK.get(loc.discovery, 0) > _DISCOVERY_RANK[mode]:
@@ -143,6 +147,8 @@ class Placer:
                                                  primary=prim.launcher, score=INF, influence=True))
         for top in state.resources:
             self.assign(top)
+        for clone in instances.every_clone(state):
+            self.assign(clone)
         return self.score_dump
 
     def _apply_node_health(self) -> None:
@@ -166,7 +172,7 @@ class Placer:
                     health = add_scores(health, colors.get(value.lower(), parse_score(value, 0)))
             if health == 0:
                 continue
-            for top in self.state.resources:
+            for top in (*self.state.resources, *instances.every_clone(self.state)):
                 if health < 0 and is_true(top.meta.get("allow-unhealthy-nodes"), False):
                     continue
                 self.apply_location(top, node.name, health, "node health")
@@ -219,8 +225,8 @@ class Placer:
                 continue
             failures = failures_counted(self.state, rsc, node)
             if failures >= rsc.migration_threshold:
-                self.add_location(rsc, node.name, -INF,
-                                  f"{failures} failures reached migration-threshold={rsc.migration_threshold}")
+                instances.locate_tree(self, instances.ban_target(self.state, rsc), node.name, -INF,
+                                      f"{failures} failures reached migration-threshold={rsc.migration_threshold}")
 
     def _group_internal_colocations(self, group: Resource) -> None:
         for prev, member in zip(group.children, group.children[1:], strict=False):
@@ -315,32 +321,20 @@ class Placer:
 
     # ---------------------------------------------------------------- assignment
 
-    def assign(self, rsc: Resource) -> str | None:
+    def assign(self, rsc: Resource, prefer: str | None = None, stop_if_fail: bool = True) -> str | None:
+        """Assign ``rsc`` (``prefer``: a node to take if it is as good as the best, as a clone instance's early
+        attempt on its current node asks; ``stop_if_fail`` False: failing leaves no mark, the attempt is undone)."""
         if rsc.is_clone:
-            return self._assign_clone(rsc)
-        return self._assign_group(rsc) if rsc.is_group else self._assign_primitive(rsc)
+            instances.assign_clone(self, rsc)
+            return None
+        if rsc.is_group:
+            return self._assign_group(rsc, prefer, stop_if_fail)
+        return self._assign_primitive(rsc, prefer, stop_if_fail)
 
-    def _assign_clone(self, clone: Resource) -> str | None:
-        """Place every instance, then (promotable) choose which of them to promote.
-
-        Roles are chosen as soon as the instances are placed, as Pacemaker does,
-        so that resources colocated with the promoted instance, assigned later,
-        see where it is.
-        """
-        if not clone.assign_done and not clone.assigning:
-            clone.assigning = True
-            for instance in self._instance_order(clone):
-                self.assign(instance)
-            if clone.promotable:
-                promotion.choose_roles(self.state, clone, self)
-            clone.assigning = False
-            clone.assign_done = True
-        return None
-
-    def _assign_group(self, group: Resource) -> str | None:
+    def _assign_group(self, group: Resource, prefer: str | None = None, stop_if_fail: bool = True) -> str | None:
         if group.assign_done:
             return group.assigned
-        if group.clone_of is not None and self._assign_clone_first(group):
+        if group.clone_of is not None and instances.assign_clone_first(self, group):
             return group.assigned
         if group.assigning:
             return None
@@ -350,7 +344,7 @@ class Placer:
             self._show("pcmk__group_assign", member)
         first: str | None = None
         for member in group.children:
-            node = self._assign_primitive(member)
+            node = self._assign_primitive(member, prefer, stop_if_fail)
             if first is None:
                 first = node
         group.next_role = group.children[0].next_role
@@ -359,12 +353,12 @@ class Placer:
         group.assign_done = True
         return first
 
-    def _assign_primitive(self, rsc: Resource) -> str | None:
+    def _assign_primitive(self, rsc: Resource, prefer: str | None = None, stop_if_fail: bool = True) -> str | None:
         parent = rsc.parent
         if parent is not None and not parent.assigning and not parent.assign_done:
             self._assign_group(parent)
             return rsc.assigned
-        if rsc.clone_of is not None and self._assign_clone_first(rsc):
+        if rsc.clone_of is not None and instances.assign_clone_first(self, rsc):
             return rsc.assigned
         if rsc.assign_done:
             return rsc.assigned
@@ -401,57 +395,43 @@ class Placer:
         elif state.stop_all:
             chosen = None
         else:
-            if rsc.clone_of is not None:
-                self._keep_instances_apart(rsc)
-            chosen = self._best_node(rsc)
-        self._commit(rsc, chosen)
+            chosen = self._best_node(rsc, prefer)
+        self._commit(rsc, chosen, stop_if_fail)
         rsc.assigning = False
         return chosen
 
-    def _instance_order(self, clone: Resource) -> list[Resource]:
-        """Instances that can stay where they run first, then those running nowhere, then the displaced.
+    # ---------------------------------------------------------------- hooks for instances.py
 
-        An anonymous clone's instances are interchangeable: where one can no
-        longer run, Pacemaker stops it and starts a fresh instance elsewhere
-        rather than moving it, so free instances choose their nodes before a
-        displaced one does (which then moves only if nodes are left over).
-        """
-        staying: list[Resource] = []
-        idle: list[Resource] = []
-        displaced: list[Resource] = []
-        for instance in clone.children:
-            parts = instance.primitives()
-            nodes = {current_node(self.state, p) for p in parts}
-            if nodes == {None}:
-                idle.append(instance)
-            elif len(nodes) == 1 and all(self.available(n) and p.allowed.get(n, -INF) >= 0
-                                         for p in parts for n in nodes if n is not None):
-                staying.append(instance)
-            else:
-                displaced.append(instance)
-        return staying + idle + displaced
+    def show(self, prefix: str, rsc: Resource) -> None:
+        self._show(prefix, rsc)
 
-    def _assign_clone_first(self, instance: Resource) -> bool:
-        """An instance is placed with its whole clone (True: that just happened, the instance included)."""
-        assert instance.clone_of is not None
-        clone = self.state.by_id[instance.clone_of]
-        if clone.assigning or clone.assign_done:
-            return False
-        self._assign_clone(clone)
-        return True
+    def set_score(self, rsc: Resource, node: str, score: int, why: str) -> None:
+        self._set(rsc, node, score, why)
 
-    def _keep_instances_apart(self, rsc: Resource) -> None:
-        """One instance of a clone per node (clone-node-max 1): not where a sibling already went."""
-        assert rsc.clone_of is not None
-        for sibling in self.state.clones[rsc.history_id]:
-            if sibling is rsc:
-                continue
-            if sibling.assign_done and sibling.assigned is not None:
-                self._set(rsc, sibling.assigned, -INF, f"clone {rsc.clone_of}: {sibling.id} runs there")
-            elif not sibling.assign_done:     # leave a sibling's current node to it: instances stay put
-                for node in sibling.active_on:
-                    if node not in rsc.active_on:
-                        self._set(rsc, node, -INF, f"clone {rsc.clone_of}: kept for {sibling.id}, active there")
+    def add_dependent_scores(self, c: Colocation, primary: Resource) -> None:
+        self._add_dependent_scores(c, primary)
+
+    def settle_unassigned(self, rsc: Resource) -> None:
+        """Leave ``rsc`` (every member of a group) assigned nowhere, for good."""
+        for part in _walk(rsc):
+            self._commit(part, None)
+
+    def release(self, rsc: Resource, node: str) -> None:
+        """Undo what assigning ``rsc`` to ``node`` took of it (an instance's early attempt reverted)."""
+        self.state.nodes[node].num_resources -= 1
+        if self.capacity.active and rsc.utilization:
+            self.capacity.consume(node, {name: -amount for name, amount in rsc.utilization.items()})
+
+    def colocated_score(self, rsc: Resource, node: str) -> int:
+        """``rsc``'s score on ``node`` after its own colocations and its dependents' (influential) ones, from
+        the node's score alone, as ``cmp_instance_by_colocation`` weighs two instances."""
+        table = {node: self.state.nodes[node].base_score}
+        for c in self.this_with(rsc):
+            table = self._add_colocated(c.primary, rsc, table, c, c.score / INF) or table
+        for c in self.with_this(rsc):
+            if self.has_influence(c):
+                table = self._add_colocated(c.dependent, rsc, table, c, c.score / INF) or table
+        return table[node]
 
     def _needs(self, rsc: Resource) -> dict[str, int]:
         """What placing ``rsc`` takes: a group's first member speaks for the members still to place."""
@@ -474,18 +454,18 @@ class Placer:
                 self._set(rsc, node, -INF, f"not enough capacity left for {wanted} "
                                            f"(placement-strategy={self.capacity.strategy})")
 
-    def _commit(self, rsc: Resource, node: str | None) -> None:
+    def _commit(self, rsc: Resource, node: str | None, stop_if_fail: bool = True) -> None:
         rsc.assigned = node
         rsc.assign_done = True
         if node is not None:
             self.state.nodes[node].num_resources += 1
             if self.capacity.active and rsc.utilization:
                 self.capacity.consume(node, rsc.utilization)
-        elif rsc.next_role is None or rsc.next_role > Role.STOPPED:
+        elif stop_if_fail and (rsc.next_role is None or rsc.next_role > Role.STOPPED):
             rsc.next_role = Role.STOPPED
             rsc.next_role_reason = "no node"
 
-    def _best_node(self, rsc: Resource) -> str | None:
+    def _best_node(self, rsc: Resource, prefer: str | None = None) -> str | None:
         if not rsc.allowed:
             return None
         current = current_node(self.state, rsc)
@@ -496,8 +476,11 @@ class Placer:
         tied = [name for name, score in rsc.allowed.items() if (score if avail.get(name, False) else -INF) == top]
         best = tied[0] if len(tied) == 1 else min(tied, key=self._tie_break(current))
         best_score = rsc.allowed[best]
+        if prefer is not None and rsc.allowed.get(prefer, -INF) >= max(best_score, 0) and self.available(prefer):
+            return prefer       # assign_best_node: the preferred node, if as good as the best
         if best_score > 0 and self.available(best) and current is not None and current != best \
-                and self.available(current) and rsc.allowed.get(current) == best_score:
+                and self.available(current) and rsc.allowed.get(current) == best_score \
+                and not instances.is_unique_instance(self.state, rsc):
             best = current
         if rsc.allowed[best] < 0 or not self.available(best):
             return None
@@ -593,35 +576,45 @@ class Placer:
         if not self.has_influence(c):
             return
         result = self._add_colocated(c.dependent, primary, rsc_table=primary.allowed, c=c,
-                                     factor=c.score / INF)
+                                     factor=c.score / INF, positive=primary.is_clone)
         if result is not None:
             self._replace_table(primary, result, f"colocation {c.id}: {c.dependent.id} follows it "
                                                  f"(score {format_score(c.score)}, its preferences weighed)")
 
     def _add_colocated(self, source: Resource, target: Resource, rsc_table: dict[str, int], c: Colocation,
-                       factor: float) -> dict[str, int] | None:
-        """Fold ``source``'s preferences into a copy of the table; None means "roll this step back"."""
+                       factor: float, positive: bool = False) -> dict[str, int] | None:
+        """Fold ``source``'s preferences into a copy of the table; None means "roll this step back".
+
+        ``positive`` (a clone's dependents, as ``pcmk__add_dependent_scores`` selects
+        ``pcmk__coloc_select_nonnegative`` for a clone): no node's score is made negative by them; a node
+        whose positive score they would turn negative ends up at 1.
+        """
         if source.merging:
             return rsc_table
         if source.is_group:
             source.merging = True
             try:
-                return self._add_colocated(source.children[0], target, rsc_table, c, factor)
+                return self._add_colocated(source.children[0], target, rsc_table, c, factor, positive)
             finally:
                 source.merging = False
         source.merging = True
         try:
             work = dict(rsc_table)
-            self._add_matching(work, source, c, factor)
+            self._add_matching(work, source, c, factor, positive)
             if self.any_available(work):
                 for c2 in self.with_this(source):
                     if not self.has_influence(c2):
                         continue
-                    result = self._add_colocated(c2.dependent, target, work, c2, factor * c2.score / INF)
+                    result = self._add_colocated(c2.dependent, target, work, c2, factor * c2.score / INF,
+                                                 positive)
                     if result is not None:
                         work = result
             else:
                 return None
+            if positive:
+                for node, score in work.items():
+                    if score == _UNUSABLE:
+                        work[node] = 1
             return work
         finally:
             source.merging = False
@@ -659,7 +652,8 @@ class Placer:
                 table[node] = add_scores(table[node], score) if node in table else score
         return table
 
-    def _add_matching(self, work: dict[str, int], source: Resource, c: Colocation, factor: float) -> None:
+    def _add_matching(self, work: dict[str, int], source: Resource, c: Colocation, factor: float,
+                      positive: bool = False) -> None:
         attr = c.node_attribute
         best_by_value = self._best_by_value(source, c)
         keys = self._attr_keys(attr)
@@ -670,10 +664,18 @@ class Placer:
                 if primary.stickiness >= -best or not self.has_influence(c) or \
                         not _allowed_on_one(c.dependent):
                     continue
+            old = work[node]
+            if old == _UNUSABLE:
+                continue
             delta = scale(best, factor)
             if delta == 0 and best != 0 and factor != 0:
                 delta = 1 if factor > 0 else -1
-            work[node] = add_scores(delta, work[node])
+            new = add_scores(delta, old)
+            if positive and new < 0 and old >= 0:
+                if old > 0:     # add_node_scores_matching_attr's INFINITY_HACK: 1 once the merge is done
+                    work[node] = _UNUSABLE
+                continue
+            work[node] = new
 
 
 def failures_counted(state: ClusterState, rsc: Resource, node: Node) -> int:
