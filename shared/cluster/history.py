@@ -25,7 +25,7 @@ from paceline.shared.cluster.model import (
 )
 from paceline.shared.cluster.rules import RuleContext
 from paceline.shared.cluster.scores import INF, parse_score
-from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, whole_int
+from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, is_true, whole_int
 
 _TASKS = {"monitor", "start", "stop", "promote", "demote", "migrate_to", "migrate_from"}
 _IGNORED_TASKS = {"notify", "reload", "reload-agent", "meta-data", "validate-all", "cancel"}
@@ -184,7 +184,9 @@ def unpack_history(root: Element, state: ClusterState) -> None:
         seen.add(node.name)
         entries.append((node, ns))
     read_offline = state.fencing_enabled or locks.enabled(state)
-    passes = [e for e in entries if e[0].online] + [e for e in entries if not e[0].online and read_offline]
+    # unpack_node_history: with fencing (or shutdown locks) every node's history in document order, else only
+    # online nodes' - which decides which anonymous clone instance number each history entry takes.
+    passes = entries if read_offline else [e for e in entries if e[0].online]
     for node, ns in passes:
         # Records of one resource may be split over several lrm elements (a status patch that
         # did not match the original element's id); they are one history.
@@ -205,6 +207,14 @@ def unpack_history(root: Element, state: ClusterState) -> None:
 def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
     rid = lr.get("id", "")
     rsc = state.by_id.get(rid)
+    base = rid.rsplit(":", 1)[0]
+    anonymous = state.clones.get(base) if rsc is None or rsc.clone_of is not None else None
+    if anonymous and not anonymous[0].is_group and not _unique(state, anonymous[0]):
+        found = _find_anonymous(anonymous, node, state)
+        if found is not None:
+            found.history_name = rid    # unpack_find_resource: what its history calls it (the last entry's)
+            return found
+        rid, rsc = base, None
     if rsc is not None and not rsc.is_group:
         return rsc
     if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
@@ -229,6 +239,41 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     state.by_id[orphan_id] = orphan
     state.resources.append(orphan)
     return orphan
+
+
+def _unique(state: ClusterState, instance: Resource) -> bool:
+    clone = state.by_id.get(instance.clone_of or "")
+    return clone is not None and is_true(clone.meta.get("globally-unique"), False)
+
+
+def _find_anonymous(parts: list[Resource], node: Node, state: ClusterState) -> Resource | None:
+    """Which instance of an anonymous clone a history entry on ``node`` belongs to, as Pacemaker's
+    ``find_anonymous_clone`` decides: the instance number in the entry's id means nothing. The instance
+    already active (or pending) on the node takes it; if that very instance (member) is already running
+    there, this is a second history of it, an orphan (None); otherwise the first instance active nowhere
+    (not blocked, not pending elsewhere). An instance on an offline or unclean node whose clone does not
+    require fencing is not given a number either (None), unless the clone runs on every node."""
+    found: Resource | None = None
+    inactive: Resource | None = None
+    for part in parts:
+        instance = part.parent if part.parent is not None else part
+        where = [n for p in instance.primitives() for n in (*p.active_on, *p.pending_task)]
+        if where:
+            if node.name in where:
+                if part.active_on:
+                    return None
+                found = part
+                break
+        elif inactive is None and not part.blocked:
+            inactive = part
+            if any(n != node.name for n in part.pending_task):
+                inactive = None
+    found = found or inactive
+    if found is not None and found.requires not in ("fencing", "unfencing") and (not node.online or node.unclean):
+        clone = state.by_id.get(found.clone_of or "")
+        if clone is None or len(clone.children) != len(state.nodes):
+            return None
+    return found
 
 
 def _instance_seen(instance: Resource, node: str | None) -> bool:

@@ -181,6 +181,7 @@ class Resource:
     #: resource "Stopped (not installed)"; no failure to list: Pacemaker masks those)
     failed_probes: dict[str, int] = field(default_factory=dict)
     clone_of: str | None = None         # the clone this is an instance of (id RSC:N)
+    history_name: str | None = None     # an anonymous instance: the id its history names it by (clone_name)
     # ---- a clone as a whole (kind "clone"; its children are the instances)
     promotable: bool = False
     promoted_max: int = 1
