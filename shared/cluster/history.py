@@ -8,6 +8,7 @@ expiry. Only the executor's records (see ``paceline.shared.lrm``) are read.
 
 from __future__ import annotations
 
+import copy
 import re
 
 from paceline.shared import cib, lrm
@@ -25,7 +26,8 @@ from paceline.shared.cluster.model import (
 )
 from paceline.shared.cluster.rules import RuleContext
 from paceline.shared.cluster.scores import INF, parse_score
-from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, is_true, whole_int
+from paceline.shared.cluster.status_view import is_unique
+from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, whole_int
 
 _TASKS = {"monitor", "start", "stop", "promote", "demote", "migrate_to", "migrate_from"}
 _IGNORED_TASKS = {"notify", "reload", "reload-agent", "meta-data", "validate-all", "cancel"}
@@ -122,13 +124,31 @@ def _node_fail_index(node: Node) -> dict[str, tuple[int, int]]:
 
 
 def fail_count(state: ClusterState, rsc: Resource, node: Node) -> tuple[int, int]:
-    """Sum of ``fail-count-RSC#op_interval`` attributes and the latest ``last-failure-RSC#...``."""
-    return _node_fail_index(node).get(rsc.history_id, (0, 0))
+    """Sum of ``fail-count-RSC#op_interval`` attributes and the latest ``last-failure-RSC#...``.
+
+    An anonymous clone instance's failures are recorded under whatever instance number its history had
+    (``RSC:N``) or none: all of them count, as Pacemaker's fail-count pattern for an anonymous clone
+    (``generate_fail_regex``) matches any instance number; a globally-unique instance's only its own.
+    """
+    index = _node_fail_index(node)
+    if rsc.clone_of is None or _unique(state, rsc):
+        return index.get(rsc.id, (0, 0))
+    total, last = index.get(rsc.history_id, (0, 0))
+    for key in _numbered_keys(index, rsc.history_id):
+        count, when = index[key]
+        total, last = min(INF, total + count), max(last, when)
+    return total, last
+
+
+def _numbered_keys(index: dict[str, tuple[int, int]], base: str) -> list[str]:
+    """The ``BASE:N`` keys of a fail index."""
+    prefix = base + ":"
+    return [k for k in index if k.startswith(prefix) and k[len(prefix):].isdigit()]
 
 
 def has_fail_counts(state: ClusterState, rsc: Resource) -> bool:
     """Whether any node records a failure of ``rsc`` (most resources of a healthy cluster: none)."""
-    return any(rsc.history_id in _node_fail_index(node) for node in state.nodes.values())
+    return any(fail_count(state, rsc, node)[0] for node in state.nodes.values())
 
 
 def effective_fail_count(state: ClusterState, rsc: Resource, node: Node) -> int:
@@ -210,11 +230,9 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     base = rid.rsplit(":", 1)[0]
     anonymous = state.clones.get(base) if rsc is None or rsc.clone_of is not None else None
     if anonymous and not anonymous[0].is_group and not _unique(state, anonymous[0]):
-        found = _find_anonymous(anonymous, node, state)
-        if found is not None:
-            found.history_name = rid    # unpack_find_resource: what its history calls it (the last entry's)
-            return found
-        rid, rsc = base, None
+        found = _find_anonymous(anonymous, node, state) or _orphan_instance(state, anonymous[0], base)
+        found.history_name = rid    # unpack_find_resource: what its history calls it (the last entry's)
+        return found
     if rsc is not None and not rsc.is_group:
         return rsc
     if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
@@ -242,8 +260,9 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
 
 
 def _unique(state: ClusterState, instance: Resource) -> bool:
+    """An instance of a globally-unique clone: its history and fail counts are its own, by its own id."""
     clone = state.by_id.get(instance.clone_of or "")
-    return clone is not None and is_true(clone.meta.get("globally-unique"), False)
+    return clone is not None and is_unique(clone)
 
 
 def _find_anonymous(parts: list[Resource], node: Node, state: ClusterState) -> Resource | None:
@@ -271,9 +290,46 @@ def _find_anonymous(parts: list[Resource], node: Node, state: ClusterState) -> R
     found = found or inactive
     if found is not None and found.requires not in ("fencing", "unfencing") and (not node.online or node.unclean):
         clone = state.by_id.get(found.clone_of or "")
-        if clone is None or len(clone.children) != len(state.nodes):
+        if clone is None or sum(1 for i in clone.children if not i.orphan) != len(state.nodes):
             return None
     return found
+
+
+#: What a clone instance takes over from its configuration (the rest is history and placement state).
+_CONFIG_FIELDS = ("agent", "meta", "params", "node_params", "ops", "utilization", "priority", "stickiness",
+                  "migration_threshold", "failure_timeout_ms", "managed", "maintenance", "target_role", "requires",
+                  "multiple_active", "critical", "doc_index")
+
+
+def _orphan_instance(state: ClusterState, sibling: Resource, base: str) -> Resource:
+    """A new instance of an anonymous clone for a history no configured instance may take, as Pacemaker's
+    ``create_anonymous_orphan`` adds one: numbered after the others, flagged orphaned (it never runs; one
+    found active is stopped), listed with the clone's instances. Returns the part the history names."""
+    clone = state.by_id[sibling.clone_of or ""]
+    template = clone.children[0]
+    number = len(clone.children)
+    instance = _config_copy(template, f"{template.history_id}:{number}", None)
+    instance.children = [_config_copy(m, f"{m.history_id}:{number}", instance) for m in template.children]
+    for part in (instance, *instance.children):
+        part.orphan = True
+        part.clone_of = clone.id
+        part.managed = part.managed and state.stop_orphans and not state.maintenance_mode
+        if state.stop_orphans:
+            part.unpack_scores.append((None, -INF, "orphaned clone instance"))
+        state.by_id[part.id] = part
+        if part.kind == "primitive":
+            state.clones.setdefault(part.history_id, []).append(part)
+    last = clone.children[-1]
+    clone.children.append(instance)
+    at = next((i for i, r in enumerate(state.resources) if r is last), len(state.resources) - 1)
+    state.resources.insert(at + 1, instance)
+    return next((p for p in (instance, *instance.children) if p.history_id == base), instance)
+
+
+def _config_copy(template: Resource, rid: str, parent: Resource | None) -> Resource:
+    """A resource configured as ``template`` is, under another id, with no history."""
+    return Resource(id=rid, kind=template.kind, parent=parent,
+                    **{name: copy.copy(getattr(template, name)) for name in _CONFIG_FIELDS})
 
 
 def _instance_seen(instance: Resource, node: str | None) -> bool:

@@ -490,7 +490,9 @@ class _ResourceReader:
         if "resource-stickiness" not in meta and \
                 "resource-stickiness" not in self._defaults(RuleContext(now=state.now)):
             meta["resource-stickiness"] = "1"      # a clone's instances stay where they run unless told otherwise
-        instances = [self.one(child, None, meta, f"{child.get('id')}:{i}", sources) for i in range(count)]
+        # clone-max=0: one instance all the same, orphaned, that a history of the clone can be matched to
+        # (as Pacemaker's clone unpacking creates one); it never runs.
+        instances = [self.one(child, None, meta, f"{child.get('id')}:{i}", sources) for i in range(max(count, 1))]
         if any(i is None for i in instances):
             for instance in instances:
                 for part in [] if instance is None else [instance, *instance.children]:
@@ -513,6 +515,7 @@ class _ResourceReader:
         for instance in kept:
             for part in (instance, *instance.children):
                 part.clone_of = cid
+                part.orphan = count == 0
                 state.clones.setdefault(part.history_id, []).append(part)
                 if node_max == 0:       # no instance may run on any node
                     part.unpack_scores.append((None, -INF, f"clone {cid}: clone-node-max=0"))

@@ -30,15 +30,10 @@ from typing import TYPE_CHECKING
 from paceline.policy.scheduler import promotion
 from paceline.shared.cluster.model import ClusterState, Resource
 from paceline.shared.cluster.scores import INF
-from paceline.shared.cluster.values import is_true
+from paceline.shared.cluster.status_view import is_unique
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.placement import Placer
-
-
-def is_unique(clone: Resource) -> bool:
-    """``globally-unique``: the instances are told apart (and not drawn back to where a sibling ran)."""
-    return is_true(clone.meta.get("globally-unique"), False)
 
 
 def node_max(clone: Resource) -> int:
@@ -47,6 +42,11 @@ def node_max(clone: Resource) -> int:
         return max(0, int(clone.meta.get("clone-node-max", "1")))
     except ValueError:
         return 1
+
+
+def clone_max(clone: Resource) -> int:
+    """``clone-max``: the configured instances (orphans, numbered after them, are not among them)."""
+    return sum(1 for instance in clone.children if not instance.orphan)
 
 
 def clone_of(state: ClusterState, rsc: Resource) -> Resource | None:
@@ -118,7 +118,7 @@ def assign_clone(placer: Placer, clone: Resource) -> None:
         if not part.orphan:
             placer.show("pcmk__clone_assign", part)
     order = instance_order(placer, clone)
-    assign_instances(placer, clone, order, len(clone.children), node_max(clone))
+    assign_instances(placer, clone, order, clone_max(clone), node_max(clone))
     if clone.promotable:
         promotion.choose_roles(placer.state, clone, placer)
     clone.assigning = False

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF, add_scores, parse_score, scale
-from paceline.shared.cluster.values import is_true
+from paceline.shared.cluster.status_view import is_unique
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.placement import Placer
@@ -55,7 +55,7 @@ def _score_applies(state: ClusterState, instance: Resource, node: str) -> bool:
     """
     where = "elsewhere"
     clone = state.by_id.get(instance.clone_of or "")
-    if clone is not None and not is_true(clone.meta.get("globally-unique"), False):
+    if clone is not None and not is_unique(clone):
         siblings = state.clones.get(instance.history_id, [])
         active = next((s for s in siblings if node in s.active_on), None)
         if active is instance or (active is None and any(node in s.known_on for s in siblings)):
