@@ -263,6 +263,7 @@ class Ordering:
     then_action: str
     kind: str = "Mandatory"
     symmetrical: bool = True
+    forward: bool = True        # False: only the inverse (the forward half is a clone-one-or-more join)
 
 
 @dataclass
@@ -274,6 +275,7 @@ class OneOrMore:
     thens: list[Resource]
     then_action: str
     kind: str = "Mandatory"
+    required: int = 1            # how many firsts must be able to run (a clone's clone-min)
 
 
 @dataclass

@@ -50,6 +50,7 @@ class Act:
     fence_reason: str = ""
     fence_op: str = ""           # a fencing action other than the cluster's fencing-action ("on": unfencing)
     meta: dict[str, str] | None = None     # meta the agent gets on top of the resource's (a notification's lists)
+    needs: int = 1               # ANY_BLOCKS firsts that must stay runnable (required_runnable_before)
     # Orderings: (then, flags) where self is first, and (first, flags) where self is then. An empty tuple
     # until the first ordering arrives: most actions of a large cluster (its probes) never get one.
     after: list[tuple[Act, int]] | tuple[()] = ()
@@ -508,7 +509,8 @@ class ActionBuilder:
             flags = ASYMMETRIC
         else:
             flags = IMPLIES_THEN | (BLOCKS if o.first_action in ("start", "promote") else 0)
-        self._connect(o.first, o.first_action, o.then, o.then_action, flags)
+        if o.forward:
+            self._connect(o.first, o.first_action, o.then, o.then_action, flags)
         if o.symmetrical and o.kind != "Serialize":
             inv_first = _INVERSE.get(o.then_action)
             inv_then = _INVERSE.get(o.first_action)
@@ -519,11 +521,12 @@ class ActionBuilder:
     def _one_or_more(self, join: OneOrMore) -> None:
         """A ``require-all="false"`` set: its pseudo-action runs once any first has, and the thens wait for it."""
         pseudo = self.new(join.id, None, None, pseudo=True)
+        pseudo.needs = join.required
         firsts = [a for r in join.firsts for a in self._first_actions(r, join.first_action)]
-        if not firsts:
+        if len(firsts) < join.required:
             pseudo.runnable = False
         for first in firsts:
-            self.order(first, pseudo, IMPLIES_THEN | ANY_BLOCKS)
+            self.order(first, pseudo, ANY_BLOCKS)
         flags = 0 if join.kind != "Mandatory" else IMPLIES_THEN | BLOCKS
         for rsc in join.thens:
             for then in self._then_actions(rsc, join.then_action):
@@ -660,7 +663,7 @@ class ActionBuilder:
                 then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
             changed_then = True
         if flags & ANY_BLOCKS and not first.runnable and then.runnable and \
-                all(not f.runnable for f, f_flags in then.before if f_flags & ANY_BLOCKS):
+                sum(1 for f, f_flags in then.before if f_flags & ANY_BLOCKS and f.runnable) < then.needs:
             then.runnable = False
             changed_then = True
         if flags & ASYMMETRIC and not first.runnable and then.runnable:
