@@ -31,17 +31,27 @@ from paceline.policy.scheduler import promotion
 from paceline.shared.cluster.model import ClusterState, Resource
 from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.status_view import is_unique
+from paceline.shared.cluster.values import leading_int
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.placement import Placer
 
 
+def unique(clone: Resource) -> bool:
+    """``globally-unique``; unset, a clone that may run more than one instance per node (``clone-node-max``
+    > 1) is one, as Pacemaker's resource unpacking decides since 2.1.6 (crm_mon 2.1.5, which the status pages
+    follow with ``status_view.is_unique``, read it as false)."""
+    if "globally-unique" in clone.meta:
+        return is_unique(clone)
+    return (leading_int(clone.meta.get("clone-node-max"), 1) or 0) > 1
+
+
 def node_max(clone: Resource) -> int:
-    """``clone-node-max``: how many instances one node may run (unpack has already reported a bad value)."""
-    try:
-        return max(0, int(clone.meta.get("clone-node-max", "1")))
-    except ValueError:
-        return 1
+    """``clone-node-max``: how many instances one node may run; an anonymous clone's instances cannot be told
+    apart on one node, so it runs one at most there whatever it says (``clone_unpack``)."""
+    if not unique(clone):
+        return min(1, leading_int(clone.meta.get("clone-node-max"), 1, 0, 1) or 0)
+    return leading_int(clone.meta.get("clone-node-max"), 1, 0, 2**31 - 1) or 0
 
 
 def clone_max(clone: Resource) -> int:
@@ -58,7 +68,7 @@ def is_unique_instance(state: ClusterState, rsc: Resource) -> bool:
     """A globally-unique clone's own instance (not a member of a group instance): ``assign_best_node`` does
     not draw it back to its current node, since the early pass already kept instances where they run."""
     clone = clone_of(state, rsc)
-    return clone is not None and rsc.parent is None and is_unique(clone)
+    return clone is not None and rsc.parent is None and unique(clone)
 
 
 def every_clone(state: ClusterState) -> list[Resource]:
@@ -73,7 +83,7 @@ def ban_target(state: ClusterState, rsc: Resource) -> Resource:
     """What a failure ban (migration-threshold) falls on: an anonymous clone's instance takes its whole clone
     with it, as ``pcmk__threshold_reached`` bans the uber-parent, since the instances are interchangeable."""
     clone = clone_of(state, rsc)
-    return clone if clone is not None and not is_unique(clone) else rsc
+    return clone if clone is not None and not unique(clone) else rsc
 
 
 def _tree(rsc: Resource) -> list[Resource]:
