@@ -108,7 +108,7 @@ def is_clone_location(state: ClusterState, rsc: Resource) -> bool:
     """
     if rsc.clone_of is None or rsc.parent is not None:
         return False
-    instances = state.clones.get(rsc.clone_of)
+    instances = state.clones.get(rsc.clone_of) or []
     return bool(instances) and instances[0] is rsc
 
 
