@@ -179,3 +179,18 @@ def test_clone_min_holds_back_what_is_ordered_after_the_clone():
                               "* Start web ( node1 ) due to unrunnable clone-one-or-more:o (blocked)"]   # 2.1.5 too
     both = run(cib(_clone(clone_min="2") + prim("web"), both_online(), order))
     assert "* Start web ( node1 )" in folded(both)
+
+
+def test_an_interleaved_clone_colocated_with_another_goes_with_one_instance_of_it_per_node():
+    # Each instance of a is colocated with the instance of b on one node (the first of its best nodes, ties
+    # to the node with fewer resources), not with b as a whole: its table keeps that node only.
+    nodes = ("node1", "node2", "node3")
+    meta = {"clone_max": "3", "interleave": "true"}
+    cons = '<rsc_colocation id="c" rsc="a-clone" with-rsc="b-clone" score="INFINITY"/>'
+    result = run(cib(_clone("a-clone", "a", **meta) + _clone("b-clone", "b", clone_max="3"),
+                     "".join(node_state(n) for n in nodes), cons, nodes=nodes))
+    for i in range(3):
+        table = _scores(result, "pcmk__primitive_assign", f"a:{i}")
+        assert sum(1 for line in table if not line.endswith("-INFINITY")) == 1, table
+    starts = sorted(line.split()[-2] for line in folded(result) if line.startswith("* Start a:"))
+    assert starts == ["node1", "node2", "node3"]        # crm_simulate 2.1.5 too

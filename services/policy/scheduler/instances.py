@@ -28,10 +28,10 @@ from functools import cmp_to_key
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import promotion
-from paceline.shared.cluster.model import ClusterState, Resource
+from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.status_view import is_unique
-from paceline.shared.cluster.values import leading_int
+from paceline.shared.cluster.values import is_true, leading_int
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.placement import Placer
@@ -143,6 +143,49 @@ def assign_clone_first(placer: Placer, rsc: Resource) -> bool:
         return False
     assign_clone(placer, clone)
     return True
+
+
+# ---------------------------------------------------------------- interleaved colocations
+
+
+def colocate_interleaved(placer: Placer, rsc: Resource, primary: Resource, c: Colocation) -> bool:
+    """A clone colocated with another one with ``interleave=true`` (and as many instances per node): each of its
+    instances goes with the primary's instance on one node, not with the clone as a whole, as
+    ``pcmk__clone_apply_coloc_score`` interleaves (``can_interleave``, ``pcmk__find_compatible_instance``). False
+    when the colocation does not interleave (a role-specific one with a promotable primary does not).
+
+    The partner is the primary's instance on the node ``rsc`` is assigned to, else on its best allowed node
+    that has one. Without a partner a mandatory colocation leaves ``rsc`` nowhere to run (its next role is
+    Stopped, as ``pcmk__assign_resource`` to no node with stop_if_fail makes it, even in an early attempt).
+    """
+    dependent = c.dependent
+    if not dependent.is_clone or not is_true(dependent.meta.get("interleave"), False) \
+            or (primary.promotable and c.primary_role is not None) or node_max(dependent) != node_max(primary):
+        return False
+    partner = _compatible_instance(placer, rsc, primary)
+    if partner is not None:
+        placer.apply_colocation_to_scores(rsc, partner, c)
+    elif c.score >= INF:
+        rsc.next_role = Role.STOPPED
+        rsc.next_role_reason = f"no instance of {primary.id} to interleave with"
+    return True
+
+
+def _compatible_instance(placer: Placer, rsc: Resource, clone: Resource) -> Resource | None:
+    """``pcmk__find_compatible_instance``: the clone's (unblocked) instance assigned where ``rsc`` is, or where
+    its best allowed node is."""
+    by_node: dict[str, Resource] = {}
+    for instance in clone.children:
+        node = instance.assigned if instance.assign_done else None
+        if node is not None and node not in by_node and not any(p.blocked for p in _tree(instance)):
+            by_node[node] = instance
+    if rsc.assign_done:
+        return by_node.get(rsc.assigned) if rsc.assigned is not None else None
+    tie_break = placer.tie_break()
+    for node in sorted(rsc.allowed, key=lambda n: (-rsc.allowed[n], tie_break(n))):
+        if node in by_node:
+            return by_node[node]
+    return None
 
 
 # ---------------------------------------------------------------- instance order

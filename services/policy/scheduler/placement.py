@@ -422,6 +422,13 @@ class Placer:
         if self.capacity.active and rsc.utilization:
             self.capacity.consume(node, {name: -amount for name, amount in rsc.utilization.items()})
 
+    def tie_break(self) -> Callable[[str], Any]:
+        """How equally scored nodes are ordered (``pcmk__sort_nodes`` with no current node)."""
+        return self._tie_break(None)
+
+    def apply_colocation_to_scores(self, rsc: Resource, primary: Resource, c: Colocation) -> None:
+        self._apply_coloc_to_scores(rsc, primary, c)
+
     def colocated_score(self, rsc: Resource, node: str) -> int:
         """``rsc``'s score on ``node`` after its own colocations and its dependents' (influential) ones, from
         the node's score alone, as ``cmp_instance_by_colocation`` weighs two instances."""
@@ -519,6 +526,8 @@ class Placer:
             target = primary.children[-1] if c.score >= INF else primary.children[0]
         if c.dependent_role is not None and rsc.clone_of is not None:
             pass    # a role of the clone's instances: weighed when roles are chosen (promotion), not here
+        elif primary.is_clone and instances.colocate_interleaved(self, rsc, primary, c):
+            pass    # with the primary's instance on the same node only
         elif primary.is_clone:
             self._apply_coloc_with_clone(rsc, primary, c)
         else:
