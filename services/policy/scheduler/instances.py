@@ -171,13 +171,19 @@ def colocate_interleaved(placer: Placer, rsc: Resource, primary: Resource, c: Co
     return True
 
 
+def blocked(instance: Resource) -> bool:
+    """``is_set_recursive(instance, blocked)``: the instance or anything in it is blocked (a failed stop
+    that cannot be recovered); a mandatory colocation with the clone does not count its node."""
+    return any(part.blocked for part in _tree(instance))
+
+
 def _compatible_instance(placer: Placer, rsc: Resource, clone: Resource) -> Resource | None:
     """``pcmk__find_compatible_instance``: the clone's (unblocked) instance assigned where ``rsc`` is, or where
     its best allowed node is."""
     by_node: dict[str, Resource] = {}
     for instance in clone.children:
         node = instance.assigned if instance.assign_done else None
-        if node is not None and node not in by_node and not any(p.blocked for p in _tree(instance)):
+        if node is not None and node not in by_node and not blocked(instance):
             by_node[node] = instance
     if rsc.assign_done:
         return by_node.get(rsc.assigned) if rsc.assigned is not None else None

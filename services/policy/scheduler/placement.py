@@ -563,7 +563,8 @@ class Placer:
         if rsc.assign_done:
             return
         values = {self.attr_key(i.assigned, c.node_attribute) for i in clone.children
-                  if i.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)}
+                  if i.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)
+                  and not (c.score >= INF and instances.blocked(i))}
         if not values and c.score < 0:
             return
         keys = self._attr_keys(c.node_attribute)
