@@ -257,7 +257,10 @@ class Placer:
         return self._attr_keys(name).get(node)
 
     def _show(self, prefix: str, rsc: Resource) -> None:
-        """Snapshot the table as ``crm_simulate -s`` would print it now; formatted only if someone asks."""
+        """Snapshot the table as ``crm_simulate -s`` would print it now; formatted only if someone asks. An
+        orphan's is never shown (``pe__show_node_scores_as``)."""
+        if rsc.orphan:
+            return
         self.score_dump.tables.append((prefix, rsc.id, dict(rsc.allowed)))
 
     # ---------------------------------------------------------------- lists
