@@ -274,20 +274,22 @@ def _find_anonymous(parts: list[Resource], node: Node, state: ClusterState) -> R
     require fencing is not given a number either (None), unless the clone runs on every node."""
     found: Resource | None = None
     inactive: Resource | None = None
+    skip_inactive = False
     for part in parts:
         instance = part.parent if part.parent is not None else part
         where = [n for p in instance.primitives() for n in (*p.active_on, *p.pending_task)]
         if where:
             if node.name in where:
-                if part.active_on:
-                    return None
+                if part.active_on:      # a second history of one active here: only another such instance may
+                    skip_inactive = True     # take it (a cloned group's orphan whose other member runs here)
+                    continue
                 found = part
                 break
-        elif inactive is None and not part.blocked:
+        elif inactive is None and not skip_inactive and not part.blocked:
             inactive = part
             if any(n != node.name for n in part.pending_task):
                 inactive = None
-    found = found or inactive
+    found = found or (None if skip_inactive else inactive)
     if found is not None and found.requires not in ("fencing", "unfencing") and (not node.online or node.unclean):
         clone = state.by_id.get(found.clone_of or "")
         if clone is None or sum(1 for i in clone.children if not i.orphan) != len(state.nodes):
