@@ -259,6 +259,14 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     return orphan
 
 
+def _banned(state: ClusterState, rsc: Resource) -> Resource:
+    """What a hard or fatal error bans: an anonymous clone's instance takes its whole clone (every instance
+    is the same resource), as ``unpack_rsc_op`` bans its uber-parent; the placer gives a clone's ban to each
+    of its instances too."""
+    clone = state.by_id.get(rsc.clone_of) if rsc.clone_of is not None else None
+    return clone if clone is not None and not is_unique(clone) else rsc
+
+
 def _unique(state: ClusterState, instance: Resource) -> bool:
     """An instance of a globally-unique clone: its history and fail counts are its own, by its own id."""
     clone = state.by_id.get(instance.clone_of or "")
@@ -384,7 +392,8 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
         if is_probe and (rc in (lrm.OCF_ERR_INSTALLED, lrm.OCF_ERR_ARGS)
                          or op.op_status == lrm.EXEC_NOT_INSTALLED):
             role = Role.STOPPED
-            rsc.unpack_scores.append((node.name, -INF, "probe found the agent not installed or misconfigured"))
+            _banned(state, rsc).unpack_scores.append((node.name, -INF,
+                                                      "probe found the agent not installed or misconfigured"))
             if node.online:
                 rsc.failed_probes[node.name] = op.rc
             on_fail = _clear(on_fail)
@@ -444,9 +453,9 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
                 rsc.managed = False
                 rsc.blocked = True
         if hard:
-            rsc.unpack_scores.append((node.name, -INF, "hard error here"))
+            _banned(state, rsc).unpack_scores.append((node.name, -INF, "hard error here"))
         elif fatal:
-            rsc.unpack_scores.append((None, -INF, "fatal error"))
+            _banned(state, rsc).unpack_scores.append((None, -INF, "fatal error"))
         if op.task == "promote" or rc in _PROMOTED_RC:
             role = Role.PROMOTED
         elif role < Role.STARTED:

@@ -111,7 +111,10 @@ class Placer:
                     prim.blocked = True
         for rsc in everything:
             for where, score, why in rsc.unpack_scores:
-                self.add_location(rsc, where, score, why)
+                if rsc.is_clone:
+                    instances.locate_tree(self, rsc, where, score, why)
+                else:
+                    self.add_location(rsc, where, score, why)
         self._apply_node_health()
         for rsc, node in locks.lock_bans(state):
             self.add_location(rsc, node, -INF, f"shutdown-lock: waits for {rsc.lock_node}")
