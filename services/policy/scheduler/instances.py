@@ -220,10 +220,23 @@ def instance_number(rsc: Resource) -> int:
         return 0
 
 
+def _sort_priority(placer: Placer, clone: Resource, instance: Resource) -> int:
+    """The priority instances are sorted by: a promotable clone's instance has its best promotion score on an
+    available node, if higher than its own (``pcmk__add_promotion_scores`` raises it, before the sort)."""
+    best = instance.priority
+    if clone.promotable and not instance.children:
+        for node in instance.allowed:
+            score = promotion.promotion_score(placer.state, instance, node) if placer.available(node) else None
+            if score is not None and score > best:
+                best = score
+    return best
+
+
 def instance_order(placer: Placer, clone: Resource) -> list[Resource]:
     """The instances in the order ``pcmk__cmp_instance`` assigns them (a stable sort, as g_list_sort is)."""
     state = placer.state
     current = {id(i): active_nodes(state, i) for i in clone.children}
+    priority = {id(i): _sort_priority(placer, clone, i) for i in clone.children}
     colocated: dict[int, int] = {}
 
     def colocation_score(instance: Resource) -> int:
@@ -244,8 +257,8 @@ def instance_order(placer: Placer, clone: Resource) -> list[Resource]:
             return -1 if allowed_a else 1       # not active on a node it may no longer run on
         node_a = node_a if allowed_a else None
         node_b = node_b if allowed_b else None
-        if a.priority != b.priority:
-            return -1 if a.priority > b.priority else 1
+        if priority[id(a)] != priority[id(b)]:
+            return -1 if priority[id(a)] > priority[id(b)] else 1
         if node_a is None or node_b is None:
             return 0 if node_a is node_b else (1 if node_a is None else -1)    # active first
         up_a, up_b = placer.available(node_a), placer.available(node_b)
