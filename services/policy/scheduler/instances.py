@@ -208,8 +208,9 @@ def active_nodes(state: ClusterState, instance: Resource) -> list[str]:
 
 
 def _failed(rsc: Resource) -> bool:
-    """``did_fail``: the instance or anything in it failed."""
-    return rsc.failed or any(_failed(child) for child in rsc.children)
+    """``did_fail``: the instance or anything in it failed (one blocked where it runs failed with on-fail=block:
+    Pacemaker flags it failed too, as crm_mon's FAILED shows)."""
+    return rsc.failed or (rsc.blocked and bool(rsc.active_on)) or any(_failed(child) for child in rsc.children)
 
 
 def instance_number(rsc: Resource) -> int:
