@@ -145,6 +145,14 @@ def assign_clone_first(placer: Placer, rsc: Resource) -> bool:
     return True
 
 
+def merge_clone_with_this(placer: Placer, out: list[Colocation], instance: Resource) -> None:
+    """What is colocated with a clone is weighed by each of its instances too (a group instance: by its last
+    member), as ``pcmk__with_clone_colocations`` adds the clone's list to an instance's."""
+    clone = clone_of(placer.state, instance) if instance.clone_of is not None and instance.parent is None else None
+    if clone is not None:
+        placer.merge(out, clone.with_this, by_primary=False)
+
+
 # ---------------------------------------------------------------- interleaved colocations
 
 

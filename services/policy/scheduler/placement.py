@@ -296,8 +296,14 @@ class Placer:
         parent = rsc.parent
         if parent is not None and parent.children and rsc is parent.children[-1]:
             self._merge(out, parent.with_this, by_primary=False)
+            instances.merge_clone_with_this(self, out, parent)
             self._add_member_colocations(out, parent, rsc, this_with=False)
+        elif parent is None:
+            instances.merge_clone_with_this(self, out, rsc)
         return out
+
+    def merge(self, dest: list[Colocation], addition: list[Colocation], by_primary: bool) -> None:
+        self._merge(dest, addition, by_primary)
 
     @staticmethod
     def _add_member_colocations(out: list[Colocation], group: Resource, rsc: Resource, this_with: bool) -> None:
