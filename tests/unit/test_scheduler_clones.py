@@ -194,3 +194,15 @@ def test_an_interleaved_clone_colocated_with_another_goes_with_one_instance_of_i
         assert sum(1 for line in table if not line.endswith("-INFINITY")) == 1, table
     starts = sorted(line.split()[-2] for line in folded(result) if line.startswith("* Start a:"))
     assert starts == ["node1", "node2", "node3"]        # crm_simulate 2.1.5 too
+
+
+def test_what_is_colocated_with_a_clone_weighs_on_each_instance():
+    # ip follows the clone and prefers node1: each instance's table carries ip's 500 there (Pacemaker 2.1.7+,
+    # pcmk__with_clone_colocations; 2.1.5 left instances alone), and the clone's own table too.
+    cons = ('<rsc_colocation id="c" rsc="ip" with-rsc="d-clone" score="INFINITY"/>'
+            '<rsc_location id="pref" rsc="ip" node="node1" score="500"/>')
+    result = run(cib(_clone() + prim("ip"), both_online(), cons))
+    assert "pcmk__clone_assign: d-clone allocation score on node1: 500" in result.score_dump.lines()
+    assert _scores(result, "pcmk__primitive_assign", "d:0") == [
+        "pcmk__primitive_assign: d:0 allocation score on node1: 500",
+        "pcmk__primitive_assign: d:0 allocation score on node2: 0"]
