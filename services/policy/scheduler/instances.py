@@ -179,6 +179,28 @@ def colocate_interleaved(placer: Placer, rsc: Resource, primary: Resource, c: Co
     return True
 
 
+def promoted_node_scores(state: ClusterState, clone: Resource, c: Colocation) -> dict[str, int]:
+    """A mandatory colocation with a promotable clone's instances in a role adds, on each node where one will
+    be in that role, that instance's score there (``pcmk__update_dependent_with_promotable`` merges the nodes'
+    scores into the dependent's; the last such instance's where two share a node). Not for promoted with
+    promoted, whose dependent instances must still start unpromoted elsewhere."""
+    if not clone.promotable or c.primary_role is None or c.score < INF or \
+            (c.dependent_role == Role.PROMOTED and c.primary_role == Role.PROMOTED):
+        return {}
+    return {i.assigned: _assigned_score(state, i) for i in clone.children
+            if i.assigned is not None and i.next_role == c.primary_role}
+
+
+def _assigned_score(state: ClusterState, instance: Resource) -> int:
+    """The score of the node an instance was assigned to, as its assignment recorded it: its table's, or for an
+    unmanaged instance (kept where it runs, whatever its table says) the node's own."""
+    node = instance.assigned
+    assert node is not None
+    if not instance.managed:
+        return state.nodes[node].base_score
+    return instance.allowed.get(node, 0)
+
+
 def blocked(instance: Resource) -> bool:
     """``is_set_recursive(instance, blocked)``: the instance or anything in it is blocked (a failed stop
     that cannot be recovered); a mandatory colocation with the clone does not count its node."""

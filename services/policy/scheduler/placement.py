@@ -580,6 +580,7 @@ class Placer:
         if not values and c.score < 0:
             return
         keys = self._attr_keys(c.node_attribute)
+        merged = instances.promoted_node_scores(self.state, clone, c)
         work = dict(rsc.allowed)
         for node, score in work.items():
             if not values:
@@ -587,6 +588,8 @@ class Placer:
             elif keys.get(node) in values:
                 if c.score < INF:
                     work[node] = add_scores(c.score, score)
+                elif node in merged:
+                    work[node] = add_scores(score, merged[node])
             elif c.score >= INF:
                 work[node] = -INF
         if c.mandatory or self.any_available(work):
