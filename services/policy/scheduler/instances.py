@@ -179,12 +179,18 @@ def colocate_interleaved(placer: Placer, rsc: Resource, primary: Resource, c: Co
     return True
 
 
+def role_colocation(clone: Resource, c: Colocation) -> bool:
+    """A colocation with a promotable clone's instances in one role (``pcmk__update_dependent_with_promotable``
+    places the dependent)."""
+    return clone.promotable and c.primary_role is not None
+
+
 def promoted_node_scores(state: ClusterState, clone: Resource, c: Colocation) -> dict[str, int]:
     """A mandatory colocation with a promotable clone's instances in a role adds, on each node where one will
     be in that role, that instance's score there (``pcmk__update_dependent_with_promotable`` merges the nodes'
     scores into the dependent's; the last such instance's where two share a node). Not for promoted with
     promoted, whose dependent instances must still start unpromoted elsewhere."""
-    if not clone.promotable or c.primary_role is None or c.score < INF or \
+    if not role_colocation(clone, c) or c.score < INF or \
             (c.dependent_role == Role.PROMOTED and c.primary_role == Role.PROMOTED):
         return {}
     return {i.assigned: _assigned_score(state, i) for i in clone.children

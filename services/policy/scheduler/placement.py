@@ -577,8 +577,8 @@ class Placer:
         values = {self.attr_key(i.assigned, c.node_attribute) for i in clone.children
                   if i.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)
                   and not (c.score >= INF and instances.blocked(i))}
-        if not values and c.score < 0:
-            return
+        if not values and (c.score < 0 or (c.score < INF and instances.role_colocation(clone, c))):
+            return      # pcmk__update_dependent_with_promotable: an optional one only adds where instances are
         keys = self._attr_keys(c.node_attribute)
         merged = instances.promoted_node_scores(self.state, clone, c)
         work = dict(rsc.allowed)
