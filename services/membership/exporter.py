@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from paceline.membership.exposition import Family
 from paceline.membership.view import MembershipView
 from paceline.shared import cib
-from paceline.shared.cluster import crm_mon, history
+from paceline.shared.cluster import crm_mon, history, status_sections
 from paceline.shared.cluster.model import ClusterState, HistoryOp, Resource
 from paceline.shared.cluster.options import cluster_options
 from paceline.shared.cluster.scores import INF
@@ -148,16 +148,21 @@ def _shown_op(op: HistoryOp) -> bool:
     return op.task != "notify" and not (op.task == "monitor" and op.interval_ms == 0 and op.rc == 7)
 
 
-def _histories(state: ClusterState) -> list[tuple[str, str, Resource, int]]:
+def _histories(state: ClusterState, legacy_names: bool = False) -> list[tuple[str, str, Resource, int]]:
     """(node, printable id, primitive, fail count) for every online node and each resource crm_mon lists in that
-    node's history: one with an operation worth showing there, or with failures."""
+    node's history: one with an operation worth showing there, or with failures.
+
+    ``legacy_names``: the CIB predates crm_feature_set 3.0.13, whose fail counts Pacemaker 2.1's crm_mon (what the
+    real exporter reads) looks for under the names of that time, ``fail-count-RSC`` without the operation
+    (``generate_fail_regex``), so today's ``fail-count-RSC#op_interval`` count nothing there (Pacemaker 3, whose
+    scheduler Paceline follows, dropped that compatibility)."""
     out: dict[tuple[str, str], tuple[Resource, int]] = {}
     for prim in state.primitives():
         for node_name, ops in prim.history.items():
             node = state.nodes.get(node_name)
             if node is None or not node.online:
                 continue
-            count = history.effective_fail_count(state, prim, node)
+            count = 0 if legacy_names else history.effective_fail_count(state, prim, node)
             if count or any(_shown_op(op) for op in ops):
                 out.setdefault((node_name, printable_id(prim, state)), (prim, count))
     return [(node, rid, prim, count) for (node, rid), (prim, count) in sorted(out.items())]
@@ -224,7 +229,7 @@ def pacemaker_families(root: cib.Element, now: float, dc: str | None = None) -> 
     fail_count = Family("ha_cluster_pacemaker_fail_count", "The Fail count number per node and resource id")
     threshold = Family("ha_cluster_pacemaker_migration_threshold",
                        "The migration_threshold number per node and resource id")
-    for node_name, rid, prim, count in _histories(state):
+    for node_name, rid, prim, count in _histories(state, status_sections.legacy_fail_counts(root)):
         fail_count.add(math.inf if count >= INF else count, node=node_name, resource=rid)
         threshold.add(prim.migration_threshold, node=node_name, resource=rid)
     families += [fail_count, threshold]

@@ -8,6 +8,7 @@ expiry. Only the executor's records (see ``paceline.shared.lrm``) are read.
 
 from __future__ import annotations
 
+import copy
 import re
 
 from paceline.shared import cib, lrm
@@ -26,7 +27,8 @@ from paceline.shared.cluster.model import (
 )
 from paceline.shared.cluster.rules import RuleContext
 from paceline.shared.cluster.scores import INF, parse_score
-from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, is_true, whole_int
+from paceline.shared.cluster.status_view import is_unique
+from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, whole_int
 
 _TASKS = {"monitor", "start", "stop", "promote", "demote", "migrate_to", "migrate_from"}
 _IGNORED_TASKS = {"notify", "reload", "reload-agent", "meta-data", "validate-all", "cancel"}
@@ -124,13 +126,31 @@ def _node_fail_index(node: Node) -> dict[str, tuple[int, int]]:
 
 
 def fail_count(state: ClusterState, rsc: Resource, node: Node) -> tuple[int, int]:
-    """Sum of ``fail-count-RSC#op_interval`` attributes and the latest ``last-failure-RSC#...``."""
-    return _node_fail_index(node).get(rsc.history_id, (0, 0))
+    """Sum of ``fail-count-RSC#op_interval`` attributes and the latest ``last-failure-RSC#...``.
+
+    An anonymous clone instance's failures are recorded under whatever instance number its history had
+    (``RSC:N``) or none: all of them count, as Pacemaker's fail-count pattern for an anonymous clone
+    (``generate_fail_regex``) matches any instance number; a globally-unique instance's only its own.
+    """
+    index = _node_fail_index(node)
+    if rsc.clone_of is None or _unique(state, rsc):
+        return index.get(rsc.id, (0, 0))
+    total, last = index.get(rsc.history_id, (0, 0))
+    for key in _numbered_keys(index, rsc.history_id):
+        count, when = index[key]
+        total, last = min(INF, total + count), max(last, when)
+    return total, last
+
+
+def _numbered_keys(index: dict[str, tuple[int, int]], base: str) -> list[str]:
+    """The ``BASE:N`` keys of a fail index."""
+    prefix = base + ":"
+    return [k for k in index if k.startswith(prefix) and k[len(prefix):].isdigit()]
 
 
 def has_fail_counts(state: ClusterState, rsc: Resource) -> bool:
     """Whether any node records a failure of ``rsc`` (most resources of a healthy cluster: none)."""
-    return any(rsc.history_id in _node_fail_index(node) for node in state.nodes.values())
+    return any(fail_count(state, rsc, node)[0] for node in state.nodes.values())
 
 
 def effective_fail_count(state: ClusterState, rsc: Resource, node: Node) -> int:
@@ -186,7 +206,9 @@ def unpack_history(root: Element, state: ClusterState) -> None:
         seen.add(node.name)
         entries.append((node, ns))
     read_offline = state.fencing_enabled or locks.enabled(state)
-    passes = [e for e in entries if e[0].online] + [e for e in entries if not e[0].online and read_offline]
+    # unpack_node_history: with fencing (or shutdown locks) every node's history in document order, else only
+    # online nodes' - which decides which anonymous clone instance number each history entry takes.
+    passes = entries if read_offline else [e for e in entries if e[0].online]
     grouped_by_node = {node.name: _grouped(ns) for node, ns in entries}
     index: StatusIndex = {
         (rid, node): [op for i, el in enumerate(op_elements) if (op := parse_op(el, i)) is not None]
@@ -215,17 +237,15 @@ def _grouped(ns: Element) -> dict[str, tuple[Element, list[Element]]]:
 def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
     rid = lr.get("id", "")
     rsc = state.by_id.get(rid)
+    base = rid.rsplit(":", 1)[0]
+    anonymous = state.clones.get(base) if rsc is None or rsc.clone_of is not None else None
+    if anonymous and not anonymous[0].is_group and not _unique(state, anonymous[0]):
+        found = _find_anonymous(anonymous, node, state) or _orphan_instance(state, anonymous[0], base)
+        found.history_name = rid    # unpack_find_resource: what its history calls it (the last entry's)
+        return found
     if rsc is not None and not rsc.is_group:
-        if rsc.clone_of is not None and rsc.base_id in state.clones and \
-                not is_true(state.by_id[rsc.clone_of].meta.get("globally-unique")):
-            # A numbered history of an anonymous clone (globally-unique was switched off) is matched as if it
-            # named the base id (unpack_find_resource).
-            return _anonymous_instance(state, rsc.base_id, node) or rsc
         return rsc
-    if rid in state.clones and _anonymous(state, rid):   # an anonymous clone's history names no instance
-        found = _anonymous_instance(state, rid, node)
-        if found is not None:
-            return found
+    if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
         instances = [i for i in state.clones[rid] if node.name not in i.history]
         free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
             next((i for i in instances if not _instance_seen(i, None)), None) or next(iter(instances), None)
@@ -249,38 +269,87 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     return orphan
 
 
-def _anonymous(state: ClusterState, base_id: str) -> bool:
-    """Is the clone of these instances anonymous (its history names no instance)?"""
-    first = state.clones[base_id][0]
-    return first.clone_of is None or not is_true(state.by_id[first.clone_of].meta.get("globally-unique"))
+def _banned(state: ClusterState, rsc: Resource) -> Resource:
+    """What a hard or fatal error bans: an anonymous clone's instance takes its whole clone (every instance
+    is the same resource), as ``unpack_rsc_op`` bans its uber-parent; the placer gives a clone's ban to each
+    of its instances too."""
+    clone = state.by_id.get(rsc.clone_of) if rsc.clone_of is not None else None
+    return clone if clone is not None and not is_unique(clone) else rsc
 
 
-def _anonymous_instance(state: ClusterState, rid: str, node: Node) -> Resource | None:
-    """Pacemaker's find_anonymous_clone: the instance (for a cloned group, its member named ``rid``) already
-    active or pending on this node - a group sibling read before - else the first one active nowhere yet
-    (not blocked, not pending elsewhere). None when the node already has an active one of that id, or for an
-    unclean node when the clone needs no fencing and does not run everywhere (such instances must not use
-    up an instance number)."""
-    inactive: Resource | None = None
+def _unique(state: ClusterState, instance: Resource) -> bool:
+    """An instance of a globally-unique clone: its history and fail counts are its own, by its own id."""
+    clone = state.by_id.get(instance.clone_of or "")
+    return clone is not None and is_unique(clone)
+
+
+def _find_anonymous(parts: list[Resource], node: Node, state: ClusterState) -> Resource | None:
+    """Which instance of an anonymous clone a history entry on ``node`` belongs to, as Pacemaker's
+    ``find_anonymous_clone`` decides: the instance number in the entry's id means nothing. The instance
+    already active (or pending) on the node takes it; if that very instance (member) is already running
+    there, this is a second history of it, an orphan (None); otherwise the first instance active nowhere
+    (not blocked, not pending elsewhere). An instance on an offline or unclean node whose clone does not
+    require fencing is not given a number either (None), unless the clone runs on every node."""
     found: Resource | None = None
-    here = node.name
-    for member in state.clones[rid]:
-        parts = member.parent.children if member.parent is not None else (member,)
-        if any(p.active_on or p.pending_task for p in parts):
-            if any(here in p.active_on or here in p.pending_task for p in parts):
-                if member.active_on:
-                    return None         # a second history of an active instance here: left to the fallback
-                found = member
+    inactive: Resource | None = None
+    skip_inactive = False
+    for part in parts:
+        instance = part.parent if part.parent is not None else part
+        where = [n for p in instance.primitives() for n in (*p.active_on, *p.pending_task)]
+        if where:
+            if node.name in where:
+                if part.active_on:      # a second history of one active here: only another such instance may
+                    skip_inactive = True     # take it (a cloned group's orphan whose other member runs here)
+                    continue
+                found = part
                 break
-        elif inactive is None and not member.blocked \
-                and all(n == here for n in member.pending_task):
-            inactive = member
-    found = found or inactive
-    if found is not None and found.requires not in ("fencing", "unfencing") \
-            and (not node.online or node.unclean) and found.clone_of is not None \
-            and len(state.clones[found.clone_of]) != len(state.nodes):
-        return None
+        elif inactive is None and not skip_inactive and not part.blocked:
+            inactive = part
+            if any(n != node.name for n in part.pending_task):
+                inactive = None
+    found = found or (None if skip_inactive else inactive)
+    if found is not None and found.requires not in ("fencing", "unfencing") and (not node.online or node.unclean):
+        clone = state.by_id.get(found.clone_of or "")
+        if clone is None or sum(1 for i in clone.children if not i.orphan) != len(state.nodes):
+            return None
     return found
+
+
+#: What a clone instance takes over from its configuration (the rest is history and placement state).
+_CONFIG_FIELDS = ("agent", "meta", "params", "node_params", "ops", "utilization", "priority", "stickiness",
+                  "migration_threshold", "failure_timeout_ms", "managed", "maintenance", "target_role", "requires",
+                  "multiple_active", "critical", "doc_index")
+
+
+def _orphan_instance(state: ClusterState, sibling: Resource, base: str) -> Resource:
+    """A new instance of an anonymous clone for a history no configured instance may take, as Pacemaker's
+    ``create_anonymous_orphan`` adds one: numbered after the others, flagged orphaned (it never runs; one
+    found active is stopped), listed with the clone's instances. Returns the part the history names."""
+    clone = state.by_id[sibling.clone_of or ""]
+    template = clone.children[0]
+    number = len(clone.children)
+    instance = _config_copy(template, f"{template.history_id}:{number}", None)
+    instance.children = [_config_copy(m, f"{m.history_id}:{number}", instance) for m in template.children]
+    for part in (instance, *instance.children):
+        part.orphan = True
+        part.clone_of = clone.id
+        part.managed = part.managed and state.stop_orphans and not state.maintenance_mode
+        if state.stop_orphans:
+            part.unpack_scores.append((None, -INF, "orphaned clone instance"))
+        state.by_id[part.id] = part
+        if part.kind == "primitive":
+            state.clones.setdefault(part.base_id, []).append(part)
+    last = clone.children[-1]
+    clone.children.append(instance)
+    at = next((i for i, r in enumerate(state.resources) if r is last), len(state.resources) - 1)
+    state.resources.insert(at + 1, instance)
+    return next((p for p in (instance, *instance.children) if p.history_id == base), instance)
+
+
+def _config_copy(template: Resource, rid: str, parent: Resource | None) -> Resource:
+    """A resource configured as ``template`` is, under another id, with no history."""
+    return Resource(id=rid, kind=template.kind, parent=parent,
+                    **{name: copy.copy(getattr(template, name)) for name in _CONFIG_FIELDS})
 
 
 def _instance_seen(instance: Resource, node: str | None) -> bool:
@@ -302,8 +371,6 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
     rsc = _find_or_orphan(lr, has_entries, state, node)
     if rsc is None:
         return
-    if lr.get("id", "") != rsc.id:
-        rsc.clone_name = lr.get("id", "")      # what the agent was told it is (unpack_find_resource)
     if not ops:
         return
     ops = sort_ops(ops)
@@ -335,7 +402,8 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
         if is_probe and (rc in (lrm.OCF_ERR_INSTALLED, lrm.OCF_ERR_ARGS)
                          or op.op_status == lrm.EXEC_NOT_INSTALLED):
             role = Role.STOPPED
-            rsc.unpack_scores.append((node.name, -INF, "probe found the agent not installed or misconfigured"))
+            _banned(state, rsc).unpack_scores.append((node.name, -INF,
+                                                      "probe found the agent not installed or misconfigured"))
             if node.online:
                 rsc.failed_probes[node.name] = op.rc
             on_fail = _clear(on_fail)
@@ -397,9 +465,9 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
                 rsc.managed = False
                 rsc.blocked = True
         if hard:
-            rsc.unpack_scores.append((node.name, -INF, "hard error here"))
+            _banned(state, rsc).unpack_scores.append((node.name, -INF, "hard error here"))
         elif fatal:
-            rsc.unpack_scores.append((None, -INF, "fatal error"))
+            _banned(state, rsc).unpack_scores.append((None, -INF, "fatal error"))
         if op.task == "migrate_to":
             migration_history.migrate_to_failure(index, state, rsc, node.name, op)
         elif op.task == "migrate_from":

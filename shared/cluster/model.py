@@ -186,6 +186,7 @@ class Resource:
     #: resource "Stopped (not installed)"; no failure to list: Pacemaker masks those)
     failed_probes: dict[str, int] = field(default_factory=dict)
     clone_of: str | None = None         # the clone this is an instance of (id RSC:N)
+    history_name: str | None = None     # an anonymous instance: the id its history names it by (clone_name)
     # ---- a clone as a whole (kind "clone"; its children are the instances)
     promotable: bool = False
     promoted_max: int = 1
@@ -194,7 +195,6 @@ class Resource:
     partial_migration: tuple[str, str] | None = None   # (source, target): migrate_to done, migrate_from not
     dangling_migrations: list[str] = field(default_factory=list)   # sources a completed migration left
     migration_failed: bool = False      # a failed migration: recover by stop and start, never migrate again
-    clone_name: str | None = None       # the id its history was recorded under, when not its own (clone_name)
     lock_node: str | None = None        # shutdown lock: held for this node (see locks.py)
     lock_time: float = 0.0
     history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops
@@ -286,6 +286,7 @@ class Ordering:
     then_action: str
     kind: str = "Mandatory"
     symmetrical: bool = True
+    forward: bool = True        # False: only the inverse (the forward half is a clone-one-or-more join)
 
 
 @dataclass
@@ -297,6 +298,7 @@ class OneOrMore:
     thens: list[Resource]
     then_action: str
     kind: str = "Mandatory"
+    required: int = 1            # how many firsts must be able to run (a clone's clone-min)
 
 
 @dataclass

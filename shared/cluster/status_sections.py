@@ -105,7 +105,7 @@ def attribute_lines(state: ClusterState) -> list[str]:
     return lines
 
 
-def _legacy_fail_counts(root: cib.Element) -> bool:
+def legacy_fail_counts(root: cib.Element) -> bool:
     """A CIB written before Pacemaker 1.1.17 (feature set 3.0.13) kept one fail count per resource,
     ``fail-count-RSC``; crm_mon then counts only those."""
     numbers = [leading_int(part) or 0 for part in (root.get("crm_feature_set") or "").split(".")]
@@ -119,7 +119,7 @@ def shown_fail_count(root: cib.Element, state: ClusterState, rsc: Resource, node
     clone = state.by_id.get(rsc.clone_of) if rsc.clone_of else None
     unique = clone is not None and is_unique(clone)
     name = printable_id(rsc, state)
-    ops = "" if _legacy_fail_counts(root) else "#.+_[0-9]+"
+    ops = "" if legacy_fail_counts(root) else "#.+_[0-9]+"
     instance = "" if unique else "(:[0-9]+)?"
     count_re = re.compile(f"^fail-count-{re.escape(name)}{instance}{ops}$")
     last_re = re.compile(f"^last-failure-{re.escape(name)}{instance}{ops}$")

@@ -324,7 +324,8 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
         if clone.promotable:
             word = "Unpromoted (target-role)" if _clone_role(clone) == Role.UNPROMOTED else "Unpromoted"
         body.append(f"    * {word}: [ {' '.join(sorted(started, key=order.__getitem__))} ]")
-    if inactive and not unique and len(instances) > len(promoted) + len(started):
+    configured = [i for i in instances if not i.orphan]     # a stopped orphaned instance is no stopped instance
+    if inactive and not unique and len(configured) > len(promoted) + len(started):
         running = {n for p in clone.primitives() for n in p.active_on}
         where = state.nodes if state.symmetric else {n for p in clone.primitives() for n in p.known_on}
         word = "Stopped (disabled)" if _clone_role(clone) == Role.STOPPED else "Stopped"

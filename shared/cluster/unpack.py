@@ -21,6 +21,7 @@ from paceline.shared.cluster.model import (
     Colocation,
     Location,
     Node,
+    OneOrMore,
     OpDef,
     Ordering,
     Resource,
@@ -491,7 +492,9 @@ class _ResourceReader:
         if "resource-stickiness" not in meta and \
                 "resource-stickiness" not in self._defaults(RuleContext(now=state.now)):
             meta["resource-stickiness"] = "1"      # a clone's instances stay where they run unless told otherwise
-        instances = [self.one(child, None, meta, f"{child.get('id')}:{i}", sources) for i in range(count)]
+        # clone-max=0: one instance all the same, orphaned, that a history of the clone can be matched to
+        # (as Pacemaker's clone unpacking creates one); it never runs.
+        instances = [self.one(child, None, meta, f"{child.get('id')}:{i}", sources) for i in range(max(count, 1))]
         if any(i is None for i in instances):
             for instance in instances:
                 for part in [] if instance is None else [instance, *instance.children]:
@@ -514,6 +517,7 @@ class _ResourceReader:
         for instance in kept:
             for part in (instance, *instance.children):
                 part.clone_of = cid
+                part.orphan = count == 0
                 state.clones.setdefault(part.base_id, []).append(part)
                 if node_max == 0:       # no instance may run on any node
                     part.unpack_scores.append((None, -INF, f"clone {cid}: clone-node-max=0"))
@@ -952,10 +956,29 @@ def _unpack_order(el: Element, state: ClusterState) -> None:
         return
     first_action = el.get("first-action") or "start"
     then_action = el.get("then-action") or first_action
+    oid = el.get("id", "")
     for first in sides[0]:
+        required = _instances_required(el, first)
         for then in sides[1]:
-            state.orderings.append(Ordering(id=el.get("id", ""), first=first, then=then, first_action=first_action,
-                                            then_action=then_action, kind=kind, symmetrical=symmetrical))
+            if required:
+                state.one_or_more.append(OneOrMore(id=f"clone-one-or-more:{oid}", firsts=list(first.children),
+                                                   first_action=first_action, thens=[then], then_action=then_action,
+                                                   kind=kind, required=required))
+            state.orderings.append(Ordering(id=oid, first=first, then=then, first_action=first_action,
+                                            then_action=then_action, kind=kind, symmetrical=symmetrical,
+                                            forward=not required))
+
+
+def _instances_required(el: Element, first: Resource) -> int:
+    """How many instances of a clone ordered first must be able to run before the then-side may: its
+    ``clone-min``, or 1 for the deprecated ``require-all="false"`` of the order (0: an ordinary ordering), as
+    Pacemaker's order unpacking creates its ``clone-one-or-more`` pseudo-action."""
+    if not first.is_clone:
+        return 0
+    text = first.meta.get("clone-min")
+    if text is not None:
+        return leading_int(text, 0, 0, _INT_MAX) or 0
+    return 1 if el.get("require-all") is not None and not is_true(el.get("require-all"), True) else 0
 
 
 def colocation_sort_key(other: Resource) -> tuple:

@@ -93,3 +93,117 @@ def test_an_interleaved_clone_waits_for_its_own_nodes_partner():
     assert folded(result) == ["* Start a:1 ( node2 )", "* Start b:1 ( node2 )"]
     acts = {(a.rsc, a.task, a.node): a for a in result.graph.actions}
     assert acts[("a", "start", "node2")].id in acts[("b", "start", "node2")].inputs   # its own node's partner
+
+
+# ---------------------------------------------------------------- instance assignment (pcmk__assign_instances)
+# Not scheduler cases: these follow Pacemaker 2.1.6 and later (the shared cases' version); where Debian's
+# crm_simulate 2.1.5 agrees on the Transition Summary, the comment says so.
+
+
+def _clone(cid: str = "d-clone", rid: str = "d", **meta: str) -> str:
+    pairs = "".join(f'<nvpair id="{cid}-{k}" name="{k.replace("_", "-")}" value="{v}"/>' for k, v in meta.items())
+    return f'<clone id="{cid}"><meta_attributes id="{cid}-m">{pairs}</meta_attributes>{prim(rid)}</clone>'
+
+
+def _scores(result, prefix: str, rid: str) -> list[str]:
+    return [line for line in result.score_dump.lines() if line.startswith(f"{prefix}: {rid} ")]
+
+
+def test_the_clone_and_every_instance_print_their_tables_before_the_instances_are_placed():
+    cons = '<rsc_location id="ban" rsc="d-clone" node="node1" score="-INFINITY"/>'
+    result = run(cib(_clone(), both_online(), cons))
+    assert _scores(result, "pcmk__clone_assign", "d-clone") == [
+        "pcmk__clone_assign: d-clone allocation score on node1: -INFINITY",
+        "pcmk__clone_assign: d-clone allocation score on node2: 0"]
+    assert len(_scores(result, "pcmk__clone_assign", "d:0")) == 2
+    assert len(_scores(result, "pcmk__clone_assign", "d:1")) == 2
+    assert folded(result) == ["* Start d:0 ( node2 )"]        # crm_simulate 2.1.5 too
+
+
+def test_an_early_attempt_on_the_current_node_that_loses_is_undone_and_printed_twice():
+    # d:0 runs on node1 (stickiness 1) but the clone prefers node2 (100): the attempt on node1 picks node2, is
+    # rolled back, and the instance is assigned again in the second pass - two pcmk__primitive_assign tables.
+    cons = '<rsc_location id="pref" rsc="d-clone" node="node2" score="100"/>'
+    result = run(cib(_clone(clone_max="1"), both_online(up("d")), cons))
+    assert _scores(result, "pcmk__primitive_assign", "d:0") == [
+        "pcmk__primitive_assign: d:0 allocation score on node1: 1",
+        "pcmk__primitive_assign: d:0 allocation score on node2: 100"] * 2
+    assert folded(result) == ["* Move d:0 ( node1 -> node2 )"]       # crm_simulate 2.1.5 too
+
+
+def test_an_instance_banned_from_its_node_goes_after_the_others_and_finds_every_node_taken():
+    # A failure past migration-threshold bans the whole anonymous clone from node1 (recorded as d:0, which
+    # counts for any instance number); d:1, allowed where it would run, is placed first and takes node2.
+    result = run(cib(_clone(migration_threshold="1"),
+                     both_online(up("d"), attrs={"fail-count-d:0#monitor_10000": "1"})))
+    assert _scores(result, "pcmk__clone_assign", "d-clone")[0].endswith("node1: -INFINITY")
+    assert folded(result) == ["* Stop d:0 ( node1 ) due to node availability",
+                              "* Start d:1 ( node2 )"]                        # crm_simulate 2.1.5 too
+
+
+def test_a_unique_clone_runs_up_to_clone_node_max_instances_on_a_node():
+    result = run(cib(_clone(clone_max="4", clone_node_max="2"), both_online()))   # unique: clone-node-max > 1
+    assert sorted(line.split()[-2] for line in folded(result)) == ["node1", "node1", "node2", "node2"]
+    standby = node_state("node1") + node_state("node2", attrs={"standby": "on"})
+    result = run(cib(_clone(clone_max="4", clone_node_max="2"), standby))
+    assert folded(result) == ["* Start d:0 ( node1 )", "* Start d:1 ( node1 )"]    # crm_simulate 2.1.5 too
+
+
+def test_an_anonymous_clone_runs_one_instance_per_node_whatever_clone_node_max_says():
+    result = run(cib(_clone(clone_max="4", clone_node_max="2", globally_unique="false"), both_online()))
+    assert folded(result) == ["* Start d:0 ( node1 )", "* Start d:1 ( node2 )"]    # crm_simulate 2.1.5 too
+
+
+def test_an_anonymous_history_names_no_instance_number_that_counts():
+    # Recorded as d:1, it is the first instance active nowhere: d:0; d:1 starts on node2.
+    history = lrm_rsc("d:1", op("d:1", "start", digest=pacemaker_digest({})))
+    result = run(cib(_clone(), both_online(history)))
+    assert folded(result) == ["* Start d:1 ( node2 )"]                              # crm_simulate 2.1.5 too
+    assert result.state.by_id["d:0"].active_on == ["node1"]
+
+
+def test_a_history_no_instance_may_take_is_an_orphaned_instance_and_stops():
+    # clone-max=1 and d running on both nodes: node2's d becomes the orphan d:1, which never runs.
+    result = run(cib(_clone(clone_max="1"), both_online(up("d"), up("d"))))
+    assert folded(result) == ["* Stop d:1 ( node2 ) due to node availability"]    # crm_simulate 2.1.5 too
+    orphan = result.state.by_id["d:1"]
+    assert orphan.orphan and orphan.active_on == ["node2"]
+    assert _scores(result, "pcmk__primitive_assign", "d:1") == []      # orphans print no scores
+
+
+def test_clone_min_holds_back_what_is_ordered_after_the_clone():
+    # clone-min=2 but node2 is in standby: one instance can run, so web may not start.
+    standby = node_state("node1") + node_state("node2", attrs={"standby": "on"})
+    order = '<rsc_order id="o" first="d-clone" then="web"/>'
+    result = run(cib(_clone(clone_min="2") + prim("web"), standby, order))
+    assert folded(result) == ["* Start d:0 ( node1 )",
+                              "* Start web ( node1 ) due to unrunnable clone-one-or-more:o (blocked)"]   # 2.1.5 too
+    both = run(cib(_clone(clone_min="2") + prim("web"), both_online(), order))
+    assert "* Start web ( node1 )" in folded(both)
+
+
+def test_an_interleaved_clone_colocated_with_another_goes_with_one_instance_of_it_per_node():
+    # Each instance of a is colocated with the instance of b on one node (the first of its best nodes, ties
+    # to the node with fewer resources), not with b as a whole: its table keeps that node only.
+    nodes = ("node1", "node2", "node3")
+    meta = {"clone_max": "3", "interleave": "true"}
+    cons = '<rsc_colocation id="c" rsc="a-clone" with-rsc="b-clone" score="INFINITY"/>'
+    result = run(cib(_clone("a-clone", "a", **meta) + _clone("b-clone", "b", clone_max="3"),
+                     "".join(node_state(n) for n in nodes), cons, nodes=nodes))
+    for i in range(3):
+        table = _scores(result, "pcmk__primitive_assign", f"a:{i}")
+        assert sum(1 for line in table if not line.endswith("-INFINITY")) == 1, table
+    starts = sorted(line.split()[-2] for line in folded(result) if line.startswith("* Start a:"))
+    assert starts == ["node1", "node2", "node3"]        # crm_simulate 2.1.5 too
+
+
+def test_what_is_colocated_with_a_clone_weighs_on_each_instance():
+    # ip follows the clone and prefers node1: each instance's table carries ip's 500 there (Pacemaker 2.1.7+,
+    # pcmk__with_clone_colocations; 2.1.5 left instances alone), and the clone's own table too.
+    cons = ('<rsc_colocation id="c" rsc="ip" with-rsc="d-clone" score="INFINITY"/>'
+            '<rsc_location id="pref" rsc="ip" node="node1" score="500"/>')
+    result = run(cib(_clone() + prim("ip"), both_online(), cons))
+    assert "pcmk__clone_assign: d-clone allocation score on node1: 500" in result.score_dump.lines()
+    assert _scores(result, "pcmk__primitive_assign", "d:0") == [
+        "pcmk__primitive_assign: d:0 allocation score on node1: 500",
+        "pcmk__primitive_assign: d:0 allocation score on node2: 0"]

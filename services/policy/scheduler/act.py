@@ -52,6 +52,7 @@ class Act:
     fence_op: str = ""           # a fencing action other than the cluster's fencing-action ("on": unfencing)
     meta: dict[str, str] | None = None     # meta the agent gets on top of the resource's (a notification's lists)
     migrate_runnable: bool = False   # part of a live migration that can still happen (pe_action_migrate_runnable)
+    needs: int = 1               # ANY_BLOCKS firsts that must stay runnable (required_runnable_before)
     # Orderings: (then, flags) where self is first, and (first, flags) where self is then. An empty tuple
     # until the first ordering arrives: most actions of a large cluster (its probes) never get one.
     after: list[tuple[Act, int]] | tuple[()] = ()

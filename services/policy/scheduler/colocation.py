@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paceline.policy.scheduler import instances
 from paceline.policy.scheduler.activity import is_active
 from paceline.policy.scheduler.variants import container_of, variant_of
 from paceline.shared.cluster.model import Colocation, Resource, Role
@@ -24,6 +25,9 @@ from paceline.shared.cluster.values import is_true
 if TYPE_CHECKING:
     from paceline.policy.scheduler.placement import Placer
 
+
+#: A node a clone's dependent would have pushed negative while merging (Pacemaker's INFINITY_HACK).
+_UNUSABLE = -INF * 100
 
 # ---------------------------------------------------------------- lists
 
@@ -135,10 +139,12 @@ def apply_with_instances(p: Placer, rsc: Resource, clone: Resource, c: Colocatio
     if rsc.assign_done:
         return
     values = {p.attr_key(i.assigned, c.node_attribute) for i in clone.children
-              if i.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)}
-    if not values and c.score < 0:
-        return
+              if i.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)
+              and not (c.score >= INF and instances.blocked(i))}
+    if not values and (c.score < 0 or (c.score < INF and instances.role_colocation(clone, c))):
+        return      # pcmk__update_dependent_with_promotable: an optional one only adds where instances are
     keys = p.attr_keys(c.node_attribute)
+    merged = instances.promoted_node_scores(p.state, clone, c)
     work = dict(rsc.allowed)
     for node, score in work.items():
         if not values:
@@ -146,6 +152,8 @@ def apply_with_instances(p: Placer, rsc: Resource, clone: Resource, c: Colocatio
         elif keys.get(node) in values:
             if c.score < INF:
                 work[node] = add_scores(c.score, score)
+            elif node in merged:
+                work[node] = add_scores(score, merged[node])
         elif c.score >= INF:
             work[node] = -INF
     if c.mandatory or p.any_available(work):
@@ -160,39 +168,45 @@ def add_dependent_scores(p: Placer, c: Colocation, primary: Resource) -> None:
     """Fold a dependent's preferences (and its own dependents', recursively) into the primary's table."""
     if not has_influence(c):
         return
-    result = add_colocated(p, c.dependent, primary.allowed, c, factor=c.score / INF)
+    # A clone's dependents never push one of its nodes negative (pcmk__coloc_select_nonnegative).
+    result = add_colocated(p, c.dependent, primary.allowed, c, factor=c.score / INF, positive=primary.is_clone)
     if result is not None:
         p.replace_table(primary, result, f"colocation {c.id}: {c.dependent.id} follows it "
                                          f"(score {format_score(c.score)}, its preferences weighed)")
 
 
 def add_colocated(p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                  factor: float) -> dict[str, int] | None:
+                  factor: float, positive: bool = False) -> dict[str, int] | None:
     """``source``'s preferences folded into a copy of the table; None means "roll this step back".
 
-    ``merging`` guards against a loop of colocations folding a resource into itself."""
+    ``merging`` guards against a loop of colocations folding a resource into itself. ``positive``: no node
+    is made negative (a node whose positive score would be ends up at 1)."""
     if source.merging:
         return table
     source.merging = True
     try:
-        return variant_of(source).add_colocated_scores(p, source, table, c, factor)
+        return variant_of(source).add_colocated_scores(p, source, table, c, factor, positive)
     finally:
         source.merging = False
 
 
 def add_primitive_scores(p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                         factor: float) -> dict[str, int] | None:
+                         factor: float, positive: bool = False) -> dict[str, int] | None:
     """A primitive's preferences, then those of what is colocated with it, scaled on."""
     work = dict(table)
-    add_matching(p, work, source, c, factor)
+    add_matching(p, work, source, c, factor, positive)
     if not p.any_available(work):
         return None
     for c2 in with_this(p, source):
         if not has_influence(c2):
             continue
-        result = add_colocated(p, c2.dependent, work, c2, factor * c2.score / INF)
+        result = add_colocated(p, c2.dependent, work, c2, factor * c2.score / INF, positive)
         if result is not None:
             work = result
+    if positive:
+        for node, score in work.items():
+            if score == _UNUSABLE:
+                work[node] = 1
     return work
 
 
@@ -230,7 +244,8 @@ def _table_with_group_locations(p: Placer, source: Resource, c: Colocation) -> d
     return table
 
 
-def add_matching(p: Placer, work: dict[str, int], source: Resource, c: Colocation, factor: float) -> None:
+def add_matching(p: Placer, work: dict[str, int], source: Resource, c: Colocation, factor: float,
+                 positive: bool = False) -> None:
     """Add ``source``'s best score per node-attribute value, scaled, to each node sharing that value
     (add_node_scores_matching_attr)."""
     best_by_value = _best_by_value(p, source, c)
@@ -241,10 +256,18 @@ def add_matching(p: Placer, work: dict[str, int], source: Resource, c: Colocatio
             primary = c.primary
             if primary.stickiness >= -best or not has_influence(c) or not _allowed_on_one(c.dependent):
                 continue
+        old = work[node]
+        if old == _UNUSABLE:
+            continue
         delta = scale(best, factor)
         if delta == 0 and best != 0 and factor != 0:
             delta = 1 if factor > 0 else -1
-        work[node] = add_scores(delta, work[node])
+        new = add_scores(delta, old)
+        if positive and new < 0 and old >= 0:
+            if old > 0:         # add_node_scores_matching_attr's INFINITY_HACK: 1 once the merge is done
+                work[node] = _UNUSABLE
+            continue
+        work[node] = new
 
 
 def _allowed_on_one(rsc: Resource) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paceline.policy.scheduler import instances
 from paceline.policy.scheduler.activity import counted_active
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster import locks
@@ -32,7 +33,10 @@ def apply_all(p: Placer, everything: list[Resource]) -> None:
     _multiply_active_policies(state)
     for rsc in everything:
         for where, score, why in rsc.unpack_scores:
-            p.add_location(rsc, where, score, why)
+            if rsc.is_clone:        # resource_location on a collective reaches every descendant
+                instances.locate_tree(p, rsc, where, score, why)
+            else:
+                p.add_location(rsc, where, score, why)
     _node_health(p)
     for rsc, node in locks.lock_bans(state):
         p.add_location(rsc, node, -INF, f"shutdown-lock: waits for {rsc.lock_node}")
@@ -41,6 +45,8 @@ def apply_all(p: Placer, everything: list[Resource]) -> None:
             continue
         for node, score in loc.node_scores:
             variant_of(loc.rsc).apply_location(p, loc.rsc, node, score, f"location {loc.id}")
+            if instances.is_clone_location(state, loc.rsc):     # the clone's own table has it too
+                p.add_location(state.by_id[loc.rsc.clone_of or ""], node, score, f"location {loc.id}")
             for prim in loc.rsc.primitives():
                 mode = prim.discovery.get(node, "always")
                 if _DISCOVERY_RANK.get(loc.discovery, 0) > _DISCOVERY_RANK[mode]:
@@ -93,7 +99,7 @@ def _node_health(p: Placer) -> None:
                 health = add_scores(health, colors.get(value.lower(), parse_score(value, 0)))
         if health == 0:
             continue
-        for top in p.state.resources:
+        for top in (*p.state.resources, *instances.every_clone(p.state)):
             if health < 0 and is_true(top.meta.get("allow-unhealthy-nodes"), False):
                 continue
             variant_of(top).apply_location(p, top, node.name, health, "node health")
@@ -122,9 +128,9 @@ def _fail_limit(p: Placer, rsc: Resource) -> None:
         if node.name in rsc.fail_cleared:
             continue
         failures = failures_counted(state, rsc, node)
-        if failures >= rsc.migration_threshold:
-            p.add_location(rsc, node.name, -INF,
-                           f"{failures} failures reached migration-threshold={rsc.migration_threshold}")
+        if failures >= rsc.migration_threshold:     # an anonymous instance's ban falls on its whole clone
+            instances.locate_tree(p, instances.ban_target(state, rsc), node.name, -INF,
+                                  f"{failures} failures reached migration-threshold={rsc.migration_threshold}")
 
 
 def failures_counted(state: ClusterState, rsc: Resource, node: Node) -> int:

@@ -57,8 +57,9 @@ def user_ordering(b: ActionBuilder, o: Ordering) -> None:
         flags = ASYMMETRIC
     else:
         flags = IMPLIES_THEN | (BLOCKS if o.first_action in ("start", "promote") else 0)
-    connect(b, o.first, o.first_action, o.then, o.then_action, flags)
-    migration.order_equivalents(b, o)
+    if o.forward:
+        connect(b, o.first, o.first_action, o.then, o.then_action, flags)
+        migration.order_equivalents(b, o)
     if o.symmetrical:
         inv_first = INVERSE.get(o.then_action)
         inv_then = INVERSE.get(o.first_action)
@@ -69,11 +70,12 @@ def user_ordering(b: ActionBuilder, o: Ordering) -> None:
 def one_or_more(b: ActionBuilder, join: OneOrMore) -> None:
     """A ``require-all="false"`` set: its pseudo-action runs once any first has, and the thens wait for it."""
     pseudo = b.new(join.id, None, None, pseudo=True)
+    pseudo.needs = join.required
     firsts = [a for r in join.firsts for a in first_actions(b, r, join.first_action)]
-    if not firsts:
+    if len(firsts) < join.required:
         pseudo.runnable = False
-    for first in firsts:
-        b.order(first, pseudo, IMPLIES_THEN | ANY_BLOCKS)
+    for first in firsts:     # its firsts never make it required (pe_order_one_or_more only prints as implies-then)
+        b.order(first, pseudo, ANY_BLOCKS)
     flags = 0 if join.kind != "Mandatory" else IMPLIES_THEN | BLOCKS
     for rsc in join.thens:
         for then in then_actions(b, rsc, join.then_action):

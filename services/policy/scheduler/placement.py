@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import cmp_to_key
 from typing import Any
 
-from paceline.policy.scheduler import location, utilization
+from paceline.policy.scheduler import colocation, instances, location, utilization
 from paceline.policy.scheduler.activity import current_node, walk
 from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.utilization import Capacity
@@ -56,7 +56,7 @@ class Placer:
     def run(self) -> ScoreDump:
         """Fill every table, then assign every resource in order."""
         state = self.state
-        everything = [r for top in state.resources for r in walk(top)]
+        everything = [r for top in state.resources for r in walk(top)] + instances.every_clone(state)
         for rsc in everything:
             rsc.allowed = {n.name: n.base_score for n in state.nodes.values()} if state.symmetric else {}
             if self.ledger is not None and self.ledger.watches(rsc.id):
@@ -76,11 +76,15 @@ class Placer:
             utilization.sort_resources(self)
         for top in state.resources:
             self.assign(top)
+        for clone in instances.every_clone(state):
+            self.assign(clone)       # a clone with no instance left still prints its table
         return self.score_dump
 
-    def assign(self, rsc: Resource) -> str | None:
-        """Assign ``rsc`` by its kind's method (whatever must go first goes first)."""
-        return variant_of(rsc).assign(self, rsc)
+    def assign(self, rsc: Resource, prefer: str | None = None, stop_if_fail: bool = True) -> str | None:
+        """Assign ``rsc`` by its kind's method (whatever must go first goes first). ``prefer``: a node to take
+        if it is as good as the best (a clone instance's early attempt on its current node); ``stop_if_fail``
+        False: failing leaves no mark (the attempt is undone)."""
+        return variant_of(rsc).assign(self, rsc, prefer, stop_if_fail)
 
     # ---------------------------------------------------------------- tables
 
@@ -102,7 +106,10 @@ class Placer:
         rsc.allowed = table
 
     def show(self, prefix: str, rsc: Resource) -> None:
-        """Snapshot the table as ``crm_simulate -s`` would print it now; formatted only if someone asks."""
+        """Snapshot the table as ``crm_simulate -s`` would print it now; formatted only if someone asks. An
+        orphan's is never shown (``pe__show_node_scores_as``)."""
+        if rsc.orphan:
+            return
         self.score_dump.tables.append((prefix, rsc.id, dict(rsc.allowed)))
 
     # ---------------------------------------------------------------- nodes
@@ -130,24 +137,54 @@ class Placer:
 
     # ---------------------------------------------------------------- choosing
 
-    def commit(self, rsc: Resource, node: str | None) -> None:
-        """Record the choice; a resource placed nowhere will be stopped."""
+    def commit(self, rsc: Resource, node: str | None, stop_if_fail: bool = True) -> None:
+        """Record the choice; a resource placed nowhere will be stopped (unless the attempt may be undone)."""
         rsc.assigned = node
         rsc.assign_done = True
         if node is not None:
             self.state.nodes[node].num_resources += 1
             if self.capacity.active and rsc.utilization:
                 self.capacity.consume(node, rsc.utilization)
-        elif rsc.next_role is None or rsc.next_role > Role.STOPPED:
+        elif stop_if_fail and (rsc.next_role is None or rsc.next_role > Role.STOPPED):
             rsc.next_role = Role.STOPPED
             rsc.next_role_reason = "no node"
 
-    def unassign(self, rsc: Resource) -> None:
-        """Take back an assignment made during this run (Pacemaker's ``pcmk__unassign_resource``): the
-        resource, and whatever is inside it, will not run."""
-        for part in (rsc, *rsc.children):
-            part.assigned = None
-            part.next_role = Role.STOPPED
+    def settle_unassigned(self, rsc: Resource) -> None:
+        """Leave ``rsc`` (every member of a group) assigned nowhere, for good."""
+        for part in walk(rsc):
+            self.commit(part, None)
+
+    def release(self, rsc: Resource, node: str) -> None:
+        """Undo what assigning ``rsc`` to ``node`` took (a clone instance's early attempt reverted)."""
+        self.state.nodes[node].num_resources -= 1
+        if self.capacity.active and rsc.utilization:
+            self.capacity.consume(node, {name: -amount for name, amount in rsc.utilization.items()})
+
+    # ---------------------------------------------------------------- what instances.py asks
+
+    def add_dependent_scores(self, c: Colocation, primary: Resource) -> None:
+        colocation.add_dependent_scores(self, c, primary)
+
+    def apply_colocation_to_scores(self, rsc: Resource, primary: Resource, c: Colocation) -> None:
+        colocation.apply_to_scores(self, rsc, primary, c)
+
+    def merge(self, dest: list[Colocation], addition: list[Colocation], by_primary: bool) -> None:
+        colocation.merge_lists(dest, addition, by_primary)
+
+    def tie_break(self) -> Callable[[str], Any]:
+        """How equally scored nodes are ordered (``pcmk__sort_nodes`` with no current node)."""
+        return self._tie_break(None)
+
+    def colocated_score(self, rsc: Resource, node: str) -> int:
+        """``rsc``'s score on ``node`` after its own colocations and its dependents' (influential) ones, from
+        the node's score alone, as ``cmp_instance_by_colocation`` weighs two instances."""
+        table = {node: self.state.nodes[node].base_score}
+        for c in colocation.this_with(self, rsc):
+            table = colocation.add_colocated(self, c.primary, table, c, c.score / INF) or table
+        for c in colocation.with_this(self, rsc):
+            if colocation.has_influence(c):
+                table = colocation.add_colocated(self, c.dependent, table, c, c.score / INF) or table
+        return table[node]
 
     def best_node(self, rsc: Resource, prefer: str | None = None) -> str | None:
         """The highest-scored available node (tie-breaks below), or None when none may run it; ``prefer`` wins
@@ -165,7 +202,8 @@ class Placer:
         if prefer is not None and rsc.allowed.get(prefer, -INF) >= max(best_score, 0) and self.available(prefer):
             return prefer
         if best_score > 0 and self.available(best) and current is not None and current != best \
-                and self.available(current) and rsc.allowed.get(current) == best_score:
+                and self.available(current) and rsc.allowed.get(current) == best_score \
+                and not instances.is_unique_instance(self.state, rsc):
             best = current
         if rsc.allowed[best] < 0 or not self.available(best):
             return None

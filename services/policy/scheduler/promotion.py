@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler.colocation import has_influence
+from paceline.policy.scheduler import colocation
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF, add_scores, parse_score, scale
-from paceline.shared.cluster.values import is_true
+from paceline.shared.cluster.status_view import is_unique
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.placement import Placer
@@ -28,21 +28,22 @@ NO_SCORE = -1       # priority of an instance whose agent published no promotion
 
 
 def promotion_score(state: ClusterState, instance: Resource, node: str) -> int | None:
-    """The score the instance's agent published on ``node`` (None: none published); a group instance's is the
-    sum of its members' (Pacemaker's promotion_score), None only when no member published one.
+    """The score the instance's agent published on ``node`` (None: none published, or not one that counts); a
+    group instance's is the sum of its members' (Pacemaker's promotion_score), None only when no member's counts.
 
-    Agents publish it under the resource id they were given: for anonymous
-    clones usually the base id, which is the name their history was recorded under.
+    Agents publish it under the resource id they were given: the id the
+    instance's history names it by (an anonymous instance's history may name
+    another instance number), else its own id, then the clone's base id, as
+    Pacemaker's ``promotion_score`` looks them up; and only where
+    ``promotion_score_applies``.
     """
     if instance.is_group:
         scores = [s for m in instance.children if (s := promotion_score(state, m, node)) is not None]
         return sum(scores) if scores else None
+    if not _score_applies(state, instance, node):
+        return None
     attrs = state.nodes[node].attrs
-    # The name the history knows it by (what crm_attribute --promotion used), else its own id; for an anonymous
-    # clone instance with no history, its base id (promotion_score).
-    names = [instance.clone_name or instance.id]
-    if instance.history_id != instance.id and not is_true(instance.meta.get("globally-unique")):
-        names.append(instance.history_id)
+    names = dict.fromkeys((instance.history_name or instance.id, instance.history_id))
     for name in (f"master-{n}" for n in names):
         value = attrs.get(name)
         if value is not None:
@@ -50,20 +51,40 @@ def promotion_score(state: ClusterState, instance: Resource, node: str) -> int |
     return None
 
 
-def add_promotion_scores(state: ClusterState, clone: Resource, placer: Placer) -> None:
-    """Promotion scores also draw the instances when they are placed.
+def _score_applies(state: ClusterState, instance: Resource, node: str) -> bool:
+    """Pacemaker's ``promotion_score_applies``: where an instance's promotion score counts.
 
-    An instance already running counts only the score of the node it runs
-    on (it should not be pulled away from it); an instance running nowhere
-    weighs every node's. Negative scores do not push instances away: they only
-    keep them from being promoted.
+    An anonymous instance's counts on the node it is active on, and on a node
+    where no instance is active but one was probed. Otherwise it counts on
+    nodes where this instance's state is known, or everywhere while nothing is
+    known of it at all (cluster start-up); and never where it may not run.
+    """
+    where = "elsewhere"
+    clone = state.by_id.get(instance.clone_of or "")
+    if clone is not None and not is_unique(clone):
+        siblings = state.clones.get(instance.base_id, [])
+        active = next((s for s in siblings if node in s.active_on), None)
+        if active is instance or (active is None and any(node in s.known_on for s in siblings)):
+            where = "here"
+    if where != "here" and (node in instance.known_on or node in instance.active_on
+                            or (not instance.active_on and not instance.known_on)):
+        where = "here"
+    return where == "here" and instance.allowed.get(node, -INF) >= 0
+
+
+def add_promotion_scores(state: ClusterState, clone: Resource, placer: Placer) -> None:
+    """Promotion scores also draw the instances when they are placed (``pcmk__add_promotion_scores``): on every
+    available node where the score applies, a positive score is added to the instance's own. Negative scores do
+    not push instances away: they only keep them from being promoted.
     """
     for instance in clone.children:
         if instance.is_group:
             continue        # a group instance is placed by its members' tables, which its own does not reach
-        for node in instance.active_on or list(instance.allowed):
+        for node in list(instance.allowed):
+            if not placer.available(node):
+                continue
             score = promotion_score(state, instance, node)
-            if score is not None and score > 0 and node in instance.allowed:
+            if score is not None and score > 0:
                 placer.add_location(instance, node, score, f"promotion score master-{instance.history_id}")
 
 
@@ -82,7 +103,7 @@ def priority(state: ClusterState, clone: Resource, instance: Resource, placer: P
         if c.dependent_role == Role.PROMOTED:
             total = add_scores(total, _promoted_with(c, node, placer))
     for c in clone.with_this:
-        if c.primary_role == Role.PROMOTED and has_influence(c):
+        if c.primary_role == Role.PROMOTED and colocation.has_influence(c):
             total = add_scores(total, _follower_preference(c, node, placer))
     return total
 

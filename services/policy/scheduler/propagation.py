@@ -102,7 +102,7 @@ def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, 
         if not same_rsc:
             then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
     if flags & ANY_BLOCKS and not first.runnable and then.runnable and \
-            all(not f.runnable for f, f_flags in then.before if f_flags & ANY_BLOCKS):
+            sum(1 for f, f_flags in then.before if f_flags & ANY_BLOCKS and f.runnable) < then.needs:
         then.runnable = False
     if flags & ASYMMETRIC and not first.runnable and then.runnable:
         exempt = then.optional and (

@@ -36,8 +36,9 @@ class Variant(Protocol):
     """What each kind of resource does at each step of scheduling."""
 
     # ---- assignment (placement.Placer)
-    def assign(self, p: Placer, rsc: Resource) -> str | None:
-        """Choose the node (None: nowhere), assigning whatever must go first (Pacemaker's ``assign``)."""
+    def assign(self, p: Placer, rsc: Resource, prefer: str | None = None, stop_if_fail: bool = True) -> str | None:
+        """Choose the node (None: nowhere), assigning whatever must go first (Pacemaker's ``assign``);
+        ``prefer`` wins if as good as the best, ``stop_if_fail`` False leaves a failed attempt unmarked."""
 
     def apply_location(self, p: Placer, rsc: Resource, node: str, score: int, why: str) -> None:
         """A location score given to this resource (Pacemaker's ``apply_location``)."""
@@ -53,16 +54,13 @@ class Variant(Protocol):
         """Update the dependent's scores for a colocation whose primary is of this kind (``apply_coloc_score``)."""
 
     def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                             factor: float) -> dict[str, int] | None:
+                             factor: float, positive: bool = False) -> dict[str, int] | None:
         """Fold this resource's preferences into a primary's table (``add_colocated_node_scores``)."""
 
     def contribute_colocations(self, p: Placer, container: Resource, member: Resource, out: list[Colocation],
                                this_with: bool) -> None:
         """Add what the container (group, clone) is colocated with to a member's list (``with_this_colocations``
         / ``this_with_colocations`` asked of the parent)."""
-
-    def before_member_choice(self, p: Placer, container: Resource, member: Resource) -> None:
-        """A member (instance) of this container is about to choose its node: the container's limits apply."""
 
     # ---- actions (actions.ActionBuilder)
     def create_actions(self, b: ActionBuilder, rsc: Resource) -> None:

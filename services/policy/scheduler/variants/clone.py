@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler import colocation
+from paceline.policy.scheduler import colocation, instances
 from paceline.policy.scheduler.act import ANY_BLOCKS, BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
-from paceline.policy.scheduler.activity import current_node
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
-from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.unpack import insert_colocation
 
 if TYPE_CHECKING:
@@ -33,19 +31,10 @@ class Clone:
 
     # ---------------------------------------------------------------- assignment
 
-    def assign(self, p: Placer, clone: Resource) -> str | None:
-        """Place every instance (a clone itself goes nowhere: None)."""
-        if not clone.assign_done and not clone.assigning:
-            clone.assigning = True
-            for instance in _instance_order(p, clone):
-                p.assign(instance)
-            self.after_instances(p, clone)
-            clone.assigning = False
-            clone.assign_done = True
-        return None
-
-    def after_instances(self, p: Placer, clone: Resource) -> None:
-        """Once every instance is placed (a promotable clone chooses roles here)."""
+    def assign(self, p: Placer, clone: Resource, prefer: str | None = None, stop_if_fail: bool = True) -> str | None:
+        """Place every instance (:mod:`~paceline.policy.scheduler.instances`; a promotable clone then
+        chooses roles); a clone itself goes nowhere: None."""
+        instances.assign_clone(p, clone)
         return None
 
     def apply_location(self, p: Placer, clone: Resource, node: str, score: int, why: str) -> None:
@@ -60,32 +49,27 @@ class Clone:
     # ---------------------------------------------------------------- colocation
 
     def apply_coloc_score(self, p: Placer, dependent: Resource, primary: Resource, c: Colocation) -> None:
+        if instances.colocate_interleaved(p, dependent, primary, c):
+            return          # with the primary's instance on the same node only
         colocation.apply_with_instances(p, dependent, primary, c)
 
     def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                             factor: float) -> dict[str, int] | None:
-        return colocation.add_primitive_scores(p, source, table, c, factor)
+                             factor: float, positive: bool = False) -> dict[str, int] | None:
+        return colocation.add_primitive_scores(p, source, table, c, factor, positive)
 
     def contribute_colocations(self, p: Placer, clone: Resource, member: Resource, out: list[Colocation],
                                this_with: bool) -> None:
         """What the clone is colocated with places each of its instances (a group instance by its first
-        member); colocations with the clone are weighed by the clone's own assignment, not an instance's."""
-        if not this_with or (member.parent is not None and member is not member.parent.children[0]):
+        member); what is colocated with the clone is weighed by each instance too (a group instance's by its
+        last member, through the group; pcmk__with_clone_colocations)."""
+        if not this_with:
+            if member.parent is None:
+                instances.merge_clone_with_this(p, out, member)
+            return
+        if member.parent is not None and member is not member.parent.children[0]:
             return
         for c in clone.this_with:
             insert_colocation(out, c, by_primary=True)
-
-    def before_member_choice(self, p: Placer, clone: Resource, instance: Resource) -> None:
-        """One instance of a clone per node (clone-node-max 1): not where a sibling already went."""
-        for sibling in p.state.clones[instance.base_id]:
-            if sibling is instance:
-                continue
-            if sibling.assign_done and sibling.assigned is not None:
-                p.set_score(instance, sibling.assigned, -INF, f"clone {clone.id}: {sibling.id} runs there")
-            elif not sibling.assign_done:     # leave a sibling's current node to it: instances stay put
-                for node in sibling.active_on:
-                    if node not in instance.active_on:
-                        p.set_score(instance, node, -INF, f"clone {clone.id}: kept for {sibling.id}, active there")
 
     # ---------------------------------------------------------------- actions
 
@@ -156,27 +140,3 @@ def _instance_phase(b: ActionBuilder, instance: Resource, begin: str, done: str)
         return b.find(instance, begin), b.find(instance, done)
     acts = [a for a in b.find(instance, begin) if a.node is not None]
     return acts, acts
-
-
-def _instance_order(p: Placer, clone: Resource) -> list[Resource]:
-    """Instances that can stay where they run first, then those running nowhere, then the displaced.
-
-    An anonymous clone's instances are interchangeable: where one can no
-    longer run, Pacemaker stops it and starts a fresh instance elsewhere
-    rather than moving it, so free instances choose their nodes before a
-    displaced one does (which then moves only if nodes are left over).
-    """
-    staying: list[Resource] = []
-    idle: list[Resource] = []
-    displaced: list[Resource] = []
-    for instance in clone.children:
-        parts = instance.primitives()
-        nodes = {current_node(p.state, part) for part in parts}
-        if nodes == {None}:
-            idle.append(instance)
-        elif len(nodes) == 1 and all(p.available(n) and part.allowed.get(n, -INF) >= 0
-                                     for part in parts for n in nodes if n is not None):
-            staying.append(instance)
-        else:
-            displaced.append(instance)
-    return staying + idle + displaced

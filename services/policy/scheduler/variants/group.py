@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler import colocation
+from paceline.policy.scheduler import colocation, instances
 from paceline.policy.scheduler.act import BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
@@ -32,14 +32,11 @@ class Group:
 
     # ---------------------------------------------------------------- assignment
 
-    def assign(self, p: Placer, group: Resource) -> str | None:
+    def assign(self, p: Placer, group: Resource, prefer: str | None = None, stop_if_fail: bool = True) -> str | None:
         if group.assign_done:
             return group.assigned
-        if group.clone_of is not None:
-            clone = p.state.by_id[group.clone_of]
-            if not clone.assigning and not clone.assign_done:
-                p.assign(clone)         # an instance is placed with its whole clone
-                return group.assigned
+        if group.clone_of is not None and instances.assign_clone_first(p, group):
+            return group.assigned       # an instance is placed with its whole clone
         if group.assigning:
             return None
         group.assigning = True
@@ -48,7 +45,7 @@ class Group:
             p.show("pcmk__group_assign", member)
         first: str | None = None
         for member in group.children:
-            node = variant_of(member).assign(p, member)
+            node = variant_of(member).assign(p, member, prefer, stop_if_fail)
             if first is None:
                 first = node
         group.next_role = group.children[0].next_role
@@ -83,9 +80,9 @@ class Group:
         colocation.apply_to_scores(p, dependent, target, c)
 
     def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                             factor: float) -> dict[str, int] | None:
+                             factor: float, positive: bool = False) -> dict[str, int] | None:
         """A group's preferences are its first member's (the rest follow it)."""
-        return colocation.add_colocated(p, source.children[0], table, c, factor)
+        return colocation.add_colocated(p, source.children[0], table, c, factor, positive)
 
     def contribute_colocations(self, p: Placer, group: Resource, member: Resource, out: list[Colocation],
                                this_with: bool) -> None:
@@ -94,10 +91,9 @@ class Group:
         if not group.children or member is not (group.children[0] if this_with else group.children[-1]):
             return
         colocation.merge_lists(out, group.this_with if this_with else group.with_this, by_primary=this_with)
+        if not this_with:       # a cloned group instance's last member also weighs what is with the clone
+            instances.merge_clone_with_this(p, out, group)
         colocation.add_member_colocations(out, group, member, this_with)
-
-    def before_member_choice(self, p: Placer, group: Resource, member: Resource) -> None:
-        return None
 
     # ---------------------------------------------------------------- actions
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler import colocation, fencing, migration, probes, recurring, summary, utilization
+from paceline.policy.scheduler import colocation, fencing, instances, migration, probes, recurring, summary, utilization
 from paceline.policy.scheduler.act import IMPLIES_THEN, INTERMEDIATE_STOP, Act
 from paceline.policy.scheduler.activity import counted_active, current_node
 from paceline.policy.scheduler.variants import variant_of
@@ -28,12 +28,12 @@ class Primitive:
 
     # ---------------------------------------------------------------- assignment
 
-    def assign(self, p: Placer, rsc: Resource) -> str | None:
+    def assign(self, p: Placer, rsc: Resource, prefer: str | None = None, stop_if_fail: bool = True) -> str | None:
         parent = rsc.parent
         if parent is not None and not parent.assigning and not parent.assign_done:
             p.assign(parent)
             return rsc.assigned
-        if rsc.clone_of is not None and _assign_clone_first(p, rsc):
+        if rsc.clone_of is not None and instances.assign_clone_first(p, rsc):
             return rsc.assigned
         if rsc.assign_done:
             return rsc.assigned
@@ -55,12 +55,9 @@ class Primitive:
         elif state.stop_all:
             chosen = None
         else:
-            if rsc.clone_of is not None:
-                clone = state.by_id[rsc.clone_of]
-                variant_of(clone).before_member_choice(p, clone, rsc)
-            prefer = utilization.ban_insufficient_capacity(p, rsc) if p.capacity.active else None
-            chosen = p.best_node(rsc, prefer)
-        p.commit(rsc, chosen)
+            most_free = utilization.ban_insufficient_capacity(p, rsc) if p.capacity.active else None
+            chosen = p.best_node(rsc, prefer if prefer is not None else most_free)
+        p.commit(rsc, chosen, stop_if_fail)
         rsc.assigning = False
         return chosen
 
@@ -79,15 +76,12 @@ class Primitive:
         colocation.apply_to_scores(p, dependent, primary, c)
 
     def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                             factor: float) -> dict[str, int] | None:
-        return colocation.add_primitive_scores(p, source, table, c, factor)
+                             factor: float, positive: bool = False) -> dict[str, int] | None:
+        return colocation.add_primitive_scores(p, source, table, c, factor, positive)
 
     # A primitive contains nothing: the container hooks are never asked of it.
     def contribute_colocations(self, p: Placer, container: Resource, member: Resource, out: list[Colocation],
                                this_with: bool) -> None:
-        return None
-
-    def before_member_choice(self, p: Placer, container: Resource, member: Resource) -> None:
         return None
 
     def member_role_actions(self, b: ActionBuilder, container: Resource, member: Resource, stops: list[Act],
@@ -117,16 +111,6 @@ class Primitive:
 
     def summary_lines(self, state: ClusterState, b: ActionBuilder, rsc: Resource) -> list[summary.Line]:
         return summary.primitive_lines(state, b, rsc)
-
-
-def _assign_clone_first(p: Placer, instance: Resource) -> bool:
-    """An instance is placed with its whole clone (True: that just happened, the instance included)."""
-    assert instance.clone_of is not None
-    clone = p.state.by_id[instance.clone_of]
-    if clone.assigning or clone.assign_done:
-        return False
-    p.assign(clone)
-    return True
 
 
 def _weigh_colocations(p: Placer, rsc: Resource) -> None:

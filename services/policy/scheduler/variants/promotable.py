@@ -30,9 +30,6 @@ class Promotable(Clone):
     def before_assign(self, p: Placer, clone: Resource) -> None:
         promotion.add_promotion_scores(p.state, clone, p)
 
-    def after_instances(self, p: Placer, clone: Resource) -> None:
-        promotion.choose_roles(p.state, clone, p)
-
     def member_role_actions(self, b: ActionBuilder, clone: Resource, member: Resource, stops: list[Act],
                             start: Act | None, next_role: Role) -> Act | None:
         """An instance's demote (before it stops or steps down) and promote (after it starts).
