@@ -12,7 +12,7 @@ import re
 
 from paceline.shared import cib, lrm
 from paceline.shared.cib import Element
-from paceline.shared.cluster import locks
+from paceline.shared.cluster import locks, remote
 from paceline.shared.cluster.digests import check_op
 from paceline.shared.cluster.model import (
     ClusterState,
@@ -161,11 +161,14 @@ def on_fail_for(state: ClusterState, rsc: Resource, task: str, interval: int) ->
         value = ""
     if not value and rsc.launcher is not None:
         value = "restart-container"
+    if not value or not rsc.managed:
+        value = remote.default_on_fail(state, rsc, task, interval) or value
     if task == "stop" and value in ("standby", "demote", "stop"):
         value = ""
     if value == "fence" and not state.fencing_enabled:
         value = "stop"
-    if value not in ("ignore", "block", "fence", "standby", "ban", "stop", "restart", "demote", "restart-container"):
+    if value not in ("ignore", "block", "fence", "standby", "ban", "stop", "restart", "demote", "restart-container",
+                     "reset-remote"):
         value = ("fence" if state.fencing_enabled else "block") if task == "stop" else "restart"
     return value
 
@@ -184,22 +187,30 @@ def unpack_history(root: Element, state: ClusterState) -> None:
         seen.add(node.name)
         entries.append((node, ns))
     read_offline = state.fencing_enabled or locks.enabled(state)
+    remotes = [e for e in entries if e[0].kind != "cluster"]      # read once their connections are known
+    entries = [e for e in entries if e[0].kind == "cluster"]
     passes = [e for e in entries if e[0].online] + [e for e in entries if not e[0].online and read_offline]
     for node, ns in passes:
-        # Records of one resource may be split over several lrm elements (a status patch that
-        # did not match the original element's id); they are one history.
-        grouped: dict[str, tuple[Element, list[Element]]] = {}
-        for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
-            entry = grouped.setdefault(lr.get("id", ""), (lr, []))
-            entry[1].extend(lr.iterfind("lrm_rsc_op"))
-        for lr, op_elements in grouped.values():
-            _unpack_lrm_resource(lr, op_elements, node, state)
+        _unpack_node(node, ns, state)
+    remote.unpack_histories(state, remotes, lambda node, ns: _unpack_node(node, ns, state))
     for rsc in state.primitives():
         if rsc.role == Role.STARTED and rsc.clone_of is not None and state.by_id[rsc.clone_of].promotable:
             rsc.role = Role.UNPROMOTED     # a promotable clone's instance runs in one of its two roles
         if rsc.target_role is not None and (rsc.next_role is None or rsc.target_role < rsc.next_role):
             rsc.next_role = rsc.target_role
             rsc.next_role_reason = "target-role"
+
+
+def _unpack_node(node: Node, ns: Element, state: ClusterState) -> None:
+    """One node's resource history."""
+    # Records of one resource may be split over several lrm elements (a status patch that
+    # did not match the original element's id); they are one history.
+    grouped: dict[str, tuple[Element, list[Element]]] = {}
+    for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
+        entry = grouped.setdefault(lr.get("id", ""), (lr, []))
+        entry[1].extend(lr.iterfind("lrm_rsc_op"))
+    for lr, op_elements in grouped.values():
+        _unpack_lrm_resource(lr, op_elements, node, state)
 
 
 def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
@@ -409,7 +420,9 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
         return
     rsc.known_on.add(node.name)
     active = role > Role.STOPPED
-    if active and not node.online and rsc.managed and not node.maintenance and state.fencing_enabled:
+    if active and not node.online and rsc.managed and not node.maintenance and node.kind != "cluster":
+        remote.active_on_down_node(state, rsc, node)
+    elif active and not node.online and rsc.managed and not node.maintenance and state.fencing_enabled:
         node.mark_unclean(f"{rsc.id} is thought to be active there")
     if on_fail == "block":
         rsc.managed = False
@@ -425,6 +438,7 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
         node.mark_unclean(f"{rsc.id} failed there")
     elif on_fail == "restart-container" and rsc.launcher is not None:
         rsc.launcher.restart_on.add(node.name)
+    remote.connection_failed(state, rsc, on_fail)
     if not active:
         return
     if node.name not in rsc.active_on:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from paceline.policy.scheduler import notifications
+from paceline.policy.scheduler import notifications, remote
 from paceline.policy.scheduler.placement import counted_active, current_node
 from paceline.shared.cluster.digests import definition_change
 from paceline.shared.cluster.model import ClusterState, OneOrMore, Ordering, Resource, Role
@@ -130,6 +130,7 @@ class ActionBuilder:
         for prim in state.primitives():
             if prim.launcher is not None:
                 self._launcher_orderings(prim)
+        remote.order_remote_actions(self)
         for o in state.orderings:
             self._user_ordering(o)
         for join in state.one_or_more:
@@ -349,6 +350,8 @@ class ActionBuilder:
         probes: list[Act] = []
         for node in state.nodes.values():
             if not node.online or node.unclean or node.name in known_on:
+                continue
+            if not remote.may_probe(state, rsc, node):
                 continue
             if discovery:
                 mode = discovery.get(node.name, "always")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cmp_to_key
 from typing import Any
 
-from paceline.policy.scheduler import promotion
+from paceline.policy.scheduler import promotion, remote
 from paceline.policy.scheduler.ledger import Ledger
 from paceline.shared.cluster import locks
 from paceline.shared.cluster.history import effective_fail_count, has_fail_counts
@@ -141,6 +141,8 @@ class Placer:
             if prim.launcher is not None:
                 add_colocation(state, Colocation(id="#resource-with-launcher", dependent=prim,
                                                  primary=prim.launcher, score=INF, influence=True))
+        remote.internal_constraints(self)
+        remote.assign_connections(self)
         for top in state.resources:
             self.assign(top)
         return self.score_dump

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paceline.policy.scheduler import remote
 from paceline.policy.scheduler.actions import Act, ActionBuilder
 from paceline.policy.scheduler.placement import current_node
 from paceline.shared.cluster.model import ClusterState, Resource, Role
@@ -121,7 +122,7 @@ def summary_lines(state: ClusterState, b: ActionBuilder) -> list[str]:
     fences = [a for a in b.actions if a.task == "stonith" and a.required]
     for act in reversed(fences):
         op = act.fence_op or ("off" if state.fencing_action == "off" else "reboot")
-        out.append(f"  * Fence ({op}) {act.node} '{act.fence_reason}'")
+        out.append(f"  * Fence ({op}) {remote.fence_target(state, act)} '{act.fence_reason}'")
     lines: list[Line] = []
     for top in state.resources:
         for prim in top.primitives():
