@@ -189,7 +189,7 @@ def unpack_history(root: Element, state: ClusterState) -> None:
     read_offline = state.fencing_enabled or locks.enabled(state)
     remotes = [e for e in entries if e[0].kind != "cluster"]      # read once their connections are known
     entries = [e for e in entries if e[0].kind == "cluster"]
-    passes = [e for e in entries if e[0].online] + [e for e in entries if not e[0].online and read_offline]
+    passes = entries if read_offline else [e for e in entries if e[0].online]
     for node, ns in passes:
         _unpack_node(node, ns, state)
     remote.unpack_histories(state, remotes, lambda node, ns: _unpack_node(node, ns, state))
@@ -220,8 +220,11 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
         return rsc
     if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
         instances = [i for i in state.clones[rid] if node.name not in i.history]
+        # An instance active on another node is never taken (find_anonymous_clone takes an inactive one).
+        idle = [i for i in instances if not any(p.active_on for p in _instance_parts(i))]
         free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
-            next((i for i in instances if not _instance_seen(i, None)), None) or next(iter(instances), None)
+            next((i for i in instances if not _instance_seen(i, None)), None) or next(iter(idle), None) or \
+            next(iter(instances), None)
         if free is not None:
             return free
     if not has_ops:
@@ -240,6 +243,11 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     state.by_id[orphan_id] = orphan
     state.resources.append(orphan)
     return orphan
+
+
+def _instance_parts(instance: Resource) -> list[Resource]:
+    """The primitives of one clone instance that share its number (a cloned group's members)."""
+    return instance.parent.children if instance.parent is not None else [instance]
 
 
 def _instance_seen(instance: Resource, node: str | None) -> bool:
