@@ -67,6 +67,16 @@ def guest_of_container(state: ClusterState, rsc: Resource) -> Node | None:
     return None
 
 
+def launcher_node(state: ClusterState, rsc: Resource) -> Node | None:
+    """The remote or guest node a resource's ``container`` names, when it names a connection or the container
+    of a guest: the resource then runs on that node rather than beside its launcher
+    (``pcmk__primitive_internal_constraints``). None for a connection itself and for any other resource."""
+    launcher = rsc.launcher
+    if launcher is None or node_of(state, rsc) is not None:
+        return None
+    return node_of(state, launcher) or guest_of_container(state, launcher)
+
+
 def reconnect_ms(rsc: Resource) -> int:
     """A remote connection's ``reconnect_interval``: while it runs after a failure, the connection stays down."""
     value = rsc.params.get("reconnect_interval")

@@ -128,7 +128,7 @@ class ActionBuilder:
         for clone in state.clone_sets():
             self._clone_pseudo(clone)
         for prim in state.primitives():
-            if prim.launcher is not None:
+            if prim.launcher is not None and remote.beside_launcher(state, prim):
                 self._launcher_orderings(prim)
         remote.order_remote_actions(self)
         for o in state.orderings:

@@ -138,7 +138,7 @@ class Placer:
             if top.is_group:
                 self._group_internal_colocations(top)
         for prim in state.primitives():
-            if prim.launcher is not None:
+            if prim.launcher is not None and remote.beside_launcher(state, prim):
                 add_colocation(state, Colocation(id="#resource-with-launcher", dependent=prim,
                                                  primary=prim.launcher, score=INF, influence=True))
         remote.internal_constraints(self)

@@ -46,10 +46,23 @@ def internal_constraints(placer: Placer) -> None:
         avoid = conn_node is not None or prim.agent.get("class") == "stonith"
         if remote.guest_of_container(state, prim) is not None:
             avoid = True
+        on_node = remote.launcher_node(state, prim)
+        if on_node is not None:
+            for name in list(prim.allowed):
+                if name != on_node.name:
+                    placer._set(prim, name, -INF, f"container={prim.launcher.id if prim.launcher else ''}: runs on "
+                                                  f"{on_node.name}")
         if avoid:
             for name in remotes:
                 if name in prim.allowed:
                     placer._set(prim, name, -INF, "no remote connections, fence devices or guests on remote nodes")
+
+
+def beside_launcher(state: ClusterState, rsc: Resource) -> bool:
+    """Does a launched resource run beside its launcher (colocated, started after it, stopped before it)?
+    Not when its ``container`` names a remote connection or a guest's container: it then runs on that
+    node, ordered by the node's connection instead."""
+    return remote.launcher_node(state, rsc) is None
 
 
 def assign_connections(placer: Placer) -> None:
