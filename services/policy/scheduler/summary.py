@@ -53,7 +53,8 @@ def _details(orig_role: Role, next_role: Role, origin: str | None, destination: 
 def _primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> list[Line]:
     if not rsc.managed:
         return []
-    current = current_node(state, rsc)
+    current = current_node(state, rsc) or next((n for n in rsc.active_on if n in b.fences and b.fences[n].runnable),
+                                               None)
     nxt = rsc.assigned
     if current is None and nxt is None:
         return []
