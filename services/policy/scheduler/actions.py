@@ -650,7 +650,7 @@ class ActionBuilder:
             elif first.rsc is None and first.pseudo:       # a set's one-or-more pseudo-action
                 then.set_reason(f"unrunnable {first.task}")
             changed_then = True
-        if flags & IMPLIES_FIRST and then.required and first.optional:
+        if flags & IMPLIES_FIRST and then.required and first.optional and self._then_required(first, then):
             first.optional = False
             changed_first = True
         if flags & INTERMEDIATE_STOP and first.optional and (then.required or not then.runnable):
@@ -698,6 +698,23 @@ class ActionBuilder:
             return first.required
         task = _INSTANCE_TASK[first.task]
         return any(a.required for p in rsc.primitives() for a in self.find(p, task, node))
+
+    def _then_required(self, first: Act, then: Act) -> bool:
+        """Is ``then`` required, as far as ``first`` is concerned (the mirror of :meth:`_first_required`)?
+
+        A clone's stop (demote) is required once any instance's is; a resource outside the clone ordered
+        before it only cares about the instance on its own node (Pacemaker reads the clone's flags on the
+        first action's node): an instance stopping elsewhere stops nothing here."""
+        rsc = then.rsc
+        other = first.rsc
+        if rsc is None or then.task not in ("stop", "demote") or other is None or other.is_clone \
+                or other.clone_of is not None or first.node is None:
+            return True
+        if rsc.clone_of is not None and not then.pseudo:     # an instance's own action: only on that node
+            return then.node == first.node
+        if not (then.pseudo and rsc.is_clone):
+            return True
+        return any(a.required for p in rsc.primitives() for a in self.find(p, then.task, first.node))
 
     def _block_colocation_dependents(self) -> None:
         """A dependent mandatorily colocated with a primary that cannot start cannot start either."""
