@@ -710,7 +710,7 @@ class ActionBuilder:
         if rsc is None or then.task not in ("stop", "demote") or other is None or other.is_clone \
                 or other.clone_of is not None or first.node is None:
             return True
-        if rsc.clone_of is not None and not then.pseudo:     # an instance's own action: only on that node
+        if rsc.clone_of is not None and then.node is not None:   # an instance's own action: only on that node
             return then.node == first.node
         if not (then.pseudo and rsc.is_clone):
             return True
