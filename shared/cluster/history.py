@@ -187,12 +187,11 @@ def unpack_history(root: Element, state: ClusterState) -> None:
         seen.add(node.name)
         entries.append((node, ns))
     read_offline = state.fencing_enabled or locks.enabled(state)
-    remotes = [e for e in entries if e[0].kind != "cluster"]      # read once their connections are known
-    entries = [e for e in entries if e[0].kind == "cluster"]
+    entries = [e for e in entries if e[0].kind == "cluster"]      # remote nodes: once their connections are known
     passes = entries if read_offline else [e for e in entries if e[0].online]
     for node, ns in passes:
         _unpack_node(node, ns, state)
-    remote.unpack_histories(state, remotes, lambda node, ns: _unpack_node(node, ns, state))
+    remote.unpack_histories(state, status, lambda node, ns: _unpack_node(node, ns, state))
     for rsc in state.primitives():
         if rsc.role == Role.STARTED and rsc.clone_of is not None and state.by_id[rsc.clone_of].promotable:
             rsc.role = Role.UNPROMOTED     # a promotable clone's instance runs in one of its two roles
@@ -211,6 +210,7 @@ def _unpack_node(node: Node, ns: Element, state: ClusterState) -> None:
         entry[1].extend(lr.iterfind("lrm_rsc_op"))
     for lr, op_elements in grouped.values():
         _unpack_lrm_resource(lr, op_elements, node, state)
+    remote.map_orphan_fillers(state, [lr for lr, _ops in grouped.values()])
 
 
 def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
@@ -222,8 +222,7 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
         instances = [i for i in state.clones[rid] if node.name not in i.history]
         # An instance active on another node is never taken (find_anonymous_clone takes an inactive one).
         idle = [i for i in instances if not any(p.active_on for p in _instance_parts(i))]
-        free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
-            next((i for i in instances if not _instance_seen(i, None)), None) or next(iter(idle), None) or \
+        free = next((i for i in instances if _instance_seen(i, node.name)), None) or next(iter(idle), None) or \
             next(iter(instances), None)
         if free is not None:
             return free
@@ -242,6 +241,7 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
         orphan.unpack_scores.append((None, -INF, "removed from the configuration"))
     state.by_id[orphan_id] = orphan
     state.resources.append(orphan)
+    remote.adopt_orphan(state, orphan, lr)
     return orphan
 
 

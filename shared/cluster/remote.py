@@ -202,6 +202,43 @@ def link_connections(state: ClusterState) -> None:
         node.unseen = True
 
 
+def adopt_orphan(state: ClusterState, orphan: Resource, lr: Element) -> None:
+    """A connection resource known only from the history (``create_fake_resource``): its node exists while
+    the connection is stopped, and is shutting down; one recorded with a ``container`` is a guest's
+    connection whose container is mapped once the node's history is read."""
+    if not is_connection_element(etree.Element("primitive", **{k: lr.get(k, "") for k in ("class", "provider",
+                                                                                          "type")})):
+        return
+    node = state.nodes.get(orphan.id)
+    if node is None:
+        node = _new_node(state, orphan.id, REMOTE)
+        state.nodes[orphan.id] = node
+        state.nodes = {n.name: n for n in sorted(state.nodes.values(), key=lambda n: node_sort_key(n.name))}
+    if node.kind == CLUSTER:
+        return
+    node.remote_rsc = orphan.id
+    node.unclean = state.fencing_enabled and is_true(state.options.get("startup-fencing"), True)
+    node.unseen = True
+    node.shutdown = True
+
+
+def map_orphan_fillers(state: ClusterState, entries: list[Element]) -> None:
+    """Orphaned resources recorded with a ``container``: launched by it, if it exists
+    (``handle_orphaned_container_fillers``); an orphaned connection so launched is a guest's."""
+    for lr in entries:
+        container_id = lr.get("container")
+        rsc = state.by_id.get(lr.get("id") or "")
+        container = state.by_id.get(container_id) if container_id else None
+        if rsc is None or container is None or not rsc.orphan or rsc.launcher is not None or rsc is container:
+            continue
+        rsc.launcher = container
+        container.launched.append(rsc)
+        node = node_of(state, rsc)
+        if node is not None:
+            node.kind = GUEST
+            node.attrs["#kind"] = _KIND_ATTR[GUEST]
+
+
 def is_remote_state(node: Node | None) -> bool:
     return node is not None and node.kind != CLUSTER
 
@@ -268,14 +305,19 @@ def handle_attrs(ns: Element, node: Node, state: ClusterState) -> None:
         node.rsc_discovery = False
 
 
-def unpack_histories(state: ClusterState, entries: list[tuple[Node, Element]],
-                     unpack_node: Callable[[Node, Element], None]) -> None:
+def unpack_histories(state: ClusterState, status: Element, unpack_node: Callable[[Node, Element], None]) -> None:
     """Read the remote and guest nodes' histories once the cluster nodes' are read (``unpack_node_history``).
 
     A node's history is read as soon as its connection (and a guest's container) is known to run, pass
     after pass, since one node's history can start another's connection; then, with fencing enabled, the
     rest. A node never read still gets its online state; a node shutting down stops its connection."""
     done: set[str] = set()
+    entries: list[tuple[Node, Element]] = []
+    by_id = {n.id: n for n in state.nodes.values()}
+    for ns in status.iterfind("node_state"):
+        node = by_id.get(ns.get("id", "")) or state.nodes.get(ns.get("uname", ""))
+        if node is not None and node.kind != CLUSTER and all(node is not n for n, _ in entries):
+            entries.append((node, ns))
 
     def read(node: Node, ns: Element) -> None:
         done.add(node.name)
