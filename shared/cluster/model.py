@@ -70,6 +70,7 @@ class Node:
     remote_was_fenced: bool = False         # node_state node_fenced: fenced since the connection dropped
     remote_requires_reset: bool = False     # must be fenced (a guest: its container recovered)
     rsc_discovery: bool = True              # resource-discovery-enabled: probes run here
+    from_history: bool = False              # made by an orphaned connection: in no resource's default table
 
     @property
     def available(self) -> bool:

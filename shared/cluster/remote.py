@@ -212,6 +212,7 @@ def adopt_orphan(state: ClusterState, orphan: Resource, lr: Element) -> None:
     node = state.nodes.get(orphan.id)
     if node is None:
         node = _new_node(state, orphan.id, REMOTE)
+        node.from_history = True
         state.nodes[orphan.id] = node
         state.nodes = {n.name: n for n in sorted(state.nodes.values(), key=lambda n: node_sort_key(n.name))}
     if node.kind == CLUSTER:

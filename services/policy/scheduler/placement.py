@@ -96,7 +96,8 @@ class Placer:
         state = self.state
         everything = [r for top in state.resources for r in _walk(top)]
         for rsc in everything:
-            rsc.allowed = {n.name: n.base_score for n in state.nodes.values()} if state.symmetric else {}
+            rsc.allowed = {n.name: n.base_score for n in state.nodes.values() if not n.from_history} \
+                if state.symmetric else {}
             if self.ledger is not None and self.ledger.watches(rsc.id):
                 for node, score in rsc.allowed.items():
                     self.ledger.note(rsc.id, node, "symmetric cluster (node score)", None, score)
