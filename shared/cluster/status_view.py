@@ -19,20 +19,25 @@ def node_lines(state: ClusterState, unseen_unclean: bool = False) -> list[str]:
     Online and OFFLINE. ``unseen_unclean``: a node with no status entry at all counts as unclean (crm_mon
     says so; crm_simulate, after scheduling, says OFFLINE)."""
     lines: list[str] = []
-    online: list[str] = []
-    offline: list[str] = []
+    groups: dict[str, list[str]] = {}
     for node in state.nodes.values():
+        kind = _KIND_WORDS.get(node.kind, _KIND_WORDS["cluster"])
+        if node.kind == "guest" and not node.online and not node.unclean:
+            continue          # crm_mon leaves out a guest whose container is not running
         if node_stands_out(node, unseen_unclean):
-            lines.append(f"  * Node {node.name}: {node_status_text(node, state, unseen_unclean)}")
-        elif node.online:
-            online.append(node.name)
+            lines.append(f"  * {kind[0]} {node.name}: {node_status_text(node, state, unseen_unclean)}")
         else:
-            offline.append(node.name)
-    if online:
-        lines.append(f"  * Online: [ {' '.join(online)} ]")
-    if offline:
-        lines.append(f"  * OFFLINE: [ {' '.join(offline)} ]")
+            groups.setdefault(kind[1] if node.online else kind[2], []).append(node.name)
+    for title in _LIST_ORDER:
+        if groups.get(title):
+            lines.append(f"  * {title}: [ {' '.join(groups[title])} ]")
     return lines
+
+
+#: Per node kind: how crm_mon names a node on its own line, and its lists of online and offline nodes.
+_KIND_WORDS = {"cluster": ("Node", "Online", "OFFLINE"), "remote": ("RemoteNode", "RemoteOnline", "RemoteOFFLINE"),
+               "guest": ("GuestNode", "GuestOnline", "GuestOFFLINE")}
+_LIST_ORDER = ("Online", "OFFLINE", "RemoteOnline", "RemoteOFFLINE", "GuestOnline", "GuestOFFLINE")
 
 
 def node_stands_out(node: Node, unseen_unclean: bool = False) -> bool:
