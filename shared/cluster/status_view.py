@@ -389,7 +389,8 @@ def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bo
     wholly active (crm_mon ``-n -r`` lists the others under their nodes), nothing when there are none."""
     lines: list[str] = []
     clones_done: set[str] = set()
-    shown = [r for r in state.resources if not (r.orphan and not r.active_on)]
+    # Neither inactive orphans nor the implicit connections of guest nodes (meta internal=true) are listed.
+    shown = [r for r in state.resources if not (r.orphan and not r.active_on) and not is_true(r.meta.get("internal"))]
     for rsc in shown:
         if only_inactive and _wholly_active(state, rsc):
             continue
