@@ -29,16 +29,18 @@ CLUSTER, REMOTE, GUEST = "cluster", "remote", "guest"
 _KIND_ATTR = {CLUSTER: "cluster", REMOTE: "remote", GUEST: "container"}
 
 
+def _is_connection_agent(cls: str | None, provider: str | None, kind: str | None) -> bool:
+    return (cls, provider, kind) == ("ocf", "pacemaker", "remote")
+
+
 def is_connection_element(el: Element) -> bool:
     """Does this resource element define a remote node (Pacemaker's ``xml_contains_remote_node``)?"""
-    return (el.tag == "primitive" and el.get("class") == "ocf" and el.get("provider") == "pacemaker"
-            and el.get("type") == "remote")
+    return el.tag == "primitive" and _is_connection_agent(el.get("class"), el.get("provider"), el.get("type"))
 
 
 def is_connection(rsc: Resource) -> bool:
     """Is this primitive a connection resource (of a remote node or of a guest node)?"""
-    agent = rsc.agent
-    return agent.get("class") == "ocf" and agent.get("provider") == "pacemaker" and agent.get("type") == "remote"
+    return _is_connection_agent(rsc.agent.get("class"), rsc.agent.get("provider"), rsc.agent.get("type"))
 
 
 def node_of(state: ClusterState, rsc: Resource) -> Node | None:
@@ -118,7 +120,7 @@ def _guest_connection(el: Element, meta: dict[str, str], name: str) -> Element:
     """The implicit connection resource of a guest node (``expand_remote_rsc_meta``): launched by ``el``,
     monitored every 30 s, started within ``remote-connect-timeout`` (60 s), reached at ``remote-addr``
     (else the node's name) and ``remote-port``."""
-    rsc = etree.Element("primitive", id=name, **{"class": "ocf", "provider": "pacemaker", "type": "remote"})
+    rsc = etree.Element("primitive", {"id": name, "class": "ocf", "provider": "pacemaker", "type": "remote"})
     metas = etree.SubElement(rsc, "meta_attributes", id=f"{name}_meta_attributes")
     pairs = [("container", el.get("id") or ""), ("internal", "true")]
     if "remote-allow-migrate" in meta:
@@ -206,8 +208,7 @@ def adopt_orphan(state: ClusterState, orphan: Resource, lr: Element) -> None:
     """A connection resource known only from the history (``create_fake_resource``): its node exists while
     the connection is stopped, and is shutting down; one recorded with a ``container`` is a guest's
     connection whose container is mapped once the node's history is read."""
-    if not is_connection_element(etree.Element("primitive", **{k: lr.get(k, "") for k in ("class", "provider",
-                                                                                          "type")})):
+    if not _is_connection_agent(lr.get("class"), lr.get("provider"), lr.get("type")):
         return
     node = state.nodes.get(orphan.id)
     if node is None:

@@ -7,12 +7,14 @@ around a connection (pcmk__order_remote_connection_actions).
 
 from __future__ import annotations
 
+from paceline.policy.graph import Action
+from paceline.policy.scheduler import ScheduleResult
 from paceline.shared.cib import parse_cib
 from paceline.shared.cluster import remote, render_status, unpack
 from paceline.shared.lrm import pacemaker_digest, params_digest
 
-from tests.support.crm_mon_oracle import CRM_MON, compare
 from tests.support.cibs import NOW, cib, folded, lrm_rsc, node_state, nvpairs, op, prim, run
+from tests.support.crm_mon_oracle import CRM_MON, compare
 
 FENCING = {"stonith-enabled": "true"}
 SHOOTER = '<primitive id="shooter" class="stonith" type="fence_xvm"/>'
@@ -49,7 +51,7 @@ def pin(rid: str, node: str, score: str = "INFINITY") -> str:
     return f'<rsc_location id="loc-{rid}" rsc="{rid}" node="{node}" score="{score}"/>'
 
 
-def actions_by_key(result) -> dict[tuple[str, str, str | None], object]:
+def actions_by_key(result: ScheduleResult) -> dict[tuple[str | None, str, str | None], Action]:
     return {(a.rsc, a.task, a.node): a for a in result.graph.actions if a.interval_ms == 0}
 
 
@@ -194,8 +196,8 @@ def test_status_lists_remote_and_guest_nodes_as_crm_mon_does(tmp_path):
               + node_state("node2") + remote_state("remote1") + remote_state("guest1"))
     xml = cib(connection() + vm(), status)
     page = render_status(unpack(parse_cib(xml), NOW))
-    assert ["    * Online: [ node1 node2 ]", "    * RemoteOnline: [ remote1 ]", "    * GuestOnline: [ guest1 ]"] \
-        == page[1:4]
+    assert page[1:4] \
+        == ["    * Online: [ node1 node2 ]", "    * RemoteOnline: [ remote1 ]", "    * GuestOnline: [ guest1 ]"]
     if CRM_MON is not None:         # and the whole page is Debian's crm_mon's
         path = tmp_path / "cib.xml"
         path.write_text(xml)
