@@ -173,7 +173,9 @@ def add_resource_nodes(resources: Element | None, state: ClusterState) -> list[E
         existing = state.nodes.get(name)
         if existing is None:
             state.nodes[name] = _new_node(state, name, kind)
-        elif existing.kind != CLUSTER:
+        elif existing.kind == CLUSTER:
+            state.config_error(f"{kind} node {shown(name)}: a cluster node has that name; no {kind} node made")
+        else:
             existing.kind = kind
             existing.attrs["#kind"] = _KIND_ATTR[kind]
     state.nodes = {n.name: n for n in sorted(state.nodes.values(), key=lambda n: node_sort_key(n.name))}

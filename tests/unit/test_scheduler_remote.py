@@ -210,3 +210,9 @@ def test_remote_module_names_nodes_and_connections():
     assert remote.guest_container(state, state.nodes["guest1"]) is state.by_id["vm"]
     assert remote.guest_of_container(state, state.by_id["vm"]) is state.nodes["guest1"]
     assert remote.node_of(state, state.by_id["vm"]) is None
+
+
+def test_a_remote_node_may_not_take_a_cluster_nodes_name():
+    result = run(cib(connection("node2"), node_state("node1") + node_state("node2")))
+    assert result.state.config_errors == ["remote node 'node2': a cluster node has that name; no remote node made"]
+    assert result.state.nodes["node2"].kind == "cluster"
