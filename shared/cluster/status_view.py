@@ -309,7 +309,7 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
         if any(p.pending_task for p in prims):        # an action in flight: said on its own line
             body += _instance_lines(instance, state, inactive)
             continue
-        if not any(p.active_on for p in prims):
+        if not any(_active(state, p) for p in prims):
             continue
         if any(p.orphan or not p.managed or p.failed for p in prims) or not all(p.active_on for p in prims):
             body += _instance_lines(instance, state, inactive)
@@ -331,7 +331,8 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
         body.append(f"    * {word}: [ {' '.join(sorted(started, key=order.__getitem__))} ]")
     if inactive and not unique and len(instances) > len(promoted) + len(started):
         running = {n for p in clone.primitives() for n in p.active_on}
-        where = state.nodes if state.symmetric else {n for p in clone.primitives() for n in p.known_on}
+        where = {n.name for n in state.nodes.values() if not n.from_history} if state.symmetric else \
+            {n for p in clone.primitives() for n in p.known_on}
         word = "Stopped (disabled)" if _clone_role(clone) == Role.STOPPED else "Stopped"
         by_word: dict[str, list[str]] = {}
         for n in state.nodes:
@@ -405,6 +406,13 @@ def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bo
     if not lines and not only_inactive:
         lines.append("  * No resources" if not shown or inactive else "  * No active resources")
     return lines
+
+
+def _active(state: ClusterState, rsc: Resource) -> bool:
+    """Is a primitive active as crm_mon counts it (``native_active``)? Not when it is managed and runs only on
+    nodes that are offline yet clean - a guest whose container is being recovered."""
+    return any(state.nodes[n].unclean or state.nodes[n].online or not rsc.managed for n in rsc.active_on
+               if n in state.nodes)
 
 
 def _wholly_active(state: ClusterState, rsc: Resource) -> bool:
