@@ -334,9 +334,10 @@ def _unpack_lrm_resource(lr: Element, op_elements: list[Element], node: Node, st
         fatal = status == lrm.EXEC_ERROR_FATAL
         configured = on_fail_for(state, rsc, op.task, op.interval_ms)
         action = "ignore" if node.unclean else configured
-        state.failed_ops.append(FailedOp(rsc.id, op.task, op.interval_ms, node.name, op.rc, op.op_status,
-                                         op.exit_reason, op.call_id, op.last_rc_change, op.exec_ms,
-                                         op.queue_ms, op.key, op.rc_change))
+        if not any(f.key == op.key and f.node == node.name for f in state.failed_ops):   # record_failed_op
+            state.failed_ops.append(FailedOp(rsc.id, op.task, op.interval_ms, node.name, op.rc, op.op_status,
+                                             op.exit_reason, op.call_id, op.last_rc_change, op.exec_ms,
+                                             op.queue_ms, op.key, op.rc_change))
         last_failure_key = f"{op.task}_{op.interval_ms}"
         if configured == "ignore" and not (hard or fatal):
             rsc.ignore_failure = True
