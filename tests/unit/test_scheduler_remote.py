@@ -7,6 +7,7 @@ around a connection (pcmk__order_remote_connection_actions).
 
 from __future__ import annotations
 
+import pytest
 from paceline.policy.graph import Action
 from paceline.policy.scheduler import ScheduleResult
 from paceline.shared.cib import parse_cib
@@ -14,7 +15,7 @@ from paceline.shared.cluster import remote, render_status, unpack
 from paceline.shared.lrm import pacemaker_digest, params_digest
 
 from tests.support.cibs import NOW, cib, folded, lrm_rsc, node_state, nvpairs, op, prim, run
-from tests.support.crm_mon_oracle import CRM_MON, compare
+from tests.support.crm_mon_oracle import CASES, CRM_MON, MISSING, compare
 
 FENCING = {"stonith-enabled": "true"}
 SHOOTER = '<primitive id="shooter" class="stonith" type="fence_xvm"/>'
@@ -216,3 +217,18 @@ def test_a_remote_node_may_not_take_a_cluster_nodes_name():
     result = run(cib(connection("node2"), node_state("node1") + node_state("node2")))
     assert result.state.config_errors == ["remote node 'node2': a cluster node has that name; no remote node made"]
     assert result.state.nodes["node2"].kind == "cluster"
+
+
+#: Shared Pacemaker cases with remote and guest nodes whose status page is Debian's crm_mon's, line for line
+#: (every such case that matched when this was written, bundles aside).
+CRM_MON_SAME = ["bug-cl-5247", "container-is-remote-node", "guest-node-host-dies", "remote-fence-unclean2",
+                "remote-orphaned", "remote-recover", "remote-start-fail", "remote-startup-probes",
+                "whitebox-fail2", "whitebox-imply-stop-on-fence", "whitebox-move", "whitebox-orphan-ms",
+                "whitebox-unexpectedly-running"]
+
+
+@pytest.mark.skipif(CRM_MON is None, reason=MISSING)
+def test_remote_cases_status_pages_are_crm_mons(shared_dir):
+    failing = {name: diff for name in CRM_MON_SAME
+               if (diff := compare(CASES / "xml" / f"{name}.xml", ["inactive"]))}
+    assert not failing, "\n".join(f"{name}:\n" + "\n".join(diff) for name, diff in failing.items())
