@@ -71,6 +71,9 @@ class Node:
     remote_requires_reset: bool = False     # must be fenced (a guest: its container recovered)
     rsc_discovery: bool = True              # resource-discovery-enabled: probes run here
     from_history: bool = False              # made by an orphaned connection: in no resource's default table
+    #: (online, unclean, shutdown) as the CIB said, kept when the scheduler brings a remote node online for
+    #: its connection's new place (the status shows the cluster as it was)
+    as_read: tuple[bool, bool, bool] | None = None
 
     @property
     def available(self) -> bool:

@@ -14,6 +14,7 @@ branches of ``pe_fence_node`` and ``pe_can_fence``); the scheduler's half is
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from lxml import etree
 from paceline.shared.cib import Element
@@ -353,6 +354,15 @@ def unpack_histories(state: ClusterState, status: Element, unpack_node: Callable
             rsc.next_role_reason = "remote shutdown"
         if node.name not in done:
             determine_online(state, node)
+
+
+def as_read(node: Node) -> Node:
+    """The node as the CIB described it, before the scheduler brought it online for its connection's new
+    place: what a status page shows (crm_simulate shows the cluster before it schedules)."""
+    if node.as_read is None:
+        return node
+    online, unclean, shutdown = node.as_read
+    return replace(node, online=online, unclean=unclean, shutdown=shutdown)
 
 
 # ------------------------------------------------------------------ fencing

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from paceline.shared import cib, lrm
+from paceline.shared.cluster import remote
 from paceline.shared.cluster.model import ClusterState, FailedOp, Node, Resource, Role
 from paceline.shared.cluster.values import is_true
 from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
@@ -20,7 +21,7 @@ def node_lines(state: ClusterState, unseen_unclean: bool = False) -> list[str]:
     says so; crm_simulate, after scheduling, says OFFLINE)."""
     lines: list[str] = []
     groups: dict[str, list[str]] = {}
-    for node in state.nodes.values():
+    for node in map(remote.as_read, state.nodes.values()):
         kind = _KIND_WORDS.get(node.kind, _KIND_WORDS["cluster"])
         if node.kind == "guest" and not node.online and not node.unclean:
             continue          # crm_mon leaves out a guest whose container is not running
@@ -130,7 +131,7 @@ def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: boo
     if probe is not None:
         words.append(f"({RC_TEXT.get(probe, 'unknown')}) ")     # crm_mon's own trailing space
     flags: list[str] = []
-    if node is not None and node in state.nodes and not state.nodes[node].online and state.nodes[node].unclean:
+    if node is not None and node in state.nodes and _down_unclean(state.nodes[node]):
         flags.append("UNCLEAN")
     if node is not None and node == rsc.lock_node:
         flags.append("LOCKED")
@@ -285,7 +286,13 @@ def _instance_node(instance: Resource, state: ClusterState) -> str | None:
     if len(nodes) != 1:
         return None
     node = nodes.pop()
-    return None if not state.nodes[node].online and state.nodes[node].unclean else node
+    return None if _down_unclean(state.nodes[node]) else node
+
+
+def _down_unclean(node: Node) -> bool:
+    """Offline and unclean as the CIB says (before the scheduler brings a remote node online)."""
+    node = remote.as_read(node)
+    return not node.online and node.unclean
 
 
 def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> list[str]:
@@ -411,8 +418,8 @@ def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bo
 def _active(state: ClusterState, rsc: Resource) -> bool:
     """Is a primitive active as crm_mon counts it (``native_active``)? Not when it is managed and runs only on
     nodes that are offline yet clean - a guest whose container is being recovered."""
-    return any(state.nodes[n].unclean or state.nodes[n].online or not rsc.managed for n in rsc.active_on
-               if n in state.nodes)
+    nodes = [remote.as_read(state.nodes[n]) for n in rsc.active_on if n in state.nodes]
+    return any(node.unclean or node.online or not rsc.managed for node in nodes)
 
 
 def _wholly_active(state: ClusterState, rsc: Resource) -> bool:

@@ -232,3 +232,18 @@ def test_remote_cases_status_pages_are_crm_mons(shared_dir):
     failing = {name: diff for name in CRM_MON_SAME
                if (diff := compare(CASES / "xml" / f"{name}.xml", ["inactive"]))}
     assert not failing, "\n".join(f"{name}:\n" + "\n".join(diff) for name, diff in failing.items())
+
+
+def test_a_guests_fencing_is_a_pseudo_action_after_its_containers_stop():
+    vm_history = lrm_rsc("vm", op("vm", "start", call=1, digest=params_digest({})),
+                         op("vm", "monitor", rc=1, call=2, interval=10000, expected=0))
+    guest_conn = conn_history("guest1", op("guest1", "start", call=3, digest=pacemaker_digest({})))
+    status = (node_state("node1", lrm=vm_history + guest_conn) + node_state("node2")
+              + remote_state("guest1", lrm=started("app")))
+    result = run(cib(vm() + prim("app"), status, pin("app", "guest1")))
+    fence = next(a for a in result.graph.actions if a.task == "stonith")
+    # The fencer is never asked: the container's recovery is the fencing; the engine completes it at once.
+    assert (fence.node, fence.pseudo) == ("guest1", True)
+    assert actions_by_key(result)[("vm", "stop", "node1")].id in fence.inputs
+    # The status shows the guest as the CIB has it, before the scheduler planned its return.
+    assert "GuestOnline" not in "\n".join(render_status(result.state))

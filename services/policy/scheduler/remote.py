@@ -74,6 +74,8 @@ def assign_connections(placer: Placer) -> None:
         if node is None:
             continue
         placer.assign(top)
+        if node.as_read is None:
+            node.as_read = (node.online, node.unclean, node.shutdown)
         if top.assigned is not None and top.next_role != Role.STOPPED:
             node.online = True
             if node.unseen:       # a connection that will be tried again: no need to fence the node
