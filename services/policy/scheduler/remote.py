@@ -288,13 +288,32 @@ def fence_target(state: ClusterState, act: Act) -> str:
     return act.node or ""
 
 
+def probed_when_launched(state: ClusterState, rsc: Resource) -> bool:
+    """A guest's connection is probed on the cluster nodes though its VM launches it (other launched
+    resources are not)."""
+    return remote.node_of(state, rsc) is not None
+
+
 def may_probe(state: ClusterState, rsc: Resource, node: Node) -> bool:
     """Probes on a remote or guest node (``pcmk__probe_rsc_on_node``): never of a fence device, a
-    connection, or the container of a guest node, and not where discovery is disabled."""
+    connection, or the container of a guest node, not where discovery is disabled, and not on a guest
+    whose container is stopped or will stop (nothing can be running there)."""
     if node.kind == remote.CLUSTER:
         return True
     if not node.rsc_discovery:
         return False
     if rsc.agent.get("class") == "stonith" or remote.node_of(state, rsc) is not None:
         return False
-    return not (node.kind == remote.GUEST and remote.guest_of_container(state, rsc) is not None)
+    if node.kind != remote.GUEST:
+        return True
+    container = remote.guest_container(state, node)
+    if remote.guest_of_container(state, rsc) is not None or container is None:
+        return False
+    return bool(container.active_on) and not _guest_will_stop(node, container)
+
+
+def _guest_will_stop(node: Node, container: Resource) -> bool:
+    """``guest_resource_will_stop``: an approximation made before the stop itself exists."""
+    return (node.remote_requires_reset or node.unclean or container.failed or container.next_role == Role.STOPPED
+            or (bool(container.active_on) and container.assigned is not None
+                and container.assigned not in container.active_on))
