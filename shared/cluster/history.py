@@ -221,8 +221,8 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
         instances = [i for i in state.clones[rid] if node.name not in i.history]
         # An instance active on another node is never taken (find_anonymous_clone takes an inactive one).
-        idle = [i for i in instances if not any(p.active_on for p in _instance_parts(i))]
-        free = next((i for i in instances if _instance_seen(i, node.name)), None) or next(iter(idle), None) or \
+        free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
+            next((i for i in instances if not any(p.active_on for p in _instance_parts(i))), None) or \
             next(iter(instances), None)
         if free is not None:
             return free

@@ -148,7 +148,8 @@ def add_resource_nodes(resources: Element | None, state: ClusterState) -> list[E
     not have the same name as a resource"); a guest inside a clone is not supported (nor in Pacemaker)."""
     if resources is None:
         return []
-    ids = {i for e in resources.iter() if isinstance(e.tag, str) and (i := e.get("id"))}
+    guests = resources.find(".//meta_attributes/nvpair[@name='remote-node']") is not None
+    ids = {i for e in resources.iter() if isinstance(e.tag, str) and (i := e.get("id"))} if guests else set()
     extra: list[Element] = []
     found: list[tuple[str, str]] = []
     for el in resources:
@@ -157,6 +158,8 @@ def add_resource_nodes(resources: Element | None, state: ClusterState) -> list[E
         if is_connection_element(el):
             if el.get("id"):
                 found.append((el.get("id", ""), REMOTE))
+            continue
+        if not guests:
             continue
         for prim in [el] if el.tag == "primitive" else list(el.iterfind("primitive")) if el.tag == "group" else []:
             meta = _raw_meta(prim)

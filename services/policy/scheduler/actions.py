@@ -352,7 +352,7 @@ class ActionBuilder:
         for node in state.nodes.values():
             if not node.online or node.unclean or node.name in known_on:
                 continue
-            if not remote.may_probe(state, rsc, node):
+            if node.kind != "cluster" and not remote.may_probe(state, rsc, node):
                 continue
             if discovery:
                 mode = discovery.get(node.name, "always")
