@@ -149,7 +149,8 @@ def add_resource_nodes(resources: Element | None, state: ClusterState) -> list[E
     if resources is None:
         return []
     guests = resources.find(".//meta_attributes/nvpair[@name='remote-node']") is not None
-    ids = {i for e in resources.iter() if isinstance(e.tag, str) and (i := e.get("id"))} if guests else set()
+    ids = {i for e in resources.iter("primitive", "group", "clone", "master", "bundle", "template")
+           if (i := e.get("id"))} if guests else set()
     extra: list[Element] = []
     found: list[tuple[str, str]] = []
     for el in resources:
@@ -167,8 +168,8 @@ def add_resource_nodes(resources: Element | None, state: ClusterState) -> list[E
             if not name:
                 continue
             if name in ids:
-                state.config_error(f"primitive {shown(prim.get('id') or '')}: remote-node={shown(name)} is a "
-                                   "resource's id too; no guest node made")
+                state.config_error(f"guest node {shown(name)}: a resource has that id (remote-node of "
+                                   f"{shown(prim.get('id') or '')}); no guest node made")
                 continue
             ids.add(name)
             extra.append(_guest_connection(prim, meta, name))

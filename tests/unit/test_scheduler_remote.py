@@ -247,3 +247,20 @@ def test_a_guests_fencing_is_a_pseudo_action_after_its_containers_stop():
     assert actions_by_key(result)[("vm", "stop", "node1")].id in fence.inputs
     # The status shows the guest as the CIB has it, before the scheduler planned its return.
     assert "GuestOnline" not in "\n".join(render_status(result.state))
+
+
+def test_strange_remote_configurations_are_scheduled_without_fuss():
+    odd = [
+        # a guest named like a resource: refused, said once
+        (prim("app") + prim("vm", meta={"remote-node": "app"}), "guest node 'app'"),
+        # a VM naming itself as its guest
+        (prim("vm", meta={"remote-node": "vm"}), "guest node 'vm'"),
+        # a guest inside a clone (Pacemaker makes none either), a connection inside a group
+        ('<clone id="c">' + prim("cvm", meta={"remote-node": "g9"}) + "</clone>"
+         + '<group id="grp">' + connection("r9") + "</group>", None),
+    ]
+    for resources, error in odd:
+        result = run(cib(resources, node_state("node1") + node_state("node2") + remote_state("ghost")))
+        assert "g9" not in result.state.nodes and "r9" not in result.state.nodes
+        if error is not None:
+            assert any(e.startswith(error) for e in result.state.config_errors), result.state.config_errors
