@@ -334,8 +334,9 @@ class ActionBuilder:
 
     def _probes(self, rsc: Resource, start: Act | None) -> None:
         state = self.state
-        if not state.probes_enabled or rsc.orphan or (rsc.launcher is not None and not remote.probed_when_launched(
-                state, rsc)):
+        if not state.probes_enabled or rsc.orphan:
+            return
+        if rsc.launcher is not None and not remote.probed_when_launched(state, rsc):
             return
         exclusive = "exclusive" in rsc.discovery.values()
         discovery = rsc.discovery

@@ -53,6 +53,7 @@ def _details(orig_role: Role, next_role: Role, origin: str | None, destination: 
 def _primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> list[Line]:
     if not rsc.managed:
         return []
+    # A node being fenced still counts as where the resource is: its stop there is implied by the fencing.
     current = current_node(state, rsc) or next((n for n in rsc.active_on if n in b.fences and b.fences[n].runnable),
                                                None)
     nxt = rsc.assigned
