@@ -447,7 +447,7 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
         node.mark_unclean(f"{rsc.id} failed there")
     elif on_fail == "restart-container" and rsc.launcher is not None:
         rsc.launcher.restart_on.add(node.name)
-    remote.connection_failed(state, rsc, on_fail)
+    remote.connection_failed(state, rsc, on_fail, active)
     if not active:
         return
     if node.name not in rsc.active_on:

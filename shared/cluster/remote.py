@@ -430,7 +430,7 @@ def active_on_down_node(state: ClusterState, rsc: Resource, node: Node) -> None:
     fence_node(state, node, reason)
 
 
-def connection_failed(state: ClusterState, rsc: Resource, on_fail: str) -> None:
+def connection_failed(state: ClusterState, rsc: Resource, on_fail: str, active: bool) -> None:
     """What a failed remote connection does to its node (``process_rsc_state``): on-fail ``reset-remote``
     fences the node unless it was fenced already, and with ``reconnect_interval`` keeps the connection
     stopped; a failed connection's unclean node is fenced even if the connection comes back."""
@@ -444,7 +444,8 @@ def connection_failed(state: ClusterState, rsc: Resource, on_fail: str) -> None:
         if reconnect_ms(rsc) > 0:
             rsc.next_role = Role.STOPPED
             rsc.next_role_reason = "remote reset"
-    if rsc.failed and node.unclean:
+    failing = rsc.failed or (active and on_fail not in ("ignore", "block", "demote"))   # failed by this entry
+    if failing and node.unclean:
         node.unseen = False
 
 
