@@ -14,7 +14,7 @@ from paceline.shared.cib import parse_cib
 from paceline.shared.cluster import remote, render_status, unpack
 from paceline.shared.lrm import pacemaker_digest, params_digest
 
-from tests.support.cibs import NOW, cib, folded, lrm_rsc, node_state, nvpairs, op, prim, run
+from tests.support.cibs import NOW, cib, folded, lrm_rsc, node_state, nvpairs, op, prim, run, up
 from tests.support.crm_mon_oracle import CASES, CRM_MON, MISSING, compare
 
 FENCING = {"stonith-enabled": "true"}
@@ -264,3 +264,20 @@ def test_strange_remote_configurations_are_scheduled_without_fuss():
         assert "g9" not in result.state.nodes and "r9" not in result.state.nodes
         if error is not None:
             assert any(e.startswith(error) for e in result.state.config_errors), result.state.config_errors
+
+
+def test_a_connection_whose_host_died_moves_and_its_node_is_fenced_only_if_it_cannot():
+    conn = conn_history("remote1", op("remote1", "start", digest=pacemaker_digest({})))
+    shooter = lrm_rsc("shooter", op("shooter", "start", digest=pacemaker_digest({}))).replace(
+        'class="ocf" provider="heartbeat" type="Dummy"', 'class="stonith" type="fence_xvm"')
+    died = node_state("node1", online=False, lrm=conn).replace('expected="down"', 'expected="member"')
+    status = died + node_state("node2", lrm=shooter) + remote_state("remote1", lrm=up("app"))
+    resting = run(cib(SHOOTER + connection() + prim("app"), status, pin("app", "remote1"), options=FENCING))
+    assert folded(resting) == ["* Fence (reboot) node1 'peer is no longer part of the cluster'",
+                               "* Move remote1 ( node1 -> node2 )"]
+    nowhere = run(cib(SHOOTER + connection() + prim("app"), status,
+                      pin("app", "remote1") + pin("remote1", "node2", "-INFINITY"), options=FENCING))
+    assert folded(nowhere) == ["* Fence (reboot) remote1 'resources are active but connection is unrecoverable'",
+                               "* Fence (reboot) node1 'peer is no longer part of the cluster'",
+                               "* Stop remote1 ( node1 ) due to node availability",
+                               "* Move app ( remote1 -> node2 )"]
