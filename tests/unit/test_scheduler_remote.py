@@ -281,3 +281,15 @@ def test_a_connection_whose_host_died_moves_and_its_node_is_fenced_only_if_it_ca
                                "* Fence (reboot) node1 'peer is no longer part of the cluster'",
                                "* Stop remote1 ( node1 ) due to node availability",
                                "* Move app ( remote1 -> node2 )"]
+
+
+def test_a_connection_with_allow_migrate_migrates_and_its_nodes_resources_stay():
+    conn = conn_history("remote1", op("remote1", "start", digest=pacemaker_digest({})))
+    status = node_state("node1", lrm=conn) + node_state("node2") + remote_state("remote1", lrm=up("app"))
+    moved = pin("remote1", "node1", "-INFINITY")
+    result = run(cib(connection(meta={"allow-migrate": "true"}) + prim("app"), status, pin("app", "remote1") + moved))
+    assert folded(result) == ["* Migrate remote1 ( node1 -> node2 )"]
+    # What must move off the node anyway does not keep the connection from migrating.
+    leaving = run(cib(connection(meta={"allow-migrate": "true"}) + prim("app"), status,
+                      pin("app", "remote1", "10") + pin("app", "node2", "50") + moved))
+    assert folded(leaving) == ["* Migrate remote1 ( node1 -> node2 )", "* Move app ( remote1 -> node2 )"]

@@ -253,7 +253,8 @@ class ActionBuilder:
             return
         for act in (stop, start):
             for other, _flags in (*act.before, *act.after):
-                if other.rsc is not rsc and other.required and other.rsc is not None:
+                if other.rsc is not rsc and other.required and other.rsc is not None \
+                        and not remote.rides_on(self.state, rsc, other):
                     return
         meta = {"migrate_source": source, "migrate_target": target}
         migrate_to = self.new("migrate_to", rsc, source, optional=False)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from paceline.shared.cluster import remote
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
 from paceline.shared.cluster.scores import INF
+from paceline.shared.cluster.values import is_true
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.actions import Act, ActionBuilder
@@ -108,6 +109,22 @@ def connection_state(state: ClusterState, node: Node) -> str:
     return ALIVE
 
 
+def will_migrate(b: ActionBuilder, conn: Resource) -> bool:
+    """Will a remote node's connection move by live migration (``allow-migrate``)? Decided as the builder's
+    migration decides it, before the orderings: healthy, managed, moving from one live node to another."""
+    return (is_true(conn.meta.get("allow-migrate"), False) and conn.managed and not conn.failed
+            and conn.launcher is None and conn.parent is None and len(conn.active_on) == 1
+            and conn.assigned is not None and conn.assigned != conn.active_on[0]
+            and b.node_ok(conn.active_on[0]) and b.node_ok(conn.assigned) and conn.next_role != Role.STOPPED)
+
+
+def rides_on(state: ClusterState, conn: Resource, act: Act) -> bool:
+    """Is ``act`` an action on the remote node that ``conn`` connects (it does not tie the connection's
+    migration: it follows the connection wherever it goes)?"""
+    node = remote.node_of(state, conn)
+    return node is not None and act.node == node.name
+
+
 def is_failed_remote(state: ClusterState, node: Node) -> bool:
     """``pcmk__is_failed_remote_node``."""
     return node.kind == remote.REMOTE and node.remote_rsc is not None and connection_state(state, node) == FAILED
@@ -122,26 +139,31 @@ class _Orderer:
         self.state = b.state
         self.f = acts
         self.fenced: list[Node] = []
+        self.keep = -1          # the ordering flags kept (a migrating connection's imply nothing)
 
     def start_then(self, conn: Resource, act: Act, extra: int) -> None:
         for first in self.b._first_actions(conn, "start"):
-            self.b.order(first, act, self.f.BLOCKS | extra)
+            self.b.order(first, act, (self.f.BLOCKS | extra) & self.keep)
 
     def then_stop(self, act: Act, conn: Resource, extra: int) -> None:
         for then in self.b.find(conn, "stop"):
-            self.b.order(act, then, extra)
+            self.b.order(act, then, extra & self.keep)
 
     def fence(self, node: Node, reason: str) -> None:
         if remote.fence_node(self.state, node, reason) and node.kind == remote.REMOTE:
             self.fenced.append(node)
 
     def remote_ordering(self, act: Act, node: Node) -> None:
-        """``apply_remote_ordering``."""
+        """``apply_remote_ordering``.
+
+        A connection that will migrate has an optional stop and start (``pcmk__create_migration_actions``):
+        what they imply reaches nothing on the node, so its orderings only order."""
         conn = remote.connection(self.state, node)
         assert conn is not None
         f = self.f
         task = "stop" if act.task in ("migrate_to", "migrate_from") else act.task
         cstate = connection_state(self.state, node)
+        self.keep = ~(f.IMPLIES_THEN | f.IMPLIES_FIRST) if will_migrate(self.b, conn) else -1
         if task in ("start", "promote"):
             self.start_then(conn, act, f.IMPLIES_THEN if cstate == FAILED else 0)
         elif task == "stop":
@@ -172,6 +194,7 @@ class _Orderer:
         assert conn is not None and conn.launcher is not None
         container = conn.launcher
         f = self.f
+        self.keep = -1
         if container.failed:
             remote.fence_node(self.state, node, "container failed")
         task = "stop" if act.task in ("migrate_to", "migrate_from") else act.task
