@@ -381,7 +381,7 @@ def _expired(state: ClusterState, rsc: Resource, op: HistoryOp, count: int, last
     is_probe = op.task == "monitor" and op.interval_ms == 0
     if is_probe and op.rc in _PROBE_ANSWERS:
         return False
-    if op.op_status == lrm.EXEC_NOT_INSTALLED:
+    if op.op_status == lrm.EXEC_NOT_INSTALLED or remote.keeps_monitor_failure(state, rsc, op.task, op.interval_ms):
         return False
     if op.rc == op.expected_rc and op.op_status == lrm.EXEC_DONE:
         return False

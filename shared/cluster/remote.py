@@ -201,6 +201,10 @@ def link_connections(state: ClusterState) -> None:
         if rsc is None or rsc.kind != "primitive" or not is_connection(rsc):
             continue
         node.remote_rsc = rsc.id
+        if reconnect_ms(rsc) > 0:
+            # The reconnect delay works as a failure-timeout: the connection stays down until its failure
+            # expires (common_unpack sets failure_timeout from reconnect_interval, over any other).
+            rsc.failure_timeout_ms = reconnect_ms(rsc)
         if rsc.launcher is not None:
             node.kind = GUEST
             node.attrs["#kind"] = _KIND_ATTR[GUEST]
@@ -447,6 +451,16 @@ def connection_failed(state: ClusterState, rsc: Resource, on_fail: str, active: 
     failing = rsc.failed or (active and on_fail not in ("ignore", "block", "demote"))   # failed by this entry
     if failing and node.unclean:
         node.unseen = False
+
+
+def keeps_monitor_failure(state: ClusterState, rsc: Resource, task: str, interval: int) -> bool:
+    """A remote connection's recurring monitor failure does not expire with its reconnect interval until
+    the node has been fenced (``should_ignore_failure_timeout``): the monitor reports only changes, so an
+    expired failure could hide a connection still failing."""
+    if task != "monitor" or interval == 0 or not state.fencing_enabled or reconnect_ms(rsc) <= 0:
+        return False
+    node = node_of(state, rsc)
+    return node is not None and not node.remote_was_fenced
 
 
 def default_on_fail(state: ClusterState, rsc: Resource, task: str, interval: int) -> str | None:
