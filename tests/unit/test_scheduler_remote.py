@@ -293,3 +293,24 @@ def test_a_connection_with_allow_migrate_migrates_and_its_nodes_resources_stay()
     leaving = run(cib(connection(meta={"allow-migrate": "true"}) + prim("app"), status,
                       pin("app", "remote1", "10") + pin("app", "node2", "50") + moved))
     assert folded(leaving) == ["* Migrate remote1 ( node1 -> node2 )", "* Move app ( remote1 -> node2 )"]
+
+
+def test_a_reconnect_interval_keeps_a_monitor_failure_until_the_node_was_fenced():
+    failed = conn_history("remote1", op("remote1", "start", call=1, digest=pacemaker_digest({})),
+                          op("remote1", "monitor", rc=1, call=2, interval=60000, expected=0))
+    shooter = lrm_rsc("shooter", op("shooter", "start", digest=pacemaker_digest({}))).replace(
+        'class="ocf" provider="heartbeat" type="Dummy"', 'class="stonith" type="fence_xvm"')
+
+    def plan(fenced: str) -> list[str]:
+        node = remote_state("remote1", lrm=up("app")).replace('remote_node="true"',
+                                                              f'remote_node="true" node_fenced="{fenced}"')
+        status = node_state("node1", lrm=failed) + node_state("node2", lrm=shooter) + node
+        return folded(run(cib(SHOOTER + connection(params={"reconnect_interval": "30s"}) + prim("app"), status,
+                              pin("app", "remote1", "100"), options=FENCING)))
+
+    # The failure (100 s old) outlived the 30 s interval, but the node was never fenced: fence it now.
+    assert plan("0") == ["* Fence (reboot) remote1 'remote connection is unrecoverable'",
+                         "* Stop remote1 ( node1 ) due to node availability", "* Move app ( remote1 -> node1 )"]
+    # Once fenced, the failure expires: the connection comes back (restarted: its parameters changed here),
+    # and what runs behind it is left alone.
+    assert plan("1") == ["* Restart remote1 ( node1 ) due to resource definition change"]

@@ -156,23 +156,26 @@ class _Orderer:
     def remote_ordering(self, act: Act, node: Node) -> None:
         """``apply_remote_ordering``.
 
-        A connection that will migrate has an optional stop and start (``pcmk__create_migration_actions``):
-        what they imply reaches nothing on the node, so its orderings only order."""
+        A stop goes before the connection's stop with ``pe_order_implies_first``, which makes no primitive's
+        stop required (``pcmk__update_ordered_actions`` clears the first's optional flag only when its
+        ordering flags, a collective's, already say required): an ordering only. A connection that will
+        migrate has an optional stop and start (``pcmk__create_migration_actions``), so what its start
+        implies reaches nothing on the node either."""
         conn = remote.connection(self.state, node)
         assert conn is not None
         f = self.f
         task = "stop" if act.task in ("migrate_to", "migrate_from") else act.task
         cstate = connection_state(self.state, node)
-        self.keep = ~(f.IMPLIES_THEN | f.IMPLIES_FIRST) if will_migrate(self.b, conn) else -1
+        self.keep = ~f.IMPLIES_THEN if will_migrate(self.b, conn) else -1
         if task in ("start", "promote"):
             self.start_then(conn, act, f.IMPLIES_THEN if cstate == FAILED else 0)
         elif task == "stop":
             if cstate == ALIVE:
-                self.then_stop(act, conn, f.IMPLIES_FIRST)
+                self.then_stop(act, conn, 0)
             elif cstate == FAILED:
                 self.fence(node, "resources are active but connection is unrecoverable")
             elif conn.next_role == Role.STOPPED:
-                self.then_stop(act, conn, f.IMPLIES_FIRST)
+                self.then_stop(act, conn, 0)
             else:
                 self.start_then(conn, act, 0)
         elif task == "demote":
