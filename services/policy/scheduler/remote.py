@@ -51,12 +51,12 @@ def internal_constraints(placer: Placer) -> None:
         if on_node is not None:
             for name in list(prim.allowed):
                 if name != on_node.name:
-                    placer._set(prim, name, -INF, f"container={prim.launcher.id if prim.launcher else ''}: runs on "
+                    placer.add_location(prim, name, -INF, f"container={prim.launcher.id if prim.launcher else ''}: runs on "
                                                   f"{on_node.name}")
         if avoid:
             for name in remotes:
                 if name in prim.allowed:
-                    placer._set(prim, name, -INF, "no remote connections, fence devices or guests on remote nodes")
+                    placer.add_location(prim, name, -INF, "no remote connections, fence devices or guests on remote nodes")
 
 
 def beside_launcher(state: ClusterState, rsc: Resource) -> bool:
