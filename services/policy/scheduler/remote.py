@@ -49,14 +49,12 @@ def internal_constraints(placer: Placer) -> None:
             avoid = True
         on_node = remote.launcher_node(state, prim)
         if on_node is not None:
-            for name in list(prim.allowed):
-                if name != on_node.name:
-                    placer.add_location(prim, name, -INF, f"container={prim.launcher.id if prim.launcher else ''}: runs on "
-                                                  f"{on_node.name}")
+            why = f"its container makes it run on {on_node.name}"
+            for name in [n for n in prim.allowed if n != on_node.name]:
+                placer.add_location(prim, name, -INF, why)
         if avoid:
-            for name in remotes:
-                if name in prim.allowed:
-                    placer.add_location(prim, name, -INF, "no remote connections, fence devices or guests on remote nodes")
+            for name in [n for n in remotes if n in prim.allowed]:
+                placer.add_location(prim, name, -INF, "no connections, fence devices or guests on remote nodes")
 
 
 def beside_launcher(state: ClusterState, rsc: Resource) -> bool:
