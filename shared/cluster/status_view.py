@@ -41,6 +41,11 @@ _KIND_WORDS = {"cluster": ("Node", "Online", "OFFLINE"), "remote": ("RemoteNode"
 _LIST_ORDER = ("Online", "OFFLINE", "RemoteOnline", "RemoteOFFLINE", "GuestOnline", "GuestOFFLINE")
 
 
+def node_word(node: Node) -> str:
+    """How crm_mon names a node of this kind on a line of its own: Node, RemoteNode or GuestNode."""
+    return _KIND_WORDS.get(node.kind, _KIND_WORDS["cluster"])[0]
+
+
 def node_stands_out(node: Node, unseen_unclean: bool = False) -> bool:
     """Whether crm_mon lists a node on its own line rather than in the Online/OFFLINE summary."""
     return _unclean(node, unseen_unclean) or node.pending or node.standby or node.maintenance
