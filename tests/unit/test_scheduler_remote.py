@@ -169,13 +169,18 @@ def test_remote_connect_timeout_and_address_reach_the_implicit_connection():
     assert [(o.name, o.timeout_ms) for o in conn.ops if o.name == "start"] == [("start", 90000)]
 
 
-def test_a_failed_vm_fences_its_guest_by_recovery():
+def failed_vm() -> ScheduleResult:
+    """A VM whose monitor failed, its guest running ``app``."""
     vm_history = lrm_rsc("vm", op("vm", "start", call=1, digest=params_digest({})),
                          op("vm", "monitor", rc=1, call=2, interval=10000, expected=0))
     guest_conn = conn_history("guest1", op("guest1", "start", call=3, digest=pacemaker_digest({})))
     status = (node_state("node1", lrm=vm_history + guest_conn) + node_state("node2")
               + remote_state("guest1", lrm=started("app")))
-    result = run(cib(vm() + prim("app"), status, pin("app", "guest1")))
+    return run(cib(vm() + prim("app"), status, pin("app", "guest1")))
+
+
+def test_a_failed_vm_fences_its_guest_by_recovery():
+    result = failed_vm()
     assert folded(result) == ["* Fence (reboot) guest1 (resource: vm) 'guest is unclean'",
                               "* Recover vm ( node1 )", "* Recover app ( guest1 )",
                               "* Restart guest1 ( node1 ) due to required vm start"]
@@ -235,12 +240,7 @@ def test_remote_cases_status_pages_are_crm_mons(shared_dir):
 
 
 def test_a_guests_fencing_is_a_pseudo_action_after_its_containers_stop():
-    vm_history = lrm_rsc("vm", op("vm", "start", call=1, digest=params_digest({})),
-                         op("vm", "monitor", rc=1, call=2, interval=10000, expected=0))
-    guest_conn = conn_history("guest1", op("guest1", "start", call=3, digest=pacemaker_digest({})))
-    status = (node_state("node1", lrm=vm_history + guest_conn) + node_state("node2")
-              + remote_state("guest1", lrm=started("app")))
-    result = run(cib(vm() + prim("app"), status, pin("app", "guest1")))
+    result = failed_vm()
     fence = next(a for a in result.graph.actions if a.task == "stonith")
     # The fencer is never asked: the container's recovery is the fencing; the engine completes it at once.
     assert (fence.node, fence.pseudo) == ("guest1", True)
