@@ -47,7 +47,7 @@ HIDDEN_PREFIXES = ("#", "fail-count-", "last-failure-")
 
 
 #: crm_mon's node types; the model calls a cluster node's kind "cluster".
-NODE_TYPES = {"cluster": "member", "member": "member", "remote": "remote", "ping": "ping"}
+NODE_TYPES = {"cluster": "member", "member": "member", "remote": "remote", "guest": "remote", "ping": "ping"}
 
 
 def _bool(flag: bool) -> float:

@@ -128,5 +128,5 @@ _XML_NAME = re.compile(r"[A-Za-z_][\w.-]*")
 
 def _xml_tag(action: Action) -> str:
     if action.task == "stonith":
-        return "crm_event"
+        return "pseudo_event" if action.pseudo else "crm_event"
     return "pseudo_event" if action.pseudo else "rsc_op"

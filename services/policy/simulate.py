@@ -61,6 +61,9 @@ def _load(path: str) -> etree._Element:
 
 def action_label(action: Action, fencing_action: str = "reboot") -> str:
     """How crm_simulate names an action in "Executing Cluster Transition"."""
+    if action.task == "stonith" and action.pseudo:     # a guest's, done by recovering its container
+        return f"Pseudo action:   stonith-{action.node}-{action.meta.get('fencing-action', fencing_action)} " \
+               f"on {action.node}"
     if action.task == "stonith":
         return f"Fencing {action.node} ({action.meta.get('fencing-action', fencing_action)})"
     if action.pseudo:

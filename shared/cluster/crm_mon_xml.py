@@ -27,6 +27,7 @@ from typing import Any
 
 from lxml import etree
 from paceline.shared import cib
+from paceline.shared.cluster import remote
 from paceline.shared.cluster.crm_mon import summary_facts
 from paceline.shared.cluster.history import effective_fail_count, fail_count
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
@@ -121,7 +122,14 @@ def _nodes(top: etree._Element, state: ClusterState) -> None:
             "standby_onfail": "false", "maintenance": _b(node.maintenance), "pending": _b(node.pending),
             "unclean": _b(node.unclean), "health": "green", "shutdown": _b(node.shutdown),
             "expected_up": _b(node.expected_up), "is_dc": _b(node.name == dc),
-            "resources_running": str(_running_count(state, node)), "type": "member"})
+            "resources_running": str(_running_count(state, node)),
+            "type": "member" if node.kind == "cluster" else "remote", **_guest_of(state, node)})
+
+
+def _guest_of(state: ClusterState, node: Node) -> dict[str, str]:
+    """A guest node names the resource it runs in (``id_as_resource``), as crm_mon's XML does."""
+    container = remote.guest_container(state, node) if node.kind == remote.GUEST else None
+    return {"id_as_resource": container.id} if container is not None else {}
 
 
 # ------------------------------------------------------------------ resources

@@ -13,7 +13,7 @@ import re
 
 from paceline.shared import cib, lrm
 from paceline.shared.cib import Element
-from paceline.shared.cluster import locks, migration_history
+from paceline.shared.cluster import locks, migration_history, remote
 from paceline.shared.cluster.digests import check_op
 from paceline.shared.cluster.migration_history import StatusIndex
 from paceline.shared.cluster.model import (
@@ -183,11 +183,14 @@ def on_fail_for(state: ClusterState, rsc: Resource, task: str, interval: int) ->
         value = ""
     if not value and rsc.launcher is not None:
         value = "restart-container"
+    if not value or not rsc.managed:
+        value = remote.default_on_fail(state, rsc, task, interval) or value
     if task == "stop" and value in ("standby", "demote", "stop"):
         value = ""
     if value == "fence" and not state.fencing_enabled:
         value = "stop"
-    if value not in ("ignore", "block", "fence", "standby", "ban", "stop", "restart", "demote", "restart-container"):
+    if value not in ("ignore", "block", "fence", "standby", "ban", "stop", "restart", "demote", "restart-container",
+                     "reset-remote"):
         value = ("fence" if state.fencing_enabled else "block") if task == "stop" else "restart"
     return value
 
@@ -206,16 +209,19 @@ def unpack_history(root: Element, state: ClusterState) -> None:
         seen.add(node.name)
         entries.append((node, ns))
     read_offline = state.fencing_enabled or locks.enabled(state)
-    # unpack_node_history: with fencing (or shutdown locks) every node's history in document order, else only
-    # online nodes' - which decides which anonymous clone instance number each history entry takes.
-    passes = entries if read_offline else [e for e in entries if e[0].online]
+    # Every node's history, a remote node's included, indexed for the rules that look across nodes (migration).
     grouped_by_node = {node.name: _grouped(ns) for node, ns in entries}
     index: StatusIndex = {
         (rid, node): [op for i, el in enumerate(op_elements) if (op := parse_op(el, i)) is not None]
         for node, grouped in grouped_by_node.items() for rid, (_lr, op_elements) in grouped.items()}
+    # unpack_node_history: with fencing (or shutdown locks) every cluster node's history in document order,
+    # else only online nodes' - which decides which anonymous clone instance number each history entry takes;
+    # remote nodes' once their connections are known.
+    entries = [e for e in entries if e[0].kind == "cluster"]
+    passes = entries if read_offline else [e for e in entries if e[0].online]
     for node, _ns in passes:
-        for rid, (lr, op_elements) in grouped_by_node[node.name].items():
-            _unpack_lrm_resource(lr, bool(op_elements), index[(rid, node.name)], node, state, index)
+        _unpack_node(node, grouped_by_node[node.name], state, index)
+    remote.unpack_histories(state, status, lambda node, ns: _unpack_node(node, _grouped(ns), state, index))
     for rsc in state.primitives():
         if rsc.role == Role.STARTED and rsc.clone_of is not None and state.by_id[rsc.clone_of].promotable:
             rsc.role = Role.UNPROMOTED     # a promotable clone's instance runs in one of its two roles
@@ -234,6 +240,17 @@ def _grouped(ns: Element) -> dict[str, tuple[Element, list[Element]]]:
     return grouped
 
 
+def _unpack_node(node: Node, grouped: dict[str, tuple[Element, list[Element]]], state: ClusterState,
+                 index: StatusIndex) -> None:
+    """One node's resource history."""
+    for rid, (lr, op_elements) in grouped.items():
+        ops = index.get((rid, node.name))
+        if ops is None:
+            ops = [op for i, el in enumerate(op_elements) if (op := parse_op(el, i)) is not None]
+        _unpack_lrm_resource(lr, bool(op_elements), ops, node, state, index)
+    remote.map_orphan_fillers(state, [lr for lr, _ops in grouped.values()])
+
+
 def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
     rid = lr.get("id", "")
     rsc = state.by_id.get(rid)
@@ -247,8 +264,10 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
         return rsc
     if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
         instances = [i for i in state.clones[rid] if node.name not in i.history]
+        # An instance active on another node is never taken (find_anonymous_clone takes an inactive one).
         free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
-            next((i for i in instances if not _instance_seen(i, None)), None) or next(iter(instances), None)
+            next((i for i in instances if not any(p.active_on for p in _instance_parts(i))), None) or \
+            next(iter(instances), None)
         if free is not None:
             return free
     if not has_ops:
@@ -266,6 +285,7 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
         orphan.unpack_scores.append((None, -INF, "removed from the configuration"))
     state.by_id[orphan_id] = orphan
     state.resources.append(orphan)
+    remote.adopt_orphan(state, orphan, lr)
     return orphan
 
 
@@ -350,6 +370,11 @@ def _config_copy(template: Resource, rid: str, parent: Resource | None) -> Resou
     """A resource configured as ``template`` is, under another id, with no history."""
     return Resource(id=rid, kind=template.kind, parent=parent,
                     **{name: copy.copy(getattr(template, name)) for name in _CONFIG_FIELDS})
+
+
+def _instance_parts(instance: Resource) -> list[Resource]:
+    """The primitives of one clone instance that share its number (a cloned group's members)."""
+    return instance.parent.children if instance.parent is not None else [instance]
 
 
 def _instance_seen(instance: Resource, node: str | None) -> bool:
@@ -439,9 +464,10 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
         fatal = status == lrm.EXEC_ERROR_FATAL
         configured = on_fail_for(state, rsc, op.task, op.interval_ms)
         action = "ignore" if node.unclean else configured
-        state.failed_ops.append(FailedOp(rsc.id, op.task, op.interval_ms, node.name, op.rc, op.op_status,
-                                         op.exit_reason, op.call_id, op.last_rc_change, op.exec_ms,
-                                         op.queue_ms, op.key, op.rc_change))
+        if not any(f.key == op.key and f.node == node.name for f in state.failed_ops):   # record_failed_op
+            state.failed_ops.append(FailedOp(rsc.id, op.task, op.interval_ms, node.name, op.rc, op.op_status,
+                                             op.exit_reason, op.call_id, op.last_rc_change, op.exec_ms,
+                                             op.queue_ms, op.key, op.rc_change))
         last_failure_key = f"{op.task}_{op.interval_ms}"
         if configured == "ignore" and not (hard or fatal):
             rsc.ignore_failure = True
@@ -493,7 +519,7 @@ def _expired(state: ClusterState, rsc: Resource, op: HistoryOp, count: int, last
     is_probe = op.task == "monitor" and op.interval_ms == 0
     if is_probe and op.rc in _PROBE_ANSWERS:
         return False
-    if op.op_status == lrm.EXEC_NOT_INSTALLED:
+    if op.op_status == lrm.EXEC_NOT_INSTALLED or remote.keeps_monitor_failure(state, rsc, op.task, op.interval_ms):
         return False
     if op.rc == op.expected_rc and op.op_status == lrm.EXEC_DONE:
         return False
@@ -541,7 +567,9 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
         return
     rsc.known_on.add(node.name)
     active = role > Role.STOPPED
-    if active and not node.online and rsc.managed and not node.maintenance and state.fencing_enabled:
+    if active and not node.online and rsc.managed and not node.maintenance and node.kind != "cluster":
+        remote.active_on_down_node(state, rsc, node)
+    elif active and not node.online and rsc.managed and not node.maintenance and state.fencing_enabled:
         node.mark_unclean(f"{rsc.id} is thought to be active there")
     if on_fail == "block":
         rsc.managed = False
@@ -557,6 +585,7 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
         node.mark_unclean(f"{rsc.id} failed there")
     elif on_fail == "restart-container" and rsc.launcher is not None:
         rsc.launcher.restart_on.add(node.name)
+    remote.connection_failed(state, rsc, on_fail, active)
     if not active:
         return
     if node.name not in rsc.active_on:

@@ -66,6 +66,16 @@ class Node:
     num_resources: int = 0          # primitives assigned here during this run (tie-break)
     capacity: dict[str, int] = field(default_factory=dict)   # <utilization> of the node
     fail_index: dict[str, tuple[int, int]] | None = None    # rsc -> (fail count, last failure), lazily
+    # ---- remote and guest nodes (kind "remote" or "guest"; see remote.py)
+    remote_rsc: str | None = None           # the connection resource that brings the node in
+    unseen: bool = False                    # unclean only until its connection is placed somewhere
+    remote_was_fenced: bool = False         # node_state node_fenced: fenced since the connection dropped
+    remote_requires_reset: bool = False     # must be fenced (a guest: its container recovered)
+    rsc_discovery: bool = True              # resource-discovery-enabled: probes run here
+    from_history: bool = False              # made by an orphaned connection: in no resource's default table
+    #: (online, unclean, shutdown) as the CIB said, kept when the scheduler brings a remote node online for
+    #: its connection's new place (the status shows the cluster as it was)
+    as_read: tuple[bool, bool, bool] | None = None
 
     @property
     def available(self) -> bool:

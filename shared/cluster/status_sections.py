@@ -15,8 +15,15 @@ import re
 from paceline.shared import cib
 from paceline.shared.cluster.model import ClusterState, Node, Resource
 from paceline.shared.cluster.scores import INF, parse_score
-from paceline.shared.cluster.status_view import is_unique, node_status_text, primitive_line, printable_id, when
-from paceline.shared.cluster.values import leading_int
+from paceline.shared.cluster.status_view import (
+    is_unique,
+    node_status_text,
+    node_word,
+    primitive_line,
+    printable_id,
+    when,
+)
+from paceline.shared.cluster.values import is_true, leading_int
 from paceline.shared.lrm import RC_TEXT
 
 #: Node attributes crm_mon never lists: the cluster's own bookkeeping.
@@ -49,11 +56,12 @@ def by_node_lines(root: cib.Element, state: ClusterState) -> list[str]:
     """crm_mon ``-n``: every node on its own line, with the resources active there listed under it."""
     lines: list[str] = []
     for node in state.nodes.values():
-        lines += [f"  * Node {node.name}: {node_status_text(node, state, unseen_unclean=True)}:", "    * Resources:"]
+        lines += [f"  * {node_word(node)} {node.name}: {node_status_text(node, state, unseen_unclean=True)}:",
+                  "    * Resources:"]
         seen: set[int] = set()
         for entry in _lrm_entries(root, node):
             for rsc in _active_here(state, entry.get("id", ""), node):
-                if id(rsc) not in seen:
+                if id(rsc) not in seen and not is_true(rsc.meta.get("internal")):   # not a guest's connection
                     seen.add(id(rsc))
                     lines.append(primitive_line(rsc, state, "      ", rsc_only=True))
     return lines

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from paceline.shared import cib, lrm
+from paceline.shared.cluster import remote
 from paceline.shared.cluster.model import ClusterState, FailedOp, Node, Resource, Role
 from paceline.shared.cluster.values import is_true
 from paceline.shared.lrm import EXEC_TEXT, RC_TEXT
@@ -19,20 +20,30 @@ def node_lines(state: ClusterState, unseen_unclean: bool = False) -> list[str]:
     Online and OFFLINE. ``unseen_unclean``: a node with no status entry at all counts as unclean (crm_mon
     says so; crm_simulate, after scheduling, says OFFLINE)."""
     lines: list[str] = []
-    online: list[str] = []
-    offline: list[str] = []
-    for node in state.nodes.values():
+    groups: dict[str, list[str]] = {}
+    for node in map(remote.as_read, state.nodes.values()):
+        kind = _KIND_WORDS.get(node.kind, _KIND_WORDS["cluster"])
+        if node.kind == "guest" and not node.online and not node.unclean:
+            continue          # crm_mon leaves out a guest whose container is not running
         if node_stands_out(node, unseen_unclean):
-            lines.append(f"  * Node {node.name}: {node_status_text(node, state, unseen_unclean)}")
-        elif node.online:
-            online.append(node.name)
+            lines.append(f"  * {kind[0]} {node.name}: {node_status_text(node, state, unseen_unclean)}")
         else:
-            offline.append(node.name)
-    if online:
-        lines.append(f"  * Online: [ {' '.join(online)} ]")
-    if offline:
-        lines.append(f"  * OFFLINE: [ {' '.join(offline)} ]")
+            groups.setdefault(kind[1] if node.online else kind[2], []).append(node.name)
+    for title in _LIST_ORDER:
+        if groups.get(title):
+            lines.append(f"  * {title}: [ {' '.join(groups[title])} ]")
     return lines
+
+
+#: Per node kind: how crm_mon names a node on its own line, and its lists of online and offline nodes.
+_KIND_WORDS = {"cluster": ("Node", "Online", "OFFLINE"), "remote": ("RemoteNode", "RemoteOnline", "RemoteOFFLINE"),
+               "guest": ("GuestNode", "GuestOnline", "GuestOFFLINE")}
+_LIST_ORDER = ("Online", "OFFLINE", "RemoteOnline", "RemoteOFFLINE", "GuestOnline", "GuestOFFLINE")
+
+
+def node_word(node: Node) -> str:
+    """How crm_mon names a node of this kind on a line of its own: Node, RemoteNode or GuestNode."""
+    return _KIND_WORDS.get(node.kind, _KIND_WORDS["cluster"])[0]
 
 
 def node_stands_out(node: Node, unseen_unclean: bool = False) -> bool:
@@ -125,7 +136,7 @@ def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: boo
     if probe is not None:
         words.append(f"({RC_TEXT.get(probe, 'unknown')}) ")     # crm_mon's own trailing space
     flags: list[str] = []
-    if node is not None and node in state.nodes and not state.nodes[node].online and state.nodes[node].unclean:
+    if node is not None and node in state.nodes and _down_unclean(state.nodes[node]):
         flags.append("UNCLEAN")
     if node is not None and node == rsc.lock_node:
         flags.append("LOCKED")
@@ -280,7 +291,13 @@ def _instance_node(instance: Resource, state: ClusterState) -> str | None:
     if len(nodes) != 1:
         return None
     node = nodes.pop()
-    return None if not state.nodes[node].online and state.nodes[node].unclean else node
+    return None if _down_unclean(state.nodes[node]) else node
+
+
+def _down_unclean(node: Node) -> bool:
+    """Offline and unclean as the CIB says (before the scheduler brings a remote node online)."""
+    node = remote.as_read(node)
+    return not node.online and node.unclean
 
 
 def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> list[str]:
@@ -304,7 +321,7 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
         if any(p.pending_task for p in prims):        # an action in flight: said on its own line
             body += _instance_lines(instance, state, inactive)
             continue
-        if not any(p.active_on for p in prims):
+        if not any(_active(state, p) for p in prims):
             continue
         if any(p.orphan or not p.managed or p.failed for p in prims) or not all(p.active_on for p in prims):
             body += _instance_lines(instance, state, inactive)
@@ -327,7 +344,8 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
     configured = [i for i in instances if not i.orphan]     # a stopped orphaned instance is no stopped instance
     if inactive and not unique and len(configured) > len(promoted) + len(started):
         running = {n for p in clone.primitives() for n in p.active_on}
-        where = state.nodes if state.symmetric else {n for p in clone.primitives() for n in p.known_on}
+        where = {n.name for n in state.nodes.values() if not n.from_history} if state.symmetric else \
+            {n for p in clone.primitives() for n in p.known_on}
         word = "Stopped (disabled)" if _clone_role(clone) == Role.STOPPED else "Stopped"
         by_word: dict[str, list[str]] = {}
         for n in state.nodes:
@@ -385,7 +403,8 @@ def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bo
     wholly active (crm_mon ``-n -r`` lists the others under their nodes), nothing when there are none."""
     lines: list[str] = []
     clones_done: set[str] = set()
-    shown = [r for r in state.resources if not (r.orphan and not r.active_on)]
+    # Neither inactive orphans nor the implicit connections of guest nodes (meta internal=true) are listed.
+    shown = [r for r in state.resources if not (r.orphan and not r.active_on) and not is_true(r.meta.get("internal"))]
     for rsc in shown:
         if only_inactive and _wholly_active(state, rsc):
             continue
@@ -400,6 +419,13 @@ def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bo
     if not lines and not only_inactive:
         lines.append("  * No resources" if not shown or inactive else "  * No active resources")
     return lines
+
+
+def _active(state: ClusterState, rsc: Resource) -> bool:
+    """Is a primitive active as crm_mon counts it (``native_active``)? Not when it is managed and runs only on
+    nodes that are offline yet clean - a guest whose container is being recovered."""
+    nodes = [remote.as_read(state.nodes[n]) for n in rsc.active_on if n in state.nodes]
+    return any(node.unclean or node.online or not rsc.managed for node in nodes)
 
 
 def _wholly_active(state: ClusterState, rsc: Resource) -> bool:

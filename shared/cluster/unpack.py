@@ -14,7 +14,7 @@ import re
 from lxml import etree
 from paceline.shared import cib
 from paceline.shared.cib import Element
-from paceline.shared.cluster import history, sets
+from paceline.shared.cluster import history, remote, sets
 from paceline.shared.cluster.checks import OP_ATTRIBUTES, RESOURCE_META, option_problem
 from paceline.shared.cluster.model import (
     ClusterState,
@@ -72,7 +72,9 @@ def unpack(root: Element, now: float, date_given: bool = False) -> ClusterState:
         state.config_error(error)
     state.no_quorum_policy = _no_quorum_policy(options.get("no-quorum-policy", "stop"), state, root)
     _unpack_nodes(root, state)
-    _unpack_resources(root, state)
+    implicit = remote.add_resource_nodes(cib.section(root, "resources", create=False), state)
+    _unpack_resources(root, state, implicit)
+    remote.link_connections(state)
     _node_states(root, state)
     if not state.quorate and state.no_quorum_policy == "fence":
         for node in state.nodes.values():
@@ -137,6 +139,9 @@ def _unpack_nodes(root: Element, state: ClusterState) -> None:
     names: set[str] = set()
     for el in cib.node_elements(root):
         kind = el.get("type") or "member"
+        if kind == "remote" and (remote_node := remote.configured_node(el, state)) is not None:
+            nodes.append(remote_node)
+            continue
         if kind not in ("member", "normal", ""):
             if kind not in ("remote", "ping"):
                 state.config_error(f"node {shown(el.get('uname') or el.get('id') or '')}: type={shown(kind)} "
@@ -184,6 +189,9 @@ def _node_states(root: Element, state: ClusterState) -> None:
     for ns in status.iterfind("node_state"):
         node = by_id.get(ns.get("id", "")) or state.nodes.get(ns.get("uname", ""))
         if node is None or node.seen:
+            continue
+        if node.kind != "cluster":
+            remote.first_pass(ns, node)
             continue
         node.seen = True
         transient = ns.find("transient_attributes")
@@ -293,7 +301,7 @@ MAX_CLONE_INSTANCES = 1000
 _INT_MAX = 2**31 - 1
 
 
-def _unpack_resources(root: Element, state: ClusterState) -> None:
+def _unpack_resources(root: Element, state: ClusterState, implicit: list[Element]) -> None:
     resources = cib.section(root, "resources", create=False)
     conf = root.find("configuration")
     rsc_defaults = conf.find("rsc_defaults") if conf is not None else None
@@ -307,7 +315,7 @@ def _unpack_resources(root: Element, state: ClusterState) -> None:
     top: list[Resource] = []
     if resources is None:
         return
-    for el in resources:
+    for el in [*resources, *implicit]:
         if not isinstance(el.tag, str) or el.tag not in ("primitive", "group", "clone", "master"):
             continue
         unpacked = reader.clone(el) if el.tag in ("clone", "master") else [reader.one(el, None)]

@@ -17,7 +17,7 @@ propagation and clone notifications
 
 from __future__ import annotations
 
-from paceline.policy.scheduler import fencing, notifications, orderings, propagation
+from paceline.policy.scheduler import fencing, notifications, orderings, propagation, remote
 from paceline.policy.scheduler.act import Act
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Resource, Role
@@ -55,8 +55,9 @@ class ActionBuilder:
         for clone in state.clone_sets():
             variant_of(clone).internal_constraints(self, clone)
         for prim in state.primitives():
-            if prim.launcher is not None:
+            if prim.launcher is not None and remote.beside_launcher(state, prim):
                 orderings.launcher_orderings(self, prim)
+        remote.order_remote_actions(self)
         for o in state.orderings:
             orderings.user_ordering(self, o)
         for join in state.one_or_more:

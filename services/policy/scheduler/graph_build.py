@@ -39,7 +39,8 @@ class _OpDetails:
 
 def _graph_action(state: ClusterState, details: _OpDetails, act: Act, new_id: int) -> Action:
     if act.task == "stonith":
-        return Action(id=new_id, task="stonith", node=act.node,
+        # A guest's fencing is a pseudo-action: its container's recovery does it (pcmk__fence_guest).
+        return Action(id=new_id, task="stonith", node=act.node, pseudo=act.pseudo,
                       meta={"fencing-action": act.fence_op or state.fencing_action, "reason": act.fence_reason})
     rsc = act.rsc
     if rsc is None:        # a pseudo-action of no resource (one-or-more of a resource set)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import cmp_to_key
 from typing import Any
 
-from paceline.policy.scheduler import colocation, instances, location, utilization
+from paceline.policy.scheduler import colocation, instances, location, remote, utilization
 from paceline.policy.scheduler.activity import current_node, walk
 from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.utilization import Capacity
@@ -58,7 +58,8 @@ class Placer:
         state = self.state
         everything = [r for top in state.resources for r in walk(top)] + instances.every_clone(state)
         for rsc in everything:
-            rsc.allowed = {n.name: n.base_score for n in state.nodes.values()} if state.symmetric else {}
+            rsc.allowed = {n.name: n.base_score for n in state.nodes.values() if not n.from_history} \
+                if state.symmetric else {}
             if self.ledger is not None and self.ledger.watches(rsc.id):
                 for node, score in rsc.allowed.items():
                     self.ledger.note(rsc.id, node, "symmetric cluster (node score)", None, score)
@@ -69,11 +70,13 @@ class Placer:
         for top in state.resources:
             variant_of(top).before_assign(self, top)
         for prim in state.primitives():
-            if prim.launcher is not None:
+            if prim.launcher is not None and remote.beside_launcher(state, prim):
                 add_colocation(state, Colocation(id="#resource-with-launcher", dependent=prim,
                                                  primary=prim.launcher, score=INF, influence=True))
+        remote.internal_constraints(self)
         if self.capacity.strategy != "default":
             utilization.sort_resources(self)
+        remote.assign_connections(self)      # connections first: their nodes come online once placed
         for top in state.resources:
             self.assign(top)
         for clone in instances.every_clone(state):

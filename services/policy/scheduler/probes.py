@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler import fencing
+from paceline.policy.scheduler import fencing, remote
 from paceline.policy.scheduler.act import Act
 from paceline.shared.cluster.model import Resource
 from paceline.shared.lrm import OCF_NOT_RUNNING
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 def create_probes(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
     """The probes of one primitive; ``start`` (if any) waits for them."""
     state = b.state
-    if not state.probes_enabled or rsc.orphan or rsc.launcher is not None:
+    if not state.probes_enabled or rsc.orphan:
+        return
+    if rsc.launcher is not None and not remote.probed_when_launched(state, rsc):
         return
     exclusive = "exclusive" in rsc.discovery.values()
     discovery = rsc.discovery
@@ -40,6 +42,8 @@ def create_probes(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
     probes: list[Act] = []
     for node in state.nodes.values():
         if not node.online or node.unclean or node.name in known_on:
+            continue
+        if node.kind != "cluster" and not remote.may_probe(state, rsc, node):
             continue
         if discovery:
             mode = discovery.get(node.name, "always")

@@ -72,7 +72,7 @@ def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, 
             then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
         elif first.rsc is None and first.pseudo:       # a set's one-or-more pseudo-action
             then.set_reason(f"unrunnable {first.task}")
-    if flags & IMPLIES_FIRST and then.required:
+    if flags & IMPLIES_FIRST and then.required and _then_required(b, first, then):
         first.optional = False
     if flags & (IMPLIES_FIRST | INVERSE_FIRST) and then.required and first.migrate_runnable \
             and not then.migrate_runnable and not flags & MEMBER:
@@ -146,6 +146,24 @@ def _first_required(b: ActionBuilder, first: Act, then: Act) -> bool:
         return first.required
     task = INSTANCE_TASK[first.task]
     return any(a.required for p in rsc.primitives() for a in b.find(p, task, node))
+
+
+def _then_required(b: ActionBuilder, first: Act, then: Act) -> bool:
+    """Is ``then`` required, as far as ``first`` is concerned (the mirror of :func:`_first_required`)?
+
+    A clone's stop (demote) is required once any instance's is; a resource outside the clone ordered
+    before it only cares about the instance on its own node (Pacemaker reads the clone's flags on the
+    first action's node): an instance stopping elsewhere stops nothing here."""
+    rsc = then.rsc
+    other = first.rsc
+    if rsc is None or then.task not in ("stop", "demote") or other is None or other.is_clone \
+            or other.clone_of is not None or first.node is None:
+        return True
+    if rsc.clone_of is not None and then.node is not None:   # an instance's own action: only on that node
+        return then.node == first.node
+    if not (then.pseudo and rsc.is_clone):
+        return True
+    return any(a.required for p in rsc.primitives() for a in b.find(p, then.task, first.node))
 
 
 def block_colocation_dependents(b: ActionBuilder) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paceline.policy.scheduler import remote
 from paceline.policy.scheduler.act import Act
 from paceline.policy.scheduler.activity import current_node
 from paceline.policy.scheduler.variants import variant_of
@@ -58,7 +59,9 @@ def primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> lis
     """One primitive's lines: what its actions amount to, in crm_simulate's words (LogActions)."""
     if not rsc.managed:
         return []
-    current = current_node(state, rsc)
+    # A node being fenced still counts as where the resource is: its stop there is implied by the fencing.
+    current = current_node(state, rsc) or next((n for n in rsc.active_on if n in b.fences and b.fences[n].runnable),
+                                               None)
     nxt = rsc.assigned
     if current is None and nxt is None:
         return []
@@ -130,7 +133,7 @@ def summary_lines(state: ClusterState, b: ActionBuilder) -> list[str]:
     fences = [a for a in fences if a.fence_op == "on"] + [a for a in fences if a.fence_op != "on"]
     for act in reversed(fences):
         op = act.fence_op or ("off" if state.fencing_action == "off" else "reboot")
-        out.append(f"  * Fence ({op}) {act.node} '{act.fence_reason}'")
+        out.append(f"  * Fence ({op}) {remote.fence_target(state, act)} '{act.fence_reason}'")
     lines = [line for top in state.resources for line in variant_of(top).summary_lines(state, b, top)]
     rsc_w = 5
     for line in lines:
