@@ -152,6 +152,18 @@ class HistoryOp:
     on_node: str | None = None          # the node it ran on, as the entry records it
 
 
+@dataclass
+class Placement:
+    """Where one scheduler run is placing a resource: its allowed-node table, the node chosen, and the flags
+    that keep assignment and colocation merging from looping. Scratch state, written by placement only."""
+
+    allowed: dict[str, int] = field(default_factory=dict)
+    assigned: str | None = None
+    assign_done: bool = False
+    assigning: bool = False
+    merging: bool = False
+
+
 @dataclass(repr=False)
 class Resource:
     id: str
@@ -211,12 +223,8 @@ class Resource:
     active_monitors: dict[str, set[int]] = field(default_factory=dict)  # node -> intervals
     # (node or None for every node, score, why): bans and pins found while reading the history
     unpack_scores: list[tuple[str | None, int, str]] = field(default_factory=list)
-    # ---- placement
-    allowed: dict[str, int] = field(default_factory=dict)
-    assigned: str | None = None
-    assign_done: bool = False
-    assigning: bool = False
-    merging: bool = False
+    # ---- placement: one scheduler run's scratch state, in a record of its own
+    place: Placement = field(default_factory=lambda: Placement())
     discovery: dict[str, str] = field(default_factory=dict)     # node -> always/never/exclusive
     this_with: list[Colocation] = field(default_factory=list)
     with_this: list[Colocation] = field(default_factory=list)

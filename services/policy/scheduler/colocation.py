@@ -97,29 +97,29 @@ def apply_this_with(p: Placer, c: Colocation, rsc: Resource) -> None:
     """Assign the primary, then let it change ``rsc``'s scores (undone if that leaves no node)."""
     archive = None
     if (c.dependent_role is not None and c.dependent_role >= Role.PROMOTED) or -INF < c.score < 0:
-        archive = dict(rsc.allowed)
+        archive = dict(rsc.place.allowed)
     primary = c.primary
-    if not primary.assign_done:
+    if not primary.place.assign_done:
         p.assign(primary)
     if c.dependent_role is not None and rsc.clone_of is not None:
         pass    # a role of the clone's instances: weighed when roles are chosen (promotion), not here
     else:
         variant_of(primary).apply_coloc_score(p, rsc, primary, c)
-    if archive is not None and not p.any_available(rsc.allowed):
+    if archive is not None and not p.any_available(rsc.place.allowed):
         p.replace_table(rsc, archive, f"colocation {c.id} undone: it left no node available")
 
 
 def apply_to_scores(p: Placer, rsc: Resource, primary: Resource, c: Colocation) -> None:
     """Colocation with an assigned primitive: its node (and those sharing the attribute) gain or lose."""
-    if not primary.assign_done or rsc.assign_done:
+    if not primary.place.assign_done or rsc.place.assign_done:
         return
     if c.primary_role is not None and (primary.next_role or primary.role) != c.primary_role:
         return
-    pnode = primary.assigned
+    pnode = primary.place.assigned
     if pnode is None and c.score < 0:
         return
     value = p.attr_key(pnode, c.node_attribute) if pnode is not None else None
-    work = dict(rsc.allowed)
+    work = dict(rsc.place.allowed)
     for node, score in work.items():
         if pnode is None:
             work[node] = add_scores(-c.score, score)
@@ -136,16 +136,16 @@ def apply_to_scores(p: Placer, rsc: Resource, primary: Resource, c: Colocation) 
 
 def apply_with_instances(p: Placer, rsc: Resource, clone: Resource, c: Colocation) -> None:
     """Colocation with a clone: with any of its instances (in the role asked for), wherever they went."""
-    if rsc.assign_done:
+    if rsc.place.assign_done:
         return
-    values = {p.attr_key(i.assigned, c.node_attribute) for i in clone.children
-              if i.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)
+    values = {p.attr_key(i.place.assigned, c.node_attribute) for i in clone.children
+              if i.place.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)
               and not (c.score >= INF and instances.blocked(i))}
     if not values and (c.score < 0 or (c.score < INF and instances.role_colocation(clone, c))):
         return      # pcmk__update_dependent_with_promotable: an optional one only adds where instances are
     keys = p.attr_keys(c.node_attribute)
     merged = instances.promoted_node_scores(p.state, clone, c)
-    work = dict(rsc.allowed)
+    work = dict(rsc.place.allowed)
     for node, score in work.items():
         if not values:
             work[node] = add_scores(-c.score, score)
@@ -169,7 +169,7 @@ def add_dependent_scores(p: Placer, c: Colocation, primary: Resource) -> None:
     if not has_influence(c):
         return
     # A clone's dependents never push one of its nodes negative (pcmk__coloc_select_nonnegative).
-    result = add_colocated(p, c.dependent, primary.allowed, c, factor=c.score / INF, positive=primary.is_clone)
+    result = add_colocated(p, c.dependent, primary.place.allowed, c, factor=c.score / INF, positive=primary.is_clone)
     if result is not None:
         p.replace_table(primary, result, f"colocation {c.id}: {c.dependent.id} follows it "
                                          f"(score {format_score(c.score)}, its preferences weighed)")
@@ -181,13 +181,13 @@ def add_colocated(p: Placer, source: Resource, table: dict[str, int], c: Colocat
 
     ``merging`` guards against a loop of colocations folding a resource into itself. ``positive``: no node
     is made negative (a node whose positive score would be ends up at 1)."""
-    if source.merging:
+    if source.place.merging:
         return table
-    source.merging = True
+    source.place.merging = True
     try:
         return variant_of(source).add_colocated_scores(p, source, table, c, factor, positive)
     finally:
-        source.merging = False
+        source.place.merging = False
 
 
 def add_primitive_scores(p: Placer, source: Resource, table: dict[str, int], c: Colocation,
@@ -234,8 +234,8 @@ def _table_with_group_locations(p: Placer, source: Resource, c: Colocation) -> d
     group = source.parent
     if (c.dependent is not source or c.id.startswith("#") or group is None or not group.is_group
             or source is group.children[0]):
-        return source.allowed
-    table = dict(source.allowed)
+        return source.place.allowed
+    table = dict(source.place.allowed)
     for loc in p.state.locations:
         if loc.rsc is not group or (loc.role is not None and loc.role >= Role.PROMOTED):
             continue
@@ -271,4 +271,4 @@ def add_matching(p: Placer, work: dict[str, int], source: Resource, c: Colocatio
 
 
 def _allowed_on_one(rsc: Resource) -> bool:
-    return sum(1 for score in rsc.allowed.values() if score >= 0) == 1
+    return sum(1 for score in rsc.place.allowed.values() if score >= 0) == 1

@@ -174,12 +174,12 @@ def _resource_scores(state: ClusterState, ledger: Ledger, rsc: Resource, action:
         mine = [e for e in entries if e.node == node.name]
         failures = 0 if rsc.is_group else failures_counted(state, rsc, node)
         nodes.append(NodeScores(node=node.name, condition=node_condition(node), contributions=mine,
-                                score=rsc.allowed.get(node.name), failures=failures))
+                                score=rsc.place.allowed.get(node.name), failures=failures))
     running = sorted({n for p in rsc.primitives() for n in p.active_on})
     agent = ":".join(x for x in (rsc.agent.get("class"), rsc.agent.get("provider"), rsc.agent.get("type")) if x)
     el = cib.find_resource(root, rsc.id)
     utilization = nvsets(el, "utilization", RuleContext(now=state.now)) if el is not None else {}
-    part = ResourceScores(id=rsc.id, kind=rsc.kind, agent=agent, running_on=running, assigned=rsc.assigned,
+    part = ResourceScores(id=rsc.id, kind=rsc.kind, agent=agent, running_on=running, assigned=rsc.place.assigned,
                           managed=rsc.managed, nodes=nodes, action=action, utilization=utilization)
     part.notes = _notes(state, rsc, nodes)
     return part
@@ -201,11 +201,11 @@ def _notes(state: ClusterState, rsc: Resource, nodes: list[NodeScores]) -> list[
     if rsc.clone_of is not None and rsc.parent is None:
         clone = state.by_id[rsc.clone_of]
         notes.append(f"instance of clone {clone.id}: at most one instance per node")
-        if clone.promotable and rsc.assigned is not None:
-            score = promotion.promotion_score(state, rsc, rsc.assigned)
+        if clone.promotable and rsc.place.assigned is not None:
+            score = promotion.promotion_score(state, rsc, rsc.place.assigned)
             published = f"master-{rsc.history_id}={score}" if score is not None else "none published (-1)"
             role = (rsc.next_role or Role.STARTED).text
-            notes.append(f"promotable: {role} on {rsc.assigned}; promotion score there {published}")
+            notes.append(f"promotable: {role} on {rsc.place.assigned}; promotion score there {published}")
     if rsc.launcher is not None:
         notes.append(f"launched by {rsc.launcher.id}: runs where it runs")
     if rsc.launched:
@@ -228,17 +228,17 @@ def _notes(state: ClusterState, rsc: Resource, nodes: list[NodeScores]) -> list[
 
 
 def _choice(state: ClusterState, rsc: Resource, nodes: list[NodeScores]) -> str:
-    if rsc.assigned is None:
+    if rsc.place.assigned is None:
         if not rsc.managed:
             return "not placed: unmanaged and not running"
         usable = [n for n in nodes if n.usable]
         return "not placed: " + ("it must stop" if usable else "no available node has a score of 0 or more")
-    best = rsc.allowed.get(rsc.assigned, 0)
+    best = rsc.place.allowed.get(rsc.place.assigned, 0)
     tied = [n.node for n in nodes if n.usable and n.score == best]
-    text = f"goes to {rsc.assigned} (score {format_score(best)})"
+    text = f"goes to {rsc.place.assigned} (score {format_score(best)})"
     if len(tied) > 1 and not rsc.is_group:
         current = current_node(state, rsc)
-        text += (f"; tie with {', '.join(t for t in tied if t != rsc.assigned)} broken by fewer resources "
+        text += (f"; tie with {', '.join(t for t in tied if t != rsc.place.assigned)} broken by fewer resources "
                  f"placed, then the current node ({current or 'none'}), then the node name")
     return text
 

@@ -117,9 +117,9 @@ def is_clone_location(state: ClusterState, rsc: Resource) -> bool:
 
 def assign_clone(placer: Placer, clone: Resource) -> None:
     """``pcmk__clone_assign``: its primaries first, its dependents' preferences, then the instances."""
-    if clone.assign_done or clone.assigning:
+    if clone.place.assign_done or clone.place.assigning:
         return
-    clone.assigning = True
+    clone.place.assigning = True
     for c in list(clone.this_with):
         placer.assign(c.primary)
     for c in list(clone.with_this):
@@ -131,15 +131,15 @@ def assign_clone(placer: Placer, clone: Resource) -> None:
     assign_instances(placer, clone, order, clone_max(clone), node_max(clone))
     if clone.promotable:
         promotion.choose_roles(placer.state, clone, placer)
-    clone.assigning = False
-    clone.assign_done = True
+    clone.place.assigning = False
+    clone.place.assign_done = True
 
 
 def assign_clone_first(placer: Placer, rsc: Resource) -> bool:
     """An instance (or a member of one) is assigned with its whole clone, never alone, as
     ``pcmk__primitive_assign`` assigns the parent first. True when that just happened, ``rsc`` included."""
     clone = clone_of(placer.state, rsc)
-    if clone is None or clone.assigning or clone.assign_done:
+    if clone is None or clone.place.assigning or clone.place.assign_done:
         return False
     assign_clone(placer, clone)
     return True
@@ -193,18 +193,18 @@ def promoted_node_scores(state: ClusterState, clone: Resource, c: Colocation) ->
     if not role_colocation(clone, c) or c.score < INF or \
             (c.dependent_role == Role.PROMOTED and c.primary_role == Role.PROMOTED):
         return {}
-    return {i.assigned: _assigned_score(state, i) for i in clone.children
-            if i.assigned is not None and i.next_role == c.primary_role}
+    return {i.place.assigned: _assigned_score(state, i) for i in clone.children
+            if i.place.assigned is not None and i.next_role == c.primary_role}
 
 
 def _assigned_score(state: ClusterState, instance: Resource) -> int:
     """The score of the node an instance was assigned to, as its assignment recorded it: its table's, or for an
     unmanaged instance (kept where it runs, whatever its table says) the node's own."""
-    node = instance.assigned
+    node = instance.place.assigned
     assert node is not None
     if not instance.managed:
         return state.nodes[node].base_score
-    return instance.allowed.get(node, 0)
+    return instance.place.allowed.get(node, 0)
 
 
 def blocked(instance: Resource) -> bool:
@@ -218,13 +218,13 @@ def _compatible_instance(placer: Placer, rsc: Resource, clone: Resource) -> Reso
     its best allowed node is."""
     by_node: dict[str, Resource] = {}
     for instance in clone.children:
-        node = instance.assigned if instance.assign_done else None
+        node = instance.place.assigned if instance.place.assign_done else None
         if node is not None and node not in by_node and not blocked(instance):
             by_node[node] = instance
-    if rsc.assign_done:
-        return by_node.get(rsc.assigned) if rsc.assigned is not None else None
+    if rsc.place.assign_done:
+        return by_node.get(rsc.place.assigned) if rsc.place.assigned is not None else None
     tie_break = placer.tie_break()
-    for node in sorted(rsc.allowed, key=lambda n: (-rsc.allowed[n], tie_break(n))):
+    for node in sorted(rsc.place.allowed, key=lambda n: (-rsc.place.allowed[n], tie_break(n))):
         if node in by_node:
             return by_node[node]
     return None
@@ -262,7 +262,7 @@ def _sort_priority(placer: Placer, clone: Resource, instance: Resource) -> int:
     available node, if higher than its own (``pcmk__add_promotion_scores`` raises it, before the sort)."""
     best = instance.priority
     if clone.promotable and not instance.children:
-        for node in instance.allowed:
+        for node in instance.place.allowed:
             score = promotion.promotion_score(placer.state, instance, node) if placer.available(node) else None
             if score is not None and score > best:
                 best = score
@@ -288,8 +288,8 @@ def instance_order(placer: Placer, clone: Resource) -> list[Resource]:
             return -1 if len(nodes_a) < len(nodes_b) else 1     # less multiply active first
         node_a = nodes_a[0] if nodes_a else None
         node_b = nodes_b[0] if nodes_b else None
-        allowed_a = node_a is None or a.allowed.get(node_a, -INF) >= 0
-        allowed_b = node_b is None or b.allowed.get(node_b, -INF) >= 0
+        allowed_a = node_a is None or a.place.allowed.get(node_a, -INF) >= 0
+        allowed_b = node_b is None or b.place.allowed.get(node_b, -INF) >= 0
         if allowed_a != allowed_b:
             return -1 if allowed_a else 1       # not active on a node it may no longer run on
         node_a = node_a if allowed_a else None
@@ -301,7 +301,7 @@ def instance_order(placer: Placer, clone: Resource) -> list[Resource]:
         up_a, up_b = placer.available(node_a), placer.available(node_b)
         if up_a != up_b:
             return -1 if up_a else 1
-        in_a, in_b = node_a in clone.allowed, node_b in clone.allowed
+        in_a, in_b = node_a in clone.place.allowed, node_b in clone.place.allowed
         if not in_a or not in_b:
             return 0 if in_a == in_b else (-1 if in_a else 1)
         failed_a, failed_b = _failed(a), _failed(b)
@@ -321,21 +321,21 @@ def instance_order(placer: Placer, clone: Resource) -> list[Resource]:
 def assign_instances(placer: Placer, clone: Resource, instances: list[Resource], max_total: int,
                      max_per_node: int) -> None:
     """``pcmk__assign_instances``: current nodes first, then the rest, at most ``max_total`` in all."""
-    counts = dict.fromkeys(clone.allowed, 0)
-    up = sum(1 for node in clone.allowed if placer.available(node))
+    counts = dict.fromkeys(clone.place.allowed, 0)
+    up = sum(1 for node in clone.place.allowed if placer.available(node))
     optimal = max(1, max_total // up) if up else 1
     assigned = 0
     for instance in instances:
         if assigned >= max_total:
             break
-        if instance.assign_done:
+        if instance.place.assign_done:
             continue
         current = _preferred_node(placer, clone, instance, optimal, counts)
         if current is not None and _assign_early(placer, clone, instance, current, max_per_node,
                                                  max_total - assigned, counts):
             assigned += 1
     for instance in instances:
-        if instance.assign_done:
+        if instance.place.assign_done:
             continue
         if assigned >= max_total:
             locate_tree(placer, instance, None, -INF, "collective_limit_reached")
@@ -362,10 +362,10 @@ def _assign_early(placer: Placer, clone: Resource, instance: Resource, current: 
                   available: int, counts: dict[str, int]) -> bool:
     """``assign_instance_early``: try the current node; while another node wins, reserve an instance for
     that node, undo the attempt and try again (at most ``available`` times)."""
-    score = instance.allowed.get(current)
+    score = instance.place.allowed.get(current)
     if score is None or score < 0 or not placer.available(current):
         return False
-    backup = {id(part): dict(part.allowed) for part in _tree(instance)}
+    backup = {id(part): dict(part.place.allowed) for part in _tree(instance)}
     scratch = dict(counts)
     chosen: str | None = None
     reserved = 0
@@ -374,8 +374,8 @@ def _assign_early(placer: Placer, clone: Resource, instance: Resource, current: 
         if chosen == current:
             break
         for part in _tree(instance):
-            part.allowed = backup[id(part)]
-        backup = {id(part): dict(part.allowed) for part in _tree(instance)}
+            part.place.allowed = backup[id(part)]
+        backup = {id(part): dict(part.place.allowed) for part in _tree(instance)}
         if chosen is None:
             unassign(placer, instance)
             break
@@ -392,7 +392,7 @@ def _assign_instance(placer: Placer, clone: Resource, instance: Resource, prefer
                      max_per_node: int, counts: dict[str, int]) -> str | None:
     """``assign_instance``: ban the nodes it cannot take, assign it (an early attempt can be undone: nothing is
     stopped when it fails), and count it on its node."""
-    if instance.assigning:
+    if instance.place.assigning:
         return None
     _ban_unavailable(placer, clone, instance, max_per_node, counts)
     chosen = placer.assign(instance, prefer=prefer, stop_if_fail=prefer is None)
@@ -405,13 +405,13 @@ def _ban_unavailable(placer: Placer, clone: Resource, instance: Resource, max_pe
                      counts: dict[str, int]) -> None:
     """``ban_unavailable_allowed_nodes``: -INFINITY (on the instance and its members) wherever
     ``can_run_instance`` says no."""
-    for node in list(instance.allowed):
+    for node in list(instance.place.allowed):
         if _can_run(placer, clone, instance, node, max_per_node, counts):
             continue
         why = f"clone {clone.id}: no instance may run here"
         placer.set_score(instance, node, -INF, why)
         for child in instance.children:
-            if node in child.allowed:
+            if node in child.place.allowed:
                 placer.set_score(child, node, -INF, why)
 
 
@@ -420,19 +420,19 @@ def _can_run(placer: Placer, clone: Resource, instance: Resource, node: str, max
     """``can_run_instance``: not an orphan, the node up, the clone allowed there and the node not full."""
     if instance.orphan or not placer.available(node):
         return False
-    score = clone.allowed.get(node)
+    score = clone.place.allowed.get(node)
     return score is not None and score >= 0 and counts.get(node, 0) < max_per_node
 
 
 def unassign(placer: Placer, rsc: Resource) -> None:
     """``pcmk__unassign_resource``: the resource (every member of a group) provisional again, its node's
     resource count and capacity given back."""
-    rsc.assign_done = False
+    rsc.place.assign_done = False
     if rsc.children:
-        rsc.assigned = None
+        rsc.place.assigned = None
         for child in rsc.children:
             unassign(placer, child)
         return
-    node, rsc.assigned = rsc.assigned, None
+    node, rsc.place.assigned = rsc.place.assigned, None
     if node is not None:
         placer.release(rsc, node)

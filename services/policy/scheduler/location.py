@@ -110,7 +110,7 @@ def _stickiness(p: Placer, rsc: Resource) -> None:
     if not rsc.managed or rsc.stickiness == 0 or len(rsc.active_on) != 1:
         return
     node = rsc.active_on[0]
-    if not p.state.symmetric and node not in rsc.allowed:
+    if not p.state.symmetric and node not in rsc.place.allowed:
         return
     if rsc.stickiness < 1:
         return

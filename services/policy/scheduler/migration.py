@@ -37,7 +37,7 @@ def can_migrate(b: ActionBuilder, rsc: Resource, current: str) -> bool:
     if "start" in rsc.pending_task.values():
         return False
     nodes = b.state.nodes
-    return not nodes[current].unclean and rsc.assigned is not None and not nodes[rsc.assigned].unclean
+    return not nodes[current].unclean and rsc.place.assigned is not None and not nodes[rsc.place.assigned].unclean
 
 
 def partial_state(rsc: Resource, current: str | None, may_migrate: bool) -> str | None:
@@ -47,7 +47,7 @@ def partial_state(rsc: Resource, current: str | None, may_migrate: bool) -> str 
     if rsc.partial_migration is None:
         return None
     source, target = rsc.partial_migration
-    if may_migrate and len(rsc.active_on) == 2 and current == source and rsc.assigned == target:
+    if may_migrate and len(rsc.active_on) == 2 and current == source and rsc.place.assigned == target:
         return "continue"
     return "abandon"
 

@@ -97,7 +97,7 @@ class _Clone:
                 return self.current[p.id]
             if task == "stop" or (task == "start" and not after):
                 return None if p.id in stopping else self.current[p.id]
-            return p.assigned if (p.next_role or Role.STARTED) > Role.STOPPED else None
+            return p.place.assigned if (p.next_role or Role.STARTED) > Role.STOPPED else None
 
         return [(p, node) for p in self.parts if (node := node_of(p)) is not None and self.b.node_ok(node)]
 

@@ -105,7 +105,7 @@ def _connect_interleaved(b: ActionBuilder, first: Resource, first_task: str, the
     def node_of(instance: Resource, task: str) -> str | None:
         if task in ("stop", "demote"):
             return next((n for p in instance.primitives() for n in p.active_on), None)
-        return instance.assigned
+        return instance.place.assigned
 
     firsts = {node: first_actions(b, i, first_task) for i in first.children
               if (node := node_of(i, first_task)) is not None}
@@ -136,7 +136,7 @@ def _without_partner(instance: Resource, thens: list[Act], reason: str) -> None:
         act.set_reason(reason)
     if not any(p.active_on for p in instance.primitives()):
         for part in (instance, *instance.children):
-            part.assigned = None
+            part.place.assigned = None
             part.next_role = Role.STOPPED
 
 

@@ -58,10 +58,10 @@ class Placer:
         state = self.state
         everything = [r for top in state.resources for r in walk(top)] + instances.every_clone(state)
         for rsc in everything:
-            rsc.allowed = {n.name: n.base_score for n in state.nodes.values() if not n.from_history} \
+            rsc.place.allowed = {n.name: n.base_score for n in state.nodes.values() if not n.from_history} \
                 if state.symmetric else {}
             if self.ledger is not None and self.ledger.watches(rsc.id):
-                for node, score in rsc.allowed.items():
+                for node, score in rsc.place.allowed.items():
                     self.ledger.note(rsc.id, node, "symmetric cluster (node score)", None, score)
         location.apply_all(self, everything)
         for clone in state.clone_sets():
@@ -94,26 +94,26 @@ class Placer:
     def add_location(self, rsc: Resource, node: str | None, score: int, why: str) -> None:
         """Pacemaker's resource_location: create the entry with the score, or add to it (None: every node)."""
         targets = list(self.state.nodes) if node is None else [node]
-        allowed = rsc.allowed
+        allowed = rsc.place.allowed
         for name in targets:
             self.set_score(rsc, name, add_scores(allowed[name], score) if name in allowed else score, why)
 
     def set_score(self, rsc: Resource, node: str, score: int, why: str) -> None:
         if self.ledger is not None and self.ledger.watches(rsc.id):
-            self.ledger.note(rsc.id, node, why, rsc.allowed.get(node), score)
-        rsc.allowed[node] = score
+            self.ledger.note(rsc.id, node, why, rsc.place.allowed.get(node), score)
+        rsc.place.allowed[node] = score
 
     def replace_table(self, rsc: Resource, table: dict[str, int], why: str) -> None:
         if self.ledger is not None and self.ledger.watches(rsc.id):
-            self.ledger.note_tables(rsc.id, why, rsc.allowed, table)
-        rsc.allowed = table
+            self.ledger.note_tables(rsc.id, why, rsc.place.allowed, table)
+        rsc.place.allowed = table
 
     def show(self, prefix: str, rsc: Resource) -> None:
         """Snapshot the table as ``crm_simulate -s`` would print it now; formatted only if someone asks. An
         orphan's is never shown (``pe__show_node_scores_as``)."""
         if rsc.orphan:
             return
-        self.score_dump.tables.append((prefix, rsc.id, dict(rsc.allowed)))
+        self.score_dump.tables.append((prefix, rsc.id, dict(rsc.place.allowed)))
 
     # ---------------------------------------------------------------- nodes
 
@@ -142,8 +142,8 @@ class Placer:
 
     def commit(self, rsc: Resource, node: str | None, stop_if_fail: bool = True) -> None:
         """Record the choice; a resource placed nowhere will be stopped (unless the attempt may be undone)."""
-        rsc.assigned = node
-        rsc.assign_done = True
+        rsc.place.assigned = node
+        rsc.place.assign_done = True
         if node is not None:
             self.state.nodes[node].num_resources += 1
             if self.capacity.active and rsc.utilization:
@@ -192,23 +192,23 @@ class Placer:
     def best_node(self, rsc: Resource, prefer: str | None = None) -> str | None:
         """The highest-scored available node (tie-breaks below), or None when none may run it; ``prefer`` wins
         where it scores as well as the best and may run it (Pacemaker's assign_best_node)."""
-        if not rsc.allowed:
+        if not rsc.place.allowed:
             return None
         current = current_node(self.state, rsc)
         avail = self._available
         # Highest score on an available node first; the tie-breaks (fewest resources, the current node, the
         # name) only among the nodes sharing it - usually one on a settled cluster.
-        top = max((score if avail.get(name, False) else -INF) for name, score in rsc.allowed.items())
-        tied = [name for name, score in rsc.allowed.items() if (score if avail.get(name, False) else -INF) == top]
+        top = max((score if avail.get(name, False) else -INF) for name, score in rsc.place.allowed.items())
+        tied = [name for name, score in rsc.place.allowed.items() if (score if avail.get(name, False) else -INF) == top]
         best = tied[0] if len(tied) == 1 else min(tied, key=self._tie_break(current))
-        best_score = rsc.allowed[best]
-        if prefer is not None and rsc.allowed.get(prefer, -INF) >= max(best_score, 0) and self.available(prefer):
+        best_score = rsc.place.allowed[best]
+        if prefer is not None and rsc.place.allowed.get(prefer, -INF) >= max(best_score, 0) and self.available(prefer):
             return prefer
         if best_score > 0 and self.available(best) and current is not None and current != best \
-                and self.available(current) and rsc.allowed.get(current) == best_score \
+                and self.available(current) and rsc.place.allowed.get(current) == best_score \
                 and not instances.is_unique_instance(self.state, rsc):
             best = current
-        if rsc.allowed[best] < 0 or not self.available(best):
+        if rsc.place.allowed[best] < 0 or not self.available(best):
             return None
         return best
 

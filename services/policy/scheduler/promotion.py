@@ -69,7 +69,7 @@ def _score_applies(state: ClusterState, instance: Resource, node: str) -> bool:
     if where != "here" and (node in instance.known_on or node in instance.active_on
                             or (not instance.active_on and not instance.known_on)):
         where = "here"
-    return where == "here" and instance.allowed.get(node, -INF) >= 0
+    return where == "here" and instance.place.allowed.get(node, -INF) >= 0
 
 
 def add_promotion_scores(state: ClusterState, clone: Resource, placer: Placer) -> None:
@@ -80,7 +80,7 @@ def add_promotion_scores(state: ClusterState, clone: Resource, placer: Placer) -
     for instance in clone.children:
         if instance.is_group:
             continue        # a group instance is placed by its members' tables, which its own does not reach
-        for node in list(instance.allowed):
+        for node in list(instance.place.allowed):
             if not placer.available(node):
                 continue
             score = promotion_score(state, instance, node)
@@ -90,7 +90,7 @@ def add_promotion_scores(state: ClusterState, clone: Resource, placer: Placer) -
 
 def priority(state: ClusterState, clone: Resource, instance: Resource, placer: Placer) -> int:
     """The instance's promotion priority on the node it was placed on."""
-    node = instance.assigned
+    node = instance.place.assigned
     assert node is not None
     score = promotion_score(state, instance, node)
     total = NO_SCORE if score is None else score
@@ -111,7 +111,7 @@ def priority(state: ClusterState, clone: Resource, instance: Resource, placer: P
 def _promoted_with(c: Colocation, node: str, placer: Placer) -> int:
     """``colocation ... clone:Promoted with X``: promote where X is (mandatory: only there)."""
     primary = c.primary
-    if not primary.assign_done:
+    if not primary.place.assign_done:
         placer.assign(primary)
     where = variant_of(primary).assigned_nodes(primary)
     if not where:
@@ -125,10 +125,10 @@ def _promoted_with(c: Colocation, node: str, placer: Placer) -> int:
 def _follower_preference(c: Colocation, node: str, placer: Placer) -> int:
     """``colocation X with clone:Promoted``: X's own preference for the node, weighed by the score."""
     dependent = c.dependent
-    if dependent.assign_done or not dependent.primitives():
+    if dependent.place.assign_done or not dependent.primitives():
         return 0
     first = dependent.primitives()[0]
-    preference = first.allowed.get(node, 0)
+    preference = first.place.allowed.get(node, 0)
     if preference <= -INF:
         return -INF if c.score >= INF else 0
     return scale(preference, c.score / INF)
@@ -138,7 +138,7 @@ def choose_roles(state: ClusterState, clone: Resource, placer: Placer) -> None:
     """Promote the best placed instances; every other placed instance runs unpromoted."""
     ranked: list[tuple[int, int, int, Resource]] = []
     for index, instance in enumerate(clone.children):
-        if instance.assigned is None:
+        if instance.place.assigned is None:
             continue
         if instance.next_role is not None and instance.next_role < Role.PROMOTED:
             if instance.next_role >= Role.STARTED:      # a failure capped it: it may run, but not promoted
@@ -150,7 +150,7 @@ def choose_roles(state: ClusterState, clone: Resource, placer: Placer) -> None:
     promoted = 0
     per_node: dict[str, int] = {}
     for neg_value, _current, _index, instance in ranked:
-        node = instance.assigned
+        node = instance.place.assigned
         assert node is not None
         if -neg_value >= 0 and promoted < clone.promoted_max and per_node.get(node, 0) < clone.promoted_node_max \
                 and _may_promote(state, instance):
@@ -173,7 +173,7 @@ def _set_role(instance: Resource, role: Role) -> None:
     run keeps its stop."""
     instance.next_role = role
     for member in instance.children:
-        if member.assigned is not None and (member.next_role is None or member.next_role >= Role.STARTED):
+        if member.place.assigned is not None and (member.next_role is None or member.next_role >= Role.STARTED):
             member.next_role = role
 
 

@@ -141,7 +141,7 @@ def _first_required(b: ActionBuilder, first: Act, then: Act) -> bool:
     other = then.rsc
     if other is None or other.is_clone or other.clone_of is not None:
         return first.required
-    node = then.node or (other.assigned if other.is_group else None)
+    node = then.node or (other.place.assigned if other.is_group else None)
     if node is None:
         return first.required
     task = INSTANCE_TASK[first.task]

@@ -51,10 +51,10 @@ def internal_constraints(placer: Placer) -> None:
         on_node = remote.launcher_node(state, prim)
         if on_node is not None:
             why = f"its container makes it run on {on_node.name}"
-            for name in [n for n in prim.allowed if n != on_node.name]:
+            for name in [n for n in prim.place.allowed if n != on_node.name]:
                 placer.add_location(prim, name, -INF, why)
         if avoid:
-            for name in [n for n in remotes if n in prim.allowed]:
+            for name in [n for n in remotes if n in prim.place.allowed]:
                 placer.add_location(prim, name, -INF, "no connections, fence devices or guests on remote nodes")
 
 
@@ -76,7 +76,7 @@ def assign_connections(placer: Placer) -> None:
         placer.assign(top)
         if node.as_read is None:
             node.as_read = (node.online, node.unclean, node.shutdown)
-        if top.assigned is not None and top.next_role != Role.STOPPED:
+        if top.place.assigned is not None and top.next_role != Role.STOPPED:
             node.online = True
             if node.unseen:       # a connection that will be tried again: no need to fence the node
                 node.unclean = False
@@ -92,7 +92,7 @@ def connection_state(state: ClusterState, node: Node) -> str:
     rsc = remote.connection(state, node)
     assert rsc is not None
     host = state.nodes.get(rsc.active_on[0]) if rsc.active_on else None
-    if rsc.next_role == Role.STOPPED or rsc.assigned is None:
+    if rsc.next_role == Role.STOPPED or rsc.place.assigned is None:
         if host is not None and host.unclean:
             return FAILED
         if not rsc.failed:
@@ -113,8 +113,8 @@ def will_migrate(b: ActionBuilder, conn: Resource) -> bool:
     migration decides it, before the orderings: healthy, managed, moving from one live node to another."""
     return (is_true(conn.meta.get("allow-migrate"), False) and conn.managed and not conn.failed
             and conn.launcher is None and conn.parent is None and len(conn.active_on) == 1
-            and conn.assigned is not None and conn.assigned != conn.active_on[0]
-            and b.node_ok(conn.active_on[0]) and b.node_ok(conn.assigned) and conn.next_role != Role.STOPPED)
+            and conn.place.assigned is not None and conn.place.assigned != conn.active_on[0]
+            and b.node_ok(conn.active_on[0]) and b.node_ok(conn.place.assigned) and conn.next_role != Role.STOPPED)
 
 
 def rides_on(state: ClusterState, conn: Resource, act: Act) -> bool:
@@ -340,5 +340,5 @@ def may_probe(state: ClusterState, rsc: Resource, node: Node) -> bool:
 def _guest_will_stop(node: Node, container: Resource) -> bool:
     """``guest_resource_will_stop``: an approximation made before the stop itself exists."""
     return (node.remote_requires_reset or node.unclean or container.failed or container.next_role == Role.STOPPED
-            or (bool(container.active_on) and container.assigned is not None
-                and container.assigned not in container.active_on))
+            or (bool(container.active_on) and container.place.assigned is not None
+                and container.place.assigned not in container.active_on))

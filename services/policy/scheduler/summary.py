@@ -62,7 +62,7 @@ def primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> lis
     # A node being fenced still counts as where the resource is: its stop there is implied by the fencing.
     current = current_node(state, rsc) or next((n for n in rsc.active_on if n in b.fences and b.fences[n].runnable),
                                                None)
-    nxt = rsc.assigned
+    nxt = rsc.place.assigned
     if current is None and nxt is None:
         return []
     orig_role = rsc.role if rsc.active_on else Role.STOPPED

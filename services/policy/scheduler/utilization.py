@@ -78,7 +78,7 @@ def _colocated_scores(p: Placer, rsc: Resource) -> dict[str, int]:
     """The table cmp_resources compares: a group's by its last member (whose colocations reach the others'),
     with what it is colocated with folded in, transitively (add_colocated_node_scores, "this with")."""
     member = rsc.children[-1] if rsc.is_group and rsc.children else rsc
-    work = dict(member.allowed)
+    work = dict(member.place.allowed)
     _fold_primaries(p, member, work, 1.0, {id(member)})
     return work
 
@@ -135,7 +135,7 @@ def _unassigned_needs(resources: list[Resource]) -> dict[str, int]:
     counted: set[int] = set()
     for rsc in resources:
         for part in (rsc.primitives() if rsc.is_group else [rsc]):
-            if part.assign_done or id(part) in counted:
+            if part.place.assign_done or id(part) in counted:
                 continue
             counted.add(id(part))
             for name, amount in part.utilization.items():
@@ -148,7 +148,7 @@ def ban_insufficient_capacity(p: Placer, rsc: Resource) -> str | None:
     to be placed with it, ban the nodes that cannot; otherwise ban only those that cannot take ``rsc``
     alone, and return the node with the most capacity left (to be preferred)."""
     together = _unassigned_needs(colocated_resources(p, rsc))
-    usable = [n for n, score in rsc.allowed.items() if score >= 0 and p.available(n)]
+    usable = [n for n, score in rsc.place.allowed.items() if score >= 0 and p.available(n)]
     if any(p.capacity.fits(n, together) for n in usable):
         _ban(p, rsc, usable, together, "it and its colocated resources")
         return None

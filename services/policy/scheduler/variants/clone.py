@@ -44,7 +44,7 @@ class Clone:
         return None
 
     def assigned_nodes(self, clone: Resource) -> list[str]:
-        return [i.assigned for i in clone.children if i.assigned]
+        return [i.place.assigned for i in clone.children if i.place.assigned]
 
     # ---------------------------------------------------------------- colocation
 

@@ -33,13 +33,13 @@ class Group:
     # ---------------------------------------------------------------- assignment
 
     def assign(self, p: Placer, group: Resource, prefer: str | None = None, stop_if_fail: bool = True) -> str | None:
-        if group.assign_done:
-            return group.assigned
+        if group.place.assign_done:
+            return group.place.assigned
         if group.clone_of is not None and instances.assign_clone_first(p, group):
-            return group.assigned       # an instance is placed with its whole clone
-        if group.assigning:
+            return group.place.assigned       # an instance is placed with its whole clone
+        if group.place.assigning:
             return None
-        group.assigning = True
+        group.place.assigning = True
         p.show("pcmk__group_assign", group)
         for member in group.children:
             p.show("pcmk__group_assign", member)
@@ -49,9 +49,9 @@ class Group:
             if first is None:
                 first = node
         group.next_role = group.children[0].next_role
-        group.assigned = first
-        group.assigning = False
-        group.assign_done = True
+        group.place.assigned = first
+        group.place.assigning = False
+        group.place.assign_done = True
         return first
 
     def apply_location(self, p: Placer, group: Resource, node: str, score: int, why: str) -> None:
@@ -60,7 +60,7 @@ class Group:
         for i, member in enumerate(group.children):
             if i == 0:
                 variant_of(member).apply_location(p, member, node, score, f"{why} (on group {group.id})")
-            elif node not in member.allowed:
+            elif node not in member.place.allowed:
                 p.set_score(member, node, 0, f"{why} (on group {group.id}, later member)")
 
     def before_assign(self, p: Placer, group: Resource) -> None:
@@ -70,7 +70,7 @@ class Group:
                                                score=INF, influence=member.critical))
 
     def assigned_nodes(self, group: Resource) -> list[str]:
-        return [group.assigned] if group.assigned else []
+        return [group.place.assigned] if group.place.assigned else []
 
     # ---------------------------------------------------------------- colocation
 

@@ -30,16 +30,16 @@ class Primitive:
 
     def assign(self, p: Placer, rsc: Resource, prefer: str | None = None, stop_if_fail: bool = True) -> str | None:
         parent = rsc.parent
-        if parent is not None and not parent.assigning and not parent.assign_done:
+        if parent is not None and not parent.place.assigning and not parent.place.assign_done:
             p.assign(parent)
-            return rsc.assigned
+            return rsc.place.assigned
         if rsc.clone_of is not None and instances.assign_clone_first(p, rsc):
-            return rsc.assigned
-        if rsc.assign_done:
-            return rsc.assigned
-        if rsc.assigning:
+            return rsc.place.assigned
+        if rsc.place.assign_done:
+            return rsc.place.assigned
+        if rsc.place.assigning:
             return None
-        rsc.assigning = True
+        rsc.place.assigning = True
         _weigh_colocations(p, rsc)
         state = p.state
         if rsc.next_role == Role.STOPPED:
@@ -58,7 +58,7 @@ class Primitive:
             most_free = utilization.ban_insufficient_capacity(p, rsc) if p.capacity.active else None
             chosen = p.best_node(rsc, prefer if prefer is not None else most_free)
         p.commit(rsc, chosen, stop_if_fail)
-        rsc.assigning = False
+        rsc.place.assigning = False
         return chosen
 
     def apply_location(self, p: Placer, rsc: Resource, node: str, score: int, why: str) -> None:
@@ -68,7 +68,7 @@ class Primitive:
         return None
 
     def assigned_nodes(self, rsc: Resource) -> list[str]:
-        return [rsc.assigned] if rsc.assigned else []
+        return [rsc.place.assigned] if rsc.place.assigned else []
 
     # ---------------------------------------------------------------- colocation
 
@@ -135,7 +135,7 @@ def create_primitive_actions(b: ActionBuilder, rsc: Resource) -> None:
     """Stops where it runs and should not (or must restart), a start where it goes, role changes, monitors,
     probes, and unfencing of the node it starts on where needed."""
     state = b.state
-    target = rsc.assigned
+    target = rsc.place.assigned
     next_role = rsc.next_role or (Role.STARTED if target else Role.STOPPED)
     active = list(rsc.active_on)
     current = current_node(state, rsc)

@@ -41,7 +41,7 @@ class Promotable(Clone):
         for stop in stops:
             if member.role != Role.PROMOTED or stop.node is None:
                 continue
-            required = next_role < Role.PROMOTED or member.assigned != stop.node
+            required = next_role < Role.PROMOTED or member.place.assigned != stop.node
             demote = b.new("demote", member, stop.node, optional=not required, pseudo=stop.pseudo)
             demote.runnable = stop.runnable
             if not member.managed:
