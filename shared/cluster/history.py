@@ -25,7 +25,7 @@ from paceline.shared.cluster.model import (
 )
 from paceline.shared.cluster.rules import RuleContext
 from paceline.shared.cluster.scores import INF, parse_score
-from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, whole_int
+from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, is_true, whole_int
 
 _TASKS = {"monitor", "start", "stop", "promote", "demote", "migrate_to", "migrate_from"}
 _IGNORED_TASKS = {"notify", "reload", "reload-agent", "meta-data", "validate-all", "cancel"}
@@ -203,16 +203,25 @@ def unpack_history(root: Element, state: ClusterState) -> None:
 
 
 def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
+    """The resource a history entry (``lrm_resource``) on ``node`` belongs to; an orphan when none does.
+
+    An anonymous clone's entries are matched as Pacemaker's unpack_find_resource does: whatever instance
+    number an entry carries, it belongs to the instance active on that node, else to the first instance
+    active nowhere (so the numbers in a CIB's history need not be the ones the instances get)."""
     rid = lr.get("id", "")
     rsc = state.by_id.get(rid)
+    if rsc is not None and rsc.clone_of is not None and not is_true(state.by_id[rsc.clone_of].meta.get(
+            "globally-unique")):
+        rid, rsc = rsc.history_id, None
     if rsc is not None and not rsc.is_group:
         return rsc
-    if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
-        instances = [i for i in state.clones[rid] if node.name not in i.history]
-        free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
-            next((i for i in instances if not _instance_seen(i, None)), None) or next(iter(instances), None)
-        if free is not None:
-            return free
+    if rid in state.clones:
+        found = _anonymous_instance(state, rid, node)
+        if found is not None:
+            if lr.get("id", "") != found.id:
+                found.clone_name = lr.get("id", "")
+            return found
+        rid = _free_instance_id(state, rid)
     if not has_ops:
         return None
     orphan_id = rid if rsc is None else f"{rid}:removed"
@@ -231,11 +240,29 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     return orphan
 
 
-def _instance_seen(instance: Resource, node: str | None) -> bool:
-    """Has this clone instance (for a group member: any member of its group instance) history on ``node``
-    (None: anywhere)? A cloned group's members found on one node belong to one instance."""
-    parts = instance.parent.children if instance.parent is not None else [instance]
-    return any((node in p.history) if node is not None else bool(p.history) for p in parts)
+def _anonymous_instance(state: ClusterState, base: str, node: Node) -> Resource | None:
+    """The instance of an anonymous clone a history entry of ``base`` on ``node`` belongs to, as Pacemaker's
+    find_anonymous_clone picks it: the one (of a cloned group: whose group instance is) active on this node,
+    else the first not active anywhere; None makes the entry an orphan - when the instance active here
+    already has a history (a second entry), or when every instance is active elsewhere."""
+    inactive = None
+    for instance in state.clones[base]:
+        whole = instance.parent if instance.parent is not None else instance
+        active = {n for p in whole.primitives() for n in p.active_on}
+        if active:
+            if node.name in active:
+                return None if instance.active_on else instance
+        elif inactive is None and not instance.blocked:
+            inactive = instance
+    return inactive
+
+
+def _free_instance_id(state: ClusterState, base: str) -> str:
+    """An orphaned instance's id: the next instance number no resource has (create_anonymous_orphan)."""
+    number = len(state.clones[base])
+    while f"{base}:{number}" in state.by_id:
+        number += 1
+    return f"{base}:{number}"
 
 
 def _failed_with_old_definition(rsc: Resource, node: Node, op: HistoryOp) -> bool:

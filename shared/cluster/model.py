@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from paceline.shared.cluster.rules import NvsetMemo
 from paceline.shared.cluster.scores import INF
+
+if TYPE_CHECKING:
+    from paceline.shared.cluster.tickets import RscTicket, Ticket
 
 
 class Role(IntEnum):
@@ -181,6 +185,7 @@ class Resource:
     #: resource "Stopped (not installed)"; no failure to list: Pacemaker masks those)
     failed_probes: dict[str, int] = field(default_factory=dict)
     clone_of: str | None = None         # the clone this is an instance of (id RSC:N)
+    clone_name: str | None = None       # the history id an anonymous instance was found under (RSC or RSC:M)
     # ---- a clone as a whole (kind "clone"; its children are the instances)
     promotable: bool = False
     promoted_max: int = 1
@@ -309,6 +314,8 @@ class ClusterState:
     orderings: list[Ordering] = field(default_factory=list)
     one_or_more: list[OneOrMore] = field(default_factory=list)
     tags: dict[str, list[str]] = field(default_factory=dict)     # tag id -> the ids it names
+    tickets: dict[str, Ticket] = field(default_factory=dict)     # ticket id -> its state (tickets.py)
+    rsc_tickets: list[RscTicket] = field(default_factory=list)   # rsc_ticket dependencies (tickets.py)
     failed_ops: list[FailedOp] = field(default_factory=list)
     op_defaults: NvsetMemo = field(default_factory=lambda: NvsetMemo(None, "meta_attributes"))
     warnings: list[str] = field(default_factory=list)

@@ -27,11 +27,12 @@ _DISCOVERY_RANK = {"always": 0, "never": 1, "exclusive": 2}
 
 
 def current_node(state: ClusterState, rsc: Resource) -> str | None:
-    """The node a primitive counts as running on: the first clean one, any one if it requires fencing."""
+    """The node a primitive counts as running on: the first clean one, any one if it requires fencing, else
+    the first one it is active on (pe__find_active_on: a node fenced for a lost ticket still runs it)."""
     for name in rsc.active_on:
         if rsc.requires in ("fencing", "unfencing") or not state.nodes[name].unclean:
             return name
-    return None
+    return rsc.active_on[0] if rsc.active_on else None
 
 
 def counted_active(state: ClusterState, rsc: Resource) -> list[str]:

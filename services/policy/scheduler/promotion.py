@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paceline.policy.scheduler.tickets import promotion_ban
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF, add_scores, parse_score, scale
 
@@ -31,7 +32,7 @@ def promotion_score(state: ClusterState, instance: Resource, node: str) -> int |
     id for anonymous clones, so that name is looked up first.
     """
     attrs = state.nodes[node].attrs
-    for name in (f"master-{instance.history_id}", f"master-{instance.id}"):
+    for name in (f"master-{instance.clone_name or instance.id}", f"master-{instance.history_id}"):
         value = attrs.get(name)
         if value is not None:
             return parse_score(value, 0)
@@ -58,7 +59,7 @@ def priority(state: ClusterState, clone: Resource, instance: Resource, placer: P
     node = instance.assigned
     assert node is not None
     score = promotion_score(state, instance, node)
-    total = NO_SCORE if score is None else score
+    total = add_scores(NO_SCORE if score is None else score, promotion_ban(state, clone))
     for loc in state.locations:
         if loc.rsc is instance and loc.role == Role.PROMOTED:
             for where, value in loc.node_scores:
