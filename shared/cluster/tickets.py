@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from paceline.shared import cib
 from paceline.shared.cib import Element
 from paceline.shared.cluster.model import ClusterState, Resource, Role
 from paceline.shared.cluster.sets import Resolver
@@ -59,9 +60,8 @@ def read_states(root: Element) -> dict[str, Ticket]:
         tid = el.get("id")
         if not tid:
             continue
-        attrs = {k: v for k, v in el.attrib.items() if k != "id"}
         ticket = out.setdefault(tid, Ticket(tid))
-        ticket.attrs.update(attrs)
+        ticket.attrs.update((k, v) for k, v in cib.attributes(el).items() if k != "id")
         ticket.granted = is_true(ticket.attrs.get("granted"), False)
         ticket.standby = is_true(ticket.attrs.get("standby"), False)
         last = ticket.attrs.get("last-granted")
