@@ -7,18 +7,24 @@ it may not run until someone grants it (Pacemaker's ``ticket_new``).
 
 This module reads both halves as Pacemaker's ``unpack_tickets_state`` and ``pcmk__unpack_rsc_ticket``
 read them: the states, and each ``rsc_ticket`` (one resource with an optional ``rsc-role``, or resource
-sets each with its ``role``) with its ``loss-policy`` validated and defaulted. What the constraints *do*
-(bans, demotion, fencing, freezing) is the scheduler's business (``paceline.policy.scheduler.tickets``);
-the status page only shows the states.
+sets each with its ``role``) with its ``loss-policy`` validated and defaulted; and applies what a dependency
+on a ticket that is not usable does (``apply_constraints``: bans, fencing, freezing - the scheduler before
+placing anything, crm_mon's page when it shows tickets); refusing promotion is the scheduler's
+(``paceline.policy.scheduler.tickets``). Below those: the tickets as crm_mon and crm_ticket print them, and
+the change of the status section's tickets the gateway sends the cib-store.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass, field
 
+from lxml import etree
 from paceline.shared import cib
 from paceline.shared.cib import Element
 from paceline.shared.cluster.model import ClusterState, Resource, Role
+from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.sets import Resolver
 from paceline.shared.cluster.values import INT64_MAX, INT64_MIN, is_true, leading_int, shown
 
@@ -200,3 +206,225 @@ def _add(state: ClusterState, dep: RscTicket, loss_policy: str | None, where: st
         policy = default
     dep.loss_policy = policy
     state.rsc_tickets.append(dep)
+
+
+# ------------------------------------------------------------------ what a dependency does
+
+#: Why a node is fenced when a ticket with loss-policy=fence is revoked (Pacemaker's words).
+FENCE_REASON = "deadman ticket was lost"
+
+
+def apply_constraints(state: ClusterState) -> None:
+    """Every dependency on a ticket that is not usable, applied as Pacemaker applies it while unpacking the
+    constraints (``rsc_ticket_new`` calls ``constraints_for_ticket``): the scheduler does before placing
+    anything, and crm_mon does when it shows tickets (``-c``), which is why its page then shows a frozen
+    resource blocked and a node to be fenced for a lost ticket unclean.
+
+    The bans are location scores for every node (the placement applies them with the other bans found
+    while unpacking); fencing marks the nodes unclean before anything is placed, as ``pe_fence_node`` does.
+    """
+    for dep in state.rsc_tickets:
+        if not dep.ticket.usable:
+            _constraints_for_ticket(state, dep.rsc, dep)
+
+
+def _constraints_for_ticket(state: ClusterState, rsc: Resource, dep: RscTicket) -> None:
+    """Pacemaker's ``constraints_for_ticket``: recurse to the primitives, then act on each."""
+    if rsc.children:
+        for child in rsc.children:
+            _constraints_for_ticket(state, child, dep)
+        return
+    ticket = dep.ticket
+    if not ticket.granted and rsc.active_on:
+        _on_loss(state, rsc, dep)
+    elif dep.role != Role.PROMOTED or dep.loss_policy == "stop":
+        _ban(rsc, "__no_ticket__" if not ticket.granted else "__ticket_standby__")
+
+
+def _on_loss(state: ClusterState, rsc: Resource, dep: RscTicket) -> None:
+    """The loss-policy of a revoked ticket, for a primitive that is running."""
+    policy = dep.loss_policy
+    if policy == "stop" or (policy == "demote" and dep.role != Role.PROMOTED):
+        _ban(rsc, "__loss_of_ticket__")
+    elif policy == "fence" and _role_matches(rsc, dep):
+        _ban(rsc, "__loss_of_ticket__")
+        for name in rsc.active_on:
+            state.nodes[name].mark_unclean(FENCE_REASON)
+    elif policy == "freeze" and _role_matches(rsc, dep):
+        rsc.managed = False
+        rsc.blocked = True
+
+
+def _role_matches(rsc: Resource, dep: RscTicket) -> bool:
+    """Pacemaker's ``ticket_role_matches``: the dependency names no role, or the one the resource has now."""
+    return dep.role is None or dep.role == rsc.role
+
+
+def _ban(rsc: Resource, why: str) -> None:
+    """-INFINITY on every node, among the scores found while unpacking (Pacemaker's ``resource_location``
+    with no node)."""
+    rsc.unpack_scores.append((None, -INF, why))
+
+
+# ------------------------------------------------------------------ showing
+
+#: GLib's hash table sizes: 2**shift buckets, a key's first bucket its hash (times 11) modulo this prime.
+_GLIB_PRIMES = (1, 2, 3, 7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071,
+                262139, 524287, 1048573, 2097143, 4194301, 8388593, 16777213, 33554393, 67108859, 134217689)
+
+
+def glib_order(keys: list[str]) -> list[str]:
+    """``keys`` (inserted in this order) in the order Pacemaker's tools list a GLib hash table of them: crm_mon
+    and crm_ticket print tickets, and a ticket's attributes (``crm_ticket -L``), by walking such a table.
+
+    The table as GLib 2.74 builds it: 8 buckets to start, a key's bucket its string hash (h*31 + c) times 11
+    modulo a prime, quadratic probing on a collision, and growth to the power of two above 4/3 of the keys
+    when it is full (checked against Debian's crm_mon and crm_ticket on sets of up to 9 tickets)."""
+    shift = 3
+    slots: list[str | None] = [None] * 8
+    for count, key in enumerate(keys, 1):
+        _glib_place(slots, _GLIB_PRIMES[shift], key)
+        if len(slots) <= count + count // 16:
+            wanted, shift = int(count * 1.333), 0
+            while wanted:
+                wanted >>= 1
+                shift += 1
+            shift = max(shift, 3)
+            old = [k for k in slots if k is not None]
+            slots = [None] * (1 << shift)
+            for k in old:
+                _glib_place(slots, _GLIB_PRIMES[shift], k)
+    return [k for k in slots if k is not None]
+
+
+def _glib_place(slots: list[str | None], prime: int, key: str) -> None:
+    value = 0
+    for byte in key.encode():
+        value = (value * 31 + (byte - 256 if byte > 127 else byte)) & 0xFFFFFFFF
+    value = 2 if value <= 1 else value
+    index, step = ((value * 11) & 0xFFFFFFFF) % prime, 0
+    while slots[index] is not None:
+        step += 1
+        index = (index + step) & (len(slots) - 1)
+    slots[index] = key
+
+
+def listed(states: dict[str, Ticket]) -> list[Ticket]:
+    """The tickets in the order crm_mon and crm_ticket list them (``states`` as ``unpack`` fills them: the
+    status section's first, then those only constraints name)."""
+    return [states[tid] for tid in glib_order(list(states))]
+
+def _when(seconds: int) -> str:
+    """A time as Pacemaker's tools print it (ctime, local time)."""
+    try:
+        return time.strftime(cib.TIME_FORMAT, time.localtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return str(seconds)
+
+
+def status_line(ticket: Ticket) -> str:
+    """The ticket as crm_mon's "Tickets:" section lists it (``crm_mon -c``), without the bullet."""
+    text = f"{ticket.id}: {'granted' if ticket.granted else 'revoked'}{' [standby]' if ticket.standby else ''}"
+    if ticket.last_granted is not None:
+        text += f' last-granted="{_when(ticket.last_granted)}"'
+    return text
+
+
+def listing_line(ticket: Ticket, details: bool = False) -> str:
+    """The ticket as ``crm_ticket -l`` lists it, or with ``details`` as ``crm_ticket -L`` (every attribute of its
+    state, in crm_ticket's order)."""
+    head = f"{ticket.id}\t{'granted' if ticket.granted else 'revoked'}{' [standby]' if ticket.standby else ' ' * 10}"
+    if details:
+        if not ticket.attrs:
+            return head
+        attrs = ticket.attrs
+        shown_attrs = [f"{k}='{_when(ticket.last_granted)}'" if k == "last-granted" and ticket.last_granted is not None
+                       else f"{k}={attrs[k]}" for k in glib_order(list(attrs))]
+        return f"{head} ({', '.join(shown_attrs)})"
+    if ticket.last_granted is not None:
+        return f"{head} last-granted='{_when(ticket.last_granted)}'"
+    return head
+
+
+# ------------------------------------------------------------------ writing
+
+#: A change of the status section's tickets: ticket id -> {attribute: new value, or None to remove it}, or
+#: None to remove the ticket's state altogether. What the gateway sends the cib-store, which applies it to
+#: the tickets as they are stored (so that two writers changing different tickets never undo each other).
+TicketChanges = dict[str, "dict[str, str | None] | None"]
+
+
+def changes_between(before: Element | None, after: Element | None) -> TicketChanges:
+    """What turns the status section's ``<tickets>`` ``before`` into ``after`` (either may be missing)."""
+    old = {el.get("id", ""): cib.attributes(el) for el in _states(before)}
+    new = {el.get("id", ""): cib.attributes(el) for el in _states(after)}
+    out: TicketChanges = {}
+    for tid, attrs in new.items():
+        was = old.get(tid, {})
+        edit: dict[str, str | None] = {k: v for k, v in attrs.items() if k != "id" and was.get(k) != v}
+        edit.update({k: None for k in was if k not in attrs})
+        if edit or tid not in old:
+            out[tid] = edit
+    out.update({tid: None for tid in old if tid not in new})
+    return out
+
+
+def apply_changes(tickets: Element, changes: TicketChanges) -> None:
+    """Apply ``changes_between``'s result to a ``<tickets>`` element (a ticket's state made where missing);
+    ValueError, with nothing applied, for a change that cannot be one (not text, not an XML name)."""
+    _check(changes)
+    by_id = {el.get("id"): el for el in _states(tickets)}
+    for tid, edit in changes.items():
+        el = by_id.get(tid)
+        if edit is None:
+            if el is not None:
+                tickets.remove(el)
+            continue
+        if el is None:
+            el = by_id[tid] = etree.SubElement(tickets, "ticket_state", id=tid)
+        for name, value in edit.items():
+            if name == "id":
+                continue
+            if value is None:
+                if name in el.attrib:
+                    del el.attrib[name]
+            else:
+                el.set(name, value)
+
+
+def _check(changes: object) -> None:
+    """Refuse what no ticket change can be: a change comes over the bus from any admin credential."""
+    if not isinstance(changes, dict):
+        raise ValueError("the changes are not a mapping of ticket ids")
+    for tid, edit in changes.items():
+        if not isinstance(tid, str) or not tid:
+            raise ValueError(f"{tid!r} is not a ticket id")
+        if edit is None:
+            continue
+        if not isinstance(edit, dict):
+            raise ValueError(f"ticket {tid!r}: the change is not a mapping of attributes")
+        for name, value in edit.items():
+            if not isinstance(name, str) or not _XML_NAME.match(name) or name == "id":
+                raise ValueError(f"ticket {tid!r}: {name!r} is not an attribute a ticket's state may have")
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"ticket {tid!r}: the value of {name} is not text")
+
+
+#: An attribute name (XML's Name production, ASCII-only as Pacemaker's tools write them).
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*\Z")
+
+
+def tickets_element(root: Element, create: bool) -> Element | None:
+    """The status section's ``<tickets>`` (first in it, as Pacemaker keeps it), made when ``create``."""
+    status = cib.section(root, "status", create=create)
+    if status is None:
+        return None
+    found = status.find("tickets")
+    if found is None and create:
+        found = etree.Element("tickets")
+        status.insert(0, found)
+    return found
+
+
+def _states(tickets: Element | None) -> list[Element]:
+    return [] if tickets is None else [el for el in tickets.iterfind("ticket_state") if el.get("id")]
