@@ -21,9 +21,6 @@ from tests.support.wait import holds, until
 
 pytestmark = pytest.mark.e2e
 
-CONSTRAINT = '<rsc_ticket id="web-needs-siteA" rsc="web" ticket="siteA" loss-policy="stop"/>'
-
-
 class TicketLab(FailureLab):
     """A lab whose Pacemaker tools are the stand-ins (``crm_ticket``, ``cibadmin``) first on PATH."""
 
@@ -50,8 +47,7 @@ def tlab(tmp_path_factory) -> Iterator[TicketLab]:
 def test_a_ticket_revoked_with_loss_policy_stop_stops_its_resource_and_granted_again_starts_it(tlab):
     tlab.primitive("web")
     until(lambda: tlab.running_on("web"), "web runs before it depends on a ticket", PATIENCE, POLL)
-    added = tlab.tool("cibadmin", "-C", "-o", "constraints", "-X", CONSTRAINT)
-    assert added.returncode == 0, added.stderr
+    tlab.crm("configure", "rsc_ticket", "web-needs-siteA", "siteA:", "web", "loss-policy=stop")
     # The ticket exists only in the constraint: not granted, so the running resource stops (loss-policy=stop).
     until(lambda: not tlab.running_on("web"), "web stops without its ticket", PATIENCE, POLL)
     assert "  * siteA: revoked" in tlab.page()

@@ -263,3 +263,33 @@ def test_status_tickets_section_matches_crm_mon(tmp_path):
     time.tzset()
     ours = crm_mon.render(root_of(CIBS["mixed"]), NOW, ("inactive", "tickets"))
     assert ours[ours.index("Tickets:"):] == theirs.stdout[theirs.stdout.index("Tickets:"):]
+
+
+# ------------------------------------------------------------------ configure rsc_ticket
+
+def test_configure_rsc_ticket_writes_what_crmsh_writes_and_shows_it_back():
+    root = root_of(make_cib(prim("d1") + prim("d2"), both_online()))
+    for line in ("configure rsc_ticket t1 ticketA: d1 loss-policy=stop",
+                 "configure rsc_ticket t2 ticketB: d1 d2:Promoted loss-policy=demote",
+                 "configure rsc_ticket t3 ticketC: d2:Started"):
+        run_crm(root, line)
+    made = {el.get("id"): el for el in root.iterfind("configuration/constraints/rsc_ticket")}
+    assert cib.attributes(made["t1"]) == {"id": "t1", "ticket": "ticketA", "rsc": "d1", "loss-policy": "stop"}
+    assert [(s.get("id"), s.get("role"), [r.get("id") for r in s]) for s in made["t2"]] == [
+        ("t2-0", None, ["d1"]), ("t2-1", "Promoted", ["d2"])]
+    assert cib.attributes(made["t3"]) == {"id": "t3", "ticket": "ticketC", "rsc": "d2", "rsc-role": "Started"}
+    assert run_crm(root, "configure show type:rsc_ticket").splitlines() == [
+        "rsc_ticket t1 ticketA: d1 loss-policy=stop",
+        "rsc_ticket t2 ticketB: d1 d2:Promoted loss-policy=demote",
+        "rsc_ticket t3 ticketC: d2:Started"]
+    state = unpack(root, NOW)
+    assert [(d.id, d.rsc.id, d.loss_policy) for d in state.rsc_tickets] == [
+        ("t1", "d1", "stop"), ("t2-0", "d1", "demote"), ("t2-1", "d2", "demote"), ("t3", "d2", "stop")]
+    before = cib.serialize(root)
+    for line, why in (("configure rsc_ticket t4 ticketD: nothing", "no resource or tag 'nothing'"),
+                      ("configure rsc_ticket t4 ticketD: d1 loss-policy=explode", "loss-policy=stop|demote"),
+                      ("configure rsc_ticket t4 ticketD d1", "TICKET:"),
+                      ("configure rsc_ticket t1 ticketD: d1", "t1")):
+        with pytest.raises(CrmError, match=why):
+            run_crm(root, line)
+    assert cib.serialize(root) == before

@@ -272,6 +272,11 @@ CONFIGURE = Level("configure", "resources, constraints and cluster options (crms
          "in which order resources start (and stop); ( ) and [ ] make resource sets", "configure:order",
          complete=complete_resources, detail=_SETS.format(what="action") + "\nKIND: Mandatory, Optional, "
          "Serialize; a score instead: 0 is Optional, any other Mandatory"),
+    _cmd("rsc_ticket", "ID TICKET: RSC[:ROLE] ... [loss-policy=stop|demote|fence|freeze]",
+         "resources that run only while a ticket is granted (site ticket); several make resource sets",
+         "configure:rsc_ticket", complete=complete_resources,
+         detail="loss-policy: what happens to a running resource when the ticket is revoked; by default\n"
+                "demote for the Promoted role, stop otherwise (fence needs stonith-enabled)"),
     _cmd("property", _SET, "cluster options (set cib-bootstrap-options)", "configure:property_set",
          complete=_complete_property),
     _cmd("rsc_defaults", _SET, "defaults of resource meta attributes (set rsc-options)", "configure:rsc_defaults"),
