@@ -54,6 +54,7 @@ TRAFFIC: dict[str, Traffic] = {
     "cib:patch": Traffic(m.CibPatch, m.CibWriteReply),
     "cib:erase": Traffic(m.CibErase, m.CibWriteReply),
     "cib:cluster": Traffic(m.CibCluster, m.CibWriteReply),
+    "cib:tickets": Traffic(m.CibTickets, m.CibWriteReply),
     "cib_patch_by:executor": Traffic(m.CibPatch, m.CibWriteReply),
     "cib_patch_by:membership": Traffic(m.CibPatch, m.CibWriteReply),
     "cib_changed": Traffic(m.CibChanged),

@@ -494,6 +494,15 @@ class CibCluster(Message):
     client: str = "policy"
 
 
+class CibTickets(Message):
+    """A change of the status section's tickets (``crm_ticket``, ``site ticket``): ticket id -> {attribute:
+    value, or null to remove it}, or null to remove the ticket's state (``paceline.shared.cluster.tickets``)."""
+
+    KIND = "tickets"
+    changes: dict[str, Any]
+    client: str = "crm"
+
+
 class CibWriteReply(Message):
     """The version a write produced (None, with ``changed`` false, when there was nothing to write)."""
 

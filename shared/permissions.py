@@ -111,7 +111,7 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
             subscribe=(inbox, SRV, *(s.cib(e) for e in CIB_ENDPOINTS), *(s.cib_patches_by(r) for r in NODE_PATCHERS)),
             notes="the only role with JetStream access: the configuration's storage"),
         "gateway": lambda: Permissions(
-            publish=(SRV, *(s.cib(e) for e in ("query", "replace", "patch")), s.policy_explain,
+            publish=(SRV, *(s.cib(e) for e in ("query", "replace", "patch", "tickets")), s.policy_explain,
                      s.policy_status("*"), s.membership_query("*"),
                      *(s.executor(e, "*") for e in ("validate", "metadata", "agents"))),
             subscribe=(inbox, SRV, *(s.gateway(e) for e in GATEWAY_ENDPOINTS), s.views, s.cib_changed),

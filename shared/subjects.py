@@ -24,7 +24,7 @@ SERVICE_NAMES = {
 
 
 #: Request endpoints of each service that has a family of them (``Subjects.cib(name)`` and so on).
-CIB_ENDPOINTS = ("query", "replace", "modify", "patch", "erase", "cluster")
+CIB_ENDPOINTS = ("query", "replace", "modify", "patch", "erase", "cluster", "tickets")
 #: Node services whose status patches go to a subject of their own role and node (``cib_patch_by``).
 NODE_PATCHERS = ("executor", "membership")
 #: ``link``: a remote node's executor is reached through its connection resource (``paceline.executor.remote``).
@@ -73,7 +73,7 @@ class Subjects:
 
     # cib-store --------------------------------------------------------
     def cib(self, endpoint: str) -> str:
-        """Request subjects of the cib-store: query, replace, patch, modify, erase, cluster."""
+        """Request subjects of the cib-store: query, replace, patch, modify, erase, cluster, tickets."""
         return f"{self.prefix}.cib.{endpoint}"
 
     def cib_patch_by(self, role: str, node: str) -> str:

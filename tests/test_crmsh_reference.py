@@ -34,6 +34,11 @@ configure node secondary utilization cpu=8 mem=1
 configure node secondary attributes x=1
 configure node $id=5 n5 attributes a=1
 configure node n5 attributes b=2
+configure primitive r2 ocf:heartbeat:Dummy
+configure rsc_ticket t1 ticketA: r1 loss-policy=stop
+configure rsc_ticket t2 ticketB: r1 r2:Started loss-policy=demote
+configure rsc_ticket t3 ticketC: r2:Stopped
+configure rsc_ticket t4 ticketD: r1 r2
 """
 
 

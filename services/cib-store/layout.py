@@ -1,8 +1,9 @@
 """How one CIB document is spread over KV keys, and put back together.
 
 The configuration lives in one key, each node's ``node_state`` in its own key
-(``status.<node>``) so executors on different nodes never contend, and the
-quorum/DC facts the DC maintains in ``cluster``. num_updates is derived rather
+(``status.<node>``) so executors on different nodes never contend, the
+quorum/DC facts the DC maintains in ``cluster``, and the tickets' states
+(``crm_ticket``; ``status/tickets`` in the document) in ``tickets``. num_updates is derived rather
 than stored: it is how far the newest key revision is past the configuration's
 revision, which is monotonic within an epoch and restarts at 0 when the
 configuration changes - the same contract Pacemaker gives.
@@ -19,6 +20,7 @@ from paceline.shared import cib
 
 CONFIG_KEY = "configuration"
 CLUSTER_KEY = "cluster"
+TICKETS_KEY = "tickets"
 STATUS_PREFIX = "status."
 #: Root attributes the DC owns (written through the "cluster" key, not the configuration).
 CLUSTER_ATTRS = ("have-quorum", "dc-uuid")
@@ -37,10 +39,12 @@ class Snapshot:
     statuses: dict[str, tuple[cib.Element, int]] = field(default_factory=dict)
     cluster: dict[str, str] = field(default_factory=dict)
     cluster_rev: int = 0
+    tickets: cib.Element | None = None
+    tickets_rev: int = 0
 
     @property
     def num_updates(self) -> int:
-        newest = max([self.config_rev, self.cluster_rev, *(r for _, r in self.statuses.values())])
+        newest = max([self.config_rev, self.cluster_rev, self.tickets_rev, *(r for _, r in self.statuses.values())])
         return newest - self.config_rev
 
     @property
@@ -56,6 +60,8 @@ class Snapshot:
             if k in self.cluster:
                 root.set(k, self.cluster[k])
         status = cib.section(root, "status")
+        if self.tickets is not None and len(self.tickets):
+            status.append(etree.fromstring(etree.tostring(self.tickets)))
         order = {n: i for i, n in enumerate(cib.node_names(root))}
         for node in sorted(self.statuses, key=lambda n: (order.get(n, len(order)), n)):
             status.append(etree.fromstring(etree.tostring(self.statuses[node][0])))
@@ -88,7 +94,7 @@ def loaded(value: bytes) -> bytes:
 
 
 #: The root element each key's value has.
-_ROOTS = {CONFIG_KEY: "cib", CLUSTER_KEY: "cluster"}
+_ROOTS = {CONFIG_KEY: "cib", CLUSTER_KEY: "cluster", TICKETS_KEY: "tickets"}
 
 
 def unsound(key: str, value: bytes) -> str | None:
@@ -132,6 +138,9 @@ def snapshot(entries: Mapping[str, tuple[bytes, int]]) -> Snapshot:
         elif key == CLUSTER_KEY:
             snap.cluster = cib.attributes(parsed(key, value))
             snap.cluster_rev = rev
+        elif key == TICKETS_KEY:
+            snap.tickets = parsed(key, value)
+            snap.tickets_rev = rev
     return snap
 
 

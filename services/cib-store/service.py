@@ -25,6 +25,7 @@ from paceline.shared.messages import (
     CibPatch,
     CibQuery,
     CibReplace,
+    CibTickets,
     CibWriteReply,
     Message,
     pack,
@@ -53,7 +54,7 @@ class CibService:
                            metadata={"cluster": self.ctx.cfg.cluster, "node": self.ctx.cfg.node})
         endpoints: list[tuple[type[Message], Callable[[Any], Awaitable[Message]]]] = [
             (CibQuery, self.query), (CibReplace, self.replace), (CibModify, self.modify), (CibPatch, self.patch),
-            (CibErase, self.erase), (CibCluster, self.cluster)]
+            (CibErase, self.erase), (CibCluster, self.cluster), (CibTickets, self.tickets)]
         for request, handler in endpoints:
             # A query never waits behind another: one stuck on a leader election must not hold up a query
             # that may be answered from the last good copy.
@@ -138,6 +139,9 @@ class CibService:
     async def cluster(self, req: CibCluster) -> CibWriteReply:
         clean = {str(k): (None if v is None else str(v)) for k, v in req.attrs.items()}
         return await self._changed(await self._guard("cluster", self.store.set_cluster(clean)), req.client)
+
+    async def tickets(self, req: CibTickets) -> CibWriteReply:
+        return await self._changed(await self._guard("tickets", self.store.set_tickets(req.changes)), req.client)
 
 
 async def run(ctx: ServiceContext) -> None:

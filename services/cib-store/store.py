@@ -25,6 +25,7 @@ from paceline.cib_store import layout
 from paceline.cib_store.schema import Schemas
 from paceline.cib_store.schema import default as default_schemas
 from paceline.shared import cib, jetstream, limits, lrm
+from paceline.shared.cluster import tickets
 from paceline.shared.cluster.checks import new_problems, value_problems
 from prometheus_client import Counter
 
@@ -169,7 +170,7 @@ class CibStore:
         value, rev = await self._get(layout.CONFIG_KEY)
         entries: layout.Entries = {layout.CONFIG_KEY: (value or b"", rev)}
         for key in await self._key_names():
-            if key.startswith(layout.STATUS_PREFIX) or key == layout.CLUSTER_KEY:
+            if key.startswith(layout.STATUS_PREFIX) or key in (layout.CLUSTER_KEY, layout.TICKETS_KEY):
                 v, r = await self._get(key)
                 if v:
                     entries[key] = (v, r)
@@ -268,6 +269,10 @@ class CibStore:
         if with_status:
             for node, ns in layout.split_status(incoming).items():
                 await self._write_status(node, _replacement(ns))
+            imported = tickets.tickets_element(incoming, create=False)
+            if imported is not None:
+                current = await self.read()
+                await self.set_tickets(tickets.changes_between(current.tickets, imported))
         return result
 
     async def modify(self, section: str, xml: str, client: str = "cibadmin") -> WriteResult:
@@ -389,3 +394,32 @@ class CibStore:
             snap = await self.read()
             return WriteResult(snap.version, snap.version, "cluster")
         raise Conflict("too much contention writing the cluster facts")
+
+    # ------------------------------------------------------------ tickets
+    async def set_tickets(self, changes: tickets.TicketChanges) -> WriteResult | None:
+        """Apply a change of the tickets' states (``paceline.shared.cluster.tickets.changes_between``) to the
+        tickets as they are stored; a write only happens when something changed."""
+        assert self.kv is not None
+        for _ in range(MAX_RETRIES):
+            value, rev = await self._get(layout.TICKETS_KEY)
+            stored = await self._parse(layout.TICKETS_KEY, value, rev)
+            current = stored if stored is not None else etree.Element("tickets")
+            wanted = etree.fromstring(etree.tostring(current))
+            try:
+                tickets.apply_changes(wanted, changes)
+            except ValueError as exc:
+                raise cib.CibError(f"tickets: {exc}") from None
+            if etree.tostring(wanted) == etree.tostring(current) and rev:
+                return None
+            try:
+                doc = layout.stored(etree.tostring(wanted))
+                if rev:
+                    await self.kv.update(layout.TICKETS_KEY, doc, last=rev)
+                else:
+                    await self.kv.create(layout.TICKETS_KEY, doc)
+            except KeyWrongLastSequenceError:
+                await asyncio.sleep(0)
+                continue
+            snap = await self.read()
+            return WriteResult(snap.version, snap.version, "tickets")
+        raise Conflict("too much contention writing the tickets")

@@ -28,7 +28,7 @@ from paceline.crm.words import check_line
 from paceline.gateway import attributes
 from paceline.shared import VERSION, bus, cib, lrm
 from paceline.shared.cluster import crm_mon as status_view
-from paceline.shared.cluster import crm_mon_xml
+from paceline.shared.cluster import crm_mon_xml, tickets
 from paceline.shared.messages import (
     AgentListing,
     AgentSpec,
@@ -41,6 +41,7 @@ from paceline.shared.messages import (
     CibPatch,
     CibQuery,
     CibReplace,
+    CibTickets,
     CibWriteReply,
     CommitReply,
     CommitRequest,
@@ -183,7 +184,8 @@ class Gateway:
         return reply.text
 
     async def write(self, before: cib.Element, after: cib.Element, version: str) -> str:
-        """Write back what a command changed: configuration by version, status as per-node patches."""
+        """Write back what a command changed: configuration by version, status as per-node patches, the
+        tickets' states as a change of the stored ones."""
         new_version = version
         if _configuration(before) != _configuration(after):
             reply = await bus.call(self.ctx.nc, self.s.cib("replace"), CibReplace(
@@ -198,6 +200,11 @@ class Gateway:
                 patch = CibPatch(node=ns.get("uname") or "", ops=ops, client="crm")
                 reply = await bus.call(self.ctx.nc, self.s.cib("patch"), patch, CibWriteReply, service=SERVICE)
                 new_version = reply.version or new_version
+        changes = tickets.changes_between(tickets.tickets_element(before, False), tickets.tickets_element(after, False))
+        if changes:     # the tickets' states (site ticket): written as a change of the stored ones
+            reply = await bus.call(self.ctx.nc, self.s.cib("tickets"), CibTickets(changes=changes, client="crm"),
+                                   CibWriteReply, service=SERVICE)
+            new_version = reply.version or new_version
         return new_version
 
     # ------------------------------------------------------------ sessions (the interactive shell)

@@ -16,7 +16,7 @@ from typing import Any
 
 from lxml import etree
 from paceline.shared import VERSION, cib
-from paceline.shared.cluster import status_sections, status_view
+from paceline.shared.cluster import status_sections, status_view, tickets
 from paceline.shared.cluster.model import ClusterState, Resource, Role
 from paceline.shared.cluster.unpack import unpack
 from paceline.shared.cluster.values import is_true
@@ -170,8 +170,8 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
 
 
 #: What ``paceline status`` can show besides the summary, nodes, resources and failed actions: crm_mon's
-#: switches ``-r``, ``-n``, ``-f``, ``-o``, ``-t``, ``-A`` (crmsh's ``status`` sub-options map to them).
-SHOW = ("inactive", "bynode", "failcounts", "operations", "timing", "attributes")
+#: switches ``-r``, ``-n``, ``-f``, ``-o``, ``-t``, ``-A``, ``-c`` (crmsh's ``status`` sub-options map to them).
+SHOW = ("inactive", "bynode", "failcounts", "operations", "timing", "attributes", "tickets")
 #: ``crm status`` without sub-options: ``crm_mon -1 -r``.
 DEFAULT_SHOW = ("inactive",)
 
@@ -187,6 +187,8 @@ def render(root: cib.Element, now: float, show: Iterable[str] = DEFAULT_SHOW,
     state = state if state is not None else unpack(root, now)
     inactive, by_node = "inactive" in show, "bynode" in show
     sections = [summary_lines(summary_facts(root, now, state, identity))]
+    if "tickets" in show:   # crm_mon unpacks the constraints for them (after counting), so lost tickets act
+        tickets.apply_constraints(state)
     if by_node:
         nodes = status_sections.by_node_lines(root, state)
     else:
@@ -203,6 +205,8 @@ def render(root: cib.Element, now: float, show: Iterable[str] = DEFAULT_SHOW,
         sections.append(["Operations:" if operations else "Migration Summary:", *history])
     if failures := status_view.failed_lines(state):
         sections.append(["Failed Resource Actions:", *[line[2:] for line in failures]])
+    if "tickets" in show and state.tickets:
+        sections.append(["Tickets:", *(f"  * {tickets.status_line(t)}" for t in tickets.listed(state.tickets))])
     return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from lxml import etree
 from paceline.shared import cib
-from paceline.shared.cluster import remote
+from paceline.shared.cluster import remote, tickets
 from paceline.shared.cluster.crm_mon import summary_facts
 from paceline.shared.cluster.history import effective_fail_count, fail_count
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
@@ -364,6 +364,16 @@ def _failures(top: etree._Element, root: cib.Element, state: ClusterState) -> No
         etree.SubElement(section, "failure", attrs)
 
 
+def _tickets(top: etree._Element, state: ClusterState) -> None:
+    """``<tickets>``: every ticket the status section or a constraint names, in crm_mon's order."""
+    section = etree.SubElement(top, "tickets")
+    for ticket in tickets.listed(state.tickets):
+        attrs = {"id": ticket.id, "status": "granted" if ticket.granted else "revoked", "standby": _b(ticket.standby)}
+        if ticket.last_granted is not None:
+            attrs["last-granted"] = _when(ticket.last_granted)
+        etree.SubElement(section, "ticket", attrs)
+
+
 def _bans(top: etree._Element, state: ClusterState) -> None:
     section = etree.SubElement(top, "bans")
     for loc in state.locations:
@@ -385,11 +395,13 @@ def document(root: cib.Element, now: float, request: str = "crm_mon --output-as 
     state = state if state is not None else unpack(root, *cib_now(root, now))
     top = etree.Element("pacemaker-result", {"api-version": API_VERSION, "request": request})
     _summary(top, root, state, now, identity)
+    tickets.apply_constraints(state)    # crm_mon unpacks the constraints (bans, tickets) after counting
     _nodes(top, state)
     _resources(top, root, state)
     _node_attributes(top, state)
     _node_history(top, root, state)
     _failures(top, root, state)
+    _tickets(top, state)
     _bans(top, state)
     etree.SubElement(top, "status", code="0", message="OK")
     return top

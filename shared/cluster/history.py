@@ -252,6 +252,11 @@ def _unpack_node(node: Node, grouped: dict[str, tuple[Element, list[Element]]], 
 
 
 def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node) -> Resource | None:
+    """The resource a history entry (``lrm_resource``) on ``node`` belongs to; an orphan when none does.
+
+    An anonymous clone's entries are matched as Pacemaker's unpack_find_resource does: whatever instance
+    number an entry carries, it belongs to the instance active on that node, else to the first instance
+    active nowhere (so the numbers in a CIB's history need not be the ones the instances get)."""
     rid = lr.get("id", "")
     rsc = state.by_id.get(rid)
     base = rid.rsplit(":", 1)[0]

@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from paceline.shared.cluster.rules import NvsetMemo
 from paceline.shared.cluster.scores import INF
 
 _TRUE = ("true", "yes", "y", "on", "1")
+
+if TYPE_CHECKING:
+    from paceline.shared.cluster.tickets import RscTicket, Ticket
 
 
 class Role(IntEnum):
@@ -354,6 +358,8 @@ class ClusterState:
     one_or_more: list[OneOrMore] = field(default_factory=list)
     tags: dict[str, list[str]] = field(default_factory=dict)     # tag id -> the ids it names
     template_members: dict[str, list[str]] = field(default_factory=dict)   # template id -> its primitives
+    tickets: dict[str, Ticket] = field(default_factory=dict)     # ticket id -> its state (tickets.py)
+    rsc_tickets: list[RscTicket] = field(default_factory=list)   # rsc_ticket dependencies (tickets.py)
     failed_ops: list[FailedOp] = field(default_factory=list)
     op_defaults: NvsetMemo = field(default_factory=lambda: NvsetMemo(None, "meta_attributes"))
     warnings: list[str] = field(default_factory=list)

@@ -14,7 +14,7 @@ import re
 from lxml import etree
 from paceline.shared import cib
 from paceline.shared.cib import Element
-from paceline.shared.cluster import history, remote, sets
+from paceline.shared.cluster import history, remote, sets, tickets
 from paceline.shared.cluster.checks import OP_ATTRIBUTES, RESOURCE_META, option_problem
 from paceline.shared.cluster.model import (
     ClusterState,
@@ -82,6 +82,7 @@ def unpack(root: Element, now: float, date_given: bool = False) -> ClusterState:
                 node.mark_unclean("cluster does not have quorum")
     history.unpack_history(root, state)
     _unpack_constraints(root, state)
+    tickets.unpack(root, state, _resolve_many)
     return state
 
 

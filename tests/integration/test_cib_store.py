@@ -284,3 +284,32 @@ async def test_a_configuration_over_the_size_limit_is_refused(nats_server, tmp_p
             await bus.request(ctx.nc, S.cib("replace"), "replace", {"xml": cib.serialize(big)}, timeout=30)
         root, _version = await query(ctx.nc)
         assert cib.find_resource(root, "d1") is None
+
+
+async def test_tickets_are_stored_as_changes_and_read_back_first_in_the_status(nats_server, tmp_path):
+    """``cib.tickets``: each change applies to the tickets as stored (writers of different tickets never undo
+    each other); the document shows them first in the status section; a change that cannot be one (not an
+    attribute name) is refused and writes nothing; a change that changes nothing is no write."""
+    async with running("cib-store", run, nats_server.url, tmp_path) as ctx:
+        nc = ctx.nc
+        await bus.request(nc, S.cib("patch"), "patch", {"node": "primary", "client": "test", "ops": [
+            {"op": "node_state", "attrs": {"in_ccm": "true", "crmd": "online"}}]})
+        reply = await bus.request(nc, S.cib("tickets"), "tickets",
+                                  {"changes": {"siteA": {"granted": "true", "last-granted": "100"}}})
+        assert reply["changed"]
+        await bus.request(nc, S.cib("tickets"), "tickets", {"changes": {"siteB": {"standby": "true"}}})
+        await bus.request(nc, S.cib("tickets"), "tickets", {"changes": {"siteA": {"granted": "false"}}})
+        root, version = await query(nc)
+        status = root.find("status")
+        assert status is not None and status[0].tag == "tickets" and status[1].tag == "node_state"
+        assert [cib.attributes(el) for el in status[0]] == [
+            {"id": "siteA", "granted": "false", "last-granted": "100"}, {"id": "siteB", "standby": "true"}]
+        with pytest.raises(bus.RemoteError) as err:
+            await bus.request(nc, S.cib("tickets"), "tickets", {"changes": {"siteA": {"bad name": "1"}}})
+        assert err.value.code == "invalid"
+        unchanged = await bus.request(nc, S.cib("tickets"), "tickets", {"changes": {"siteB": {"standby": "true"}}})
+        assert not unchanged["changed"]
+        await bus.request(nc, S.cib("tickets"), "tickets", {"changes": {"siteA": None}})
+        root, new_version = await query(nc)
+        assert [el.get("id") for el in root.iterfind("status/tickets/ticket_state")] == ["siteB"]
+        assert new_version != version

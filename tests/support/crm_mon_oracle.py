@@ -30,7 +30,7 @@ MISSING = "Debian's crm_mon (package pacemaker-cli-utils) is not installed: it i
 LAST_UPDATED = re.compile(r"^  \* Last updated: .*$", re.MULTILINE)
 #: crm_mon's switch for each section of ``paceline status`` (crm_mon.SHOW).
 SWITCH = {"inactive": "-r", "bynode": "-n", "failcounts": "-f", "operations": "-o", "timing": "-t",
-          "attributes": "-A"}
+          "attributes": "-A", "tickets": "-c"}
 CASES = Path(os.environ.get("PACELINE_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "pacemaker-cases"
 
 

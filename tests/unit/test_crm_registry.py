@@ -33,9 +33,9 @@ def test_top_level_commands_have_handlers_and_the_others_are_levels() -> None:
         assert level.enterable != bool(level.handler), level.name
         if level.handler:
             assert callable(level.run())
-    assert CLI.names() == ["configure", "node", "resource", "ra", "status", "events", "cib", "simulate", "keygen",
-                           "cluster", "tools", "lab"]
-    assert levels() == ["configure", "node", "resource", "ra", "status", "cib"]
+    assert CLI.names() == ["configure", "node", "resource", "ra", "site", "status", "events", "cib", "simulate",
+                           "keygen", "cluster", "tools", "lab"]
+    assert levels() == ["configure", "node", "resource", "ra", "site", "status", "cib"]
 
 
 def test_dispatch_runs_exactly_the_crm_levels_of_the_registry() -> None:
@@ -44,7 +44,7 @@ def test_dispatch_runs_exactly_the_crm_levels_of_the_registry() -> None:
         with pytest.raises(CrmError, match=f"{level.name}: unknown command 'nope' \\(expected one of "
                                            f"{', '.join(level.names())}\\)"):
             execute(root, f"{level.name} nope", Context())
-    with pytest.raises(CrmError, match="expected one of configure, node, resource, ra\\)"):
+    with pytest.raises(CrmError, match="expected one of configure, node, resource, ra, site\\)"):
         execute(root, "cib list", Context())
 
 
@@ -100,7 +100,7 @@ def test_ls_and_help_list_what_the_registry_has(shell) -> None:
         assert text == level_help(level)
         for command in level.commands:
             assert command.usage() in text and command.summary.split()[0] in text
-    assert shell_help("").startswith("levels: configure, node, resource, ra, status, cib\n  configure ")
+    assert shell_help("").startswith("levels: configure, node, resource, ra, site, status, cib\n  configure ")
     assert shell_help("migrate", "resource").startswith("resource migrate RSC NODE [LIFETIME] [force]")
     assert "also: move" in shell_help("migrate", "resource")
     assert "ISO 8601" in shell_help("migrate", "resource") and "#uname" in shell_help("location", "configure")

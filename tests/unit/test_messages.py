@@ -36,6 +36,7 @@ SAMPLES: dict[type[Message], dict[str, Any]] = {
     messages.CibPatch: {"node": "n1", "ops": [{"op": "lrm_clear"}], "client": "executor"},
     messages.CibErase: {"client": "cibadmin"},
     messages.CibCluster: {"attrs": {"have-quorum": "1", "dc-uuid": None}, "client": "policy"},
+    messages.CibTickets: {"changes": {"ticketA": {"granted": "false", "standby": None}, "old": None}, "client": "crm"},
     messages.CibWriteReply: {"version": "0.5.1", "changed": True},
     messages.DcAnnouncement: {"node": "n1", "term": 2},
     messages.PolicyAlive: {"node": "n1", "incarnation": "abc"},

@@ -67,7 +67,9 @@ SECTIONS = [
     (("operations",), "group-colocation-failure", "(3) monitor: interval=\"10000ms\""),
     (("timing",), "group-colocation-failure", "exec-time=\"0ms\" queue-time=\"0ms\" rc=1 (error)"),
     (("attributes",), "594", "Node Attributes:"),
-    (("bynode", "inactive", "failcounts", "timing"), "group-colocation-failure", "Inactive Resources:"),   # full
+    (("inactive", "tickets"), "ticket-rsc-sets-3", "Tickets:\n  * ticketA: revoked"),
+    (("bynode", "inactive", "failcounts", "timing", "tickets"), "group-colocation-failure",
+     "Inactive Resources:"),   # full
     ((), "10-a-then-bm-b-move-a-clone", "Active Resources:"),                                           # -1 alone
 ]
 
@@ -83,12 +85,14 @@ def test_each_sub_option_matches_crm_mons_switch(cases_dir, show: tuple[str, ...
 
 @pytest.mark.parametrize(("args", "show"), [
     ([], ("inactive",)),                                    # crm status: crm_mon -1 -r
-    (["full"], ("bynode", "failcounts", "inactive", "timing")),     # crmsh: -ncrft
+    (["full"], ("bynode", "failcounts", "inactive", "tickets", "timing")),     # crmsh: -ncrft
     (["bynode"], ("bynode",)),                              # crmsh passes -n alone: no -r
     (["inactive"], ("inactive",)),
     (["ops"], ("operations",)),
     (["timing"], ("timing",)),
     (["failcounts"], ("failcounts",)),
+    (["tickets"], ("tickets",)),
+    (["-1", "-c"], ("tickets",)),
     (["-1"], ()),                                           # crm_mon -1: active resources only
     (["-1", "-r"], ("inactive",)),
     (["-rf"], ("failcounts", "inactive")),

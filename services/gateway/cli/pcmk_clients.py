@@ -4,7 +4,7 @@ Monitoring (ClusterLabs' ``ha_cluster_exporter``), crmsh, pcs and site scripts r
 ``crm_mon`` and ``cibadmin``. These stand-ins take the same options and reach the cluster like
 ``paceline`` does (:class:`paceline.cli.pcmk_tools.Cluster`: one blocking connection to the gateway):
 
-- ``crm_mon -1 [-r] [-n] [-f] [-o] [-t] [-A]`` prints the status page - the gateway's ``status`` endpoint,
+- ``crm_mon -1 [-r] [-n] [-f] [-o] [-t] [-A] [-c]`` prints the status page - the gateway's ``status`` endpoint,
   the very text of ``paceline status -1 [-r] [-n]...`` (crm_mon's layout and switches); ``-X`` /
   ``--as-xml`` / ``--output-as xml`` print crm_mon's XML (:mod:`paceline.shared.cluster.crm_mon_xml`),
   rendered by the same endpoint: a monitoring tool may run with the read-only observer credential.
@@ -92,8 +92,9 @@ CRM_MON = OptionSpec([
     ("-r|--inactive", "inactive", FLAG), ("-n|--group-by-node", "bynode", FLAG),
     ("-f|--failcounts", "failcounts", FLAG), ("-o|--operations", "operations", FLAG),
     ("-t|--timing-details", "timing", FLAG), ("-A|--show-node-attributes", "attributes", FLAG),
-    # display options accepted with no effect on the page (Paceline has no tickets or fencing history)
-    ("-c|--tickets", "display", FLAG), ("-m|--fence-history", "display", OPTIONAL),
+    ("-c|--tickets", "tickets", FLAG),
+    # display options accepted with no effect on the page (Paceline has no fencing history)
+    ("-m|--fence-history", "display", OPTIONAL),
     ("-L|--neg-locations", "display", OPTIONAL),
     ("-D|--hide-headers", "display", FLAG), ("-R|--show-detail", "display", FLAG), ("-b|--brief", "display", FLAG),
     ("-j|--pending", "display", FLAG), ("-Q|--quiet", "display", FLAG), ("-N|--disable-ncurses", "display", FLAG),
@@ -125,10 +126,11 @@ CIBADMIN = OptionSpec([
 
 HELP = {
     "crm_mon": """\
-usage: crm_mon [-1] [-r] [-n] [-f] [-o] [-t] [-A] [-X | --as-xml | --output-as text|xml] [--output-to FILE]
+usage: crm_mon [-1] [-r] [-n] [-f] [-o] [-t] [-A] [-c] [-X | --as-xml | --output-as text|xml] [--output-to FILE]
 Paceline's crm_mon: the cluster's status once - the page 'paceline status' prints with the same switches
-(-r inactive resources, -n by node, -f fail counts, -o operations, -t timings, -A node attributes), or
-crm_mon's XML (API schema crm_mon-2.25). -c -m -L -D -R -b -Q -I -U are accepted and change nothing.
+(-r inactive resources, -n by node, -f fail counts, -o operations, -t timings, -A node attributes,
+-c tickets), or crm_mon's XML (API schema crm_mon-2.25). -m -L -D -R -b -Q -I -U are accepted and change
+nothing.
 Without -1 it prints once too: the live view is 'paceline status --watch'.
 """,
     "cibadmin": """\
@@ -153,7 +155,7 @@ class Written:
 # ------------------------------------------------------------------ crm_mon
 
 #: crm_mon's switches that choose the text page's sections, by the name ``paceline status`` gives them.
-SECTIONS = ("inactive", "bynode", "failcounts", "operations", "timing", "attributes")
+SECTIONS = ("inactive", "bynode", "failcounts", "operations", "timing", "attributes", "tickets")
 
 
 class MonRequest:

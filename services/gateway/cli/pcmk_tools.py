@@ -44,6 +44,8 @@ R = TypeVar("R", bound="Message")
 TOOLS = ("crm_attribute", "crm_master", "attrd_updater", "crm_node")
 #: Tools for the programs that monitor and configure a cluster (paceline.cli.pcmk_clients).
 CLIENT_TOOLS = ("crm_mon", "cibadmin")
+#: The tickets' tool (paceline.cli.crm_ticket).
+TICKET_TOOL = "crm_ticket"
 
 # Pacemaker's exit codes (crm_exit_t) for what these tools can report.
 EX_OK = 0
@@ -643,8 +645,12 @@ def run(tool: str, argv: list[str], env: Mapping[str, str] | None = None, out: T
         from paceline.cli import pcmk_clients
 
         return pcmk_clients.run(tool, argv, out=out)
+    elif tool == TICKET_TOOL:
+        from paceline.cli import crm_ticket
+
+        return crm_ticket.run(argv, out)
     else:
-        raise usage(f"unknown tool {tool!r} (one of {', '.join((*TOOLS, *CLIENT_TOOLS))})")
+        raise usage(f"unknown tool {tool!r} (one of {', '.join((*TOOLS, *CLIENT_TOOLS, TICKET_TOOL))})")
     if request is None:
         return EX_OK
     if isinstance(request, Info):

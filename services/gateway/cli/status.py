@@ -12,15 +12,16 @@ from typing import NamedTuple
 
 from paceline.cli.invocation import CliError, Options, gateway_client, live_request, offline_backend
 
-#: crmsh's ``status`` sub-options, as the sections of the page they show (crmsh's ``full`` is ``-ncrft``:
-#: tickets, ``-c``, Paceline has none).
+#: crmsh's ``status`` sub-options, as the sections of the page they show (crmsh's ``full`` is ``-ncrft``).
 WORDS = {"inactive": {"inactive"}, "bynode": {"bynode"}, "failcounts": {"failcounts"}, "ops": {"operations"},
-         "timing": {"timing"}, "full": {"bynode", "inactive", "failcounts", "timing"}}
+         "timing": {"timing"}, "full": {"bynode", "inactive", "failcounts", "timing", "tickets"},
+         "tickets": {"tickets"}}
 #: crm_mon's switches: the section each shows (``-1``: none; it says the page is wanted once, which it is).
 SWITCHES = {"-1": set(), "--one-shot": set(), "-r": {"inactive"}, "--inactive": {"inactive"},
             "-n": {"bynode"}, "--group-by-node": {"bynode"}, "-f": {"failcounts"}, "--failcounts": {"failcounts"},
             "-o": {"operations"}, "--operations": {"operations"}, "-t": {"timing"},
-            "--timing-details": {"timing"}, "-A": {"attributes"}, "--show-node-attributes": {"attributes"}}
+            "--timing-details": {"timing"}, "-A": {"attributes"}, "--show-node-attributes": {"attributes"},
+            "-c": {"tickets"}, "--tickets": {"tickets"}}
 FORMATS = ("text", "json", "xml")
 #: Without a word or switch, the page of ``crm status``: ``crm_mon -1 -r``.
 DEFAULT_SHOW = ("inactive",)
@@ -72,7 +73,7 @@ def parse_status_args(args: list[str]) -> StatusArgs:
                            "to redraw on every change use status --watch")
         else:
             raise CliError(f"status: unexpected {arg!r}; expected full, bynode, inactive, ops, timing, failcounts, "
-                           "-1rnfotA, --output-as text|json|xml or --watch (status --help)")
+                           "tickets, -1rnfotAc, --output-as text|json|xml or --watch (status --help)")
         i += 1
     return StatusArgs(fmt, watch, tuple(sorted(show)) if explicit else DEFAULT_SHOW)
 

@@ -28,6 +28,7 @@ TOOLS = {
     "crm_node": "this node's name, the nodes, the partition, quorum",
     "crm_mon": "the status page once (-1), or crm_mon's XML (-X, --output-as xml)",
     "cibadmin": "query, create, modify, replace, delete, patch the CIB (one version per write)",
+    "crm_ticket": "tickets: list (-l -L -w -q -c), grant/revoke (--force), standby/activate, attributes",
 }
 
 USAGE = """\

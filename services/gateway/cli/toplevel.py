@@ -29,7 +29,8 @@ sections (crmsh's words, or crm_mon's switches; any of them replaces the default
   ops         -o, --operations             Operations: each resource's operation history
   timing      -t, --timing-details         the history with times (implies ops)
               -A, --show-node-attributes   Node Attributes
-  full        -n -r -f -t (crmsh's -ncrft; Paceline has no tickets)
+  tickets     -c, --tickets                Tickets: granted or revoked, standby, last granted
+  full        -n -r -f -t -c (crmsh's -ncrft)
   -1, --one-shot: as crm_mon -1, so without inactive resources unless -r (the page is shown once
               unless --watch)
 --output-as json|xml: the facts for tools (sections apply to the text page only)
@@ -41,7 +42,8 @@ configuration errors (what crm_mon logs) go to stderr, one line each"""
 COMMANDS = {c.name: c for c in (
     TopLevel("status", "the cluster page as crm_mon -1 -r prints it (crm status), or for tools; --watch redraws "
              "on changes",
-             "[full|bynode|inactive|ops|timing|failcounts ...] [-1rnfotA] [--output-as text|json|xml] [--watch]",
+             "[full|bynode|inactive|ops|timing|failcounts|tickets ...] [-1rnfotAc] [--output-as text|json|xml] "
+             "[--watch]",
              "paceline.cli.status:command", detail=STATUS_DETAIL),
     TopLevel("events", "the bus's messages as they happen, decoded, one line each (--json for jq)",
              "[--json] [--all] [--count N] [--timeout SECONDS] [FILTER]", "paceline.cli.events:command",

@@ -294,6 +294,41 @@ def order(words: Words) -> Definition:
     return Definition(el, words, refs)
 
 
+#: What ``loss-policy`` may say (Pacemaker's schema).
+LOSS_POLICIES = ("stop", "demote", "fence", "freeze")
+
+
+def rsc_ticket(words: Words) -> Definition:
+    """``rsc_ticket ID TICKET: RSC[:ROLE] ... [loss-policy=]``, as crmsh writes it: one resource as ``rsc`` (and
+    ``rsc-role``), several as resource sets, consecutive members with the same role in one set."""
+    cid = new_id(words, "constraint id")
+    el = etree.Element("rsc_ticket", id=cid)
+    words.unglue_colon()
+    ticket = words.take("TICKET:")
+    if not ticket.endswith(":") or len(ticket) < 2:
+        raise words.unexpected(ticket, "TICKET: (the ticket's name and a colon)")
+    el.set("ticket", ticket[:-1])
+    refs: list[str] = []
+    items = _items(words, ROLES, ("sequential", "require-all", "role"), refs)
+    if not items:
+        raise words.error("needs at least one resource")
+    if len(items) == 1 and items[0].bracket is None:
+        rid, role = items[0].members[0]
+        el.set("rsc", rid)
+        if role:
+            el.set("rsc-role", role)
+    else:
+        _fill_sets(words, el, items, "role")
+    for name, value in words.pairs():
+        if name != "loss-policy":
+            raise words.unexpected(f"{name}={value}", "loss-policy=")
+        if value not in LOSS_POLICIES:
+            raise words.unexpected(f"{name}={value}", f"loss-policy={'|'.join(LOSS_POLICIES)}")
+        el.set(name, value)
+    words.end()
+    return Definition(el, words, refs)
+
+
 def _kind(words: Words, text: str) -> str:
     for kind in KINDS:
         if text.lower() == kind.lower():

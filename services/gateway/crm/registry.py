@@ -46,7 +46,7 @@ class Facts(Protocol):
 #: ``(facts, the words typed after the command, the word being typed) -> candidates``.
 Completer = Callable[[Facts, list[str], str], list[str]]
 #: ``(the words after the command) -> the question to ask before running it``.
-Question = Callable[[list[str]], str]
+Question = Callable[[list[str]], str | None]
 
 
 @functools.cache
@@ -272,6 +272,11 @@ CONFIGURE = Level("configure", "resources, constraints and cluster options (crms
          "in which order resources start (and stop); ( ) and [ ] make resource sets", "configure:order",
          complete=complete_resources, detail=_SETS.format(what="action") + "\nKIND: Mandatory, Optional, "
          "Serialize; a score instead: 0 is Optional, any other Mandatory"),
+    _cmd("rsc_ticket", "ID TICKET: RSC[:ROLE] ... [loss-policy=stop|demote|fence|freeze]",
+         "resources that run only while a ticket is granted (site ticket); several make resource sets",
+         "configure:rsc_ticket", complete=complete_resources,
+         detail="loss-policy: what happens to a running resource when the ticket is revoked; by default\n"
+                "demote for the Promoted role, stop otherwise (fence needs stonith-enabled)"),
     _cmd("property", _SET, "cluster options (set cib-bootstrap-options)", "configure:property_set",
          complete=_complete_property),
     _cmd("rsc_defaults", _SET, "defaults of resource meta attributes (set rsc-options)", "configure:rsc_defaults"),
@@ -368,8 +373,32 @@ RA = Level("ra", "the resource agents the nodes have and what they take", (
          read_only=True, complete=complete_agents),
 ))
 
+_TICKET_WORDS = ("grant", "revoke", "standby", "activate", "show", "time", "delete", "cleanup", "attribute")
+
+
+def ticket_question(args: list[str]) -> str | None:
+    """Granting and revoking a ticket ask first (the site level's own question, loaded only then)."""
+    if len(args) < 2 or args[0] not in ("grant", "revoke", "delete"):
+        return None
+    return resolve("paceline.crm.site:question")(args)
+
+
+def _complete_ticket_words(_facts: Facts, typed: list[str], word: str) -> list[str]:
+    return [w for w in _TICKET_WORDS if w.startswith(word)] if not typed else []
+
+
+SITE = Level("site", "tickets of multi-site clusters (crmsh's site level)", (
+    _cmd("ticket", "grant|revoke|standby|activate|show|time|delete|cleanup TICKET [--force]",
+         "a ticket's state: resources that depend on it (rsc_ticket) run only while it is granted",
+         "site:ticket", complete=_complete_ticket_words, asks=ticket_question, waits=True,
+         detail="grant and revoke (and delete, which revokes) must be confirmed: --force or -y, as crm_ticket\n"
+                "asks; standby stops what depends on the ticket in order, activate lets it run again;\n"
+                "show: granted or revoked; time: when last granted; cleanup: forget a revoked ticket's state;\n"
+                "attribute TICKET set|delete|show NAME [VALUE]: any other attribute of its state"),
+))
+
 # Typed as one command, a configure command that changes the CIB commits at once: crmsh's -w waits after a commit.
 CONFIGURE = CONFIGURE._replace(commands=tuple(c._replace(waits=not c.read_only) for c in CONFIGURE.commands))
 
 #: The crm levels: what ``paceline.crm.dispatch`` runs.
-CRM = Registry((CONFIGURE, NODE, RESOURCE, RA))
+CRM = Registry((CONFIGURE, NODE, RESOURCE, RA, SITE))

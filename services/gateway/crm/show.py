@@ -201,6 +201,11 @@ def show_constraint(c: Element) -> str:
             f"{c.get(a)}:{c.get(a + '-action')}" if c.get(a + "-action") else c.get(a, "") for a in ("first", "then"))
         extra = f" symmetrical={c.get('symmetrical')}" if c.get("symmetrical") else ""
         return f"{head} {body}{extra}"
+    if c.tag == "rsc_ticket":
+        body = _sets(c, "role") if c.find("resource_set") is not None else (
+            f"{c.get('rsc')}:{c.get('rsc-role')}" if c.get("rsc-role") else c.get("rsc", ""))
+        extra = f" loss-policy={c.get('loss-policy')}" if c.get("loss-policy") else ""
+        return f"rsc_ticket {cid} {c.get('ticket')}: {body}{extra}"
     return f"# {c.tag} {cid} (shown with 'show xml {cid}')"
 
 
@@ -237,7 +242,7 @@ def objects(root: Element) -> Iterator[tuple[str, str]]:
 
 #: What ``show type:TYPE`` accepts: the first word of each object's line.
 OBJECT_TYPES = ("node", "rsc_template", "primitive", "group", "clone", "ms", "tag", "location", "colocation", "order",
-                "property", "rsc_defaults", "op_defaults")
+                "rsc_ticket", "property", "rsc_defaults", "op_defaults")
 
 
 def object_type(text: str) -> str:

@@ -19,6 +19,7 @@ from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.placement import Placer, ScoreDump
 from paceline.policy.scheduler.summary import summary_lines
 from paceline.shared.cib import Element
+from paceline.shared.cluster import tickets
 from paceline.shared.cluster.model import ClusterState
 from paceline.shared.cluster.unpack import cib_now, unpack
 
@@ -53,6 +54,7 @@ def schedule(cib_root: Element, now: float | None = None, ledger: Ledger | None 
     try:
         at, date_given = cib_now(cib_root, time.time()) if now is None else (now, False)
         state = unpack(cib_root, at, date_given)
+        tickets.apply_constraints(state)    # what lost tickets do, before anything is placed
         score_dump = Placer(state, ledger).run()
         builder = ActionBuilder(state)
         actions = builder.build()

@@ -13,13 +13,13 @@ from paceline.shared.cluster.model import ClusterState, Resource
 
 def current_node(state: ClusterState, rsc: Resource) -> str | None:
     """The node a primitive counts as running on: the source of a partial migration, else the first clean
-    one, any one if it requires fencing (pe__find_active_on)."""
+    one, any one if it requires fencing, else the first it is active on (pe__find_active_on)."""
     if rsc.partial_migration is not None and rsc.partial_migration[0] in rsc.active_on:
         return rsc.partial_migration[0]
     for name in rsc.active_on:
         if rsc.requires in ("fencing", "unfencing") or not state.nodes[name].unclean:
             return name
-    return None
+    return rsc.active_on[0] if rsc.active_on else None    # a node fenced for a lost ticket still runs it
 
 
 def counted_active(state: ClusterState, rsc: Resource) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import colocation
+from paceline.policy.scheduler.tickets import promotion_ban
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF, add_scores, parse_score, scale
@@ -93,7 +94,7 @@ def priority(state: ClusterState, clone: Resource, instance: Resource, placer: P
     node = instance.place.assigned
     assert node is not None
     score = promotion_score(state, instance, node)
-    total = NO_SCORE if score is None else score
+    total = add_scores(NO_SCORE if score is None else score, promotion_ban(state, clone))
     for loc in state.locations:
         if loc.rsc is instance and loc.role == Role.PROMOTED:
             for where, value in loc.node_scores:
