@@ -267,7 +267,9 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
         return found
     if rsc is not None and not rsc.is_group:
         return rsc
-    if rid in state.clones:   # an anonymous clone's history names no instance: one not yet known here takes it
+    if rid in state.clones and not _unique(state, state.clones[rid][0]):
+        # an anonymous clone's history names no instance: one not yet known here takes it (a globally unique
+        # clone's instances are named in their history: a history under the base id is an orphan's)
         instances = [i for i in state.clones[rid] if node.name not in i.history]
         # An instance active on another node is never taken (find_anonymous_clone takes an inactive one).
         free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
