@@ -22,6 +22,7 @@ from paceline.policy.scheduler.act import (
     PSEUDO_LEFT,
     Act,
 )
+from paceline.shared.cluster import remote as cluster_remote
 from paceline.shared.cluster.model import Ordering, Resource
 from paceline.shared.cluster.values import is_true
 
@@ -29,10 +30,20 @@ if TYPE_CHECKING:
     from paceline.policy.scheduler.actions import ActionBuilder
 
 
+def migratable(rsc: Resource) -> bool:
+    """``allow-migrate``; unset, a remote node's connection may migrate (its node floats with it without its
+    resources restarting), as Pacemaker's resource unpacking defaults it."""
+    value = rsc.meta.get("allow-migrate")
+    if value is not None:
+        return is_true(value, False)
+    # (A guest's connection moves with its container, which restarts: never by migration unless asked.)
+    return cluster_remote.is_connection(rsc) and rsc.launcher is None
+
+
 def can_migrate(b: ActionBuilder, rsc: Resource, current: str) -> bool:
     """Pacemaker's pcmk__rsc_can_migrate: allowed, managed, not failed, no start pending, and neither the
     current nor the next node unclean."""
-    if not is_true(rsc.meta.get("allow-migrate"), False) or not rsc.managed or rsc.failed or rsc.migration_failed:
+    if not migratable(rsc) or not rsc.managed or rsc.failed or rsc.migration_failed:
         return False
     if "start" in rsc.pending_task.values():
         return False
@@ -94,8 +105,8 @@ def order_equivalents(b: ActionBuilder, o: Ordering) -> None:
     first, then = o.first, o.then
     if first is then or _related(first, then):
         return
-    first_migratable = is_true(first.meta.get("allow-migrate"), False)
-    then_migratable = is_true(then.meta.get("allow-migrate"), False)
+    first_migratable = migratable(first)
+    then_migratable = migratable(then)
     if not first_migratable and not then_migratable:
         return
     tasks = (o.first_action, o.then_action)

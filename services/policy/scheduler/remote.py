@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler import orderings
+from paceline.policy.scheduler import migration, orderings
 from paceline.shared.cluster import remote
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
 from paceline.shared.cluster.scores import INF
-from paceline.shared.cluster.values import is_true
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.actions import Act, ActionBuilder
@@ -111,7 +110,7 @@ def connection_state(state: ClusterState, node: Node) -> str:
 def will_migrate(b: ActionBuilder, conn: Resource) -> bool:
     """Will a remote node's connection move by live migration (``allow-migrate``)? Decided as the builder's
     migration decides it, before the orderings: healthy, managed, moving from one live node to another."""
-    return (is_true(conn.meta.get("allow-migrate"), False) and conn.managed and not conn.failed
+    return (migration.migratable(conn) and conn.managed and not conn.failed
             and conn.launcher is None and conn.parent is None and len(conn.active_on) == 1
             and conn.place.assigned is not None and conn.place.assigned != conn.active_on[0]
             and b.node_ok(conn.active_on[0]) and b.node_ok(conn.place.assigned) and conn.next_role != Role.STOPPED)
