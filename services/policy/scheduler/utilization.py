@@ -53,8 +53,8 @@ class Capacity:
 def sort_resources(p: Placer) -> None:
     """Under a placement strategy, assign in Pacemaker's pcmk__sort_resources order: by priority, then by
     the score on the node each runs on, then by the scores on each node in node order (each resource's
-    table with what it is colocated with folded in). A clone is compared as one: its instances stay
-    together, in their order, with the best of their scores on each node."""
+    table with what it is colocated with folded in). A clone is compared as one, by its own table: its
+    instances stay together, in their order."""
     state = p.state
     nodes = sorted(state.nodes.values(), key=lambda n: (-(n.base_score if n.available else -INF), n.name.encode()))
     units: dict[str, list[Resource]] = {}
@@ -62,8 +62,12 @@ def sort_resources(p: Placer) -> None:
         units.setdefault(rsc.clone_of or rsc.id, []).append(rsc)
 
     def key(members: list[Resource]) -> tuple[int, ...]:
-        tables = [_colocated_scores(p, rsc) for rsc in members]
-        table = {n.name: max(t.get(n.name, -INF) for t in tables) for n in nodes}
+        clone = state.by_id.get(members[0].clone_of or "")
+        if clone is not None:   # the clone's own table (pcmk__clone_add_colocated_node_scores)
+            table = _colocated_scores(p, clone)
+        else:
+            table = _colocated_scores(p, members[0])
+        table = {n.name: table.get(n.name, -INF) for n in nodes}
         current = next((current_node(state, part) for rsc in members for part in rsc.primitives() if part.active_on),
                        None)
         on_current = table.get(current, -INF) if current is not None else -INF
