@@ -102,6 +102,12 @@ def _unknown_on(index: StatusIndex, rid: str, node: str) -> bool:
     return not any(op.rc != _PENDING_RC for op in index.get((rid, node), ()))
 
 
+def _may_still_run(index: StatusIndex, rid: str, node: str, migrate_to: HistoryOp | None,
+                   migrate_from: HistoryOp | None) -> bool:
+    """Known on ``node`` and nothing happened there since the migration: it may still run there."""
+    return not _unknown_on(index, rid, node) and not _newer_state_after(index, rid, node, migrate_to, migrate_from)
+
+
 def _add_running(state: ClusterState, rsc: Resource, node: str | None) -> None:
     """Count the resource active on another node of the migration, if that node is up."""
     n = state.nodes.get(node) if node is not None else None
@@ -158,7 +164,7 @@ def migrate_to_failure(index: StatusIndex, state: ClusterState, rsc: Resource, n
         return
     rid = rsc.history_id
     migrate_from = find_op(index, rid, "migrate_from", target, source, rc=lrm.OCF_SUCCESS)
-    if not _unknown_on(index, rid, target) and not _newer_state_after(index, rid, target, op, migrate_from):
+    if _may_still_run(index, rid, target, op, migrate_from):
         _add_running(state, rsc, target)
     elif not _non_monitor_after(index, rid, source, op, False) and source not in rsc.dangling_migrations:
         rsc.dangling_migrations.append(source)
@@ -171,5 +177,5 @@ def migrate_from_failure(index: StatusIndex, state: ClusterState, rsc: Resource,
         return
     rid = rsc.history_id
     migrate_to = find_op(index, rid, "migrate_to", source, target, rc=lrm.OCF_SUCCESS)
-    if not _unknown_on(index, rid, source) and not _newer_state_after(index, rid, source, migrate_to, op):
+    if _may_still_run(index, rid, source, migrate_to, op):
         _add_running(state, rsc, source)

@@ -62,12 +62,9 @@ def sort_resources(p: Placer) -> None:
         units.setdefault(rsc.clone_of or rsc.id, []).append(rsc)
 
     def key(members: list[Resource]) -> tuple[int, ...]:
-        clone = state.by_id.get(members[0].clone_of or "")
-        if clone is not None:   # the clone's own table (pcmk__clone_add_colocated_node_scores)
-            table = _colocated_scores(p, clone)
-        else:
-            table = _colocated_scores(p, members[0])
-        table = {n.name: table.get(n.name, -INF) for n in nodes}
+        clone = state.by_id.get(members[0].clone_of or "")     # by the clone's own table, if in one
+        own = _colocated_scores(p, clone if clone is not None else members[0])
+        table = {n.name: own.get(n.name, -INF) for n in nodes}
         current = next((current_node(state, part) for rsc in members for part in rsc.primitives() if part.active_on),
                        None)
         on_current = table.get(current, -INF) if current is not None else -INF

@@ -12,18 +12,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import colocation, instances
-from paceline.policy.scheduler.act import ANY_BLOCKS, BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
+from paceline.policy.scheduler.act import ANY_BLOCKS, BLOCKS, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
 from paceline.policy.scheduler.variants import variant_of
-from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
+from paceline.policy.scheduler.variants.collective import Collective
+from paceline.shared.cluster.model import Colocation, Resource, Role
 from paceline.shared.cluster.unpack import insert_colocation
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.actions import ActionBuilder
     from paceline.policy.scheduler.placement import Placer
-    from paceline.policy.scheduler.summary import Line
 
 
-class Clone:
+class Clone(Collective):
     """The method table of a clone (anonymous or globally unique)."""
 
     #: (begin, done) pseudo-action pairs of each phase; a promotable clone adds promote and demote.
@@ -109,17 +109,6 @@ class Clone:
         """Orderings between the phases beyond stop-before-start (a promotable clone's)."""
         return None
 
-    def first_actions(self, b: ActionBuilder, clone: Resource, task: str) -> list[Act]:
-        return b.find(clone, COMPLETION.get(task, task))
-
-    def then_actions(self, b: ActionBuilder, clone: Resource, task: str) -> list[Act]:
-        out = b.find(clone, task)
-        for instance in clone.children:
-            out.extend(variant_of(instance).then_actions(b, instance, task))
-        return out
-
-    def summary_lines(self, state: ClusterState, b: ActionBuilder, clone: Resource) -> list[Line]:
-        return [line for i in clone.children for line in variant_of(i).summary_lines(state, b, i)]
 
 
 def _restarting(b: ActionBuilder, instance: Resource) -> bool:

@@ -12,22 +12,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import colocation, instances
-from paceline.policy.scheduler.act import BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
+from paceline.policy.scheduler.act import BLOCKS, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
 from paceline.policy.scheduler.variants import variant_of
-from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
+from paceline.policy.scheduler.variants.collective import Collective
+from paceline.shared.cluster.model import Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.unpack import add_colocation
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.actions import ActionBuilder
     from paceline.policy.scheduler.placement import Placer
-    from paceline.policy.scheduler.summary import Line
 
 _PSEUDO_TASKS = ("start", "running", "stop", "stopped")
 _ROLE_TASKS = ("promote", "promoted", "demote", "demoted")
 
 
-class Group:
+class Group(Collective):
     """The method table of a group."""
 
     # ---------------------------------------------------------------- assignment
@@ -130,17 +130,6 @@ class Group:
                 _chain(b, prev, member)
             prev = member
 
-    def first_actions(self, b: ActionBuilder, group: Resource, task: str) -> list[Act]:
-        return b.find(group, COMPLETION.get(task, task))
-
-    def then_actions(self, b: ActionBuilder, group: Resource, task: str) -> list[Act]:
-        out = b.find(group, task)
-        for member in group.children:
-            out.extend(variant_of(member).then_actions(b, member, task))
-        return out
-
-    def summary_lines(self, state: ClusterState, b: ActionBuilder, group: Resource) -> list[Line]:
-        return [line for member in group.children for line in variant_of(member).summary_lines(state, b, member)]
 
 
 def _promotes(b: ActionBuilder, group: Resource) -> bool:
