@@ -61,7 +61,7 @@ def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, 
     before = (then.optional, then.runnable, then.migrate_runnable, then.pseudo,
               first.optional, first.runnable, first.migrate_runnable)
     same_rsc = first.rsc is then.rsc
-    if flags & IMPLIES_THEN and then.optional and first.runnable and not first.migrate_runnable \
+    if flags & IMPLIES_THEN and then.optional and not first.migrate_runnable \
             and _first_required(b, first, then):
         then.optional = False
         _because(then, first, "required")
