@@ -6,9 +6,11 @@ acceptable number, and this test fails if a change loses a case.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tests.support.cases import cases, simulate, transition_summary
+from tests.support.cases import Case, cases, simulate, transition_summary
 
 FLOOR_FILE = Path(__file__).with_name("pcmk_cases_floor.txt")
 EXTRA_ARGS = {
@@ -19,13 +21,16 @@ EXTRA_ARGS = {
 }
 
 
+def _matches(case: Case) -> bool:
+    code, out, _err = simulate(case.xml, *EXTRA_ARGS.get(case.name, []))
+    return code == 0 and transition_summary(out) == case.expected_summary()
+
+
 def test_pacemaker_cases_pass_count_does_not_drop(shared_dir):
     every = cases(Path(shared_dir) / "pacemaker-cases")
-    failed: list[str] = []
-    for case in every:
-        code, out, _err = simulate(case.xml, *EXTRA_ARGS.get(case.name, []))
-        if code != 0 or transition_summary(out) != case.expected_summary():
-            failed.append(case.name)
+    with ProcessPoolExecutor(os.cpu_count() or 1) as pool:      # one case per process at a time: no shared state
+        verdicts = list(pool.map(_matches, every, chunksize=8))
+    failed = [case.name for case, ok in zip(every, verdicts, strict=True) if not ok]
     passed = len(every) - len(failed)
     floor = int(FLOOR_FILE.read_text().split()[0])
     assert passed >= floor, f"{passed} of {len(every)} cases pass, floor is {floor}; failing: {failed}"
