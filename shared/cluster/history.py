@@ -387,7 +387,7 @@ def _instance_parts(instance: Resource) -> list[Resource]:
 def _instance_seen(instance: Resource, node: str | None) -> bool:
     """Has this clone instance (for a group member: any member of its group instance) history on ``node``
     (None: anywhere)? A cloned group's members found on one node belong to one instance."""
-    parts = instance.parent.children if instance.parent is not None else [instance]
+    parts = _instance_parts(instance)
     return any((node in p.history) if node is not None else bool(p.history) for p in parts)
 
 

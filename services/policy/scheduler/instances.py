@@ -28,6 +28,7 @@ from functools import cmp_to_key
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import promotion
+from paceline.policy.scheduler.activity import walk
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.status_view import is_unique
@@ -86,17 +87,9 @@ def ban_target(state: ClusterState, rsc: Resource) -> Resource:
     return clone if clone is not None and not unique(clone) else rsc
 
 
-def _tree(rsc: Resource) -> list[Resource]:
-    """A resource and everything inside it, parents first."""
-    out = [rsc]
-    for child in rsc.children:
-        out.extend(_tree(child))
-    return out
-
-
 def locate_tree(placer: Placer, rsc: Resource, node: str | None, score: int, why: str) -> None:
     """Pacemaker's ``resource_location`` on a collective: the score goes to every descendant's table too."""
-    for part in _tree(rsc):
+    for part in walk(rsc):
         placer.add_location(part, node, score, why)
 
 
@@ -124,7 +117,7 @@ def assign_clone(placer: Placer, clone: Resource) -> None:
         placer.assign(c.primary)
     for c in list(clone.with_this):
         placer.add_dependent_scores(c, clone)
-    for part in _tree(clone):
+    for part in walk(clone):
         if not part.orphan:
             placer.show("pcmk__clone_assign", part)
     order = instance_order(placer, clone)
@@ -210,7 +203,7 @@ def _assigned_score(state: ClusterState, instance: Resource) -> int:
 def blocked(instance: Resource) -> bool:
     """``is_set_recursive(instance, blocked)``: the instance or anything in it is blocked (a failed stop
     that cannot be recovered); a mandatory colocation with the clone does not count its node."""
-    return any(part.blocked for part in _tree(instance))
+    return any(part.blocked for part in walk(instance))
 
 
 def _compatible_instance(placer: Placer, rsc: Resource, clone: Resource) -> Resource | None:
@@ -365,7 +358,7 @@ def _assign_early(placer: Placer, clone: Resource, instance: Resource, current: 
     score = instance.place.allowed.get(current)
     if score is None or score < 0 or not placer.available(current):
         return False
-    backup = {id(part): dict(part.place.allowed) for part in _tree(instance)}
+    backup = {id(part): dict(part.place.allowed) for part in walk(instance)}
     scratch = dict(counts)
     chosen: str | None = None
     reserved = 0
@@ -373,9 +366,9 @@ def _assign_early(placer: Placer, clone: Resource, instance: Resource, current: 
         chosen = _assign_instance(placer, clone, instance, current, max_per_node, scratch)
         if chosen == current:
             break
-        for part in _tree(instance):
+        for part in walk(instance):
             part.place.allowed = backup[id(part)]
-        backup = {id(part): dict(part.place.allowed) for part in _tree(instance)}
+        backup = {id(part): dict(part.place.allowed) for part in walk(instance)}
         if chosen is None:
             unassign(placer, instance)
             break
