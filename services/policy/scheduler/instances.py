@@ -254,7 +254,7 @@ def _sort_priority(placer: Placer, clone: Resource, instance: Resource) -> int:
     """The priority instances are sorted by: a promotable clone's instance has its best promotion score on an
     available node, if higher than its own (``pcmk__add_promotion_scores`` raises it, before the sort)."""
     best = instance.priority
-    if clone.promotable and not instance.children:
+    if clone.promotable:
         for node in instance.place.allowed:
             score = promotion.promotion_score(placer.state, instance, node) if placer.available(node) else None
             if score is not None and score > best:

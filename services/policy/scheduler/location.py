@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import instances
 from paceline.policy.scheduler.activity import counted_active
-from paceline.policy.scheduler.variants import variant_of
+from paceline.policy.scheduler.variants import container_of, variant_of
 from paceline.shared.cluster import locks
 from paceline.shared.cluster.history import effective_fail_count, has_fail_counts
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
@@ -58,13 +58,23 @@ def apply_all(p: Placer, everything: list[Resource]) -> None:
 
 
 def apply_exclusive_discovery(p: Placer) -> None:
-    """``resource-discovery=exclusive``: only the nodes named so may run the resource."""
+    """``resource-discovery=exclusive``: only the nodes named so may run the resource; a clone or group
+    around it keeps its own table in step (``apply_exclusive_discovery`` walks a collective and its
+    children alike), on the nodes that table has."""
     state = p.state
+    done: set[str] = set()
     for prim in state.primitives():
         if "exclusive" in prim.discovery.values():
             for node in state.nodes:
                 if prim.discovery.get(node) != "exclusive":
                     p.set_score(prim, node, -INF, "resource-discovery=exclusive names other nodes")
+            outer = container_of(state, prim)
+            while outer is not None and outer.id not in done:
+                done.add(outer.id)
+                for node in list(outer.place.allowed):
+                    if prim.discovery.get(node) != "exclusive":
+                        p.set_score(outer, node, -INF, "resource-discovery=exclusive names other nodes")
+                outer = container_of(state, outer)
 
 
 def _multiply_active_policies(state: ClusterState) -> None:
