@@ -109,10 +109,14 @@ def is_clone_location(state: ClusterState, rsc: Resource) -> bool:
 
 
 def assign_clone(placer: Placer, clone: Resource) -> None:
-    """``pcmk__clone_assign``: its primaries first, its dependents' preferences, then the instances."""
+    """``pcmk__clone_assign``: a promotable clone's promotion scores (on the nodes available now, remote ones
+    included once their connections are placed), its primaries first, its dependents' preferences, then the
+    instances."""
     if clone.place.assign_done or clone.place.assigning:
         return
     clone.place.assigning = True
+    if clone.promotable:
+        promotion.add_promotion_scores(placer.state, clone, placer)
     for c in list(clone.this_with):
         placer.assign(c.primary)
     for c in list(clone.with_this):
@@ -236,10 +240,11 @@ def active_nodes(state: ClusterState, instance: Resource) -> list[str]:
     return out
 
 
-def _failed(rsc: Resource) -> bool:
+def did_fail(rsc: Resource) -> bool:
     """``did_fail``: the instance or anything in it failed (one blocked where it runs failed with on-fail=block:
-    Pacemaker flags it failed too, as crm_mon's FAILED shows)."""
-    return rsc.failed or (rsc.blocked and bool(rsc.active_on)) or any(_failed(child) for child in rsc.children)
+    Pacemaker flags it failed too, as crm_mon's FAILED shows; one frozen by a lost ticket did not fail)."""
+    return rsc.failed or (rsc.blocked and not rsc.frozen and bool(rsc.active_on)) \
+        or any(did_fail(child) for child in rsc.children)
 
 
 def instance_number(rsc: Resource) -> int:
@@ -297,7 +302,7 @@ def instance_order(placer: Placer, clone: Resource) -> list[Resource]:
         in_a, in_b = node_a in clone.place.allowed, node_b in clone.place.allowed
         if not in_a or not in_b:
             return 0 if in_a == in_b else (-1 if in_a else 1)
-        failed_a, failed_b = _failed(a), _failed(b)
+        failed_a, failed_b = did_fail(a), did_fail(b)
         if failed_a != failed_b:
             return 1 if failed_a else -1
         score_a, score_b = colocation_score(a), colocation_score(b)
