@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import instances
-from paceline.policy.scheduler.activity import counted_active
-from paceline.policy.scheduler.variants import container_of, variant_of
+from paceline.policy.scheduler.activity import counted_active, walk
+from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster import locks
 from paceline.shared.cluster.history import effective_fail_count, has_fail_counts
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
@@ -58,23 +58,32 @@ def apply_all(p: Placer, everything: list[Resource]) -> None:
 
 
 def apply_exclusive_discovery(p: Placer) -> None:
-    """``resource-discovery=exclusive``: only the nodes named so may run the resource; a clone or group
-    around it keeps its own table in step (``apply_exclusive_discovery`` walks a collective and its
-    children alike), on the nodes that table has."""
+    """``resource-discovery=exclusive``: only the nodes named so may run the resource. The clone or group a
+    constraint names keeps its own table (and its instances') in step too (``apply_exclusive_discovery``
+    walks the resource the constraint flagged and everything in it, on the nodes each table has)."""
     state = p.state
-    done: set[str] = set()
     for prim in state.primitives():
         if "exclusive" in prim.discovery.values():
             for node in state.nodes:
                 if prim.discovery.get(node) != "exclusive":
                     p.set_score(prim, node, -INF, "resource-discovery=exclusive names other nodes")
-            outer = container_of(state, prim)
-            while outer is not None and outer.id not in done:
-                done.add(outer.id)
-                for node in list(outer.place.allowed):
-                    if prim.discovery.get(node) != "exclusive":
-                        p.set_score(outer, node, -INF, "resource-discovery=exclusive names other nodes")
-                outer = container_of(state, outer)
+    for rsc, named in _exclusively_located(state).values():
+        for part in walk(rsc):
+            if part.children:
+                for node in [n for n in part.place.allowed if n not in named]:
+                    p.set_score(part, node, -INF, "resource-discovery=exclusive names other nodes")
+
+
+def _exclusively_located(state: ClusterState) -> dict[str, tuple[Resource, set[str]]]:
+    """Each collective a ``resource-discovery=exclusive`` location names (by id), with the nodes named."""
+    out: dict[str, tuple[Resource, set[str]]] = {}
+    for loc in state.locations:
+        if loc.discovery != "exclusive":
+            continue
+        named = state.by_id[loc.rsc.clone_of or ""] if instances.is_clone_location(state, loc.rsc) else loc.rsc
+        if named.children:      # a location naming a clone was unpacked onto its instances; its first stands in
+            out.setdefault(named.id, (named, set()))[1].update(node for node, _ in loc.node_scores)
+    return out
 
 
 def _multiply_active_policies(state: ClusterState) -> None:
