@@ -26,6 +26,19 @@ if TYPE_CHECKING:
 UNKNOWN, ALIVE, RESTING, FAILED, STOPPED = "unknown", "alive", "resting", "failed", "stopped"
 
 
+def attribute_node(state: ClusterState, rsc: Resource, node: str) -> str:
+    """Whose attributes a resource reads on a guest node: its container's host's, when the resource says
+    ``container-attribute-target=host`` (``pe__node_attribute_calculated``), else the node's own."""
+    if rsc.meta.get("container-attribute-target") != "host":
+        return node
+    guest = state.nodes.get(node)
+    container = remote.guest_container(state, guest) if guest is not None and guest.kind == remote.GUEST else None
+    if container is None:
+        return node
+    host = container.place.assigned or (container.active_on[0] if container.active_on else None)
+    return host if host in state.nodes else node
+
+
 def any_remote(state: ClusterState) -> bool:
     return any(n.kind != remote.CLUSTER for n in state.nodes.values())
 
@@ -64,6 +77,19 @@ def beside_launcher(state: ClusterState, rsc: Resource) -> bool:
     return remote.launcher_node(state, rsc) is None
 
 
+#: How much a bundle's connection wants its container's host: it may run elsewhere, so that a bundle on a
+#: remote node can be reached through that node's own connection (``pcmk__primitive_internal_constraints``).
+NESTED_CONNECTION_SCORE = 10000
+
+
+def launcher_score(state: ClusterState, rsc: Resource) -> int:
+    """The score of the colocation of a launched resource with its launcher: mandatory, but only highly
+    preferred for a bundle's connection (Pacemaker's ``remote_nesting_allowed``)."""
+    if rsc.in_bundle is not None and remote.node_of(state, rsc) is not None:
+        return NESTED_CONNECTION_SCORE
+    return INF
+
+
 def assign_connections(placer: Placer) -> None:
     """Place every connection resource before anything else, and bring its node online as soon as the
     connection has somewhere to run (``pcmk__assign_resources``, ``remote_connection_assigned``)."""
@@ -73,15 +99,21 @@ def assign_connections(placer: Placer) -> None:
         if node is None:
             continue
         placer.assign(top)
-        if node.as_read is None:
-            node.as_read = (node.online, node.unclean, node.shutdown)
-        if top.place.assigned is not None and top.next_role != Role.STOPPED:
-            node.online = True
-            if node.unseen:       # a connection that will be tried again: no need to fence the node
-                node.unclean = False
-        else:
-            node.shutdown = True
-        placer._available[node.name] = node.available
+        connection_placed(placer, top, node)
+
+
+def connection_placed(placer: Placer, conn: Resource, node: Node) -> None:
+    """A connection was assigned: its node is up if it goes somewhere, else shutting down
+    (``remote_connection_assigned``)."""
+    if node.as_read is None:
+        node.as_read = (node.online, node.unclean, node.shutdown)
+    if conn.place.assigned is not None and conn.next_role != Role.STOPPED:
+        node.online = True
+        if node.unseen:       # a connection that will be tried again: no need to fence the node
+            node.unclean = False
+    else:
+        node.shutdown = True
+    placer._available[node.name] = node.available
 
 
 # ---------------------------------------------------------------- actions

@@ -28,7 +28,10 @@ class Promotable(Clone):
     phases = (("start", "running"), ("stop", "stopped"), ("promote", "promoted"), ("demote", "demoted"))
 
     def before_assign(self, p: Placer, clone: Resource) -> None:
-        promotion.add_promotion_scores(p.state, clone, p)
+        """Promotion scores, before anything is assigned; a bundle's clone gets them as it is assigned, after
+        the bundle's replicas (``pcmk__clone_assign``: its nodes are only up once their connections are placed)."""
+        if clone.in_bundle is None:
+            promotion.add_promotion_scores(p.state, clone, p)
 
     def member_role_actions(self, b: ActionBuilder, clone: Resource, member: Resource, stops: list[Act],
                             start: Act | None, next_role: Role) -> Act | None:
