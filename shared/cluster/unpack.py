@@ -1152,7 +1152,9 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
             state.config_error(f"{where}: rsc-pattern={shown(pattern)} is not a regular expression; "
                                "constraint ignored")
             return
-        for rsc in list(state.by_id.values()):
+        # Only top-level resources are matched (unpack_rsc_location): not a group's members, a clone's
+        # instances or a bundle's parts.
+        for rsc in [r for r in state.by_id.values() if r.parent is None and r.clone_of is None and r.in_bundle is None]:
             m = regex.search(rsc.id)
             if invert and m is None:
                 targets.append((rsc, ()))

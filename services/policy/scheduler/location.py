@@ -47,7 +47,7 @@ def apply_all(p: Placer, everything: list[Resource]) -> None:
             variant_of(loc.rsc).apply_location(p, loc.rsc, node, score, f"location {loc.id}")
             if instances.is_clone_location(state, loc.rsc):     # the clone's own table has it too
                 p.add_location(state.by_id[loc.rsc.clone_of or ""], node, score, f"location {loc.id}")
-            for prim in [*loc.rsc.primitives(), *([loc.rsc] if loc.rsc.is_bundle else [])]:
+            for prim in _located(loc.rsc):
                 mode = prim.discovery.get(node, "always")
                 if _DISCOVERY_RANK.get(loc.discovery, 0) > _DISCOVERY_RANK[mode]:
                     prim.discovery[node] = loc.discovery
@@ -61,13 +61,20 @@ def apply_exclusive_discovery(p: Placer) -> None:
     """``resource-discovery=exclusive``: only the nodes named so may run the resource (of those in its table:
     ``apply_exclusive_discovery`` adds no node)."""
     state = p.state
-    # A bundle's own table takes it, not its replicas' resources (their top resource is not the bundle).
     bundles = [top for top in state.resources if top.is_bundle]
-    for prim in [*(r for r in state.primitives() if r.in_bundle is None or r.clone_of is not None), *bundles]:
+    for prim in [*state.primitives(), *bundles]:
         if "exclusive" in prim.discovery.values():
             for node in [n for n in state.nodes if n in prim.place.allowed]:
                 if prim.discovery.get(node) != "exclusive":
                     p.set_score(prim, node, -INF, "resource-discovery=exclusive names other nodes")
+
+
+def _located(rsc: Resource) -> list[Resource]:
+    """What a location's ``resource-discovery`` reaches: a bundle, its containers and addresses (what
+    ``pcmk__bundle_apply_location`` applies it to), else the resource's primitives."""
+    if rsc.bundle is None:
+        return rsc.primitives()
+    return [rsc, *(part for r in rsc.bundle.replicas for part in (r.container, r.ip) if part is not None)]
 
 
 def _multiply_active_policies(state: ClusterState) -> None:

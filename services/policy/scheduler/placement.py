@@ -79,7 +79,8 @@ class Placer:
         for top in state.resources:
             variant_of(top).before_assign(self, top)
         for prim in state.primitives():
-            if prim.launcher is not None and remote.beside_launcher(state, prim):
+            # An unmanaged resource gets no implicit constraints (pcmk__primitive_internal_constraints).
+            if prim.launcher is not None and remote.beside_launcher(state, prim) and prim.managed:
                 add_colocation(state, Colocation(id="#resource-with-launcher", dependent=prim,
                                                  primary=prim.launcher, score=remote.launcher_score(state, prim),
                                                  influence=True))

@@ -58,8 +58,8 @@ def internal_constraints(placer: Placer) -> None:
         if conn_node is not None and prim.launcher is not None and not state.symmetric:
             placer.add_location(prim, None, 0, "remote connection default")
         avoid = conn_node is not None or prim.agent.get("class") == "stonith"
-        if remote.guest_of_container(state, prim) is not None:
-            avoid = True
+        if remote.guest_of_container(state, prim) is not None and prim.in_bundle is None:
+            avoid = True        # a bundle's containers may run on remote nodes (remote_nesting_allowed)
         on_node = remote.launcher_node(state, prim)
         if on_node is not None:
             why = f"its container makes it run on {on_node.name}"

@@ -19,6 +19,7 @@ from paceline.policy.scheduler import colocation, instances, location, remote
 from paceline.policy.scheduler.act import BLOCKS, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
 from paceline.policy.scheduler.activity import walk
 from paceline.policy.scheduler.variants import variant_of
+from paceline.shared.cluster import remote as shared_remote
 from paceline.shared.cluster.model import BundleInfo, Colocation, Replica, Resource, Role
 from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.unpack import add_colocation, insert_colocation
@@ -251,6 +252,13 @@ def _assign_replica(p: Placer, bundle: Resource, replica: Replica, prefer: str |
     if replica.ip is not None:
         p.assign(replica.ip, prefer)
     if replica.remote is not None:
+        host = p.state.nodes.get(replica.container.place.assigned or "")
+        host_connection = shared_remote.connection(p.state, host) if host is not None else None
+        if host_connection is not None:
+            # A container on a remote node: its connection goes through that node's own host, as Pacemaker
+            # Remote takes one connection only (REMOTE_CONTAINER_HACK, "replica-remote-with-host-remote").
+            add_colocation(p.state, Colocation(id="#replica-remote-with-host-remote", dependent=replica.remote,
+                                               primary=host_connection, score=INF))
         p.assign(replica.remote, prefer)
         guest = p.state.nodes.get(replica.remote.id)
         if guest is not None:
