@@ -203,7 +203,7 @@ def _resource_ids(resources: Element) -> set[str]:
 
 def _bundle_node(state: ClusterState, name: str) -> None:
     """A bundle replica's guest node (``create_remote_resource``): no resource but the replica's own may run
-    there (its score -INFINITY for every other), and nothing is probed there but the replica's instance."""
+    there (its score -INFINITY for every other); the scheduler probes nothing else there either."""
     node = state.nodes.get(name)
     if node is None:
         node = state.nodes[name] = _new_node(state, name, GUEST)
@@ -215,7 +215,6 @@ def _bundle_node(state: ClusterState, name: str) -> None:
     node.kind = GUEST
     node.base_score = -INF
     node.bundle_node = True
-    node.rsc_discovery = False
     node.attrs["#kind"] = _KIND_ATTR[GUEST]
 
 

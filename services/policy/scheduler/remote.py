@@ -356,6 +356,8 @@ def may_probe(state: ClusterState, rsc: Resource, node: Node) -> bool:
     whose container is stopped or will stop (nothing can be running there)."""
     if node.kind == remote.CLUSTER:
         return True
+    if node.bundle_node and rsc.discovery.get(node.name) != "exclusive":
+        return False        # a bundle node: its replica's instance only (create_remote_resource)
     if not node.rsc_discovery:
         return False
     if rsc.agent.get("class") == "stonith" or remote.node_of(state, rsc) is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import colocation, instances, location, remote
-from paceline.policy.scheduler.act import BLOCKS, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
+from paceline.policy.scheduler.act import BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
 from paceline.policy.scheduler.activity import walk
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster import remote as shared_remote
@@ -197,6 +197,8 @@ class Bundle:
             if replica.child is not None:
                 for act in _placed(b, replica.child, "stop"):
                     b.order(pseudo["stop"], act, IMPLIES_FIRST | MEMBER)
+            if replica.remote is not None:
+                _order_connection_probes(b, replica)
             if replica.ip is not None:
                 for first in _placed(b, replica.ip, "start"):
                     for then in _placed(b, replica.container, "start"):
@@ -207,25 +209,38 @@ class Bundle:
         clone = data.child
         if clone is None:
             return
-        for begin, done in (("start", "running"), ("stop", "stopped")):
+        clone_variant = variant_of(clone)
+        clone_variant.internal_constraints(b, clone)
+        phases: tuple[tuple[str, str], ...] = (("start", "running"), ("stop", "stopped"))
+        if clone.promotable:
+            for task in ("promote", "promoted", "demote", "demoted"):
+                pseudo[task] = b.new(task, bundle, None, pseudo=True)
+            phases += (("promote", "promoted"), ("demote", "demoted"))
+            b.order(pseudo["promote"], pseudo["promoted"], BLOCKS)
+            b.order(pseudo["demote"], pseudo["demoted"], 0)
+            # pcmk__promotable_restart_ordering: demotions before stops, promotions after everything else.
+            b.order(pseudo["demoted"], pseudo["stop"], 0)
+            for before_promote in ("demoted", "stopped", "running"):
+                b.order(pseudo[before_promote], pseudo["promote"], 0)
+        for begin, done in phases:
             for act in b.find(clone, begin):
                 b.order(pseudo[begin], act, IMPLIES_FIRST | MEMBER)
             for act in b.find(clone, done):
                 b.order(act, pseudo[done], IMPLIES_THEN | MEMBER)
 
     def first_actions(self, b: ActionBuilder, bundle: Resource, task: str) -> list[Act]:
-        done = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}.get(task, task)
-        found = b.find(bundle, done)
-        clone = info(bundle).child
-        if not found and clone is not None:
-            found = variant_of(clone).first_actions(b, clone, task)
-        return found
+        """An ordering after the bundle waits for its completion pseudo-action (``running``, ``promoted``...)."""
+        return b.find(bundle, COMPLETION.get(task, task))
 
     def then_actions(self, b: ActionBuilder, bundle: Resource, task: str) -> list[Act]:
+        """An ordering before the bundle reaches its pseudo-action and, for start and stop, its containers'
+        (for promote and demote, its clone's instances': the role is the bundled resource's)."""
         out = b.find(bundle, task)
         clone = info(bundle).child
-        if task in ("promote", "demote") and clone is not None:
-            return variant_of(clone).then_actions(b, clone, task)
+        if task in ("promote", "demote"):
+            if clone is not None:
+                out.extend(variant_of(clone).then_actions(b, clone, task))
+            return out
         for container in containers(bundle):
             out.extend(b.find(container, task))
         return out
@@ -240,6 +255,19 @@ class Bundle:
                 if part is not None:
                     out += variant_of(part).summary_lines(state, b, part)
         return out
+
+
+def _order_connection_probes(b: ActionBuilder, replica: Replica) -> None:
+    """A connection is probed only once its container is known to run (``pcmk__ar_nested_remote_probe``):
+    after the container's start, and not at all while the container neither runs nor can start."""
+    assert replica.remote is not None
+    starts = _placed(b, replica.container, "start")
+    can_start = any(s.runnable for s in starts)
+    for probe in b.find(replica.remote, "monitor"):
+        for start in starts:
+            b.order(start, probe, 0)
+        if not can_start and not replica.container.active_on:
+            probe.runnable = False
 
 
 def _placed(b: ActionBuilder, rsc: Resource, task: str) -> list[Act]:
