@@ -15,6 +15,12 @@ from paceline.shared.lrm import pacemaker_digest, params_digest
 
 def op_params(rsc: Resource, node: str | None, task: str, interval: int) -> dict[str, str]:
     params = dict(rsc.params_on(node))
+    if params.get("addr", "").lower() == "#uname" and rsc.launcher is not None:
+        # A bundle connection without an address of its own reaches the host its container runs on
+        # (``pe__add_bundle_remote_name``, Pacemaker's REMOTE_CONTAINER_HACK): digests are of that name.
+        host = rsc.launcher.active_on[0] if rsc.launcher.active_on else node
+        if host is not None:
+            params["addr"] = host
     for op in rsc.ops:
         if op.name == task and op.interval_ms == interval:
             params.update(op.params)

@@ -261,7 +261,12 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     rsc = state.by_id.get(rid)
     base = rid.rsplit(":", 1)[0]
     anonymous = state.clones.get(base) if rsc is None or rsc.clone_of is not None else None
-    if anonymous and not anonymous[0].is_group and not _unique(state, anonymous[0]):
+    if anonymous and anonymous[0].in_bundle is not None and not _unique(state, anonymous[0]):
+        found = _bundle_replica_instance(state, anonymous[0].in_bundle, node)
+        if found is not None:
+            found.history_name = rid
+            return found
+    elif anonymous and not anonymous[0].is_group and not _unique(state, anonymous[0]):
         found = _find_anonymous(anonymous, node, state) or _orphan_instance(state, anonymous[0], base)
         found.history_name = rid    # unpack_find_resource: what its history calls it (the last entry's)
         return found
@@ -294,6 +299,14 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     state.resources.append(orphan)
     remote.adopt_orphan(state, orphan, lr)
     return orphan
+
+
+def _bundle_replica_instance(state: ClusterState, bundle_id: str, node: Node) -> Resource | None:
+    """A bundled resource's history belongs to the instance of the replica whose guest node it is on
+    (``pe__find_bundle_replica``); on any other node to none (an orphan's)."""
+    bundle = state.by_id.get(bundle_id)
+    replicas = bundle.bundle.replicas if bundle is not None and bundle.bundle is not None else []
+    return next((r.child for r in replicas if r.node == node.name), None)
 
 
 def _banned(state: ClusterState, rsc: Resource) -> Resource:

@@ -77,6 +77,11 @@ class Node:
     remote_requires_reset: bool = False     # must be fenced (a guest: its container recovered)
     rsc_discovery: bool = True              # resource-discovery-enabled: probes run here
     from_history: bool = False              # made by an orphaned connection: in no resource's default table
+    bundle_node: bool = False               # a bundle replica's guest node: in no resource's default table either,
+    #: but those of the resources unpacked before its bundle made it, when the configuration declared it already
+    #: (Pacemaker builds a table as it unpacks each resource)
+    in_tables_of: set[str] = field(default_factory=set)
+    declared: bool = False                  # a <node> entry names it (its attributes live there)
     #: (online, unclean, shutdown) as the CIB said, kept when the scheduler brings a remote node online for
     #: its connection's new place (the status shows the cluster as it was)
     as_read: tuple[bool, bool, bool] | None = None
@@ -169,9 +174,43 @@ class Placement:
 
 
 @dataclass(repr=False)
+class Replica:
+    """One replica of a bundle (``pcmk__bundle_replica_t``): its container, address, connection and the
+    instance of the bundled resource that runs on its guest node (see bundle.py)."""
+
+    offset: int
+    container: Resource
+    ip: Resource | None = None
+    remote: Resource | None = None
+    child: Resource | None = None
+    ipaddr: str | None = None
+
+    @property
+    def node(self) -> str | None:
+        """The guest node the replica makes (its connection's name)."""
+        return self.remote.id if self.remote is not None else None
+
+    def parts(self) -> list[Resource]:
+        """Its primitives in Pacemaker's order: address, bundled instance, container, connection."""
+        return [r for r in (self.ip, self.child, self.container, self.remote) if r is not None]
+
+
+@dataclass(repr=False)
+class BundleInfo:
+    """What a bundle as a whole knows besides its resources (``pe__bundle_variant_data_t``)."""
+
+    engine: str
+    image: str
+    replicas: list[Replica] = field(default_factory=list)
+    per_host: int = 1
+    child: Resource | None = None       # the clone of the bundled primitive
+    unique: bool = False
+
+
+@dataclass(repr=False)
 class Resource:
     id: str
-    kind: str                                   # "primitive", "group" or "clone" (a clone as a whole)
+    kind: str                                   # "primitive", "group", "clone" (a clone as a whole) or "bundle"
     parent: Resource | None = None
     children: list[Resource] = field(default_factory=list)
     agent: dict[str, str] = field(default_factory=dict)
@@ -218,6 +257,12 @@ class Resource:
     promotable: bool = False
     promoted_max: int = 1
     promoted_node_max: int = 1
+    # ---- bundles: the bundle as a whole (kind "bundle") has its replicas here; its parts name it
+    bundle: BundleInfo | None = None
+    in_bundle: str | None = None        # the bundle this container, address, connection or clone belongs to
+    #: the allowed-node table it starts from, instead of every node's own score: a bundled instance has its
+    #: replica's guest node only, at 500 (``create_remote_resource``)
+    pinned: dict[str, int] | None = None
     # ---- live migration found in the history (see migration_history.py)
     partial_migration: tuple[str, str] | None = None   # (source, target): migrate_to done, migrate_from not
     dangling_migrations: list[str] = field(default_factory=list)   # sources a completed migration left
@@ -238,10 +283,12 @@ class Resource:
     _history_of: str | None = field(init=False, repr=False, default=None)    # for this clone_of
     is_group: bool = field(init=False, repr=False, default=False)   # kind == "group", asked very often
     is_clone: bool = field(init=False, repr=False, default=False)   # kind == "clone"
+    is_bundle: bool = field(init=False, repr=False, default=False)  # kind == "bundle"
 
     def __post_init__(self) -> None:
         self.is_group = self.kind == "group"
         self.is_clone = self.kind == "clone"
+        self.is_bundle = self.kind == "bundle"
 
     def __repr__(self) -> str:
         # Resources point at each other (parents, colocations, launchers): the generated repr would walk the
@@ -267,7 +314,7 @@ class Resource:
         return self._history_id
 
     def primitives(self) -> list[Resource]:
-        if not self.is_group and not self.is_clone:
+        if not self.is_group and not self.is_clone and not self.is_bundle:
             return [self]
         return [m for c in self.children for m in c.primitives()]
 
@@ -281,7 +328,7 @@ class Resource:
 
     @property
     def variant_rank(self) -> int:
-        return 2 if self.is_clone else 1 if self.is_group else 0
+        return 3 if self.is_bundle else 2 if self.is_clone else 1 if self.is_group else 0
 
 
 @dataclass
@@ -389,8 +436,8 @@ class ClusterState:
 
         Naming nothing in the configuration, or a resource left out for its own configuration error, is a
         configuration error (Pacemaker: "Ignoring constraint ... because 'x' is not a valid resource or
-        tag"); naming one the scheduler does not support yet (a bundle) is only a
-        warning: the configuration is valid, the limit is ours."""
+        tag"); naming one the scheduler does not support is only a warning: the configuration is valid,
+        the limit is ours."""
         text = f"{where}: {what}, not a resource or tag that can be used; constraint ignored"
         if rid is not None and rid in self.configured_ids and rid not in self.left_out:
             self.warnings.append(text)

@@ -18,14 +18,18 @@ from dataclasses import replace
 
 from lxml import etree
 from paceline.shared.cib import Element
+from paceline.shared.cluster.bundle import guest_names as bundle_guest_names
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role, node_sort_key
 from paceline.shared.cluster.options import node_attribute_map
 from paceline.shared.cluster.rules import RuleContext, nvsets
+from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.timespec import interval_ms
 from paceline.shared.cluster.values import is_true, shown
 
 #: The node kinds: a member of the membership, a Pacemaker Remote node, a guest node.
 CLUSTER, REMOTE, GUEST = "cluster", "remote", "guest"
+#: How a bundle replica's guest node is found while reading the configuration (it is a guest node).
+BUNDLE = "bundle"
 #: What ``#kind`` says of each (Pacemaker calls a guest node's kind "container").
 _KIND_ATTR = {CLUSTER: "cluster", REMOTE: "remote", GUEST: "container"}
 
@@ -174,7 +178,12 @@ def add_resource_nodes(resources: Element | None, state: ClusterState) -> list[E
             ids.add(name)
             extra.append(_guest_connection(prim, meta, name))
             found.append((name, GUEST))
+    for el in resources.iterfind("bundle"):
+        found += [(name, BUNDLE) for name in bundle_guest_names(el, ids or _resource_ids(resources))]
     for name, kind in found:
+        if kind == BUNDLE:
+            _bundle_node(state, name)
+            continue
         existing = state.nodes.get(name)
         if existing is None:
             state.nodes[name] = _new_node(state, name, kind)
@@ -185,6 +194,28 @@ def add_resource_nodes(resources: Element | None, state: ClusterState) -> list[E
             existing.attrs["#kind"] = _KIND_ATTR[kind]
     state.nodes = {n.name: n for n in sorted(state.nodes.values(), key=lambda n: node_sort_key(n.name))}
     return extra
+
+
+def _resource_ids(resources: Element) -> set[str]:
+    return {i for e in resources.iter("primitive", "group", "clone", "master", "bundle", "template")
+            if (i := e.get("id"))}
+
+
+def _bundle_node(state: ClusterState, name: str) -> None:
+    """A bundle replica's guest node (``create_remote_resource``): no resource but the replica's own may run
+    there (its score -INFINITY for every other); the scheduler probes nothing else there either."""
+    node = state.nodes.get(name)
+    if node is None:
+        node = state.nodes[name] = _new_node(state, name, GUEST)
+    elif node.kind == CLUSTER:
+        state.config_error(f"bundle node {shown(name)}: a cluster node has that name; no guest node made")
+        return
+    else:
+        node.declared = True
+    node.kind = GUEST
+    node.base_score = -INF
+    node.bundle_node = True
+    node.attrs["#kind"] = _KIND_ATTR[GUEST]
 
 
 def link_connections(state: ClusterState) -> None:

@@ -117,12 +117,14 @@ def _displayed_role(rsc: Resource) -> Role:
 
 
 def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: bool = True,
-                   rsc_only: bool = False) -> str:
+                   rsc_only: bool = False, shown_as: tuple[str, str | None] | None = None) -> str:
     """One resource as crm_mon prints it: name, agent, state and node, then its flags (``rsc_only``: without
-    the node, as listed under a node)."""
+    the node, as listed under a node; ``shown_as``: another name and node, as a bundle replica is shown)."""
     nodes = rsc.active_on
     node = nodes[0] if len(nodes) == 1 else (rsc.lock_node if not nodes else None)
     node = None if rsc_only else node
+    if shown_as is not None:
+        node = shown_as[1]
     role = _displayed_role(rsc)
     words = ["ORPHANED"] if rsc.orphan else []
     if rsc.failed or (rsc.blocked and nodes and not rsc.frozen):      # blocked by a failure (on-fail=block)
@@ -158,7 +160,8 @@ def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: boo
     text = " ".join(words) + (f" ({', '.join(flags)})" if flags else "")
     if len(nodes) > 1 and not rsc_only:
         text += f" [ {' '.join(nodes)} ]"
-    return f"{indent}* {printable_id(rsc, state)}\t({_agent(rsc)}):\t {text}"
+    name = shown_as[0] if shown_as is not None else printable_id(rsc, state)
+    return f"{indent}* {name}\t({_agent(rsc)}):\t {text}"
 
 
 def when(stamp: int | None) -> str:
@@ -381,6 +384,26 @@ def _group_lines(group: Resource, state: ClusterState, indent: str, inactive: bo
 MAX_CONFIG_ERRORS_SHOWN = 20
 
 
+def _bundle_lines(bundle: Resource, state: ClusterState, inactive: bool = True) -> list[str]:
+    """A bundle as crm_mon shows it (``pe__bundle_text``): a header naming its image, then one line per
+    replica, named by its connection (else its container) and address, with the bundled resource's state (else
+    the container's) on the node its container runs on."""
+    data = bundle.bundle
+    if data is None:
+        return []
+    flags = " (unique)" if data.unique else ""
+    flags += " (maintenance)" if bundle.maintenance else " (unmanaged)" if not bundle.managed else ""
+    lines = [f"  * Container bundle{' set' if len(data.replicas) > 1 else ''}: {bundle.id} [{data.image}]{flags}:"]
+    for replica in data.replicas:
+        shown = replica.child or replica.container
+        if not inactive and not shown.active_on and not replica.container.active_on:
+            continue
+        name = (replica.remote or replica.container).id + (f" ({replica.ipaddr})" if replica.ipaddr else "")
+        host = replica.container.active_on[0] if replica.container.active_on else None
+        lines.append(primitive_line(shown, state, "    ", shown_as=(name, host)))
+    return lines
+
+
 def config_error_lines(state: ClusterState) -> list[str]:
     """The note under the status page about what of the configuration cannot be used.
 
@@ -414,6 +437,8 @@ def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bo
                 lines += _clone_lines(state, rsc.clone_of, inactive)
         elif rsc.is_group:
             lines += _group_lines(rsc, state, "  ", inactive)
+        elif rsc.is_bundle:
+            lines += _bundle_lines(rsc, state, inactive)
         elif inactive or rsc.active_on:
             lines.append(primitive_line(rsc, state, "  "))
     if not lines and not only_inactive:

@@ -14,9 +14,11 @@ import re
 from lxml import etree
 from paceline.shared import cib
 from paceline.shared.cib import Element
+from paceline.shared.cluster import bundle as bundle_model
 from paceline.shared.cluster import history, remote, sets, tickets
 from paceline.shared.cluster.checks import OP_ATTRIBUTES, RESOURCE_META, option_problem
 from paceline.shared.cluster.model import (
+    BundleInfo,
     ClusterState,
     Colocation,
     Location,
@@ -24,6 +26,7 @@ from paceline.shared.cluster.model import (
     OneOrMore,
     OpDef,
     Ordering,
+    Replica,
     Resource,
     Role,
     node_sort_key,
@@ -317,9 +320,12 @@ def _unpack_resources(root: Element, state: ClusterState, implicit: list[Element
     if resources is None:
         return
     for el in [*resources, *implicit]:
-        if not isinstance(el.tag, str) or el.tag not in ("primitive", "group", "clone", "master"):
+        if not isinstance(el.tag, str) or el.tag not in ("primitive", "group", "clone", "master", "bundle"):
             continue
-        unpacked = reader.clone(el) if el.tag in ("clone", "master") else [reader.one(el, None)]
+        if el.tag == "bundle":
+            unpacked = [reader.bundle(el)]
+        else:
+            unpacked = reader.clone(el) if el.tag in ("clone", "master") else [reader.one(el, None)]
         for rsc in unpacked:
             if rsc is None:
                 continue
@@ -434,6 +440,7 @@ class _ResourceReader:
         self.rsc_defaults = rsc_defaults
         self.any_unfencing = any_unfencing
         self.claimed: dict[str, Element] = {}       # configured id -> the element that has it
+        self.bundle_nodes_made: set[str] = set()    # the guest nodes of the bundles read so far
         # A clone's instances share their element: its operations are read once (the list is never changed).
         self._ops: dict[tuple[int, tuple[tuple[str, str], ...]], list[OpDef]] = {}
 
@@ -466,7 +473,80 @@ class _ResourceReader:
         resource that reads it: the same line, so once)."""
         return self.rsc_defaults.get(ctx)
 
-    def clone(self, el: Element) -> list[Resource | None]:
+    def _nodes_known(self) -> int:
+        """How many nodes there are as this resource is read: a bundle's guest nodes only exist once the bundle
+        is read (a clone's default ``clone-max`` counts the nodes Pacemaker knows when it unpacks the clone)."""
+        return sum(1 for n in self.state.nodes.values()
+                   if not n.bundle_node or n.declared or n.name in self.bundle_nodes_made)
+
+    def bundle(self, el: Element) -> Resource | None:
+        """A bundle expanded as Pacemaker's ``pe__unpack_bundle`` expands it (see bundle.py): its replicas'
+        containers, addresses and connections, and the clone of its primitive, each unpacked as configured
+        resources inheriting the bundle's meta attributes. The bundle is one assignment unit."""
+        state = self.state
+        if not self._claim(el):
+            return None
+        bid = el.get("id", "")
+        where = f"bundle {bid!r}"
+        spec = bundle_model.parse(el)
+        if spec is None:
+            self._leave_out(el, f"{where} names no container engine (docker, podman, rkt); resource ignored")
+            return None
+        if spec.primitive is not None and not spec.manages_inside:
+            self._leave_out(el, f"{where}: its primitive cannot be managed without ip-range-start or "
+                            "control-port; resource ignored")
+            return None
+        explicit = _explicit_meta(el, state)
+        inherited = dict.fromkeys(explicit, where)
+        meta = dict(explicit)
+        for k, v in self._defaults(RuleContext(now=state.now)).items():
+            meta.setdefault(k, v)
+        rsc = Resource(id=bid, kind="bundle", meta=meta)
+        _parse_meta(rsc, state, self.any_unfencing, _Meta(state, meta, inherited))
+        if not self._register(bid, rsc, where):
+            return None
+        info = BundleInfo(engine=spec.engine, image=spec.image or "", per_host=spec.per_host, unique=spec.unique)
+        rsc.bundle = info
+        taken = set(state.by_id) | set(self.claimed)
+        for rx in bundle_model.replica_elements(spec, taken):
+            container = self.one(rx.container, None, explicit, None, inherited)
+            ip = self.one(rx.ip, None, explicit, None, inherited) if rx.ip is not None else None
+            guest = state.nodes.get(rx.remote.get("id", "")) if rx.remote is not None else None
+            if guest is not None and guest.declared:     # what was unpacked before the node was made knows it
+                guest.in_tables_of = set(state.by_id) - {bid}
+            conn = self.one(rx.remote, None, explicit, None, inherited) if rx.remote is not None else None
+            if guest is not None:
+                self.bundle_nodes_made.add(guest.name)
+            if container is not None:
+                info.replicas.append(Replica(rx.offset, container, ip, conn, ipaddr=rx.ipaddr))
+        clone_el = bundle_model.clone_element(spec)
+        if clone_el is not None:
+            instances = self.clone(clone_el, explicit, inherited)
+            info.child = state.by_id.get(spec.clone_id) if instances else None
+        for replica in info.replicas:
+            child = info.child.children[replica.offset] if info.child and replica.offset < len(info.child.children) \
+                else None
+            replica.child = child
+            if child is not None:
+                if replica.node is not None:
+                    child.pinned = {replica.node: 500}
+                    child.discovery[replica.node] = "exclusive"     # probed on its own guest node only
+                if replica.ipaddr is not None:
+                    child.meta["external-ip"] = replica.ipaddr
+                # Utilization set on the bundled primitive is the container's (there is nowhere else to set it).
+                replica.container.utilization, child.utilization = child.utilization, {}
+        for part in [p for r in info.replicas for p in (r.container, r.ip, r.remote) if p is not None]:
+            part.in_bundle = bid
+            rsc.children.append(part)
+        if info.child is not None:
+            info.child.in_bundle = bid
+            for instance in info.child.children:
+                instance.in_bundle = bid
+            rsc.children.append(info.child)
+        return rsc
+
+    def clone(self, el: Element, inherited: dict[str, str] | None = None,
+              inherited_from: dict[str, str] | None = None) -> list[Resource | None]:
         """A clone of a primitive or a group: ``clone-max`` instances ``RSC:0``, ``RSC:1``, ... of it.
 
         Each instance is scheduled as a primitive (group, with members
@@ -485,13 +565,17 @@ class _ResourceReader:
         explicit = _explicit_meta(el, state)
         meta = dict(explicit)
         sources = dict.fromkeys(explicit, where)
+        for k, v in (inherited or {}).items():      # a bundle's clone inherits the bundle's meta attributes
+            if k not in meta:
+                meta[k] = v
+                sources[k] = (inherited_from or {}).get(k, "rsc_defaults")
         reading = _Meta(state, meta, sources)
         child = next((c for c in el if isinstance(c.tag, str) and c.tag in ("primitive", "group")), None)
         promotable = el.tag == "master" or reading.boolean("promotable", False)
         if child is None:
             self._leave_out(el, f"{where} has nothing to clone; resource ignored")
             return []
-        count = reading.count(("clone-max",), len(state.nodes))
+        count = reading.count(("clone-max",), self._nodes_known())
         node_max = reading.count(("clone-node-max",), 1)
         ceiling = max(len(state.nodes), MAX_CLONE_INSTANCES)
         if count > ceiling:
@@ -1068,7 +1152,9 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
             state.config_error(f"{where}: rsc-pattern={shown(pattern)} is not a regular expression; "
                                "constraint ignored")
             return
-        for rsc in list(state.by_id.values()):
+        # Only top-level resources are matched (unpack_rsc_location): not a group's members, a clone's
+        # instances or a bundle's parts.
+        for rsc in [r for r in state.by_id.values() if r.parent is None and r.clone_of is None and r.in_bundle is None]:
             m = regex.search(rsc.id)
             if invert and m is None:
                 targets.append((rsc, ()))

@@ -153,15 +153,16 @@ def test_a_clone_whose_child_cannot_be_used_is_left_out_whole() -> None:
     assert folded(result) == ["* Start good1 ( node1 )", "* Start good2 ( node2 )"]
 
 
-def test_a_constraint_naming_a_resource_left_out_is_an_error_and_one_naming_a_bundle_a_warning() -> None:
+def test_a_constraint_naming_a_resource_left_out_is_an_error_and_one_naming_a_bundle_is_kept() -> None:
     constraints = ('<rsc_colocation id="c1" rsc="good1" with-rsc="bad" score="INFINITY"/>'
                    '<rsc_order id="o1" first="bun" then="good2"/>')
     bundle = '<bundle id="bun"><docker image="x"/></bundle>'
     result = run(cib(CASES["no-type"][0] + GOOD + bundle, both_online(), constraints))
     assert "colocation 'c1': with-rsc='bad', not a resource or tag that can be used; constraint ignored" in \
         result.state.config_errors
-    assert any("order 'o1': first='bun'" in w for w in result.state.warnings)
+    assert not any("'o1'" in w for w in result.state.warnings)
     assert not any("'o1'" in e for e in result.state.config_errors)
+    assert any(o.id == "o1" and o.first.id == "bun" for o in result.state.orderings)
 
 
 def test_a_cluster_option_of_the_wrong_type_takes_its_default() -> None:

@@ -53,7 +53,8 @@ class ActionBuilder:
         for top in state.resources:
             variant_of(top).internal_constraints(self, top)
         for clone in state.clone_sets():
-            variant_of(clone).internal_constraints(self, clone)
+            if clone.in_bundle is None:     # a bundle's clone is its bundle's to order (first its own phases)
+                variant_of(clone).internal_constraints(self, clone)
         for prim in state.primitives():
             if prim.launcher is not None and remote.beside_launcher(state, prim):
                 orderings.launcher_orderings(self, prim)

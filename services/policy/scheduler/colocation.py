@@ -18,6 +18,7 @@ from paceline.policy.scheduler import instances
 from paceline.policy.scheduler.activity import is_active
 from paceline.policy.scheduler.variants import container_of, variant_of
 from paceline.shared.cluster.model import Colocation, Resource, Role
+from paceline.shared.cluster.remote import is_connection
 from paceline.shared.cluster.scores import INF, add_scores, format_score, scale
 from paceline.shared.cluster.unpack import insert_colocation
 from paceline.shared.cluster.values import is_true
@@ -87,8 +88,14 @@ def add_member_colocations(out: list[Colocation], group: Resource, rsc: Resource
 
 
 def has_influence(c: Colocation) -> bool:
-    """Does the colocation move the primary (``influence``), or is the primary not active anyway?"""
-    return c.influence or not is_active(c.primary)
+    """Does the colocation move the primary (``influence``), or is the primary not active anyway? A bundle's
+    connection never moves its container when that runs cleanly on one node: moving a connection is cheap,
+    moving a container interrupts the service (``pcmk__colocation_has_influence``)."""
+    primary = c.primary
+    if c.dependent.in_bundle is not None and is_connection(c.dependent) and not primary.failed \
+            and len(primary.active_on) == 1:
+        return False
+    return c.influence or not is_active(primary)
 
 
 # ---------------------------------------------------------------- this-with: the dependent's scores

@@ -114,6 +114,10 @@ def assign_clone(placer: Placer, clone: Resource) -> None:
     instances."""
     if clone.place.assign_done or clone.place.assigning:
         return
+    bundle = placer.state.by_id.get(clone.in_bundle) if clone.in_bundle is not None else None
+    if bundle is not None and not bundle.place.assign_done and not bundle.place.assigning:
+        placer.assign(bundle)       # a bundle's clone goes with its bundle, after the containers
+        return
     clone.place.assigning = True
     if clone.promotable:
         promotion.add_promotion_scores(placer.state, clone, placer)
@@ -211,10 +215,14 @@ def blocked(instance: Resource) -> bool:
 
 
 def _compatible_instance(placer: Placer, rsc: Resource, clone: Resource) -> Resource | None:
-    """``pcmk__find_compatible_instance``: the clone's (unblocked) instance assigned where ``rsc`` is, or where
-    its best allowed node is."""
+    return compatible_instance(placer, rsc, clone.children)
+
+
+def compatible_instance(placer: Placer, rsc: Resource, candidates: list[Resource]) -> Resource | None:
+    """``pcmk__find_compatible_instance`` (a bundle's ``compatible_container``): the (unblocked) instance
+    assigned where ``rsc`` is, or where its best allowed node is."""
     by_node: dict[str, Resource] = {}
-    for instance in clone.children:
+    for instance in candidates:
         node = instance.place.assigned if instance.place.assign_done else None
         if node is not None and node not in by_node and not blocked(instance):
             by_node[node] = instance
@@ -248,9 +256,9 @@ def did_fail(rsc: Resource) -> bool:
 
 
 def instance_number(rsc: Resource) -> int:
-    """The N of ``RSC:N``."""
+    """The N of ``RSC:N`` (of ``BUNDLE-ENGINE-N`` for a bundle's container)."""
     try:
-        return int(rsc.id.rsplit(":", 1)[1])
+        return int(rsc.id.rsplit(":" if rsc.in_bundle is None or ":" in rsc.id else "-", 1)[1])
     except (IndexError, ValueError):
         return 0
 
@@ -267,11 +275,13 @@ def _sort_priority(placer: Placer, clone: Resource, instance: Resource) -> int:
     return best
 
 
-def instance_order(placer: Placer, clone: Resource) -> list[Resource]:
-    """The instances in the order ``pcmk__cmp_instance`` assigns them (a stable sort, as g_list_sort is)."""
+def instance_order(placer: Placer, clone: Resource, members: list[Resource] | None = None) -> list[Resource]:
+    """The instances in the order ``pcmk__cmp_instance`` assigns them (a stable sort, as g_list_sort is);
+    ``members``: what stands for the instances (a bundle's containers), else the clone's children."""
     state = placer.state
-    current = {id(i): active_nodes(state, i) for i in clone.children}
-    priority = {id(i): _sort_priority(placer, clone, i) for i in clone.children}
+    members = clone.children if members is None else members
+    current = {id(i): active_nodes(state, i) for i in members}
+    priority = {id(i): _sort_priority(placer, clone, i) for i in members}
     colocated: dict[int, int] = {}
 
     def colocation_score(instance: Resource) -> int:
@@ -310,7 +320,7 @@ def instance_order(placer: Placer, clone: Resource) -> list[Resource]:
             return -1 if score_a > score_b else 1
         return instance_number(a) - instance_number(b)
 
-    return sorted(clone.children, key=cmp_to_key(compare))
+    return sorted(members, key=cmp_to_key(compare))
 
 
 # ---------------------------------------------------------------- assignment

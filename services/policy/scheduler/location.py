@@ -47,7 +47,7 @@ def apply_all(p: Placer, everything: list[Resource]) -> None:
             variant_of(loc.rsc).apply_location(p, loc.rsc, node, score, f"location {loc.id}")
             if instances.is_clone_location(state, loc.rsc):     # the clone's own table has it too
                 p.add_location(state.by_id[loc.rsc.clone_of or ""], node, score, f"location {loc.id}")
-            for prim in loc.rsc.primitives():
+            for prim in _located(loc.rsc):
                 mode = prim.discovery.get(node, "always")
                 if _DISCOVERY_RANK.get(loc.discovery, 0) > _DISCOVERY_RANK[mode]:
                     prim.discovery[node] = loc.discovery
@@ -58,13 +58,15 @@ def apply_all(p: Placer, everything: list[Resource]) -> None:
 
 
 def apply_exclusive_discovery(p: Placer) -> None:
-    """``resource-discovery=exclusive``: only the nodes named so may run the resource. The clone or group a
-    constraint names keeps its own table (and its instances') in step too (``apply_exclusive_discovery``
-    walks the resource the constraint flagged and everything in it, on the nodes each table has)."""
+    """``resource-discovery=exclusive``: only the nodes named so may run the resource (of those in its table:
+    ``apply_exclusive_discovery`` adds no node). The clone or group a constraint names keeps its own table
+    (and its instances') in step too (``apply_exclusive_discovery`` walks the resource the constraint flagged
+    and everything in it)."""
     state = p.state
-    for prim in state.primitives():
+    bundles = [top for top in state.resources if top.is_bundle]
+    for prim in [*state.primitives(), *bundles]:
         if "exclusive" in prim.discovery.values():
-            for node in state.nodes:
+            for node in [n for n in state.nodes if n in prim.place.allowed]:
                 if prim.discovery.get(node) != "exclusive":
                     p.set_score(prim, node, -INF, "resource-discovery=exclusive names other nodes")
     for rsc, named in _exclusively_located(state).values():
@@ -81,9 +83,18 @@ def _exclusively_located(state: ClusterState) -> dict[str, tuple[Resource, set[s
         if loc.discovery != "exclusive":
             continue
         named = state.by_id[loc.rsc.clone_of or ""] if instances.is_clone_location(state, loc.rsc) else loc.rsc
-        if named.children:      # a location naming a clone was unpacked onto its instances; its first stands in
+        if named.children and not named.is_bundle:      # a bundle's parts: _located; a location naming a clone
+            # was unpacked onto its instances, its first stands in
             out.setdefault(named.id, (named, set()))[1].update(node for node, _ in loc.node_scores)
     return out
+
+
+def _located(rsc: Resource) -> list[Resource]:
+    """What a location's ``resource-discovery`` reaches: a bundle, its containers and addresses (what
+    ``pcmk__bundle_apply_location`` applies it to), else the resource's primitives."""
+    if rsc.bundle is None:
+        return rsc.primitives()
+    return [rsc, *(part for r in rsc.bundle.replicas for part in (r.container, r.ip) if part is not None)]
 
 
 def _multiply_active_policies(state: ClusterState) -> None:

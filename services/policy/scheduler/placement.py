@@ -23,6 +23,7 @@ from paceline.policy.scheduler.ledger import Ledger
 from paceline.policy.scheduler.utilization import Capacity
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
+from paceline.shared.cluster.remote import connection as connection_of
 from paceline.shared.cluster.scores import INF, add_scores, format_score
 from paceline.shared.cluster.unpack import add_colocation
 
@@ -52,14 +53,22 @@ class Placer:
         self._available = {name: node.available for name, node in state.nodes.items()}
         self._attrs = {name: node.attrs for name, node in state.nodes.items()}
         self._keys: dict[str, dict[str, str | None]] = {}     # attribute -> node -> comparable value
+        self._bundle_containers = {n.name: c.launcher for n in state.nodes.values() if n.bundle_node
+                                   and (c := connection_of(state, n)) is not None and c.launcher is not None}
 
     def run(self) -> ScoreDump:
         """Fill every table, then assign every resource in order."""
         state = self.state
-        everything = [r for top in state.resources for r in walk(top)] + instances.every_clone(state)
+        # A bundle's clone is inside the bundle and among the clones: each resource once.
+        everything = list({id(r): r for r in [*(r for top in state.resources for r in walk(top)),
+                                                *instances.every_clone(state)]}.values())
         for rsc in everything:
-            rsc.place.allowed = {n.name: n.base_score for n in state.nodes.values() if not n.from_history} \
-                if state.symmetric else {}
+            if rsc.pinned is not None:      # a bundled instance: its replica's guest node only
+                rsc.place.allowed = dict(rsc.pinned)
+                continue
+            # Pacemaker's symmetric default skips nodes nothing is probed on as they are made: bundle nodes
+            rsc.place.allowed = {n.name: n.base_score for n in state.nodes.values() if not n.from_history and
+                                 (not n.bundle_node or rsc.id in n.in_tables_of)} if state.symmetric else {}
             if self.ledger is not None and self.ledger.watches(rsc.id):
                 for node, score in rsc.place.allowed.items():
                     self.ledger.note(rsc.id, node, "symmetric cluster (node score)", None, score)
@@ -70,9 +79,11 @@ class Placer:
         for top in state.resources:
             variant_of(top).before_assign(self, top)
         for prim in state.primitives():
-            if prim.launcher is not None and remote.beside_launcher(state, prim):
+            # An unmanaged resource gets no implicit constraints (pcmk__primitive_internal_constraints).
+            if prim.launcher is not None and remote.beside_launcher(state, prim) and prim.managed:
                 add_colocation(state, Colocation(id="#resource-with-launcher", dependent=prim,
-                                                 primary=prim.launcher, score=INF, influence=True))
+                                                 primary=prim.launcher, score=remote.launcher_score(state, prim),
+                                                 influence=True))
         remote.internal_constraints(self)
         if self.capacity.strategy != "default":
             utilization.sort_resources(self)
@@ -136,6 +147,14 @@ class Placer:
         return keys
 
     def attr_key(self, node: str, name: str) -> str | None:
+        """One node's value of an attribute as colocation compares it. A bundle node's is its container host's:
+        what is colocated with a bundle's resource goes where the replica's container runs
+        (``pcmk__colocation_node_attr``)."""
+        container = self._bundle_containers.get(node)
+        if container is not None:
+            host = container.place.assigned or (container.active_on[0] if container.active_on else None)
+            if host is not None:
+                node = host
         return self.attr_keys(name).get(node)
 
     # ---------------------------------------------------------------- choosing

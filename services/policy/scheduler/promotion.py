@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler import colocation
+from paceline.policy.scheduler import colocation, remote
 from paceline.policy.scheduler.tickets import promotion_ban
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
@@ -43,7 +43,7 @@ def promotion_score(state: ClusterState, instance: Resource, node: str) -> int |
         return sum(scores) if scores else None
     if not _score_applies(state, instance, node):
         return None
-    attrs = state.nodes[node].attrs
+    attrs = state.nodes[remote.attribute_node(state, instance, node)].attrs
     names = dict.fromkeys((instance.history_name or instance.id, instance.history_id))
     for name in (f"master-{n}" for n in names):
         value = attrs.get(name)
@@ -93,26 +93,39 @@ def priority(state: ClusterState, clone: Resource, instance: Resource, placer: P
     assert node is not None
     score = promotion_score(state, instance, node)
     total = add_scores(NO_SCORE if score is None else score, promotion_ban(state, clone))
-    for loc in state.locations:
-        if loc.rsc is instance and loc.role == Role.PROMOTED:
+    for loc in state.locations:     # a bundle's promoted-role locations are its bundled clone's
+        if loc.role == Role.PROMOTED and (loc.rsc is instance or (loc.rsc.is_bundle and loc.rsc.id == clone.in_bundle)):
             for where, value in loc.node_scores:
                 if where == node:
                     total = add_scores(total, value)
-    for c in clone.this_with:
+    for c in _role_colocations(state, clone, clone.this_with, this_with=True):
         if c.dependent_role == Role.PROMOTED:
             total = add_scores(total, _promoted_with(c, node, placer))
-    for c in clone.with_this:
+    for c in _role_colocations(state, clone, clone.with_this, this_with=False):
         if c.primary_role == Role.PROMOTED and colocation.has_influence(c):
             total = add_scores(total, _follower_preference(c, node, placer))
     return total
 
 
+def _role_colocations(state: ClusterState, clone: Resource, own: list[Colocation], this_with: bool) -> list[Colocation]:
+    """The colocations that weigh on a clone's roles: its own, and a bundle's clone also its bundle's
+    (``pcmk__with_bundle_colocations``: the bundled resource gets those involving the promoted role)."""
+    bundle = state.by_id.get(clone.in_bundle) if clone.in_bundle is not None else None
+    if bundle is None or not clone.promotable:
+        return own
+    return [*own, *(bundle.this_with if this_with else bundle.with_this)]
+
+
 def _promoted_with(c: Colocation, node: str, placer: Placer) -> int:
-    """``colocation ... clone:Promoted with X``: promote where X is (mandatory: only there)."""
+    """``colocation ... clone:Promoted with X``: promote where X is (mandatory: only there); with a bundle's
+    promoted instance, where that instance is."""
     primary = c.primary
     if not primary.place.assign_done:
         placer.assign(primary)
     where = variant_of(primary).assigned_nodes(primary)
+    if primary.is_bundle and c.primary_role == Role.PROMOTED and primary.bundle is not None:
+        where = [r.child.place.assigned for r in primary.bundle.replicas
+                 if r.child is not None and r.child.place.assigned and r.child.next_role == Role.PROMOTED]
     if not where:
         return -c.score if c.score > 0 else 0
     key = placer.attr_key(node, c.node_attribute)      # compared as every colocation compares them
@@ -144,6 +157,11 @@ def choose_roles(state: ClusterState, clone: Resource, placer: Placer) -> None:
                 instance.next_role = Role.UNPROMOTED
             continue
         value = priority(state, clone, instance, placer)
+        placed = instance.place.assigned
+        if value >= 0 and placed is not None:
+            # The clone's table gathers its instances' priorities (add_sort_index_to_node_score); printed again
+            # by a bundle whose turn comes after it was assigned early, as the primary of a colocation.
+            clone.place.allowed[placed] = add_scores(clone.place.allowed.get(placed, 0), value)
         ranked.append((-value, 0 if current_role(instance) == Role.PROMOTED else 1, index, instance))
     ranked.sort(key=lambda t: t[:3])
     promoted = 0

@@ -26,6 +26,19 @@ if TYPE_CHECKING:
 UNKNOWN, ALIVE, RESTING, FAILED, STOPPED = "unknown", "alive", "resting", "failed", "stopped"
 
 
+def attribute_node(state: ClusterState, rsc: Resource, node: str) -> str:
+    """Whose attributes a resource reads on a guest node: its container's host's, when the resource says
+    ``container-attribute-target=host`` (``pe__node_attribute_calculated``), else the node's own."""
+    if rsc.meta.get("container-attribute-target") != "host":
+        return node
+    guest = state.nodes.get(node)
+    container = remote.guest_container(state, guest) if guest is not None and guest.kind == remote.GUEST else None
+    if container is None:
+        return node
+    host = container.place.assigned or (container.active_on[0] if container.active_on else None)
+    return host if host in state.nodes else node
+
+
 def any_remote(state: ClusterState) -> bool:
     return any(n.kind != remote.CLUSTER for n in state.nodes.values())
 
@@ -45,8 +58,8 @@ def internal_constraints(placer: Placer) -> None:
         if conn_node is not None and prim.launcher is not None and not state.symmetric:
             placer.add_location(prim, None, 0, "remote connection default")
         avoid = conn_node is not None or prim.agent.get("class") == "stonith"
-        if remote.guest_of_container(state, prim) is not None:
-            avoid = True
+        if remote.guest_of_container(state, prim) is not None and prim.in_bundle is None:
+            avoid = True        # a bundle's containers may run on remote nodes (remote_nesting_allowed)
         on_node = remote.launcher_node(state, prim)
         if on_node is not None:
             why = f"its container makes it run on {on_node.name}"
@@ -64,6 +77,19 @@ def beside_launcher(state: ClusterState, rsc: Resource) -> bool:
     return remote.launcher_node(state, rsc) is None
 
 
+#: How much a bundle's connection wants its container's host: it may run elsewhere, so that a bundle on a
+#: remote node can be reached through that node's own connection (``pcmk__primitive_internal_constraints``).
+NESTED_CONNECTION_SCORE = 10000
+
+
+def launcher_score(state: ClusterState, rsc: Resource) -> int:
+    """The score of the colocation of a launched resource with its launcher: mandatory, but only highly
+    preferred for a bundle's connection (Pacemaker's ``remote_nesting_allowed``)."""
+    if rsc.in_bundle is not None and remote.node_of(state, rsc) is not None:
+        return NESTED_CONNECTION_SCORE
+    return INF
+
+
 def assign_connections(placer: Placer) -> None:
     """Place every connection resource before anything else, and bring its node online as soon as the
     connection has somewhere to run (``pcmk__assign_resources``, ``remote_connection_assigned``)."""
@@ -73,15 +99,21 @@ def assign_connections(placer: Placer) -> None:
         if node is None:
             continue
         placer.assign(top)
-        if node.as_read is None:
-            node.as_read = (node.online, node.unclean, node.shutdown)
-        if top.place.assigned is not None and top.next_role != Role.STOPPED:
-            node.online = True
-            if node.unseen:       # a connection that will be tried again: no need to fence the node
-                node.unclean = False
-        else:
-            node.shutdown = True
-        placer._available[node.name] = node.available
+        connection_placed(placer, top, node)
+
+
+def connection_placed(placer: Placer, conn: Resource, node: Node) -> None:
+    """A connection was assigned: its node is up if it goes somewhere, else shutting down
+    (``remote_connection_assigned``)."""
+    if node.as_read is None:
+        node.as_read = (node.online, node.unclean, node.shutdown)
+    if conn.place.assigned is not None and conn.next_role != Role.STOPPED:
+        node.online = True
+        if node.unseen:       # a connection that will be tried again: no need to fence the node
+            node.unclean = False
+    else:
+        node.shutdown = True
+    placer._available[node.name] = node.available
 
 
 # ---------------------------------------------------------------- actions
@@ -324,6 +356,8 @@ def may_probe(state: ClusterState, rsc: Resource, node: Node) -> bool:
     whose container is stopped or will stop (nothing can be running there)."""
     if node.kind == remote.CLUSTER:
         return True
+    if node.bundle_node and rsc.discovery.get(node.name) != "exclusive":
+        return False        # a bundle node: its replica's instance only (create_remote_resource)
     if not node.rsc_discovery:
         return False
     if rsc.agent.get("class") == "stonith" or remote.node_of(state, rsc) is not None:

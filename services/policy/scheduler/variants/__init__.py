@@ -94,18 +94,24 @@ def variant_of(rsc: Resource) -> Variant:
 
 
 def container_of(state: ClusterState, rsc: Resource) -> Resource | None:
-    """The group a member belongs to, else the clone an instance belongs to (None at the top)."""
+    """The group a member belongs to, else the clone an instance belongs to, else the bundle a replica's
+    resource belongs to (None at the top)."""
     if rsc.parent is not None:
         return rsc.parent
-    return state.by_id[rsc.clone_of] if rsc.clone_of is not None else None
+    if rsc.clone_of is not None:
+        return state.by_id[rsc.clone_of]
+    # A bundle's container, address or connection (its clone passes the bundle's colocations on to nothing).
+    return state.by_id.get(rsc.in_bundle) if rsc.in_bundle is not None else None
 
 
 def _table() -> dict[str, Variant]:
+    from paceline.policy.scheduler.variants.bundle import Bundle
     from paceline.policy.scheduler.variants.clone import Clone
     from paceline.policy.scheduler.variants.group import Group
     from paceline.policy.scheduler.variants.primitive import Primitive
     from paceline.policy.scheduler.variants.promotable import Promotable
-    return {"primitive": Primitive(), "group": Group(), "clone": Clone(), "promotable": Promotable()}
+    return {"primitive": Primitive(), "group": Group(), "clone": Clone(), "promotable": Promotable(),
+            "bundle": Bundle()}
 
 
 #: kind -> its methods. Filled on first use: the variant modules use the concept modules, which ask this one.

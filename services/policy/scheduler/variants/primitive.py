@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from paceline.policy.scheduler import colocation, fencing, instances, migration, probes, recurring, summary, utilization
 from paceline.policy.scheduler.act import IMPLIES_THEN, INTERMEDIATE_STOP, Act
 from paceline.policy.scheduler.activity import counted_active, current_node
-from paceline.policy.scheduler.variants import variant_of
+from paceline.policy.scheduler.variants import bundle, variant_of
 from paceline.shared.cluster.digests import definition_change
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF
@@ -32,6 +32,8 @@ class Primitive:
         parent = rsc.parent
         if parent is not None and not parent.place.assigning and not parent.place.assign_done:
             p.assign(parent)
+            return rsc.place.assigned
+        if rsc.in_bundle is not None and bundle.assign_bundle_first(p, rsc):
             return rsc.place.assigned
         if rsc.clone_of is not None and instances.assign_clone_first(p, rsc):
             return rsc.place.assigned

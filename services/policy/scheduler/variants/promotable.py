@@ -33,23 +33,31 @@ class Promotable(Clone):
         changes: a required stop makes its demote required, and a required
         start (a restart or recovery) makes the promote required again.
         """
+        # on-fail=demote: a promoted instance whose monitor failed is demoted where it is, then promoted again
+        # (unpack.c demotes it as it reads the failure; its summary says Re-promote).
+        failed_demote = member.failed and not member.stop_if_failed and member.role == Role.PROMOTED
+        demotes: list[Act] = []
         for stop in stops:
             if member.role != Role.PROMOTED or stop.node is None:
                 continue
-            required = next_role < Role.PROMOTED or member.place.assigned != stop.node
+            required = next_role < Role.PROMOTED or member.place.assigned != stop.node or failed_demote
             demote = b.new("demote", member, stop.node, optional=not required, pseudo=stop.pseudo)
             demote.runnable = stop.runnable
             if not member.managed:
                 demote.optional = True
             b.order(demote, stop, IMPLIES_FIRST)
+            demotes.append(demote)
         if next_role != Role.PROMOTED or start is None or start.node is None:
             return None
-        already = member.role == Role.PROMOTED and member.active_on == [start.node]
+        already = member.role == Role.PROMOTED and member.active_on == [start.node] and not failed_demote
         promote = b.new("promote", member, start.node, optional=already)
         b.start_runnability(member, promote)
         if not start.runnable:
             promote.runnable = False
         b.order(start, promote, IMPLIES_THEN | BLOCKS)
+        if failed_demote:
+            for demote in demotes:
+                b.order(demote, promote, 0)
         return promote
 
     def order_phases(self, b: ActionBuilder, pseudo: dict[str, Act]) -> None:
