@@ -24,6 +24,7 @@ reverted is printed twice, as Pacemaker prints it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cmp_to_key
 from typing import TYPE_CHECKING
 
@@ -264,9 +265,16 @@ def _sort_priority(placer: Placer, clone: Resource, instance: Resource) -> int:
 
 def instance_order(placer: Placer, clone: Resource) -> list[Resource]:
     """The instances in the order ``pcmk__cmp_instance`` assigns them (a stable sort, as g_list_sort is)."""
+    priority = {id(i): _sort_priority(placer, clone, i) for i in clone.children}
+    return sorted(clone.children, key=cmp_to_key(instance_comparator(placer, clone, priority)))
+
+
+def instance_comparator(placer: Placer, clone: Resource,
+                        priority: dict[int, int]) -> Callable[[Resource, Resource], int]:
+    """``pcmk__cmp_instance`` over the clone's instances, each weighed by ``priority`` (by ``id``): the
+    priority they are assigned by, or when roles are chosen, their promotion priority."""
     state = placer.state
     current = {id(i): active_nodes(state, i) for i in clone.children}
-    priority = {id(i): _sort_priority(placer, clone, i) for i in clone.children}
     colocated: dict[int, int] = {}
 
     def colocation_score(instance: Resource) -> int:
@@ -305,7 +313,7 @@ def instance_order(placer: Placer, clone: Resource) -> list[Resource]:
             return -1 if score_a > score_b else 1
         return instance_number(a) - instance_number(b)
 
-    return sorted(clone.children, key=cmp_to_key(compare))
+    return compare
 
 
 # ---------------------------------------------------------------- assignment

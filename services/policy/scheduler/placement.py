@@ -36,8 +36,16 @@ class ScoreDump:
         self.tables: list[tuple[str, str, dict[str, int]]] = []
 
     def lines(self) -> list[str]:
-        return [f"{prefix}: {rid} allocation score on {node}: {format_score(table[node])}"
-                for prefix, rid, table in self.tables for node in self.node_order if node in table]
+        out = []
+        for prefix, rid, table in self.tables:
+            if not prefix:      # a promotion score: {node: sort index}, node "" for an instance placed nowhere
+                for node, score in table.items():
+                    where = f"on {node}" if node else "(inactive)"
+                    out.append(f"{rid} promotion score {where}: {format_score(score)}")
+                continue
+            out.extend(f"{prefix}: {rid} allocation score on {node}: {format_score(table[node])}"
+                       for node in self.node_order if node in table)
+        return out
 
 
 class Placer:
@@ -114,6 +122,11 @@ class Placer:
         if rsc.orphan:
             return
         self.score_dump.tables.append((prefix, rsc.id, dict(rsc.place.allowed)))
+
+    def promotion_score(self, instance: Resource, score: int) -> None:
+        """Record the promotion score ``crm_simulate -s`` prints as an instance's role is chosen
+        (``show_promotion_score``)."""
+        self.score_dump.tables.append(("", instance.id, {instance.place.assigned or "": score}))
 
     # ---------------------------------------------------------------- nodes
 
