@@ -207,3 +207,30 @@ def test_what_is_colocated_with_a_clone_weighs_on_each_instance():
     assert _scores(result, "pcmk__primitive_assign", "d:0") == [
         "pcmk__primitive_assign: d:0 allocation score on node1: 500",
         "pcmk__primitive_assign: d:0 allocation score on node2: 0"]
+
+
+# ---------------------------------------------------------------- reasons, in Pacemaker's order of flag updates
+
+def test_a_start_made_only_for_an_ordering_is_updated_first_so_its_requirement_names_the_reason():
+    """rsc_order_first creates a stopping resource's start only as the ordering is applied, so
+    pcmk__apply_orderings updates it before anything else: ``b start`` is required (after its stop) before
+    it blocks the clone's start, and the instance's stop is "due to required b start" (as crm_simulate
+    2.1.5 prints for this CIB)."""
+    clone = ('<clone id="a-clone"><meta_attributes id="am"><nvpair id="am1" name="clone-max" value="1"/>'
+             '</meta_attributes>' + prim("a") + "</clone>")
+    result = run(cib(prim("b", {"target-role": "Stopped"}) + clone, both_online(up("a", "b")),
+                     '<rsc_order id="o" first="b" first-action="start" then="a-clone" then-action="start"/>'))
+    assert folded(result) == ["* Stop b ( node1 ) due to node availability",
+                              "* Stop a:0 ( node1 ) due to required b start"]
+
+
+def test_an_interleaved_instance_without_a_partner_stops_without_a_reason():
+    """update_interleaved_actions unassigns a then-instance with no first-instance on its node
+    (pcmk__assign_resource to no node), which names no reason (crm_simulate 2.1.5 agrees)."""
+    first = '<clone id="c1-clone">' + prim("c1") + "</clone>"
+    then = ('<clone id="c2-clone"><meta_attributes id="cm"><nvpair id="cm1" name="interleave" value="true"/>'
+            '</meta_attributes>' + prim("c2") + "</clone>")
+    result = run(cib(first + then, both_online(up("c1", "c2"), up("c1", "c2")),
+                     '<rsc_order id="o" first="c1-clone" then="c2-clone"/>'
+                     '<rsc_location id="l" rsc="c1-clone" node="node1" score="-INFINITY"/>'))
+    assert folded(result) == ["* Stop c1:0 ( node1 ) due to node availability", "* Stop c2:0 ( node1 )"]

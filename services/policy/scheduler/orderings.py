@@ -117,27 +117,28 @@ def _connect_interleaved(b: ActionBuilder, first: Resource, first_task: str, the
         partners = firsts.get(node)
         if partners is None:
             if flags & BLOCKS:
-                _without_partner(instance, thens, f"unrunnable {first.id} {first_task}")
+                _without_partner(instance, thens)
             continue
         for a in partners:
             for then_act in thens:
                 b.order(a, then_act, flags)
 
 
-def _without_partner(instance: Resource, thens: list[Act], reason: str) -> None:
+def _without_partner(instance: Resource, thens: list[Act]) -> None:
     """An interleaved instance whose partner instance cannot run on its node cannot run there either.
 
     As Pacemaker's update_interleaved_actions does ("Inhibiting ... because
-    there is no ... instance to interleave"): one that runs nowhere yet is
-    unassigned (no summary line); one already running there must stop.
+    there is no ... instance to interleave"): the instance is unassigned - one
+    that runs nowhere yet gets no summary line, one already running there
+    stops - and, being unassigned, is no partner for a clone interleaved after
+    it either. Unassigning names no reason (``pcmk__assign_resource`` to no
+    node clears the flags without one).
     """
     for act in thens:
         act.runnable = False
-        act.set_reason(reason)
-    if not any(p.active_on for p in instance.primitives()):
-        for part in (instance, *instance.children):
-            part.place.assigned = None
-            part.next_role = Role.STOPPED
+    for part in (instance, *instance.children):
+        part.place.assigned = None
+        part.next_role = Role.STOPPED
 
 
 def anti_colocation_orderings(b: ActionBuilder) -> None:
