@@ -234,3 +234,26 @@ def test_an_interleaved_instance_without_a_partner_stops_without_a_reason():
                      '<rsc_order id="o" first="c1-clone" then="c2-clone"/>'
                      '<rsc_location id="l" rsc="c1-clone" node="node1" score="-INFINITY"/>'))
     assert folded(result) == ["* Stop c1:0 ( node1 ) due to node availability", "* Stop c2:0 ( node1 )"]
+
+
+def test_interleaved_clones_without_partners_are_unassigned_down_the_chain_whatever_the_constraint_order():
+    """update_interleaved_actions looks the partner up as flags propagate: c1 is disabled, so c2's instances
+    are unassigned, and then c3's, although c2 -> c3 comes first in the CIB (crm_simulate 2.1.5: nothing
+    to do at all)."""
+    def interleaved(cid: str, rid: str, extra: str = "") -> str:
+        return (f'<clone id="{cid}"><meta_attributes id="{cid}-m"><nvpair id="{cid}-i" name="interleave" '
+                f'value="true"/>{extra}</meta_attributes>' + prim(rid) + "</clone>")
+
+    disabled = '<nvpair id="c1-t" name="target-role" value="Stopped"/>'
+    orders = '<rsc_order id="o2" first="c2" then="c3"/><rsc_order id="o1" first="c1" then="c2"/>'
+    result = run(cib(interleaved("c1", "r1", disabled) + interleaved("c2", "r2") + interleaved("c3", "r3"),
+                     both_online(), orders))
+    assert folded(result) == []
+
+
+def test_a_mandatory_colocation_with_a_role_of_a_clone_that_has_no_roles_needs_only_an_instance():
+    """pcmk__clone_apply_coloc_score: the role of a mandatory colocation is looked at only for a promotable
+    primary; with a plain clone, any instance will do (crm_simulate 2.1.5 keeps ip where it runs)."""
+    result = run(cib('<clone id="h">' + prim("hp") + "</clone>" + prim("ip"), both_online(up("hp", "ip"), up("hp")),
+                     '<rsc_colocation id="co" rsc="ip" with-rsc="h" with-rsc-role="Promoted" score="INFINITY"/>'))
+    assert folded(result) == []

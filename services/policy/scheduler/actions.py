@@ -61,6 +61,7 @@ class ActionBuilder:
             if prim.launcher is not None and remote.beside_launcher(state, prim):
                 orderings.launcher_orderings(self, prim)
         remote.order_remote_actions(self)
+        orderings.unassign_unpartnered(self)
         for o in state.orderings:
             orderings.user_ordering(self, o)
         for join in state.one_or_more:

@@ -67,6 +67,30 @@ def user_ordering(b: ActionBuilder, o: Ordering) -> None:
             connect(b, o.then, inv_first, o.first, inv_then, INVERSE_FIRST if o.kind == "Mandatory" else 0)
 
 
+def unassign_unpartnered(b: ActionBuilder) -> None:
+    """Instances of a clone interleaved after another by a mandatory ordering that have no partner on their
+    node are unassigned, and an unassigned instance is no partner either: repeated until nothing changes.
+
+    Pacemaker unassigns them while it propagates flags (update_interleaved_actions ->
+    unassign_if_mandatory, for a first action that is not a stop or demote), looking the partner up at
+    each update, so the chain collapses whatever order the constraints come in; resources placed
+    beside such an instance keep their place (they were assigned before).
+    """
+    chains = [o for o in b.state.orderings
+              if o.forward and o.kind == "Mandatory" and o.symmetrical and o.first_action in ("start", "promote")
+              and o.then_action not in ("stop", "demote") and o.first.is_clone and o.then.is_clone
+              and is_true(o.then.meta.get("interleave"), False)]
+    changed = bool(chains)
+    while changed:
+        changed = False
+        for o in chains:
+            partners = {i.place.assigned for i in o.first.children if i.place.assigned is not None}
+            for instance in o.then.children:
+                if instance.place.assigned is not None and instance.place.assigned not in partners:
+                    _without_partner(instance, then_actions(b, instance, o.then_action))
+                    changed = True
+
+
 def one_or_more(b: ActionBuilder, join: OneOrMore) -> None:
     """A ``require-all="false"`` set: its pseudo-action runs once any first has, and the thens wait for it."""
     pseudo = b.new(join.id, None, None, pseudo=True)
