@@ -257,3 +257,21 @@ def test_a_mandatory_colocation_with_a_role_of_a_clone_that_has_no_roles_needs_o
     result = run(cib('<clone id="h">' + prim("hp") + "</clone>" + prim("ip"), both_online(up("hp", "ip"), up("hp")),
                      '<rsc_colocation id="co" rsc="ip" with-rsc="h" with-rsc-role="Promoted" score="INFINITY"/>'))
     assert folded(result) == []
+
+
+def test_an_interleaved_colocation_with_a_cloned_group_follows_the_partner_groups_last_member():
+    """pcmk__clone_apply_coloc_score pairs each instance with the partner instance on its node and applies the
+    colocation as that instance's kind does: a group by its last member when mandatory
+    (pcmk__group_apply_coloc_score). That member will not run, so neither may b (crm_simulate 2.1.5
+    agrees)."""
+    group = ('<clone id="gc"><meta_attributes id="gc-m"><nvpair id="gc-i" name="interleave" value="true"/>'
+             '</meta_attributes><group id="g">' + prim("first") + prim("last", {"target-role": "Stopped"})
+             + "</group></clone>")
+    follower = ('<clone id="bc"><meta_attributes id="bc-m"><nvpair id="bc-i" name="interleave" value="true"/>'
+                "</meta_attributes>" + prim("b") + "</clone>")
+    result = run(cib(group + follower, both_online(up("first", "last", "b"), up("first", "last", "b")),
+                     '<rsc_colocation id="co" rsc="bc" with-rsc="gc" score="INFINITY"/>'))
+    assert folded(result) == ["* Stop last:0 ( node1 ) due to node availability",
+                              "* Stop last:1 ( node2 ) due to node availability",
+                              "* Stop b:0 ( node1 ) due to node availability",
+                              "* Stop b:1 ( node2 ) due to node availability"]

@@ -182,7 +182,9 @@ class Placer:
         colocation.add_dependent_scores(self, c, primary)
 
     def apply_colocation_to_scores(self, rsc: Resource, primary: Resource, c: Colocation) -> None:
-        colocation.apply_to_scores(self, rsc, primary, c)
+        """A colocation with one instance of a clone (an interleaving partner): as the instance's kind applies it
+        - a group instance by its last member when mandatory, else its first (pcmk__group_apply_coloc_score)."""
+        variant_of(primary).apply_coloc_score(self, rsc, primary, c)
 
     def merge(self, dest: list[Colocation], addition: list[Colocation], by_primary: bool) -> None:
         colocation.merge_lists(dest, addition, by_primary)
