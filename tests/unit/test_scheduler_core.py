@@ -250,3 +250,16 @@ def test_under_a_placement_strategy_a_clone_primary_folds_its_table_into_the_sor
                      options={"placement-strategy": "balanced"}, extra_config=stickiness))
     assert folded(result) == ["* Move d ( node1 -> node2 )", "* Stop c:0 ( node1 ) due to node availability",
                               "* Move vm ( node1 -> node2 )"]
+
+
+def test_colocations_with_clones_list_a_promotable_primary_first():
+    """cmp_colocation_priority: between two clone primaries of equal priority, the promotable one comes before
+    the other whatever their ids, so its colocation is applied first."""
+    plain = '<clone id="a-clone">' + prim("a") + "</clone>"
+    promotable = ('<clone id="z-ms"><meta_attributes id="z-m"><nvpair id="z-p" name="promotable" value="true"/>'
+                  "</meta_attributes>" + prim("z") + "</clone>")
+    state = unpack(parse_cib(cib(plain + promotable + prim("dep"), both_online(),
+                                 '<rsc_colocation id="c1" rsc="dep" with-rsc="a-clone" score="INFINITY"/>'
+                                 '<rsc_colocation id="c2" rsc="dep" with-rsc="z-ms" with-rsc-role="Promoted" '
+                                 'score="INFINITY"/>')), now=NOW)
+    assert [c.id for c in state.by_id["dep"].this_with] == ["c2", "c1"]
