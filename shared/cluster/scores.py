@@ -44,7 +44,8 @@ def add_scores(a: int, b: int) -> int:
         return -INF
     if a >= INF or b >= INF:
         return INF
-    return clamp(a + b)
+    total = a + b           # clamp(), inline: this runs for every node of every colocation merge
+    return INF if total > INF else -INF if total < -INF else total
 
 
 def scale(score: int, factor: float) -> int:
