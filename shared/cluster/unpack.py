@@ -9,6 +9,7 @@ cluster as Pacemaker would see it before placement.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 
 from lxml import etree
@@ -377,10 +378,9 @@ class _Meta:
     def problem(self, name: str) -> str | None:
         """Why the value of ``name`` is one Pacemaker would refuse (None: it is fine, or unset)."""
         value = self.values.get(name)
-        check = RESOURCE_META.get(name)
-        if value is None or check is None or value in ("#default", "default"):
+        if value is None or value in ("#default", "default"):
             return None
-        return check(value)
+        return _meta_problem(name, value)
 
     def checked(self, name: str, instead: str) -> None:
         if name not in self.values:     # the usual case: asked of every resource, set on few
@@ -418,8 +418,18 @@ class _Meta:
         if value is None or value == "default":
             return default
         number = parse_score(value, default)
-        self.checked(name, f"using {format_score(number)}")
+        why = self.problem(name)
+        if why is not None:     # the message only when there is one: a default stickiness is read by every resource
+            self.report(name, why, f"using {format_score(number)}")
         return number
+
+
+@functools.lru_cache(maxsize=4096)
+def _meta_problem(name: str, value: str) -> str | None:
+    """RESOURCE_META's check of one value, once per name and value: every resource inheriting a default reads
+    the same one. Bounded, as a long-lived DC reads many CIBs."""
+    check = RESOURCE_META.get(name)
+    return None if check is None else check(value)
 
 
 class _ResourceReader:
@@ -780,13 +790,15 @@ def _parse_ops(el: Element, rsc: Resource, state: ClusterState, where: str | Non
     """The resource's ``<op>`` definitions. One that cannot be used is reported: without a name, or with a
     role that is none, it is ignored (as Pacemaker ignores it); a bad interval, timeout, start-delay, on-fail
     or enabled is replaced by what Pacemaker uses instead (0, 20s, 0, the default, enabled)."""
-    ops_el = el.find("operations")
+    # Children compared by tag rather than find()/iterfind(): lxml's path matching costs more than walking the
+    # one or two children a primitive has, and this runs for every primitive.
+    ops_el = next((child for child in el if child.tag == "operations"), None)
     out: list[OpDef] = []
     if ops_el is None:
         return out
     where = where or f"{el.tag} {el.get('id')!r}"
     seen: dict[tuple[str, int], str] = {}
-    for op in ops_el.iterfind("op"):
+    for op in [child for child in ops_el if child.tag == "op"]:
         opdef = _parse_op(op, rsc, state, where, seen)
         if opdef is not None:
             out.append(opdef)
