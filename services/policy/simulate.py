@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import copy
 import gc
-import json
 import sys
 from collections.abc import Sequence
 
@@ -164,6 +163,8 @@ def run(argv: Sequence[str]) -> tuple[int, str, str]:
             return 1, "", f"paceline simulate: cannot write {args.save_graph}: {exc.strerror}\n"
     errors = config_error_text(result.state.config_errors) if args.verbose else ""
     if args.output_as == "json":
+        import json  # on use, as below: the text report is the common case
+
         doc: dict = {"summary": result.summary, "actions": [a.to_body() for a in execution_order(result.graph)],
                      "scores": result.scores, "graph": result.graph.to_body(), "status": render_status(result.state),
                      "config_errors": result.state.config_errors}
@@ -189,6 +190,8 @@ def _explain(root: etree._Element, rsc: str, now: float | None, output_as: str) 
     except KeyError:
         return 1, "", f"paceline simulate: no resource {rsc!r} in the CIB\n"
     if output_as == "json":
+        import json
+
         return 0, json.dumps(ex.to_dict(), indent=2) + "\n", ""
     return 0, ex.text(), ""
 

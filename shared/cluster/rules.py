@@ -8,8 +8,8 @@ that a rule means the same thing wherever an administrator writes it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from paceline.shared import cib
@@ -19,7 +19,27 @@ from paceline.shared.cluster.timespec import add_duration, interval_ms, parse_da
 from paceline.shared.cluster.values import leading_int, whole_int
 
 
-@dataclass
+class _NoValues(Mapping[str, str]):
+    """An empty, read-only mapping: the default of a context's params and meta. One shared instance instead of
+    two new dicts per context (a large CIB makes tens of thousands of contexts); hashable, so a dataclass takes
+    it as a default."""
+
+    def __getitem__(self, key: str) -> str:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    __hash__ = object.__hash__
+
+
+_NO_VALUES = _NoValues()
+
+
+@dataclass(slots=True)
 class RuleContext:
     """What a rule may look at; a missing part makes the expressions about it fail."""
 
@@ -27,8 +47,8 @@ class RuleContext:
     now: float = 0.0
     agent: Mapping[str, str] | None = None          # class, provider, type of the resource
     op: tuple[str, int] | None = None               # op name, interval in ms
-    params: Mapping[str, str] = field(default_factory=dict)
-    meta: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = _NO_VALUES
+    meta: Mapping[str, str] = _NO_VALUES
     submatches: tuple[str, ...] = ()                # from rsc-pattern, for %0..%9
 
 

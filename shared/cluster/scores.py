@@ -7,6 +7,8 @@ carry the two rules that make them special: parsing is a lenient prefix parse
 
 from __future__ import annotations
 
+import functools
+
 from paceline.shared.cluster.values import leading_int
 
 INF = 1_000_000
@@ -20,9 +22,10 @@ def parse_score(text: str | None, default: int = 0) -> int:
     return default if value is None else value
 
 
+@functools.lru_cache(maxsize=4096)
 def score_or_none(text: str | None) -> int | None:
     """``text`` as a score (INFINITY spellings, health colours, the leading integer, clamped); None when it
-    is none of these."""
+    is none of these. Memoized (bounded): a large CIB repeats the same few scores thousands of times."""
     if text is None:
         return None
     if text in ("INFINITY", "+INFINITY"):
@@ -44,7 +47,8 @@ def add_scores(a: int, b: int) -> int:
         return -INF
     if a >= INF or b >= INF:
         return INF
-    return clamp(a + b)
+    total = a + b           # clamp(), inline: this runs for every node of every colocation merge
+    return INF if total > INF else -INF if total < -INF else total
 
 
 def scale(score: int, factor: float) -> int:

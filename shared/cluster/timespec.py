@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import calendar
+import functools
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -18,8 +18,12 @@ _ISO_DURATION = re.compile(
     r"T?(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?$", re.I | re.ASCII)
 #: Longer than this is no duration anyone writes (and a 5,000-digit number costs more than it is worth).
 _MAX_DURATION_TEXT = 64
+#: Durations repeat across a large CIB ("10s", "20s", "0" on thousands of ops): each text is parsed once. Bounded,
+#: as a long-lived DC reads many CIBs.
+_DURATION_CACHE = 4096
 
 
+@functools.lru_cache(maxsize=_DURATION_CACHE)
 def parse_interval_ms(text: str) -> int | None:
     """Milliseconds of a Pacemaker duration (``10s``, ``500ms``, ``5min``, ``PT1M``); None when it is not one."""
     text = text.strip()
@@ -43,6 +47,7 @@ _LONG_NUMBER = re.compile(r"^\s*0*([0-9]+)\s*([a-z]*)\s*$", re.I | re.ASCII)
 _LONG_DIGITS = re.compile(r"[0-9]{11}", re.ASCII)
 
 
+@functools.lru_cache(maxsize=_DURATION_CACHE)
 def parse_op_ms(text: str) -> int | None:
     """Milliseconds of an operation's interval or timeout, clipped to :data:`MAX_OP_MS` as Pacemaker clips
     them (a 5,000-digit interval is the longest one, not an error); None when ``text`` is no duration."""
@@ -112,6 +117,8 @@ def add_duration(epoch: float, fields: dict[str, str]) -> float:
         if months:
             y, mo = divmod(dt.month - 1 + months, 12)
             year, month = dt.year + y, mo + 1
+            import calendar  # on use: only a duration in months or years needs it (it loads locale)
+
             day = min(dt.day, calendar.monthrange(year, month)[1])
             dt = dt.replace(year=year, month=month, day=day)
         dt += timedelta(weeks=amounts["weeks"], days=amounts["days"], hours=amounts["hours"],

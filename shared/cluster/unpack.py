@@ -9,6 +9,7 @@ cluster as Pacemaker would see it before placement.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 
 from lxml import etree
@@ -383,12 +384,13 @@ class _Meta:
     def problem(self, name: str) -> str | None:
         """Why the value of ``name`` is one Pacemaker would refuse (None: it is fine, or unset)."""
         value = self.values.get(name)
-        check = RESOURCE_META.get(name)
-        if value is None or check is None or value in ("#default", "default"):
+        if value is None or value in ("#default", "default"):
             return None
-        return check(value)
+        return _meta_problem(name, value)
 
     def checked(self, name: str, instead: str) -> None:
+        if name not in self.values:     # the usual case: asked of every resource, set on few
+            return
         why = self.problem(name)
         if why is not None:
             self.report(name, why, instead)
@@ -422,8 +424,18 @@ class _Meta:
         if value is None or value == "default":
             return default
         number = parse_score(value, default)
-        self.checked(name, f"using {format_score(number)}")
+        why = self.problem(name)
+        if why is not None:     # the message only when there is one: a default stickiness is read by every resource
+            self.report(name, why, f"using {format_score(number)}")
         return number
+
+
+@functools.lru_cache(maxsize=4096)
+def _meta_problem(name: str, value: str) -> str | None:
+    """RESOURCE_META's check of one value, once per name and value: every resource inheriting a default reads
+    the same one. Bounded, as a long-lived DC reads many CIBs."""
+    check = RESOURCE_META.get(name)
+    return None if check is None else check(value)
 
 
 class _ResourceReader:
@@ -862,70 +874,83 @@ def _parse_ops(el: Element, rsc: Resource, state: ClusterState, where: str | Non
     """The resource's ``<op>`` definitions. One that cannot be used is reported: without a name, or with a
     role that is none, it is ignored (as Pacemaker ignores it); a bad interval, timeout, start-delay, on-fail
     or enabled is replaced by what Pacemaker uses instead (0, 20s, 0, the default, enabled)."""
-    ops_el = el.find("operations")
+    # Children compared by tag rather than find()/iterfind(): lxml's path matching costs more than walking the
+    # one or two children a primitive has, and this runs for every primitive.
+    ops_el = next((child for child in el if child.tag == "operations"), None)
     out: list[OpDef] = []
     if ops_el is None:
         return out
     where = where or f"{el.tag} {el.get('id')!r}"
     seen: dict[tuple[str, int], str] = {}
-    for op in ops_el.iterfind("op"):
-        op_where = f"{where}: op {shown(op.get('id') or '')}"
-        name = op.get("name", "")
-        if not name:
-            state.config_error(f"{op_where}: name is missing; operation ignored")
-            continue
-        ms = _op_ms(state, op_where, "interval", op.get("interval", "0"), 0)
-        op_meta = nvsets(op, "meta_attributes", RuleContext(now=state.now))
-        ctx = RuleContext(now=state.now, agent=rsc.agent, op=(name, ms))
-        defaults = state.op_defaults.get(ctx)
-
-        def pick(key: str, op_meta: dict[str, str] = op_meta, defaults: dict[str, str] = defaults,
-                 op: Element = op, op_where: str = op_where) -> tuple[str | None, str]:
-            """The op's value of ``key`` (its attribute, its meta attributes, op_defaults) and who set it."""
-            if op.get(key) is not None:
-                return op.get(key), op_where
-            if key in op_meta:
-                return op_meta[key], op_where
-            return defaults.get(key), "op_defaults"
-
-        def problem(key: str, value: str | None) -> str | None:
-            check = OP_ATTRIBUTES.get(key)
-            return None if value is None or check is None or value == "#default" else check(value)
-
-        timeout, timeout_from = pick("timeout")
-        role, role_from = pick("role")
-        if role is not None and Role.parse(role) is None:
-            state.config_error(f"{role_from}: role={shown(role)} is not a role; operation ignored")
-            continue
-        on_fail, on_fail_from = pick("on-fail")
-        if (why := problem("on-fail", on_fail)) is not None and (on_fail or "").lower() not in ("nothing", "migrate"):
-            state.config_error(f"{on_fail_from}: on-fail={shown(on_fail or '')} is {why}; using the default")
-        enabled_text, enabled_from = pick("enabled")
-        enabled = is_true(enabled_text, True)
-        if problem("enabled", enabled_text) is not None:      # Pacemaker runs it (checked with crm_simulate)
-            state.config_error(f"{enabled_from}: enabled={shown(enabled_text or '')} is not a boolean (true or "
-                               "false); the operation stays enabled")
-        # Everything the <op> says beyond its identity reaches the agent as CRM_meta_* (start-delay,
-        # on-fail, OCF_CHECK_LEVEL, ...), as Pacemaker passes it; meta_attributes win over attributes.
-        meta = {k: v for k, v in cib.attributes(op).items() if k not in OP_IDENTITY}
-        meta.update(op_meta)
-        delay = meta.get("start-delay")
-        if delay is not None and parse_op_ms(delay) is None:
-            state.config_error(f"{op_where}: start-delay={shown(delay)} is not a duration (such as 10s, 5min, "
-                               "500ms or PT1M); using 0")
-            meta["start-delay"] = "0"
-        key = (name, ms)
-        if key in seen:
-            state.config_error(f"{op_where}: duplicates op {shown(seen[key])} (the same name and interval); "
-                               "the first one is used")
-        seen.setdefault(key, op.get("id") or "")
-        out.append(OpDef(
-            name=name, interval_ms=ms,
-            timeout_ms=_op_ms(state, timeout_from, "timeout", timeout, DEFAULT_TIMEOUT_MS) if timeout
-            else DEFAULT_TIMEOUT_MS,
-            role=role, on_fail=on_fail, enabled=enabled, meta=meta,
-            params=nvsets(op, "instance_attributes", ctx), op_id=op.get("id", "")))
+    for op in [child for child in ops_el if child.tag == "op"]:
+        opdef = _parse_op(op, rsc, state, where, seen)
+        if opdef is not None:
+            out.append(opdef)
     return out
+
+
+def _op_problem(key: str, value: str | None) -> str | None:
+    check = OP_ATTRIBUTES.get(key)
+    return None if value is None or check is None or value == "#default" else check(value)
+
+
+def _parse_op(op: Element, rsc: Resource, state: ClusterState, where: str,
+              seen: dict[tuple[str, int], str]) -> OpDef | None:
+    """One ``<op>`` (None: ignored). Runs once per op of a large CIB: the where-strings of the messages are
+    only made when there is something to say, and contexts only when there are sets to evaluate."""
+    attrs = cib.attributes(op)
+    op_where = f"{where}: op {shown(attrs.get('id') or '')}"
+    name = attrs.get("name", "")
+    if not name:
+        state.config_error(f"{op_where}: name is missing; operation ignored")
+        return None
+    ms = _op_ms(state, op_where, "interval", attrs.get("interval", "0"), 0)
+    has_sets = len(op) > 0
+    op_meta = nvsets(op, "meta_attributes", RuleContext(now=state.now)) if has_sets else {}
+    ctx = RuleContext(now=state.now, agent=rsc.agent, op=(name, ms))
+    defaults = state.op_defaults.get(ctx)
+
+    def pick(key: str) -> tuple[str | None, str]:
+        """The op's value of ``key`` (its attribute, its meta attributes, op_defaults) and who set it."""
+        value = attrs.get(key)
+        if value is not None:
+            return value, op_where
+        if key in op_meta:
+            return op_meta[key], op_where
+        return defaults.get(key), "op_defaults"
+
+    timeout, timeout_from = pick("timeout")
+    role, role_from = pick("role")
+    if role is not None and Role.parse(role) is None:
+        state.config_error(f"{role_from}: role={shown(role)} is not a role; operation ignored")
+        return None
+    on_fail, on_fail_from = pick("on-fail")
+    if (why := _op_problem("on-fail", on_fail)) is not None and \
+            (on_fail or "").lower() not in ("nothing", "migrate"):
+        state.config_error(f"{on_fail_from}: on-fail={shown(on_fail or '')} is {why}; using the default")
+    enabled_text, enabled_from = pick("enabled")
+    enabled = is_true(enabled_text, True)
+    if _op_problem("enabled", enabled_text) is not None:      # Pacemaker runs it (checked with crm_simulate)
+        state.config_error(f"{enabled_from}: enabled={shown(enabled_text or '')} is not a boolean (true or "
+                           "false); the operation stays enabled")
+    # Everything the <op> says beyond its identity reaches the agent as CRM_meta_* (start-delay,
+    # on-fail, OCF_CHECK_LEVEL, ...), as Pacemaker passes it; meta_attributes win over attributes.
+    meta = {k: v for k, v in attrs.items() if k not in OP_IDENTITY}
+    meta.update(op_meta)
+    delay = meta.get("start-delay")
+    if delay is not None and parse_op_ms(delay) is None:
+        state.config_error(f"{op_where}: start-delay={shown(delay)} is not a duration (such as 10s, 5min, "
+                           "500ms or PT1M); using 0")
+        meta["start-delay"] = "0"
+    key = (name, ms)
+    if key in seen:
+        state.config_error(f"{op_where}: duplicates op {shown(seen[key])} (the same name and interval); "
+                           "the first one is used")
+    seen.setdefault(key, attrs.get("id") or "")
+    return OpDef(name, ms,
+                 _op_ms(state, timeout_from, "timeout", timeout, DEFAULT_TIMEOUT_MS) if timeout else DEFAULT_TIMEOUT_MS,
+                 role, on_fail, enabled, meta, nvsets(op, "instance_attributes", ctx) if has_sets else {},
+                 attrs.get("id", ""))
 
 
 def op_timeout_ms(state: ClusterState, rsc: Resource, task: str, interval: int) -> int:

@@ -12,7 +12,6 @@ is needed. User errors print one line and exit 1; nothing ever prompts.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 
 from paceline.cli import toplevel
@@ -135,6 +134,8 @@ def dispatch(opts: Options) -> int:
                        "(see paceline --help)")
     if head == "cib":
         return run_cib(opts, words[1:])
+    import shlex  # on use: a one-shot simulate or status never joins words
+
     return run_crm(opts, shlex.join(words))
 
 

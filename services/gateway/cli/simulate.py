@@ -26,7 +26,14 @@ def main(argv: list[str]) -> int:
 
 
 def command(opts: Options, args: list[str]) -> int:
-    """The top-level ``simulate``: a scheduling run leaves a large heap, not worth freeing object by object."""
+    """The top-level ``simulate``: a scheduling run leaves a large heap, not worth freeing object by object.
+
+    The cyclic collector is off from here on, before the scheduler's modules load: their thousands of
+    functions and classes would cost collections that find nothing, as the run's own objects would (the
+    simulate module keeps it off while it runs, and the process ends right after)."""
+    import gc
+
+    gc.disable()
     opts.one_shot = True
     return main(args)
 

@@ -21,7 +21,6 @@ crm language reads travel with a command line (:meth:`Preferences.to_wire`).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
@@ -101,6 +100,8 @@ def known(name: str) -> Option:
     option = BY_NAME.get(name)
     if option is not None:
         return option
+    import difflib  # on use: only a misspelt name needs it
+
     close = difflib.get_close_matches(name, list(BY_NAME), n=1, cutoff=0.5)
     hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(BY_NAME)}"
     raise CrmError(f"unknown option {name!r} ({hint})")

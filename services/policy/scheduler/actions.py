@@ -33,6 +33,9 @@ class ActionBuilder:
         self.state = state
         self.actions: list[Act] = []
         self.by_rsc: dict[str, list[Act]] = {}
+        # (resource id, task, interval) -> its actions in creation order: what ``find`` asks, without scanning
+        # every action of the resource (a resource has a probe per node).
+        self._by_key: dict[tuple[str, str, int], list[Act]] = {}
         self.fences: dict[str, Act] = {}
         self.reloads: dict[str, Act] = {}
         self.unfences: dict[str, Act] = {}
@@ -90,11 +93,21 @@ class ActionBuilder:
                 self.by_rsc[rsc.id] = [act]
             else:
                 acts.append(act)
+            key = (rsc.id, task, interval_ms)
+            same = self._by_key.get(key)
+            if same is None:
+                self._by_key[key] = [act]
+            else:
+                same.append(act)
         return act
 
     def find(self, rsc: Resource, task: str, node: str | None = None, interval: int = 0) -> list[Act]:
-        return [a for a in self.by_rsc.get(rsc.id, ()) if a.task == task and a.interval_ms == interval
-                and (node is None or a.node == node)]
+        same = self._by_key.get((rsc.id, task, interval))
+        if same is None:
+            return []
+        if node is None:
+            return list(same)
+        return [a for a in same if a.node == node]
 
     def order(self, first: Act, then: Act, flags: int) -> None:
         if first is then:

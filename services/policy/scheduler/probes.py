@@ -40,6 +40,7 @@ def create_probes(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
             b.clone_known[rsc.history_id] = known
         known_on = known | {p.node for p in clone_probes if p.node}
     probes: list[Act] = []
+    unfencing = fencing.needs_unfencing(b, rsc)     # the same for every node: asked once
     for node in state.nodes.values():
         if not node.online or node.unclean or node.name in known_on:
             continue
@@ -51,7 +52,7 @@ def create_probes(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
                 continue
         probe = b.new("monitor", rsc, node.name, 0, False, not node.pending, False, OCF_NOT_RUNNING)
         probes.append(probe)
-        if fencing.needs_unfencing(b, rsc):
+        if unfencing:
             b.order(fencing.unfence(b, node.name, f"required by {rsc.id} monitor"), probe, 0)
         if start is not None and node.pending and not rsc.active_on:
             # A resource active nowhere cannot start until every node has been probed.
