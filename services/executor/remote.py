@@ -28,6 +28,7 @@ action with ``not-connected``.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -47,6 +48,8 @@ from paceline.shared.subjects import Subjects
 NOT_CONNECTED = "not-connected"
 #: How long the host waits for the remote executor when an operation names no timeout (seconds).
 DEFAULT_LINK_TIMEOUT = 5.0
+#: Seconds between a guest connection's attempts to reach an executor that is still starting in its container.
+GUEST_RETRY = 0.5
 #: Connection resource tasks that ask the remote executor something (the others are answered locally).
 LINK_TASKS = {"start": "open", "monitor": "check", "stop": "close"}
 
@@ -54,6 +57,12 @@ LINK_TASKS = {"start": "open", "monitor": "check", "stop": "close"}
 def is_connection(op: Operation) -> bool:
     """Whether an operation is one of a remote connection resource's (run here, not by an agent script)."""
     return remote_nodes.is_connection(op.agent.standard, op.agent.provider, op.agent.type)
+
+
+def is_guest_connection(op: Operation) -> bool:
+    """Whether a connection operation is a guest node's: its resource is launched by a container (the meta
+    attribute ``container`` Pacemaker gives the implicit connection of ``remote-node`` and of a bundle)."""
+    return bool(op.meta.get("container"))
 
 
 # ------------------------------------------------------------------ the remote node's side
@@ -204,7 +213,10 @@ class Connections:
         dc, members = self.view()
         req = RemoteLinkRequest(action=link, host=self.node, dc=dc, members=members, term=op.term)
         timeout = op.timeout_ms / 1000 if op.timeout_ms else DEFAULT_LINK_TIMEOUT
-        reply = await self._ask(op.rsc, req, timeout)
+        if op.task == "start" and is_guest_connection(op):
+            reply = await self._ask_until_up(op.rsc, req, started + timeout)
+        else:
+            reply = await self._ask(op.rsc, req, timeout)
         outcome = outcome_of(op.task, self.node, reply, op.rsc)
         if op.task == "start" and outcome.rc == lrm.OCF_SUCCESS:
             self._record(op.rsc, up=True)
@@ -220,6 +232,17 @@ class Connections:
             self.log.info("remote executor did not take the link request", remote=remote, action=req.action,
                           error=str(exc))
             return None
+
+    async def _ask_until_up(self, remote: str, req: RemoteLinkRequest, deadline: float) -> RemoteLinkReply | None:
+        """Ask until the remote executor answers or ``deadline`` (monotonic) passes: a guest's executor is its
+        container's run command, which the container's start has only just launched (Pacemaker's connection
+        start likewise retries until its timeout)."""
+        while True:
+            left = deadline - time.monotonic()
+            reply = await self._ask(remote, req, max(left, 0.1))
+            if reply is not None or left <= GUEST_RETRY:
+                return reply
+            await asyncio.sleep(GUEST_RETRY)
 
     def _record(self, remote: str, up: bool) -> None:
         mirror = self._mirrors.get(remote)

@@ -1,0 +1,175 @@
+"""Containers for real: Debian's ``ocf:heartbeat:podman`` starts a container whose run command is Paceline's
+remote executor, which joins the bus as a guest node; a resource then runs inside it, and the container's
+loss is recovered as Pacemaker recovers a lost guest (the container restarted, the guest "fenced" by it).
+
+Two shapes, one lab:
+
+- a guest node made with ``remote-node`` on a podman primitive (the scheduler knows guest nodes): the whole
+  path runs today - container, guest executor (named, as a bundle replica is, by the directory mounted at
+  ``/var/log``), connection, the resource inside, ``podman kill`` and the recovery;
+- a ``bundle`` with ``replicas=2`` (Pacemaker's implicit ``B-podman-i``, ``B-i`` and ``P:i``): the replicas'
+  executors take their names from the per-replica ``/var/log`` mount of Pacemaker's ``run_opts``. It needs
+  the scheduler to expand ``<bundle>`` and is skipped, saying so, until it does.
+
+The image is a local skeleton with this machine's ``/usr``, ``/etc``, interpreter and checkout mounted
+read-only (``tests.support.podman``); everything is skipped where podman cannot run a container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from paceline.lab.lab import Lab
+
+from tests.e2e.cli_helpers import ok, status_json, walk
+from tests.e2e.conftest import PATIENCE, POLL, LabRunner
+from tests.support import podman
+from tests.support.wait import until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(podman.problem()), reason=podman.problem() or "-")]
+
+#: Container names are global on the machine: this run's own, so parallel runs never meet.
+TAG = f"t{os.getpid()}"
+GUEST, GUEST_BOX = "g1", f"{TAG}-g1-box"
+BUNDLE, REPLICAS = f"web{TAG}", 2
+#: Where the guest executor keeps its state inside the container (its agents' HA_RSCTMP is STATE/run).
+STATE = "/var/lib/paceline"
+#: Where the lab's credentials are mounted (not under /etc: the host's /etc is mounted read-only).
+CREDENTIALS = "/run/paceline-credentials"
+#: Where Pacemaker keeps each bundle replica's /var/log on the host (CRM_BUNDLE_DIR).
+PACEMAKER_BUNDLE_LOGS = "/var/log/pacemaker/bundles"
+#: The objects this module configured (top-level ones: a bundle's primitive goes with it).
+MADE: list[str] = []
+REMOTE_COMMAND = f"{Path(sys.executable).parent / 'paceline-remote'} --state-dir {STATE}"
+
+
+def _scheduler_expands_bundles() -> bool:
+    """Whether the scheduler unpacks a ``<bundle>`` into its implicit resources (the other half of bundles)."""
+    from paceline.shared import cib
+    from paceline.shared.cluster.unpack import unpack
+    root = cib.parse_cib(
+        '<cib><configuration><crm_config/><nodes><node id="1" uname="n1"/></nodes><resources>'
+        '<bundle id="b"><podman image="i" replicas="1"/><primitive id="p" class="ocf" provider="heartbeat" '
+        'type="Dummy"/></bundle></resources><constraints/></configuration><status/></cib>')
+    try:
+        return "b-podman-0" in unpack(root, 0.0).by_id
+    except Exception:
+        return False
+
+
+needs_bundle_scheduler = pytest.mark.skipif(
+    not _scheduler_expands_bundles(),
+    reason="the scheduler does not expand <bundle> into B-podman-i / B-i / P:i yet (the bundle model and "
+           "scheduler work, a separate branch)")
+
+
+@pytest.fixture(scope="module")
+def blab(remote_lab: LabRunner) -> Iterator[LabRunner]:
+    """The remote-node tests' lab (shared: one lab less in the suite); what this module configures is deleted
+    at its end, the cluster stopping (so removing) the containers, and any left is removed."""
+    try:
+        yield remote_lab
+    finally:
+        if MADE:
+            remote_lab.paceline("configure", "delete", *reversed(MADE))
+        names = [GUEST_BOX, *(f"{BUNDLE}-podman-{i}" for i in range(REPLICAS))]
+        try:
+            until(lambda: not any(container(n) for n in names), "the cluster removed the containers", PATIENCE, POLL)
+        finally:
+            for name in names:
+                podman.remove(name)
+            for i in range(REPLICAS):  # the replicas' log directories Pacemaker's run_opts have the agent make
+                shutil.rmtree(f"{PACEMAKER_BUNDLE_LOGS}/{BUNDLE}-{i}", ignore_errors=True)
+
+
+def configure(lab: LabRunner, *words: str) -> None:
+    """``configure WORDS``: a new object, deleted at the end of the module."""
+    ok(lab, "configure", *words)
+    MADE.append(words[1])
+
+
+def guest_options(lab: LabRunner) -> list[str]:
+    """What a guest's container needs besides Pacemaker's own options: this machine's podman options, the
+    host network (the bus on loopback), the host's system mounted, the bus and the credentials."""
+    state = Lab.load(lab.dir)
+    out = ["--net=host", *podman.run_options(), *podman.host_mounts(),
+           "-e", f"PACELINE_NATS_URL={state.nats_url}", "-e", f"PACELINE_CLUSTER={state.cluster}",
+           "-e", "PACELINE_LOG_FORMAT=json"]
+    if state.credentials:
+        out += ["-v", f"{state.credentials}:{CREDENTIALS}:ro",
+                "-e", f"PACELINE_CREDENTIALS={CREDENTIALS}"]
+    return out
+
+
+def active_on(lab: LabRunner, rsc: str) -> list[str]:
+    return sorted(n for r in walk(status_json(lab)["resources"]) if r["id"] == rsc or
+                  r["id"].startswith(f"{rsc}:") for n in r["active_on"])
+
+
+def container(name: str) -> dict:
+    """``podman inspect`` of a container ({} when there is none)."""
+    done = subprocess.run(["podman", "inspect", name], capture_output=True, text=True, timeout=30)
+    return json.loads(done.stdout)[0] if done.returncode == 0 else {}
+
+
+def inside(name: str, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["podman", "exec", name, *argv], capture_output=True, text=True, timeout=30)
+
+
+def test_a_guest_node_runs_in_a_podman_container_and_its_loss_restarts_the_container(blab):
+    ok(blab, "lab", "add-guest", GUEST)
+    # Named as a bundle replica is: by the directory mounted at /var/log (Pacemaker's -v <log dir>/B-i:/var/log;
+    # the podman agent makes the directories of mount_points).
+    logs = blab.dir / "bundles" / GUEST
+    options = [*guest_options(blab), "-v", f"{logs}:/var/log"]
+    configure(blab, "primitive", GUEST_BOX, "ocf:heartbeat:podman",
+       "params", f"image={podman.IMAGE}", f"name={GUEST_BOX}", f"run_cmd={REMOTE_COMMAND}",
+       f"run_opts={shlex.join(options)}", f"mount_points={logs}",
+       "op", "start", "timeout=60s", "op", "monitor", "interval=2s", "timeout=20s", "meta", f"remote-node={GUEST}")
+    configure(blab, "primitive", "gd", "ocf:paceline:Dummy", "op", "monitor", "interval=2s", "timeout=10s")
+    configure(blab, "location", "gd-on-guest", "gd", f"inf: {GUEST}")
+    until(lambda: active_on(blab, "gd") == [GUEST], "gd runs on the guest node", PATIENCE, POLL)
+    first = container(GUEST_BOX)
+    assert first.get("State", {}).get("Running"), first
+    state = inside(GUEST_BOX, "ls", f"{STATE}/run")
+    assert "Dummy-gd.state" in state.stdout, state  # run by the executor inside the container
+    assert not (blab.dir / "nodes" / GUEST).exists()  # no executor of g1 on the host
+
+    subprocess.run(["podman", "kill", GUEST_BOX], capture_output=True, timeout=30)  # the container dies
+    until(lambda: container(GUEST_BOX).get("Id", first["Id"]) != first["Id"] and
+          container(GUEST_BOX).get("State", {}).get("Running"), "the container is started again", PATIENCE, POLL)
+    until(lambda: active_on(blab, "gd") == [GUEST], "gd runs on the guest node again", PATIENCE, POLL)
+    assert "Dummy-gd.state" in inside(GUEST_BOX, "ls", f"{STATE}/run").stdout
+
+
+@needs_bundle_scheduler
+def test_a_bundle_runs_its_primitive_in_each_replica_and_recovers_a_lost_container(blab):
+    guests = [f"{BUNDLE}-{i}" for i in range(REPLICAS)]
+    ok(blab, "lab", "add-guest", *guests)
+    ok(blab, "configure", "primitive", "wd", "ocf:paceline:Dummy", "op", "monitor", "interval=2s", "timeout=10s")
+    configure(blab, "bundle", BUNDLE, "podman", f"image={podman.IMAGE}", f"replicas={REPLICAS}",
+       f"run-command={REMOTE_COMMAND}", f"options={shlex.join(guest_options(blab))}", "primitive", "wd")
+    shown = ok(blab, "configure", "show", BUNDLE)
+    assert shown.startswith(f"bundle {BUNDLE} \\\n\tpodman image={podman.IMAGE} replicas={REPLICAS}")
+    until(lambda: active_on(blab, "wd") == sorted(guests), "wd runs in both replicas", PATIENCE, POLL)
+    for i, guest in enumerate(guests):
+        box = f"{BUNDLE}-podman-{i}"
+        assert "Dummy-wd.state" in inside(box, "ls", f"{STATE}/run").stdout, guest
+    status = ok(blab, "status")
+    assert f"Container bundle set: {BUNDLE} [{podman.IMAGE}]:" in status
+
+    box = f"{BUNDLE}-podman-0"
+    first = container(box)
+    subprocess.run(["podman", "kill", box], capture_output=True, timeout=30)
+    until(lambda: container(box).get("Id", first["Id"]) != first["Id"] and
+          container(box).get("State", {}).get("Running"), "the lost replica's container is started again",
+          PATIENCE, POLL)
+    until(lambda: active_on(blab, "wd") == sorted(guests), "wd runs in both replicas again", PATIENCE, POLL)
