@@ -119,20 +119,4 @@ def lab(tmp_path_factory) -> Iterator[LabRunner]:
         yield runner
 
 
-#: The remote node of :func:`remote_lab` (an executor alone, brought in by ``primitive r1 ocf:pacemaker:remote``).
-REMOTE = "r1"
-
-
-@pytest.fixture(scope="session")
-def remote_lab(tmp_path_factory) -> Iterator[LabRunner]:
-    """Two nodes and the remote node ``r1``, fencing off: the remote-node tests' lab, which the bundle tests'
-    guest nodes share (one lab less in the suite: starting one costs ~9 s, stopping it ~5 s). Each module
-    removes what it configured."""
-    with running_lab(LabRunner(tmp_path_factory.mktemp("rlab")), NODES, "--remote", REMOTE) as runner:
-        done = runner.paceline("configure", "property", "stonith-enabled=false")
-        assert done.returncode == 0, done.stderr
-        yield runner
-
-
-__all__ = ["NODES", "PATIENCE", "POLL", "REMOTE", "FailureLab", "LabRunner", "lab", "remote_lab", "running_lab",
-           "sys"]
+__all__ = ["NODES", "PATIENCE", "POLL", "FailureLab", "LabRunner", "lab", "running_lab", "sys"]

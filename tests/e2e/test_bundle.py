@@ -2,7 +2,7 @@
 remote executor, which joins the bus as a guest node; a resource then runs inside it, and the container's
 loss is recovered as Pacemaker recovers a lost guest (the container restarted, the guest "fenced" by it).
 
-Two shapes, one lab:
+Two shapes, one lab (one node on one bus server: the cheapest; a lost container restarts where it ran):
 
 - a guest node made with ``remote-node`` on a podman primitive (the scheduler knows guest nodes): the whole
   path runs today - container, guest executor (named, as a bundle replica is, by the directory mounted at
@@ -30,7 +30,7 @@ import pytest
 from paceline.lab.lab import Lab
 
 from tests.e2e.cli_helpers import ok, status_json, walk
-from tests.e2e.conftest import PATIENCE, POLL, LabRunner
+from tests.e2e.conftest import PATIENCE, POLL, LabRunner, running_lab
 from tests.support import podman
 from tests.support.wait import until
 
@@ -46,8 +46,6 @@ STATE = "/var/lib/paceline"
 CREDENTIALS = "/run/paceline-credentials"
 #: Where Pacemaker keeps each bundle replica's /var/log on the host (CRM_BUNDLE_DIR).
 PACEMAKER_BUNDLE_LOGS = "/var/log/pacemaker/bundles"
-#: The objects this module configured (top-level ones: a bundle's primitive goes with it).
-MADE: list[str] = []
 REMOTE_COMMAND = f"{Path(sys.executable).parent / 'paceline-remote'} --state-dir {STATE}"
 
 
@@ -72,28 +70,18 @@ needs_bundle_scheduler = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def blab(remote_lab: LabRunner) -> Iterator[LabRunner]:
-    """The remote-node tests' lab (shared: one lab less in the suite); what this module configures is deleted
-    at its end, the cluster stopping (so removing) the containers, and any left is removed."""
+def blab(tmp_path_factory) -> Iterator[LabRunner]:
+    """A one-node lab (the cheapest: one bus server, no witness; a guest's container restarts where it ran).
+    The containers are removed once the lab is down, so that no executor starts them again."""
     try:
-        yield remote_lab
+        with running_lab(LabRunner(tmp_path_factory.mktemp("blab")), ("primary",), "--single-bus") as runner:
+            ok(runner, "configure", "property", "stonith-enabled=false")
+            yield runner
     finally:
-        if MADE:
-            remote_lab.paceline("configure", "delete", *reversed(MADE))
-        names = [GUEST_BOX, *(f"{BUNDLE}-podman-{i}" for i in range(REPLICAS))]
-        try:
-            until(lambda: not any(container(n) for n in names), "the cluster removed the containers", PATIENCE, POLL)
-        finally:
-            for name in names:
-                podman.remove(name)
-            for i in range(REPLICAS):  # the replicas' log directories Pacemaker's run_opts have the agent make
-                shutil.rmtree(f"{PACEMAKER_BUNDLE_LOGS}/{BUNDLE}-{i}", ignore_errors=True)
-
-
-def configure(lab: LabRunner, *words: str) -> None:
-    """``configure WORDS``: a new object, deleted at the end of the module."""
-    ok(lab, "configure", *words)
-    MADE.append(words[1])
+        for name in [GUEST_BOX, *(f"{BUNDLE}-podman-{i}" for i in range(REPLICAS))]:
+            podman.remove(name)
+        for i in range(REPLICAS):  # the replicas' log directories Pacemaker's run_opts have the agent make
+            shutil.rmtree(f"{PACEMAKER_BUNDLE_LOGS}/{BUNDLE}-{i}", ignore_errors=True)
 
 
 def guest_options(lab: LabRunner) -> list[str]:
@@ -130,12 +118,12 @@ def test_a_guest_node_runs_in_a_podman_container_and_its_loss_restarts_the_conta
     # the podman agent makes the directories of mount_points).
     logs = blab.dir / "bundles" / GUEST
     options = [*guest_options(blab), "-v", f"{logs}:/var/log"]
-    configure(blab, "primitive", GUEST_BOX, "ocf:heartbeat:podman",
+    ok(blab, "configure", "primitive", GUEST_BOX, "ocf:heartbeat:podman",
        "params", f"image={podman.IMAGE}", f"name={GUEST_BOX}", f"run_cmd={REMOTE_COMMAND}",
        f"run_opts={shlex.join(options)}", f"mount_points={logs}",
        "op", "start", "timeout=60s", "op", "monitor", "interval=2s", "timeout=20s", "meta", f"remote-node={GUEST}")
-    configure(blab, "primitive", "gd", "ocf:paceline:Dummy", "op", "monitor", "interval=2s", "timeout=10s")
-    configure(blab, "location", "gd-on-guest", "gd", f"inf: {GUEST}")
+    ok(blab, "configure", "primitive", "gd", "ocf:paceline:Dummy", "op", "monitor", "interval=2s", "timeout=10s")
+    ok(blab, "configure", "location", "gd-on-guest", "gd", f"inf: {GUEST}")
     until(lambda: active_on(blab, "gd") == [GUEST], "gd runs on the guest node", PATIENCE, POLL)
     first = container(GUEST_BOX)
     assert first.get("State", {}).get("Running"), first
@@ -155,7 +143,7 @@ def test_a_bundle_runs_its_primitive_in_each_replica_and_recovers_a_lost_contain
     guests = [f"{BUNDLE}-{i}" for i in range(REPLICAS)]
     ok(blab, "lab", "add-guest", *guests)
     ok(blab, "configure", "primitive", "wd", "ocf:paceline:Dummy", "op", "monitor", "interval=2s", "timeout=10s")
-    configure(blab, "bundle", BUNDLE, "podman", f"image={podman.IMAGE}", f"replicas={REPLICAS}",
+    ok(blab, "configure", "bundle", BUNDLE, "podman", f"image={podman.IMAGE}", f"replicas={REPLICAS}",
        f"run-command={REMOTE_COMMAND}", f"options={shlex.join(guest_options(blab))}", "primitive", "wd")
     shown = ok(blab, "configure", "show", BUNDLE)
     assert shown.startswith(f"bundle {BUNDLE} \\\n\tpodman image={podman.IMAGE} replicas={REPLICAS}")

@@ -11,16 +11,18 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 from paceline.shared import cib
 
 from tests.e2e.cli_helpers import ok, status_json, walk
-from tests.e2e.conftest import PATIENCE, POLL, REMOTE, LabRunner
+from tests.e2e.conftest import PATIENCE, POLL, LabRunner, running_lab
 from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e
 
+REMOTE = "r1"
 #: The scheduler's half of remote nodes (placement on them, their loss); absent until it is merged.
 SCHEDULER_KNOWS_REMOTE_NODES = importlib.util.find_spec("paceline.policy.scheduler.remote") is not None
 needs_scheduler = pytest.mark.skipif(
@@ -30,8 +32,11 @@ needs_scheduler = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def rlab(remote_lab: LabRunner) -> LabRunner:
-    return remote_lab
+def rlab(tmp_path_factory) -> Iterator[LabRunner]:
+    with running_lab(LabRunner(tmp_path_factory.mktemp("rlab")), ("primary", "secondary"), "--remote",
+                     REMOTE) as runner:
+        ok(runner, "configure", "property", "stonith-enabled=false")
+        yield runner
 
 
 def status_cib(lab: LabRunner) -> cib.Element:
