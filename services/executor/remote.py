@@ -48,6 +48,8 @@ from paceline.shared.subjects import Subjects
 NOT_CONNECTED = "not-connected"
 #: How long the host waits for the remote executor when an operation names no timeout (seconds).
 DEFAULT_LINK_TIMEOUT = 5.0
+#: Seconds between two looks whether a linked remote executor is still on the bus (between monitors).
+WATCH_INTERVAL = 1.0
 #: Seconds between a guest connection's attempts to reach an executor that is still starting in its container.
 GUEST_RETRY = 0.5
 #: Connection resource tasks that ask the remote executor something (the others are answered locally).
@@ -198,8 +200,12 @@ class Connections:
         self.node = node
         self.log = log or structlog.get_logger().bind(service="executor", node=node)
         self.view: Callable[[], tuple[str, tuple[str, ...]]] = lambda: ("", ())
+        #: Called with a remote node's name when its executor is found gone between monitors (the executor
+        #: runs the connection's recurring monitor at once, which records the loss).
+        self.lost: Callable[[str], object] = lambda remote: None
         self._mirrors: dict[str, CibMirror] = {}
         self._up: set[str] = set()  # remote nodes this executor last recorded up
+        self._watches: dict[str, asyncio.Task[None]] = {}
 
     async def run(self, op: Operation) -> AgentOutcome:
         """One operation of a connection resource (``op.rsc`` is the remote node)."""
@@ -220,8 +226,10 @@ class Connections:
         outcome = outcome_of(op.task, self.node, reply, op.rsc)
         if op.task == "start" and outcome.rc == lrm.OCF_SUCCESS:
             self._record(op.rsc, up=True)
+            self._watch(op.rsc, op.term)
         elif op.task == "stop" or (op.interval_ms and outcome.rc != lrm.OCF_SUCCESS and op.rsc in self._up):
             self._record(op.rsc, up=False)  # stopped, or lost under a running monitor
+            self._unwatch(op.rsc)
         return dataclasses.replace(outcome, exec_ms=int((time.monotonic() - started) * 1000))
 
     async def _ask(self, remote: str, req: RemoteLinkRequest, timeout: float) -> RemoteLinkReply | None:
@@ -244,6 +252,31 @@ class Connections:
                 return reply
             await asyncio.sleep(GUEST_RETRY)
 
+    def _watch(self, remote: str, term: int) -> None:
+        """Keep asking whether the linked remote executor is still on the bus, as Pacemaker's controller
+        learns at once that a remote connection dropped (its TCP link closes): a bus client that leaves has
+        no such signal, but an ask finds no responder at once."""
+        self._unwatch(remote)
+        self._watches[remote] = asyncio.create_task(self._watch_loop(remote, term), name=f"watch {remote}")
+
+    def _unwatch(self, remote: str) -> None:
+        task = self._watches.pop(remote, None)
+        if task is not None:
+            task.cancel()
+
+    async def _watch_loop(self, remote: str, term: int) -> None:
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            dc, members = self.view()
+            req = RemoteLinkRequest(action="check", host=self.node, dc=dc, members=members, term=term)
+            reply = await self._ask(remote, req, WATCH_INTERVAL)
+            if reply is None or reply.host != self.node:
+                self.log.warning("remote executor lost between monitors: monitoring its connection now",
+                                 remote=remote)
+                self._watches.pop(remote, None)
+                self.lost(remote)
+                return
+
     def _record(self, remote: str, up: bool) -> None:
         mirror = self._mirrors.get(remote)
         if mirror is None:
@@ -259,5 +292,7 @@ class Connections:
         return send
 
     async def close(self, flush: float) -> None:
+        for remote in list(self._watches):
+            self._unwatch(remote)
         for mirror in self._mirrors.values():
             await mirror.close(flush)

@@ -2,7 +2,7 @@
 remote executor, which joins the bus as a guest node; a resource then runs inside it, and the container's
 loss is recovered as Pacemaker recovers a lost guest (the container restarted, the guest "fenced" by it).
 
-Two shapes, one lab (one node on one bus server: the cheapest; a lost container restarts where it ran):
+Two shapes, one lab (two nodes on one bus server):
 
 - a guest node made with ``remote-node`` on a podman primitive (the scheduler knows guest nodes): the whole
   path runs today - container, guest executor (named, as a bundle replica is, by the directory mounted at
@@ -55,8 +55,9 @@ def _scheduler_expands_bundles() -> bool:
     from paceline.shared.cluster.unpack import unpack
     root = cib.parse_cib(
         '<cib><configuration><crm_config/><nodes><node id="1" uname="n1"/></nodes><resources>'
-        '<bundle id="b"><podman image="i" replicas="1"/><primitive id="p" class="ocf" provider="heartbeat" '
-        'type="Dummy"/></bundle></resources><constraints/></configuration><status/></cib>')
+        '<bundle id="b"><podman image="i" replicas="1"/><network control-port="3121"/>'
+        '<primitive id="p" class="ocf" provider="heartbeat" type="Dummy"/></bundle></resources><constraints/>'
+        '</configuration><status/></cib>')
     try:
         return "b-podman-0" in unpack(root, 0.0).by_id
     except Exception:
@@ -71,10 +72,12 @@ needs_bundle_scheduler = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def blab(tmp_path_factory) -> Iterator[LabRunner]:
-    """A one-node lab (the cheapest: one bus server, no witness; a guest's container restarts where it ran).
-    The containers are removed once the lab is down, so that no executor starts them again."""
+    """Two nodes on one bus server (no witness: the cheapest lab that holds two replicas, Pacemaker placing one
+    per host when the guests are reached by a control port). The containers are removed once the lab is down,
+    so that no executor starts them again."""
     try:
-        with running_lab(LabRunner(tmp_path_factory.mktemp("blab")), ("primary",), "--single-bus") as runner:
+        lab = LabRunner(tmp_path_factory.mktemp("blab"))
+        with running_lab(lab, ("primary", "secondary"), "--single-bus") as runner:
             ok(runner, "configure", "property", "stonith-enabled=false")
             yield runner
     finally:
@@ -138,26 +141,36 @@ def test_a_guest_node_runs_in_a_podman_container_and_its_loss_restarts_the_conta
     assert "Dummy-gd.state" in inside(GUEST_BOX, "ls", f"{STATE}/run").stdout
 
 
+def replicas_run_wd(boxes: list[str]) -> bool:
+    """Every replica's container runs, with the Dummy started inside it by the guest's executor."""
+    return all(container(box).get("State", {}).get("Running") and
+               "Dummy-wd.state" in inside(box, "ls", f"{STATE}/run").stdout for box in boxes)
+
+
+def replica_lines(lab: LabRunner) -> list[str]:
+    """The replica lines of the bundle's block in ``status`` (crm_mon's ``* B-i (agent): state``)."""
+    return [line.strip() for line in ok(lab, "status").splitlines()
+            if any(line.strip().startswith(f"* {BUNDLE}-{i}") for i in range(REPLICAS))]
+
+
 @needs_bundle_scheduler
 def test_a_bundle_runs_its_primitive_in_each_replica_and_recovers_a_lost_container(blab):
-    guests = [f"{BUNDLE}-{i}" for i in range(REPLICAS)]
-    ok(blab, "lab", "add-guest", *guests)
+    ok(blab, "lab", "add-guest", *(f"{BUNDLE}-{i}" for i in range(REPLICAS)))
     ok(blab, "configure", "primitive", "wd", "ocf:paceline:Dummy", "op", "monitor", "interval=2s", "timeout=10s")
     ok(blab, "configure", "bundle", BUNDLE, "podman", f"image={podman.IMAGE}", f"replicas={REPLICAS}",
-       f"run-command={REMOTE_COMMAND}", f"options={shlex.join(guest_options(blab))}", "primitive", "wd")
+       f"run-command={REMOTE_COMMAND}", f"options={shlex.join(guest_options(blab))}",
+       # Pacemaker reaches a replica's guest at its address or at its host's control port (then one replica
+       # per host: two lab nodes for two replicas); Paceline's bus reaches it by name, the port is carried.
+       "network", "control-port=3121", "primitive", "wd")
     shown = ok(blab, "configure", "show", BUNDLE)
     assert shown.startswith(f"bundle {BUNDLE} \\\n\tpodman image={podman.IMAGE} replicas={REPLICAS}")
-    until(lambda: active_on(blab, "wd") == sorted(guests), "wd runs in both replicas", PATIENCE, POLL)
-    for i, guest in enumerate(guests):
-        box = f"{BUNDLE}-podman-{i}"
-        assert "Dummy-wd.state" in inside(box, "ls", f"{STATE}/run").stdout, guest
-    status = ok(blab, "status")
-    assert f"Container bundle set: {BUNDLE} [{podman.IMAGE}]:" in status
+    boxes = [f"{BUNDLE}-podman-{i}" for i in range(REPLICAS)]
+    until(lambda: replicas_run_wd(boxes), "wd runs inside both replicas' containers", PATIENCE, POLL)
+    assert f"Container bundle set: {BUNDLE} [{podman.IMAGE}]:" in ok(blab, "status")
+    until(lambda: len(replica_lines(blab)) == REPLICAS and all("Started" in line for line in replica_lines(blab)),
+          "status shows both replicas started", PATIENCE, POLL)
 
-    box = f"{BUNDLE}-podman-0"
-    first = container(box)
-    subprocess.run(["podman", "kill", box], capture_output=True, timeout=30)
-    until(lambda: container(box).get("Id", first["Id"]) != first["Id"] and
-          container(box).get("State", {}).get("Running"), "the lost replica's container is started again",
-          PATIENCE, POLL)
-    until(lambda: active_on(blab, "wd") == sorted(guests), "wd runs in both replicas again", PATIENCE, POLL)
+    first = container(boxes[0])
+    subprocess.run(["podman", "kill", boxes[0]], capture_output=True, timeout=30)
+    until(lambda: container(boxes[0]).get("Id", first["Id"]) != first["Id"] and replicas_run_wd(boxes),
+          "the lost replica's container runs again, with wd inside", PATIENCE, POLL)

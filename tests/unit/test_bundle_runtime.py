@@ -81,3 +81,55 @@ def test_a_guest_connection_start_waits_for_the_executor_its_container_is_starti
     never = _Asker(ready=10**6)
     outcome = asyncio.run(never.run(_start({"container": "web-podman-0"}, timeout_ms=100)))
     assert outcome.rc == lrm.OCF_ERR_GENERIC and "does not answer" in outcome.exit_reason
+
+
+def test_a_remote_executor_lost_between_monitors_wakes_its_connection_monitor(monkeypatch):
+    """Pacemaker learns at once that a remote connection dropped; here the host keeps asking and, at the first
+    unanswered ask, has the connection's recurring monitor run now."""
+    monkeypatch.setattr("paceline.executor.remote.WATCH_INTERVAL", 0.01)
+    conns = _Asker(ready=1)
+    lost: list[str] = []
+    conns.lost = lost.append
+
+    async def scenario() -> None:
+        assert (await conns.run(_start({"container": "web-podman-0"}))).rc == lrm.OCF_SUCCESS
+        await asyncio.sleep(0.05)
+        assert lost == []                      # still answering: nothing to do
+        conns.ready = 10**6                    # the executor is gone
+        for _ in range(100):
+            if lost:
+                break
+            await asyncio.sleep(0.01)
+        assert lost == ["web-0"]
+        await conns.close(0)
+
+    asyncio.run(scenario())
+
+
+def test_waking_a_recurring_monitor_runs_it_now():
+    from paceline.executor.recurring import RecurringMonitors
+    from paceline.shared.lrm import OpResult
+
+    runs: list[str] = []
+
+    async def run_once(op: Operation) -> OpResult:
+        runs.append(op.rsc)
+        return OpResult(rsc=op.rsc, task=op.task, interval_ms=op.interval_ms, rc=0, op_status=0, call_id=1)
+
+    async def report(op: Operation, result: OpResult) -> None:
+        return None
+
+    async def scenario() -> None:
+        monitors = RecurringMonitors(run_once, report)
+        op = Operation(task="monitor", rsc="web-0", node="n1", agent=AgentRef("ocf", "pacemaker", "remote"),
+                       interval_ms=3_600_000)
+        monitors.schedule(op, await run_once(op))
+        assert monitors.wake("web-0") == 1 and monitors.wake("other") == 0
+        for _ in range(100):
+            if len(runs) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert runs == ["web-0", "web-0"]      # the hour-long interval did not have to pass
+        await monitors.cancel_all()
+
+    asyncio.run(scenario())
