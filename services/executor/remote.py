@@ -52,6 +52,10 @@ DEFAULT_LINK_TIMEOUT = 5.0
 WATCH_INTERVAL = 1.0
 #: Seconds between a guest connection's attempts to reach an executor that is still starting in its container.
 GUEST_RETRY = 0.5
+#: The exit reason of a guest connection that never came up: most often the container runs Pacemaker's default
+#: command (pacemaker-remoted) or cannot reach the bus, which the container's own log shows.
+GUEST_HINT = ("{reason} (is the run command of container {container} Paceline's remote executor, with the bus "
+              "and the credential of remote@{remote}? its log: podman|docker logs {container})")
 #: Connection resource tasks that ask the remote executor something (the others are answered locally).
 LINK_TASKS = {"start": "open", "monitor": "check", "stop": "close"}
 
@@ -224,6 +228,9 @@ class Connections:
         else:
             reply = await self._ask(op.rsc, req, timeout)
         outcome = outcome_of(op.task, self.node, reply, op.rsc)
+        if op.task == "start" and reply is None and is_guest_connection(op):
+            outcome = dataclasses.replace(outcome, exit_reason=GUEST_HINT.format(
+                reason=outcome.exit_reason, container=op.meta.get("container"), remote=op.rsc))
         if op.task == "start" and outcome.rc == lrm.OCF_SUCCESS:
             self._record(op.rsc, up=True)
             self._watch(op.rsc, op.term)

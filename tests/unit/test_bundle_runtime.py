@@ -81,6 +81,7 @@ def test_a_guest_connection_start_waits_for_the_executor_its_container_is_starti
     never = _Asker(ready=10**6)
     outcome = asyncio.run(never.run(_start({"container": "web-podman-0"}, timeout_ms=100)))
     assert outcome.rc == lrm.OCF_ERR_GENERIC and "does not answer" in outcome.exit_reason
+    assert "run command of container web-podman-0" in outcome.exit_reason  # the likely cause, for the user
 
 
 def test_a_remote_executor_lost_between_monitors_wakes_its_connection_monitor(monkeypatch):
