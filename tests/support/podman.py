@@ -25,7 +25,7 @@ import tarfile
 from pathlib import Path
 
 #: The local image the bundle tests run (made by :func:`ensure_image`; never pulled).
-IMAGE = "localhost/paceline-guest:rootless-skeleton"
+IMAGE = "localhost/paceline-guest:skeleton"
 REPO = Path(__file__).resolve().parents[2]
 #: Top-level directories of the image; the merged-/usr links as Debian has them.
 _DIRS = ("usr", "etc", "proc", "sys", "dev", "tmp", "run", "var/log", "var/lib", "root")
