@@ -58,7 +58,7 @@ def test_a_bundle_is_written_as_crmsh_writes_it(root) -> None:
 def test_podman_and_repeated_parts(root) -> None:
     run(root, "bundle web podman image=localhost/guest replicas=2 podman run-command=/bin/remote "
               "options=\"--net=host -e A=1\" storage storage-mapping id=logs source-dir=/a target-dir=/b "
-              "storage-mapping source-dir-root=/c target-dir=/d primitive httpd")
+              "storage-mapping source-dir-root=/c target-dir=/d network control-port=3121 primitive httpd")
     bundle = found_rsc(root, "web")
     assert attrs(part(bundle, "podman")) == {"image": "localhost/guest", "replicas": "2",
                                                   "run-command": "/bin/remote", "options": "--net=host -e A=1"}
@@ -90,13 +90,15 @@ def test_show_prints_crmsh_lines_that_read_back_the_same(root) -> None:
     ("bundle b podman image=x docker image=y", "one container technology"),
     ("bundle b podman replicas=2", "podman needs image=IMAGE"),
     ("bundle b podman image=x bogus=1", "podman has no attribute 'bogus'"),
-    ("bundle b podman image=x primitive nope", "no resource 'nope'"),
+    ("bundle b podman image=x network control-port=1 primitive nope", "no resource 'nope'"),
+    ("bundle b podman image=x primitive httpd", "without network ip-range-start=ADDRESS or control-port"),
+    ("bundle b podman image=x network add-host=false primitive httpd", "without network ip-range-start"),
     ("bundle b podman image=x network port-mapping", "port-mapping needs name=value pairs"),
     ("bundle b podman image=x storage source-dir=/a", "storage takes storage-mapping parts"),
     ("bundle b network control-port=1", "needs its container"),
     ("bundle httpd podman image=x", "already in use"),
     ("bundle b podman image=x junk", "unexpected 'junk'"),
-    ("bundle b podman image=x primitive httpd primitive httpd", "one primitive"),
+    ("bundle b podman image=x network control-port=1 primitive httpd primitive httpd", "one primitive"),
 ])
 def test_bad_bundles_are_refused_whole(root, line: str, message: str) -> None:
     before = copy.deepcopy(root)
@@ -108,4 +110,4 @@ def test_bad_bundles_are_refused_whole(root, line: str, message: str) -> None:
 def test_a_primitive_that_belongs_elsewhere_is_refused(root) -> None:
     run(root, "clone c httpd")
     with pytest.raises(CrmError, match="already belongs to clone 'c'"):
-        run(root, "bundle b podman image=x primitive httpd")
+        run(root, "bundle b podman image=x network control-port=3121 primitive httpd")

@@ -80,6 +80,10 @@ def parse_bundle(words: Words) -> Definition:
         raise words.error("a bundle needs its container: docker|podman|rkt image=IMAGE ...")
     if not launcher.get("image"):
         raise words.error(f"{launcher.tag} needs image=IMAGE")
+    network = parts.get("network")
+    if inner and (network is None or not (network.get("ip-range-start") or network.get("control-port"))):
+        raise words.error(f"the cluster cannot reach {inner} inside the containers without network "
+                          "ip-range-start=ADDRESS or control-port=PORT (Pacemaker refuses such a bundle)")
     el.remove(launcher)
     el.insert(0, launcher)   # the container first, as crmsh writes it
     return Definition(el, words, [inner] if inner else [])

@@ -244,9 +244,11 @@ _RULES = ("a rule's expressions: ATTR lt|gt|lte|gte|eq|ne [string:|number:|integ
           "defined ATTR, not_defined ATTR, date gt|lt DATE, date in_range start=DATE end=DATE|years=N ...,\n"
           "date date_spec hours=9-17 weekdays=1-5 ...; #uname is the node's name")
 _BUNDLE = ("network: ip-range-start=, control-port=, host-interface=, host-netmask=, add-host=, then\n"
-           "port-mapping [id=] port=|range= [internal-port=] ...; storage: storage-mapping [id=] source-dir=|"
-           "source-dir-root=\ntarget-dir= [options=] ...; the container's run-command defaults to Pacemaker's "
-           "pacemaker-remoted:\nset it to Paceline's remote executor (see the executor README, Bundles)")
+           "port-mapping [id=] port=|range= [internal-port=] ...\n"
+           "storage: storage-mapping [id=] source-dir=|source-dir-root= target-dir= [options=] ...\n"
+           "with a primitive inside, ip-range-start or control-port is required (as in Pacemaker), and the\n"
+           "run-command (Pacemaker's default: pacemaker-remoted) must be Paceline's paceline-remote\n"
+           "(the executor README: Guest nodes and bundles)")
 _SETS = ("resource sets: a run of plain resources is one set, ( A B ) a set with sequential=false,\n"
          "[ A B ] one with require-all=false; a set may carry sequential=, require-all= and {what}=")
 
