@@ -39,6 +39,11 @@ configure rsc_ticket t1 ticketA: r1 loss-policy=stop
 configure rsc_ticket t2 ticketB: r1 r2:Started loss-policy=demote
 configure rsc_ticket t3 ticketC: r2:Stopped
 configure rsc_ticket t4 ticketD: r1 r2
+configure primitive r3 ocf:heartbeat:Dummy op monitor interval=10s
+configure bundle b1 docker image=pcmk:httpd replicas=3 network ip-range-start=192.168.122.131 host-netmask=24 \
+port-mapping port=80 storage storage-mapping target-dir=/var/www/html source-dir=/srv/www options=rw \
+storage-mapping id=logs source-dir-root=/var/log/b1 target-dir=/var/log primitive r3 meta target-role=Started
+configure bundle b2 docker image=x replicas=2 run-command="/usr/bin/remote --x" options="--net=host -e A=1"
 """
 
 

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from paceline.executor import guest
 from paceline.executor.runner import SBIN_DIR, AgentRunner, cluster_environment
 from paceline.executor.service import Executor
 from paceline.executor.standards import AgentPaths, parse_roots
@@ -43,8 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     remote = "--remote" in args
     service = REMOTE_SERVICE if remote else "executor"
+    if remote and not _names_node(args) and not os.environ.get("PACELINE_NODE"):
+        name = guest.guest_name()  # in a bundle's container: the replica's name (see paceline.executor.guest)
+        if name:
+            args += ["--node", name]
     return service_main(service, run, [a for a in args if a != "--remote"], needs_node=True,
                         extra_args=_remote_flag)
+
+
+def _names_node(args: list[str]) -> bool:
+    return any(a == "--node" or a.startswith("--node=") for a in args)
 
 
 def _remote_flag(parser: argparse.ArgumentParser) -> None:

@@ -32,6 +32,8 @@ class _Monitor:
     op: Operation
     last: OpResult
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    #: Set to run the next repeat now instead of at the end of the interval (:meth:`RecurringMonitors.wake`).
+    due: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
 
 def _changed(old: OpResult, new: OpResult) -> bool:
@@ -101,10 +103,20 @@ class RecurringMonitors:
                 await t
         return cancelled
 
+    def wake(self, rsc: str, task: str = "monitor") -> int:
+        """Run ``rsc``'s recurring ``task`` now rather than at the end of its interval (what it finds is
+        recorded as any repeat's result); returns how many were woken."""
+        woken = [mon for key, mon in self._monitors.items() if key[0] == rsc and key[1] == task]
+        for mon in woken:
+            mon.due.set()
+        return len(woken)
+
     async def _loop(self, mon: _Monitor) -> None:
         interval = mon.op.interval_ms / 1000
         while True:
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(mon.due.wait(), interval)
+            mon.due.clear()
             try:
                 result = await self._run_once(mon.op)
                 if not _changed(mon.last, result):

@@ -28,6 +28,7 @@ action with ``not-connected``.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -47,6 +48,14 @@ from paceline.shared.subjects import Subjects
 NOT_CONNECTED = "not-connected"
 #: How long the host waits for the remote executor when an operation names no timeout (seconds).
 DEFAULT_LINK_TIMEOUT = 5.0
+#: Seconds between two looks whether a linked remote executor is still on the bus (between monitors).
+WATCH_INTERVAL = 1.0
+#: Seconds between a guest connection's attempts to reach an executor that is still starting in its container.
+GUEST_RETRY = 0.5
+#: The exit reason of a guest connection that never came up: most often the container runs Pacemaker's default
+#: command (pacemaker-remoted) or cannot reach the bus, which the container's own log shows.
+GUEST_HINT = ("{reason} (is the run command of container {container} Paceline's remote executor, with the bus "
+              "and the credential of remote@{remote}? its log: podman|docker logs {container})")
 #: Connection resource tasks that ask the remote executor something (the others are answered locally).
 LINK_TASKS = {"start": "open", "monitor": "check", "stop": "close"}
 
@@ -54,6 +63,12 @@ LINK_TASKS = {"start": "open", "monitor": "check", "stop": "close"}
 def is_connection(op: Operation) -> bool:
     """Whether an operation is one of a remote connection resource's (run here, not by an agent script)."""
     return remote_nodes.is_connection(op.agent.standard, op.agent.provider, op.agent.type)
+
+
+def is_guest_connection(op: Operation) -> bool:
+    """Whether a connection operation is a guest node's: its resource is launched by a container (the meta
+    attribute ``container`` Pacemaker gives the implicit connection of ``remote-node`` and of a bundle)."""
+    return bool(op.meta.get("container"))
 
 
 # ------------------------------------------------------------------ the remote node's side
@@ -189,8 +204,12 @@ class Connections:
         self.node = node
         self.log = log or structlog.get_logger().bind(service="executor", node=node)
         self.view: Callable[[], tuple[str, tuple[str, ...]]] = lambda: ("", ())
+        #: Called with a remote node's name when its executor is found gone between monitors (the executor
+        #: runs the connection's recurring monitor at once, which records the loss).
+        self.lost: Callable[[str], object] = lambda remote: None
         self._mirrors: dict[str, CibMirror] = {}
         self._up: set[str] = set()  # remote nodes this executor last recorded up
+        self._watches: dict[str, asyncio.Task[None]] = {}
 
     async def run(self, op: Operation) -> AgentOutcome:
         """One operation of a connection resource (``op.rsc`` is the remote node)."""
@@ -204,12 +223,20 @@ class Connections:
         dc, members = self.view()
         req = RemoteLinkRequest(action=link, host=self.node, dc=dc, members=members, term=op.term)
         timeout = op.timeout_ms / 1000 if op.timeout_ms else DEFAULT_LINK_TIMEOUT
-        reply = await self._ask(op.rsc, req, timeout)
+        if op.task == "start" and is_guest_connection(op):
+            reply = await self._ask_until_up(op.rsc, req, started + timeout)
+        else:
+            reply = await self._ask(op.rsc, req, timeout)
         outcome = outcome_of(op.task, self.node, reply, op.rsc)
+        if op.task == "start" and reply is None and is_guest_connection(op):
+            outcome = dataclasses.replace(outcome, exit_reason=GUEST_HINT.format(
+                reason=outcome.exit_reason, container=op.meta.get("container"), remote=op.rsc))
         if op.task == "start" and outcome.rc == lrm.OCF_SUCCESS:
             self._record(op.rsc, up=True)
+            self._watch(op.rsc, op.term)
         elif op.task == "stop" or (op.interval_ms and outcome.rc != lrm.OCF_SUCCESS and op.rsc in self._up):
             self._record(op.rsc, up=False)  # stopped, or lost under a running monitor
+            self._unwatch(op.rsc)
         return dataclasses.replace(outcome, exec_ms=int((time.monotonic() - started) * 1000))
 
     async def _ask(self, remote: str, req: RemoteLinkRequest, timeout: float) -> RemoteLinkReply | None:
@@ -220,6 +247,42 @@ class Connections:
             self.log.info("remote executor did not take the link request", remote=remote, action=req.action,
                           error=str(exc))
             return None
+
+    async def _ask_until_up(self, remote: str, req: RemoteLinkRequest, deadline: float) -> RemoteLinkReply | None:
+        """Ask until the remote executor answers or ``deadline`` (monotonic) passes: a guest's executor is its
+        container's run command, which the container's start has only just launched (Pacemaker's connection
+        start likewise retries until its timeout)."""
+        while True:
+            left = deadline - time.monotonic()
+            reply = await self._ask(remote, req, max(left, 0.1))
+            if reply is not None or left <= GUEST_RETRY:
+                return reply
+            await asyncio.sleep(GUEST_RETRY)
+
+    def _watch(self, remote: str, term: int) -> None:
+        """Keep asking whether the linked remote executor is still on the bus, as Pacemaker's controller
+        learns at once that a remote connection dropped (its TCP link closes): a bus client that leaves has
+        no such signal, but an ask finds no responder at once."""
+        self._unwatch(remote)
+        self._watches[remote] = asyncio.create_task(self._watch_loop(remote, term), name=f"watch {remote}")
+
+    def _unwatch(self, remote: str) -> None:
+        task = self._watches.pop(remote, None)
+        if task is not None:
+            task.cancel()
+
+    async def _watch_loop(self, remote: str, term: int) -> None:
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            dc, members = self.view()
+            req = RemoteLinkRequest(action="check", host=self.node, dc=dc, members=members, term=term)
+            reply = await self._ask(remote, req, WATCH_INTERVAL)
+            if reply is None or reply.host != self.node:
+                self.log.warning("remote executor lost between monitors: monitoring its connection now",
+                                 remote=remote)
+                self._watches.pop(remote, None)
+                self.lost(remote)
+                return
 
     def _record(self, remote: str, up: bool) -> None:
         mirror = self._mirrors.get(remote)
@@ -236,5 +299,7 @@ class Connections:
         return send
 
     async def close(self, flush: float) -> None:
+        for remote in list(self._watches):
+            self._unwatch(remote)
         for mirror in self._mirrors.values():
             await mirror.close(flush)

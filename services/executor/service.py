@@ -116,6 +116,7 @@ class Executor:
         self.start_failure_is_fatal = True
         self.schedule = ScheduleStore(state_dir / "recurring.json")
         self.monitors = RecurringMonitors(self._run_repeat, self._record, on_change=self.schedule.save)
+        self.connections.lost = self.monitors.wake  # a remote executor gone: its connection's monitor runs now
         self.limit = ActionLimit()
         self.catalog = AgentCatalog(runner)
         self._call_ids = CallIds(state_dir / "executor.call-id")

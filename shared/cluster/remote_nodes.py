@@ -17,6 +17,10 @@ from paceline.shared.cib import Element
 
 #: The agent of a remote node's connection resource: (class, provider, type).
 CONNECTION_AGENT = ("ocf", "pacemaker", "remote")
+#: The container technologies a ``<bundle>`` names its launcher by (Pacemaker's schema: one of them).
+BUNDLE_LAUNCHERS = ("docker", "podman", "rkt")
+#: More replicas than this in a hand-edited CIB are not guest nodes worth listing (the schema has no bound).
+MAX_BUNDLE_REPLICAS = 10_000
 #: ``crm-debug-origin`` of the records, the controller functions' names as Pacemaker writes them.
 ORIGIN_UP, ORIGIN_DOWN = "remote_node_up", "remote_node_down"
 
@@ -38,7 +42,25 @@ def remote_node_names(root: Element) -> list[str]:
         if is_connection(prim.get("class", ""), prim.get("provider", ""), prim.get("type", "")):
             names.append(prim.get("id", ""))
         names += [nv.get("value", "") for nv in prim.iterfind("meta_attributes/nvpair[@name='remote-node']")]
+    for bundle in resources.iter("bundle"):
+        names += bundle_guest_names(bundle)
     return [name for name in names if name]
+
+
+def bundle_guest_names(bundle: Element) -> list[str]:
+    """The guest nodes of one ``<bundle>``: ``ID-0`` .. ``ID-(replicas-1)`` when a primitive runs inside (each
+    replica's container then runs a remote executor, Pacemaker's ``pacemaker-remoted``), none otherwise.
+    ``replicas`` defaults to ``promoted-max``, else 1, as in Pacemaker's ``pe__unpack_bundle``."""
+    bid = bundle.get("id", "")
+    launcher = next((el for el in bundle if el.tag in BUNDLE_LAUNCHERS), None)
+    if not bid or launcher is None or bundle.find("primitive") is None:
+        return []
+    default = launcher.get("promoted-max") or launcher.get("masters") or "1"
+    try:
+        replicas = max(int(launcher.get("replicas") or default), 0)
+    except ValueError:
+        replicas = 1
+    return [f"{bid}-{i}" for i in range(min(replicas, MAX_BUNDLE_REPLICAS))]
 
 
 def node_state_ops(node: str, up: bool) -> list[dict[str, Any]]:

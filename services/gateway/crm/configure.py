@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from lxml import etree
-from paceline.crm import constraints, options, parse, parse_constraints, resources, show
+from paceline.crm import bundles, constraints, options, parse, parse_constraints, resources, show
 from paceline.crm.context import Context
 from paceline.crm.errors import CrmError
 from paceline.crm.ids import IdIndex
@@ -72,7 +72,7 @@ def _unwrap(el: Element) -> None:
     parent = el.getparent()
     assert parent is not None
     at = parent.index(el)
-    if el.tag in cib.CONTAINER_TAGS:
+    if el.tag in (*cib.CONTAINER_TAGS, "bundle"):
         for child in [c for c in el if c.tag in cib.RESOURCE_TAGS]:
             parent.insert(at, child)
             at += 1
@@ -97,6 +97,7 @@ monitor = defining(parse.monitor, resources.add_monitor)
 group = defining(parse.group, resources.add_group)
 clone = defining(parse.clone, resources.add_clone)
 ms = defining(parse.ms, resources.add_clone)
+bundle = defining(bundles.parse_bundle, bundles.add_bundle)
 location = defining(parse_constraints.location, constraints.add_constraint)
 colocation = defining(parse_constraints.colocation, constraints.add_constraint)
 order = defining(parse_constraints.order, constraints.add_constraint)

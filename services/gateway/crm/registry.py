@@ -243,6 +243,12 @@ def _cmd(name: str, args: str, summary: str, handler: str, *, read_only: bool = 
 _RULES = ("a rule's expressions: ATTR lt|gt|lte|gte|eq|ne [string:|number:|integer:|version:]VALUE,\n"
           "defined ATTR, not_defined ATTR, date gt|lt DATE, date in_range start=DATE end=DATE|years=N ...,\n"
           "date date_spec hours=9-17 weekdays=1-5 ...; #uname is the node's name")
+_BUNDLE = ("network: ip-range-start=, control-port=, host-interface=, host-netmask=, add-host=, then\n"
+           "port-mapping [id=] port=|range= [internal-port=] ...\n"
+           "storage: storage-mapping [id=] source-dir=|source-dir-root= target-dir= [options=] ...\n"
+           "with a primitive inside, ip-range-start or control-port is required (as in Pacemaker), and the\n"
+           "run-command (Pacemaker's default: pacemaker-remoted) must be Paceline's paceline-remote\n"
+           "(the executor README: Guest nodes and bundles)")
 _SETS = ("resource sets: a run of plain resources is one set, ( A B ) a set with sequential=false,\n"
          "[ A B ] one with require-all=false; a set may carry sequential=, require-all= and {what}=")
 
@@ -261,6 +267,10 @@ CONFIGURE = Level("configure", "resources, constraints and cluster options (crms
          "configure:clone", complete=complete_resources),
     _cmd("ms", "ID RSC [params ...] [meta ...]", "a promotable clone (the old spelling)",
          "configure:ms", complete=complete_resources),
+    _cmd("bundle", "ID docker|podman|rkt image=IMAGE [replicas=N] [run-command=CMD] [options=OPTS] ... "
+         "[network ... [port-mapping ...]] [storage storage-mapping ...] [meta ...] [primitive RSC]",
+         "a resource in containers: N replicas of an image, each running the primitive (a guest node each)",
+         "configure:bundle", complete=complete_resources, detail=_BUNDLE),
     _cmd("location", "ID RSC|{ RSC ... }|/PATTERN/ [role=ROLE] [resource-discovery=MODE] "
          "SCORE: NODE | rule [$id=ID] [$role=ROLE] [SCORE:] EXPRESSION [and|or EXPRESSION ...] ...",
          "where a resource may, must or must not run", "configure:location", complete=complete_resources,

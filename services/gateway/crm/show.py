@@ -12,10 +12,12 @@ import re
 from collections.abc import Iterator
 
 from paceline.crm import references
+from paceline.crm.bundles import MAPPINGS
 from paceline.crm.tree import ident
 from paceline.crm.words import INFINITY
 from paceline.shared import cib
 from paceline.shared.cib import RESOURCE_TAGS, Element
+from paceline.shared.cluster.remote_nodes import BUNDLE_LAUNCHERS
 
 _BARE = re.compile(r"^[^\s\"'\\]+$")
 _SET_WORDS = {"instance_attributes": "params", "meta_attributes": "meta", "utilization": "utilization"}
@@ -91,8 +93,27 @@ def _children(el: Element) -> list[Element]:
     return [c for c in el if isinstance(c.tag, str) and c.tag in RESOURCE_TAGS]
 
 
+def _bundle_parts(el: Element) -> list[str]:
+    """A bundle's parts as crmsh shows them: the container, network and storage with their mappings inline,
+    meta, then the primitive inside by its id (shown on its own as any primitive)."""
+    lines: list[str] = []
+    for part in el:
+        if part.tag == "primitive":
+            lines.append(f"primitive {part.get('id')}")
+        elif part.tag == "meta_attributes":
+            lines.append(_set_part(ident(el), part, "meta"))
+        elif part.tag in (*BUNDLE_LAUNCHERS, *MAPPINGS):
+            words = [part.tag, *(f"{k}={quote(v)}" for k, v in _attributes(part))]
+            for mapping in part.iterfind("*"):
+                words += [str(mapping.tag), *(f"{k}={quote(v)}" for k, v in _attributes(mapping))]
+            lines.append(" ".join(words))
+    return lines
+
+
 def show_resource(el: Element) -> str:
     rid = el.get("id")
+    if el.tag == "bundle":
+        return _joined(f"bundle {rid}", _bundle_parts(el))
     if el.tag == "primitive":
         head = f"primitive {rid} {agent_text(el)}"
     elif el.tag == "template":
@@ -221,9 +242,9 @@ def objects(root: Element) -> Iterator[tuple[str, str]]:
     for el in section.iterfind("template") if section is not None else ():
         yield ident(el), show_resource(el)
     resources = list(cib.resource_elements(root))
-    for kinds in (("primitive",), ("group",), ("clone", "master", "bundle")):
+    for kinds in (("primitive",), ("group",), ("bundle",), ("clone", "master")):
         for el in resources:
-            if el.tag in kinds and el.tag != "bundle":
+            if el.tag in kinds:
                 yield ident(el), show_resource(el)
     for tag in references.tag_elements(root):
         yield ident(tag), show_tag(tag)
@@ -241,8 +262,8 @@ def objects(root: Element) -> Iterator[tuple[str, str]]:
 
 
 #: What ``show type:TYPE`` accepts: the first word of each object's line.
-OBJECT_TYPES = ("node", "rsc_template", "primitive", "group", "clone", "ms", "tag", "location", "colocation", "order",
-                "rsc_ticket", "property", "rsc_defaults", "op_defaults")
+OBJECT_TYPES = ("node", "rsc_template", "primitive", "group", "bundle", "clone", "ms", "tag", "location",
+                "colocation", "order", "rsc_ticket", "property", "rsc_defaults", "op_defaults")
 
 
 def object_type(text: str) -> str:

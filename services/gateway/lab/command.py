@@ -56,6 +56,10 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
                         help="add a remote node to the running lab (an executor only; bring it in with "
                              "'configure primitive NAME ocf:pacemaker:remote')")
     ar.add_argument("node")
+    ag = sub.add_parser("add-guest", parents=[where],
+                        help="make a guest node's credential (remote@NODE) and nothing else: its executor runs in "
+                             "a container (a bundle replica, or a container primitive with meta remote-node)")
+    ag.add_argument("node", nargs="+")
     k = sub.add_parser("kill", parents=[where], help="crash a node: SIGKILL its processes and the services it runs")
     k.add_argument("node")
     r = sub.add_parser("revive", parents=[where], help="start a killed node again")
@@ -95,6 +99,12 @@ def run_lab(argv: list[str], lab_dir: str | None) -> int:
             lab.add_remote(args.node)
             print(f"remote node {args.node} added (bring it in: paceline configure primitive {args.node} "
                   "ocf:pacemaker:remote)")
+        elif args.cmd == "add-guest":
+            for node in args.node:
+                lab.add_guest(node)
+            print(f"guest node credential{'s' if len(args.node) > 1 else ''} made: "
+                  + ", ".join(f"remote@{node}" for node in args.node)
+                  + (f" (in {lab.credentials})" if lab.credentials else " (an open bus needs none)"))
         elif args.cmd == "kill":
             lab.kill(args.node)
             print(f"node {args.node} killed")

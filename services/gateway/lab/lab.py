@@ -565,6 +565,19 @@ class Lab:
         self.save()
         asyncio.run(self.wait_ready(timeout, [node]))
 
+    def add_guest(self, node: str) -> None:
+        """Make the credential of a guest node (``remote@NODE``) and have the bus servers learn it, starting
+        nothing: a guest's executor runs in its container (a bundle replica, or a container primitive with
+        ``remote-node``), which mounts the lab's credentials directory. An open bus needs no credential."""
+        self._check_names(self.nodes, self.witnesses, self.single_bus, [*self.remotes, node])
+        if not self.credentials:
+            return
+        try:
+            add_remote(Path(self.credentials), node)
+        except CredentialError as exc:
+            raise LabError(str(exc)) from None
+        self._reload_servers()
+
     def _reload_servers(self) -> None:
         """Write every bus server's auth configuration again and have it reload (SIGHUP): a new user."""
         for server in self.servers.values():
