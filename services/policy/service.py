@@ -561,6 +561,11 @@ class Policy:
             self.log.warning("action failed", action=action.key, node=action.node, error=error)
         if self.refused:  # views still differ somewhere: give them a heartbeat to agree before planning again
             await asyncio.sleep(self.ctx.cfg.heartbeat_interval)
+        if outcome.completed == 0 and not outcome.failed and not outcome.aborted and outcome.skipped:
+            # Nothing could run (the graph waits on itself): the same plan would come back at once. Pacemaker's
+            # DC goes idle on such an incomplete transition; so does this one, until a change or the recheck.
+            self.log.warning("transition stalled", id=graph.transition_id, actions=outcome.skipped)
+            return
         self.wake.set()  # the executors hold every result: plan again until nothing is left to do
 
     def members(self) -> list[str]:
