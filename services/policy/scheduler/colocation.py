@@ -251,6 +251,13 @@ def _table_with_group_locations(p: Placer, source: Resource, c: Colocation) -> d
     return table
 
 
+def matching_scores(p: Placer, table: dict[str, int], source: Resource, c: Colocation, factor: float) -> dict[str, int]:
+    """A copy of ``table`` with ``source``'s scores added (``add_matching``), whatever nodes that leaves."""
+    work = dict(table)
+    add_matching(p, work, source, c, factor)
+    return work
+
+
 def add_matching(p: Placer, work: dict[str, int], source: Resource, c: Colocation, factor: float,
                  positive: bool = False) -> None:
     """Add ``source``'s best score per node-attribute value, scaled, to each node sharing that value
