@@ -242,6 +242,7 @@ class Resource:
     failed: bool = False
     stop_if_failed: bool = False
     blocked: bool = False
+    frozen: bool = False                # blocked by a lost ticket's loss-policy=freeze: nothing failed
     ignore_failure: bool = False
     next_role: Role | None = None
     next_role_reason: str = ""

@@ -127,7 +127,7 @@ def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: boo
         node = shown_as[1]
     role = _displayed_role(rsc)
     words = ["ORPHANED"] if rsc.orphan else []
-    if rsc.failed or (rsc.blocked and nodes):      # blocked by a failure (on-fail=block)
+    if rsc.failed or (rsc.blocked and nodes and not rsc.frozen):      # blocked by a failure (on-fail=block)
         words += ["FAILED"] + ([role.text] if role > Role.UNPROMOTED else [])
     else:
         task = rsc.pending_task.get(nodes[0], "") if nodes and pending else ""

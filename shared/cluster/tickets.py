@@ -253,6 +253,7 @@ def _on_loss(state: ClusterState, rsc: Resource, dep: RscTicket) -> None:
     elif policy == "freeze" and _role_matches(rsc, dep):
         rsc.managed = False
         rsc.blocked = True
+        rsc.frozen = True
 
 
 def _role_matches(rsc: Resource, dep: RscTicket) -> bool:

@@ -92,15 +92,19 @@ async def _ask(nc: Any, node: str, body: dict[str, Any]) -> dict[str, Any]:
     return await bus.request(nc, S.executor_action(node), "action", body, timeout=15)
 
 
-async def _serving(nc: Any, node: str) -> None:
-    async def answers() -> bool:
-        try:
-            await bus.request(nc, S.executor("history", node), "history", {}, timeout=0.5)
-        except (bus.BusUnavailable, bus.RemoteError) as exc:
-            raise AssertionError(str(exc)) from None
-        return True
+async def _answers(nc: Any, subject: str, kind: str) -> bool:
+    """One request that counts as "not yet" while no service has subscribed (a service process that has just
+    been started is not listening at once, and no-responders is what the bus says then)."""
+    try:
+        await bus.request(nc, subject, kind, {}, timeout=0.5)
+    except (bus.BusUnavailable, bus.RemoteError) as exc:
+        raise AssertionError(str(exc)) from None
+    return True
 
-    await until_async(answers, f"the executor of {node} serves", 30, interval=0.1)
+
+async def _serving(nc: Any, node: str) -> None:
+    await until_async(lambda: _answers(nc, S.executor("history", node), "history"),
+                      f"the executor of {node} serves", 30, interval=0.1)
 
 
 async def _status(nc: Any) -> cib.Element:
@@ -115,8 +119,7 @@ async def test_a_remote_node_runs_actions_only_while_its_connection_links_it(sit
         await _serving(dc, HOST)
         await _serving(dc, REMOTE)
         # the store must know r1 as a remote node before the host may record its node_state
-        await until_async(lambda: bus.request(admin, S.cib("query"), "query", {}, timeout=1), "the store answers",
-                          30, interval=0.2)
+        await until_async(lambda: _answers(admin, S.cib("query"), "query"), "the store answers", 30, interval=0.2)
         root = cib.empty([HOST])
         resources = root.find("configuration/resources")
         assert resources is not None

@@ -10,8 +10,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from paceline.policy.scheduler import instances
 from paceline.policy.scheduler.tickets import promotion_ban
 from paceline.shared.cib import parse_cib
+from paceline.shared.cluster import render_status
 from paceline.shared.cluster.tickets import read_states
 from paceline.shared.cluster.unpack import unpack
 from paceline.shared.lrm import pacemaker_digest
@@ -72,6 +74,10 @@ def test_loss_policy_freeze_leaves_a_running_resource_unmanaged_where_it_is():
     assert folded(result) == []
     d1 = result.state.by_id["d1"]
     assert not d1.managed and d1.blocked and d1.place.assigned == "node1"
+    # Frozen, not failed: a frozen clone instance is not sorted behind its siblings as a failed one is, and
+    # the status shows no FAILED.
+    assert d1.frozen and not instances.did_fail(d1)
+    assert not any("FAILED" in line for line in render_status(result.state))
 
 
 def test_loss_policy_fence_fences_the_node_the_resource_runs_on():

@@ -142,8 +142,16 @@ def apply_to_scores(p: Placer, rsc: Resource, primary: Resource, c: Colocation) 
 
 
 def apply_with_instances(p: Placer, rsc: Resource, clone: Resource, c: Colocation) -> None:
-    """Colocation with a clone: with any of its instances (in the role asked for), wherever they went."""
+    """Colocation with a clone: with any of its instances (in the role asked for), wherever they went.
+
+    An optional one that names no role is applied instance by instance, as ``pcmk__clone_apply_coloc_score``
+    does: each placed instance adds the score where it went, and each instance left unplaced takes the score
+    off every node (each step rolled back on its own if it leaves no node available)."""
     if rsc.place.assign_done:
+        return
+    if -INF < c.score < INF and not instances.role_colocation(clone, c):
+        for instance in clone.children:
+            variant_of(instance).apply_coloc_score(p, rsc, instance, c)
         return
     values = {p.attr_key(i.place.assigned, c.node_attribute) for i in clone.children
               if i.place.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)
@@ -183,33 +191,41 @@ def add_dependent_scores(p: Placer, c: Colocation, primary: Resource) -> None:
 
 
 def add_colocated(p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                  factor: float, positive: bool = False) -> dict[str, int] | None:
+                  factor: float, positive: bool = False, active: bool = True) -> dict[str, int] | None:
     """``source``'s preferences folded into a copy of the table; None means "roll this step back".
 
     ``merging`` guards against a loop of colocations folding a resource into itself. ``positive``: no node
-    is made negative (a node whose positive score would be ends up at 1)."""
+    is made negative (a node whose positive score would be ends up at 1). ``active`` (Pacemaker's
+    ``pcmk__coloc_select_active``): a step that leaves no node available is rolled back; without it (only
+    the first step of ``cmp_instance_by_colocation``) the step stands and goes no further."""
     if source.place.merging:
         return table
     source.place.merging = True
     try:
-        return variant_of(source).add_colocated_scores(p, source, table, c, factor, positive)
+        return variant_of(source).add_colocated_scores(p, source, table, c, factor, positive, active)
     finally:
         source.place.merging = False
 
 
 def add_primitive_scores(p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                         factor: float, positive: bool = False) -> dict[str, int] | None:
-    """A primitive's preferences, then those of what is colocated with it, scaled on."""
+                         factor: float, positive: bool = False, active: bool = True) -> dict[str, int] | None:
+    """A primitive's preferences, then those of what is colocated with it, scaled on (the deeper steps
+    always roll back when they leave no node available: ``pcmk__add_colocated_node_scores``)."""
     work = dict(table)
     add_matching(p, work, source, c, factor, positive)
     if not p.any_available(work):
-        return None
+        return None if active else _without_unusable(work, positive)
     for c2 in with_this(p, source):
         if not has_influence(c2):
             continue
         result = add_colocated(p, c2.dependent, work, c2, factor * c2.score / INF, positive)
         if result is not None:
             work = result
+    return _without_unusable(work, positive)
+
+
+def _without_unusable(work: dict[str, int], positive: bool) -> dict[str, int]:
+    """Nodes a positive-only merge marked unusable end at 1 (a merge may not make them negative)."""
     if positive:
         for node, score in work.items():
             if score == _UNUSABLE:
@@ -249,13 +265,6 @@ def _table_with_group_locations(p: Placer, source: Resource, c: Colocation) -> d
         for node, score in loc.node_scores:
             table[node] = add_scores(table[node], score) if node in table else score
     return table
-
-
-def matching_scores(p: Placer, table: dict[str, int], source: Resource, c: Colocation, factor: float) -> dict[str, int]:
-    """A copy of ``table`` with ``source``'s scores added (``add_matching``), whatever nodes that leaves."""
-    work = dict(table)
-    add_matching(p, work, source, c, factor)
-    return work
 
 
 def add_matching(p: Placer, work: dict[str, int], source: Resource, c: Colocation, factor: float,

@@ -109,7 +109,9 @@ def is_clone_location(state: ClusterState, rsc: Resource) -> bool:
 
 
 def assign_clone(placer: Placer, clone: Resource) -> None:
-    """``pcmk__clone_assign``: its primaries first, its dependents' preferences, then the instances."""
+    """``pcmk__clone_assign``: a promotable clone's promotion scores (on the nodes available now, remote ones
+    included once their connections are placed), its primaries first, its dependents' preferences, then the
+    instances."""
     if clone.place.assign_done or clone.place.assigning:
         return
     bundle = placer.state.by_id.get(clone.in_bundle) if clone.in_bundle is not None else None
@@ -117,7 +119,7 @@ def assign_clone(placer: Placer, clone: Resource) -> None:
         placer.assign(bundle)       # a bundle's clone goes with its bundle, after the containers
         return
     clone.place.assigning = True
-    if clone.promotable and clone.in_bundle is not None:
+    if clone.promotable:
         promotion.add_promotion_scores(placer.state, clone, placer)
     for c in list(clone.this_with):
         placer.assign(c.primary)
@@ -246,10 +248,11 @@ def active_nodes(state: ClusterState, instance: Resource) -> list[str]:
     return out
 
 
-def _failed(rsc: Resource) -> bool:
+def did_fail(rsc: Resource) -> bool:
     """``did_fail``: the instance or anything in it failed (one blocked where it runs failed with on-fail=block:
-    Pacemaker flags it failed too, as crm_mon's FAILED shows)."""
-    return rsc.failed or (rsc.blocked and bool(rsc.active_on)) or any(_failed(child) for child in rsc.children)
+    Pacemaker flags it failed too, as crm_mon's FAILED shows; one frozen by a lost ticket did not fail)."""
+    return rsc.failed or (rsc.blocked and not rsc.frozen and bool(rsc.active_on)) \
+        or any(did_fail(child) for child in rsc.children)
 
 
 def instance_number(rsc: Resource) -> int:
@@ -264,7 +267,7 @@ def _sort_priority(placer: Placer, clone: Resource, instance: Resource) -> int:
     """The priority instances are sorted by: a promotable clone's instance has its best promotion score on an
     available node, if higher than its own (``pcmk__add_promotion_scores`` raises it, before the sort)."""
     best = instance.priority
-    if clone.promotable and not instance.children:
+    if clone.promotable:
         for node in instance.place.allowed:
             score = promotion.promotion_score(placer.state, instance, node) if placer.available(node) else None
             if score is not None and score > best:
@@ -309,7 +312,7 @@ def instance_order(placer: Placer, clone: Resource, members: list[Resource] | No
         in_a, in_b = node_a in clone.place.allowed, node_b in clone.place.allowed
         if not in_a or not in_b:
             return 0 if in_a == in_b else (-1 if in_a else 1)
-        failed_a, failed_b = _failed(a), _failed(b)
+        failed_a, failed_b = did_fail(a), did_fail(b)
         if failed_a != failed_b:
             return 1 if failed_a else -1
         score_a, score_b = colocation_score(a), colocation_score(b)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import instances
-from paceline.policy.scheduler.activity import counted_active
+from paceline.policy.scheduler.activity import counted_active, walk
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster import locks
 from paceline.shared.cluster.history import effective_fail_count, has_fail_counts
@@ -58,8 +58,9 @@ def apply_all(p: Placer, everything: list[Resource]) -> None:
 
 
 def apply_exclusive_discovery(p: Placer) -> None:
-    """``resource-discovery=exclusive``: only the nodes named so may run the resource (of those in its table:
-    ``apply_exclusive_discovery`` adds no node)."""
+    """``resource-discovery=exclusive``: only the nodes named so may run the resource. The clone or group a
+    constraint names keeps its own table (and its instances') in step too (``apply_exclusive_discovery``
+    walks the resource the constraint flagged and everything in it, on the nodes each table has)."""
     state = p.state
     bundles = [top for top in state.resources if top.is_bundle]
     for prim in [*state.primitives(), *bundles]:
@@ -67,6 +68,25 @@ def apply_exclusive_discovery(p: Placer) -> None:
             for node in [n for n in state.nodes if n in prim.place.allowed]:
                 if prim.discovery.get(node) != "exclusive":
                     p.set_score(prim, node, -INF, "resource-discovery=exclusive names other nodes")
+    for rsc, named in _exclusively_located(state).values():
+        for part in walk(rsc):
+            if part.children:
+                for node in [n for n in part.place.allowed if n not in named]:
+                    p.set_score(part, node, -INF, "resource-discovery=exclusive names other nodes")
+
+
+def _exclusively_located(state: ClusterState) -> dict[str, tuple[Resource, set[str]]]:
+    """Each collective a ``resource-discovery=exclusive`` location names (by id), with the nodes named."""
+    out: dict[str, tuple[Resource, set[str]]] = {}
+    for loc in state.locations:
+        if loc.discovery != "exclusive":
+            continue
+        named = state.by_id[loc.rsc.clone_of or ""] if instances.is_clone_location(state, loc.rsc) else loc.rsc
+        # A location naming a clone was unpacked onto its instances; its first stands in. A bundle's own table,
+        # containers' and addresses' took it above (its clone is not flagged: pcmk__bundle_apply_location).
+        if named.children and not named.is_bundle:
+            out.setdefault(named.id, (named, set()))[1].update(node for node, _ in loc.node_scores)
+    return out
 
 
 def _located(rsc: Resource) -> list[Resource]:

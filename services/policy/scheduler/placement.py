@@ -202,12 +202,11 @@ class Placer:
         the node's score alone, as ``cmp_instance_by_colocation`` weighs two instances."""
         table = {node: self.state.nodes[node].base_score}
         for c in colocation.this_with(self, rsc):
-            # No rollback here (pcmk__coloc_select_default): a primary that leaves no node keeps its ban.
-            table = colocation.add_colocated(self, c.primary, table, c, c.score / INF) or \
-                colocation.matching_scores(self, table, c.primary, c, c.score / INF)
+            table = colocation.add_colocated(self, c.primary, table, c, c.score / INF, active=False) or table
         for c in colocation.with_this(self, rsc):
             if colocation.has_influence(c):
-                table = colocation.add_colocated(self, c.dependent, table, c, c.score / INF) or table
+                table = colocation.add_colocated(self, c.dependent, table, c, c.score / INF, positive=True,
+                                                 active=False) or table
         return table[node]
 
     def best_node(self, rsc: Resource, prefer: str | None = None) -> str | None:

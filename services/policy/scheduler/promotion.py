@@ -79,8 +79,6 @@ def add_promotion_scores(state: ClusterState, clone: Resource, placer: Placer) -
     not push instances away: they only keep them from being promoted.
     """
     for instance in clone.children:
-        if instance.is_group:
-            continue        # a group instance is placed by its members' tables, which its own does not reach
         for node in list(instance.place.allowed):
             if not placer.available(node):
                 continue

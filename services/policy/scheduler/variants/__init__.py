@@ -54,7 +54,7 @@ class Variant(Protocol):
         """Update the dependent's scores for a colocation whose primary is of this kind (``apply_coloc_score``)."""
 
     def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                             factor: float, positive: bool = False) -> dict[str, int] | None:
+                             factor: float, positive: bool = False, active: bool = True) -> dict[str, int] | None:
         """Fold this resource's preferences into a primary's table (``add_colocated_node_scores``)."""
 
     def contribute_colocations(self, p: Placer, container: Resource, member: Resource, out: list[Colocation],

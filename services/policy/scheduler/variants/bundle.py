@@ -148,8 +148,8 @@ class Bundle:
                 p.set_score(dependent, node, -INF, f"colocation {c.id} with bundle {primary.id}: no container here")
 
     def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                             factor: float, positive: bool = False) -> dict[str, int] | None:
-        return colocation.add_primitive_scores(p, source, table, c, factor, positive)
+                             factor: float, positive: bool = False, active: bool = True) -> dict[str, int] | None:
+        return colocation.add_primitive_scores(p, source, table, c, factor, positive, active)
 
     def contribute_colocations(self, p: Placer, bundle: Resource, member: Resource, out: list[Colocation],
                                this_with: bool) -> None:

@@ -54,8 +54,8 @@ class Clone(Collective):
         colocation.apply_with_instances(p, dependent, primary, c)
 
     def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                             factor: float, positive: bool = False) -> dict[str, int] | None:
-        return colocation.add_primitive_scores(p, source, table, c, factor, positive)
+                             factor: float, positive: bool = False, active: bool = True) -> dict[str, int] | None:
+        return colocation.add_primitive_scores(p, source, table, c, factor, positive, active)
 
     def contribute_colocations(self, p: Placer, clone: Resource, member: Resource, out: list[Colocation],
                                this_with: bool) -> None:

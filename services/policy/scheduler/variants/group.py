@@ -18,6 +18,7 @@ from paceline.policy.scheduler.variants.collective import Collective
 from paceline.shared.cluster.model import Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.unpack import add_colocation
+from paceline.shared.cluster.values import is_true
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.actions import ActionBuilder
@@ -64,7 +65,11 @@ class Group(Collective):
                 p.set_score(member, node, 0, f"{why} (on group {group.id}, later member)")
 
     def before_assign(self, p: Placer, group: Resource) -> None:
-        """Each member is colocated with the one before it (influence: only a critical member moves it)."""
+        """Each member is colocated with the one before it (influence: only a critical member moves it),
+        unless the group is not ``collocated`` (``member_internal_constraints`` makes the chain only for a
+        collocated group)."""
+        if not is_true(group.meta.get("collocated"), True):
+            return
         for prev, member in zip(group.children, group.children[1:], strict=False):
             add_colocation(p.state, Colocation(id="#group-members", dependent=member, primary=prev,
                                                score=INF, influence=member.critical))
@@ -80,9 +85,9 @@ class Group(Collective):
         colocation.apply_to_scores(p, dependent, target, c)
 
     def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                             factor: float, positive: bool = False) -> dict[str, int] | None:
+                             factor: float, positive: bool = False, active: bool = True) -> dict[str, int] | None:
         """A group's preferences are its first member's (the rest follow it)."""
-        return colocation.add_colocated(p, source.children[0], table, c, factor, positive)
+        return colocation.add_colocated(p, source.children[0], table, c, factor, positive, active)
 
     def contribute_colocations(self, p: Placer, group: Resource, member: Resource, out: list[Colocation],
                                this_with: bool) -> None:

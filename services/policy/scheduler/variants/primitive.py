@@ -78,8 +78,8 @@ class Primitive:
         colocation.apply_to_scores(p, dependent, primary, c)
 
     def add_colocated_scores(self, p: Placer, source: Resource, table: dict[str, int], c: Colocation,
-                             factor: float, positive: bool = False) -> dict[str, int] | None:
-        return colocation.add_primitive_scores(p, source, table, c, factor, positive)
+                             factor: float, positive: bool = False, active: bool = True) -> dict[str, int] | None:
+        return colocation.add_primitive_scores(p, source, table, c, factor, positive, active)
 
     # A primitive contains nothing: the container hooks are never asked of it.
     def contribute_colocations(self, p: Placer, container: Resource, member: Resource, out: list[Colocation],

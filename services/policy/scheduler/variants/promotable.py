@@ -12,26 +12,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paceline.policy.scheduler import promotion
 from paceline.policy.scheduler.act import BLOCKS, IMPLIES_FIRST, IMPLIES_THEN, Act
 from paceline.policy.scheduler.variants.clone import Clone
 from paceline.shared.cluster.model import Resource, Role
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.actions import ActionBuilder
-    from paceline.policy.scheduler.placement import Placer
 
 
 class Promotable(Clone):
     """The method table of a promotable clone."""
 
     phases = (("start", "running"), ("stop", "stopped"), ("promote", "promoted"), ("demote", "demoted"))
-
-    def before_assign(self, p: Placer, clone: Resource) -> None:
-        """Promotion scores, before anything is assigned; a bundle's clone gets them as it is assigned, after
-        the bundle's replicas (``pcmk__clone_assign``: its nodes are only up once their connections are placed)."""
-        if clone.in_bundle is None:
-            promotion.add_promotion_scores(p.state, clone, p)
 
     def member_role_actions(self, b: ActionBuilder, clone: Resource, member: Resource, stops: list[Act],
                             start: Act | None, next_role: Role) -> Act | None:
