@@ -1075,7 +1075,9 @@ def _instances_required(el: Element, first: Resource) -> int:
 
 
 def colocation_sort_key(other: Resource) -> tuple:
-    return (-other.priority, -other.variant_rank, other.id)
+    """Pacemaker's cmp_colocation_priority: higher priority first, then the higher variant, then (between
+    clones) a promotable one first, then the id."""
+    return (-other.priority, -other.variant_rank, 0 if other.is_clone and other.promotable else 1, other.id)
 
 
 def insert_colocation(lst: list[Colocation], coloc: Colocation, by_primary: bool) -> None:

@@ -207,3 +207,71 @@ def test_what_is_colocated_with_a_clone_weighs_on_each_instance():
     assert _scores(result, "pcmk__primitive_assign", "d:0") == [
         "pcmk__primitive_assign: d:0 allocation score on node1: 500",
         "pcmk__primitive_assign: d:0 allocation score on node2: 0"]
+
+
+# ---------------------------------------------------------------- reasons, in Pacemaker's order of flag updates
+
+def test_a_start_made_only_for_an_ordering_is_updated_first_so_its_requirement_names_the_reason():
+    """rsc_order_first creates a stopping resource's start only as the ordering is applied, so
+    pcmk__apply_orderings updates it before anything else: ``b start`` is required (after its stop) before
+    it blocks the clone's start, and the instance's stop is "due to required b start" (as crm_simulate
+    2.1.5 prints for this CIB)."""
+    clone = ('<clone id="a-clone"><meta_attributes id="am"><nvpair id="am1" name="clone-max" value="1"/>'
+             '</meta_attributes>' + prim("a") + "</clone>")
+    result = run(cib(prim("b", {"target-role": "Stopped"}) + clone, both_online(up("a", "b")),
+                     '<rsc_order id="o" first="b" first-action="start" then="a-clone" then-action="start"/>'))
+    assert folded(result) == ["* Stop b ( node1 ) due to node availability",
+                              "* Stop a:0 ( node1 ) due to required b start"]
+
+
+def test_an_interleaved_instance_without_a_partner_stops_without_a_reason():
+    """update_interleaved_actions unassigns a then-instance with no first-instance on its node
+    (pcmk__assign_resource to no node), which names no reason (crm_simulate 2.1.5 agrees)."""
+    first = '<clone id="c1-clone">' + prim("c1") + "</clone>"
+    then = ('<clone id="c2-clone"><meta_attributes id="cm"><nvpair id="cm1" name="interleave" value="true"/>'
+            '</meta_attributes>' + prim("c2") + "</clone>")
+    result = run(cib(first + then, both_online(up("c1", "c2"), up("c1", "c2")),
+                     '<rsc_order id="o" first="c1-clone" then="c2-clone"/>'
+                     '<rsc_location id="l" rsc="c1-clone" node="node1" score="-INFINITY"/>'))
+    assert folded(result) == ["* Stop c1:0 ( node1 ) due to node availability", "* Stop c2:0 ( node1 )"]
+
+
+def test_interleaved_clones_without_partners_are_unassigned_down_the_chain_whatever_the_constraint_order():
+    """update_interleaved_actions looks the partner up as flags propagate: c1 is disabled, so c2's instances
+    are unassigned, and then c3's, although c2 -> c3 comes first in the CIB (crm_simulate 2.1.5: nothing
+    to do at all)."""
+    def interleaved(cid: str, rid: str, extra: str = "") -> str:
+        return (f'<clone id="{cid}"><meta_attributes id="{cid}-m"><nvpair id="{cid}-i" name="interleave" '
+                f'value="true"/>{extra}</meta_attributes>' + prim(rid) + "</clone>")
+
+    disabled = '<nvpair id="c1-t" name="target-role" value="Stopped"/>'
+    orders = '<rsc_order id="o2" first="c2" then="c3"/><rsc_order id="o1" first="c1" then="c2"/>'
+    result = run(cib(interleaved("c1", "r1", disabled) + interleaved("c2", "r2") + interleaved("c3", "r3"),
+                     both_online(), orders))
+    assert folded(result) == []
+
+
+def test_a_mandatory_colocation_with_a_role_of_a_clone_that_has_no_roles_needs_only_an_instance():
+    """pcmk__clone_apply_coloc_score: the role of a mandatory colocation is looked at only for a promotable
+    primary; with a plain clone, any instance will do (crm_simulate 2.1.5 keeps ip where it runs)."""
+    result = run(cib('<clone id="h">' + prim("hp") + "</clone>" + prim("ip"), both_online(up("hp", "ip"), up("hp")),
+                     '<rsc_colocation id="co" rsc="ip" with-rsc="h" with-rsc-role="Promoted" score="INFINITY"/>'))
+    assert folded(result) == []
+
+
+def test_an_interleaved_colocation_with_a_cloned_group_follows_the_partner_groups_last_member():
+    """pcmk__clone_apply_coloc_score pairs each instance with the partner instance on its node and applies the
+    colocation as that instance's kind does: a group by its last member when mandatory
+    (pcmk__group_apply_coloc_score). That member will not run, so neither may b (crm_simulate 2.1.5
+    agrees)."""
+    group = ('<clone id="gc"><meta_attributes id="gc-m"><nvpair id="gc-i" name="interleave" value="true"/>'
+             '</meta_attributes><group id="g">' + prim("first") + prim("last", {"target-role": "Stopped"})
+             + "</group></clone>")
+    follower = ('<clone id="bc"><meta_attributes id="bc-m"><nvpair id="bc-i" name="interleave" value="true"/>'
+                "</meta_attributes>" + prim("b") + "</clone>")
+    result = run(cib(group + follower, both_online(up("first", "last", "b"), up("first", "last", "b")),
+                     '<rsc_colocation id="co" rsc="bc" with-rsc="gc" score="INFINITY"/>'))
+    assert folded(result) == ["* Stop last:0 ( node1 ) due to node availability",
+                              "* Stop last:1 ( node2 ) due to node availability",
+                              "* Stop b:0 ( node1 ) due to node availability",
+                              "* Stop b:1 ( node2 ) due to node availability"]

@@ -10,7 +10,7 @@ from paceline.shared.cluster import render_status, unpack
 from paceline.shared.cluster.scores import INF, add_scores, format_score, parse_score
 from paceline.shared.lrm import OpResult, apply_status_ops, params_digest, result_ops
 
-from tests.support.cibs import NOW, both_online, cib, folded, lrm_rsc, node_state, op, prim, run, running
+from tests.support.cibs import NOW, both_online, cib, folded, lrm_rsc, node_state, op, prim, run, running, up
 
 # ------------------------------------------------------------------ scores
 
@@ -234,3 +234,32 @@ def test_primitives_take_agent_params_and_ops_from_their_template():
     assert monitors == {10000: 40000, 5000: 20000}
     missing = run(cib('<primitive id="t2" template="nope"/>', both_online()))
     assert folded(missing) == [] and any("template='nope'" in e for e in missing.state.config_errors)
+
+
+def test_under_a_placement_strategy_a_clone_primary_folds_its_table_into_the_sort():
+    """cmp_resources weighs each resource's table with its primaries' folded in (add_colocated_node_scores
+    of the primary, a clone by its own table): vm, colocated with a clone that cannot run on vm's standby
+    node, scores -INFINITY where it runs and is assigned - and summarized - after d (crm_simulate 2.1.5
+    prints the same order)."""
+    clone = '<clone id="c-clone">' + prim("c") + "</clone>"
+    status = node_state("node1", lrm=up("c", "vm", "d"), attrs={"standby": "on"}) + node_state("node2", lrm=up("c"))
+    stickiness = ('<rsc_defaults><meta_attributes id="rd"><nvpair id="rd1" name="resource-stickiness" value="1"/>'
+                  '</meta_attributes></rsc_defaults>')
+    result = run(cib(clone + prim("vm") + prim("d"), status,
+                     '<rsc_colocation id="co" rsc="vm" with-rsc="c-clone" score="INFINITY"/>',
+                     options={"placement-strategy": "balanced"}, extra_config=stickiness))
+    assert folded(result) == ["* Move d ( node1 -> node2 )", "* Stop c:0 ( node1 ) due to node availability",
+                              "* Move vm ( node1 -> node2 )"]
+
+
+def test_colocations_with_clones_list_a_promotable_primary_first():
+    """cmp_colocation_priority: between two clone primaries of equal priority, the promotable one comes before
+    the other whatever their ids, so its colocation is applied first."""
+    plain = '<clone id="a-clone">' + prim("a") + "</clone>"
+    promotable = ('<clone id="z-ms"><meta_attributes id="z-m"><nvpair id="z-p" name="promotable" value="true"/>'
+                  "</meta_attributes>" + prim("z") + "</clone>")
+    state = unpack(parse_cib(cib(plain + promotable + prim("dep"), both_online(),
+                                 '<rsc_colocation id="c1" rsc="dep" with-rsc="a-clone" score="INFINITY"/>'
+                                 '<rsc_colocation id="c2" rsc="dep" with-rsc="z-ms" with-rsc-role="Promoted" '
+                                 'score="INFINITY"/>')), now=NOW)
+    assert [c.id for c in state.by_id["dep"].this_with] == ["c2", "c1"]

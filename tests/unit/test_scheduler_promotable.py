@@ -150,3 +150,36 @@ def test_a_stopping_instance_is_told_before_but_not_after_its_stop():
 
 def test_a_settled_clone_says_nothing():
     assert notifications(run(with_notify(cluster(PROMOTED, UNPROMOTED, "10", "5")))) == {}
+
+
+# ---------------------------------------------------------------- which instance is promoted (pcmk__set_instance_roles)
+
+def test_the_clones_own_node_score_adds_to_the_promotion_priority():
+    """sort_promotable_instances: each instance's priority is added to the clone's score for its node, so a
+    location preference of the clone outweighs a smaller promotion score."""
+    result = run(cluster(UNPROMOTED, UNPROMOTED, "10", "5", constraints='<rsc_location id="l" rsc="ms" '
+                         'node="node2" score="100"/>'))
+    assert folded(result) == ["* Promote st:1 ( Unpromoted -> Promoted node2 )", "* Start ip ( node1 )"]
+    assert "st:1 promotion score on node2: 105" in result.scores
+    assert "st:0 promotion score on node1: 10" in result.scores
+
+
+def test_an_unpromoted_role_colocation_subtracts_from_the_priority_where_its_primary_is():
+    """pcmk__apply_coloc_to_priority: ``ms:Unpromoted with ip`` takes its score off the instance beside ip."""
+    constraints = ('<rsc_location id="l" rsc="ip" node="node1" score="100"/>'
+                   '<rsc_colocation id="c" rsc="ms" rsc-role="Unpromoted" with-rsc="ip" score="50"/>')
+    result = run(cluster(UNPROMOTED, UNPROMOTED, "10", "5", constraints=constraints))
+    assert folded(result) == ["* Promote st:1 ( Unpromoted -> Promoted node2 )", "* Start ip ( node1 )"]
+    assert "st:0 promotion score on node1: -40" in result.scores
+
+
+def test_a_group_instance_whose_member_will_not_run_is_not_promoted():
+    """node_to_be_promoted_on: a cloned group is promoted only if every member could be."""
+    group = ('<clone id="ms"><meta_attributes id="ms-meta"><nvpair id="ms-p" name="promotable" value="true"/>'
+             '<nvpair id="ms-m" name="clone-max" value="1"/></meta_attributes><group id="g">'
+             '<primitive id="st" class="ocf" provider="pacemaker" type="Stateful"/>'
+             '<primitive id="other" class="ocf" provider="pacemaker" type="Stateful"><meta_attributes id="o-m">'
+             '<nvpair id="o-t" name="target-role" value="Stopped"/></meta_attributes></primitive></group></clone>')
+    status = node_state("node1", lrm=UNPROMOTED, attrs={"master-st": "10"}) + node_state("node2")
+    result = run(cib(group, status))
+    assert not any("Promote" in line for line in folded(result))

@@ -36,7 +36,7 @@ class ScheduleResult:
 
     @property
     def scores(self) -> list[str]:
-        """The ``crm_simulate -s`` allocation score lines."""
+        """The ``crm_simulate -s`` allocation (and promotion) score lines."""
         return self.score_dump.lines()
 
 

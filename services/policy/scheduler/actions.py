@@ -42,6 +42,9 @@ class ActionBuilder:
         # kept out of the ordering graph that propagation walks (a fresh cluster has one per resource
         # per node): start action id -> the probes it waits for.
         self.probes_before: dict[int, list[Act]] = {}
+        # Actions Pacemaker would create only when an ordering names them first (rsc_order_first: a stopping
+        # resource's start), so after every other action: propagation visits them first.
+        self.made_for_orderings: list[Act] = []
 
     # ---------------------------------------------------------------- the pipeline
 
@@ -59,6 +62,7 @@ class ActionBuilder:
             if prim.launcher is not None and remote.beside_launcher(state, prim):
                 orderings.launcher_orderings(self, prim)
         remote.order_remote_actions(self)
+        orderings.unassign_unpartnered(self)
         for o in state.orderings:
             orderings.user_ordering(self, o)
         for join in state.one_or_more:

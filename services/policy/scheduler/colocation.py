@@ -153,8 +153,12 @@ def apply_with_instances(p: Placer, rsc: Resource, clone: Resource, c: Colocatio
         for instance in clone.children:
             variant_of(instance).apply_coloc_score(p, rsc, instance, c)
         return
+    # A role is looked at only for a promotable clone's instances, or when the colocation is optional (each
+    # instance is then weighed on its own, pcmk__colocation_affects); a mandatory one with a clone whose
+    # instances take no role only needs one there (pcmk__clone_apply_coloc_score).
+    any_role = c.score >= INF and not clone.promotable
     values = {p.attr_key(i.place.assigned, c.node_attribute) for i in clone.children
-              if i.place.assigned is not None and (c.primary_role is None or i.next_role == c.primary_role)
+              if i.place.assigned is not None and (c.primary_role is None or any_role or i.next_role == c.primary_role)
               and not (c.score >= INF and instances.blocked(i))}
     if not values and (c.score < 0 or (c.score < INF and instances.role_colocation(clone, c))):
         return      # pcmk__update_dependent_with_promotable: an optional one only adds where instances are

@@ -24,6 +24,7 @@ reverted is printed twice, as Pacemaker prints it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cmp_to_key
 from typing import TYPE_CHECKING
 
@@ -278,10 +279,18 @@ def _sort_priority(placer: Placer, clone: Resource, instance: Resource) -> int:
 def instance_order(placer: Placer, clone: Resource, members: list[Resource] | None = None) -> list[Resource]:
     """The instances in the order ``pcmk__cmp_instance`` assigns them (a stable sort, as g_list_sort is);
     ``members``: what stands for the instances (a bundle's containers), else the clone's children."""
-    state = placer.state
     members = clone.children if members is None else members
-    current = {id(i): active_nodes(state, i) for i in members}
     priority = {id(i): _sort_priority(placer, clone, i) for i in members}
+    return sorted(members, key=cmp_to_key(instance_comparator(placer, clone, priority, members)))
+
+
+def instance_comparator(placer: Placer, clone: Resource, priority: dict[int, int],
+                        members: list[Resource] | None = None) -> Callable[[Resource, Resource], int]:
+    """``pcmk__cmp_instance`` over the clone's instances (or ``members``, what stands for them), each weighed
+    by ``priority`` (by ``id``): the priority they are assigned by, or when roles are chosen, their promotion
+    priority."""
+    state = placer.state
+    current = {id(i): active_nodes(state, i) for i in (clone.children if members is None else members)}
     colocated: dict[int, int] = {}
 
     def colocation_score(instance: Resource) -> int:
@@ -320,7 +329,7 @@ def instance_order(placer: Placer, clone: Resource, members: list[Resource] | No
             return -1 if score_a > score_b else 1
         return instance_number(a) - instance_number(b)
 
-    return sorted(members, key=cmp_to_key(compare))
+    return compare
 
 
 # ---------------------------------------------------------------- assignment

@@ -58,9 +58,10 @@ def apply_all(p: Placer, everything: list[Resource]) -> None:
 
 
 def apply_exclusive_discovery(p: Placer) -> None:
-    """``resource-discovery=exclusive``: only the nodes named so may run the resource. The clone or group a
-    constraint names keeps its own table (and its instances') in step too (``apply_exclusive_discovery``
-    walks the resource the constraint flagged and everything in it, on the nodes each table has)."""
+    """``resource-discovery=exclusive``: only the nodes named so may run the resource (of those in its table:
+    ``apply_exclusive_discovery`` adds no node). The clone or group a constraint names keeps its own table
+    (and its instances') in step too (``apply_exclusive_discovery`` walks the resource the constraint flagged
+    and everything in it)."""
     state = p.state
     bundles = [top for top in state.resources if top.is_bundle]
     for prim in [*state.primitives(), *bundles]:
@@ -82,9 +83,8 @@ def _exclusively_located(state: ClusterState) -> dict[str, tuple[Resource, set[s
         if loc.discovery != "exclusive":
             continue
         named = state.by_id[loc.rsc.clone_of or ""] if instances.is_clone_location(state, loc.rsc) else loc.rsc
-        # A location naming a clone was unpacked onto its instances; its first stands in. A bundle's own table,
-        # containers' and addresses' took it above (its clone is not flagged: pcmk__bundle_apply_location).
-        if named.children and not named.is_bundle:
+        if named.children and not named.is_bundle:      # a bundle's parts: _located; a location naming a clone
+            # was unpacked onto its instances, its first stands in
             out.setdefault(named.id, (named, set()))[1].update(node for node, _ in loc.node_scores)
     return out
 

@@ -67,6 +67,30 @@ def user_ordering(b: ActionBuilder, o: Ordering) -> None:
             connect(b, o.then, inv_first, o.first, inv_then, INVERSE_FIRST if o.kind == "Mandatory" else 0)
 
 
+def unassign_unpartnered(b: ActionBuilder) -> None:
+    """Instances of a clone interleaved after another by a mandatory ordering that have no partner on their
+    node are unassigned, and an unassigned instance is no partner either: repeated until nothing changes.
+
+    Pacemaker unassigns them while it propagates flags (update_interleaved_actions ->
+    unassign_if_mandatory, for a first action that is not a stop or demote), looking the partner up at
+    each update, so the chain collapses whatever order the constraints come in; resources placed
+    beside such an instance keep their place (they were assigned before).
+    """
+    chains = [o for o in b.state.orderings
+              if o.forward and o.kind == "Mandatory" and o.symmetrical and o.first_action in ("start", "promote")
+              and o.then_action not in ("stop", "demote") and o.first.is_clone and o.then.is_clone
+              and is_true(o.then.meta.get("interleave"), False)]
+    changed = bool(chains)
+    while changed:
+        changed = False
+        for o in chains:
+            partners = {i.place.assigned for i in o.first.children if i.place.assigned is not None}
+            for instance in o.then.children:
+                if instance.place.assigned is not None and instance.place.assigned not in partners:
+                    _without_partner(instance, then_actions(b, instance, o.then_action))
+                    changed = True
+
+
 def one_or_more(b: ActionBuilder, join: OneOrMore) -> None:
     """A ``require-all="false"`` set: its pseudo-action runs once any first has, and the thens wait for it."""
     pseudo = b.new(join.id, None, None, pseudo=True)
@@ -117,27 +141,28 @@ def _connect_interleaved(b: ActionBuilder, first: Resource, first_task: str, the
         partners = firsts.get(node)
         if partners is None:
             if flags & BLOCKS:
-                _without_partner(instance, thens, f"unrunnable {first.id} {first_task}")
+                _without_partner(instance, thens)
             continue
         for a in partners:
             for then_act in thens:
                 b.order(a, then_act, flags)
 
 
-def _without_partner(instance: Resource, thens: list[Act], reason: str) -> None:
+def _without_partner(instance: Resource, thens: list[Act]) -> None:
     """An interleaved instance whose partner instance cannot run on its node cannot run there either.
 
     As Pacemaker's update_interleaved_actions does ("Inhibiting ... because
-    there is no ... instance to interleave"): one that runs nowhere yet is
-    unassigned (no summary line); one already running there must stop.
+    there is no ... instance to interleave"): the instance is unassigned - one
+    that runs nowhere yet gets no summary line, one already running there
+    stops - and, being unassigned, is no partner for a clone interleaved after
+    it either. Unassigning names no reason (``pcmk__assign_resource`` to no
+    node clears the flags without one).
     """
     for act in thens:
         act.runnable = False
-        act.set_reason(reason)
-    if not any(p.active_on for p in instance.primitives()):
-        for part in (instance, *instance.children):
-            part.place.assigned = None
-            part.next_role = Role.STOPPED
+    for part in (instance, *instance.children):
+        part.place.assigned = None
+        part.next_role = Role.STOPPED
 
 
 def anti_colocation_orderings(b: ActionBuilder) -> None:

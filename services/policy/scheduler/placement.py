@@ -37,8 +37,16 @@ class ScoreDump:
         self.tables: list[tuple[str, str, dict[str, int]]] = []
 
     def lines(self) -> list[str]:
-        return [f"{prefix}: {rid} allocation score on {node}: {format_score(table[node])}"
-                for prefix, rid, table in self.tables for node in self.node_order if node in table]
+        out = []
+        for prefix, rid, table in self.tables:
+            if not prefix:      # a promotion score: {node: sort index}, node "" for an instance placed nowhere
+                for node, score in table.items():
+                    where = f"on {node}" if node else "(inactive)"
+                    out.append(f"{rid} promotion score {where}: {format_score(score)}")
+                continue
+            out.extend(f"{prefix}: {rid} allocation score on {node}: {format_score(table[node])}"
+                       for node in self.node_order if node in table)
+        return out
 
 
 class Placer:
@@ -126,6 +134,11 @@ class Placer:
             return
         self.score_dump.tables.append((prefix, rsc.id, dict(rsc.place.allowed)))
 
+    def promotion_score(self, instance: Resource, score: int) -> None:
+        """Record the promotion score ``crm_simulate -s`` prints as an instance's role is chosen
+        (``show_promotion_score``)."""
+        self.score_dump.tables.append(("", instance.id, {instance.place.assigned or "": score}))
+
     # ---------------------------------------------------------------- nodes
 
     def available(self, node: str) -> bool:
@@ -188,7 +201,9 @@ class Placer:
         colocation.add_dependent_scores(self, c, primary)
 
     def apply_colocation_to_scores(self, rsc: Resource, primary: Resource, c: Colocation) -> None:
-        colocation.apply_to_scores(self, rsc, primary, c)
+        """A colocation with one instance of a clone (an interleaving partner): as the instance's kind applies it
+        - a group instance by its last member when mandatory, else its first (pcmk__group_apply_coloc_score)."""
+        variant_of(primary).apply_coloc_score(self, rsc, primary, c)
 
     def merge(self, dest: list[Colocation], addition: list[Colocation], by_primary: bool) -> None:
         colocation.merge_lists(dest, addition, by_primary)

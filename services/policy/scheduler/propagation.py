@@ -8,7 +8,7 @@ propagation runs again.
 
 from __future__ import annotations
 
-from collections import deque
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler.act import (
@@ -32,27 +32,48 @@ if TYPE_CHECKING:
 
 
 def propagate(b: ActionBuilder) -> None:
-    """Propagate flags until nothing changes."""
-    # Actions without orderings (most probes) can neither change nor be changed by propagation.
-    queue: deque[Act] = deque(a for a in reversed(b.actions) if a.after or a.before)
-    queued = set(a.id for a in queue)
+    """Propagate flags until nothing changes, visiting actions as Pacemaker's pcmk__apply_orderings does.
 
-    def push(changed: bool, action: Act) -> None:
-        if changed and action.id not in queued:
-            queue.append(action)
-            queued.add(action.id)
+    Every action is updated for the orderings it is "then" of, last created first (Pacemaker prepends to
+    its action list, and the actions it creates only when an ordering names them come last of all); an
+    update that changes an action re-updates it and then everything after it, depth first, before the
+    next ordering is looked at (pcmk__update_action_for_orderings). The order only decides which reason
+    an action keeps - the first one set - not the flags themselves.
+    """
+    late = {a.id for a in b.made_for_orderings}
+    for act in [*reversed(b.made_for_orderings), *(a for a in reversed(b.actions) if a.id not in late)]:
+        if act.before:
+            _update_for_orderings(b, act)
 
-    while queue:
-        act = queue.popleft()
-        queued.discard(act.id)
-        for then, flags in act.after:
-            changed_then, changed_first = _update(b, act, then, flags)
-            push(changed_then, then)
-            push(changed_first, act)
-        for first, flags in act.before:
-            changed_then, changed_first = _update(b, first, act, flags)
-            push(changed_first, first)
-            push(changed_then, act)
+
+def _update_for_orderings(b: ActionBuilder, action: Act) -> None:
+    """pcmk__update_action_for_orderings on ``action``, its recursion run on an explicit stack (chains of
+    thousands of actions would exceed Python's)."""
+    stack = [_visit(b, action)]
+    while stack:
+        nxt = next(stack[-1], None)
+        if nxt is None:
+            stack.pop()
+        else:
+            stack.append(_visit(b, nxt))
+
+
+def _visit(b: ActionBuilder, then: Act) -> Iterator[Act]:
+    """One update of ``then``, yielding each action to update next (in full) before it goes on: after a
+    change to a first action, that action's then-actions and itself; after a change to ``then``, itself
+    and its then-actions."""
+    changed_then = False
+    for first, flags in reversed(then.before):
+        changed, changed_first = _update(b, first, then, flags)
+        changed_then |= changed
+        if changed_first:
+            for other, _flags in reversed(first.after):
+                yield other
+            yield first
+    if changed_then:
+        yield then
+        for other, _flags in reversed(then.after):
+            yield other
 
 
 def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, bool]:

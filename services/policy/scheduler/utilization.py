@@ -85,11 +85,13 @@ def _colocated_scores(p: Placer, rsc: Resource) -> dict[str, int]:
 
 
 def _fold_primaries(p: Placer, rsc: Resource, work: dict[str, int], factor: float, merging: set[int]) -> None:
+    """Each primary's best score per node attribute, scaled, then its own primaries' (a group's through its
+    first member; a clone by its own table, as the shared pcmk__add_colocated_node_scores reads it)."""
     if not p.any_available(work):
         return
     for c in colocation.this_with(p, rsc):
         other = c.primary
-        if id(other) in merging or other.is_clone:
+        if id(other) in merging:
             continue
         lead = other.children[0] if other.is_group and other.children else other
         scaled = factor * c.score / INF

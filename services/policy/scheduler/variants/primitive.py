@@ -197,6 +197,7 @@ def create_primitive_actions(b: ActionBuilder, rsc: Resource) -> None:
     elif stops:
         # A resource that stops keeps an (unrunnable) start so orderings can still see it.
         start = b.new("start", rsc, None, optional=True, runnable=False)
+        b.made_for_orderings.append(start)
         for stop in stops:
             b.order(stop, start, IMPLIES_THEN | INTERMEDIATE_STOP)
     promote: Act | None = None
