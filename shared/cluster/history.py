@@ -462,7 +462,8 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
             continue
         status = op.op_status
         if status in (lrm.EXEC_DONE, lrm.EXEC_ERROR):
-            status = lrm.EXEC_DONE if rc == op.expected_rc else lrm.EXEC_ERROR
+            # A generic error is a failure even when it was the expected result (remap_operation).
+            status = lrm.EXEC_DONE if rc == op.expected_rc and rc != lrm.OCF_ERR_GENERIC else lrm.EXEC_ERROR
             not_running_ok = rc == lrm.OCF_NOT_RUNNING and (is_probe or op.expected_rc == lrm.OCF_NOT_RUNNING
                                                            or not rsc.managed)
             if not_running_ok or (is_probe and rc in (lrm.OCF_SUCCESS, lrm.OCF_RUNNING_PROMOTED)):

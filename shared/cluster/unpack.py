@@ -1183,10 +1183,10 @@ def _unpack_location(el: Element, state: ClusterState) -> None:
         # instances or a bundle's parts.
         for rsc in [r for r in state.by_id.values() if r.parent is None and r.clone_of is None and r.in_bundle is None]:
             m = regex.search(rsc.id)
-            if invert and m is None:
-                targets.append((rsc, ()))
-            elif not invert and m is not None:
-                targets.append((rsc, (m.group(0), *[g or "" for g in m.groups()])))
+            found = (rsc, ()) if invert and m is None else \
+                (rsc, (m.group(0), *[g or "" for g in m.groups()])) if not invert and m is not None else None
+            if found is not None:       # a clone's location holds for each of its instances, as by name
+                targets += [(i, found[1]) for i in state.clones[rsc.id]] if rsc.is_clone else [found]
     elif el.find("resource_set") is not None:
         # Every resource of every set gets the location, with the set's role and score (unpack_location_set).
         for rset in el.iterfind("resource_set"):

@@ -246,6 +246,8 @@ def _sort_indexes(state: ClusterState, clone: Resource, placer: Placer, own: dic
             table = colocation.add_colocated(placer, c.dependent, table, c, c.score / INF, positive=True) or table
     if promotion_ban(state, clone) <= -INF:
         table = dict.fromkeys(table, -INF)
+    # Pacemaker works on the clone's own table: a bundle assigned early prints it again at its turn.
+    placer.replace_table(clone, table, "instances' promotion priorities (sort_promotable_instances)")
     out = {}
     for instance in clone.children:
         node = instance.place.assigned
