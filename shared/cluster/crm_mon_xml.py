@@ -32,7 +32,7 @@ from paceline.shared.cluster.crm_mon import summary_facts
 from paceline.shared.cluster.history import effective_fail_count, fail_count
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
 from paceline.shared.cluster.scores import INF
-from paceline.shared.cluster.status_view import is_unique, printable_id
+from paceline.shared.cluster.status_view import is_unique, native_active, printable_id
 from paceline.shared.cluster.timespec import parse_op_ms
 from paceline.shared.cluster.unpack import cib_now, unpack
 from paceline.shared.cluster.values import is_true, leading_int
@@ -148,7 +148,7 @@ def _primitive(parent: etree._Element, state: ClusterState, rsc: Resource, uniqu
     attrs = {"id": printable_id(rsc, state), "resource_agent": agent, "role": role}
     if rsc.meta.get("target-role"):
         attrs["target_role"] = rsc.meta["target-role"]
-    attrs.update({"active": _b(bool(rsc.active_on)), "orphaned": _b(rsc.orphan), "blocked": _b(rsc.blocked),
+    attrs.update({"active": _b(native_active(state, rsc)), "orphaned": _b(rsc.orphan), "blocked": _b(rsc.blocked),
                   "managed": _b(rsc.managed), "failed": _b(rsc.failed),
                   "failure_ignored": _b(rsc.ignore_failure), "nodes_running_on": str(len(rsc.active_on))})
     if pending and pending not in PENDING_ROLES:
@@ -199,6 +199,21 @@ def _clone(parent: etree._Element, state: ClusterState, clone: Resource, status_
             _primitive(el, state, instance, unique)
 
 
+def _bundle(parent: etree._Element, state: ClusterState, bundle: Resource) -> None:
+    """A bundle as crm_mon's XML shows it (``pe__bundle_xml``): its engine, image and flags, then per replica
+    its address, bundled instance, container and connection, each as a ``<resource>``."""
+    data = bundle.bundle
+    if data is None:
+        return
+    el = etree.SubElement(parent, "bundle", id=bundle.id, type=data.engine, image=data.image,
+                          unique=_b(data.unique), managed=_b(bundle.managed),
+                          failed=_b(bundle.failed))   # its own flag, never its parts'
+    for replica in data.replicas:
+        replica_el = etree.SubElement(el, "replica", id=str(replica.offset))
+        for part in replica.parts():
+            _primitive(replica_el, state, part, data.unique)
+
+
 def _top_level(state: ClusterState) -> list[Resource]:
     """The configuration's top-level resources in crm_mon's order - by priority, then CIB order, as the
     scheduler keeps them - each clone once as a whole."""
@@ -219,6 +234,8 @@ def _resources(top: etree._Element, root: cib.Element, state: ClusterState) -> N
             _clone(resources, state, rsc, status_order)
         elif rsc.is_group:
             _group(resources, state, rsc, False)
+        elif rsc.is_bundle:
+            _bundle(resources, state, rsc)
         else:
             _primitive(resources, state, rsc, False)
 

@@ -324,7 +324,7 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
         if any(p.pending_task for p in prims):        # an action in flight: said on its own line
             body += _instance_lines(instance, state, inactive)
             continue
-        if not any(_active(state, p) for p in prims):
+        if not any(native_active(state, p) for p in prims):
             continue
         if any(p.orphan or not p.managed or p.failed for p in prims) or not all(p.active_on for p in prims):
             body += _instance_lines(instance, state, inactive)
@@ -446,7 +446,7 @@ def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bo
     return lines
 
 
-def _active(state: ClusterState, rsc: Resource) -> bool:
+def native_active(state: ClusterState, rsc: Resource) -> bool:
     """Is a primitive active as crm_mon counts it (``native_active``)? Not when it is managed and runs only on
     nodes that are offline yet clean - a guest whose container is being recovered."""
     nodes = [remote.as_read(state.nodes[n]) for n in rsc.active_on if n in state.nodes]
