@@ -30,7 +30,7 @@ from paceline.shared import cib
 from paceline.shared.cluster import remote, tickets
 from paceline.shared.cluster.crm_mon import summary_facts
 from paceline.shared.cluster.history import effective_fail_count, fail_count
-from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
+from paceline.shared.cluster.model import ClusterState, Location, Node, Resource, Role
 from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.status_view import is_unique, native_active, printable_id
 from paceline.shared.cluster.timespec import parse_op_ms
@@ -392,13 +392,20 @@ def _tickets(top: etree._Element, state: ClusterState) -> None:
 
 
 def _bans(top: etree._Element, state: ClusterState) -> None:
+    """``<bans>`` in the order Pacemaker keeps its location constraints - the last unpacked first, as it
+    prepends each - and one per constraint on a clone, named by the clone (the model gives each instance
+    its own copy)."""
     section = etree.SubElement(top, "bans")
+    constrained: dict[tuple[str, str], tuple[Location, Resource]] = {}
     for loc in state.locations:
+        rsc = state.by_id.get(loc.rsc.clone_of, loc.rsc) if loc.rsc.clone_of is not None else loc.rsc
+        constrained.setdefault((loc.id, rsc.id), (loc, rsc))
+    for loc, rsc in reversed(constrained.values()):
         promoted = loc.role == Role.PROMOTED
         for node, score in loc.node_scores:
             if score >= 0:
                 continue
-            etree.SubElement(section, "ban", {"id": loc.id, "resource": loc.rsc.id, "node": node,
+            etree.SubElement(section, "ban", {"id": loc.id, "resource": rsc.id, "node": node,
                                               "weight": str(max(score, -INF)), "promoted-only": _b(promoted),
                                               "master_only": _b(promoted)})
 
