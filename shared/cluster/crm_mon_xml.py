@@ -303,7 +303,9 @@ def _resource_history(parent: etree._Element, state: ClusterState, node: Node, l
         return
     rsc = _model_resource(state, rid)
     shown = printable_id(rsc, state) if rsc is not None else rid
-    attrs = {"id": shown, "orphan": _b(rsc is None or rsc.orphan)}
+    # "orphan": crm_mon found no resource by that id - never for an orphan the status names, as Pacemaker
+    # makes one for each (pe_find_resource finds it)
+    attrs = {"id": shown, "orphan": _b(rsc is None)}
     if rsc is not None:
         attrs["migration-threshold"] = str(rsc.migration_threshold)
         count = effective_fail_count(state, rsc, node)
