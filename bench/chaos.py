@@ -169,11 +169,16 @@ class Nemesis:
         self.killed: set[int] = set()  # pids the nemesis killed (not crashes)
         self.recoveries: list[float] = []  # seconds from each fault's end until the cluster had settled
 
-    def run(self, until: float) -> None:
-        """Fault after fault until ``until``; after each, wait (at most a minute) for the cluster to settle."""
-        while time.monotonic() < until:
+    def run(self, until: float, min_faults: int = 0) -> None:
+        """Fault after fault until ``until`` and at least ``min_faults`` faults (a slow machine, where each
+        fault takes longer to settle, still gets as many); after each, wait (at most a minute) for the cluster
+        to settle."""
+        def more() -> bool:
+            return time.monotonic() < until or sum(self.faults.values()) < min_faults
+
+        while more():
             time.sleep(self.rng.uniform(0.5, 2.0))
-            if time.monotonic() >= until:
+            if not more():
                 break
             fault = self.rng.choice(self.kinds)
             node = self.rng.choice(self.lab.nodes)
@@ -349,8 +354,9 @@ def run(args: argparse.Namespace, work: Path) -> Report:
         writer = threading.Thread(target=client.run, args=(stop,), daemon=True)
         writer.start()
         started = time.monotonic()
-        nemesis.run(started + args.duration)
+        nemesis.run(started + args.duration, args.min_faults)
         healed = time.monotonic()
+        report.duration = round(healed - started, 1)      # past --duration when --min-faults asked for more
         stop.set()
         writer.join(timeout=150)
         if wait(lambda: settled(lab, rids), 120, "the cluster to converge", fail=False) is not None:
@@ -409,6 +415,7 @@ def summary(report: Report) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--duration", type=float, default=600)
+    p.add_argument("--min-faults", type=int, default=0, help="go on past --duration until this many faults")
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--resources", type=int, default=6)
     p.add_argument("--seed", type=int, default=int(time.time()))

@@ -42,8 +42,8 @@ def test_double_active_intervals_from_journals_and_deaths() -> None:
 
 def test_a_short_chaos_run_loses_nothing_crashes_nothing_and_converges(tmp_path: Path) -> None:
     out = tmp_path / "chaos.json"
-    done = subprocess.run([sys.executable, str(BENCH), "--duration", "30", "--seed", "11", "--quiet",
-                           "--out", str(out), "--keep-logs", str(tmp_path / "logs")],
+    done = subprocess.run([sys.executable, str(BENCH), "--duration", "30", "--min-faults", "5", "--seed", "11",
+                           "--quiet", "--out", str(out), "--keep-logs", str(tmp_path / "logs")],
                           capture_output=True, text=True, timeout=600)
     assert out.exists(), done.stdout + done.stderr
     report = json.loads(out.read_text())
