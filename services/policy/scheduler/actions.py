@@ -17,11 +17,13 @@ propagation and clone notifications
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from paceline.policy.scheduler import fencing, notifications, orderings, propagation, remote
 from paceline.policy.scheduler.act import Act
 from paceline.policy.scheduler.variants import variant_of
 from paceline.shared.cluster.model import ClusterState, Resource, Role
-from paceline.shared.lrm import OCF_SUCCESS
+from paceline.shared.lrm import OCF_NOT_RUNNING, OCF_SUCCESS
 
 __all__ = ["Act", "ActionBuilder"]
 
@@ -100,6 +102,22 @@ class ActionBuilder:
             else:
                 same.append(act)
         return act
+
+    def probe_maker(self, rsc: Resource) -> Callable[[str, bool], Act]:
+        """What makes ``rsc``'s probes: ``new("monitor", rsc, node, 0, False, runnable, False, OCF_NOT_RUNNING)``
+        with the resource's lists looked up once, as a fresh cluster has a probe per resource per node (tens of
+        thousands). An empty list left behind when no probe is made reads as a missing one."""
+        actions = self.actions
+        mine = self.by_rsc.setdefault(rsc.id, [])
+        same = self._by_key.setdefault((rsc.id, "monitor", 0), [])
+
+        def make(node: str, runnable: bool) -> Act:
+            act = Act(len(actions), "monitor", rsc, node, 0, False, runnable, False, None, OCF_NOT_RUNNING, "")
+            actions.append(act)
+            mine.append(act)
+            same.append(act)
+            return act
+        return make
 
     def find(self, rsc: Resource, task: str, node: str | None = None, interval: int = 0) -> list[Act]:
         same = self._by_key.get((rsc.id, task, interval))

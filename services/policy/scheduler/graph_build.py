@@ -47,7 +47,10 @@ def _graph_action(state: ClusterState, details: _OpDetails, act: Act, new_id: in
         return Action(id=new_id, task=act.task, pseudo=True)
     if act.pseudo or rsc.is_group:
         return Action(id=new_id, task=act.task, rsc=rsc.id, node=act.node, pseudo=True)
-    params, meta, timeout, digest = details.get(rsc, act.node, act.task, act.interval_ms)
+    # A resource's details are the same on every node unless its parameters have node rules: looked up by
+    # (id, task, interval) directly, as most actions (a probe per node) are (``_OpDetails.get``'s own key).
+    found = None if rsc.node_params else details.cache.get((rsc.id, act.task, act.interval_ms, None))
+    params, meta, timeout, digest = found or details.get(rsc, act.node, act.task, act.interval_ms)
     if act.meta:
         meta = {**meta, **act.meta}
     # Positional, in field order (this runs once per probe: tens of thousands of times on a large cluster).

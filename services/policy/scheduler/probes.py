@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from paceline.policy.scheduler import fencing, remote
 from paceline.policy.scheduler.act import Act
 from paceline.shared.cluster.model import Resource
-from paceline.shared.lrm import OCF_NOT_RUNNING
 
 if TYPE_CHECKING:
     from paceline.policy.scheduler.actions import ActionBuilder
@@ -41,6 +40,7 @@ def create_probes(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
         known_on = known | {p.node for p in clone_probes if p.node}
     probes: list[Act] = []
     unfencing = fencing.needs_unfencing(b, rsc)     # the same for every node: asked once
+    new_probe = b.probe_maker(rsc)
     for node in state.nodes.values():
         if not node.online or node.unclean or node.name in known_on:
             continue
@@ -50,7 +50,7 @@ def create_probes(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
             mode = discovery.get(node.name, "always")
             if mode == "never" or (exclusive and mode != "exclusive"):
                 continue
-        probe = b.new("monitor", rsc, node.name, 0, False, not node.pending, False, OCF_NOT_RUNNING)
+        probe = new_probe(node.name, not node.pending)
         probes.append(probe)
         if unfencing:
             b.order(fencing.unfence(b, node.name, f"required by {rsc.id} monitor"), probe, 0)
