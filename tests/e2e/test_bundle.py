@@ -9,8 +9,8 @@ Two shapes, one lab (two nodes on one bus server):
   ``/var/log``), connection, the resource inside, ``podman kill`` and the recovery; once bundles are
   expanded the bundle test runs the same runtime, and this one is skipped (suite time);
 - a ``bundle`` with ``replicas=2`` (Pacemaker's implicit ``B-podman-i``, ``B-i`` and ``P:i``): the replicas'
-  executors take their names from the per-replica ``/var/log`` mount of Pacemaker's ``run_opts``. It needs
-  the scheduler to expand ``<bundle>`` and is skipped, saying so, until it does.
+  executors take their names from the per-replica ``/var/log`` mount of Pacemaker's ``run_opts``. (It would
+  skip, saying so, with a scheduler that did not expand ``<bundle>``.)
 
 The image is a local skeleton with this machine's ``/usr``, ``/etc``, interpreter and checkout mounted
 read-only (``tests.support.podman``); everything is skipped where podman cannot run a container.
