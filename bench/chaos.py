@@ -310,7 +310,7 @@ def unsettled(lab: Lab, rids: list[str]) -> list[str]:
     state = unpack(root, time.time())
     found = []
     for rid in rids:
-        recorded = sorted(state.by_id[rid].active_on)
+        recorded = sorted(state.by_id[rid].status.active_on)
         real = sorted(n for n in lab.nodes if (lab.node_dir(n) / "run" / f"Journal-{rid}.state").exists())
         if len(real) != 1 or recorded != real:
             found.append(f"{rid}: CIB says {recorded}, runs on {real}")

@@ -65,7 +65,7 @@ async def started_on(nc, s: Subjects) -> dict[str, list[str]]:
         print(f"  (a CIB query went unanswered: {exc})", flush=True)
         return {"webip": [], "webserver": []}
     state = unpack(root, time.time())
-    return {rid: list(state.by_id[rid].active_on) for rid in ("webip", "webserver")}
+    return {rid: list(state.by_id[rid].status.active_on) for rid in ("webip", "webserver")}
 
 
 async def history(nc, s: Subjects, node: str) -> cib.Element:
@@ -85,7 +85,7 @@ async def started_by_executors(nc, s: Subjects, config: cib.Element, live: list[
     histories[dead] = cib.parse("<lrm/>")
     lay_over(root, Known(members=frozenset(live), gone=frozenset({dead}), histories=histories))
     state = unpack(root, time.time())
-    return {rid: list(state.by_id[rid].active_on) for rid in ("webip", "webserver")}
+    return {rid: list(state.by_id[rid].status.active_on) for rid in ("webip", "webserver")}
 
 
 async def wait_started(nc, s: Subjects, node: str | None = None, timeout: float = 30,

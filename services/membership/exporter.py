@@ -93,16 +93,18 @@ class ResourceRow:
 def _failed(prim: Resource, state: ClusterState) -> bool:
     """crm_mon's ``failed``: the model's flag, and also a resource blocked by ``on-fail=block`` after a failure
     (the model leaves ``failed`` unset there, as nothing is to be recovered; crm_mon still says failed)."""
-    return prim.failed or (prim.blocked and any(f.rsc in (prim.id, prim.history_id) for f in state.failed_ops))
+    status = prim.status
+    return status.failed or (status.blocked and any(f.rsc in (prim.id, prim.history_id) for f in state.failed_ops))
 
 
 def _rows(prim: Resource, state: ClusterState, group: str, clone: str) -> list[ResourceRow]:
-    statuses = (bool(prim.active_on), prim.orphan, prim.blocked, _failed(prim, state), prim.ignore_failure)
+    status = prim.status
+    statuses = (bool(status.active_on), prim.orphan, status.blocked, _failed(prim, state), status.ignore_failure)
     rid = printable_id(prim, state)
-    if not prim.active_on:
+    if not prim.status.active_on:
         return [ResourceRow(rid, "", "stopped", agent_label(prim), prim.managed, group, clone, statuses)]
     return [ResourceRow(rid, node, _role(prim, node), agent_label(prim), prim.managed, group, clone, statuses)
-            for node in prim.active_on]
+            for node in prim.status.active_on]
 
 
 #: The role crm_mon reports while one of these operations is in flight (the exporter's doc lists them).
@@ -111,7 +113,7 @@ PENDING_ROLES = {"start": "starting", "stop": "stopping", "migrate_to": "migrati
 
 
 def _role(prim: Resource, node: str) -> str:
-    return PENDING_ROLES.get(prim.pending_task.get(node, ""), prim.role.text.lower())
+    return PENDING_ROLES.get(prim.status.pending_task.get(node, ""), prim.status.role.text.lower())
 
 
 def resource_rows(state: ClusterState) -> list[ResourceRow]:
@@ -120,7 +122,7 @@ def resource_rows(state: ClusterState) -> list[ResourceRow]:
     rows: list[ResourceRow] = []
     clones_done: set[str] = set()
     for top in state.resources:
-        if top.orphan and not top.active_on:
+        if top.orphan and not top.status.active_on:
             continue
         if top.clone_of is not None:
             if top.clone_of in clones_done:
@@ -158,7 +160,7 @@ def _histories(state: ClusterState, legacy_names: bool = False) -> list[tuple[st
     scheduler Paceline follows, dropped that compatibility)."""
     out: dict[tuple[str, str], tuple[Resource, int]] = {}
     for prim in state.primitives():
-        for node_name, ops in prim.history.items():
+        for node_name, ops in prim.status.history.items():
             node = state.nodes.get(node_name)
             if node is None or not node.online:
                 continue

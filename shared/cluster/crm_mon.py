@@ -51,7 +51,7 @@ def _disabled(rsc: Resource) -> bool:
 def _counted(state: ClusterState) -> list[Resource]:
     """The resource instances crm_mon counts: every primitive (each clone instance on its own), a removed
     one only while it is still active."""
-    return [p for p in state.primitives() if not p.orphan or p.active_on]
+    return [p for p in state.primitives() if not p.orphan or p.status.active_on]
 
 
 def summary_facts(root: cib.Element, now: float, state: ClusterState | None = None,
@@ -73,7 +73,7 @@ def summary_facts(root: cib.Element, now: float, state: ClusterState | None = No
         "nodes_configured": len(state.nodes),
         "resources_configured": len(counted),
         "resources_disabled": sum(1 for p in counted if _disabled(p)),
-        "resources_blocked": sum(1 for p in counted if p.blocked),
+        "resources_blocked": sum(1 for p in counted if p.status.blocked),
         "version": cib.version(root).__str__(),
     }
 
@@ -84,7 +84,7 @@ def _node_facts(state: ClusterState, dc: str | None) -> list[dict[str, Any]]:
         out.append({"name": node.name, "id": node.id, "online": node.online, "standby": node.standby,
                     "maintenance": node.maintenance, "unclean": node.unclean, "pending": node.pending,
                     "is_dc": node.name == dc,
-                    "resources_running": sum(1 for p in state.primitives() if node.name in p.active_on)})
+                    "resources_running": sum(1 for p in state.primitives() if node.name in p.status.active_on)})
     return out
 
 
@@ -94,8 +94,9 @@ def _resource_facts(rsc: Resource) -> dict[str, Any]:
                 "children": [_resource_facts(c) for c in rsc.children]}
     agent = cib.agent_text(rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", ""))
     return {"id": rsc.id, "type": "primitive", "agent": agent,
-            "role": (rsc.role.text if rsc.active_on else "Stopped"), "active_on": list(rsc.active_on),
-            "failed": rsc.failed, "managed": rsc.managed, "maintenance": rsc.maintenance,
+            "role": (rsc.status.role.text if rsc.status.active_on else "Stopped"),
+            "active_on": list(rsc.status.active_on),
+            "failed": rsc.status.failed, "managed": rsc.managed, "maintenance": rsc.maintenance,
             "disabled": rsc.target_role == Role.STOPPED, "orphan": rsc.orphan}
 
 
@@ -122,7 +123,7 @@ def _top_facts(state: ClusterState) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     clones: dict[str, dict[str, Any]] = {}
     for rsc in state.resources:
-        if rsc.orphan and not rsc.active_on:
+        if rsc.orphan and not rsc.status.active_on:
             continue
         if rsc.clone_of is None:
             out.append(_resource_facts(rsc))

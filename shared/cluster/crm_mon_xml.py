@@ -110,7 +110,7 @@ def _summary(top: etree._Element, root: cib.Element, state: ClusterState, now: f
 # ------------------------------------------------------------------ nodes
 
 def _running_count(state: ClusterState, node: Node) -> int:
-    return sum(1 for p in state.primitives() if node.name in p.active_on)
+    return sum(1 for p in state.primitives() if node.name in p.status.active_on)
 
 
 def _nodes(top: etree._Element, state: ClusterState) -> None:
@@ -143,20 +143,21 @@ PENDING_TASKS = {"monitor": "Monitoring", "notify": "Notifying"}
 
 def _primitive(parent: etree._Element, state: ClusterState, rsc: Resource, unique: bool) -> None:
     agent = cib.agent_text(rsc.agent.get("class", ""), rsc.agent.get("provider"), rsc.agent.get("type", ""))
-    pending = next(iter(rsc.pending_task.values()), "")
-    role = PENDING_ROLES.get(pending) or (rsc.role.text if rsc.active_on else "Stopped")
+    pending = next(iter(rsc.status.pending_task.values()), "")
+    role = PENDING_ROLES.get(pending) or (rsc.status.role.text if rsc.status.active_on else "Stopped")
     attrs = {"id": printable_id(rsc, state), "resource_agent": agent, "role": role}
     if rsc.meta.get("target-role"):
         attrs["target_role"] = rsc.meta["target-role"]
-    attrs.update({"active": _b(native_active(state, rsc)), "orphaned": _b(rsc.orphan), "blocked": _b(rsc.blocked),
-                  "managed": _b(rsc.managed), "failed": _b(rsc.failed),
-                  "failure_ignored": _b(rsc.ignore_failure), "nodes_running_on": str(len(rsc.active_on))})
+    attrs.update({"active": _b(native_active(state, rsc)), "orphaned": _b(rsc.orphan),
+                  "blocked": _b(rsc.status.blocked),
+                  "managed": _b(rsc.managed), "failed": _b(rsc.status.failed),
+                  "failure_ignored": _b(rsc.status.ignore_failure), "nodes_running_on": str(len(rsc.status.active_on))})
     if pending and pending not in PENDING_ROLES:
         attrs["pending"] = PENDING_TASKS.get(pending, pending)
-    if rsc.lock_node:
-        attrs["locked_to"] = rsc.lock_node
+    if rsc.status.lock_node:
+        attrs["locked_to"] = rsc.status.lock_node
     el = etree.SubElement(parent, "resource", attrs)
-    for name in rsc.active_on:      # "cached": as last reported by a node that is online (not a lost node's)
+    for name in rsc.status.active_on:      # "cached": as last reported by a node that is online (not a lost node's)
         node = state.nodes.get(name)
         etree.SubElement(el, "node", name=name, id=node.id if node is not None else name,
                          cached=_b(node is not None and node.online))
@@ -177,7 +178,7 @@ def _instances(clone: Resource, unique: bool, status_order: dict[str, int]) -> l
         return list(clone.children)
 
     def key(instance: Resource) -> int:
-        where = [status_order.get(n, len(status_order)) for p in instance.primitives() for n in p.active_on]
+        where = [status_order.get(n, len(status_order)) for p in instance.primitives() for n in p.status.active_on]
         return min(where) if where else len(status_order) + 1
 
     return sorted(clone.children, key=key)
@@ -187,8 +188,8 @@ def _clone(parent: etree._Element, state: ClusterState, clone: Resource, status_
     unique = is_unique(clone)
     attrs = {"id": clone.id, "multi_state": _b(clone.promotable), "unique": _b(unique),
              "managed": _b(clone.managed), "disabled": _b(clone.target_role == Role.STOPPED),
-             "failed": _b(any(p.failed for p in clone.primitives())),
-             "failure_ignored": _b(clone.ignore_failure)}
+             "failed": _b(any(p.status.failed for p in clone.primitives())),
+             "failure_ignored": _b(clone.status.ignore_failure)}
     if clone.meta.get("target-role"):
         attrs["target_role"] = clone.meta["target-role"]
     el = etree.SubElement(parent, "clone", attrs)
@@ -207,7 +208,7 @@ def _bundle(parent: etree._Element, state: ClusterState, bundle: Resource) -> No
         return
     el = etree.SubElement(parent, "bundle", id=bundle.id, type=data.engine, image=data.image,
                           unique=_b(data.unique), managed=_b(bundle.managed),
-                          failed=_b(bundle.failed))   # its own flag, never its parts'
+                          failed=_b(bundle.status.failed))   # its own flag, never its parts'
     for replica in data.replicas:
         replica_el = etree.SubElement(el, "replica", id=str(replica.offset))
         for part in replica.parts():
@@ -220,7 +221,7 @@ def _top_level(state: ClusterState) -> list[Resource]:
     out: dict[str, Resource] = {}
     for rsc in state.resources:
         top = state.by_id.get(rsc.clone_of, rsc) if rsc.clone_of is not None else rsc
-        if rsc.orphan and not rsc.active_on:
+        if rsc.orphan and not rsc.status.active_on:
             continue
         out.setdefault(top.id, top)
     return list(out.values())

@@ -18,7 +18,7 @@ def op_params(rsc: Resource, node: str | None, task: str, interval: int) -> dict
     if params.get("addr", "").lower() == "#uname" and rsc.launcher is not None:
         # A bundle connection without an address of its own reaches the host its container runs on
         # (``pe__add_bundle_remote_name``, Pacemaker's REMOTE_CONTAINER_HACK): digests are of that name.
-        host = rsc.launcher.active_on[0] if rsc.launcher.active_on else node
+        host = rsc.launcher.status.active_on[0] if rsc.launcher.status.active_on else node
         if host is not None:
             params["addr"] = host
     for op in rsc.ops:
@@ -60,7 +60,7 @@ def check_op(rsc: Resource, node: str, op: HistoryOp) -> str | None:
 
 def definition_change(rsc: Resource, node: str) -> str | None:
     """What the definition changes since ``rsc`` last started on ``node`` call for: 'restart', 'reload' or None."""
-    ops = rsc.history.get(node, [])
+    ops = rsc.status.history.get(node, [])
     last_start = None
     for i, op in enumerate(ops):
         if op.task in ("start", "migrate_from"):

@@ -232,8 +232,8 @@ def unpack_history(root: Element, state: ClusterState) -> None:
         _unpack_node(node, grouped_by_node[node.name], state, index)
     remote.unpack_histories(state, status, lambda node, ns: _unpack_node(node, _grouped(ns), state, index))
     for rsc in state.primitives():
-        if rsc.role == Role.STARTED and rsc.clone_of is not None and state.by_id[rsc.clone_of].promotable:
-            rsc.role = Role.UNPROMOTED     # a promotable clone's instance runs in one of its two roles
+        if rsc.status.role == Role.STARTED and rsc.clone_of is not None and state.by_id[rsc.clone_of].promotable:
+            rsc.status.role = Role.UNPROMOTED     # a promotable clone's instance runs in one of its two roles
         if rsc.target_role is not None and (rsc.next_role is None or rsc.target_role < rsc.next_role):
             rsc.next_role = rsc.target_role
             rsc.next_role_reason = "target-role"
@@ -288,10 +288,10 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     if rid in state.clones and not bundled and not _unique(state, state.clones[rid][0]):
         # an anonymous clone's history names no instance: one not yet known here takes it (a globally unique
         # clone's instances are named in their history: a history under the base id is an orphan's)
-        instances = [i for i in state.clones[rid] if node.name not in i.history]
+        instances = [i for i in state.clones[rid] if node.name not in i.status.history]
         # An instance active on another node is never taken (find_anonymous_clone takes an inactive one).
         free = next((i for i in instances if _instance_seen(i, node.name)), None) or \
-            next((i for i in instances if not any(p.active_on for p in _instance_parts(i))), None) or \
+            next((i for i in instances if not any(p.status.active_on for p in _instance_parts(i))), None) or \
             next(iter(instances), None)
         if free is not None:
             return free
@@ -307,7 +307,7 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
     orphan.requires = "fencing" if state.fencing_enabled else "quorum"
     orphan.doc_index = len(state.resources)
     if state.stop_orphans:
-        orphan.unpack_scores.append((None, -INF, "removed from the configuration"))
+        orphan.status.unpack_scores.append((None, -INF, "removed from the configuration"))
     state.by_id[orphan_id] = orphan
     state.resources.append(orphan)
     remote.adopt_orphan(state, orphan, lr)
@@ -348,17 +348,17 @@ def _find_anonymous(parts: list[Resource], node: Node, state: ClusterState) -> R
     skip_inactive = False
     for part in parts:
         instance = part.parent if part.parent is not None else part
-        where = [n for p in instance.primitives() for n in (*p.active_on, *p.pending_task)]
+        where = [n for p in instance.primitives() for n in (*p.status.active_on, *p.status.pending_task)]
         if where:
             if node.name in where:
-                if part.active_on:      # a second history of one active here: only another such instance may
+                if part.status.active_on:      # a second history of one active here: only another such instance may
                     skip_inactive = True     # take it (a cloned group's orphan whose other member runs here)
                     continue
                 found = part
                 break
-        elif inactive is None and not skip_inactive and not part.blocked:
+        elif inactive is None and not skip_inactive and not part.status.blocked:
             inactive = part
-            if any(n != node.name for n in part.pending_task):
+            if any(n != node.name for n in part.status.pending_task):
                 inactive = None
     found = found or (None if skip_inactive else inactive)
     if found is not None and found.requires not in ("fencing", "unfencing") and (not node.online or node.unclean):
@@ -388,7 +388,7 @@ def _orphan_instance(state: ClusterState, sibling: Resource, base: str) -> Resou
         part.clone_of = clone.id
         part.managed = part.managed and state.stop_orphans and not state.maintenance_mode
         if state.stop_orphans:
-            part.unpack_scores.append((None, -INF, "orphaned clone instance"))
+            part.status.unpack_scores.append((None, -INF, "orphaned clone instance"))
         state.by_id[part.id] = part
         if part.kind == "primitive":
             state.clones.setdefault(part.base_id, []).append(part)
@@ -414,7 +414,7 @@ def _instance_seen(instance: Resource, node: str | None) -> bool:
     """Has this clone instance (for a group member: any member of its group instance) history on ``node``
     (None: anywhere)? A cloned group's members found on one node belong to one instance."""
     parts = _instance_parts(instance)
-    return any((node in p.history) if node is not None else bool(p.history) for p in parts)
+    return any((node in p.status.history) if node is not None else bool(p.status.history) for p in parts)
 
 
 def _failed_with_old_definition(rsc: Resource, node: Node, op: HistoryOp) -> bool:
@@ -432,10 +432,10 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
     if not ops:
         return
     ops = sort_ops(ops)
-    rsc.history[node.name] = ops
+    rsc.status.history[node.name] = ops
     locks.unpack_lock(lr.get("shutdown-lock"), rsc, node, state)
     if any(_failed_with_old_definition(rsc, node, op) for op in ops):
-        rsc.fail_cleared.add(node.name)
+        rsc.status.fail_cleared.add(node.name)
     role = Role.UNKNOWN
     on_fail = "ignore"
     last_failure_key = None
@@ -453,17 +453,17 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
             elif op.task == "promote":
                 role = Role.PROMOTED
             if not (op.task == "monitor" and op.interval_ms == 0):   # a pending probe is never shown
-                rsc.pending_task.setdefault(node.name, op.task)
+                rsc.status.pending_task.setdefault(node.name, op.task)
             continue
         rc = _DEGRADED_AS.get(op.rc, op.rc)
         is_probe = op.task == "monitor" and op.interval_ms == 0
         if is_probe and (rc in (lrm.OCF_ERR_INSTALLED, lrm.OCF_ERR_ARGS)
                          or op.op_status == lrm.EXEC_NOT_INSTALLED):
             role = Role.STOPPED
-            _banned(state, rsc).unpack_scores.append((node.name, -INF,
+            _banned(state, rsc).status.unpack_scores.append((node.name, -INF,
                                                       "probe found the agent not installed or misconfigured"))
             if node.online:
-                rsc.failed_probes[node.name] = op.rc
+                rsc.status.failed_probes[node.name] = op.rc
             on_fail = _clear(on_fail)
             continue
         status = op.op_status
@@ -504,13 +504,13 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
                                              op.queue_ms, op.key, op.rc_change))
         last_failure_key = f"{op.task}_{op.interval_ms}"
         if configured == "ignore" and not (hard or fatal):
-            rsc.ignore_failure = True
+            rsc.status.ignore_failure = True
             role = _role_after_success(op, lrm.OCF_RUNNING_PROMOTED if rc in _PROMOTED_RC else lrm.OCF_SUCCESS,
                                        role)
             continue
         if configured == "restart-container" and op.task == "stop":
             # Restarting the launcher stops whatever it launched, so the failed stop counts as done.
-            rsc.ignore_failure = True
+            rsc.status.ignore_failure = True
             role = _role_after_success(op, lrm.OCF_SUCCESS, role)
             if on_fail_rank(on_fail) <= on_fail_rank("restart"):
                 on_fail = configured
@@ -520,14 +520,14 @@ def _unpack_lrm_resource(lr: Element, has_entries: bool, ops: list[HistoryOp], n
         if on_fail_rank(action) > on_fail_rank(on_fail):
             on_fail = action
         if op.task == "stop":
-            rsc.unpack_scores.append((node.name, -INF, "stop failed here"))
+            rsc.status.unpack_scores.append((node.name, -INF, "stop failed here"))
             if rc in _STOP_UNRECOVERABLE_RC and not state.can_fence(node):
                 rsc.managed = False
-                rsc.blocked = True
+                rsc.status.blocked = True
         if hard:
-            _banned(state, rsc).unpack_scores.append((node.name, -INF, "hard error here"))
+            _banned(state, rsc).status.unpack_scores.append((node.name, -INF, "hard error here"))
         elif fatal:
-            _banned(state, rsc).unpack_scores.append((None, -INF, "fatal error"))
+            _banned(state, rsc).status.unpack_scores.append((None, -INF, "fatal error"))
         if op.task == "migrate_to":
             migration_history.migrate_to_failure(index, state, rsc, node.name, op)
         elif op.task == "migrate_from":
@@ -593,13 +593,13 @@ def _record_monitors(rsc: Resource, node: Node, ops: list[HistoryOp], last_start
         elif op.task == "monitor" and op.interval_ms > 0 and op.call_id >= last_start_call \
                 and op.op_status in (lrm.EXEC_DONE, lrm.EXEC_ERROR):
             active.add(op.interval_ms)
-    rsc.active_monitors[node.name] = active
+    rsc.status.active_monitors[node.name] = active
 
 
 def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, on_fail: str) -> None:
     if role == Role.UNKNOWN:
         return
-    rsc.known_on.add(node.name)
+    rsc.status.known_on.add(node.name)
     active = role > Role.STOPPED
     if active and not node.online and rsc.managed and not node.maintenance and node.kind != "cluster":
         remote.active_on_down_node(state, rsc, node)
@@ -607,9 +607,9 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
         node.mark_unclean(f"{rsc.id} is thought to be active there")
     if on_fail == "block":
         rsc.managed = False
-        rsc.blocked = True
+        rsc.status.blocked = True
     elif on_fail == "ban":
-        rsc.unpack_scores.append((node.name, -INF, "on-fail=ban after a failure here"))
+        rsc.status.unpack_scores.append((node.name, -INF, "on-fail=ban after a failure here"))
     elif on_fail == "stop":
         rsc.next_role = Role.STOPPED
         rsc.next_role_reason = "on-fail=stop"
@@ -622,15 +622,15 @@ def _process_state(state: ClusterState, rsc: Resource, node: Node, role: Role, o
     remote.connection_failed(state, rsc, on_fail, active)
     if not active:
         return
-    if node.name not in rsc.active_on:
-        rsc.active_on.append(node.name)
-    rsc.role = max(rsc.role, role)
+    if node.name not in rsc.status.active_on:
+        rsc.status.active_on.append(node.name)
+    rsc.status.role = max(rsc.status.role, role)
     if on_fail not in ("ignore", "block", "demote"):
-        rsc.failed = True
-        rsc.stop_if_failed = True
+        rsc.status.failed = True
+        rsc.status.stop_if_failed = True
     elif on_fail == "demote":
-        rsc.failed = True
+        rsc.status.failed = True
     if node.maintenance:
         rsc.managed = False
     if not rsc.managed:
-        rsc.unpack_scores.append((node.name, INF, "unmanaged: stays where it runs"))
+        rsc.status.unpack_scores.append((node.name, INF, "unmanaged: stays where it runs"))

@@ -39,8 +39,8 @@ def unpack_lock(recorded: str | None, rsc: Resource, node: Node, state: ClusterS
     limit = limit_seconds(state)
     if limit > 0 and state.now > since + limit:
         return
-    rsc.lock_node = node.name
-    rsc.lock_time = since
+    rsc.status.lock_node = node.name
+    rsc.status.lock_time = since
 
 
 def _shutdown_time(node: Node, state: ClusterState) -> float:
@@ -55,19 +55,19 @@ def lock_bans(state: ClusterState) -> Iterator[tuple[Resource, str]]:
     for rsc in state.primitives():
         if rsc.agent.get("class", "stonith") == "stonith" or rsc.orphan:
             continue
-        if rsc.lock_node is not None:
-            if rsc.active_on:      # started elsewhere after all: the lock no longer holds
-                rsc.lock_node = None
-                rsc.lock_time = 0.0
-        elif len(rsc.active_on) == 1:
-            node = state.nodes[rsc.active_on[0]]
+        if rsc.status.lock_node is not None:
+            if rsc.status.active_on:      # started elsewhere after all: the lock no longer holds
+                rsc.status.lock_node = None
+                rsc.status.lock_time = 0.0
+        elif len(rsc.status.active_on) == 1:
+            node = state.nodes[rsc.status.active_on[0]]
             if node.shutdown and not node.unclean:
-                rsc.lock_node = node.name
-                rsc.lock_time = _shutdown_time(node, state)
-        if rsc.lock_node is None:
+                rsc.status.lock_node = node.name
+                rsc.status.lock_time = _shutdown_time(node, state)
+        if rsc.status.lock_node is None:
             continue
         for name in state.nodes:
-            if name != rsc.lock_node:
+            if name != rsc.status.lock_node:
                 yield rsc, name
 
 
@@ -77,5 +77,5 @@ def expiries(state: ClusterState) -> Iterator[float]:
     if limit <= 0:
         return
     for rsc in state.primitives():
-        if rsc.lock_node is not None:
-            yield rsc.lock_time + limit
+        if rsc.status.lock_node is not None:
+            yield rsc.status.lock_time + limit

@@ -111,16 +111,16 @@ def _may_still_run(index: StatusIndex, rid: str, node: str, migrate_to: HistoryO
 def _add_running(state: ClusterState, rsc: Resource, node: str | None) -> None:
     """Count the resource active on another node of the migration, if that node is up."""
     n = state.nodes.get(node) if node is not None else None
-    if n is not None and n.online and n.name not in rsc.active_on:
-        rsc.active_on.append(n.name)
-        rsc.known_on.add(n.name)
+    if n is not None and n.online and n.name not in rsc.status.active_on:
+        rsc.status.active_on.append(n.name)
+        rsc.status.known_on.add(n.name)
 
 
 def _fail(rsc: Resource) -> None:
     """The migration failed where it still matters: recover by stop and start, do not migrate."""
-    rsc.failed = True
-    rsc.stop_if_failed = True
-    rsc.migration_failed = True
+    rsc.status.failed = True
+    rsc.status.stop_if_failed = True
+    rsc.status.migration_failed = True
 
 
 def migrate_to_success(index: StatusIndex, state: ClusterState, rsc: Resource, node: str, op: HistoryOp) -> Role | None:
@@ -137,8 +137,8 @@ def migrate_to_success(index: StatusIndex, state: ClusterState, rsc: Resource, n
     if source_newer and target_newer:
         return None
     if migrate_from is not None and migrate_from.rc == lrm.OCF_SUCCESS and migrate_from.op_status == lrm.EXEC_DONE:
-        if source not in rsc.dangling_migrations:
-            rsc.dangling_migrations.append(source)
+        if source not in rsc.status.dangling_migrations:
+            rsc.status.dangling_migrations.append(source)
         return Role.STOPPED
     target_node = state.nodes.get(target)
     target_up = not target_newer and target_node is not None and target_node.online
@@ -151,7 +151,7 @@ def migrate_to_success(index: StatusIndex, state: ClusterState, rsc: Resource, n
         _add_running(state, rsc, target)
         source_node = state.nodes.get(source)
         if source_node is not None and source_node.online:
-            rsc.partial_migration = (source, target)
+            rsc.status.partial_migration = (source, target)
     elif not source_newer:
         _fail(rsc)
     return Role.STARTED
@@ -166,8 +166,8 @@ def migrate_to_failure(index: StatusIndex, state: ClusterState, rsc: Resource, n
     migrate_from = find_op(index, rid, "migrate_from", target, source, rc=lrm.OCF_SUCCESS)
     if _may_still_run(index, rid, target, op, migrate_from):
         _add_running(state, rsc, target)
-    elif not _non_monitor_after(index, rid, source, op, False) and source not in rsc.dangling_migrations:
-        rsc.dangling_migrations.append(source)
+    elif not _non_monitor_after(index, rid, source, op, False) and source not in rsc.status.dangling_migrations:
+        rsc.status.dangling_migrations.append(source)
 
 
 def migrate_from_failure(index: StatusIndex, state: ClusterState, rsc: Resource, node: str, op: HistoryOp) -> None:

@@ -207,6 +207,38 @@ class BundleInfo:
     unique: bool = False
 
 
+@dataclass
+class RscStatus:
+    """What the CIB's status section says of a resource now (Pacemaker unpacks it from the operation history):
+    its role and where it is active, failures, pending and migrating operations, and the history itself.
+    Kept apart from the configuration (the rest of :class:`Resource`) and from one scheduler run's scratch
+    state (:class:`Placement`): unpack writes it, the scheduler and the status pages read it."""
+
+    role: Role = Role.STOPPED
+    active_on: list[str] = field(default_factory=list)     # unpack order
+    known_on: set[str] = field(default_factory=set)
+    failed: bool = False
+    stop_if_failed: bool = False
+    blocked: bool = False
+    frozen: bool = False                # blocked by a lost ticket's loss-policy=freeze: nothing failed
+    ignore_failure: bool = False
+    pending_task: dict[str, str] = field(default_factory=dict)   # node -> pending task
+    fail_cleared: set[str] = field(default_factory=set)   # nodes whose fail count is being cleared
+    #: node -> rc of a probe that found the agent not installed or misconfigured there (crm_mon shows the
+    #: resource "Stopped (not installed)"; no failure to list: Pacemaker masks those)
+    failed_probes: dict[str, int] = field(default_factory=dict)
+    # ---- live migration found in the history (see migration_history.py)
+    partial_migration: tuple[str, str] | None = None   # (source, target): migrate_to done, migrate_from not
+    dangling_migrations: list[str] = field(default_factory=list)   # sources a completed migration left
+    migration_failed: bool = False      # a failed migration: recover by stop and start, never migrate again
+    lock_node: str | None = None        # shutdown lock: held for this node (see locks.py)
+    lock_time: float = 0.0
+    history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops
+    active_monitors: dict[str, set[int]] = field(default_factory=dict)  # node -> intervals
+    # (node or None for every node, score, why): bans and pins found while reading the history
+    unpack_scores: list[tuple[str | None, int, str]] = field(default_factory=list)
+
+
 @dataclass(repr=False)
 class Resource:
     id: str
@@ -235,22 +267,10 @@ class Resource:
     launcher: Resource | None = None
     launched: list[Resource] = field(default_factory=list)
     restart_on: set[str] = field(default_factory=set)      # nodes where a launched rsc's failure restarts us
-    # ---- state from history
-    role: Role = Role.STOPPED
-    active_on: list[str] = field(default_factory=list)     # unpack order
-    known_on: set[str] = field(default_factory=set)
-    failed: bool = False
-    stop_if_failed: bool = False
-    blocked: bool = False
-    frozen: bool = False                # blocked by a lost ticket's loss-policy=freeze: nothing failed
-    ignore_failure: bool = False
+    # ---- what the status section says of it now, in a record of its own
+    status: RscStatus = field(default_factory=lambda: RscStatus())
     next_role: Role | None = None
     next_role_reason: str = ""
-    pending_task: dict[str, str] = field(default_factory=dict)   # node -> pending task
-    fail_cleared: set[str] = field(default_factory=set)   # nodes whose fail count is being cleared
-    #: node -> rc of a probe that found the agent not installed or misconfigured there (crm_mon shows the
-    #: resource "Stopped (not installed)"; no failure to list: Pacemaker masks those)
-    failed_probes: dict[str, int] = field(default_factory=dict)
     clone_of: str | None = None         # the clone this is an instance of (id RSC:N)
     history_name: str | None = None     # an anonymous instance: the id its history names it by (clone_name)
     # ---- a clone as a whole (kind "clone"; its children are the instances)
@@ -263,16 +283,6 @@ class Resource:
     #: the allowed-node table it starts from, instead of every node's own score: a bundled instance has its
     #: replica's guest node only, at 500 (``create_remote_resource``)
     pinned: dict[str, int] | None = None
-    # ---- live migration found in the history (see migration_history.py)
-    partial_migration: tuple[str, str] | None = None   # (source, target): migrate_to done, migrate_from not
-    dangling_migrations: list[str] = field(default_factory=list)   # sources a completed migration left
-    migration_failed: bool = False      # a failed migration: recover by stop and start, never migrate again
-    lock_node: str | None = None        # shutdown lock: held for this node (see locks.py)
-    lock_time: float = 0.0
-    history: dict[str, list[HistoryOp]] = field(default_factory=dict)   # node -> sorted ops
-    active_monitors: dict[str, set[int]] = field(default_factory=dict)  # node -> intervals
-    # (node or None for every node, score, why): bans and pins found while reading the history
-    unpack_scores: list[tuple[str | None, int, str]] = field(default_factory=list)
     # ---- placement: one scheduler run's scratch state, in a record of its own
     place: Placement = field(default_factory=lambda: Placement())
     discovery: dict[str, str] = field(default_factory=dict)     # node -> always/never/exclusive

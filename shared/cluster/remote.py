@@ -305,19 +305,19 @@ def determine_online(state: ClusterState, node: Node) -> None:
         return
     container = rsc.launcher
     host = None
-    if container is not None and len(rsc.active_on) == 1:
-        host = state.nodes.get(rsc.active_on[0])
-    started = rsc.role == Role.STARTED and bool(rsc.active_on)
+    if container is not None and len(rsc.status.active_on) == 1:
+        host = state.nodes.get(rsc.status.active_on[0])
+    started = rsc.status.role == Role.STARTED and bool(rsc.status.active_on)
     if started:
         node.online = True
         if rsc.next_role == Role.STOPPED:
             node.shutdown = True
-    if container is not None and container.failed:
+    if container is not None and container.status.failed:
         node.online = False
         node.remote_requires_reset = True
-    elif rsc.failed:
+    elif rsc.status.failed:
         node.online = False
-    elif not started or (container is not None and not container.active_on):
+    elif not started or (container is not None and not container.status.active_on):
         node.online = False
         node.remote_requires_reset = False
     elif host is not None and not host.online and host.unclean:
@@ -374,9 +374,9 @@ def unpack_histories(state: ClusterState, status: Element, unpack_node: Callable
         progress = False
         for node, ns in entries:
             rsc = connection(state, node)
-            if node.name in done or rsc is None or rsc.role != Role.STARTED or not rsc.active_on:
+            if node.name in done or rsc is None or rsc.status.role != Role.STARTED or not rsc.status.active_on:
                 continue
-            if rsc.launcher is not None and not rsc.launcher.active_on:
+            if rsc.launcher is not None and not rsc.launcher.status.active_on:
                 continue
             read(node, ns)
             progress = True
@@ -410,7 +410,7 @@ def can_fence(state: ClusterState, node: Node) -> bool:
     """``pe_can_fence``: a guest can be fenced while its container's hosts are online or can be fenced."""
     if node.kind == GUEST:
         container = guest_container(state, node)
-        hosts = [state.nodes[n] for n in container.active_on if n in state.nodes] if container else []
+        hosts = [state.nodes[n] for n in container.status.active_on if n in state.nodes] if container else []
         return all(h.online or state.can_fence(h) for h in hosts)
     return state.can_fence(node)
 
@@ -422,14 +422,14 @@ def fence_node(state: ClusterState, node: Node, reason: str) -> bool:
         container = guest_container(state, node)
         if container is None:
             conn = connection(state, node)
-            if conn is not None and not conn.failed:
-                conn.failed = conn.stop_if_failed = True
+            if conn is not None and not conn.status.failed:
+                conn.status.failed = conn.status.stop_if_failed = True
                 return True
             return False
-        if container.failed or not container.managed:
+        if container.status.failed or not container.managed:
             return False
         node.remote_requires_reset = True
-        container.failed = container.stop_if_failed = True
+        container.status.failed = container.status.stop_if_failed = True
         return True
     if node.kind == REMOTE:
         conn = connection(state, node)
@@ -449,14 +449,14 @@ def active_on_down_node(state: ClusterState, rsc: Resource, node: Node) -> None:
     ``process_rsc_state``): a guest is fenced (its container recovered) and the resource counts as failed;
     a remote node is fenced, though only if its connection cannot come back elsewhere (``unseen``)."""
     if node.kind == GUEST:
-        rsc.failed = rsc.stop_if_failed = True
+        rsc.status.failed = rsc.status.stop_if_failed = True
         fence_node(state, node, f"{rsc.id} is thought to be active there")
         return
     if not state.fencing_enabled:
         return
     reason = f"{rsc.id} is thought to be active there"
     conn = connection(state, node)
-    if conn is not None and not conn.failed:
+    if conn is not None and not conn.status.failed:
         node.unseen = True
         reason = (f"{rsc.id} is active there (fencing will be revoked if remote connection can be "
                   "re-established elsewhere)")
@@ -473,13 +473,13 @@ def connection_failed(state: ClusterState, rsc: Resource, on_fail: str, active: 
     if node is None:
         return
     if on_fail == "reset-remote":
-        rsc.failed = rsc.stop_if_failed = True
+        rsc.status.failed = rsc.status.stop_if_failed = True
         if state.fencing_enabled and node.kind == REMOTE and not node.remote_was_fenced:
             fence_node(state, node, "remote connection is unrecoverable")
         if reconnect_ms(rsc) > 0:
             rsc.next_role = Role.STOPPED
             rsc.next_role_reason = "remote reset"
-    failing = rsc.failed or (active and on_fail not in ("ignore", "block", "demote"))   # failed by this entry
+    failing = rsc.status.failed or (active and on_fail not in ("ignore", "block", "demote"))   # failed by this entry
     if failing and node.unclean:
         node.unseen = False
 

@@ -46,7 +46,7 @@ def _resource_for(state: ClusterState, rid: str, node: Node) -> Resource | None:
         return rsc
     instances = [p for i in state.clones.get(rid, []) for p in i.primitives() if p.history_id == rid] or \
         [i for i in state.clones.get(rid, []) if not i.is_group]
-    here = [i for i in instances if node.name in i.active_on]
+    here = [i for i in instances if node.name in i.status.active_on]
     if here or instances:
         return (here or instances)[0]
     return state.by_id.get(f"{rid}:removed")
@@ -71,14 +71,14 @@ def _active_here(state: ClusterState, rid: str, node: Node) -> list[Resource]:
     candidates = [state.by_id[rid]] if rid in state.by_id and not state.by_id[rid].is_clone else []
     candidates += [p for i in state.clones.get(rid, []) for p in i.primitives() if p.history_id == rid]
     candidates += [state.by_id[f"{rid}:removed"]] if f"{rid}:removed" in state.by_id else []
-    return [r for r in candidates if not r.is_group and node.name in r.active_on]
+    return [r for r in candidates if not r.is_group and node.name in r.status.active_on]
 
 
 def _ping_expectation(state: ClusterState, node: Node, name: str) -> int | None:
     """What a ping resource running here expects its attribute to reach (hosts times multiplier), if one
     sets ``name``: crm_mon then says whether connectivity is lost or degraded."""
     for rsc in state.primitives():
-        if node.name not in rsc.active_on or rsc.agent.get("type", "").lower() not in ("ping", "pingd"):
+        if node.name not in rsc.status.active_on or rsc.agent.get("type", "").lower() not in ("ping", "pingd"):
             continue
         params = rsc.params_on(node.name)
         if (params.get("name") or "pingd").lower() != name.lower():

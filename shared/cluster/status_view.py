@@ -66,7 +66,7 @@ def node_status_text(node: Node, state: ClusterState, unseen_unclean: bool = Fal
     if node.standby:
         if not node.online:
             return "OFFLINE (standby)"
-        busy = any(node.name in p.active_on for p in state.primitives())
+        busy = any(node.name in p.status.active_on for p in state.primitives())
         return "standby (with active resources)" if busy else "standby"
     if node.maintenance:
         return "maintenance" if node.online else "OFFLINE (maintenance)"
@@ -98,7 +98,7 @@ def is_unique(clone: Resource) -> bool:
 def _failed_probe(rsc: Resource, node: str | None) -> int | None:
     """The rc of a probe that found ``rsc`` (any primitive of it) not installed on ``node`` (any node)."""
     for prim in rsc.primitives():
-        for where, rc in prim.failed_probes.items():
+        for where, rc in prim.status.failed_probes.items():
             if node is None or where == node:
                 return rc
     return None
@@ -110,9 +110,9 @@ def _in_promotable(rsc: Resource) -> bool:
 
 def _displayed_role(rsc: Resource) -> Role:
     """The role crm_mon names: Started in a promotable clone is Unpromoted; an inactive one is Stopped."""
-    if not rsc.active_on:
+    if not rsc.status.active_on:
         return Role.STOPPED
-    role = rsc.role if rsc.role > Role.STOPPED else Role.STARTED
+    role = rsc.status.role if rsc.status.role > Role.STOPPED else Role.STARTED
     return Role.UNPROMOTED if role == Role.STARTED and _in_promotable(rsc) else role
 
 
@@ -120,17 +120,17 @@ def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: boo
                    rsc_only: bool = False, shown_as: tuple[str, str | None] | None = None) -> str:
     """One resource as crm_mon prints it: name, agent, state and node, then its flags (``rsc_only``: without
     the node, as listed under a node; ``shown_as``: another name and node, as a bundle replica is shown)."""
-    nodes = rsc.active_on
-    node = nodes[0] if len(nodes) == 1 else (rsc.lock_node if not nodes else None)
+    nodes = rsc.status.active_on
+    node = nodes[0] if len(nodes) == 1 else (rsc.status.lock_node if not nodes else None)
     node = None if rsc_only else node
     if shown_as is not None:
         node = shown_as[1]
     role = _displayed_role(rsc)
     words = ["ORPHANED"] if rsc.orphan else []
-    if rsc.failed or (rsc.blocked and nodes and not rsc.frozen):      # blocked by a failure (on-fail=block)
+    if rsc.status.failed or (rsc.status.blocked and nodes and not rsc.status.frozen):  # on-fail=block
         words += ["FAILED"] + ([role.text] if role > Role.UNPROMOTED else [])
     else:
-        task = rsc.pending_task.get(nodes[0], "") if nodes and pending else ""
+        task = rsc.status.pending_task.get(nodes[0], "") if nodes and pending else ""
         words.append(_PENDING_WORDS.get(task) or role.text)
     if node is not None:
         words.append(node)
@@ -140,22 +140,22 @@ def primitive_line(rsc: Resource, state: ClusterState, indent: str, pending: boo
     flags: list[str] = []
     if node is not None and node in state.nodes and _down_unclean(state.nodes[node]):
         flags.append("UNCLEAN")
-    if node is not None and node == rsc.lock_node:
+    if node is not None and node == rsc.status.lock_node:
         flags.append("LOCKED")
-    if pending and any(task == "monitor" for task in rsc.pending_task.values()):
+    if pending and any(task == "monitor" for task in rsc.status.pending_task.values()):
         flags.append("Monitoring")
     role_set = configured_role(rsc)
     if role_set == Role.STOPPED:
         flags.append("disabled")
     elif role_set == Role.UNPROMOTED and _in_promotable(rsc):
         flags.append(f"target-role:{rsc.meta.get('target-role')}")
-    if rsc.blocked:
+    if rsc.status.blocked:
         flags.append("blocked")
     elif rsc.maintenance:
         flags.append("maintenance")
     elif not rsc.managed:
         flags.append("unmanaged")
-    if rsc.ignore_failure:
+    if rsc.status.ignore_failure:
         flags.append("failure ignored")
     text = " ".join(words) + (f" ({', '.join(flags)})" if flags else "")
     if len(nodes) > 1 and not rsc_only:
@@ -283,14 +283,14 @@ def _instance_lines(instance: Resource, state: ClusterState, inactive: bool) -> 
     """A clone instance shown on its own (a group instance with its members)."""
     if instance.is_group:
         return _group_lines(instance, state, "    ", inactive)
-    if not instance.active_on and not inactive:
+    if not instance.status.active_on and not inactive:
         return []
     return [primitive_line(instance, state, "    ")]
 
 
 def _instance_node(instance: Resource, state: ClusterState) -> str | None:
     """Where a fully active instance runs when that is one node: listed by role rather than on its own."""
-    nodes = {n for p in instance.primitives() for n in p.active_on}
+    nodes = {n for p in instance.primitives() for n in p.status.active_on}
     if len(nodes) != 1:
         return None
     node = nodes.pop()
@@ -309,7 +309,7 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
     clone = state.by_id.get(clone_id)
     if clone is None or not clone.children:
         return []
-    if not inactive and not any(p.active_on for p in clone.primitives()):
+    if not inactive and not any(p.status.active_on for p in clone.primitives()):
         return []
     instances = clone.children
     unique = is_unique(clone)
@@ -321,18 +321,19 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
         if unique:          # each instance on its own line, a stopped one too
             body += _instance_lines(instance, state, True)
             continue
-        if any(p.pending_task for p in prims):        # an action in flight: said on its own line
+        if any(p.status.pending_task for p in prims):        # an action in flight: said on its own line
             body += _instance_lines(instance, state, inactive)
             continue
         if not any(native_active(state, p) for p in prims):
             continue
-        if any(p.orphan or not p.managed or p.failed for p in prims) or not all(p.active_on for p in prims):
+        if any(p.orphan or not p.managed or p.status.failed for p in prims) \
+                or not all(p.status.active_on for p in prims):
             body += _instance_lines(instance, state, inactive)
             continue
         node = _instance_node(instance, state)
         if node is None:
             body += _instance_lines(instance, state, inactive)
-        elif max(p.role for p in prims) > Role.UNPROMOTED:
+        elif max(p.status.role for p in prims) > Role.UNPROMOTED:
             promoted.append(node)
         else:
             started.append(node)
@@ -346,9 +347,9 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
         body.append(f"    * {word}: [ {' '.join(sorted(started, key=order.__getitem__))} ]")
     configured = [i for i in instances if not i.orphan]     # a stopped orphaned instance is no stopped instance
     if inactive and not unique and len(configured) > len(promoted) + len(started):
-        running = {n for p in clone.primitives() for n in p.active_on}
+        running = {n for p in clone.primitives() for n in p.status.active_on}
         where = {n.name for n in state.nodes.values() if not n.from_history} if state.symmetric else \
-            {n for p in clone.primitives() for n in p.known_on}
+            {n for p in clone.primitives() for n in p.status.known_on}
         word = "Stopped (disabled)" if _clone_role(clone) == Role.STOPPED else "Stopped"
         by_word: dict[str, list[str]] = {}
         for n in state.nodes:
@@ -365,7 +366,7 @@ def _clone_lines(state: ClusterState, clone_id: str, inactive: bool = True) -> l
 
 def _group_lines(group: Resource, state: ClusterState, indent: str, inactive: bool = True) -> list[str]:
     """A group and its members (members not running left out unless ``inactive``)."""
-    members = [primitive_line(m, state, indent + "  ") for m in group.children if inactive or m.active_on]
+    members = [primitive_line(m, state, indent + "  ") for m in group.children if inactive or m.status.active_on]
     if not members:
         return []
     left_out = len(group.children) - len(members)
@@ -396,10 +397,10 @@ def _bundle_lines(bundle: Resource, state: ClusterState, inactive: bool = True) 
     lines = [f"  * Container bundle{' set' if len(data.replicas) > 1 else ''}: {bundle.id} [{data.image}]{flags}:"]
     for replica in data.replicas:
         shown = replica.child or replica.container
-        if not inactive and not shown.active_on and not replica.container.active_on:
+        if not inactive and not shown.status.active_on and not replica.container.status.active_on:
             continue
         name = (replica.remote or replica.container).id + (f" ({replica.ipaddr})" if replica.ipaddr else "")
-        host = replica.container.active_on[0] if replica.container.active_on else None
+        host = replica.container.status.active_on[0] if replica.container.status.active_on else None
         lines.append(primitive_line(shown, state, "    ", shown_as=(name, host)))
     return lines
 
@@ -427,7 +428,8 @@ def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bo
     lines: list[str] = []
     clones_done: set[str] = set()
     # Neither inactive orphans nor the implicit connections of guest nodes (meta internal=true) are listed.
-    shown = [r for r in state.resources if not (r.orphan and not r.active_on) and not is_true(r.meta.get("internal"))]
+    shown = [r for r in state.resources
+             if not (r.orphan and not r.status.active_on) and not is_true(r.meta.get("internal"))]
     for rsc in shown:
         if only_inactive and _wholly_active(state, rsc):
             continue
@@ -439,7 +441,7 @@ def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bo
             lines += _group_lines(rsc, state, "  ", inactive)
         elif rsc.is_bundle:
             lines += _bundle_lines(rsc, state, inactive)
-        elif inactive or rsc.active_on:
+        elif inactive or rsc.status.active_on:
             lines.append(primitive_line(rsc, state, "  "))
     if not lines and not only_inactive:
         lines.append("  * No resources" if not shown or inactive else "  * No active resources")
@@ -449,14 +451,14 @@ def resource_lines(state: ClusterState, inactive: bool = True, only_inactive: bo
 def native_active(state: ClusterState, rsc: Resource) -> bool:
     """Is a primitive active as crm_mon counts it (``native_active``)? Not when it is managed and runs only on
     nodes that are offline yet clean - a guest whose container is being recovered."""
-    nodes = [remote.as_read(state.nodes[n]) for n in rsc.active_on if n in state.nodes]
+    nodes = [remote.as_read(state.nodes[n]) for n in rsc.status.active_on if n in state.nodes]
     return any(node.unclean or node.online or not rsc.managed for node in nodes)
 
 
 def _wholly_active(state: ClusterState, rsc: Resource) -> bool:
     """Every primitive of the resource (of its whole clone, for an instance) is active."""
     whole = state.by_id[rsc.clone_of] if rsc.clone_of is not None else rsc
-    return all(p.active_on for p in whole.primitives())
+    return all(p.status.active_on for p in whole.primitives())
 
 
 def render_status(state: ClusterState, failed_actions: bool = True, config_errors: bool = True) -> list[str]:

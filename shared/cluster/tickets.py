@@ -235,7 +235,7 @@ def _constraints_for_ticket(state: ClusterState, rsc: Resource, dep: RscTicket) 
             _constraints_for_ticket(state, child, dep)
         return
     ticket = dep.ticket
-    if not ticket.granted and rsc.active_on:
+    if not ticket.granted and rsc.status.active_on:
         _on_loss(state, rsc, dep)
     elif dep.role != Role.PROMOTED or dep.loss_policy == "stop":
         _ban(rsc, "__no_ticket__" if not ticket.granted else "__ticket_standby__")
@@ -248,23 +248,23 @@ def _on_loss(state: ClusterState, rsc: Resource, dep: RscTicket) -> None:
         _ban(rsc, "__loss_of_ticket__")
     elif policy == "fence" and _role_matches(rsc, dep):
         _ban(rsc, "__loss_of_ticket__")
-        for name in rsc.active_on:
+        for name in rsc.status.active_on:
             state.nodes[name].mark_unclean(FENCE_REASON)
     elif policy == "freeze" and _role_matches(rsc, dep):
         rsc.managed = False
-        rsc.blocked = True
-        rsc.frozen = True
+        rsc.status.blocked = True
+        rsc.status.frozen = True
 
 
 def _role_matches(rsc: Resource, dep: RscTicket) -> bool:
     """Pacemaker's ``ticket_role_matches``: the dependency names no role, or the one the resource has now."""
-    return dep.role is None or dep.role == rsc.role
+    return dep.role is None or dep.role == rsc.status.role
 
 
 def _ban(rsc: Resource, why: str) -> None:
     """-INFINITY on every node, among the scores found while unpacking (Pacemaker's ``resource_location``
     with no node)."""
-    rsc.unpack_scores.append((None, -INF, why))
+    rsc.status.unpack_scores.append((None, -INF, why))
 
 
 # ------------------------------------------------------------------ showing

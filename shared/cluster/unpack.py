@@ -625,7 +625,7 @@ class _ResourceReader:
                 part.orphan = count == 0
                 state.clones.setdefault(part.base_id, []).append(part)
                 if node_max == 0:       # no instance may run on any node
-                    part.unpack_scores.append((None, -INF, f"clone {cid}: clone-node-max=0"))
+                    part.status.unpack_scores.append((None, -INF, f"clone {cid}: clone-node-max=0"))
         state.clones[cid] = kept
         return list(kept)
 

@@ -25,5 +25,5 @@ def test_the_orphan_does_not_take_the_history_a_replica_made_on_its_guest_node()
     host = running("wd") + running("web-podman-0", call=2) + running("web-0", call=3)
     status = node_state("primary", lrm=host) + node_state("secondary") + guest
     result = run(cib(BUNDLE, status, nodes=("primary", "secondary")))
-    assert result.state.by_id["wd:0"].active_on == ["web-0"]
-    assert result.state.by_id["wd"].active_on == ["primary"]
+    assert result.state.by_id["wd:0"].status.active_on == ["web-0"]
+    assert result.state.by_id["wd"].status.active_on == ["primary"]

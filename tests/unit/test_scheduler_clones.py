@@ -159,7 +159,7 @@ def test_an_anonymous_history_names_no_instance_number_that_counts():
     history = lrm_rsc("d:1", op("d:1", "start", digest=pacemaker_digest({})))
     result = run(cib(_clone(), both_online(history)))
     assert folded(result) == ["* Start d:1 ( node2 )"]                              # crm_simulate 2.1.5 too
-    assert result.state.by_id["d:0"].active_on == ["node1"]
+    assert result.state.by_id["d:0"].status.active_on == ["node1"]
 
 
 def test_a_history_no_instance_may_take_is_an_orphaned_instance_and_stops():
@@ -167,7 +167,7 @@ def test_a_history_no_instance_may_take_is_an_orphaned_instance_and_stops():
     result = run(cib(_clone(clone_max="1"), both_online(up("d"), up("d"))))
     assert folded(result) == ["* Stop d:1 ( node2 ) due to node availability"]    # crm_simulate 2.1.5 too
     orphan = result.state.by_id["d:1"]
-    assert orphan.orphan and orphan.active_on == ["node2"]
+    assert orphan.orphan and orphan.status.active_on == ["node2"]
     assert _scores(result, "pcmk__primitive_assign", "d:1") == []      # orphans print no scores
 
 

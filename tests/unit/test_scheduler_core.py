@@ -147,7 +147,7 @@ def test_probe_finding_resource_active_is_respected():
     history = lrm_rsc("r1", op("r1", "monitor", rc=0, call=1, expected=7))
     result = run(cib(prim("r1", {"resource-stickiness": "1"}), both_online("", history)))
     assert folded(result) == []
-    assert result.state.by_id["r1"].active_on == ["node2"]
+    assert result.state.by_id["r1"].status.active_on == ["node2"]
 
 
 # ------------------------------------------------------------------ history and status
@@ -160,7 +160,7 @@ def test_unpack_reads_roles_failures_and_node_states():
     assert state.nodes["node1"].online and state.nodes["node1"].standby
     assert not state.nodes["node2"].online
     r1 = state.by_id["r1"]
-    assert r1.active_on == ["node1"] and r1.failed
+    assert r1.status.active_on == ["node1"] and r1.status.failed
     assert state.by_id["a"].parent is state.by_id["g"]
     assert [(f.rsc, f.task, f.rc) for f in state.failed_ops] == [("r1", "start", 1)]
     lines = render_status(state)
@@ -188,7 +188,7 @@ def test_executor_records_are_read_back():
         apply_status_ops(ns, result_ops(res, action.agent))
     assert start.node == "node1"
     second = schedule(root, now=NOW)
-    assert second.state.by_id["r1"].active_on == ["node1"]
+    assert second.state.by_id["r1"].status.active_on == ["node1"]
     assert folded(second) == []
 
 

@@ -48,4 +48,4 @@ def test_lock_expires_after_the_limit_and_the_dc_plans_for_that_moment():
 def test_a_node_shutting_down_keeps_its_resources_locked_to_it():
     result = run(cluster(True, history("r1", None, last="start"), node2_attrs={"shutdown": str(LOCKED_AT - 5)}))
     assert folded(result) == ["* Stop r1 ( node2 ) due to node availability"]
-    assert result.state.by_id["r1"].lock_node == "node2"
+    assert result.state.by_id["r1"].status.lock_node == "node2"

@@ -73,10 +73,10 @@ def test_loss_policy_freeze_leaves_a_running_resource_unmanaged_where_it_is():
     result = run(one_running("freeze", "T:revoked"))
     assert folded(result) == []
     d1 = result.state.by_id["d1"]
-    assert not d1.managed and d1.blocked and d1.place.assigned == "node1"
+    assert not d1.managed and d1.status.blocked and d1.place.assigned == "node1"
     # Frozen, not failed: a frozen clone instance is not sorted behind its siblings as a failed one is, and
     # the status shows no FAILED.
-    assert d1.frozen and not instances.did_fail(d1)
+    assert d1.status.frozen and not instances.did_fail(d1)
     assert not any("FAILED" in line for line in render_status(result.state))
 
 

@@ -295,7 +295,7 @@ def status(root: Element, words: Words, ctx: Context) -> str:
     named = [str(el.get("id")) for rid in rids for el in resolve(root, words, rid, index)]
     state = unpack(root, *cib_now(root, time.time()))
     wanted = [p for rid in named for p in state.by_id[rid].primitives()] if rids else state.primitives()
-    return "\n".join(f"resource {p.id} is running on: {' '.join(p.active_on)}" if p.active_on
+    return "\n".join(f"resource {p.id} is running on: {' '.join(p.status.active_on)}" if p.status.active_on
                      else f"resource {p.id} is NOT running" for p in wanted)
 
 

@@ -159,10 +159,10 @@ class ActionBuilder:
             return
         policy = state.no_quorum_policy
         if policy == "demote":      # promotable instances run on (unpromoted), the rest stop (effective_quorum_policy)
-            policy = "ignore" if rsc.role in (Role.PROMOTED, Role.UNPROMOTED) else "stop"
+            policy = "ignore" if rsc.status.role in (Role.PROMOTED, Role.UNPROMOTED) else "stop"
         if rsc.requires != "nothing" and not state.quorate and policy != "ignore":
             if policy == "freeze":
-                if not rsc.active_on:
+                if not rsc.status.active_on:
                     start.runnable = False
                     start.set_reason("quorum freeze", overwrite=True)
             else:

@@ -92,8 +92,8 @@ def has_influence(c: Colocation) -> bool:
     connection never moves its container when that runs cleanly on one node: moving a connection is cheap,
     moving a container interrupts the service (``pcmk__colocation_has_influence``)."""
     primary = c.primary
-    if c.dependent.in_bundle is not None and is_connection(c.dependent) and not primary.failed \
-            and len(primary.active_on) == 1:
+    if c.dependent.in_bundle is not None and is_connection(c.dependent) and not primary.status.failed \
+            and len(primary.status.active_on) == 1:
         return False
     return c.influence or not is_active(primary)
 
@@ -120,7 +120,7 @@ def apply_to_scores(p: Placer, rsc: Resource, primary: Resource, c: Colocation) 
     """Colocation with an assigned primitive: its node (and those sharing the attribute) gain or lose."""
     if not primary.place.assign_done or rsc.place.assign_done:
         return
-    if c.primary_role is not None and (primary.next_role or primary.role) != c.primary_role:
+    if c.primary_role is not None and (primary.next_role or primary.status.role) != c.primary_role:
         return
     pnode = primary.place.assigned
     if pnode is None and c.score < 0:

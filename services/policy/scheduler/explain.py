@@ -175,7 +175,7 @@ def _resource_scores(state: ClusterState, ledger: Ledger, rsc: Resource, action:
         failures = 0 if rsc.is_group else failures_counted(state, rsc, node)
         nodes.append(NodeScores(node=node.name, condition=node_condition(node), contributions=mine,
                                 score=rsc.place.allowed.get(node.name), failures=failures))
-    running = sorted({n for p in rsc.primitives() for n in p.active_on})
+    running = sorted({n for p in rsc.primitives() for n in p.status.active_on})
     agent = ":".join(x for x in (rsc.agent.get("class"), rsc.agent.get("provider"), rsc.agent.get("type")) if x)
     el = cib.find_resource(root, rsc.id)
     utilization = nvsets(el, "utilization", RuleContext(now=state.now)) if el is not None else {}
@@ -211,7 +211,8 @@ def _notes(state: ClusterState, rsc: Resource, nodes: list[NodeScores]) -> list[
     if rsc.launched:
         notes.append(f"launches {', '.join(r.id for r in rsc.launched)}: their failures count against it")
     if not rsc.managed:
-        why = "maintenance" if rsc.maintenance else "blocked after a failure" if rsc.blocked else "is-managed=false"
+        why = "maintenance" if rsc.maintenance else \
+            "blocked after a failure" if rsc.status.blocked else "is-managed=false"
         notes.append(f"unmanaged ({why}): the cluster leaves it where it is")
     if state.fencing_enabled and not state.have_fencing:
         notes.append("fencing is enabled but no fencing device is configured: nothing is started or stopped")

@@ -37,7 +37,7 @@ def fence_orderings(b: ActionBuilder) -> None:
         if not fence.runnable:
             # Resources that need fencing cannot start elsewhere until this node is fenced.
             for act in b.actions:
-                if act.task == "start" and act.rsc is not None and node in act.rsc.active_on \
+                if act.task == "start" and act.rsc is not None and node in act.rsc.status.active_on \
                         and act.rsc.requires in ("fencing", "unfencing"):
                     b.order(fence, act, BLOCKS)
             continue

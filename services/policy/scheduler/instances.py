@@ -212,7 +212,7 @@ def _assigned_score(state: ClusterState, instance: Resource) -> int:
 def blocked(instance: Resource) -> bool:
     """``is_set_recursive(instance, blocked)``: the instance or anything in it is blocked (a failed stop
     that cannot be recovered); a mandatory colocation with the clone does not count its node."""
-    return any(part.blocked for part in walk(instance))
+    return any(part.status.blocked for part in walk(instance))
 
 
 def _compatible_instance(placer: Placer, rsc: Resource, clone: Resource) -> Resource | None:
@@ -243,7 +243,7 @@ def active_nodes(state: ClusterState, instance: Resource) -> list[str]:
     """The nodes an instance counts as active on (a group instance: where any member is), first one first."""
     out: list[str] = []
     for prim in instance.primitives():
-        for node in prim.active_on:
+        for node in prim.status.active_on:
             if (prim.requires in ("fencing", "unfencing") or not state.nodes[node].unclean) and node not in out:
                 out.append(node)
     return out
@@ -252,7 +252,7 @@ def active_nodes(state: ClusterState, instance: Resource) -> list[str]:
 def did_fail(rsc: Resource) -> bool:
     """``did_fail``: the instance or anything in it failed (one blocked where it runs failed with on-fail=block:
     Pacemaker flags it failed too, as crm_mon's FAILED shows; one frozen by a lost ticket did not fail)."""
-    return rsc.failed or (rsc.blocked and not rsc.frozen and bool(rsc.active_on)) \
+    return rsc.status.failed or (rsc.status.blocked and not rsc.status.frozen and bool(rsc.status.active_on)) \
         or any(did_fail(child) for child in rsc.children)
 
 
@@ -365,7 +365,7 @@ def _preferred_node(placer: Placer, clone: Resource, instance: Resource, optimal
                     counts: dict[str, int]) -> str | None:
     """``preferred_node``: the current node of a running, healthy instance, unless it already has its share."""
     nodes = active_nodes(placer.state, instance)
-    if not nodes or instance.failed:
+    if not nodes or instance.status.failed:
         return None
     node = nodes[0]
     if not placer.available(node) or placer.state.nodes[node].base_score < 0:

@@ -32,14 +32,14 @@ def apply_all(p: Placer, everything: list[Resource]) -> None:
     state = p.state
     _multiply_active_policies(state)
     for rsc in everything:
-        for where, score, why in rsc.unpack_scores:
+        for where, score, why in rsc.status.unpack_scores:
             if rsc.is_clone:        # resource_location on a collective reaches every descendant
                 instances.locate_tree(p, rsc, where, score, why)
             else:
                 p.add_location(rsc, where, score, why)
     _node_health(p)
     for rsc, node in locks.lock_bans(state):
-        p.add_location(rsc, node, -INF, f"shutdown-lock: waits for {rsc.lock_node}")
+        p.add_location(rsc, node, -INF, f"shutdown-lock: waits for {rsc.status.lock_node}")
     for loc in state.locations:
         if loc.role is not None and loc.role >= Role.PROMOTED:
             continue
@@ -102,10 +102,10 @@ def _multiply_active_policies(state: ClusterState) -> None:
     for prim in state.primitives():
         if len(counted_active(state, prim)) > 1:
             if prim.multiple_active == "stop_only":
-                prim.unpack_scores.append((None, -INF, "multiple-active=stop_only"))
+                prim.status.unpack_scores.append((None, -INF, "multiple-active=stop_only"))
             elif prim.multiple_active == "block":
                 prim.managed = False
-                prim.blocked = True
+                prim.status.blocked = True
 
 
 def _node_health(p: Placer) -> None:
@@ -137,9 +137,9 @@ def _node_health(p: Placer) -> None:
 
 def _stickiness(p: Placer, rsc: Resource) -> None:
     """A managed resource active on one node prefers it by its stickiness."""
-    if not rsc.managed or rsc.stickiness == 0 or len(rsc.active_on) != 1:
+    if not rsc.managed or rsc.stickiness == 0 or len(rsc.status.active_on) != 1:
         return
-    node = rsc.active_on[0]
+    node = rsc.status.active_on[0]
     if not p.state.symmetric and node not in rsc.place.allowed:
         return
     if rsc.stickiness < 1:
@@ -149,13 +149,13 @@ def _stickiness(p: Placer, rsc: Resource) -> None:
 
 def _fail_limit(p: Placer, rsc: Resource) -> None:
     """Ban the nodes where its failures reached ``migration-threshold``."""
-    if rsc.migration_threshold == 0 or rsc.ignore_failure:
+    if rsc.migration_threshold == 0 or rsc.status.ignore_failure:
         return
     state = p.state
     if not has_fail_counts(state, rsc) and not any(has_fail_counts(state, x) for x in rsc.launched):
         return
     for node in state.nodes.values():
-        if node.name in rsc.fail_cleared:
+        if node.name in rsc.status.fail_cleared:
             continue
         failures = failures_counted(state, rsc, node)
         if failures >= rsc.migration_threshold:     # an anonymous instance's ban falls on its whole clone

@@ -43,9 +43,9 @@ def migratable(rsc: Resource) -> bool:
 def can_migrate(b: ActionBuilder, rsc: Resource, current: str) -> bool:
     """Pacemaker's pcmk__rsc_can_migrate: allowed, managed, not failed, no start pending, and neither the
     current nor the next node unclean."""
-    if not migratable(rsc) or not rsc.managed or rsc.failed or rsc.migration_failed:
+    if not migratable(rsc) or not rsc.managed or rsc.status.failed or rsc.status.migration_failed:
         return False
-    if "start" in rsc.pending_task.values():
+    if "start" in rsc.status.pending_task.values():
         return False
     nodes = b.state.nodes
     return not nodes[current].unclean and rsc.place.assigned is not None and not nodes[rsc.place.assigned].unclean
@@ -55,10 +55,10 @@ def partial_state(rsc: Resource, current: str | None, may_migrate: bool) -> str 
     """What becomes of a partial migration found in the history (pcmk__primitive_create_actions): "continue"
     when it may still migrate, is active on exactly its two nodes and goes to the same target; "abandon"
     otherwise (it is stopped everywhere and started afresh); None when there is none."""
-    if rsc.partial_migration is None:
+    if rsc.status.partial_migration is None:
         return None
-    source, target = rsc.partial_migration
-    if may_migrate and len(rsc.active_on) == 2 and current == source and rsc.place.assigned == target:
+    source, target = rsc.status.partial_migration
+    if may_migrate and len(rsc.status.active_on) == 2 and current == source and rsc.place.assigned == target:
         return "continue"
     return "abandon"
 
@@ -91,8 +91,8 @@ def create_migration(b: ActionBuilder, rsc: Resource, current: str, stop: Act, s
 def stop_dangling(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
     """A completed migration's source that was never stopped gets its stop (pcmk__abort_dangling_migration);
     it does not make the start required (a dangling stop's orderings do not imply their then)."""
-    for node in rsc.dangling_migrations:
-        if node in rsc.active_on or not b.node_ok(node):
+    for node in rsc.status.dangling_migrations:
+        if node in rsc.status.active_on or not b.node_ok(node):
             continue
         stop = b.new("stop", rsc, node, optional=False)
         if start is not None:

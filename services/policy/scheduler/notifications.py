@@ -70,9 +70,9 @@ class _Clone:
     def lists(self) -> dict[str, str]:
         state = self.b.state
         active = [(p.id, node) for p in self.parts if (node := self.current[p.id]) is not None]
-        promoted = [(p.id, node) for p in self.parts if (node := self.current[p.id]) and p.role == Role.PROMOTED]
+        promoted = [(p.id, node) for p in self.parts if (node := self.current[p.id]) and p.status.role == Role.PROMOTED]
         unpromoted = [(p.id, node) for p in self.parts
-                      if (node := self.current[p.id]) and p.role != Role.PROMOTED and self.clone.promotable]
+                      if (node := self.current[p.id]) and p.status.role != Role.PROMOTED and self.clone.promotable]
         out = {**_pairs("start", self.doing("start")), **_pairs("stop", self.doing("stop")),
                **_pairs("promote", self.doing("promote")), **_pairs("demote", self.doing("demote")),
                **_pairs("active", active),

@@ -128,7 +128,7 @@ def _connect_interleaved(b: ActionBuilder, first: Resource, first_task: str, the
     no instance, a mandatory ordering keeps the then-instance from running there."""
     def node_of(instance: Resource, task: str) -> str | None:
         if task in ("stop", "demote"):
-            return next((n for p in instance.primitives() for n in p.active_on), None)
+            return next((n for p in instance.primitives() for n in p.status.active_on), None)
         return instance.place.assigned
 
     firsts = {node: first_actions(b, i, first_task) for i in first.children

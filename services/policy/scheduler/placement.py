@@ -165,7 +165,7 @@ class Placer:
         (``pcmk__colocation_node_attr``)."""
         container = self._bundle_containers.get(node)
         if container is not None:
-            host = container.place.assigned or (container.active_on[0] if container.active_on else None)
+            host = container.place.assigned or (container.status.active_on[0] if container.status.active_on else None)
             if host is not None:
                 node = host
         return self.attr_keys(name).get(node)

@@ -29,13 +29,14 @@ def create_probes(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
         return
     exclusive = "exclusive" in rsc.discovery.values()
     discovery = rsc.discovery
-    known_on = rsc.known_on
+    known_on = rsc.status.known_on
     clone_probes: list[Act] | None = None
     if rsc.clone_of is not None:
         clone_probes = b.clone_probes.setdefault(rsc.history_id, [])
         known = b.clone_known.get(rsc.history_id)
         if known is None:
-            known = set().union(*(i.known_on for i in state.clones[rsc.base_id] if i.history_id == rsc.history_id))
+            known = set().union(*(i.status.known_on for i in state.clones[rsc.base_id]
+                                  if i.history_id == rsc.history_id))
             b.clone_known[rsc.history_id] = known
         known_on = known | {p.node for p in clone_probes if p.node}
     probes: list[Act] = []
@@ -54,7 +55,7 @@ def create_probes(b: ActionBuilder, rsc: Resource, start: Act | None) -> None:
         probes.append(probe)
         if unfencing:
             b.order(fencing.unfence(b, node.name, f"required by {rsc.id} monitor"), probe, 0)
-        if start is not None and node.pending and not rsc.active_on:
+        if start is not None and node.pending and not rsc.status.active_on:
             # A resource active nowhere cannot start until every node has been probed.
             start.runnable = False
     if clone_probes is not None:

@@ -68,11 +68,11 @@ def _score_applies(state: ClusterState, instance: Resource, node: str) -> bool:
     clone = state.by_id.get(instance.clone_of or "")
     if clone is not None and not is_unique(clone):
         siblings = state.clones.get(instance.base_id, [])
-        active = next((s for s in siblings if node in s.active_on), None)
-        if active is instance or (active is None and any(node in s.known_on for s in siblings)):
+        active = next((s for s in siblings if node in s.status.active_on), None)
+        if active is instance or (active is None and any(node in s.status.known_on for s in siblings)):
             where = "here"
-    if where != "here" and (node in instance.known_on or node in instance.active_on
-                            or (not instance.active_on and not instance.known_on)):
+    if where != "here" and (node in instance.status.known_on or node in instance.status.active_on
+                            or (not instance.status.active_on and not instance.status.known_on)):
         where = "here"
     return where == "here" and instance.place.allowed.get(node, -INF) >= 0
 
@@ -291,8 +291,8 @@ def _node_to_be_promoted_on(state: ClusterState, clone: Resource, instance: Reso
 def current_role(instance: Resource) -> Role:
     """An instance's role now: a group instance's is its members' highest."""
     if instance.is_group:
-        return max((m.role for m in instance.children), default=Role.STOPPED)
-    return instance.role
+        return max((m.status.role for m in instance.children), default=Role.STOPPED)
+    return instance.status.role
 
 
 def _set_role(instance: Resource, role: Role) -> None:

@@ -118,7 +118,7 @@ def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, 
         then.migrate_runnable = False
         then.pseudo = False
     if flags & (IMPLIES_THEN | IMPLIES_FIRST | INTERMEDIATE_STOP) and first.task == "stop" \
-            and not first.runnable and then.runnable and first.rsc is not None and first.rsc.blocked:
+            and not first.runnable and then.runnable and first.rsc is not None and first.rsc.status.blocked:
         then.runnable = False
         if not same_rsc:
             then.set_reason(f"unrunnable {first.rsc.id} {first.task}")
@@ -127,8 +127,8 @@ def _update(b: ActionBuilder, first: Act, then: Act, flags: int) -> tuple[bool, 
         then.runnable = False
     if flags & ASYMMETRIC and not first.runnable and then.runnable:
         exempt = then.optional and (
-            (then.task == "stop" and then.rsc is not None and not then.rsc.active_on)
-            or (then.task == "start" and then.rsc is not None and then.rsc.active_on == [then.node]))
+            (then.task == "stop" and then.rsc is not None and not then.rsc.status.active_on)
+            or (then.task == "start" and then.rsc is not None and then.rsc.status.active_on == [then.node]))
         if not exempt:
             then.runnable = False
             then.optional = False
@@ -196,7 +196,7 @@ def block_colocation_dependents(b: ActionBuilder) -> None:
         primary_starts = [a for p in c.primary.primitives() for a in b.find(p, "start")]
         if not primary_starts or any(a.runnable and a.node is not None for a in primary_starts):
             continue
-        if all(not p.active_on for p in c.primary.primitives()) and \
+        if all(not p.status.active_on for p in c.primary.primitives()) and \
                 all(a.node is None for a in primary_starts):
             continue
         for dep in c.dependent.primitives():

@@ -34,7 +34,7 @@ def create_monitors(b: ActionBuilder, rsc: Resource, node: str, start: Act, prom
             continue
         if role == Role.UNPROMOTED and next_role == Role.STARTED:
             continue        # a role=Unpromoted monitor is for an instance of a promotable clone only
-        already = op.interval_ms in rsc.active_monitors.get(node, set())
+        already = op.interval_ms in rsc.status.active_monitors.get(node, set())
         mon = b.new("monitor", rsc, node, interval_ms=op.interval_ms, optional=already and anchor.optional,
                     expected_rc=OCF_RUNNING_PROMOTED if promoted else OCF_SUCCESS)
         if not anchor.runnable:

@@ -35,7 +35,7 @@ def attribute_node(state: ClusterState, rsc: Resource, node: str) -> str:
     container = remote.guest_container(state, guest) if guest is not None and guest.kind == remote.GUEST else None
     if container is None:
         return node
-    host = container.place.assigned or (container.active_on[0] if container.active_on else None)
+    host = container.place.assigned or (container.status.active_on[0] if container.status.active_on else None)
     return host if host in state.nodes else node
 
 
@@ -122,11 +122,11 @@ def connection_state(state: ClusterState, node: Node) -> str:
     """Where the node's connection stands for this transition (``get_remote_node_state``)."""
     rsc = remote.connection(state, node)
     assert rsc is not None
-    host = state.nodes.get(rsc.active_on[0]) if rsc.active_on else None
+    host = state.nodes.get(rsc.status.active_on[0]) if rsc.status.active_on else None
     if rsc.next_role == Role.STOPPED or rsc.place.assigned is None:
         if host is not None and host.unclean:
             return FAILED
-        if not rsc.failed:
+        if not rsc.status.failed:
             return STOPPED
         if rsc.next_role == Role.STOPPED and remote.reconnect_ms(rsc) and node.remote_was_fenced \
                 and not node.shutdown:
@@ -142,10 +142,11 @@ def connection_state(state: ClusterState, node: Node) -> str:
 def will_migrate(b: ActionBuilder, conn: Resource) -> bool:
     """Will a remote node's connection move by live migration (``allow-migrate``)? Decided as the builder's
     migration decides it, before the orderings: healthy, managed, moving from one live node to another."""
-    return (migration.migratable(conn) and conn.managed and not conn.failed
-            and conn.launcher is None and conn.parent is None and len(conn.active_on) == 1
-            and conn.place.assigned is not None and conn.place.assigned != conn.active_on[0]
-            and b.node_ok(conn.active_on[0]) and b.node_ok(conn.place.assigned) and conn.next_role != Role.STOPPED)
+    return (migration.migratable(conn) and conn.managed and not conn.status.failed
+            and conn.launcher is None and conn.parent is None and len(conn.status.active_on) == 1
+            and conn.place.assigned is not None and conn.place.assigned != conn.status.active_on[0]
+            and b.node_ok(conn.status.active_on[0]) and b.node_ok(conn.place.assigned)
+            and conn.next_role != Role.STOPPED)
 
 
 def rides_on(state: ClusterState, conn: Resource, act: Act) -> bool:
@@ -216,7 +217,7 @@ class _Orderer:
         else:
             if task == "monitor" and cstate == FAILED:
                 self.fence(node, "resources are in unknown state and connection is unrecoverable")
-            if conn.active_on and cstate == STOPPED:
+            if conn.status.active_on and cstate == STOPPED:
                 self.then_stop(act, conn, f.BLOCKS)
             else:
                 self.start_then(conn, act, 0)
@@ -228,7 +229,7 @@ class _Orderer:
         container = conn.launcher
         f = self.f
         self.keep = -1
-        if container.failed:
+        if container.status.failed:
             remote.fence_node(self.state, node, "container failed")
         task = "stop" if act.task in ("migrate_to", "migrate_from") else act.task
         if task in ("start", "promote"):
@@ -236,7 +237,7 @@ class _Orderer:
                 self.b.order(first, act, f.BLOCKS | f.IMPLIES_THEN)
             self.start_then(conn, act, 0)
         elif task in ("stop", "demote"):
-            if not container.failed:
+            if not container.status.failed:
                 self.then_stop(act, conn, 0)
         elif act.interval_ms > 0:
             self.start_then(conn, act, f.IMPLIES_THEN)
@@ -367,11 +368,11 @@ def may_probe(state: ClusterState, rsc: Resource, node: Node) -> bool:
     container = remote.guest_container(state, node)
     if remote.guest_of_container(state, rsc) is not None or container is None:
         return False
-    return bool(container.active_on) and not _guest_will_stop(node, container)
+    return bool(container.status.active_on) and not _guest_will_stop(node, container)
 
 
 def _guest_will_stop(node: Node, container: Resource) -> bool:
     """``guest_resource_will_stop``: an approximation made before the stop itself exists."""
-    return (node.remote_requires_reset or node.unclean or container.failed or container.next_role == Role.STOPPED
-            or (bool(container.active_on) and container.place.assigned is not None
-                and container.place.assigned not in container.active_on))
+    return (node.remote_requires_reset or node.unclean or container.status.failed or container.next_role == Role.STOPPED
+            or (bool(container.status.active_on) and container.place.assigned is not None
+                and container.place.assigned not in container.status.active_on))

@@ -60,13 +60,13 @@ def primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> lis
     if not rsc.managed:
         return []
     # A node being fenced still counts as where the resource is: its stop there is implied by the fencing.
-    current = current_node(state, rsc) or next((n for n in rsc.active_on if n in b.fences and b.fences[n].runnable),
-                                               None)
+    current = current_node(state, rsc) or next(
+        (n for n in rsc.status.active_on if n in b.fences and b.fences[n].runnable), None)
     nxt = rsc.place.assigned
     if current is None and nxt is None:
         return []
-    orig_role = rsc.role if rsc.active_on else Role.STOPPED
-    if rsc.active_on and orig_role == Role.STOPPED:
+    orig_role = rsc.status.role if rsc.status.active_on else Role.STOPPED
+    if rsc.status.active_on and orig_role == Role.STOPPED:
         orig_role = Role.STARTED
     next_role = rsc.next_role or (Role.STARTED if nxt else Role.STOPPED)
     if nxt is None:
@@ -94,21 +94,21 @@ def primitive_lines(state: ClusterState, b: ActionBuilder, rsc: Resource) -> lis
             reason = stop.reason if stop is not None and stop.reason else start.reason
             return [Line("Stop", rsc.id, details(current, None), stop, reason)] if current else []
         if moving:
-            verb = "Recover" if rsc.failed else "Move"
+            verb = "Recover" if rsc.status.failed else "Move"
             return [Line(verb, rsc.id, details(current, nxt), stop, stop.reason if stop else None)]
-        if rsc.failed:
+        if rsc.status.failed:
             return [Line("Recover", rsc.id, details(nxt, nxt), stop, stop.reason if stop else None)]
         return [Line("Restart", rsc.id, details(nxt, nxt), start, start.reason)]
     if stop is not None and (next_role == Role.STOPPED or (start is not None and not start.runnable)):
         lines = []
-        for node in rsc.active_on:
+        for node in rsc.status.active_on:
             node_stop = _pick(b, rsc, "stop", node)
             if node_stop is None:
                 continue
             reason = node_stop.reason or (start.reason if start is not None else None)
             lines.append(Line("Stop", rsc.id, _details(orig_role, Role.STOPPED, node, None), node_stop, reason))
         return lines
-    if rsc.failed and rsc.stop_if_failed and current is not None:
+    if rsc.status.failed and rsc.status.stop_if_failed and current is not None:
         return [Line("Recover", rsc.id, details(current, nxt or current), stop, start.reason if start else None)]
     if moving:
         return [Line("Move", rsc.id, details(current, nxt), stop, stop.reason if stop else None)]

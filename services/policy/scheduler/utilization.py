@@ -65,8 +65,8 @@ def sort_resources(p: Placer) -> None:
         clone = state.by_id.get(members[0].clone_of or "")     # by the clone's own table, if in one
         own = _colocated_scores(p, clone if clone is not None else members[0])
         table = {n.name: own.get(n.name, -INF) for n in nodes}
-        current = next((current_node(state, part) for rsc in members for part in rsc.primitives() if part.active_on),
-                       None)
+        current = next((current_node(state, part) for rsc in members for part in rsc.primitives()
+                        if part.status.active_on), None)
         on_current = table.get(current, -INF) if current is not None else -INF
         return (-members[0].priority, -on_current, *(-table[n.name] for n in nodes))
 

@@ -137,7 +137,7 @@ class Bundle:
         hosts = set()
         for replica in info(primary).replicas:
             chosen = replica.container.place.assigned
-            if chosen is None or replica.container.blocked:
+            if chosen is None or replica.container.status.blocked:
                 continue
             if c.primary_role is not None and c.primary_role >= Role.PROMOTED and \
                     (replica.child is None or (replica.child.next_role or Role.STOPPED) < Role.PROMOTED):
@@ -266,7 +266,7 @@ def _order_connection_probes(b: ActionBuilder, replica: Replica) -> None:
     for probe in b.find(replica.remote, "monitor"):
         for start in starts:
             b.order(start, probe, 0)
-        if not can_start and not replica.container.active_on:
+        if not can_start and not replica.container.status.active_on:
             probe.runnable = False
 
 

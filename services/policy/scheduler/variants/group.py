@@ -176,7 +176,7 @@ def _chain(b: ActionBuilder, prev: Resource, member: Resource) -> None:
     for first in b.find(member, "stop"):
         for then in b.find(prev, "stop"):
             b.order(first, then, IMPLIES_FIRST)
-    if member.active_on and not prev.active_on:
+    if member.status.active_on and not prev.status.active_on:
         # A member added in the middle of a running group: the later members must stop before it starts (the
         # usual stop-restart chain says nothing here), and a later member that cannot stop (unmanaged) keeps
         # it from starting.

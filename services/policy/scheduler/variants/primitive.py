@@ -53,7 +53,7 @@ class Primitive:
         if not rsc.managed:
             chosen = current_node(state, rsc)
             if rsc.next_role is None:
-                rsc.next_role = rsc.role if chosen else Role.STOPPED
+                rsc.next_role = rsc.status.role if chosen else Role.STOPPED
         elif state.stop_all:
             chosen = None
         else:
@@ -102,7 +102,7 @@ class Primitive:
         found = b.find(rsc, task)
         if found:
             return found
-        if task == "stop" and not rsc.active_on:
+        if task == "stop" and not rsc.status.active_on:
             return []
         if task in ("start", "stop"):
             return [b.new(task, rsc, None, optional=True, runnable=False)]
@@ -139,7 +139,7 @@ def create_primitive_actions(b: ActionBuilder, rsc: Resource) -> None:
     state = b.state
     target = rsc.place.assigned
     next_role = rsc.next_role or (Role.STARTED if target else Role.STOPPED)
-    active = list(rsc.active_on)
+    active = list(rsc.status.active_on)
     current = current_node(state, rsc)
     moving = current is not None and target is not None and current != target
     may_migrate = moving and next_role >= Role.STARTED and current is not None \
@@ -148,11 +148,11 @@ def create_primitive_actions(b: ActionBuilder, rsc: Resource) -> None:
     if partial == "abandon":
         may_migrate = False
     multiply = partial is None and len(counted_active(state, rsc)) > 1
-    restart = rsc.failed and rsc.stop_if_failed
+    restart = rsc.status.failed and rsc.status.stop_if_failed
     start_required_anyway = restart or partial == "abandon" or (multiply and rsc.multiple_active == "stop_start")
     change = definition_change(rsc, target) if target is not None and target in active else None
     # No agent reload of a start still in flight: stop it instead (the start follows the stop).
-    stop_in_place = change == "reload" and target is not None and rsc.pending_task.get(target) == "start"
+    stop_in_place = change == "reload" and target is not None and rsc.status.pending_task.get(target) == "start"
     if stop_in_place:
         change = None
     changed = change == "restart"

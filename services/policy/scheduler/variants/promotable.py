@@ -35,10 +35,11 @@ class Promotable(Clone):
         """
         # on-fail=demote: a promoted instance whose monitor failed is demoted where it is, then promoted again
         # (unpack.c demotes it as it reads the failure; its summary says Re-promote).
-        failed_demote = member.failed and not member.stop_if_failed and member.role == Role.PROMOTED
+        seen = member.status
+        failed_demote = seen.failed and not seen.stop_if_failed and seen.role == Role.PROMOTED
         demotes: list[Act] = []
         for stop in stops:
-            if member.role != Role.PROMOTED or stop.node is None:
+            if member.status.role != Role.PROMOTED or stop.node is None:
                 continue
             required = next_role < Role.PROMOTED or member.place.assigned != stop.node or failed_demote
             demote = b.new("demote", member, stop.node, optional=not required, pseudo=stop.pseudo)
@@ -49,7 +50,7 @@ class Promotable(Clone):
             demotes.append(demote)
         if next_role != Role.PROMOTED or start is None or start.node is None:
             return None
-        already = member.role == Role.PROMOTED and member.active_on == [start.node] and not failed_demote
+        already = member.status.role == Role.PROMOTED and member.status.active_on == [start.node] and not failed_demote
         promote = b.new("promote", member, start.node, optional=already)
         b.start_runnability(member, promote)
         if not start.runnable:
