@@ -273,7 +273,6 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
         rsc = None      # an orphan made from another node's entry never shadows the clone (resources first)
     anonymous = state.clones.get(base) if rsc is None or rsc.clone_of is not None else None
     bundle_id = anonymous[0].in_bundle if anonymous else None     # a bundled clone's: its replicas' or an orphan's
-    bundled = bundle_id is not None
     if anonymous and bundle_id is not None and not _unique(state, anonymous[0]):
         found = _bundle_replica_instance(state, bundle_id, node)
         if found is not None:
@@ -285,7 +284,7 @@ def _find_or_orphan(lr: Element, has_ops: bool, state: ClusterState, node: Node)
         return found
     if rsc is not None and not rsc.is_group:
         return rsc
-    if rid in state.clones and not bundled and not _unique(state, state.clones[rid][0]):
+    if rid in state.clones and bundle_id is None and not _unique(state, state.clones[rid][0]):
         # an anonymous clone's history names no instance: one not yet known here takes it (a globally unique
         # clone's instances are named in their history: a history under the base id is an orphan's)
         instances = [i for i in state.clones[rid] if node.name not in i.status.history]

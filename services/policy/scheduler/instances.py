@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import promotion
 from paceline.policy.scheduler.activity import walk
+from paceline.policy.scheduler.variants import bundle_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF
 from paceline.shared.cluster.status_view import is_unique
@@ -115,7 +116,7 @@ def assign_clone(placer: Placer, clone: Resource) -> None:
     instances."""
     if clone.place.assign_done or clone.place.assigning:
         return
-    bundle = placer.state.by_id.get(clone.in_bundle) if clone.in_bundle is not None else None
+    bundle = bundle_of(placer.state, clone)
     if bundle is not None and not bundle.place.assign_done and not bundle.place.assigning:
         placer.assign(bundle)       # a bundle's clone goes with its bundle, after the containers
         return
@@ -264,7 +265,7 @@ def instance_number(rsc: Resource) -> int:
         return 0
 
 
-def _sort_priority(placer: Placer, clone: Resource, instance: Resource) -> int:
+def sort_priority(placer: Placer, clone: Resource, instance: Resource) -> int:
     """The priority instances are sorted by: a promotable clone's instance has its best promotion score on an
     available node, if higher than its own (``pcmk__add_promotion_scores`` raises it, before the sort)."""
     best = instance.priority
@@ -280,7 +281,7 @@ def instance_order(placer: Placer, clone: Resource, members: list[Resource] | No
     """The instances in the order ``pcmk__cmp_instance`` assigns them (a stable sort, as g_list_sort is);
     ``members``: what stands for the instances (a bundle's containers), else the clone's children."""
     members = clone.children if members is None else members
-    priority = {id(i): _sort_priority(placer, clone, i) for i in members}
+    priority = {id(i): sort_priority(placer, clone, i) for i in members}
     return sorted(members, key=cmp_to_key(instance_comparator(placer, clone, priority, members)))
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from paceline.policy.scheduler import colocation, instances, remote
 from paceline.policy.scheduler.tickets import promotion_ban
+from paceline.policy.scheduler.variants import bundle_of
 from paceline.shared.cluster.model import ClusterState, Colocation, Resource, Role
 from paceline.shared.cluster.scores import INF, add_scores, parse_score
 from paceline.shared.cluster.status_view import is_unique
@@ -142,7 +143,7 @@ def _instance_priority(state: ClusterState, clone: Resource, instance: Resource,
         score = promotion_score(state, instance, node)
         total = NO_SCORE if score is None else score
     elif role == Role.PROMOTED:
-        total = instances._sort_priority(placer, clone, instance)
+        total = instances.sort_priority(placer, clone, instance)
     else:
         total = -INF
     for loc in state.locations:     # a bundle's promoted-role locations are its bundled clone's
@@ -158,7 +159,7 @@ def _instance_priority(state: ClusterState, clone: Resource, instance: Resource,
 def _bundle_colocations(state: ClusterState, clone: Resource, this_with: bool) -> list[Colocation]:
     """A bundle's colocations also weigh on its promotable bundled clone's roles (``pcmk__with_bundle_colocations``:
     the bundled resource gets those involving the promoted role; its containers get the rest)."""
-    bundle = state.by_id.get(clone.in_bundle) if clone.in_bundle is not None else None
+    bundle = bundle_of(state, clone)
     if bundle is None or not clone.promotable:
         return []
     return list(bundle.this_with if this_with else bundle.with_this)

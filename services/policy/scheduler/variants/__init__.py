@@ -101,6 +101,11 @@ def container_of(state: ClusterState, rsc: Resource) -> Resource | None:
     if rsc.clone_of is not None:
         return state.by_id[rsc.clone_of]
     # A bundle's container, address or connection (its clone passes the bundle's colocations on to nothing).
+    return bundle_of(state, rsc)
+
+
+def bundle_of(state: ClusterState, rsc: Resource) -> Resource | None:
+    """The bundle a container, address, connection, clone or bundled instance belongs to."""
     return state.by_id.get(rsc.in_bundle) if rsc.in_bundle is not None else None
 
 

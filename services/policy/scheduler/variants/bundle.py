@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from paceline.policy.scheduler import colocation, instances, location, remote
 from paceline.policy.scheduler.act import BLOCKS, COMPLETION, IMPLIES_FIRST, IMPLIES_THEN, MEMBER, Act
 from paceline.policy.scheduler.activity import walk
-from paceline.policy.scheduler.variants import variant_of
+from paceline.policy.scheduler.variants import bundle_of, variant_of
 from paceline.shared.cluster import remote as shared_remote
 from paceline.shared.cluster.model import BundleInfo, Colocation, Replica, Resource, Role
 from paceline.shared.cluster.scores import INF
@@ -38,11 +38,6 @@ def info(bundle: Resource) -> BundleInfo:
 
 def containers(bundle: Resource) -> list[Resource]:
     return [r.container for r in info(bundle).replicas]
-
-
-def bundle_of(state: ClusterState, rsc: Resource) -> Resource | None:
-    """The bundle a container, address, connection, clone or bundled instance belongs to."""
-    return state.by_id.get(rsc.in_bundle) if rsc.in_bundle is not None else None
 
 
 def assign_bundle_first(p: Placer, rsc: Resource) -> bool:
