@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test unit lint typecheck bench clean
+.PHONY: install demo test unit lint typecheck bench native clean
 
 # The bash completion script and the manual page, both generated from the command registry.
 COMPLETION := $(VENV)/share/bash-completion/completions/paceline
@@ -33,6 +33,32 @@ $(STAMP): pyproject.toml
 	$(PY) -m compileall -q shared services >/dev/null
 	touch $(STAMP)
 
+# The compiled ("native") build: the scheduler's hot modules compiled to C with mypyc (tools/native.py; which
+# modules: [tool.paceline.native] in pyproject.toml), installed as a regular wheel into its own venv. Needs a C
+# compiler and Python's headers. The build tools (mypy, the same version as the dev venv's, its stubs, Paceline's
+# dependencies it type-checks against, and a setuptools with bdist_wheel built in) go into that venv, not the dev one, which stays as `make install` made it: pure Python,
+# editable. Rebuilt when any Python source changes; mypyc and setuptools then redo only what changed.
+NATIVE_VENV  := .venv-native
+NATIVE_STAMP := $(NATIVE_VENV)/.installed
+NATIVE_TOOLS := $(NATIVE_VENV)/.tools
+SOURCES      := $(shell find shared services tools -type f -not -path '*/__pycache__/*')
+
+native: $(NATIVE_STAMP)
+
+$(NATIVE_TOOLS): $(STAMP)
+	$(PYTHON) -m venv $(NATIVE_VENV)
+	$(NATIVE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(NATIVE_VENV)/bin/python -m pip install --quiet $$($(PY) -m tools.native --requirements) \
+		"mypy==$$($(PY) -c 'import mypy.version; print(mypy.version.__version__)')"
+	touch $@
+
+$(NATIVE_STAMP): $(NATIVE_TOOLS) pyproject.toml README.md $(SOURCES)
+	$(NATIVE_VENV)/bin/python -m tools.native
+	# The wheel's version does not change with the sources: reinstall it over the last one, then add what it needs.
+	$(NATIVE_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps build/native/dist/paceline-*.whl
+	$(NATIVE_VENV)/bin/python -m pip install --quiet build/native/dist/paceline-*.whl
+	touch $@
+
 demo: $(STAMP)
 	$(PY) -m paceline.lab.demo
 
@@ -54,4 +80,4 @@ typecheck: $(STAMP)
 	$(PY) -m tests.support.typecheck
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(NATIVE_VENV) build *.egg-info

@@ -50,7 +50,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 GEN_CLONES = REPO / "bench" / "gen_clone_cib.py"
 DEFAULT_SHARED = Path(os.environ.get("PACELINE_SHARED", REPO.parent / "shared"))
-PACELINE = [str(REPO / ".venv" / "bin" / "paceline"), "simulate"]
+
+
+@dataclass(frozen=True)
+class Build:
+    """One installed Paceline: the dev venv's pure-Python editable install, or ``make native``'s compiled one."""
+    name: str                       # "python" or "native"
+    venv: Path
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
+
+    @property
+    def simulate(self) -> list[str]:
+        return [str(self.venv / "bin" / "paceline"), "simulate"]
+
+    def present(self) -> bool:
+        return (self.venv / "bin" / "paceline").exists()
+
+
+PYTHON_BUILD = Build("python", REPO / ".venv")
+NATIVE_BUILD = Build("native", REPO / ".venv-native")
 
 
 @dataclass
@@ -101,6 +122,7 @@ class Run:
 
 @dataclass
 class Result:
+    build: str                      # which Paceline: "python" (.venv) or "native" (.venv-native, mypyc-compiled)
     shape: str
     nodes: int
     resources: int
@@ -199,13 +221,13 @@ def timed_median(argv: list[str], runs: int) -> Run:
                cpu_seconds=statistics.median(r.cpu_seconds or 0.0 for r in all_runs))
 
 
-def in_process(path: Path, repeat: int) -> tuple[float, int]:
+def in_process(path: Path, repeat: int, build: Build) -> tuple[float, int]:
     """Best-of-``repeat`` time of the scheduler call alone, and the number of graph actions.
 
     Measured in a child process: the bench itself must stay small, because a
     child's peak RSS (``ru_maxrss``) includes what it inherited at fork time.
     """
-    out = subprocess.run([sys.executable, __file__, "--in-process", str(path), "--repeat", str(repeat)],
+    out = subprocess.run([build.python, __file__, "--in-process", str(path), "--repeat", str(repeat)],
                          capture_output=True, text=True, check=True).stdout
     doc = json.loads(out)
     return doc["seconds"], doc["actions"]
@@ -242,24 +264,28 @@ def summary_diff(theirs: list[str], mine: list[str], limit: int = 12) -> list[st
 
 
 def measure(shape: Shape, shared: Path, workdir: Path, timeout: float, with_pacemaker: bool,
-            repeat: int, runs: int) -> Result:
-    load = os.getloadavg()[0]
+            repeat: int, runs: int, builds: list[Build]) -> list[Result]:
+    """One result per build, each against the same crm_simulate run (made once, after the builds)."""
     path = workdir / f"{shape.name}.xml"
     with open(path, "wb") as fh:
         subprocess.run([sys.executable, str(shape.generator(shared)), *shape.gen_args()], stdout=fh, check=True)
     valid = crm_verify(path) if shape.cloned else None
-    sched, actions = in_process(path, repeat)
-    mine = timed_median([*PACELINE, "-x", str(path), "-R"], runs)
-    result = Result(shape=shape.name, nodes=shape.nodes, resources=shape.resources, actions=actions,
-                    schedule_seconds=sched, paceline=mine, valid=valid, load=load)
+    results = []
+    for build in builds:
+        load = os.getloadavg()[0]
+        sched, actions = in_process(path, repeat, build)
+        mine = timed_median([*build.simulate, "-x", str(path), "-R"], runs)
+        results.append(Result(build=build.name, shape=shape.name, nodes=shape.nodes, resources=shape.resources,
+                              actions=actions, schedule_seconds=sched, paceline=mine, valid=valid, load=load))
     if with_pacemaker and shape.pacemaker:
         theirs = timed([sys.executable, str(shared / "tools" / "pcmk_oracle.py"), "-x", str(path), "-R"], timeout)
-        result.pacemaker = theirs
-        if theirs.seconds is not None:
-            result.same_summary = theirs.summary == mine.summary
-            if not result.same_summary:
-                result.summary_diff = summary_diff(theirs.summary, mine.summary)
-    return result
+        for result in results:
+            result.pacemaker = theirs
+            if theirs.seconds is not None:
+                result.same_summary = theirs.summary == result.paceline.summary
+                if not result.same_summary:
+                    result.summary_diff = summary_diff(theirs.summary, result.paceline.summary)
+    return results
 
 
 def precompile() -> None:
@@ -292,23 +318,39 @@ def _fmt(seconds: float | None, timeout: float) -> str:
 
 
 def report(results: list[Result], growth: dict, timeout: float) -> list[str]:
-    lines = [f"{'shape':<22} {'actions':>8} {'schedule()':>11} {'paceline -R':>12} {'peak MB':>8} "
+    lines = [f"{'shape':<22} {'build':<6} {'actions':>8} {'schedule()':>11} {'paceline -R':>12} {'peak MB':>8} "
              f"{'crm_simulate -R':>28} {'peak MB':>8} {'speed-up':>9} same summary"]
     for r in results:
         pm = r.pacemaker
         lines.append(
-            f"{r.shape:<22} {r.actions:>8} {r.schedule_seconds:>9.3f} s {r.paceline.seconds:>10.2f} s "
+            f"{r.shape:<22} {r.build:<6} {r.actions:>8} {r.schedule_seconds:>9.3f} s {r.paceline.seconds:>10.2f} s "
             f"{r.paceline.max_rss_mb:>8.0f} "
             f"{(_fmt(pm.seconds, timeout) if pm else 'not run'):>28} {(f'{pm.max_rss_mb:.0f}' if pm else '-'):>8} "
             f"{(f'{r.speedup:.0f}x' if r.speedup else '-'):>9} "
             f"{'-' if r.same_summary is None else 'yes' if r.same_summary else 'no'}")
     if growth:
         lines.append("")
-        lines.append(f"growth over {growth['sizes']} resources: schedule() ~ n^{growth['schedule_exponent']:.2f}, "
+        lines.append(f"growth over {growth['sizes']} resources ({growth['build']} build): "
+                     f"schedule() ~ n^{growth['schedule_exponent']:.2f}, "
                      f"paceline -R ~ n^{growth['subprocess_exponent']:.2f}; n log n over this range ~ "
                      f"n^{growth['nlogn_exponent']:.2f} -> "
                      f"{'no worse than n log n' if growth['within_nlogn'] else 'WORSE than n log n'}")
-    return lines + cpu_lines(results) + warnings(results)
+    return lines + build_lines(results) + cpu_lines(results) + warnings(results)
+
+
+def build_lines(results: list[Result]) -> list[str]:
+    """The native build's speed-up over the pure-Python one on every shape both ran."""
+    python = {r.shape: r for r in results if r.build == PYTHON_BUILD.name}
+    pairs = [(python[r.shape], r) for r in results if r.build == NATIVE_BUILD.name and r.shape in python]
+    if not pairs:
+        return []
+    lines = ["", "builds: python = .venv (pure Python, editable), native = .venv-native (make native: mypyc)"]
+    for py, nat in pairs:
+        if py.paceline.seconds and nat.paceline.seconds:
+            lines.append(f"  {py.shape:<22} native vs python: paceline -R "
+                         f"{py.paceline.seconds / nat.paceline.seconds:.2f}x, "
+                         f"schedule() {py.schedule_seconds / nat.schedule_seconds:.2f}x")
+    return lines
 
 
 def cpu_lines(results: list[Result]) -> list[str]:
@@ -321,7 +363,7 @@ def cpu_lines(results: list[Result]) -> list[str]:
         pm = r.pacemaker
         assert pm is not None and pm.cpu_seconds is not None and r.paceline.cpu_seconds
         cut = "at least " if pm.seconds is None else ""     # killed at the timeout
-        lines.append(f"  {r.shape:<22} paceline -R {r.paceline.cpu_seconds:.2f} s, crm_simulate -R "
+        lines.append(f"  {r.shape:<22} {r.build:<6} paceline -R {r.paceline.cpu_seconds:.2f} s, crm_simulate -R "
                      f"{cut}{pm.cpu_seconds:.2f} s: {cut}{pm.cpu_seconds / r.paceline.cpu_seconds:.0f}x")
     return lines
 
@@ -329,12 +371,14 @@ def cpu_lines(results: list[Result]) -> list[str]:
 def warnings(results: list[Result]) -> list[str]:
     """A WARNING line for every CIB crm_verify rejected and every pair of differing Transition Summaries."""
     lines: list[str] = []
+    rejected = []
     for r in results:
-        if r.valid is False:
+        if r.valid is False and r.shape not in rejected:    # once per shape, not per build
+            rejected.append(r.shape)
             lines.append(f"WARNING: {r.shape}: crm_verify -x rejects the generated CIB")
         if r.same_summary is False:
             pm = r.pacemaker.summary_lines if r.pacemaker else None
-            lines.append(f"WARNING: {r.shape}: Transition Summaries differ (crm_simulate {pm} lines, "
+            lines.append(f"WARNING: {r.shape} ({r.build} build): Transition Summaries differ (crm_simulate {pm} lines, "
                          f"paceline {r.paceline.summary_lines} lines); first differences:")
             lines += [f"    {d}" for d in r.summary_diff]
     return ["", *lines] if lines else []
@@ -348,6 +392,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="in-process runs per shape (best is kept)")
     ap.add_argument("--runs", type=int, default=5, help="paceline simulate -R runs per shape (median is kept)")
     ap.add_argument("--quick", action="store_true", help="smaller shapes, for a smoke test")
+    ap.add_argument("--no-native", action="store_true", help="time only the dev venv's pure-Python build, even if "
+                    ".venv-native (make native) exists")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "scheduler.json")
     ap.add_argument("--in-process", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -361,6 +407,11 @@ def main() -> int:
         print("scheduler bench: crm_simulate not installed (pacemaker-cli-utils); timing Paceline only",
               file=sys.stderr)
     precompile()
+    native = not a.no_native and NATIVE_BUILD.present()
+    builds = [PYTHON_BUILD, NATIVE_BUILD] if native else [PYTHON_BUILD]
+    others = [NATIVE_BUILD] if native else [PYTHON_BUILD]
+    print(f"scheduler bench: builds timed: python (.venv){', native (.venv-native)' if native else ''}; "
+          f"shapes after the first with the {others[0].name} build", file=sys.stderr)
     scale = 10 if a.quick else 1
     headline = [Shape(f"16x{2000 // scale}-failover", 16, 2000 // scale, running=True, offline=1),
                 Shape(f"32x{4000 // scale}-fresh", 32, 4000 // scale),
@@ -371,15 +422,16 @@ def main() -> int:
     growth_results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="paceline-bench-") as tmp:
         for shape in headline:
-            results.append(measure(shape, a.shared, Path(tmp), a.timeout, with_pacemaker, a.repeat, a.runs))
+            results += measure(shape, a.shared, Path(tmp), a.timeout, with_pacemaker, a.repeat, a.runs,
+                               builds if shape is headline[0] else others)
             print(f"measured {shape.name} (load average {os.getloadavg()[0]:.2f})", file=sys.stderr)
         for shape in growth_shapes:
-            growth_results.append(measure(shape, a.shared, Path(tmp), a.timeout, False, a.repeat, a.runs))
+            growth_results += measure(shape, a.shared, Path(tmp), a.timeout, False, a.repeat, a.runs, others)
             print(f"measured {shape.name} (load average {os.getloadavg()[0]:.2f})", file=sys.stderr)
     sched_exp = growth_exponent([(r.resources, r.schedule_seconds) for r in growth_results])
     proc_exp = growth_exponent([(r.resources, r.paceline.seconds or 0.0) for r in growth_results])
     ref = nlogn_exponent(sizes)
-    growth = {"sizes": sizes, "schedule_seconds": [r.schedule_seconds for r in growth_results],
+    growth = {"build": others[0].name, "sizes": sizes, "schedule_seconds": [r.schedule_seconds for r in growth_results],
               "subprocess_seconds": [r.paceline.seconds for r in growth_results],
               "schedule_exponent": sched_exp, "subprocess_exponent": proc_exp, "nlogn_exponent": ref,
               "within_nlogn": sched_exp <= ref + 0.05}
@@ -387,6 +439,7 @@ def main() -> int:
         print(line)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     doc = {"timeout": a.timeout, "quick": a.quick, "pacemaker_run": with_pacemaker,
+           "builds": [b.name for b in builds],
            "results": [{**{k: v for k, v in asdict(r).items() if k not in ("paceline", "pacemaker")},
                         "paceline": _run_dict(r.paceline), "pacemaker": _run_dict(r.pacemaker),
                         "speedup": r.speedup} for r in results + growth_results],

@@ -1,0 +1,1 @@
+"""Build tooling: the package layout (``layout``) and the optional compiled build (``native``)."""
