@@ -34,10 +34,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The compiled ("native") build: the scheduler's hot modules compiled to C with mypyc (tools/native.py; which
-# modules: [tool.paceline.native] in pyproject.toml), installed as a regular wheel into its own venv. Needs a C
-# compiler and Python's headers. The build tools (mypy, the same version as the dev venv's, its stubs, Paceline's
-# dependencies it type-checks against, and a setuptools with bdist_wheel built in) go into that venv, not the dev one, which stays as `make install` made it: pure Python,
-# editable. Rebuilt when any Python source changes; mypyc and setuptools then redo only what changed.
+# modules and how: [tool.paceline.native] in pyproject.toml), installed as a regular wheel into its own venv. Needs
+# a C compiler and Python's headers. The build tools go into that venv (mypy, the same version as the dev venv's,
+# its stubs and Paceline's dependencies, which it type-checks against, and a setuptools with bdist_wheel built in),
+# not into the dev one: that stays as `make install` made it, pure Python and editable, and its setuptools is too
+# old to build a wheel. Rebuilt when a file under shared/, services/ or tools/ changes; mypyc and setuptools then
+# recompile only the groups whose C changed. `make clean` removes it with build/native.
 NATIVE_VENV  := .venv-native
 NATIVE_STAMP := $(NATIVE_VENV)/.installed
 NATIVE_TOOLS := $(NATIVE_VENV)/.tools
