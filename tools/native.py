@@ -32,6 +32,7 @@ import glob
 import os
 import shutil
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,11 +120,22 @@ def requirements() -> list[str]:
     return ["setuptools>=70.1", *tools, *project["dependencies"]]
 
 
+def preflight() -> None:
+    """Stop with a plain message where the C compiler or Python's headers are missing."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        raise SystemExit(f"native: no C compiler ({compiler}): install gcc")
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if not headers.exists():
+        raise SystemExit(f"native: no Python headers ({headers}): install python3-dev")
+
+
 def build(options: Options, dist: Path) -> Path:
     """Compile and package; the wheel's path."""
     from mypyc.build import mypycify
     from setuptools import setup
 
+    preflight()
     tree = build_tree(TREE)
     modules = compiled_modules(tree)
     groups = grouped(modules, options.groups)
