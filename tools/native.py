@@ -176,7 +176,7 @@ def main() -> int:
     ap.add_argument("--requirements", action="store_true", help="print what the build needs installed and stop")
     a = ap.parse_args()
     if a.requirements:
-        print(" ".join(f"'{r}'" for r in requirements()))
+        print(" ".join(requirements()))     # for a shell's $(...): words, no quotes
         return 0
     groups = [["paceline/**"]] if a.one_group else table.get("groups", [["paceline/**"]])
     if a.list:
