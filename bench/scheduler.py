@@ -132,7 +132,6 @@ class Run:
 
 @dataclass
 class Result:
-    build: str                      # which Paceline: "python" (.venv) or "native" (.venv-native, mypyc-compiled)
     shape: str
     nodes: int
     resources: int
@@ -144,6 +143,7 @@ class Result:
     valid: bool | None = None       # crm_verify -x accepted the CIB (None: not checked)
     summary_diff: list[str] = field(default_factory=list)
     load: float = 0.0               # 1-minute load average as the shape's measurement began (a shared machine)
+    build: str = "python"           # which Paceline: "python" (.venv) or "native" (.venv-native, mypyc-compiled)
 
     @property
     def speedup(self) -> float | None:
@@ -388,8 +388,8 @@ def warnings(results: list[Result]) -> list[str]:
             lines.append(f"WARNING: {r.shape}: crm_verify -x rejects the generated CIB")
         if r.same_summary is False:
             pm = r.pacemaker.summary_lines if r.pacemaker else None
-            lines.append(f"WARNING: {r.shape} ({r.build} build): Transition Summaries differ (crm_simulate {pm} lines, "
-                         f"paceline {r.paceline.summary_lines} lines); first differences:")
+            lines.append(f"WARNING: {r.shape}: Transition Summaries differ (crm_simulate {pm} lines, "
+                         f"paceline's {r.build} build {r.paceline.summary_lines} lines); first differences:")
             lines += [f"    {d}" for d in r.summary_diff]
     return ["", *lines] if lines else []
 
