@@ -87,6 +87,14 @@ def attributes(el: Element) -> dict[str, str]:
     return dict(el.items())  # type: ignore[arg-type]  # lxml-stubs: names and values are str, never bytes
 
 
+def elements(parent: Element, *tags: str) -> Iterator[Element]:
+    """``parent``'s child elements (only those named ``tags`` when given), without comments or processing
+    instructions: their ``tag`` is no string (lxml's factory function), so code comparing tags would have to
+    test every child's type first, and code compiled with mypyc, which checks each ``str`` it reads, fails
+    on them."""
+    return parent.iterchildren(*tags) if tags else parent.iterchildren(etree.Element)
+
+
 def serialize(el: Element, pretty: bool = True) -> str:
     return etree.tostring(el, pretty_print=pretty, encoding="unicode")
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 class Promotable(Clone):
     """The method table of a promotable clone."""
 
-    phases = (("start", "running"), ("stop", "stopped"), ("promote", "promoted"), ("demote", "demoted"))
+    phases: tuple[tuple[str, str], ...] = (("start", "running"), ("stop", "stopped"), ("promote", "promoted"),
+                                           ("demote", "demoted"))
 
     def member_role_actions(self, b: ActionBuilder, clone: Resource, member: Resource, stops: list[Act],
                             start: Act | None, next_role: Role) -> Act | None:
