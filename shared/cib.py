@@ -179,8 +179,8 @@ def iter_ids(root: Element) -> Iterator[tuple[str, Element]]:
     conf = root.find("configuration")
     if conf is None:
         return
-    for el in conf.iter():
-        if isinstance(el.tag, str) and el.tag not in REFERENCE_TAGS:
+    for el in conf.iter(etree.Element):          # elements only (no comments)
+        if el.tag not in REFERENCE_TAGS:
             ident = el.get("id")
             if ident is not None:
                 yield ident, el
@@ -348,9 +348,7 @@ def validate(root: Element) -> list[str]:
     targets = resources | templates | tags
     cons = section(root, "constraints", create=False)
     if cons is not None:
-        for c in cons:
-            if not isinstance(c.tag, str):
-                continue
+        for c in elements(cons):
             cid = c.get("id", "?")
             refs = [c.get(a) for a in ("rsc", "with-rsc", "first", "then") if c.get(a) is not None]
             refs += [r.get("id") for r in c.iter("resource_ref")]
