@@ -87,6 +87,14 @@ def attributes(el: Element) -> dict[str, str]:
     return dict(el.items())  # type: ignore[arg-type]  # lxml-stubs: names and values are str, never bytes
 
 
+def elements(parent: Element, *tags: str) -> Iterator[Element]:
+    """``parent``'s child elements (only those named ``tags`` when given), without comments or processing
+    instructions: their ``tag`` is no string (lxml's factory function), so code comparing tags would have to
+    test every child's type first, and code compiled with mypyc, which checks each ``str`` it reads, fails
+    on them."""
+    return parent.iterchildren(*tags) if tags else parent.iterchildren(etree.Element)
+
+
 def serialize(el: Element, pretty: bool = True) -> str:
     return etree.tostring(el, pretty_print=pretty, encoding="unicode")
 
@@ -171,8 +179,8 @@ def iter_ids(root: Element) -> Iterator[tuple[str, Element]]:
     conf = root.find("configuration")
     if conf is None:
         return
-    for el in conf.iter():
-        if isinstance(el.tag, str) and el.tag not in REFERENCE_TAGS:
+    for el in conf.iter(etree.Element):          # elements only (no comments)
+        if el.tag not in REFERENCE_TAGS:
             ident = el.get("id")
             if ident is not None:
                 yield ident, el
@@ -340,9 +348,7 @@ def validate(root: Element) -> list[str]:
     targets = resources | templates | tags
     cons = section(root, "constraints", create=False)
     if cons is not None:
-        for c in cons:
-            if not isinstance(c.tag, str):
-                continue
+        for c in elements(cons):
             cid = c.get("id", "?")
             refs = [c.get(a) for a in ("rsc", "with-rsc", "first", "then") if c.get(a) is not None]
             refs += [r.get("id") for r in c.iter("resource_ref")]

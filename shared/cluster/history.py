@@ -245,7 +245,7 @@ def _grouped(ns: Element) -> dict[str, tuple[Element, list[Element]]]:
     grouped: dict[str, tuple[Element, list[Element]]] = {}
     for lr in ns.iterfind("lrm/lrm_resources/lrm_resource"):
         entry = grouped.setdefault(lr.get("id", ""), (lr, []))
-        entry[1].extend(child for child in lr if child.tag == "lrm_rsc_op")     # cheaper than iterfind's path
+        entry[1].extend(cib.elements(lr, "lrm_rsc_op"))     # cheaper than iterfind's path
     return grouped
 
 

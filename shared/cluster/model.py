@@ -296,6 +296,9 @@ class Resource:
     is_bundle: bool = field(init=False, repr=False, default=False)  # kind == "bundle"
 
     def __post_init__(self) -> None:
+        # Set here as well as declared: compiled (mypyc) dataclasses do not fill defaults of init=False fields.
+        self._history_id = None
+        self._history_of = None
         self.is_group = self.kind == "group"
         self.is_clone = self.kind == "clone"
         self.is_bundle = self.kind == "bundle"

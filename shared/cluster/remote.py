@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from lxml import etree
+from paceline.shared import cib
 from paceline.shared.cib import Element
 from paceline.shared.cluster.bundle import guest_names as bundle_guest_names
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role, node_sort_key
@@ -157,9 +158,7 @@ def add_resource_nodes(resources: Element | None, state: ClusterState) -> list[E
            if (i := e.get("id"))} if guests else set()
     extra: list[Element] = []
     found: list[tuple[str, str]] = []
-    for el in resources:
-        if not isinstance(el.tag, str):
-            continue
+    for el in cib.elements(resources):
         if is_connection_element(el):
             if el.get("id"):
                 found.append((el.get("id", ""), REMOTE))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from paceline.shared import cib
 from paceline.shared.cib import Element
 
 #: The agent of a remote node's connection resource: (class, provider, type).
@@ -52,7 +53,7 @@ def bundle_guest_names(bundle: Element) -> list[str]:
     replica's container then runs a remote executor, Pacemaker's ``pacemaker-remoted``), none otherwise.
     ``replicas`` defaults to ``promoted-max``, else 1, as in Pacemaker's ``pe__unpack_bundle``."""
     bid = bundle.get("id", "")
-    launcher = next((el for el in bundle if el.tag in BUNDLE_LAUNCHERS), None)
+    launcher = next(cib.elements(bundle, *BUNDLE_LAUNCHERS), None)
     if not bid or launcher is None or bundle.find("primitive") is None:
         return []
     default = launcher.get("promoted-max") or launcher.get("masters") or "1"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from paceline.shared import cib
-from paceline.shared.cib import Element
+from paceline.shared.cib import Element, elements
 from paceline.shared.cluster.scores import parse_score
 from paceline.shared.cluster.timespec import add_duration, interval_ms, parse_datetime
 from paceline.shared.cluster.values import leading_int, whole_int
@@ -54,9 +54,7 @@ class RuleContext:
 
 def evaluate(rule: Element, ctx: RuleContext) -> bool:
     results = []
-    for child in rule:
-        if not isinstance(child.tag, str):
-            continue
+    for child in elements(rule):
         results.append(_evaluate_child(child, ctx))
     if not results:
         return True
@@ -222,7 +220,7 @@ def nvsets(parent: Element | None, set_tag: str, ctx: RuleContext, first: str | 
     """
     if parent is None or len(parent) == 0:
         return {}
-    blocks = [child for child in parent if child.tag == set_tag]
+    blocks = list(elements(parent, set_tag))
     if len(blocks) > 1:
         blocks.sort(key=lambda b: (b.get("id") != first, -parse_score(b.get("score"), 0)))
     out: dict[str, str] = {}

@@ -320,8 +320,8 @@ def _unpack_resources(root: Element, state: ClusterState, implicit: list[Element
     top: list[Resource] = []
     if resources is None:
         return
-    for el in [*resources, *implicit]:
-        if not isinstance(el.tag, str) or el.tag not in ("primitive", "group", "clone", "master", "bundle"):
+    for el in [*cib.elements(resources), *implicit]:
+        if el.tag not in ("primitive", "group", "clone", "master", "bundle"):
             continue
         if el.tag == "bundle":
             unpacked = [reader.bundle(el)]
@@ -582,7 +582,7 @@ class _ResourceReader:
                 meta[k] = v
                 sources[k] = (inherited_from or {}).get(k, "rsc_defaults")
         reading = _Meta(state, meta, sources)
-        child = next((c for c in el if isinstance(c.tag, str) and c.tag in ("primitive", "group")), None)
+        child = next(cib.elements(el, "primitive", "group"), None)
         promotable = el.tag == "master" or reading.boolean("promotable", False)
         if child is None:
             self._leave_out(el, f"{where} has nothing to clone; resource ignored")
@@ -818,10 +818,10 @@ def expand_template(el: Element) -> Element | None:
 def _copy_sets_take_ops(source: Element, out: Element) -> list[Element]:
     """Append copies of ``source``'s attribute sets to ``out``; return its operations for merging."""
     ops: list[Element] = []
-    for child in source:
+    for child in cib.elements(source):
         if child.tag == "operations":
             ops += list(child.iterfind("op"))
-        elif isinstance(child.tag, str):
+        else:
             out.append(copy.deepcopy(child))
     return ops
 
@@ -837,8 +837,8 @@ def _param_sources(el: Element, origin: Element) -> list[Element]:
 
 def _parse_params(el: Element, rsc: Resource, state: ClusterState, origin: Element) -> None:
     sources = _param_sources(el, origin)
-    has_rules = any(child.tag == "instance_attributes" and child.find("rule") is not None
-                    for src in sources for child in src)
+    has_rules = any(child.find("rule") is not None for src in sources
+                    for child in cib.elements(src, "instance_attributes"))
 
     def collect(node_attrs: dict[str, str] | None) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -874,15 +874,15 @@ def _parse_ops(el: Element, rsc: Resource, state: ClusterState, where: str | Non
     """The resource's ``<op>`` definitions. One that cannot be used is reported: without a name, or with a
     role that is none, it is ignored (as Pacemaker ignores it); a bad interval, timeout, start-delay, on-fail
     or enabled is replaced by what Pacemaker uses instead (0, 20s, 0, the default, enabled)."""
-    # Children compared by tag rather than find()/iterfind(): lxml's path matching costs more than walking the
+    # Children picked by tag rather than find()/iterfind(): lxml's path matching costs more than walking the
     # one or two children a primitive has, and this runs for every primitive.
-    ops_el = next((child for child in el if child.tag == "operations"), None)
+    ops_el = next(cib.elements(el, "operations"), None)
     out: list[OpDef] = []
     if ops_el is None:
         return out
     where = where or f"{el.tag} {el.get('id')!r}"
     seen: dict[tuple[str, int], str] = {}
-    for op in [child for child in ops_el if child.tag == "op"]:
+    for op in list(cib.elements(ops_el, "op")):
         opdef = _parse_op(op, rsc, state, where, seen)
         if opdef is not None:
             out.append(opdef)
@@ -984,9 +984,7 @@ def _unpack_constraints(root: Element, state: ClusterState) -> None:
     cons = cib.section(root, "constraints", create=False)
     if cons is None:
         return
-    for el in cons:
-        if not isinstance(el.tag, str):
-            continue
+    for el in cib.elements(cons):
         if el.tag == "rsc_order":
             _unpack_order(el, state)
         elif el.tag == "rsc_colocation":

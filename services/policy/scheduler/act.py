@@ -36,27 +36,50 @@ INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "pro
 INSTANCE_TASK = {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, init=False)
 class Act:
+    """One action; created by the tens of thousands (a probe per resource per node), hence the hand-written
+    ``__init__``: the one ``dataclass`` generates is left interpreted in a mypyc-compiled build, and setting
+    every field through it costs more than the rest of creating the action."""
+
     id: int
     task: str
     rsc: Resource | None
     node: str | None
-    interval_ms: int = 0
-    optional: bool = True
-    runnable: bool = True
-    pseudo: bool = False
-    reason: str | None = None
-    expected_rc: int = OCF_SUCCESS
-    fence_reason: str = ""
-    fence_op: str = ""           # a fencing action other than the cluster's fencing-action ("on": unfencing)
-    meta: dict[str, str] | None = None     # meta the agent gets on top of the resource's (a notification's lists)
-    migrate_runnable: bool = False   # part of a live migration that can still happen (pe_action_migrate_runnable)
-    needs: int = 1               # ANY_BLOCKS firsts that must stay runnable (required_runnable_before)
-    # Orderings: (then, flags) where self is first, and (first, flags) where self is then. An empty tuple
-    # until the first ordering arrives: most actions of a large cluster (its probes) never get one.
-    after: list[tuple[Act, int]] | tuple[()] = ()
-    before: list[tuple[Act, int]] | tuple[()] = ()
+    interval_ms: int
+    optional: bool
+    runnable: bool
+    pseudo: bool
+    reason: str | None
+    expected_rc: int
+    fence_reason: str
+    fence_op: str                # a fencing action other than the cluster's fencing-action ("on": unfencing)
+    meta: dict[str, str] | None  # meta the agent gets on top of the resource's (a notification's lists)
+    migrate_runnable: bool       # part of a live migration that can still happen (pe_action_migrate_runnable)
+    needs: int                   # ANY_BLOCKS firsts that must stay runnable (required_runnable_before)
+    after: list[tuple[Act, int]] | tuple[()]
+    before: list[tuple[Act, int]] | tuple[()]
+
+    def __init__(self, id: int, task: str, rsc: Resource | None, node: str | None, interval_ms: int = 0,
+                 optional: bool = True, runnable: bool = True, pseudo: bool = False, reason: str | None = None,
+                 expected_rc: int = OCF_SUCCESS, fence_reason: str = "") -> None:
+        self.id = id
+        self.task = task
+        self.rsc = rsc
+        self.node = node
+        self.interval_ms = interval_ms
+        self.optional = optional
+        self.runnable = runnable
+        self.pseudo = pseudo
+        self.reason = reason
+        self.expected_rc = expected_rc
+        self.fence_reason = fence_reason
+        self.fence_op = ""
+        self.meta = None
+        self.migrate_runnable = False
+        self.needs = 1
+        self.after = ()
+        self.before = ()
 
     @property
     def required(self) -> bool:

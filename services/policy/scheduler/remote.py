@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paceline.policy.scheduler import act as acts
 from paceline.policy.scheduler import migration, orderings
 from paceline.shared.cluster import remote
 from paceline.shared.cluster.model import ClusterState, Node, Resource, Role
@@ -165,16 +166,14 @@ class _Orderer:
     """Orders one builder's actions on remote and guest nodes relative to their connections."""
 
     def __init__(self, b: ActionBuilder):
-        from paceline.policy.scheduler import act as acts
         self.b = b
         self.state = b.state
-        self.f = acts
         self.fenced: list[Node] = []
         self.keep = -1          # the ordering flags kept (a migrating connection's imply nothing)
 
     def start_then(self, conn: Resource, act: Act, extra: int) -> None:
         for first in orderings.first_actions(self.b, conn, "start"):
-            self.b.order(first, act, (self.f.BLOCKS | extra) & self.keep)
+            self.b.order(first, act, (acts.BLOCKS | extra) & self.keep)
 
     def then_stop(self, act: Act, conn: Resource, extra: int) -> None:
         for then in self.b.find(conn, "stop"):
@@ -194,7 +193,7 @@ class _Orderer:
         implies reaches nothing on the node either."""
         conn = remote.connection(self.state, node)
         assert conn is not None
-        f = self.f
+        f = acts
         task = "stop" if act.task in ("migrate_to", "migrate_from") else act.task
         cstate = connection_state(self.state, node)
         self.keep = ~f.IMPLIES_THEN if will_migrate(self.b, conn) else -1
@@ -227,7 +226,7 @@ class _Orderer:
         conn = remote.connection(self.state, node)
         assert conn is not None and conn.launcher is not None
         container = conn.launcher
-        f = self.f
+        f = acts
         self.keep = -1
         if container.status.failed:
             remote.fence_node(self.state, node, "container failed")
@@ -308,7 +307,6 @@ def _imply_stops(b: ActionBuilder, node: str) -> None:
 def _fence_guests(b: ActionBuilder) -> None:
     """A guest that must be reset is "fenced" by recovering its container (``pcmk__fence_guest``): a
     pseudo fencing action, "off" unless the container starts again, after the container's stop."""
-    from paceline.policy.scheduler import act as acts
     state = b.state
     have_managed = any(r.managed for r in state.primitives())
     for node in state.nodes.values():
