@@ -20,11 +20,7 @@ NATIVE = REPO / ".venv-native" / "bin"
 DEV = REPO / ".venv" / "bin"
 
 # A primitive move, a group, a clone, a promotable clone, a node to fence: the compiled modules' main paths.
-# The clone cases still fail under the compiled build (AttributeError/TypeError: code mypyc does not run as CPython
-# does, being fixed on its own branch); xfail until then, and XPASS shows when they work.
-NOT_YET = pytest.mark.xfail(reason="a runtime incompatibility with mypyc, being fixed separately", strict=False)
-CASES = ["1-a-then-bm-move-b", "group1", pytest.param("clone-anon-probe-1", marks=NOT_YET),
-         pytest.param("promoted-0", marks=NOT_YET), "rec-node-11"]
+CASES = ["1-a-then-bm-move-b", "group1", "clone-anon-probe-1", "promoted-0", "rec-node-11"]
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
