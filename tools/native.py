@@ -174,7 +174,16 @@ def main() -> int:
     ap.add_argument("--dist", type=Path, default=NATIVE / "dist", help="where the wheel goes")
     ap.add_argument("--list", action="store_true", help="print the modules to compile by group and stop")
     ap.add_argument("--requirements", action="store_true", help="print what the build needs installed and stop")
+    ap.add_argument("--check", action="store_true", help="exit 0 when this machine can build it (a C compiler and "
+                    "Python's headers), else say what is missing and exit 1")
     a = ap.parse_args()
+    if a.check:
+        try:
+            preflight()
+        except SystemExit as missing:
+            print(f"{missing}; the compiled build is not made or tested here", file=sys.stderr)
+            return 1
+        return 0
     if a.requirements:
         print(" ".join(requirements()))     # for a shell's $(...): words, no quotes
         return 0
