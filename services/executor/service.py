@@ -38,7 +38,7 @@ from paceline.executor.remote import Connections, RemoteGate, is_connection
 from paceline.executor.runner import AgentRunner
 from paceline.executor.schedule import ScheduleStore
 from paceline.executor.standards import AgentRef
-from paceline.shared import VERSION, admission, bus, cib, lrm
+from paceline.shared import VERSION, admission, bus, cib, containers, lrm
 from paceline.shared.cluster.options import cluster_options, node_attributes, option_is_true
 from paceline.shared.messages import (
     ActionRequest,
@@ -464,11 +464,22 @@ class Executor:
         """Run the agent; a remote connection resource is run here (as Pacemaker's controller runs it), and
         only by a cluster node's executor: a remote node reaches no other remote node."""
         if not is_connection(op):
-            return await self.runner.run(op)
+            return await self._run_agent(op)
         if self.remote:
             return AgentOutcome(lrm.OCF_ERR_INSTALLED, lrm.EXEC_NOT_INSTALLED,
                                 exit_reason="a remote node cannot run a remote connection")
         return await self.connections.run(op)
+
+    async def _run_agent(self, op: Operation) -> AgentOutcome:
+        """Run the agent, keeping the record of a container it starts or stops where a machine's crash
+        (a lab's emulation of one) finds it: the container outlives the agent's processes."""
+        box = containers.container_of((op.agent.standard, op.agent.provider, op.agent.type), op.rsc, op.params, op.meta)
+        if box is not None:
+            containers.note(self.runner.rsctmp, box, op.task, None)
+        outcome = await self.runner.run(op)
+        if box is not None and outcome.op_status == lrm.EXEC_DONE:
+            containers.note(self.runner.rsctmp, box, op.task, outcome.rc)
+        return outcome
 
     async def _record(self, op: Operation, result: lrm.OpResult, forget: list[Operation] | None = None) -> None:
         """Put the result into this node's history, then tell subscribers about it (the CIB follows).

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from paceline.shared import containers
 from paceline.shared.pidfiles import pids_under
 
 SOCKET = "watchdog.sock"
@@ -85,6 +86,7 @@ def reset(state_dir: Path, listed: Path | None = None) -> list[int]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
+    containers.remove(containers.recorded(state_dir / "run"))  # outside the process tree, yet on this machine
     shutil.rmtree(state_dir / "run", ignore_errors=True)
     return killed
 

@@ -175,3 +175,23 @@ def test_a_bundle_runs_its_primitive_in_each_replica_and_recovers_a_lost_contain
     subprocess.run(["podman", "kill", boxes[0]], capture_output=True, timeout=30)
     until(lambda: container(boxes[0]).get("Id", first["Id"]) != first["Id"] and replicas_run_wd(boxes),
           "the lost replica's container runs again, with wd inside", PATIENCE, POLL)
+
+
+def recorded_on(lab: LabRunner, box: str) -> list[str]:
+    """The lab nodes whose executor holds the record of the container (under the node's run directory)."""
+    return [node for node in ("primary", "secondary")
+            if (lab.dir / "nodes" / node / "run" / "containers" / "podman" / box).exists()]
+
+
+@pytest.mark.skipif(not BUNDLES_EXPANDED, reason=NOT_EXPANDED)
+def test_a_killed_node_takes_its_containers_with_it(blab):
+    """A machine's crash ends its containers. The lab's nodes share one podman, whose containers outlive the
+    agents that started them, so ``lab kill`` removes those its executor recorded: a dead node's replica must
+    not keep running beside its recovery. Runs after the test above (the module's lab, both replicas up)."""
+    boxes = [f"{BUNDLE}-podman-{i}" for i in range(REPLICAS)]
+    until(lambda: replicas_run_wd(boxes), "both replicas run", PATIENCE, POLL)
+    hosts = [recorded_on(blab, box) for box in boxes]
+    assert sorted(map(len, hosts)) == [1, 1] and hosts[0] != hosts[1], hosts  # one replica per host
+    ok(blab, "lab", "kill", hosts[1][0])
+    assert container(boxes[1]) == {}  # gone when the command returns
+    assert container(boxes[0]).get("State", {}).get("Running")  # the other machine's is untouched

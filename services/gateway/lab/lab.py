@@ -48,7 +48,7 @@ from paceline.lab import buses, netns
 from paceline.lab.buses import BusServer
 from paceline.lab.netns import NetnsError, NetnsPlan
 from paceline.lab.netns_bus import wait_listening
-from paceline.shared import bus, cib, micro
+from paceline.shared import bus, cib, containers, micro
 from paceline.shared.cluster.values import is_true
 from paceline.shared.credentials import CredentialError, Credentials, add_remote, keygen, server_auth
 from paceline.shared.natsserver import NatsServer, NatsServerError
@@ -317,6 +317,13 @@ class Lab:
     def resource_pids(self, node: str) -> list[int]:
         """Processes the node's agents started, found by the pid files they keep in HA_RSCTMP."""
         return pids_under(self.node_dir(node) / "run")
+
+    def _wipe_run_dirs(self, nodes: list[str]) -> None:
+        """The end of the nodes' machines, once their processes are dead: the containers their agents started
+        go too (the engine, shared by every node of the lab, would keep them), then the run directories."""
+        containers.remove([box for node in nodes for box in containers.recorded(self.node_dir(node) / "run")])
+        for node in nodes:
+            shutil.rmtree(self.node_dir(node) / "run", ignore_errors=True)
 
     def _members(self) -> list[str]:
         return self.nodes + self.witnesses + self.remotes
@@ -599,7 +606,7 @@ class Lab:
         _wait_gone(doomed, 5)
         if plan is not None and node in self.nodes:
             netns.run(plan.node_teardown(node), ignore_errors=True)  # its addresses, floating ones too, vanish
-        shutil.rmtree(self.node_dir(node) / "run", ignore_errors=True)
+        self._wipe_run_dirs([node])
         for svc in (*NODE_SERVICES, FORWARDER, WATCHDOG, REMOTE):
             self.procs.pop(f"{node}/{svc}", None)
         if node in self.buses:
@@ -686,7 +693,7 @@ class Lab:
         for node in self.nodes + self.remotes:
             for pid in self.resource_pids(node):
                 _signal(pid, signal.SIGKILL)
-            shutil.rmtree(self.node_dir(node) / "run", ignore_errors=True)
+        self._wipe_run_dirs(self.nodes + self.remotes)
         servers = [s.pid for s in self.servers.values() if s.pid]
         for pid in servers:
             _signal(pid, signal.SIGCONT)
