@@ -223,7 +223,7 @@ class Nemesis:
             [self.lab.procs.get(f"{node}/{process}", 0)]
         self.say(f"  nemesis: SIGKILL {node}/{process}")
         for pid in pids:
-            if pid:
+            if alive(pid, self.lab.dir):  # never a recycled pid (its node may have been reset meanwhile)
                 self.killed.add(pid)
                 with contextlib.suppress(ProcessLookupError):  # already gone (its node was reset meanwhile)
                     os.kill(pid, signal.SIGKILL)
@@ -320,7 +320,7 @@ def unsettled(lab: Lab, rids: list[str]) -> list[str]:
 def crashes(lab: Lab, killed: set[int]) -> list[str]:
     found = []
     for name, pid in lab.procs.items():
-        if pid not in killed and not alive(pid):
+        if pid not in killed and not alive(pid, lab.dir):
             found.append(f"{name} (pid {pid}) is not running")
     for log in sorted((lab.dir / "logs").glob("*.log")):
         if "Traceback" in log.read_text(errors="replace"):

@@ -97,7 +97,7 @@ def one_run(lab: Lab, mode: str, pause: float) -> dict[str, Any]:
         time.sleep(SAMPLE)
     if both_since is not None:  # still two copies when the wait ended
         double += time.monotonic() - both_since
-    reset = lab.watchdog_fired(holder) or not any(alive(p) for p in lab.node_pids(holder))
+    reset = lab.watchdog_fired(holder) or not any(alive(p, lab.dir) for p in lab.node_pids(holder))
     if reset:  # the machine was reset (its watchdog, or a fence device cut its power): boot it again
         lab.kill(holder)
         lab.revive(holder, timeout=60)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paceline.shared import containers
-from paceline.shared.pidfiles import pids_under
+from paceline.shared.pidfiles import LAB_DIR_ENV, pids_under, started_for
 
 SOCKET = "watchdog.sock"
 #: Default file of the pids of the node's own processes (services, bus server), one per line, kept by
@@ -70,13 +70,16 @@ def listening(state_dir: Path) -> bool:
 
 
 def node_processes(state_dir: Path, listed: Path) -> list[int]:
-    """Everything a reset kills: the listed node processes, and every pid file under the run directory."""
+    """Everything a reset kills: the listed node processes, and every pid file under the run directory;
+    only those that are still the node's (their command line or environment names the node's directory,
+    or the lab's that started this watchdog): a listed pid may since have been recycled for anything."""
     pids = []
     for line in (listed.read_text().split() if listed.exists() else []):
         if line.isdigit():
             pids.append(int(line))
     pids += pids_under(state_dir / "run")
-    return [p for p in pids if p > 1 and p != os.getpid()]
+    roots = [state_dir.absolute(), *([Path(os.environ[LAB_DIR_ENV])] if os.environ.get(LAB_DIR_ENV) else [])]
+    return [p for p in pids if p > 1 and p != os.getpid() and started_for(p, roots)]
 
 
 def reset(state_dir: Path, listed: Path | None = None) -> list[int]:

@@ -126,7 +126,7 @@ def test_a_hung_node_is_fenced_by_its_device_before_its_resource_starts_elsewher
         state.pause("a", resume=True)
     assert most <= 1, "two copies ran at once"
     assert moved_at is not None, "not started elsewhere while a hung"
-    assert not any(alive(pid) for pid in state.node_pids("a")), "a's power was not cut"
+    assert not any(alive(pid, state.dir) for pid in state.node_pids("a")), "a's power was not cut"
     revived = dlab.paceline("lab", "revive", "a", "--dir", str(dlab.dir), timeout=120)
     assert revived.returncode == 0, revived.stderr
     until(lambda: "Online: [ a b c ]" in dlab.crm("status"), "a back after being fenced", PATIENCE, POLL)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from paceline.membership import watchdog
+from paceline.shared.pidfiles import LAB_DIR_ENV
+
+
+def _of_node(state_dir: Path) -> subprocess.Popen:
+    """A process as the node starts them: its environment names the node's directory."""
+    return subprocess.Popen(["sleep", "60"], env={**os.environ, "HA_RSCTMP": str(state_dir / "run")})
 
 
 def test_the_countdown_is_armed_by_the_first_pet() -> None:
@@ -21,8 +28,8 @@ def test_the_countdown_is_armed_by_the_first_pet() -> None:
 
 
 def test_a_reset_kills_the_node_and_its_resources_and_wipes_run(tmp_path: Path) -> None:
-    service = subprocess.Popen(["sleep", "60"])
-    resource = subprocess.Popen(["sleep", "60"])
+    service = _of_node(tmp_path)
+    resource = _of_node(tmp_path)
     (tmp_path / "run" / "agent").mkdir(parents=True)
     (tmp_path / "run" / "agent" / "web.pid").write_text(f"{resource.pid}\n")
     (tmp_path / "run" / "Dummy-x.state").write_text("x")
@@ -37,8 +44,28 @@ def test_a_reset_kills_the_node_and_its_resources_and_wipes_run(tmp_path: Path) 
             proc.kill()
 
 
+def test_a_recycled_pid_is_left_alone(tmp_path: Path, monkeypatch) -> None:
+    """A listed pid or a pid file outlives its process; the pid may since be anybody's (another lab's
+    nats-server, say). Only a process that names the node's directory, or the lab's, is the node's."""
+    lab = tmp_path / "lab"
+    node = lab / "nodes" / "n1"
+    stranger = subprocess.Popen(["sleep", "60"], env={k: v for k, v in os.environ.items() if k != LAB_DIR_ENV})
+    neighbour = _of_node(tmp_path / "lab2" / "nodes" / "n1")  # another lab, whose path starts as this one's
+    server = subprocess.Popen(["sleep", "60"], env={**os.environ, LAB_DIR_ENV: str(lab)})  # its bus server
+    (node / "run").mkdir(parents=True)
+    (node / "run" / "old.pid").write_text(f"{stranger.pid}\n")
+    (node / watchdog.PIDS).write_text(f"{neighbour.pid}\n{server.pid}\n")
+    monkeypatch.setenv(LAB_DIR_ENV, str(lab))
+    try:
+        assert watchdog.reset(node) == [server.pid]
+        assert stranger.poll() is None and neighbour.poll() is None
+    finally:
+        for proc in (stranger, neighbour, server):
+            proc.kill()
+
+
 def test_the_process_resets_when_the_pets_stop(tmp_path: Path) -> None:
-    victim = subprocess.Popen(["sleep", "60"])
+    victim = _of_node(tmp_path)
     (tmp_path / watchdog.PIDS).write_text(f"{victim.pid}\n")
     dog = subprocess.Popen([sys.executable, "-m", "paceline.membership.watchdog", "--state-dir", str(tmp_path),
                             "--timeout", "0.5"], stdout=subprocess.PIPE, text=True)

@@ -52,7 +52,7 @@ from paceline.shared import bus, cib, containers, micro
 from paceline.shared.cluster.values import is_true
 from paceline.shared.credentials import CredentialError, Credentials, add_remote, keygen, server_auth
 from paceline.shared.natsserver import NatsServer, NatsServerError
-from paceline.shared.pidfiles import pids_under
+from paceline.shared.pidfiles import LAB_DIR_ENV, pids_under, started_for
 from paceline.shared.subjects import Subjects, check_token
 
 #: Every node runs every service, as a real machine would; the first two are the cluster-wide ones (any
@@ -89,33 +89,28 @@ def _running(pid: int) -> bool:
         return False
 
 
-def alive(pid: int | None) -> bool:
-    """True only for a live process that is one of ours (never signal a recycled pid)."""
-    if not pid or not _running(pid):
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"paceline" in cmdline or b"nats-server" in cmdline or b"http.server" in cmdline
+def alive(pid: int | None, lab_dir: Path) -> bool:
+    """True only for a live process started for the lab in ``lab_dir`` (never signal a recycled pid: it may
+    be another lab's nats-server by now)."""
+    return pid is not None and pid > 0 and _running(pid) and started_for(pid, [lab_dir])
 
 
-def _signal(pid: int | None, sig: int) -> None:
-    if alive(pid):
+def _signal(pid: int | None, sig: int, lab_dir: Path) -> None:
+    if alive(pid, lab_dir):
         try:
             os.kill(pid, sig)  # type: ignore[arg-type]
         except ProcessLookupError:
             pass
 
 
-def _wait_gone(pids: list[int], timeout: float) -> list[int]:
+def _wait_gone(pids: list[int], timeout: float, lab_dir: Path) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        left = [p for p in pids if alive(p)]
+        left = [p for p in pids if alive(p, lab_dir)]
         if not left:
             return []
         time.sleep(0.05)
-    return [p for p in pids if alive(p)]
+    return [p for p in pids if alive(p, lab_dir)]
 
 
 def _kill_namespace(namespace: str) -> None:
@@ -170,6 +165,10 @@ class Lab:
     #: Each node's exporter (``host:port``, what Prometheus scrapes): a free loopback port each, as the nodes
     #: share one machine; in a netns lab ha_cluster_exporter's 9664 on the node's own address.
     exporters: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Absolute, as every process the lab starts names it: how a recorded pid is told from a recycled one.
+        self.dir = Path(os.path.abspath(self.dir))
 
     # ------------------------------------------------------------ persistence
     @property
@@ -293,7 +292,7 @@ class Lab:
             argv = netns.exec_argv(namespace, argv)
         with open(log_dir / f"{name.replace('/', '-')}.log", "ab") as log:
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=env, start_new_session=True)
+                                    env={**env, LAB_DIR_ENV: str(self.dir)}, start_new_session=True)
         self.procs[name] = proc.pid
         return proc.pid
 
@@ -433,7 +432,7 @@ class Lab:
         except LabError:
             return
         pids = list(running.procs.values()) + [s.pid for s in running.servers.values()]
-        if any(alive(p) for p in pids):
+        if any(alive(p, self.dir) for p in pids):
             raise LabError(f"a lab is already running in {self.dir} (stop it with: paceline lab down)")
 
     def _plan_network(self, nodes: list[str]) -> NetnsPlan:
@@ -447,7 +446,7 @@ class Lab:
 
     def _start_services(self, node: str, services: tuple[str, ...]) -> None:
         (self.node_dir(node) / "run").mkdir(parents=True, exist_ok=True)
-        if self.watchdog_timeout > 0 and not alive(self.procs.get(f"{node}/{WATCHDOG}")):
+        if self.watchdog_timeout > 0 and not alive(self.procs.get(f"{node}/{WATCHDOG}"), self.dir):
             self.launch(f"{node}/{WATCHDOG}", [sys.executable, "-m", "paceline.membership.watchdog", "--state-dir",
                                               str(self.node_dir(node)), "--timeout", str(self.watchdog_timeout),
                                               "--node-pids", str(self.node_dir(node) / NODE_PIDS)],
@@ -465,7 +464,7 @@ class Lab:
     def watchdog_fired(self, node: str) -> bool:
         """Whether the node's watchdog reset it: it exits once it has (a killed node loses its record)."""
         name = f"{node}/{WATCHDOG}"
-        return self.watchdog_timeout > 0 and name in self.procs and not alive(self.procs[name])
+        return self.watchdog_timeout > 0 and name in self.procs and not alive(self.procs[name], self.dir)
 
     async def connect(self, user: str = "admin", name: str = "paceline-lab") -> Any:
         """A connection to the lab's bus from the root namespace, as ``user`` when the bus requires credentials
@@ -591,7 +590,7 @@ class Lab:
             auth = server_auth(Credentials(Path(self.credentials)), server.name, Subjects(self.cluster))
             server.process(self.cluster, list(self.servers.values()), self.dir / "jetstream" / server.name,
                            auth).config_file()
-            _signal(server.pid, signal.SIGHUP)
+            _signal(server.pid, signal.SIGHUP, self.dir)
 
     def kill(self, node: str) -> None:
         """A machine crash: its services, resources and bus server die at once; its run directory is wiped."""
@@ -599,11 +598,11 @@ class Lab:
         doomed = self.node_pids(node) + self.resource_pids(node) + self.server_pids(node) + \
             [p for p in [self.procs.get(f"{node}/{WATCHDOG}")] if p]
         for pid in doomed:
-            _signal(pid, signal.SIGKILL)
+            _signal(pid, signal.SIGKILL, self.dir)
         plan = self.plan
         if plan is not None and node in self.nodes:
             _kill_namespace(plan.namespace(node))
-        _wait_gone(doomed, 5)
+        _wait_gone(doomed, 5, self.dir)
         if plan is not None and node in self.nodes:
             netns.run(plan.node_teardown(node), ignore_errors=True)  # its addresses, floating ones too, vanish
         self._wipe_run_dirs([node])
@@ -624,7 +623,7 @@ class Lab:
         (its services wait for a JetStream majority that only the others' servers give)."""
         for node in nodes:
             self._check_member(node)
-            if any(alive(p) for p in self.node_pids(node) + self.server_pids(node)):
+            if any(alive(p, self.dir) for p in self.node_pids(node) + self.server_pids(node)):
                 raise LabError(f"node {node} is running (kill it first: paceline lab kill {node})")
         plan = self.plan
         for node in nodes:
@@ -647,17 +646,17 @@ class Lab:
         as systemd's ``Restart=`` would; the node is otherwise left as it is."""
         self._check_member(node)
         if process == "nats-server":
-            if any(alive(p) for p in self.server_pids(node)):
+            if any(alive(p, self.dir) for p in self.server_pids(node)):
                 raise LabError(f"the nats-server of {node} is running")
             for pid in self.server_pids(node):  # a forwarder without its server goes too
-                _signal(pid, signal.SIGKILL)
+                _signal(pid, signal.SIGKILL, self.dir)
             self._start_servers([node])
             self._list_node_processes(node)
             return
         own = (REMOTE,) if node in self.remotes else NODE_SERVICES if node in self.nodes else ()
         if process not in own:
             raise LabError(f"no service {process!r} on {node} (services: {', '.join(own) or 'none'})")
-        if alive(self.procs.get(f"{node}/{process}")):
+        if alive(self.procs.get(f"{node}/{process}"), self.dir):
             raise LabError(f"{node}/{process} is running")
         if process == REMOTE:
             self.spawn_remote(node)
@@ -671,7 +670,7 @@ class Lab:
         self._check_member(node)
         pids = self.node_pids(node) + self.server_pids(node)
         for pid in pids:
-            _signal(pid, signal.SIGCONT if resume else signal.SIGSTOP)
+            _signal(pid, signal.SIGCONT if resume else signal.SIGSTOP, self.dir)
         return pids
 
     def isolate(self, node: str, heal: bool = False) -> None:
@@ -686,20 +685,20 @@ class Lab:
     def down(self) -> None:
         services = list(self.procs.values())
         for pid in services:
-            _signal(pid, signal.SIGCONT)  # a paused process cannot act on SIGTERM
-            _signal(pid, signal.SIGTERM)
-        for pid in _wait_gone(services, 10):
-            _signal(pid, signal.SIGKILL)
+            _signal(pid, signal.SIGCONT, self.dir)  # a paused process cannot act on SIGTERM
+            _signal(pid, signal.SIGTERM, self.dir)
+        for pid in _wait_gone(services, 10, self.dir):
+            _signal(pid, signal.SIGKILL, self.dir)
         for node in self.nodes + self.remotes:
             for pid in self.resource_pids(node):
-                _signal(pid, signal.SIGKILL)
+                _signal(pid, signal.SIGKILL, self.dir)
         self._wipe_run_dirs(self.nodes + self.remotes)
         servers = [s.pid for s in self.servers.values() if s.pid]
         for pid in servers:
-            _signal(pid, signal.SIGCONT)
-            _signal(pid, signal.SIGTERM)
-        for pid in _wait_gone(servers, 10):
-            _signal(pid, signal.SIGKILL)
+            _signal(pid, signal.SIGCONT, self.dir)
+            _signal(pid, signal.SIGTERM, self.dir)
+        for pid in _wait_gone(servers, 10, self.dir):
+            _signal(pid, signal.SIGKILL, self.dir)
         plan = self.plan
         if plan is not None:
             for namespace in plan.namespaces():
@@ -719,7 +718,8 @@ class Lab:
             role = "witness (bus only)" if server.witness else "single bus" if server.name == buses.SINGLE \
                 else "node bus"
             where = f" in netns {server.namespace}" if server.namespace else ""
-            lines.append(f"  {server.name + '/nats-server':<22} {'running' if alive(server.pid) else 'stopped':<8}"
+            state = "running" if alive(server.pid, self.dir) else "stopped"
+            lines.append(f"  {server.name + '/nats-server':<22} {state:<8}"
                          f" pid {server.pid or '-'}  {role} {server.client_url}{where}")
         for node in self.nodes:
             for svc in (*NODE_SERVICES, *([WATCHDOG] if self.watchdog_timeout > 0 else [])):
@@ -741,7 +741,7 @@ class Lab:
     def _describe_service(self, node: str, svc: str) -> str:
         name = f"{node}/{svc}"
         pid = self.procs.get(name)
-        state = "running" if alive(pid) else "stopped"
+        state = "running" if alive(pid, self.dir) else "stopped"
         port_file = self.node_dir(node) / f"{svc}.metrics-port"
         metrics = ""
         if state == "running" and port_file.exists():
