@@ -20,6 +20,7 @@ ENV_PREFIX = "PACELINE_"
 OTHER_VARIABLES = {
     "PACELINE_CONFIG": "the configuration file (this module)",
     "PACELINE_LAB": "the lab directory (paceline lab, the CLI)",
+    "PACELINE_LAB_DIR": "set by a lab on every process it starts: tells them from a recycled pid (shared.pidfiles)",
     "PACELINE_HISTORY": "the shell's history file",
     "PACELINE_QUICKBUS": "0: the CLI uses nats-py for every request",
     "PACELINE_PYTHON": "the interpreter the executor's Pacemaker tool stand-ins run",
