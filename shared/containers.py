@@ -14,6 +14,7 @@ container that never came up costs one ``rm`` of nothing.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -68,7 +69,8 @@ def note(run_dir: Path, box: Container, task: str, rc: int | None) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch()
     elif (task == "stop" and rc == lrm.OCF_SUCCESS) or (task == "monitor" and rc == lrm.OCF_NOT_RUNNING):
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def recorded(run_dir: Path) -> list[Container]:
@@ -99,3 +101,12 @@ def remove(boxes: Iterable[Container]) -> list[Container]:
             call.kill()
             call.wait()
     return removed
+
+
+def wipe(run_dirs: Iterable[Path]) -> None:
+    """The end of machines' run directories, once their processes are dead (a crash, a reset): first the
+    containers recorded there (all at once), then the directories with their records."""
+    dirs = list(run_dirs)
+    remove([box for run_dir in dirs for box in recorded(run_dir)])
+    for run_dir in dirs:
+        shutil.rmtree(run_dir, ignore_errors=True)

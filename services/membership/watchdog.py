@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -89,8 +88,7 @@ def reset(state_dir: Path, listed: Path | None = None) -> list[int]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
-    containers.remove(containers.recorded(state_dir / "run"))  # outside the process tree, yet on this machine
-    shutil.rmtree(state_dir / "run", ignore_errors=True)
+    containers.wipe([state_dir / "run"])  # its containers too: outside the process tree, yet on this machine
     return killed
 
 

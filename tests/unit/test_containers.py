@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from paceline.shared import lrm
-from paceline.shared.containers import Container, container_of, note, recorded, remove, remove_argv
+from paceline.shared.containers import Container, container_of, note, recorded, remove, remove_argv, wipe
 
 PODMAN = ("ocf", "heartbeat", "podman")
 
@@ -55,3 +55,19 @@ def test_removal_is_a_power_cut():
 def test_a_missing_engine_removes_nothing_and_raises_nothing(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert remove([Container("podman", "b"), Container("docker", "c")]) == []
+
+
+def test_wipe_removes_the_recorded_containers_then_the_directories(monkeypatch, tmp_path: Path):
+    calls: list[list[Container]] = []
+
+    def remove_(boxes: list[Container]) -> list[Container]:
+        calls.append(list(boxes))
+        return []
+
+    monkeypatch.setattr("paceline.shared.containers.remove", remove_)
+    runs = [tmp_path / "n1" / "run", tmp_path / "n2" / "run"]
+    note(runs[0], Container("podman", "a"), "start", None)
+    note(runs[1], Container("docker", "b"), "start", None)
+    wipe(runs)
+    assert calls == [[Container("podman", "a"), Container("docker", "b")]]  # one call: removed in parallel
+    assert not any(run.exists() for run in runs)

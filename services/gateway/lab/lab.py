@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -320,9 +319,7 @@ class Lab:
     def _wipe_run_dirs(self, nodes: list[str]) -> None:
         """The end of the nodes' machines, once their processes are dead: the containers their agents started
         go too (the engine, shared by every node of the lab, would keep them), then the run directories."""
-        containers.remove([box for node in nodes for box in containers.recorded(self.node_dir(node) / "run")])
-        for node in nodes:
-            shutil.rmtree(self.node_dir(node) / "run", ignore_errors=True)
+        containers.wipe(self.node_dir(node) / "run" for node in nodes)
 
     def _members(self) -> list[str]:
         return self.nodes + self.witnesses + self.remotes
