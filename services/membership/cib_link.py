@@ -64,7 +64,10 @@ class CibLink:
         #: Whether survivors would count this node as reset by its watchdog if it lost quorum (fencing on,
         #: no-quorum-policy not ignore): only then must quorum loss stop the petting. From the last read.
         self.quorum_loss_resets = True
-        self._pending: dict[str, bool] = {}
+        #: uname -> (online, wish number). The number tells a wish made while a write was in flight from
+        #: the one being written, even with the same value: the declared node ids may have changed meanwhile.
+        self._pending: dict[str, tuple[bool, int]] = {}
+        self._wishes = 0
         self._wake = asyncio.Event()
         self._refresh_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -96,7 +99,7 @@ class CibLink:
             nodes = CibNodes.from_root(root)
             changed = nodes != self.nodes
             self.nodes = nodes
-        if not recorded_online(root, self.node):
+        if not recorded_online(root, self.node, nodes.node_id(self.node)):
             # Recorded down (by a peer that lost us, a new DC, an import) while this process kept
             # running: write ourselves online again. The operation history is left alone (see __init__).
             if self._online_written:
@@ -110,12 +113,13 @@ class CibLink:
     # ------------------------------------------------------------ writing
     def want(self, uname: str, online: bool) -> None:
         """Ask for ``uname``'s node_state to be written up or down; the newest wish wins."""
-        self._pending[uname] = online
+        self._wishes += 1
+        self._pending[uname] = (online, self._wishes)
         self._wake.set()
 
     @property
     def pending(self) -> dict[str, bool]:
-        return dict(self._pending)
+        return {uname: online for uname, (online, _) in self._pending.items()}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="membership-cib-writer")
@@ -144,7 +148,8 @@ class CibLink:
             return False
         assert self.nodes is not None
         complete = True
-        for uname, online in list(self._pending.items()):
+        for uname, wish in list(self._pending.items()):
+            online = wish[0]
             decision = self.decide(uname, online)
             if decision is Decision.DEFER:
                 complete = False
@@ -161,7 +166,7 @@ class CibLink:
                 self._unreachable_logged = False
                 self._online_written = self._online_written or (uname == self.node and online)
                 self.log.info("node_state written", uname=uname, online=online)
-            if self._pending.get(uname) == online:  # unless a newer wish arrived meanwhile
+            if self._pending.get(uname) == wish:  # unless a newer wish arrived meanwhile, even an equal one
                 del self._pending[uname]
         return complete
 

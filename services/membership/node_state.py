@@ -62,10 +62,12 @@ class CibNodes:
         return self.ids.get(uname, uname)
 
 
-def recorded_online(root: cib.Element, uname: str) -> bool:
-    """Whether the CIB status already says what a live member's own entry must say."""
+def recorded_online(root: cib.Element, uname: str, node_id: str | None = None) -> bool:
+    """Whether the CIB status already says what a live member's own entry must say: online, and (when
+    ``node_id`` is given) under the id <nodes> now declares, which a CIB replaced after our write may change."""
     ns = cib.node_state(root, uname, create=False)
-    return ns is not None and all(ns.get(k) == v for k, v in ONLINE.items())
+    return (ns is not None and all(ns.get(k) == v for k, v in ONLINE.items())
+            and (node_id is None or ns.get("id") == node_id))
 
 
 def node_state_ops(node_id: str, uname: str, online: bool) -> list[dict[str, Any]]:

@@ -65,3 +65,31 @@ async def test_a_node_recorded_down_writes_itself_online_without_clearing_its_hi
     assert [op["op"] for op in patch.ops] == ["node_state"]
     assert cib.node_state(store.root, "n1").get("crmd") == "online"
     assert lrm_of(store.root) == history  # the CIB's mirror of the executor's history kept
+
+
+async def test_a_wish_made_while_the_same_wish_is_being_written_is_written_again(store, monkeypatch):
+    """The declared ids can change while our own "online" write is in flight (a CIB replaced meanwhile):
+    the wish made then has the same value but must not be dropped with the one the write finished."""
+    the_link = link()
+    calls = 0
+    original = store.call
+
+    async def call_then_change_the_ids(*args: Any, **kw: Any) -> Message:
+        nonlocal calls
+        reply = await original(*args, **kw)
+        if isinstance(args[2], CibPatch):
+            calls += 1
+            if calls == 1:
+                cib.node_by_uname(store.root, "n1").set("id", "2")
+                assert await the_link.refresh()  # as the service does on the configuration change
+        return reply
+
+    monkeypatch.setattr(cib_link.bus, "call", call_then_change_the_ids)
+    the_link.nodes = cib_link.CibNodes.from_root(store.root)
+    the_link.want("n1", True)
+    assert await the_link._flush()
+    assert the_link.pending == {"n1": True}  # the second wish survived the first write
+    assert await the_link._flush()
+    assert [p.ops[0]["attrs"]["id"] for p in store.patches] == ["1", "2"]
+    assert cib.node_state(store.root, "n1").get("id") == "2"
+    assert the_link.pending == {}

@@ -134,3 +134,10 @@ def test_recorded_online_needs_every_member_attribute():
     assert recorded_online(root, "alpha")
     ns.set("join", "pending")
     assert not recorded_online(root, "alpha")
+
+
+def test_recorded_online_under_another_id_is_not_recorded():
+    root = cib.empty(["alpha"])
+    lrm.apply_status_ops(cib.node_state(root, "alpha"), node_state_ops("alpha", "alpha", online=True))
+    assert recorded_online(root, "alpha", "alpha")
+    assert not recorded_online(root, "alpha", "1")  # <nodes> declared the node after our write
