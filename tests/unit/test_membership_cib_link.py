@@ -80,7 +80,9 @@ async def test_a_wish_made_while_the_same_wish_is_being_written_is_written_again
         if isinstance(args[2], CibPatch):
             calls += 1
             if calls == 1:
-                cib.node_by_uname(store.root, "n1").set("id", "2")
+                node = cib.node_by_uname(store.root, "n1")
+                assert node is not None
+                node.set("id", "2")
                 assert await the_link.refresh()  # as the service does on the configuration change
         return reply
 
