@@ -48,9 +48,9 @@ from typing import Any
 from paceline.lab.lab import Lab, LabError
 from paceline.lab.netns import NetnsError, call_in
 from paceline.lab.story import Story, StoryStepFailed, free_port
-from paceline.policy.overlay import Known, lay_over
 from paceline.shared import bus, cib
 from paceline.shared.cluster import unpack
+from paceline.shared.cluster.overlay import Known, lay_over
 from paceline.shared.config import Config
 from paceline.shared.messages import ExecutorHistory, HistoryRequest, MembershipQuery, MembershipViewMessage
 from paceline.shared.subjects import Subjects

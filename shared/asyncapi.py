@@ -64,6 +64,7 @@ TRAFFIC: dict[str, Traffic] = {
     "fenced_by": Traffic(m.Fenced),
     "policy_status": Traffic(m.PolicyStatusQuery, m.PolicyStatus),
     "policy_explain": Traffic(m.ExplainRequest, m.ExplainReply),
+    "policy_facts": Traffic(m.DcFactsQuery, m.DcFacts),
     "executor_action": Traffic(m.ActionRequest, m.OperationResult),
     "executor_event": Traffic(m.OperationResult),
     "executor:metadata": Traffic(m.MetadataRequest, m.MetadataReply),
@@ -85,7 +86,7 @@ TRAFFIC: dict[str, Traffic] = {
 
 #: Builders of :class:`Subjects` that make other builders' subjects, not subjects of their own.
 GENERIC = {"policy": "the policy subjects, each of which has a builder of its own (policy_alive, policy_status, "
-                     "policy_explain)"}
+                     "policy_explain, policy_facts)"}
 #: Builder parameters that name a node, and what the node is on that subject.
 NODE_PARAMETERS = {
     "node": "A node's name: the node that publishes (events) or serves (requests) on this subject.",

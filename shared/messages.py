@@ -586,6 +586,26 @@ class ExplainReply(Message):
     text: str
 
 
+class DcFactsQuery(Message):
+    """``policy.facts``: what the DC knows better than the CIB now (answered by the DC only)."""
+
+    KIND = "query"
+
+
+class DcFacts(Message):
+    """The facts the DC plans with ahead of the CIB (``paceline.shared.cluster.overlay``), for readers of the
+    CIB that must not show less than the DC knows: its membership view and the nodes it fenced, whose
+    records it writes behind. Executors' histories are not sent (their CIB copies land on their own)."""
+
+    KIND = REPLY
+    dc: str
+    members: tuple[str, ...]
+    gone: tuple[str, ...] = ()
+    unclean: tuple[str, ...] = ()
+    #: Fenced node -> the status ops of its record (``paceline.shared.lrm``), until it is a member again.
+    fenced: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
 # ------------------------------------------------------------------ executor
 
 

@@ -70,7 +70,7 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
     if role == ADMIN:
         return Permissions(
             publish=(SRV, f"{p}.gateway.>", *(s.cib(e) for e in CIB_ENDPOINTS), s.policy_status("*"), s.policy_explain,
-                     s.membership_query("*"), s.executor("history", "*")),
+                     s.policy_facts, s.membership_query("*"), s.executor("history", "*")),
             subscribe=(inbox, f"{p}.>"), responds=False,
             notes="the CLI and tools that change the configuration through the store's endpoints; no executor "
                   "actions, no heartbeats, never a node's status patch or the store's change events")
@@ -79,11 +79,11 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
     by_role = {
         "membership": lambda: Permissions(
             publish=(SRV, s.heartbeat(node), s.view(node), s.cib("query"), s.cib_patch_by("membership", node),
-                     s.executor("reset", node), JETSTREAM_INFO),
+                     s.executor("reset", node), s.policy_facts, JETSTREAM_INFO),
             subscribe=(inbox, SRV, s.heartbeats, s.membership_query(node), s.policy_alive(node), s.fenced,
                        s.cib_changed),
             notes="heartbeats and views under its own node's name; node_state entries in the CIB; JetStream's "
-                  "account info (read-only) for the node exporter"),
+                  "account info (read-only) and the DC's facts for the node exporter"),
         "executor": lambda: Permissions(
             publish=(SRV, s.executor_event(node), s.cib("query"), s.cib_patch_by("executor", node),
                      s.membership_query(node),
@@ -104,7 +104,7 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
                      s.transition, s.fenced_by(node), s.policy_alive(node), s.membership_query(node),
                      *(s.cib(e) for e in ("query", "patch", "cluster"))),
             subscribe=(inbox, SRV, s.views, s.executor_events, s.dc, s.fenced, s.cib_changed,
-                       s.policy_status(node), s.policy_explain),
+                       s.policy_status(node), s.policy_explain, s.policy_facts),
             notes="the only role that sends executor actions, fencing requests and DC announcements"),
         "cib-store": lambda: Permissions(
             publish=(SRV, s.cib_changed, *JETSTREAM),
@@ -112,7 +112,7 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
             notes="the only role with JetStream access: the configuration's storage"),
         "gateway": lambda: Permissions(
             publish=(SRV, *(s.cib(e) for e in ("query", "replace", "patch", "tickets")), s.policy_explain,
-                     s.policy_status("*"), s.membership_query("*"),
+                     s.policy_facts, s.policy_status("*"), s.membership_query("*"),
                      *(s.executor(e, "*") for e in ("validate", "metadata", "agents"))),
             subscribe=(inbox, SRV, *(s.gateway(e) for e in GATEWAY_ENDPOINTS), s.views, s.cib_changed),
             notes="answers the CLI and writes the configuration on its behalf"),

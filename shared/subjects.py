@@ -129,6 +129,11 @@ class Subjects:
         """``resource why`` on a live cluster: only the DC subscribes, so the request reaches the DC."""
         return self.policy("explain")
 
+    @property
+    def policy_facts(self) -> str:
+        """What the DC knows ahead of the CIB (its view, the nodes it fenced): only the DC subscribes."""
+        return self.policy("facts")
+
     # executor ---------------------------------------------------------
     def executor_action(self, node: str) -> str:
         """Request subject: the DC asks a node's executor to run one action."""
@@ -175,6 +180,7 @@ def catalog() -> list[str]:
         *(s.cib(name) for name in CIB_ENDPOINTS), s.cib_changed,
         *(s.cib_patch_by(role, node) for role in NODE_PATCHERS), *(s.cib_patches_by(role) for role in NODE_PATCHERS),
         s.dc, s.policy_alive(node), s.transition, s.fenced_by(node), s.fenced, s.policy_status(node), s.policy_explain,
+        s.policy_facts,
         s.executor_action(node), s.executor_event(node), s.executor_events,
         *(s.executor(name, node) for name in EXECUTOR_ENDPOINTS),
         *(s.gateway(name) for name in GATEWAY_ENDPOINTS),

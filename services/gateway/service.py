@@ -26,7 +26,7 @@ from paceline.crm.agents import AgentCatalog, merge_listings
 from paceline.crm.preferences import Preferences
 from paceline.crm.words import check_line
 from paceline.gateway import attributes
-from paceline.shared import VERSION, bus, cib, lrm
+from paceline.shared import VERSION, bus, cib, dc_facts, lrm
 from paceline.shared.cluster import crm_mon as status_view
 from paceline.shared.cluster import crm_mon_xml, tickets
 from paceline.shared.messages import (
@@ -282,17 +282,19 @@ class Gateway:
 
     # ------------------------------------------------------------ status
     async def status(self, req: StatusRequest) -> StatusReply:
-        if req.format == crm_mon_xml.FORMAT:     # crm_mon -X: a monitoring tool's, with the read-only credential
-            reply = await self.query(fresh=False)
-            text = crm_mon_xml.render(cib.parse_cib(reply.xml), time.time(), identity=(crm_mon_xml.STACK, VERSION))
-            return StatusReply(text=text, version=reply.version)
-        if req.format not in status_view.FORMATS:
+        if req.format != crm_mon_xml.FORMAT and req.format not in status_view.FORMATS:
             raise bus.UserError(f"unknown output format {req.format!r}; one of {', '.join(status_view.FORMATS)}",
                                 code="bad-request")
-        # A page to look at: during a JetStream leader election the cib-store's last good copy beats no page.
+        # A page to look at: during a JetStream leader election the cib-store's last good copy beats no page,
+        # and what the DC knows (its view, the nodes it fenced) beats the CIB's record of it, written behind.
         reply = await self.query(fresh=False)
+        root = cib.parse_cib(reply.xml)
+        await dc_facts.lay_dc_facts_over(self.ctx.nc, self.s, root, SERVICE)
+        if req.format == crm_mon_xml.FORMAT:     # crm_mon -X: a monitoring tool's, with the read-only credential
+            text = crm_mon_xml.render(root, time.time(), identity=(crm_mon_xml.STACK, VERSION))
+            return StatusReply(text=text, version=reply.version)
         try:
-            text, errors = status_view.page_and_notes(cib.parse_cib(reply.xml), req.format, time.time(), req.show,
+            text, errors = status_view.page_and_notes(root, req.format, time.time(), req.show,
                                                       identity=(crm_mon_xml.STACK, VERSION))
         except ValueError as exc:
             raise bus.UserError(str(exc), code="bad-request") from None

@@ -40,7 +40,7 @@ from nats.aio.client import Client
 from paceline.membership import exporter, exposition, watchdog
 from paceline.membership.exposition import Family
 from paceline.membership.view import MembershipView
-from paceline.shared import bus, cib
+from paceline.shared import bus, cib, dc_facts
 from paceline.shared.messages import CibDocument, CibQuery
 from paceline.shared.subjects import Subjects
 from prometheus_client import REGISTRY, generate_latest
@@ -178,7 +178,8 @@ class NodeExporter:
         return families
 
     async def _read_cib(self) -> cib.Element | None:
-        """The CIB, read at most once per ``CIB_MAX_AGE``; None when the store does not answer."""
+        """The CIB with the DC's facts over it, read at most once per ``CIB_MAX_AGE``; None when the store does
+        not answer."""
         async with self._cib_lock:
             stamp, root = self._cib
             if root is not None and time.monotonic() - stamp < CIB_MAX_AGE:
@@ -192,6 +193,8 @@ class NodeExporter:
             except (bus.BusUnavailable, bus.RemoteError, cib.CibError) as exc:
                 self.log.debug("node exporter: no CIB", error=str(exc))
                 return None
+            # As the status page: what the DC knows (its view, the nodes it fenced) over its records written behind.
+            await dc_facts.lay_dc_facts_over(self.nc, self.subjects, root, self.service)
             self._cib = (time.monotonic(), root)
             return root
 

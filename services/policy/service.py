@@ -32,13 +32,14 @@ from paceline.policy.fencer import NOT_DC_CODES, Fencer
 from paceline.policy.graph import Action, Graph
 from paceline.policy.histories import Histories
 from paceline.policy.mandate import Mandate, mandate_of
-from paceline.policy.overlay import Known, lay_over
 from paceline.policy.recheck import next_recheck
 from paceline.policy.recorder import CibRecorder
 from paceline.policy.recovery import RecoveryClock
 from paceline.policy.scheduler import schedule
 from paceline.shared import VERSION, admission, bus, cib
 from paceline.shared.cluster import remote_nodes
+from paceline.shared.cluster.overlay import Known, lay_over
+from paceline.shared.dc_facts import facts_of
 from paceline.shared.lrm import OpResult
 from paceline.shared.messages import (
     CibChanged,
@@ -47,6 +48,8 @@ from paceline.shared.messages import (
     CibPatch,
     CibQuery,
     DcAnnouncement,
+    DcFacts,
+    DcFactsQuery,
     ExplainReply,
     ExplainRequest,
     Fenced,
@@ -84,6 +87,9 @@ SERVICE = "policy"
 MAX_CONFIG_ERRORS_LOGGED = 50
 #: The endpoint only the DC serves.
 EXPLAIN = "explain"
+FACTS = "facts"
+#: The endpoints only the DC serves.
+DC_ENDPOINTS = (EXPLAIN, FACTS)
 #: How long a plan waits for a fresh read of the CIB before it uses the last copy read (JetStream elections).
 CIB_PATIENCE = 0.3
 #: How soon a plan made from a cached CIB is made again (by then the read may answer).
@@ -284,11 +290,13 @@ class Policy:
                 await asyncio.wait_for(self.ctx.stopping.wait(), self.ctx.cfg.heartbeat_interval)
 
     async def serve_dc_endpoints(self, on: bool) -> None:
-        """Subscribe to what only the DC answers (``policy.explain``) while DC; a bus hiccup is only logged."""
+        """Subscribe to what only the DC answers (``policy.explain``, ``policy.facts``) while DC; a bus hiccup
+        is only logged."""
         if self.svc is None:
             return
         try:
-            await self.svc.serve(EXPLAIN, on)
+            for endpoint in DC_ENDPOINTS:
+                await self.svc.serve(endpoint, on)
         except Exception as exc:  # the next role change tries again
             self.log.warning("cannot change the DC-only endpoints", serve=on, error=str(exc) or type(exc).__name__)
 
@@ -490,6 +498,21 @@ class Policy:
             raise bus.UserError(f"resource why: no resource {req.rsc!r}", code="no-such-resource") from None
         return ExplainReply(text=found.text())
 
+    async def status(self, _query: PolicyStatusQuery) -> PolicyStatus:
+        """``policy.status.<node>``: this instance, DC or not, its term and holder, its last transition."""
+        view = self.view()
+        return PolicyStatus(node=self.me, is_dc=self.dc is not None, term=view.ring_id if view else 0,
+                            holder=view.dc if view else "", transition=self.transition_id,
+                            cib_copy=self.cib_copy.version if self.cib_copy else "")
+
+    async def facts(self, _query: DcFactsQuery) -> DcFacts:
+        """``policy.facts``: what this DC lays over the CIB now, for readers that show the cluster (see
+        :mod:`paceline.shared.dc_facts`); the nodes are the last CIB copy's (read only if there is none yet)."""
+        if self.dc is None:
+            raise bus.UserError("this policy instance is no longer the DC; ask again", code="not-dc")
+        root = self.cib_copy.root if self.cib_copy is not None else (await self.working_cib())[0]
+        return facts_of(self.known(root), self.me)
+
     async def plan_once(self) -> None:
         mandate = self.dc
         if mandate is None:
@@ -599,6 +622,17 @@ class Policy:
         return result
 
 
+def declare_endpoints(policy: Policy, svc: bus.MicroService) -> bus.MicroService:
+    """The policy's endpoints on ``svc`` (not started): its own status, and those only the DC serves, which
+    follow the role (:meth:`Policy.serve_dc_endpoints`)."""
+    s = policy.s
+    svc.endpoint("status", s.policy_status(policy.me), policy.status, PolicyStatusQuery)
+    svc.endpoint(EXPLAIN, s.policy_explain, policy.explain, ExplainRequest, concurrent=True, standby=True)
+    svc.endpoint(FACTS, s.policy_facts, policy.facts, DcFactsQuery, concurrent=True, standby=True)
+    policy.svc = svc
+    return svc
+
+
 async def run(ctx: ServiceContext) -> None:
     policy = Policy(ctx)
     s = ctx.subjects
@@ -606,17 +640,7 @@ async def run(ctx: ServiceContext) -> None:
     await bus.subscribe(ctx.nc, SERVICE, s.cib_changed, policy.on_cib_changed, CibChanged)
     await bus.subscribe(ctx.nc, SERVICE, s.executor_events, policy.on_executor_event, OperationResult)
     await bus.subscribe(ctx.nc, SERVICE, s.fenced, policy.on_fenced, Fenced)
-    svc = bus.MicroService(ctx.nc, SERVICE, VERSION, metadata={"node": ctx.cfg.node})
-
-    async def status(_query: PolicyStatusQuery) -> PolicyStatus:
-        view = policy.view()
-        return PolicyStatus(node=policy.me, is_dc=policy.dc is not None, term=view.ring_id if view else 0,
-                            holder=view.dc if view else "", transition=policy.transition_id,
-                            cib_copy=policy.cib_copy.version if policy.cib_copy else "")
-
-    svc.endpoint("status", s.policy_status(policy.me), status, PolicyStatusQuery)
-    svc.endpoint(EXPLAIN, s.policy_explain, policy.explain, ExplainRequest, concurrent=True, standby=True)
-    policy.svc = svc
+    svc = declare_endpoints(policy, bus.MicroService(ctx.nc, SERVICE, VERSION, metadata={"node": ctx.cfg.node}))
     await svc.start()
     policy.refresh_copy_soon()
     tasks = [asyncio.create_task(policy.alive_loop()), asyncio.create_task(policy.plan_loop())]

@@ -51,6 +51,9 @@ SAMPLES: dict[type[Message], dict[str, Any]] = {
                             "cib_copy": "0.5.12"},
     messages.ExplainRequest: {"rsc": "web"},
     messages.ExplainReply: {"text": "web on n1: 0\n"},
+    messages.DcFactsQuery: {},
+    messages.DcFacts: {"dc": "n1", "members": ["n1"], "gone": ["n2"], "unclean": [],
+                       "fenced": {"n2": [{"op": "lrm_clear"}]}},
     messages.AgentSpec: AGENT,
     messages.ActionRequest: {
         "task": "monitor", "rsc": "web", "node": "n1", "agent": AGENT, "id": 4, "term": 2, "transition": 9,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from paceline.policy.overlay import Known, lay_over
 from paceline.policy.scheduler import schedule
 from paceline.shared import cib
 from paceline.shared.cluster import fencing
+from paceline.shared.cluster.overlay import Known, lay_over
 
 from tests.support.cibs import NOW, node_state, prim, running
 from tests.support.cibs import cib as make_cib
