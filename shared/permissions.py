@@ -113,7 +113,7 @@ def permissions(s: Subjects, role: str, node: str = "") -> Permissions:
         "gateway": lambda: Permissions(
             publish=(SRV, *(s.cib(e) for e in ("query", "replace", "patch", "tickets")), s.policy_explain,
                      s.policy_facts, s.policy_status("*"), s.membership_query("*"),
-                     *(s.executor(e, "*") for e in ("validate", "metadata", "agents"))),
+                     *(s.executor(e, "*") for e in ("validate", "metadata", "agents", "history"))),
             subscribe=(inbox, SRV, *(s.gateway(e) for e in GATEWAY_ENDPOINTS), s.views, s.cib_changed),
             notes="answers the CLI and writes the configuration on its behalf"),
     }

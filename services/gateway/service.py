@@ -78,6 +78,9 @@ R = TypeVar("R", bound=Message)
 
 #: Under a status page read from the cib-store's last good copy.
 STALE_NOTE = "\n(read from a cached copy: the bus is electing the CIB's new leader; it may be seconds old)\n"
+#: Over a cached copy with the DC's facts and the executors' histories laid: only the configuration may be old.
+STALE_CONFIGURATION_NOTE = ("\n(configuration read from a cached copy: the bus is electing the CIB's new leader; "
+                            "nodes and resources as the DC and the executors know them now)\n")
 
 
 class WriteConflict(Exception):
@@ -286,10 +289,11 @@ class Gateway:
             raise bus.UserError(f"unknown output format {req.format!r}; one of {', '.join(status_view.FORMATS)}",
                                 code="bad-request")
         # A page to look at: during a JetStream leader election the cib-store's last good copy beats no page,
-        # and what the DC knows (its view, the nodes it fenced) beats the CIB's record of it, written behind.
+        # and what the DC knows (its view, the nodes it fenced) beats the CIB's record of it, written behind;
+        # over a last good copy, the executors' own histories too (their CIB copies cannot land meanwhile).
         reply = await self.query(fresh=False)
         root = cib.parse_cib(reply.xml)
-        await dc_facts.lay_dc_facts_over(self.ctx.nc, self.s, root, SERVICE)
+        facts = await dc_facts.lay_dc_facts_over(self.ctx.nc, self.s, root, SERVICE, stale=reply.stale)
         if req.format == crm_mon_xml.FORMAT:     # crm_mon -X: a monitoring tool's, with the read-only credential
             text = crm_mon_xml.render(root, time.time(), identity=(crm_mon_xml.STACK, VERSION))
             return StatusReply(text=text, version=reply.version)
@@ -299,7 +303,7 @@ class Gateway:
         except ValueError as exc:
             raise bus.UserError(str(exc), code="bad-request") from None
         if reply.stale and req.format == "text":
-            text += STALE_NOTE
+            text += STALE_NOTE if facts is None else STALE_CONFIGURATION_NOTE
         return StatusReply(text=text, version=reply.version, errors=tuple(errors))
 
     # ------------------------------------------------------------ what Pacemaker's tools ask (agents)

@@ -15,19 +15,18 @@ what it acted on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.client import Client
-from paceline.shared import bus, cib
 from paceline.shared.cib import Element
-from paceline.shared.messages import ExecutorHistory, HistoryRequest
+from paceline.shared.dc_facts import HISTORY_PATIENCE, executor_history, parse_history
+from paceline.shared.messages import ExecutorHistory
 from paceline.shared.subjects import Subjects
 
 #: How long the DC waits for the executors' histories before planning with the copies it has.
-PATIENCE = 0.5
+PATIENCE = HISTORY_PATIENCE
 SERVICE = "policy"
 
 
@@ -59,22 +58,15 @@ class Histories:
         return answered
 
     async def _ask(self, node: str, patience: float) -> ExecutorHistory | None:
-        with contextlib.suppress(bus.BusUnavailable, bus.RemoteError):
-            return await bus.call(self.nc, self.s.executor("history", node), HistoryRequest(), ExecutorHistory,
-                                  timeout=patience, service=SERVICE)
-        return None
+        return await executor_history(self.nc, self.s, node, SERVICE, patience)
 
     def _keep(self, node: str, reply: ExecutorHistory) -> None:
         old = self.known.get(node)
         if old is not None and (old.incarnation, old.seq) == (reply.incarnation, reply.seq):
             return
-        try:
-            element = cib.parse(reply.lrm)
-        except cib.CibError as exc:  # a broken answer must not replace a good copy
-            self.log.warning("an executor's history cannot be read", node=node, error=str(exc))
-            return
-        if element.tag != "lrm":
-            self.log.warning("an executor's history is not an <lrm> element", node=node, tag=element.tag)
+        element = parse_history(reply.lrm)
+        if element is None:  # a broken answer must not replace a good copy
+            self.log.warning("an executor's history is not an <lrm> element", node=node)
             return
         self.known[node] = History(reply.incarnation, reply.seq, element)
 

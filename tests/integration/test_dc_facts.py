@@ -12,12 +12,16 @@ once no DC answers.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
 from paceline.cib_store.service import run as run_cib_store
+from paceline.executor.__main__ import run as run_executor
 from paceline.gateway.service import run as run_gateway
 from paceline.policy.recorder import CibRecorder
 from paceline.policy.service import Policy, declare_endpoints
@@ -33,6 +37,7 @@ from tests.support.wait import until_async
 
 pytestmark = pytest.mark.integration
 S = Subjects("default")
+VIEWS = S.views.replace("*", "n1")
 LOST = 'in_ccm="false" crmd="offline" join="down" expected="member"'  # left without a clean shutdown
 
 
@@ -71,17 +76,9 @@ async def test_the_page_shows_a_node_the_dc_fenced_as_down_before_its_record_lan
         before = await page(store.nc)  # no DC to ask: the CIB as it is
         assert (active_on(before, "web"), node(before, "n2")) == (["n1", "n2"], (False, True))
 
-        cfg = config.load(env={}, nats_url=nats_server.url, state_dir=str(tmp_path / "policy"), node="n1")
-        nc = await bus.connect(nats_server.url, "test-policy")
-        policy = Policy(ServiceContext(service="policy", cfg=cfg, nc=nc, log=structlog.get_logger()))
-        # Its CIB records go where no store answers: they stay on their way, as while the stream elects.
-        policy.recorder = CibRecorder(nc, Subjects("nowhere"), policy.log)
-        svc = declare_endpoints(policy, bus.MicroService(nc, "policy", VERSION))
-        await svc.start()
-        views = S.views.replace("*", "n1")
-        try:
-            await policy.on_view(view(1, "n1", "n2"), views)
-            await policy.on_view(view(2, "n1"), views)  # n2 lost: the DC knows it unclean
+        async with policy_of_n1(nats_server.url, tmp_path) as policy:
+            await policy.on_view(view(1, "n1", "n2"), VIEWS)
+            await policy.on_view(view(2, "n1"), VIEWS)  # n2 lost: the DC knows it unclean
             # Its endpoint is subscribed on becoming DC without a flush (a role change never waits on the bus).
             facts = await until_async(lambda: dc_facts.ask(store.nc, S, "test"), "the DC answers", 10)
             assert facts == DcFacts(dc="n1", members=("n1",), gone=("n2",), unclean=("n2",))
@@ -93,10 +90,46 @@ async def test_the_page_shows_a_node_the_dc_fenced_as_down_before_its_record_lan
             stored = cib.parse_cib((await bus.request(store.nc, S.cib("query"), "query", {}))["xml"])
             assert cib.node_state(stored, "n2").get("expected") == "member"  # the CIB still lacks the record
 
-            await policy.on_view(view(3, "n1", "n2", dc="n2"), views)  # n2 is back and DC: n1 stops answering
+            await policy.on_view(view(3, "n1", "n2", dc="n2"), VIEWS)  # n2 is back and DC: n1 stops answering
             assert await dc_facts.ask(store.nc, S, "test") is None
             assert active_on(await page(store.nc), "web") == ["n1", "n2"]  # the CIB alone again
-        finally:
-            await policy.recorder.close(patience=0)
-            await svc.stop()
-            await nc.close()
+
+
+async def test_over_a_last_good_copy_the_executors_histories_are_laid_too(nats_server, tmp_path):
+    """While the CIB's stream elects a leader the store serves its last good copy, and no executor's
+    mirror write lands: a reader then asks the members' executors, as the DC does. Here the copy still
+    says n1 runs web, which n1's (real, freshly started) executor has never run."""
+    async with running("cib-store", run_cib_store, nats_server.url, tmp_path / "cib") as store, \
+            running("executor", run_executor, nats_server.url, tmp_path / "executor", node="n1") as executor, \
+            policy_of_n1(nats_server.url, tmp_path) as policy:
+        await bus.request(store.nc, S.cib("replace"), "replace", {"xml": cib.serialize(cib.empty(["n1"]))})
+        await policy.on_view(view(1, "n1"), VIEWS)
+        await until_async(lambda: dc_facts.ask(executor.nc, S, "test"), "the DC answers", 10)
+
+        def last_good_copy() -> cib.Element:
+            return cib.parse_cib(cibs.cib(cibs.prim("web"), cibs.node_state("n1", lrm=cibs.running("web")),
+                                          nodes=("n1",)))
+
+        fresh, stale = last_good_copy(), last_good_copy()
+        await dc_facts.lay_dc_facts_over(executor.nc, S, fresh, "test", stale=False)
+        await dc_facts.lay_dc_facts_over(executor.nc, S, stale, "test", stale=True)
+        assert fresh.find("status/node_state/lrm/lrm_resources/lrm_resource") is not None  # the CIB's history
+        assert stale.find("status/node_state/lrm/lrm_resources/lrm_resource") is None  # the executor's: nothing
+
+
+@contextlib.asynccontextmanager
+async def policy_of_n1(url: str, tmp_path: Path) -> AsyncIterator[Policy]:
+    """A real policy instance of n1 with its endpoints on the bus, not yet DC (give it views). Its CIB
+    records go where no store answers: they stay on their way, as while the CIB's stream elects a leader."""
+    cfg = config.load(env={}, nats_url=url, state_dir=str(tmp_path / "policy"), node="n1")
+    nc = await bus.connect(url, "test-policy")
+    policy = Policy(ServiceContext(service="policy", cfg=cfg, nc=nc, log=structlog.get_logger()))
+    policy.recorder = CibRecorder(nc, Subjects("nowhere"), policy.log)
+    svc = declare_endpoints(policy, bus.MicroService(nc, "policy", VERSION))
+    await svc.start()
+    try:
+        yield policy
+    finally:
+        await policy.recorder.close(patience=0)
+        await svc.stop()
+        await nc.close()
