@@ -4,8 +4,10 @@
 1. Node loss: SIGKILL of the node running the webip+webserver group (every Paceline service of the
    node, its nats-server, and the services its agents started) until both resources are started on a
    survivor (as the survivors' executors, which hold each node's history, answer ``executor.history``),
-   until that is also recorded in the CIB (which lags while JetStream elects a stream leader), and until
-   the web server answers HTTP again through the service address.
+   until that is also recorded in the CIB (which lags while JetStream elects a stream leader), until
+   ``paceline status`` shows it (the gateway's page: the CIB with what the DC knows laid over it, and the
+   executors' histories over a cached copy), and until the web server answers HTTP again through the
+   service address.
    Two scenarios, reported apart (issue 11):
    (a) the killed node is neither the DC nor the leader of any JetStream stream nor the meta leader;
    (b) the killed node is the DC and leads every stream Paceline uses: leaders are moved there first
@@ -52,7 +54,14 @@ from paceline.shared import bus, cib
 from paceline.shared.cluster import unpack
 from paceline.shared.cluster.overlay import Known, lay_over
 from paceline.shared.config import Config
-from paceline.shared.messages import ExecutorHistory, HistoryRequest, MembershipQuery, MembershipViewMessage
+from paceline.shared.messages import (
+    ExecutorHistory,
+    HistoryRequest,
+    MembershipQuery,
+    MembershipViewMessage,
+    StatusReply,
+    StatusRequest,
+)
 from paceline.shared.subjects import Subjects
 
 NETNS_PORT = 8080  # inside the node namespaces, where nothing else listens
@@ -66,6 +75,24 @@ async def started_on(nc, s: Subjects) -> dict[str, list[str]]:
         return {"webip": [], "webserver": []}
     state = unpack(root, time.time())
     return {rid: list(state.by_id[rid].status.active_on) for rid in ("webip", "webserver")}
+
+
+async def started_on_page(nc, s: Subjects) -> dict[str, list[str]]:
+    """Where the group runs as ``paceline status`` shows it: the gateway's page (JSON), which lays what the
+    DC knows, and over a cached CIB copy the executors' histories, over the CIB."""
+    try:
+        reply = await bus.call(nc, s.gateway("status"), StatusRequest(format="json"), StatusReply, timeout=2)
+    except (bus.BusUnavailable, bus.RemoteError) as exc:  # counted against the cluster: the clock runs on
+        print(f"  (a status request went unanswered: {exc})", flush=True)
+        return {"webip": [], "webserver": []}
+    found: dict[str, list[str]] = {"webip": [], "webserver": []}
+    entries = list(json.loads(reply.text)["resources"])
+    while entries:
+        entry = entries.pop()
+        entries += entry.get("children", [])
+        if entry.get("id") in found:
+            found[entry["id"]] = list(entry.get("active_on", []))
+    return found
 
 
 async def history(nc, s: Subjects, node: str) -> cib.Element:
@@ -216,7 +243,7 @@ async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int
                   scenarios: list[str]) -> dict[str, list[float]]:
     s = Subjects(lab.cluster)
     nc = await lab.connect(name="bench-failover")
-    times: dict[str, list[float]] = {f"{k}-{sc}": [] for k in ("started", "recorded", "answering")
+    times: dict[str, list[float]] = {f"{k}-{sc}": [] for k in ("started", "recorded", "shown", "answering")
                                      for sc in scenarios}
     times["monitor"] = []
     acknowledged: list[str] = []  # configuration changes made right after a loss that said they were applied
@@ -231,6 +258,8 @@ async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int
                 lab.kill(holder)
                 answering = asyncio.create_task(asyncio.to_thread(wait_answering, answers))
                 recorded = asyncio.create_task(wait_started(nc, s, not_on=holder))
+                shown = asyncio.create_task(wait_started(nc, s, not_on=holder,
+                                                         where_now=functools.partial(started_on_page, nc, s)))
                 by_executors = functools.partial(started_by_executors, nc, s, config, live, holder)
                 t1, survivor = await wait_started(nc, s, not_on=holder, where_now=by_executors)
                 t2 = await answering
@@ -238,8 +267,13 @@ async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int
                     t3, _ = await recorded
                 except RuntimeError:  # not recorded in 30 s: JetStream has no majority (two nodes, no witness)
                     t3 = float("inf")
+                try:
+                    t4, _ = await shown
+                except RuntimeError:
+                    t4 = float("inf")
                 times[f"started-{scenario}"].append(t1 - t0)
                 times[f"recorded-{scenario}"].append(t3 - t0)
+                times[f"shown-{scenario}"].append(t4 - t0)
                 times[f"answering-{scenario}"].append(t2 - t0)
                 change = await asyncio.to_thread(story.run, "configure", "primitive", f"after-{scenario}{i}",
                                                  "ocf:paceline:Dummy", "meta", "target-role=Stopped", ok=False,
@@ -249,7 +283,8 @@ async def measure(lab: Lab, story: Story, answers: Callable[[], bool], runs: int
                     acknowledged.append(f"after-{scenario}{i}")
                 meta = " (and JetStream's meta leader)" if meta_there else ""
                 print(f"({scenario}) run {i + 1}: {holder}{meta} killed -> started on {survivor} in {t1 - t0:.3f}s,"
-                      f" answering in {t2 - t0:.3f}s, recorded in the CIB in {t3 - t0:.3f}s; a configuration "
+                      f" answering in {t2 - t0:.3f}s, recorded in the CIB in {t3 - t0:.3f}s, shown by status in "
+                      f"{t4 - t0:.3f}s; a configuration "
                       "change right after: "
                       f"{'ok' if change.returncode == 0 else change.stderr.strip()}", flush=True)
                 await asyncio.to_thread(lab.revive, holder)
@@ -356,6 +391,7 @@ def main() -> int:
         label = {"a": "(a) non-DC, no leader", "b": "(b) DC + every leader"}[sc]
         rows.append(report(times, f"started-{sc}", f"{label}: node loss -> group started on survivor"))
         rows.append(report(times, f"recorded-{sc}", f"{label}: node loss -> recorded in the CIB"))
+        rows.append(report(times, f"shown-{sc}", f"{label}: node loss -> shown by paceline status"))
         rows.append(report(times, f"answering-{sc}", f"{label}: node loss -> HTTP answers on survivor"))
     rows.append(report(times, "monitor", "web server killed -> answering again (monitor 2s)"))
     for sc in scenarios:

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import json
 import math
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -29,6 +31,7 @@ from paceline.shared import bus
 from paceline.shared.messages import CibDocument, CibQuery
 from paceline.shared.subjects import Subjects
 
+from tests.e2e.cli_helpers import dc_of
 from tests.e2e.conftest import PATIENCE, LabRunner, running_lab
 from tests.support import hacluster_metrics as ref
 from tests.support.wait import until
@@ -323,7 +326,25 @@ def test_every_clusterlabs_dashboard_query_returns_data(xlab, prometheus):
     assert len(empty) <= (1 if Path(NODE_EXPORTER).exists() else 12), empty
 
 
+def provoke_a_dc_change(lab: LabRunner) -> None:
+    """Hang the DC's policy (SIGSTOP) until its membership withdraws the node's candidacy and the view elects
+    another node, then let it go on: it steps down, as a DC that hung does, and counts it
+    (``paceline_policy_dc_stepdowns_total{reason="elected"}``). Whether the lab's start-up made a DC change is
+    a matter of timing; the "DC changes" panel must have one to show."""
+    dc = dc_of(lab)
+    pid = Lab.load(lab.dir).procs[f"{dc}/policy"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        until(lambda: dc_of(lab) != dc, f"another DC than {dc}, whose policy hangs", PATIENCE, 0.5)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
 def test_every_paceline_dashboard_query_returns_data(xlab, prometheus):
+    cluster = Lab.load(xlab.dir).cluster
+    provoke_a_dc_change(xlab)
+    until(lambda: prometheus.query(f'sum(paceline_policy_dc_stepdowns_total{{job="{cluster}"}}) > 0'),
+          "Prometheus scraped the former DC's step-down", PATIENCE, 0.5)
     # Malformed messages are counted when they happen: send one, as a broken client would.
     async def send_garbage() -> None:
         lab = Lab.load(xlab.dir)
@@ -334,7 +355,6 @@ def test_every_paceline_dashboard_query_returns_data(xlab, prometheus):
         finally:
             await nc.close()
     asyncio.run(send_garbage())
-    cluster = Lab.load(xlab.dir).cluster
     until(lambda: prometheus.query(f'count_over_time(paceline_malformed_messages_total{{job="{cluster}"}}[1m]) >= 2'),
           "Prometheus scraped the malformed message's count twice", PATIENCE, 0.5)
     # And a transition while Prometheus watches, so that the timing panels have one to measure.
