@@ -85,10 +85,9 @@ CONFIG_ERRORS = Gauge("paceline_policy_config_errors", "Configuration errors in 
 SERVICE = "policy"
 #: How many configuration errors one plan logs at most (then a count).
 MAX_CONFIG_ERRORS_LOGGED = 50
-#: The endpoint only the DC serves.
+#: The endpoints only the DC serves: ``resource why``, and what it knows ahead of the CIB.
 EXPLAIN = "explain"
 FACTS = "facts"
-#: The endpoints only the DC serves.
 DC_ENDPOINTS = (EXPLAIN, FACTS)
 #: How long a plan waits for a fresh read of the CIB before it uses the last copy read (JetStream elections).
 CIB_PATIENCE = 0.3
