@@ -50,13 +50,11 @@ from typing import Any
 from paceline.lab.lab import Lab, LabError
 from paceline.lab.netns import NetnsError, call_in
 from paceline.lab.story import Story, StoryStepFailed, free_port
-from paceline.shared import bus, cib
+from paceline.shared import bus, cib, dc_facts
 from paceline.shared.cluster import unpack
 from paceline.shared.cluster.overlay import Known, lay_over
 from paceline.shared.config import Config
 from paceline.shared.messages import (
-    ExecutorHistory,
-    HistoryRequest,
     MembershipQuery,
     MembershipViewMessage,
     StatusReply,
@@ -95,21 +93,13 @@ async def started_on_page(nc, s: Subjects) -> dict[str, list[str]]:
     return found
 
 
-async def history(nc, s: Subjects, node: str) -> cib.Element:
-    """The node's ``<lrm>`` as its executor holds it (empty when the executor does not answer)."""
-    try:
-        reply = await bus.call(nc, s.executor("history", node), HistoryRequest(), ExecutorHistory, timeout=0.5)
-    except (bus.BusUnavailable, bus.RemoteError):
-        return cib.parse("<lrm/>")
-    return cib.parse(reply.lrm)
-
-
 async def started_by_executors(nc, s: Subjects, config: cib.Element, live: list[str],
                                dead: str) -> dict[str, list[str]]:
     """Where the group runs as the live nodes' executors say (the dead node's processes were killed)."""
     root = copy.deepcopy(config)
-    histories = dict(zip(live, await asyncio.gather(*(history(nc, s, n) for n in live)), strict=True))
-    histories[dead] = cib.parse("<lrm/>")
+    found = await dc_facts.histories(nc, s, live, "bench")
+    # An executor that does not answer counts as running nothing, as the dead node's does.
+    histories = {node: found.get(node, cib.parse("<lrm/>")) for node in [*live, dead]}
     lay_over(root, Known(members=frozenset(live), gone=frozenset({dead}), histories=histories))
     state = unpack(root, time.time())
     return {rid: list(state.by_id[rid].status.active_on) for rid in ("webip", "webserver")}

@@ -49,16 +49,13 @@ class Histories:
     async def refresh(self, nodes: Iterable[str], patience: float = PATIENCE) -> set[str]:
         """Ask the executors of ``nodes`` for their histories at once; the nodes that answered."""
         names = sorted(set(nodes))
-        replies = await asyncio.gather(*(self._ask(node, patience) for node in names))
+        replies = await asyncio.gather(*(executor_history(self.nc, self.s, node, SERVICE, patience) for node in names))
         answered = set()
         for node, reply in zip(names, replies, strict=True):
             if reply is not None:
                 self._keep(node, reply)
                 answered.add(node)
         return answered
-
-    async def _ask(self, node: str, patience: float) -> ExecutorHistory | None:
-        return await executor_history(self.nc, self.s, node, SERVICE, patience)
 
     def _keep(self, node: str, reply: ExecutorHistory) -> None:
         old = self.known.get(node)
